@@ -1,0 +1,139 @@
+#include "sim/event_queue.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace platsim::sim {
+namespace {
+
+[[noreturn]] void Die(const char* what) {
+  std::fprintf(stderr, "platsim: event queue invariant broken: %s\n", what);
+  std::abort();
+}
+
+}  // namespace
+
+EventQueue::EventQueue() {
+  capacity_ = 64;
+  heap_ = static_cast<Entry*>(::operator new(capacity_ * sizeof(Entry), std::align_val_t{64}));
+  // Slot 0 is never handed out, so EventId{} (generation 0) is never valid.
+  slots_.push_back(Slot{0, 0, 0});
+}
+
+EventQueue::~EventQueue() { ::operator delete(heap_, std::align_val_t{64}); }
+
+void EventQueue::Grow() {
+  const std::size_t capacity = capacity_ * 2;
+  auto* heap = static_cast<Entry*>(::operator new(capacity * sizeof(Entry), std::align_val_t{64}));
+  std::memcpy(heap, heap_, end_ * sizeof(Entry));
+  ::operator delete(heap_, std::align_val_t{64});
+  heap_ = heap;
+  capacity_ = capacity;
+}
+
+std::uint32_t EventQueue::AllocateSlot() {
+  if (!free_slots_.empty()) {
+    const std::uint32_t slot = free_slots_.back();
+    free_slots_.pop_back();
+    return slot;
+  }
+  if (slots_.size() > kSlotMask) Die("more than 2^24 events pending");
+  slots_.push_back(Slot{0, 0, 1});
+  return static_cast<std::uint32_t>(slots_.size() - 1);
+}
+
+void EventQueue::FreeSlot(std::uint32_t slot) {
+  // Generations stay odd (they start at 1 and step by 2, wrapping), so they
+  // never equal 0, the generation of EventId{}.
+  slots_[slot].generation += 2;
+  free_slots_.push_back(slot);
+}
+
+EventId EventQueue::Push(Time time, std::uint32_t target, std::uint64_t payload) {
+  if (time < 0) Die("event scheduled at negative time");
+  if (next_sequence_ >> (64 - kSlotBits)) Die("more than 2^40 events pushed");
+  const std::uint32_t slot = AllocateSlot();
+  Slot& s = slots_[slot];
+  s.payload = payload;
+  s.target = target;
+  if (end_ == capacity_) Grow();
+  const Entry e{time, (next_sequence_++ << kSlotBits) | slot};
+  SiftUp(end_++, e);
+  ++live_;
+  return EventId{slot, s.generation};
+}
+
+bool EventQueue::IsPending(EventId id) const {
+  return id.valid() && id.slot < slots_.size() && slots_[id.slot].generation == id.generation &&
+         slots_[id.slot].target != kCancelled;
+}
+
+bool EventQueue::Cancel(EventId id) {
+  if (!IsPending(id)) return false;
+  // The heap entry still names this slot, so the slot is freed only when the
+  // entry pops. Bumping the generation now makes the id stale at once.
+  Slot& s = slots_[id.slot];
+  s.target = kCancelled;
+  s.generation += 2;
+  --live_;
+  return true;
+}
+
+Time EventQueue::TopTime() {
+  while (end_ > kRoot) {
+    const auto slot = static_cast<std::uint32_t>(heap_[kRoot].key & kSlotMask);
+    if (slots_[slot].target != kCancelled) return heap_[kRoot].time;
+    PopTop();
+    FreeSlot(slot);
+  }
+  return kNever;
+}
+
+Event EventQueue::Pop() {
+  for (;;) {
+    if (end_ == kRoot) Die("Pop on an empty queue");
+    const Entry top = heap_[kRoot];
+    PopTop();
+    const auto slot = static_cast<std::uint32_t>(top.key & kSlotMask);
+    const Slot s = slots_[slot];
+    FreeSlot(slot);
+    if (s.target == kCancelled) continue;
+    --live_;
+    return Event{top.time, s.target, s.payload};
+  }
+}
+
+void EventQueue::PopTop() {
+  const Entry last = heap_[--end_];
+  if (end_ > kRoot) SiftDown(kRoot, last);
+}
+
+void EventQueue::SiftUp(std::size_t i, Entry e) {
+  while (i > kRoot) {
+    const std::size_t parent = (i >> 2) + 2;
+    if (!Less(e, heap_[parent])) break;
+    heap_[i] = heap_[parent];
+    i = parent;
+  }
+  heap_[i] = e;
+}
+
+void EventQueue::SiftDown(std::size_t i, Entry e) {
+  for (;;) {
+    const std::size_t first = 4 * i - 8;
+    if (first >= end_) break;
+    std::size_t best = first;
+    const std::size_t last = first + 4 < end_ ? first + 4 : end_;
+    for (std::size_t c = first + 1; c < last; ++c) {
+      if (Less(heap_[c], heap_[best])) best = c;
+    }
+    if (!Less(heap_[best], e)) break;
+    heap_[i] = heap_[best];
+    i = best;
+  }
+  heap_[i] = e;
+}
+
+}  // namespace platsim::sim

@@ -1,0 +1,220 @@
+#include "sim/stats.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace platsim::sim {
+
+QuantileSketch::QuantileSketch(double relative_accuracy)
+    : alpha_(relative_accuracy),
+      gamma_((1.0 + relative_accuracy) / (1.0 - relative_accuracy)),
+      inv_log_gamma_(1.0 / std::log(gamma_)),
+      min_(std::numeric_limits<double>::infinity()),
+      max_(-std::numeric_limits<double>::infinity()) {}
+
+int QuantileSketch::IndexOf(double value) const {
+  // Bucket i holds (gamma^(i-1), gamma^i].
+  return static_cast<int>(std::ceil(std::log(value) * inv_log_gamma_));
+}
+
+double QuantileSketch::ValueOf(int index) const {
+  // The point of (gamma^(i-1), gamma^i] whose relative distance to both ends
+  // is alpha.
+  return 2.0 * std::pow(gamma_, index) / (gamma_ + 1.0);
+}
+
+void QuantileSketch::Add(double value) {
+  ++count_;
+  min_ = std::min(min_, value);
+  max_ = std::max(max_, value);
+  if (!(value > kMinPositive)) {
+    ++zero_count_;
+    return;
+  }
+  const int index = IndexOf(value);
+  if (buckets_.empty()) {
+    offset_ = index;
+    buckets_.assign(1, 0);
+  } else if (index < offset_) {
+    buckets_.insert(buckets_.begin(), static_cast<std::size_t>(offset_ - index), 0);
+    offset_ = index;
+  } else if (index >= offset_ + static_cast<int>(buckets_.size())) {
+    buckets_.resize(static_cast<std::size_t>(index - offset_ + 1), 0);
+  }
+  ++buckets_[static_cast<std::size_t>(index - offset_)];
+}
+
+void QuantileSketch::Merge(const QuantileSketch& other) {
+  if (other.count_ == 0) return;
+  count_ += other.count_;
+  zero_count_ += other.zero_count_;
+  min_ = std::min(min_, other.min_);
+  max_ = std::max(max_, other.max_);
+  if (other.buckets_.empty()) return;
+  if (buckets_.empty()) {
+    buckets_ = other.buckets_;
+    offset_ = other.offset_;
+    return;
+  }
+  const int lo = std::min(offset_, other.offset_);
+  const int hi = std::max(offset_ + static_cast<int>(buckets_.size()),
+                          other.offset_ + static_cast<int>(other.buckets_.size()));
+  std::vector<std::uint64_t> merged(static_cast<std::size_t>(hi - lo), 0);
+  for (std::size_t i = 0; i < buckets_.size(); ++i) merged[offset_ - lo + i] += buckets_[i];
+  for (std::size_t i = 0; i < other.buckets_.size(); ++i) {
+    merged[other.offset_ - lo + i] += other.buckets_[i];
+  }
+  buckets_ = std::move(merged);
+  offset_ = lo;
+}
+
+void QuantileSketch::Clear() {
+  buckets_.clear();
+  zero_count_ = 0;
+  count_ = 0;
+  min_ = std::numeric_limits<double>::infinity();
+  max_ = -std::numeric_limits<double>::infinity();
+}
+
+double QuantileSketch::Quantile(double q) const {
+  if (count_ == 0) return std::numeric_limits<double>::quiet_NaN();
+  q = std::clamp(q, 0.0, 1.0);
+  const auto rank = static_cast<std::uint64_t>(q * static_cast<double>(count_ - 1));
+  if (rank < zero_count_) return std::clamp(0.0, min_, max_);
+  std::uint64_t seen = zero_count_;
+  for (std::size_t i = 0; i < buckets_.size(); ++i) {
+    seen += buckets_[i];
+    if (seen > rank) {
+      return std::clamp(ValueOf(offset_ + static_cast<int>(i)), min_, max_);
+    }
+  }
+  return max_;
+}
+
+void RunningStats::Add(double x) {
+  ++n_;
+  const double delta = x - mean_;
+  mean_ += delta / static_cast<double>(n_);
+  m2_ += delta * (x - mean_);
+}
+
+void RunningStats::Merge(const RunningStats& other) {
+  if (other.n_ == 0) return;
+  if (n_ == 0) {
+    *this = other;
+    return;
+  }
+  const double n = static_cast<double>(n_ + other.n_);
+  const double delta = other.mean_ - mean_;
+  mean_ += delta * static_cast<double>(other.n_) / n;
+  m2_ += other.m2_ + delta * delta * static_cast<double>(n_) * static_cast<double>(other.n_) / n;
+  n_ += other.n_;
+}
+
+double RunningStats::variance() const {
+  return n_ < 2 ? 0.0 : m2_ / static_cast<double>(n_ - 1);
+}
+
+void TimeAverage::Set(Time now, double value) {
+  integral_ += value_ * static_cast<double>(now - last_);
+  last_ = now;
+  value_ = value;
+}
+
+double TimeAverage::Mean(Time now) const {
+  if (now <= start_) return value_;
+  const double integral = integral_ + value_ * static_cast<double>(now - last_);
+  return integral / static_cast<double>(now - start_);
+}
+
+void TimeAverage::Reset(Time now) {
+  start_ = now;
+  last_ = now;
+  integral_ = 0.0;
+}
+
+namespace {
+
+// Continued fraction for the regularized incomplete beta function
+// (modified Lentz's method).
+double BetaContinuedFraction(double a, double b, double x) {
+  constexpr double kTiny = 1e-300;
+  constexpr double kEps = 1e-15;
+  double c = 1.0;
+  double d = 1.0 - (a + b) * x / (a + 1.0);
+  if (std::fabs(d) < kTiny) d = kTiny;
+  d = 1.0 / d;
+  double h = d;
+  for (int m = 1; m <= 10000; ++m) {
+    const double m2 = 2.0 * m;
+    double aa = m * (b - m) * x / ((a + m2 - 1.0) * (a + m2));
+    d = 1.0 + aa * d;
+    if (std::fabs(d) < kTiny) d = kTiny;
+    c = 1.0 + aa / c;
+    if (std::fabs(c) < kTiny) c = kTiny;
+    d = 1.0 / d;
+    h *= d * c;
+    aa = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1.0));
+    d = 1.0 + aa * d;
+    if (std::fabs(d) < kTiny) d = kTiny;
+    c = 1.0 + aa / c;
+    if (std::fabs(c) < kTiny) c = kTiny;
+    d = 1.0 / d;
+    const double delta = d * c;
+    h *= delta;
+    if (std::fabs(delta - 1.0) < kEps) break;
+  }
+  return h;
+}
+
+// I_x(a, b).
+double RegularizedIncompleteBeta(double a, double b, double x) {
+  if (x <= 0.0) return 0.0;
+  if (x >= 1.0) return 1.0;
+  const double log_front = std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) +
+                           a * std::log(x) + b * std::log1p(-x);
+  const double front = std::exp(log_front);
+  if (x < (a + 1.0) / (a + b + 2.0)) return front * BetaContinuedFraction(a, b, x) / a;
+  return 1.0 - front * BetaContinuedFraction(b, a, 1.0 - x) / b;
+}
+
+double StudentTCdf(double t, int dof) {
+  const double v = dof;
+  const double tail = 0.5 * RegularizedIncompleteBeta(v / 2.0, 0.5, v / (v + t * t));
+  return t >= 0 ? 1.0 - tail : tail;
+}
+
+}  // namespace
+
+double StudentTQuantile(double p, int dof) {
+  if (p == 0.5) return 0.0;
+  if (p < 0.5) return -StudentTQuantile(1.0 - p, dof);
+  double lo = 0.0;
+  double hi = 1.0;
+  while (StudentTCdf(hi, dof) < p) hi *= 2.0;
+  for (int i = 0; i < 200 && hi - lo > 1e-13 * hi; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    if (StudentTCdf(mid, dof) < p) {
+      lo = mid;
+    } else {
+      hi = mid;
+    }
+  }
+  return 0.5 * (lo + hi);
+}
+
+Estimate ConfidenceInterval(std::span<const double> samples, double confidence) {
+  Estimate e;
+  e.samples = static_cast<int>(samples.size());
+  RunningStats stats;
+  for (double x : samples) stats.Add(x);
+  e.mean = stats.mean();
+  if (samples.size() >= 2) {
+    const double t = StudentTQuantile(0.5 + confidence / 2.0, e.samples - 1);
+    e.half_width = t * std::sqrt(stats.variance() / e.samples);
+  }
+  return e;
+}
+
+}  // namespace platsim::sim

@@ -1,0 +1,114 @@
+// Streaming statistics: a mergeable quantile sketch with bounded relative
+// error, running moments, a time-weighted average, and confidence intervals
+// over replications.
+#ifndef PLATSIM_SIM_STATS_H_
+#define PLATSIM_SIM_STATS_H_
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "sim/time.h"
+
+namespace platsim::sim {
+
+// A log-bucketed quantile sketch (the DDSketch construction, Masson et al.,
+// VLDB 2019). For any q, Quantile(q) is within a relative error of
+// `relative_accuracy` of the sample's order statistic of rank floor(q*(n-1)).
+// Values at or below kMinPositive (including zero and negatives, which
+// latencies never are) are counted in a zero bucket and reported as 0.
+// Merging two sketches of the same accuracy gives exactly the sketch of the
+// union. Memory grows with log(max/min) of the values seen, not with n:
+// about 2,100 buckets span 1 microsecond to 1,000 seconds at 0.5%.
+class QuantileSketch {
+ public:
+  static constexpr double kMinPositive = 1e-12;
+
+  // REQUIRES: 0 < relative_accuracy < 1. The default keeps error under 0.5%.
+  explicit QuantileSketch(double relative_accuracy = 0.005);
+
+  void Add(double value);
+  // REQUIRES: other.relative_accuracy() == relative_accuracy().
+  void Merge(const QuantileSketch& other);
+  void Clear();
+
+  std::uint64_t count() const { return count_; }
+  double relative_accuracy() const { return alpha_; }
+  double min() const { return min_; }  // exact; +inf when empty
+  double max() const { return max_; }  // exact; -inf when empty
+
+  // The q-quantile, q in [0, 1]; NaN when empty. Clamped to [min, max].
+  double Quantile(double q) const;
+
+ private:
+  int IndexOf(double value) const;
+  double ValueOf(int index) const;
+
+  double alpha_;
+  double gamma_;
+  double inv_log_gamma_;
+  std::vector<std::uint64_t> buckets_;  // buckets_[i] counts index offset_ + i
+  int offset_ = 0;
+  std::uint64_t zero_count_ = 0;
+  std::uint64_t count_ = 0;
+  double min_;
+  double max_;
+};
+
+// Count, mean and variance of a stream (Welford's algorithm); mergeable.
+class RunningStats {
+ public:
+  void Add(double x);
+  void Merge(const RunningStats& other);
+  std::uint64_t count() const { return n_; }
+  double mean() const { return mean_; }   // 0 when empty
+  double variance() const;                // sample variance (n-1); 0 when n < 2
+  double sum() const { return mean_ * static_cast<double>(n_); }
+
+ private:
+  std::uint64_t n_ = 0;
+  double mean_ = 0.0;
+  double m2_ = 0.0;
+};
+
+// The time average of a piecewise-constant quantity (queue length, replicas).
+// Set() records a new value from `now` on; Mean() integrates up to `now`.
+class TimeAverage {
+ public:
+  // The quantity is `initial` from `start` on.
+  explicit TimeAverage(Time start = 0, double initial = 0.0) : start_(start), last_(start), value_(initial) {}
+
+  // REQUIRES: now >= the time of the previous Set().
+  void Set(Time now, double value);
+  void Add(Time now, double delta) { Set(now, value_ + delta); }
+  double value() const { return value_; }
+  // Mean over [start, now]; the current value if now == start.
+  double Mean(Time now) const;
+  // Restarts the average at `now`, keeping the current value.
+  void Reset(Time now);
+
+ private:
+  Time start_;
+  Time last_;
+  double value_;
+  double integral_ = 0.0;  // value x nanoseconds since start_
+};
+
+// The p-quantile of Student's t distribution with `dof` degrees of freedom.
+// REQUIRES: dof >= 1, 0 < p < 1.
+double StudentTQuantile(double p, int dof);
+
+// A mean and the half-width of its two-sided confidence interval.
+struct Estimate {
+  double mean = 0.0;
+  double half_width = 0.0;  // 0 when fewer than two samples
+  int samples = 0;
+};
+
+// Mean and 95% (by default) Student-t confidence interval of independent
+// replication results.
+Estimate ConfidenceInterval(std::span<const double> samples, double confidence = 0.95);
+
+}  // namespace platsim::sim
+
+#endif  // PLATSIM_SIM_STATS_H_

@@ -1,0 +1,146 @@
+#include "sim/stats.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+#include <vector>
+
+#include "sim/random.h"
+
+namespace platsim::sim {
+namespace {
+
+double ExactQuantile(std::vector<double> sorted, double q) {
+  const auto rank = static_cast<std::size_t>(q * static_cast<double>(sorted.size() - 1));
+  return sorted[rank];
+}
+
+struct SketchCase {
+  const char* name;
+  double accuracy;
+  int n;
+};
+
+class QuantileSketchAccuracy : public ::testing::TestWithParam<SketchCase> {};
+
+TEST_P(QuantileSketchAccuracy, EveryQuantileIsWithinTheRelativeBound) {
+  const SketchCase c = GetParam();
+  RandomStream rng(99);
+  QuantileSketch sketch(c.accuracy);
+  std::vector<double> values;
+  for (int i = 0; i < c.n; ++i) {
+    // Heavy-tailed, spanning about six decades.
+    const double v = rng.LogNormal(std::log(0.05), 1.5);
+    values.push_back(v);
+    sketch.Add(v);
+  }
+  std::sort(values.begin(), values.end());
+  for (double q : {0.0, 0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 0.999, 0.9999, 1.0}) {
+    const double exact = ExactQuantile(values, q);
+    const double got = sketch.Quantile(q);
+    EXPECT_LE(std::fabs(got - exact) / exact, c.accuracy * (1 + 1e-9))
+        << "q=" << q << " exact=" << exact << " sketch=" << got;
+  }
+  EXPECT_EQ(sketch.count(), static_cast<std::uint64_t>(c.n));
+  EXPECT_EQ(sketch.min(), values.front());
+  EXPECT_EQ(sketch.max(), values.back());
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, QuantileSketchAccuracy,
+                         ::testing::Values(SketchCase{"default", 0.005, 100000},
+                                           SketchCase{"one_percent", 0.01, 50000},
+                                           SketchCase{"few", 0.005, 7}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(QuantileSketch, MergeEqualsTheSketchOfTheUnion) {
+  RandomStream rng(5);
+  QuantileSketch a, b, all;
+  for (int i = 0; i < 20000; ++i) {
+    const double x = rng.Exponential(1.0);
+    const double y = rng.Exponential(100.0);  // disjoint-ish range forces growth both ways
+    a.Add(x);
+    b.Add(y);
+    all.Add(x);
+    all.Add(y);
+  }
+  a.Merge(b);
+  EXPECT_EQ(a.count(), all.count());
+  for (double q = 0.0; q <= 1.0; q += 0.01) EXPECT_EQ(a.Quantile(q), all.Quantile(q)) << q;
+}
+
+TEST(QuantileSketch, ZerosAreCountedAndReportedAsZero) {
+  QuantileSketch s;
+  for (int i = 0; i < 10; ++i) s.Add(0.0);
+  for (int i = 0; i < 10; ++i) s.Add(1.0);
+  EXPECT_EQ(s.Quantile(0.3), 0.0);
+  EXPECT_NEAR(s.Quantile(0.9), 1.0, 0.005);
+  EXPECT_TRUE(std::isnan(QuantileSketch().Quantile(0.5)));
+}
+
+TEST(RunningStats, MatchesTwoPassMeanAndVarianceAndMerges) {
+  const std::vector<double> xs{3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5};
+  double mean = 0;
+  for (double x : xs) mean += x;
+  mean /= xs.size();
+  double ss = 0;
+  for (double x : xs) ss += (x - mean) * (x - mean);
+  RunningStats whole, left, right;
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    whole.Add(xs[i]);
+    (i < 4 ? left : right).Add(xs[i]);
+  }
+  EXPECT_NEAR(whole.mean(), mean, 1e-12);
+  EXPECT_NEAR(whole.variance(), ss / (xs.size() - 1), 1e-12);
+  left.Merge(right);
+  EXPECT_NEAR(left.mean(), mean, 1e-12);
+  EXPECT_NEAR(left.variance(), ss / (xs.size() - 1), 1e-12);
+}
+
+TEST(TimeAverage, IntegratesAPiecewiseConstantSignal) {
+  TimeAverage avg(0, 2.0);  // 2 on [0,10)
+  avg.Set(10, 4.0);          // 4 on [10,30)
+  avg.Set(30, 0.0);          // 0 on [30,40]
+  EXPECT_DOUBLE_EQ(avg.Mean(40), (2.0 * 10 + 4.0 * 20) / 40);
+  avg.Reset(40);
+  avg.Set(50, 1.0);
+  EXPECT_DOUBLE_EQ(avg.Mean(60), 0.5);
+}
+
+TEST(StudentTQuantile, MatchesClosedFormsForOneAndTwoDegrees) {
+  for (double p : {0.6, 0.9, 0.975, 0.995}) {
+    // dof 1 is the Cauchy distribution.
+    EXPECT_NEAR(StudentTQuantile(p, 1), std::tan(std::numbers::pi * (p - 0.5)), 1e-9) << p;
+    // dof 2: t = (2p-1) / sqrt(2p(1-p)).
+    EXPECT_NEAR(StudentTQuantile(p, 2), (2 * p - 1) / std::sqrt(2 * p * (1 - p)), 1e-9) << p;
+  }
+  EXPECT_NEAR(StudentTQuantile(0.025, 2), -StudentTQuantile(0.975, 2), 1e-12);
+}
+
+TEST(StudentTQuantile, ApproachesTheNormalQuantileForLargeDof) {
+  // The normal 0.975 quantile, from erfc by bisection (independent of the t code).
+  double lo = 0, hi = 5;
+  for (int i = 0; i < 200; ++i) {
+    const double mid = (lo + hi) / 2;
+    (0.5 * std::erfc(-mid / std::sqrt(2.0)) < 0.975 ? lo : hi) = mid;
+  }
+  EXPECT_NEAR(StudentTQuantile(0.975, 100000), lo, 1e-4);
+}
+
+TEST(ConfidenceInterval, CoversTheTrueMeanAboutNinetyFivePercentOfTheTime) {
+  RandomStream rng(8);
+  constexpr int kTrials = 4000;
+  int covered = 0;
+  for (int t = 0; t < kTrials; ++t) {
+    std::vector<double> xs;
+    for (int i = 0; i < 5; ++i) xs.push_back(10.0 + 3.0 * rng.Normal());
+    const Estimate e = ConfidenceInterval(xs);
+    if (std::fabs(e.mean - 10.0) <= e.half_width) ++covered;
+  }
+  // Binomial(4000, 0.95): standard deviation 13.8; allow 5 of them.
+  EXPECT_NEAR(covered, 0.95 * kTrials, 5 * 13.8);
+}
+
+}  // namespace
+}  // namespace platsim::sim

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# platsim's one entry point for set-up, build and checks on Debian 12.
+#
+#   tools/dev.sh quickstart   install what is missing, build, run the quickstart scenario
+#   tools/dev.sh test         install what is missing, build, run the whole test suite
+#   tools/dev.sh sanitize     the test suite under AddressSanitizer + UBSan (build-asan/)
+#   tools/dev.sh bench        build and run the Google Benchmark benches (Release)
+#   tools/dev.sh deps         only install the Debian packages platsim builds with
+#
+# Build folders: build/ (RelWithDebInfo), build-asan/, build-bench/. Set
+# PLATSIM_JOBS to change build parallelism (default: number of cores).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+jobs="${PLATSIM_JOBS:-$(nproc)}"
+
+packages=(build-essential cmake ninja-build ccache pkg-config
+          libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libeigen3-dev
+          libgtest-dev libgmock-dev libbenchmark-dev python3-matplotlib)
+
+deps() {
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "platsim: installing ${missing[*]}" >&2
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+build() {  # build DIR [cmake args...]
+  local dir="$1"
+  shift
+  cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+}
+
+case "${1:-}" in
+  deps)
+    deps
+    ;;
+  quickstart)
+    deps
+    build build -DPLATSIM_BUILD_BENCHMARKS=OFF -DPLATSIM_BUILD_TESTS=OFF
+    ./build/tools/platsim run scenarios/quickstart.yaml --out out/quickstart
+    echo "platsim: quickstart results are in $root/out/quickstart (summary.json, timeseries.csv, events.jsonl)"
+    ;;
+  test)
+    deps
+    build build -DPLATSIM_BUILD_TESTS=ON
+    ctest --test-dir build -j "$jobs" --output-on-failure --timeout 900
+    ;;
+  sanitize)
+    deps
+    build build-asan -DCMAKE_BUILD_TYPE=Debug -DPLATSIM_SANITIZE=ON -DPLATSIM_BUILD_BENCHMARKS=OFF
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+      ctest --test-dir build-asan -j "$jobs" --output-on-failure --timeout 1800
+    ;;
+  bench)
+    deps
+    build build-bench -DCMAKE_BUILD_TYPE=Release -DPLATSIM_BUILD_TESTS=OFF
+    for b in build-bench/tests/bench/*_bench; do "$b" "${@:2}"; done
+    ;;
+  *)
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac
