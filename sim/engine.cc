@@ -7,7 +7,9 @@
 
 namespace platsim::sim {
 
-Engine::Engine(std::uint64_t seed) : seed_(seed) { handlers_.push_back(&callbacks_); }
+Engine::Engine(std::uint64_t seed) : seed_(seed) {
+  handlers_.push_back(&callbacks_);
+}
 
 HandlerId Engine::AddHandler(EventHandler* handler) {
   handlers_.push_back(handler);
@@ -16,7 +18,8 @@ HandlerId Engine::AddHandler(EventHandler* handler) {
 
 void Engine::DieInThePast(Time at) const {
   std::fprintf(stderr,
-               "platsim: engine invariant broken at t=%" PRId64 "ns: event scheduled in the past "
+               "platsim: engine invariant broken at t=%" PRId64
+               "ns: event scheduled in the past "
                "(t=%" PRId64 "ns)\n",
                now_, at);
   std::abort();

@@ -17,18 +17,20 @@ namespace {
 
 EventQueue::EventQueue() {
   capacity_ = 64;
-  heap_ = static_cast<Entry*>(::operator new(capacity_ * sizeof(Entry), std::align_val_t{64}));
+  heap_ = static_cast<Entry*>(::operator new (capacity_ * sizeof(Entry), std::align_val_t{64}));
   // Slot 0 is never handed out, so EventId{} (generation 0) is never valid.
   slots_.push_back(Slot{0, 0, 0});
 }
 
-EventQueue::~EventQueue() { ::operator delete(heap_, std::align_val_t{64}); }
+EventQueue::~EventQueue() {
+  ::operator delete (heap_, std::align_val_t{64});
+}
 
 void EventQueue::Grow() {
   const std::size_t capacity = capacity_ * 2;
-  auto* heap = static_cast<Entry*>(::operator new(capacity * sizeof(Entry), std::align_val_t{64}));
+  auto* heap = static_cast<Entry*>(::operator new (capacity * sizeof(Entry), std::align_val_t{64}));
   std::memcpy(heap, heap_, end_ * sizeof(Entry));
-  ::operator delete(heap_, std::align_val_t{64});
+  ::operator delete (heap_, std::align_val_t{64});
   heap_ = heap;
   capacity_ = capacity;
 }

@@ -104,9 +104,9 @@ class EventQueue {
   std::uint32_t AllocateSlot();
   void FreeSlot(std::uint32_t slot);
 
-  Entry* heap_ = nullptr;      // 64-byte aligned; valid entries [kRoot, end_)
-  std::size_t end_ = kRoot;    // one past the last heap entry
-  std::size_t capacity_ = 0;   // entries allocated
+  Entry* heap_ = nullptr;     // 64-byte aligned; valid entries [kRoot, end_)
+  std::size_t end_ = kRoot;   // one past the last heap entry
+  std::size_t capacity_ = 0;  // entries allocated
   std::vector<Slot> slots_;
   std::vector<std::uint32_t> free_slots_;
   std::uint64_t next_sequence_ = 0;

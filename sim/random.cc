@@ -37,7 +37,8 @@ std::uint64_t ReplicationSeed(std::uint64_t seed, int index) {
 
 RandomStream::RandomStream(std::uint64_t seed) {
   std::uint64_t state = seed;
-  for (auto& word : s_) word = SplitMix64(state);
+  for (auto& word : s_)
+    word = SplitMix64(state);
 }
 
 std::uint64_t RandomStream::UniformInt(std::uint64_t n) {
@@ -54,7 +55,9 @@ std::uint64_t RandomStream::UniformInt(std::uint64_t n) {
   return static_cast<std::uint64_t>(m >> 64);
 }
 
-double RandomStream::Exponential(double mean) { return -mean * std::log(UniformPositive()); }
+double RandomStream::Exponential(double mean) {
+  return -mean * std::log(UniformPositive());
+}
 
 double RandomStream::Normal() {
   if (has_spare_) {
@@ -73,6 +76,8 @@ double RandomStream::Normal() {
   return u * factor;
 }
 
-double RandomStream::LogNormal(double mu, double sigma) { return std::exp(mu + sigma * Normal()); }
+double RandomStream::LogNormal(double mu, double sigma) {
+  return std::exp(mu + sigma * Normal());
+}
 
 }  // namespace platsim::sim

@@ -17,20 +17,24 @@ std::string FormatNumber(double value) {
 CsvRowSink::CsvRowSink(std::ostream& out, std::vector<std::string> prefix_columns,
                        std::vector<std::string> prefix_values, bool write_header)
     : out_(out), prefix_columns_(std::move(prefix_columns)), write_header_(write_header) {
-  for (const auto& v : prefix_values) prefix_ += v + ",";
+  for (const auto& v : prefix_values)
+    prefix_ += v + ",";
 }
 
 void CsvRowSink::Header(std::span<const std::string> columns) {
   if (!write_header_) return;
-  for (const auto& c : prefix_columns_) out_ << c << ',';
+  for (const auto& c : prefix_columns_)
+    out_ << c << ',';
   out_ << "time_s,series";
-  for (const auto& c : columns) out_ << ',' << c;
+  for (const auto& c : columns)
+    out_ << ',' << c;
   out_ << '\n';
 }
 
 void CsvRowSink::Row(Time time, const std::string& series, std::span<const double> values) {
   out_ << prefix_ << FormatNumber(ToSeconds(time)) << ',' << series;
-  for (double v : values) out_ << ',' << FormatNumber(v);
+  for (double v : values)
+    out_ << ',' << FormatNumber(v);
   out_ << '\n';
 }
 

@@ -61,7 +61,8 @@ void QuantileSketch::Merge(const QuantileSketch& other) {
   const int hi = std::max(offset_ + static_cast<int>(buckets_.size()),
                           other.offset_ + static_cast<int>(other.buckets_.size()));
   std::vector<std::uint64_t> merged(static_cast<std::size_t>(hi - lo), 0);
-  for (std::size_t i = 0; i < buckets_.size(); ++i) merged[offset_ - lo + i] += buckets_[i];
+  for (std::size_t i = 0; i < buckets_.size(); ++i)
+    merged[offset_ - lo + i] += buckets_[i];
   for (std::size_t i = 0; i < other.buckets_.size(); ++i) {
     merged[other.offset_ - lo + i] += other.buckets_[i];
   }
@@ -172,8 +173,8 @@ double BetaContinuedFraction(double a, double b, double x) {
 double RegularizedIncompleteBeta(double a, double b, double x) {
   if (x <= 0.0) return 0.0;
   if (x >= 1.0) return 1.0;
-  const double log_front = std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) +
-                           a * std::log(x) + b * std::log1p(-x);
+  const double log_front =
+      std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) + a * std::log(x) + b * std::log1p(-x);
   const double front = std::exp(log_front);
   if (x < (a + 1.0) / (a + b + 2.0)) return front * BetaContinuedFraction(a, b, x) / a;
   return 1.0 - front * BetaContinuedFraction(b, a, 1.0 - x) / b;
@@ -192,7 +193,8 @@ double StudentTQuantile(double p, int dof) {
   if (p < 0.5) return -StudentTQuantile(1.0 - p, dof);
   double lo = 0.0;
   double hi = 1.0;
-  while (StudentTCdf(hi, dof) < p) hi *= 2.0;
+  while (StudentTCdf(hi, dof) < p)
+    hi *= 2.0;
   for (int i = 0; i < 200 && hi - lo > 1e-13 * hi; ++i) {
     const double mid = 0.5 * (lo + hi);
     if (StudentTCdf(mid, dof) < p) {
@@ -208,7 +210,8 @@ Estimate ConfidenceInterval(std::span<const double> samples, double confidence) 
   Estimate e;
   e.samples = static_cast<int>(samples.size());
   RunningStats stats;
-  for (double x : samples) stats.Add(x);
+  for (double x : samples)
+    stats.Add(x);
   e.mean = stats.mean();
   if (samples.size() >= 2) {
     const double t = StudentTQuantile(0.5 + confidence / 2.0, e.samples - 1);

@@ -61,8 +61,8 @@ class RunningStats {
   void Add(double x);
   void Merge(const RunningStats& other);
   std::uint64_t count() const { return n_; }
-  double mean() const { return mean_; }   // 0 when empty
-  double variance() const;                // sample variance (n-1); 0 when n < 2
+  double mean() const { return mean_; }  // 0 when empty
+  double variance() const;               // sample variance (n-1); 0 when n < 2
   double sum() const { return mean_ * static_cast<double>(n_); }
 
  private:
@@ -76,7 +76,8 @@ class RunningStats {
 class TimeAverage {
  public:
   // The quantity is `initial` from `start` on.
-  explicit TimeAverage(Time start = 0, double initial = 0.0) : start_(start), last_(start), value_(initial) {}
+  explicit TimeAverage(Time start = 0, double initial = 0.0)
+      : start_(start), last_(start), value_(initial) {}
 
   // REQUIRES: now >= the time of the previous Set().
   void Set(Time now, double value);

@@ -23,7 +23,9 @@ inline constexpr Time kHour = 60 * kMinute;
 inline constexpr Time kNever = std::numeric_limits<Time>::max();
 
 // Seconds as a double, for output and for models written in seconds.
-inline constexpr double ToSeconds(Time t) { return static_cast<double>(t) * 1e-9; }
+inline constexpr double ToSeconds(Time t) {
+  return static_cast<double>(t) * 1e-9;
+}
 
 // Nearest nanosecond to `seconds`. REQUIRES: finite and within +-292 years;
 // values beyond are clamped to [-kNever, kNever].

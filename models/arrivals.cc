@@ -1,0 +1,298 @@
+#include "models/arrivals.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <numbers>
+#include <sstream>
+
+namespace platsim::models {
+
+using input::Diagnostics;
+using input::MapReader;
+using input::Node;
+using sim::FromSeconds;
+using sim::Time;
+using sim::ToSeconds;
+
+PoissonArrivals::PoissonArrivals(double rate_per_s, double size)
+    : mean_gap_s_(1.0 / rate_per_s), rate_per_s_(rate_per_s), size_(size) {}
+
+Arrival PoissonArrivals::Next(sim::RandomStream& rng) {
+  last_ += FromSeconds(rng.Exponential(mean_gap_s_));
+  return Arrival{last_, size_};
+}
+
+double PoissonArrivals::ExpectedCount(Time from, Time to) const {
+  return rate_per_s_ * ToSeconds(to - from);
+}
+
+DiurnalArrivals::DiurnalArrivals(double mean_rate_per_s, double amplitude, Time period,
+                                 Time peak_at, double size)
+    : mean_(mean_rate_per_s),
+      amplitude_(amplitude),
+      period_(period),
+      peak_at_(peak_at),
+      size_(size) {}
+
+double DiurnalArrivals::RateAt(Time t) const {
+  const double phase = 2.0 * std::numbers::pi * ToSeconds(t - peak_at_) / ToSeconds(period_);
+  return mean_ * (1.0 + amplitude_ * std::cos(phase));
+}
+
+Arrival DiurnalArrivals::Next(sim::RandomStream& rng) {
+  const double max_rate = mean_ * (1.0 + amplitude_);
+  for (;;) {
+    t_s_ += rng.Exponential(1.0 / max_rate);
+    const double phase = 2.0 * std::numbers::pi * (t_s_ - ToSeconds(peak_at_)) / ToSeconds(period_);
+    const double rate = mean_ * (1.0 + amplitude_ * std::cos(phase));
+    if (rng.Uniform() * max_rate < rate) return Arrival{FromSeconds(t_s_), size_};
+  }
+}
+
+double DiurnalArrivals::ExpectedCount(Time from, Time to) const {
+  // Integral of the rate: mean * (dt + amplitude * P/(2 pi) * [sin(phase)]).
+  const double p = ToSeconds(period_);
+  const double w = 2.0 * std::numbers::pi / p;
+  const double a = ToSeconds(from - peak_at_);
+  const double b = ToSeconds(to - peak_at_);
+  return mean_ * ((b - a) + amplitude_ * (std::sin(w * b) - std::sin(w * a)) / w);
+}
+
+PiecewiseArrivals::PiecewiseArrivals(std::vector<Segment> segments, double size)
+    : segments_(std::move(segments)), size_(size) {}
+
+Arrival PiecewiseArrivals::Next(sim::RandomStream& rng) {
+  // Spend an Exp(1) amount of integrated rate, segment by segment.
+  double need = rng.Exponential(1.0);
+  for (;;) {
+    const double rate = segments_[current_].rate_per_s;
+    const bool last = current_ + 1 == segments_.size();
+    const double end_s = last ? INFINITY : ToSeconds(segments_[current_ + 1].start);
+    if (rate > 0.0) {
+      const double t = t_s_ + need / rate;
+      if (t < end_s) {
+        t_s_ = t;
+        return Arrival{FromSeconds(t_s_), size_};
+      }
+      need -= (end_s - t_s_) * rate;
+    } else if (last) {
+      return Arrival{};  // a zero rate forever: no more arrivals
+    }
+    t_s_ = end_s;
+    ++current_;
+  }
+}
+
+double PiecewiseArrivals::ExpectedCount(Time from, Time to) const {
+  double total = 0.0;
+  for (std::size_t i = 0; i < segments_.size(); ++i) {
+    const Time start = std::max(from, segments_[i].start);
+    const Time end = std::min(to, i + 1 < segments_.size() ? segments_[i + 1].start : sim::kNever);
+    if (end > start) total += segments_[i].rate_per_s * ToSeconds(end - start);
+  }
+  return total;
+}
+
+TraceArrivals::TraceArrivals(std::vector<Arrival> arrivals) : arrivals_(std::move(arrivals)) {}
+
+Arrival TraceArrivals::Next(sim::RandomStream&) {
+  if (next_ >= arrivals_.size()) return Arrival{};
+  return arrivals_[next_++];
+}
+
+double TraceArrivals::ExpectedCount(Time from, Time to) const {
+  const auto lo = std::lower_bound(arrivals_.begin(), arrivals_.end(), from,
+                                   [](const Arrival& a, Time t) { return a.time < t; });
+  const auto hi = std::lower_bound(arrivals_.begin(), arrivals_.end(), to,
+                                   [](const Arrival& a, Time t) { return a.time < t; });
+  return static_cast<double>(hi - lo);
+}
+
+namespace {
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+std::optional<double> ParseDouble(std::string_view s) {
+  s = Trim(s);
+  double v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty() || !std::isfinite(v)) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+}  // namespace
+
+std::optional<std::vector<Arrival>> ReadTraceCsv(const std::filesystem::path& path,
+                                                 const std::string& display_name,
+                                                 Diagnostics& diags) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    diags.Error({display_name, 0, 0}, "", "cannot open trace file (missing or not a file)");
+    return std::nullopt;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    diags.Error({display_name, 0, 0}, "", "cannot open trace file");
+    return std::nullopt;
+  }
+  std::vector<Arrival> out;
+  std::string line;
+  int line_no = 0;
+  int errors = 0;
+  bool seen_data = false;
+  double last_s = 0.0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.find('\0') != std::string::npos) {
+      diags.Error({display_name, line_no, 1}, "", "binary data; expected CSV text");
+      return std::nullopt;
+    }
+    const std::string_view row = Trim(line);
+    if (row.empty() || row.front() == '#') continue;
+    const auto comma = row.find(',');
+    const std::string_view time_field = row.substr(0, comma);
+    const auto time_s = ParseDouble(time_field);
+    if (!time_s) {
+      if (!seen_data && out.empty() && errors == 0 && line_no == 1) continue;  // a header
+      diags.Error({display_name, line_no, 1}, "time_s",
+                  "expected a time in seconds, got '" + std::string(Trim(time_field)) + "'");
+      if (++errors >= 20) break;
+      continue;
+    }
+    seen_data = true;
+    Arrival a;
+    if (*time_s < 0 || *time_s < last_s) {
+      diags.Error({display_name, line_no, 1}, "time_s",
+                  *time_s < 0 ? "negative time" : "times must not decrease");
+      if (++errors >= 20) break;
+      continue;
+    }
+    last_s = *time_s;
+    a.time = sim::FromSeconds(*time_s);
+    if (comma != std::string_view::npos) {
+      const std::string_view size_field = row.substr(comma + 1);
+      const auto size = ParseDouble(size_field.substr(0, size_field.find(',')));
+      if (!size || *size <= 0) {
+        diags.Error(
+            {display_name, line_no, static_cast<int>(comma) + 2}, "size",
+            "expected a positive request size, got '" + std::string(Trim(size_field)) + "'");
+        if (++errors >= 20) break;
+        continue;
+      }
+      a.size = *size;
+    }
+    out.push_back(a);
+  }
+  if (errors > 0) return std::nullopt;
+  if (out.empty()) {
+    diags.Error({display_name, 1, 1}, "", "trace has no arrivals");
+    return std::nullopt;
+  }
+  return out;
+}
+
+std::unique_ptr<ArrivalProcess> ArrivalsFromScenario(const Node& node,
+                                                     const std::filesystem::path& base_dir,
+                                                     Diagnostics& diags) {
+  MapReader m(node, diags);
+  const int errors_before = diags.error_count();
+  const std::string kind = m.Enum("kind", "", {"poisson", "diurnal", "steps", "bursts", "trace"});
+  if (!m.Has("kind")) m.Require("kind");
+  const double size = m.Number("requestSize", 1.0, 1e-9, 1e12);
+  std::unique_ptr<ArrivalProcess> out;
+  if (kind == "poisson") {
+    const auto rate = m.RequiredNumber("rate", 1e-9, 1e9);
+    if (rate) out = std::make_unique<PoissonArrivals>(*rate, size);
+  } else if (kind == "diurnal") {
+    const auto mean = m.RequiredNumber("meanRate", 1e-9, 1e9);
+    const double amplitude = m.Number("amplitude", 0.5, 0.0, 1.0);
+    const Time period = m.Duration("period", 24 * sim::kHour, sim::kSecond);
+    const Time peak_at = m.Duration("peakAt", 14 * sim::kHour, 0);
+    if (mean) out = std::make_unique<DiurnalArrivals>(*mean, amplitude, period, peak_at, size);
+  } else if (kind == "steps" || kind == "bursts") {
+    std::vector<PiecewiseArrivals::Segment> segments;
+    if (kind == "steps") {
+      const Node steps = m.Require("steps");
+      if (steps.present() && !steps.IsSequence()) {
+        diags.Error(steps.location(), steps.path(), "expected a list of {at, rate}");
+      } else if (steps.present()) {
+        std::optional<Time> last_at;  // of the previous step with a valid time
+        for (const Node& step : steps.Elements()) {
+          MapReader s(step, diags);
+          const auto at = s.RequiredDuration("at");
+          const auto rate = s.RequiredNumber("rate", 0.0, 1e9);
+          s.RejectUnknown();
+          if (at && last_at && *at <= *last_at) {
+            diags.Error(step.location(), step.path() + ".at",
+                        "steps must be in strictly increasing time order");
+          }
+          if (at) last_at = at;
+          if (!at || !rate) continue;
+          if (segments.empty() && *at != 0) segments.push_back({0, 0.0});
+          segments.push_back({*at, *rate});
+        }
+        if (segments.empty() && steps.IsSequence()) {
+          diags.Error(steps.location(), steps.path(), "needs at least one step");
+        }
+      }
+    } else {
+      const auto base = m.RequiredNumber("rate", 0.0, 1e9);
+      const Node bursts = m.Require("bursts");
+      if (base) segments.push_back({0, *base});
+      if (bursts.present() && !bursts.IsSequence()) {
+        diags.Error(bursts.location(), bursts.path(), "expected a list of {at, duration, rate}");
+      } else if (bursts.present() && base) {
+        Time previous_end = 0;
+        for (const Node& burst : bursts.Elements()) {
+          MapReader b(burst, diags);
+          const auto at = b.RequiredDuration("at");
+          const auto duration = b.RequiredDuration("duration", 1);
+          const auto rate = b.RequiredNumber("rate", 0.0, 1e9);
+          b.RejectUnknown();
+          if (!at || !duration || !rate) continue;
+          if (*at < previous_end) {
+            diags.Error(burst.location(), burst.path() + ".at",
+                        "bursts must be in time order and must not overlap");
+            continue;
+          }
+          if (*at == segments.back().start) {
+            segments.back().rate_per_s = *rate;
+          } else {
+            segments.push_back({*at, *rate});
+          }
+          segments.push_back({*at + *duration, *base});
+          previous_end = *at + *duration;
+        }
+      }
+    }
+    if (diags.error_count() == errors_before && !segments.empty()) {
+      out = std::make_unique<PiecewiseArrivals>(std::move(segments), size);
+    }
+  } else if (kind == "trace") {
+    const auto file = m.RequiredString("file");
+    if (m.Has("requestSize")) {
+      diags.Error(m.node().location(), m.node().path() + ".requestSize",
+                  "not allowed with kind: trace (sizes come from the trace's second column)");
+    }
+    if (file) {
+      const std::filesystem::path path = base_dir / *file;
+      auto arrivals = ReadTraceCsv(path, path.lexically_normal().string(), diags);
+      if (arrivals) out = std::make_unique<TraceArrivals>(std::move(*arrivals));
+    }
+  }
+  m.RejectUnknown();
+  if (diags.error_count() != errors_before) return nullptr;
+  return out;
+}
+
+}  // namespace platsim::models

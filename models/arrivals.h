@@ -1,0 +1,119 @@
+// Arrival processes: when requests reach a service, and how big they are.
+//
+// A process is a stateful generator started at time 0: each call to Next()
+// returns the arrival after the previous one. Processes draw only from the
+// stream they are handed, so traffic is identical across designs compared
+// under one seed.
+#ifndef PLATSIM_MODELS_ARRIVALS_H_
+#define PLATSIM_MODELS_ARRIVALS_H_
+
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "models/input/yaml_reader.h"
+#include "sim/random.h"
+#include "sim/time.h"
+
+namespace platsim::models {
+
+struct Arrival {
+  sim::Time time = sim::kNever;  // kNever: no more arrivals
+  double size = 1.0;             // request size (tokens, items); 1 unless the input says
+};
+
+class ArrivalProcess {
+ public:
+  virtual ~ArrivalProcess() = default;
+  // The next arrival, at or after the previous one.
+  virtual Arrival Next(sim::RandomStream& rng) = 0;
+  // The expected number of arrivals in [from, to), for reports and checks.
+  virtual double ExpectedCount(sim::Time from, sim::Time to) const = 0;
+};
+
+// Homogeneous Poisson arrivals. REQUIRES: rate_per_s > 0.
+class PoissonArrivals : public ArrivalProcess {
+ public:
+  PoissonArrivals(double rate_per_s, double size);
+  Arrival Next(sim::RandomStream& rng) override;
+  double ExpectedCount(sim::Time from, sim::Time to) const override;
+
+ private:
+  double mean_gap_s_;
+  double rate_per_s_;
+  double size_;
+  sim::Time last_ = 0;
+};
+
+// Poisson arrivals whose rate follows a daily (or any period) cosine:
+//   rate(t) = mean * (1 + amplitude * cos(2 pi (t - peak_at) / period)),
+// generated exactly by thinning (Lewis and Shedler, 1979).
+// REQUIRES: mean_rate_per_s > 0, 0 <= amplitude <= 1, period > 0.
+class DiurnalArrivals : public ArrivalProcess {
+ public:
+  DiurnalArrivals(double mean_rate_per_s, double amplitude, sim::Time period, sim::Time peak_at,
+                  double size);
+  Arrival Next(sim::RandomStream& rng) override;
+  double ExpectedCount(sim::Time from, sim::Time to) const override;
+  double RateAt(sim::Time t) const;
+
+ private:
+  double mean_;
+  double amplitude_;
+  sim::Time period_;
+  sim::Time peak_at_;
+  double size_;
+  double t_s_ = 0.0;  // candidate clock in seconds (thinning runs in continuous time)
+};
+
+// Poisson arrivals with a piecewise-constant rate: step schedules and bursts.
+// Generated exactly by inverting the integrated rate.
+class PiecewiseArrivals : public ArrivalProcess {
+ public:
+  struct Segment {
+    sim::Time start;  // the rate holds from here to the next segment's start
+    double rate_per_s;
+  };
+  // REQUIRES: segments sorted by strictly increasing start, the first at 0,
+  // every rate >= 0. The last rate holds forever.
+  PiecewiseArrivals(std::vector<Segment> segments, double size);
+  Arrival Next(sim::RandomStream& rng) override;
+  double ExpectedCount(sim::Time from, sim::Time to) const override;
+
+ private:
+  std::vector<Segment> segments_;
+  double size_;
+  std::size_t current_ = 0;  // segment holding t_s_
+  double t_s_ = 0.0;
+};
+
+// Replays recorded arrivals (times in seconds from the start, sizes).
+// REQUIRES: times non-decreasing.
+class TraceArrivals : public ArrivalProcess {
+ public:
+  explicit TraceArrivals(std::vector<Arrival> arrivals);
+  Arrival Next(sim::RandomStream& rng) override;
+  double ExpectedCount(sim::Time from, sim::Time to) const override;
+  std::size_t size() const { return arrivals_.size(); }
+
+ private:
+  std::vector<Arrival> arrivals_;
+  std::size_t next_ = 0;
+};
+
+// Reads a trace CSV: one arrival per line, `time_s[,size]`, an optional
+// header line, `#` comments. Reports the line of every bad row.
+std::optional<std::vector<Arrival>> ReadTraceCsv(const std::filesystem::path& path,
+                                                 const std::string& display_name,
+                                                 input::Diagnostics& diags);
+
+// Builds an arrival process from a scenario's `traffic` mapping. Relative
+// file names resolve against `base_dir`. Returns nullptr after reporting
+// problems.
+std::unique_ptr<ArrivalProcess> ArrivalsFromScenario(const input::Node& node,
+                                                     const std::filesystem::path& base_dir,
+                                                     input::Diagnostics& diags);
+
+}  // namespace platsim::models
+
+#endif  // PLATSIM_MODELS_ARRIVALS_H_

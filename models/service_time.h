@@ -1,0 +1,108 @@
+// Service-time models: how long a model server takes to run one batch.
+//
+// A batch of b requests runs as one forward pass, so a model gives the time
+// of a whole batch. Constant, exponential and lognormal models ignore the
+// batch size (a single draw per batch; with maxBatchSize 1 they are the
+// per-request service time of queueing theory). The batch-latency table gives
+// latency by batch size, as a GPU latency profile measures it.
+#ifndef PLATSIM_MODELS_SERVICE_TIME_H_
+#define PLATSIM_MODELS_SERVICE_TIME_H_
+
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "models/input/yaml_reader.h"
+#include "sim/random.h"
+#include "sim/time.h"
+
+namespace platsim::models {
+
+class ServiceTimeModel {
+ public:
+  virtual ~ServiceTimeModel() = default;
+  // Time to run a batch. REQUIRES: batch_size >= 1. Never negative.
+  virtual sim::Time BatchTime(int batch_size, sim::RandomStream& rng) = 0;
+  // The mean of BatchTime for this batch size, in seconds.
+  virtual double MeanBatchSeconds(int batch_size) const = 0;
+};
+
+class ConstantServiceTime : public ServiceTimeModel {
+ public:
+  explicit ConstantServiceTime(sim::Time value) : value_(value) {}
+  sim::Time BatchTime(int, sim::RandomStream&) override { return value_; }
+  double MeanBatchSeconds(int) const override { return sim::ToSeconds(value_); }
+
+ private:
+  sim::Time value_;
+};
+
+class ExponentialServiceTime : public ServiceTimeModel {
+ public:
+  explicit ExponentialServiceTime(double mean_s) : mean_s_(mean_s) {}
+  sim::Time BatchTime(int, sim::RandomStream& rng) override {
+    return sim::FromSeconds(rng.Exponential(mean_s_));
+  }
+  double MeanBatchSeconds(int) const override { return mean_s_; }
+
+ private:
+  double mean_s_;
+};
+
+// Lognormal with the given mean and coefficient of variation (stddev/mean):
+// sigma^2 = ln(1 + cv^2), mu = ln(mean) - sigma^2 / 2.
+class LogNormalServiceTime : public ServiceTimeModel {
+ public:
+  LogNormalServiceTime(double mean_s, double cv);
+  sim::Time BatchTime(int, sim::RandomStream& rng) override {
+    return sim::FromSeconds(rng.LogNormal(mu_, sigma_));
+  }
+  double MeanBatchSeconds(int) const override { return mean_s_; }
+
+ private:
+  double mean_s_;
+  double mu_;
+  double sigma_;
+};
+
+// Deterministic latency by batch size: exact at the table's batch sizes,
+// linear between them, and beyond the largest batch size extended along the
+// line through the last two points (the per-item cost of a GPU forward pass
+// becomes constant once the device is saturated). Below the smallest batch
+// size the first latency holds.
+class BatchLatencyTable : public ServiceTimeModel {
+ public:
+  struct Point {
+    int batch_size;
+    double latency_s;
+  };
+  // REQUIRES: at least one point; batch sizes strictly increasing and >= 1;
+  // latencies > 0.
+  explicit BatchLatencyTable(std::vector<Point> points);
+  sim::Time BatchTime(int batch_size, sim::RandomStream&) override {
+    return sim::FromSeconds(LatencySeconds(batch_size));
+  }
+  double MeanBatchSeconds(int batch_size) const override { return LatencySeconds(batch_size); }
+  double LatencySeconds(int batch_size) const;
+
+ private:
+  std::vector<Point> points_;
+};
+
+// Reads a latency profile (JSON or YAML):
+//   {"apiVersion": "platsim.dev/v1alpha1", "kind": "LatencyProfile",
+//    "metadata": {"name": ...},
+//    "batchLatency": [{"batchSize": 1, "latencySeconds": 0.012}, ...]}
+std::unique_ptr<BatchLatencyTable> ReadLatencyProfile(const std::filesystem::path& path,
+                                                      const std::string& display_name,
+                                                      input::Diagnostics& diags);
+
+// Builds a model from a scenario's `serviceTime` mapping (kind: constant |
+// exponential | lognormal | profile). Returns nullptr after reporting problems.
+std::unique_ptr<ServiceTimeModel> ServiceTimeFromScenario(const input::Node& node,
+                                                          const std::filesystem::path& base_dir,
+                                                          input::Diagnostics& diags);
+
+}  // namespace platsim::models
+
+#endif  // PLATSIM_MODELS_SERVICE_TIME_H_

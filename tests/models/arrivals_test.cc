@@ -1,0 +1,157 @@
+#include "models/arrivals.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numbers>
+
+#include "sim/stats.h"
+#include "tests/testing/temp_dir.h"
+
+namespace platsim::models {
+namespace {
+
+using sim::kHour;
+using sim::kMinute;
+using sim::kSecond;
+using sim::Time;
+
+// Counts arrivals of `p` in [from, to); consumes the process up to `to`.
+std::vector<int> CountInWindows(ArrivalProcess& p, sim::RandomStream& rng,
+                                const std::vector<Time>& edges) {
+  std::vector<int> counts(edges.size() - 1, 0);
+  for (;;) {
+    const Arrival a = p.Next(rng);
+    if (a.time >= edges.back()) break;
+    for (std::size_t w = 0; w + 1 < edges.size(); ++w) {
+      if (a.time >= edges[w] && a.time < edges[w + 1]) ++counts[w];
+    }
+  }
+  return counts;
+}
+
+// A Poisson count lies within 5 standard deviations of its mean.
+void ExpectPoissonCount(int count, double mean, const std::string& what) {
+  EXPECT_NEAR(count, mean, 5.0 * std::sqrt(mean)) << what;
+}
+
+TEST(PoissonArrivals, CountMatchesRateTimesDurationAndGapsHaveUnitCv) {
+  PoissonArrivals p(200.0, 1.0);
+  sim::RandomStream rng(1);
+  sim::RunningStats gaps;
+  Time last = 0;
+  int n = 0;
+  for (;;) {
+    const Arrival a = p.Next(rng);
+    if (a.time >= 500 * kSecond) break;
+    gaps.Add(sim::ToSeconds(a.time - last));
+    last = a.time;
+    ++n;
+  }
+  ExpectPoissonCount(n, 200.0 * 500, "arrivals in 500 s at 200/s");
+  EXPECT_NEAR(std::sqrt(gaps.variance()) / gaps.mean(), 1.0, 0.02);
+}
+
+TEST(DiurnalArrivals, WindowCountsFollowTheCosineRate) {
+  const double mean = 50, amplitude = 0.8;
+  const Time period = 2 * kHour, peak = 30 * kMinute;
+  DiurnalArrivals p(mean, amplitude, period, peak, 1.0);
+  sim::RandomStream rng(2);
+  std::vector<Time> edges;
+  for (Time t = 0; t <= period; t += 15 * kMinute)
+    edges.push_back(t);
+  const auto counts = CountInWindows(p, rng, edges);
+  for (std::size_t w = 0; w < counts.size(); ++w) {
+    // Expected count by numeric integration of the rate formula, 1 s steps.
+    double expected = 0;
+    for (Time t = edges[w]; t < edges[w + 1]; t += kSecond) {
+      const double mid = sim::ToSeconds(t + kSecond / 2 - peak);
+      expected +=
+          mean * (1 + amplitude * std::cos(2 * std::numbers::pi * mid / sim::ToSeconds(period)));
+    }
+    ExpectPoissonCount(counts[w], expected, "window " + std::to_string(w));
+    EXPECT_NEAR(p.ExpectedCount(edges[w], edges[w + 1]), expected, 1e-3 * expected);
+  }
+}
+
+TEST(PiecewiseArrivals, EachStepHasItsOwnRateIncludingZero) {
+  PiecewiseArrivals p({{0, 10.0}, {100 * kSecond, 0.0}, {200 * kSecond, 100.0}}, 1.0);
+  sim::RandomStream rng(3);
+  const auto counts = CountInWindows(p, rng, {0, 100 * kSecond, 200 * kSecond, 300 * kSecond});
+  ExpectPoissonCount(counts[0], 1000, "10/s for 100 s");
+  EXPECT_EQ(counts[1], 0) << "a zero-rate step has no arrivals";
+  ExpectPoissonCount(counts[2], 10000, "100/s for 100 s");
+}
+
+TEST(PiecewiseArrivals, ZeroRateForeverEndsTheProcess) {
+  PiecewiseArrivals p({{0, 1000.0}, {kSecond, 0.0}}, 1.0);
+  sim::RandomStream rng(4);
+  int n = 0;
+  while (p.Next(rng).time != sim::kNever)
+    ++n;
+  ExpectPoissonCount(n, 1000, "1000/s for 1 s");
+}
+
+TEST(ArrivalsFromScenario, BuildsBurstsOverABaseRate) {
+  input::Diagnostics diags;
+  const auto src = input::ParseYaml(
+      "kind: bursts\nrate: 10\nbursts:\n- {at: 100s, duration: 50s, rate: 200}\n", "t.yaml", diags);
+  auto p = ArrivalsFromScenario(src->documents[0], ".", diags);
+  ASSERT_NE(p, nullptr) << (diags.all().empty() ? "" : input::Format(diags.all()[0]));
+  sim::RandomStream rng(5);
+  const auto counts = CountInWindows(*p, rng, {0, 100 * kSecond, 150 * kSecond, 300 * kSecond});
+  ExpectPoissonCount(counts[0], 1000, "base before the burst");
+  ExpectPoissonCount(counts[1], 10000, "during the burst");
+  ExpectPoissonCount(counts[2], 1500, "base after the burst");
+}
+
+TEST(ArrivalsFromScenario, ReplaysATraceWithSizesExactly) {
+  platsim::testing::TempDir dir;
+  dir.Write("trace.csv", "time_s,size\n# a comment\n0.5,10\n1.25,20\n1.25,5\n");
+  input::Diagnostics diags;
+  const auto src = input::ParseYaml("kind: trace\nfile: trace.csv\n", "t.yaml", diags);
+  auto p = ArrivalsFromScenario(src->documents[0], dir.path(), diags);
+  ASSERT_NE(p, nullptr);
+  sim::RandomStream rng(6);
+  const Arrival a = p->Next(rng), b = p->Next(rng), c = p->Next(rng), d = p->Next(rng);
+  EXPECT_EQ(a.time, 500 * sim::kMillisecond);
+  EXPECT_EQ(a.size, 10);
+  EXPECT_EQ(b.time, 1250 * sim::kMillisecond);
+  EXPECT_EQ(c.size, 5);
+  EXPECT_EQ(d.time, sim::kNever);
+}
+
+TEST(ReadTraceCsv, ReportsEveryBadRowWithItsLine) {
+  platsim::testing::TempDir dir;
+  const auto path = dir.Write("bad.csv", "1.0\nabc\n0.5\n2.0,-3\n");
+  input::Diagnostics diags;
+  EXPECT_FALSE(ReadTraceCsv(path, "bad.csv", diags).has_value());
+  std::string all;
+  for (const auto& d : diags.all())
+    all += input::Format(d) + "\n";
+  EXPECT_NE(all.find("bad.csv:2:1: time_s: expected a time in seconds, got 'abc'"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("bad.csv:3:1: time_s: times must not decrease"), std::string::npos) << all;
+  EXPECT_NE(all.find("bad.csv:4:5: size: expected a positive request size"), std::string::npos)
+      << all;
+}
+
+TEST(ArrivalsFromScenario, ReportsBadFieldsAllAtOnce) {
+  input::Diagnostics diags;
+  const auto src = input::ParseYaml(
+      "kind: steps\nsteps:\n- {at: 10s, rate: -1}\n- {at: 5s, rate: 3}\nbogus: 1\n", "t.yaml",
+      diags);
+  EXPECT_EQ(ArrivalsFromScenario(src->documents[0], ".", diags), nullptr);
+  std::string all;
+  for (const auto& d : diags.all())
+    all += input::Format(d) + "\n";
+  EXPECT_NE(all.find("t.yaml:3:19: steps[0].rate: out of range"), std::string::npos) << all;
+  EXPECT_NE(all.find("steps[1].at: steps must be in strictly increasing time order"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("t.yaml:5:1: bogus: unknown field"), std::string::npos) << all;
+}
+
+}  // namespace
+}  // namespace platsim::models

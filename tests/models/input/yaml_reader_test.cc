@@ -1,0 +1,98 @@
+#include "models/input/yaml_reader.h"
+
+#include <gtest/gtest.h>
+
+namespace platsim::input {
+namespace {
+
+std::string Joined(const Diagnostics& d) {
+  std::string out;
+  for (const auto& x : d.all())
+    out += Format(x) + "\n";
+  return out;
+}
+
+TEST(MapReader, ReadsTypedFieldsAndReportsEveryProblemWithItsLine) {
+  Diagnostics diags;
+  const auto source = ParseYaml(
+      "replicas: three\n"  // line 1: not an integer
+      "period: 10\n"       // line 2: duration without unit
+      "enabled: yes\n"     // line 3: only true/false
+      "name: ok\n"         // line 4: fine
+      "extra: 1\n",        // line 5: unknown
+      "s.yaml", diags);
+  ASSERT_TRUE(source.has_value()) << Joined(diags);
+  MapReader m(source->documents[0], diags);
+  EXPECT_EQ(m.Int("replicas", 1, 0, 100), 1);
+  EXPECT_EQ(m.Duration("period", 5), 5);
+  EXPECT_EQ(m.Bool("enabled", false), false);
+  EXPECT_EQ(m.String("name", ""), "ok");
+  m.Require("missing");
+  m.RejectUnknown();
+  const std::string all = Joined(diags);
+  EXPECT_EQ(diags.error_count(), 5) << all;
+  EXPECT_NE(all.find("s.yaml:1:11: replicas: expected an integer, got 'three'"), std::string::npos)
+      << all;
+  EXPECT_NE(all.find("s.yaml:2:9: period:"), std::string::npos) << all;
+  EXPECT_NE(all.find("s.yaml:3:10: enabled: expected true or false"), std::string::npos) << all;
+  EXPECT_NE(all.find("missing: required field is missing"), std::string::npos) << all;
+  EXPECT_NE(all.find("s.yaml:5:1: extra: unknown field"), std::string::npos) << all;
+}
+
+TEST(MapReader, WarnsInsteadOfFailingForManifestFields) {
+  Diagnostics diags;
+  const auto source = ParseYaml("a: 1\nb: 2\n", "m.yaml", diags);
+  MapReader m(source->documents[0], diags);
+  m.Get("a");
+  m.WarnUnknown("not simulated");
+  ASSERT_EQ(diags.all().size(), 1u);
+  EXPECT_FALSE(diags.has_errors());
+  EXPECT_EQ(Format(diags.all()[0]), "m.yaml:2:1: warning: b: not simulated");
+}
+
+TEST(MapReader, RejectsDuplicateKeysAndNonMappings) {
+  Diagnostics diags;
+  const auto source = ParseYaml("a: 1\na: 2\nlist: [1, 2]\n", "d.yaml", diags);
+  MapReader m(source->documents[0], diags);
+  MapReader inner(m.Get("list"), diags);
+  EXPECT_FALSE(inner.ok());
+  const std::string all = Joined(diags);
+  EXPECT_NE(all.find("d.yaml:2:1: a: duplicate key"), std::string::npos) << all;
+  EXPECT_NE(all.find("d.yaml:3:7: list: expected a mapping, got a list"), std::string::npos) << all;
+}
+
+TEST(ParseYaml, ReportsSyntaxErrorsEmptyFilesAndBinaryData) {
+  struct Case {
+    std::string text;
+    std::string expected;
+  };
+  const Case cases[] = {
+      {"a: [1, 2\nb: 3\n", "x.yaml:"},
+      {"", "x.yaml:1:1: file is empty"},
+      {"# only a comment\n", "x.yaml:1:1: file is empty"},
+      {std::string("a: 1\nb: \0\x01\x02", 11), "x.yaml:2:4: binary data"},
+      {"a: 1\n\xff\xfe\n", "x.yaml:2:1: binary data"},
+  };
+  for (const auto& c : cases) {
+    Diagnostics diags;
+    EXPECT_FALSE(ParseYaml(c.text, "x.yaml", diags).has_value());
+    const std::string all = Joined(diags);
+    EXPECT_NE(all.find(c.expected), std::string::npos) << "input: " << c.text << "\n" << all;
+  }
+}
+
+TEST(ParseYaml, SurvivesDeeplyNestedInput) {
+  Diagnostics diags;
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  EXPECT_FALSE(ParseYaml(deep, "deep.yaml", diags).has_value());
+  EXPECT_TRUE(diags.has_errors());
+}
+
+TEST(LoadYamlFile, ReportsAMissingFileByName) {
+  Diagnostics diags;
+  EXPECT_FALSE(LoadYamlFile("/nonexistent/x.yaml", "x.yaml", diags).has_value());
+  EXPECT_NE(Joined(diags).find("x.yaml: cannot open file"), std::string::npos) << Joined(diags);
+}
+
+}  // namespace
+}  // namespace platsim::input
