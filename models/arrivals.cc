@@ -95,17 +95,34 @@ double PiecewiseArrivals::ExpectedCount(Time from, Time to) const {
   return total;
 }
 
-TraceArrivals::TraceArrivals(std::vector<Arrival> arrivals) : arrivals_(std::move(arrivals)) {}
+TraceArrivals::TraceArrivals(std::shared_ptr<const std::vector<Arrival>> arrivals)
+    : arrivals_(std::move(arrivals)) {}
 
 Arrival TraceArrivals::Next(sim::RandomStream&) {
-  if (next_ >= arrivals_.size()) return Arrival{};
-  return arrivals_[next_++];
+  if (next_ >= arrivals_->size()) return Arrival{};
+  return (*arrivals_)[next_++];
+}
+
+std::unique_ptr<ArrivalProcess> PoissonArrivals::Restarted() const {
+  return std::make_unique<PoissonArrivals>(rate_per_s_, size_);
+}
+
+std::unique_ptr<ArrivalProcess> DiurnalArrivals::Restarted() const {
+  return std::make_unique<DiurnalArrivals>(mean_, amplitude_, period_, peak_at_, size_);
+}
+
+std::unique_ptr<ArrivalProcess> PiecewiseArrivals::Restarted() const {
+  return std::make_unique<PiecewiseArrivals>(segments_, size_);
+}
+
+std::unique_ptr<ArrivalProcess> TraceArrivals::Restarted() const {
+  return std::make_unique<TraceArrivals>(arrivals_);
 }
 
 double TraceArrivals::ExpectedCount(Time from, Time to) const {
-  const auto lo = std::lower_bound(arrivals_.begin(), arrivals_.end(), from,
+  const auto lo = std::lower_bound(arrivals_->begin(), arrivals_->end(), from,
                                    [](const Arrival& a, Time t) { return a.time < t; });
-  const auto hi = std::lower_bound(arrivals_.begin(), arrivals_.end(), to,
+  const auto hi = std::lower_bound(arrivals_->begin(), arrivals_->end(), to,
                                    [](const Arrival& a, Time t) { return a.time < t; });
   return static_cast<double>(hi - lo);
 }
@@ -287,7 +304,10 @@ std::unique_ptr<ArrivalProcess> ArrivalsFromScenario(const Node& node,
     if (file) {
       const std::filesystem::path path = base_dir / *file;
       auto arrivals = ReadTraceCsv(path, path.lexically_normal().string(), diags);
-      if (arrivals) out = std::make_unique<TraceArrivals>(std::move(*arrivals));
+      if (arrivals) {
+        out = std::make_unique<TraceArrivals>(
+            std::make_shared<const std::vector<Arrival>>(std::move(*arrivals)));
+      }
     }
   }
   m.RejectUnknown();

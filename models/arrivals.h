@@ -29,6 +29,8 @@ class ArrivalProcess {
   virtual Arrival Next(sim::RandomStream& rng) = 0;
   // The expected number of arrivals in [from, to), for reports and checks.
   virtual double ExpectedCount(sim::Time from, sim::Time to) const = 0;
+  // The same process restarted at time 0 (one per run of a replicated scenario).
+  virtual std::unique_ptr<ArrivalProcess> Restarted() const = 0;
 };
 
 // Homogeneous Poisson arrivals. REQUIRES: rate_per_s > 0.
@@ -37,6 +39,7 @@ class PoissonArrivals : public ArrivalProcess {
   PoissonArrivals(double rate_per_s, double size);
   Arrival Next(sim::RandomStream& rng) override;
   double ExpectedCount(sim::Time from, sim::Time to) const override;
+  std::unique_ptr<ArrivalProcess> Restarted() const override;
 
  private:
   double mean_gap_s_;
@@ -55,6 +58,7 @@ class DiurnalArrivals : public ArrivalProcess {
                   double size);
   Arrival Next(sim::RandomStream& rng) override;
   double ExpectedCount(sim::Time from, sim::Time to) const override;
+  std::unique_ptr<ArrivalProcess> Restarted() const override;
   double RateAt(sim::Time t) const;
 
  private:
@@ -79,6 +83,7 @@ class PiecewiseArrivals : public ArrivalProcess {
   PiecewiseArrivals(std::vector<Segment> segments, double size);
   Arrival Next(sim::RandomStream& rng) override;
   double ExpectedCount(sim::Time from, sim::Time to) const override;
+  std::unique_ptr<ArrivalProcess> Restarted() const override;
 
  private:
   std::vector<Segment> segments_;
@@ -91,13 +96,14 @@ class PiecewiseArrivals : public ArrivalProcess {
 // REQUIRES: times non-decreasing.
 class TraceArrivals : public ArrivalProcess {
  public:
-  explicit TraceArrivals(std::vector<Arrival> arrivals);
+  explicit TraceArrivals(std::shared_ptr<const std::vector<Arrival>> arrivals);
   Arrival Next(sim::RandomStream& rng) override;
   double ExpectedCount(sim::Time from, sim::Time to) const override;
-  std::size_t size() const { return arrivals_.size(); }
+  std::unique_ptr<ArrivalProcess> Restarted() const override;
+  std::size_t size() const { return arrivals_->size(); }
 
  private:
-  std::vector<Arrival> arrivals_;
+  std::shared_ptr<const std::vector<Arrival>> arrivals_;
   std::size_t next_ = 0;
 };
 

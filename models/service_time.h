@@ -22,7 +22,7 @@ class ServiceTimeModel {
  public:
   virtual ~ServiceTimeModel() = default;
   // Time to run a batch. REQUIRES: batch_size >= 1. Never negative.
-  virtual sim::Time BatchTime(int batch_size, sim::RandomStream& rng) = 0;
+  virtual sim::Time BatchTime(int batch_size, sim::RandomStream& rng) const = 0;
   // The mean of BatchTime for this batch size, in seconds.
   virtual double MeanBatchSeconds(int batch_size) const = 0;
 };
@@ -30,7 +30,7 @@ class ServiceTimeModel {
 class ConstantServiceTime : public ServiceTimeModel {
  public:
   explicit ConstantServiceTime(sim::Time value) : value_(value) {}
-  sim::Time BatchTime(int, sim::RandomStream&) override { return value_; }
+  sim::Time BatchTime(int, sim::RandomStream&) const override { return value_; }
   double MeanBatchSeconds(int) const override { return sim::ToSeconds(value_); }
 
  private:
@@ -40,7 +40,7 @@ class ConstantServiceTime : public ServiceTimeModel {
 class ExponentialServiceTime : public ServiceTimeModel {
  public:
   explicit ExponentialServiceTime(double mean_s) : mean_s_(mean_s) {}
-  sim::Time BatchTime(int, sim::RandomStream& rng) override {
+  sim::Time BatchTime(int, sim::RandomStream& rng) const override {
     return sim::FromSeconds(rng.Exponential(mean_s_));
   }
   double MeanBatchSeconds(int) const override { return mean_s_; }
@@ -54,7 +54,7 @@ class ExponentialServiceTime : public ServiceTimeModel {
 class LogNormalServiceTime : public ServiceTimeModel {
  public:
   LogNormalServiceTime(double mean_s, double cv);
-  sim::Time BatchTime(int, sim::RandomStream& rng) override {
+  sim::Time BatchTime(int, sim::RandomStream& rng) const override {
     return sim::FromSeconds(rng.LogNormal(mu_, sigma_));
   }
   double MeanBatchSeconds(int) const override { return mean_s_; }
@@ -79,7 +79,7 @@ class BatchLatencyTable : public ServiceTimeModel {
   // REQUIRES: at least one point; batch sizes strictly increasing and >= 1;
   // latencies > 0.
   explicit BatchLatencyTable(std::vector<Point> points);
-  sim::Time BatchTime(int batch_size, sim::RandomStream&) override {
+  sim::Time BatchTime(int batch_size, sim::RandomStream&) const override {
     return sim::FromSeconds(LatencySeconds(batch_size));
   }
   double MeanBatchSeconds(int batch_size) const override { return LatencySeconds(batch_size); }

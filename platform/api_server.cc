@@ -1,0 +1,31 @@
+#include "platform/api_server.h"
+
+namespace platsim::platform {
+
+const char* WriteStatusName(WriteStatus status) {
+  switch (status) {
+    case WriteStatus::kOk:
+      return "OK";
+    case WriteStatus::kAlreadyExists:
+      return "AlreadyExists";
+    case WriteStatus::kConflict:
+      return "Conflict";
+    case WriteStatus::kNotFound:
+      return "NotFound";
+  }
+  return "Unknown";
+}
+
+ApiServer::ApiServer(sim::Engine& engine, sim::Time request_latency)
+    : engine_(engine), request_latency_(request_latency) {}
+
+void ApiServer::Later(std::function<WriteStatus()> apply, WriteCallback done) {
+  engine_.ScheduleCallbackAfter(request_latency_,
+                                [this, apply = std::move(apply), done = std::move(done)] {
+                                  const WriteStatus status = apply();
+                                  if (status == WriteStatus::kOk) ++writes_applied_;
+                                  if (done) done(status);
+                                });
+}
+
+}  // namespace platsim::platform

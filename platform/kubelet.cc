@@ -1,0 +1,125 @@
+#include "platform/kubelet.h"
+
+#include <algorithm>
+
+#include "models/input/units.h"
+
+namespace platsim::platform {
+
+Kubelets::Kubelets(sim::Engine& engine, ApiServer& api, EventSink& events,
+                   ContainerRuntime& runtime, PullTime pull_time)
+    : engine_(engine),
+      api_(api),
+      events_(events),
+      runtime_(runtime),
+      pull_time_(std::move(pull_time)) {
+  api_.Watch<Pod>([this](WatchType type, const Pod& pod) { OnPod(type, pod); });
+}
+
+void Kubelets::OnPod(WatchType type, const Pod& pod) {
+  if (type == WatchType::kDeleted || pod.node_name.empty()) return;
+  const std::string key = pod.meta.Key();
+  const auto it = pods_.find(key);
+  if (it == pods_.end()) {
+    if (!pod.meta.deleting) Admit(pod);
+    return;
+  }
+  if (pod.meta.deleting && !it->second.stopping) Terminate(pod);
+}
+
+void Kubelets::Admit(const Pod& pod) {
+  const std::string key = pod.meta.Key();
+  PodState& state = pods_[key];
+  state.node = pod.node_name;
+  state.starting = true;
+  runtime_.Admit(pod);
+  NodeState& node = nodes_[pod.node_name];
+  const std::string image = pod.spec.image;
+  if (node.images.count(image)) {
+    events_.Emit({engine_.Now(),
+                  "Pulled",
+                  "Pod",
+                  key,
+                  "Container image \"" + image + "\" already present on machine",
+                  {}});
+    ContainersStarted(key);
+    return;
+  }
+  const sim::Time start = std::max(engine_.Now(), node.puller_free_at);
+  const sim::Time done = start + pull_time_(image);
+  node.puller_free_at = done;
+  events_.Emit({engine_.Now(), "Pulling", "Pod", key, "Pulling image \"" + image + "\"", {}});
+  state.timer =
+      engine_.ScheduleCallbackAt(done, [this, key, image, node_name = pod.node_name, start] {
+        nodes_[node_name].images.insert(image);
+        events_.Emit({engine_.Now(),
+                      "Pulled",
+                      "Pod",
+                      key,
+                      "Successfully pulled image \"" + image + "\" in " +
+                          input::FormatDuration(engine_.Now() - start),
+                      {}});
+        ContainersStarted(key);
+      });
+}
+
+void Kubelets::ContainersStarted(const std::string& key) {
+  const Pod* pod = api_.Get<Pod>(key);
+  if (pod == nullptr) return;
+  PodState& state = pods_[key];
+  runtime_.StartContainers(*pod);
+  const sim::Time now = engine_.Now();
+  api_.Patch<Pod>(key, [](Pod& p) {
+    p.phase = PodPhase::kRunning;
+    p.started = true;
+  });
+  events_.Emit({now, "Started", "Pod", key, "Started container", {}});
+  if (!pod->spec.has_readiness_probe) {
+    state.starting = false;
+    api_.Patch<Pod>(key, [now](Pod& p) {
+      p.ready = true;
+      p.ready_since = now;
+    });
+    events_.Emit({now, "PodReady", "Pod", key, "Ready (no readiness probe)", {}});
+    return;
+  }
+  state.timer =
+      engine_.ScheduleCallbackAfter(pod->spec.readiness.initial_delay, [this, key] { Probe(key); });
+}
+
+void Kubelets::Probe(const std::string& key) {
+  const Pod* pod = api_.Get<Pod>(key);
+  PodState& state = pods_[key];
+  if (pod == nullptr || state.stopping) return;
+  if (runtime_.ProbeReady(key)) {
+    if (++state.successes >= pod->spec.readiness.success_threshold) {
+      state.starting = false;
+      const sim::Time now = engine_.Now();
+      api_.Patch<Pod>(key, [now](Pod& p) {
+        p.ready = true;
+        p.ready_since = now;
+      });
+      events_.Emit({now, "PodReady", "Pod", key, "Readiness probe succeeded", {}});
+      return;
+    }
+  } else {
+    state.successes = 0;
+  }
+  state.timer =
+      engine_.ScheduleCallbackAfter(pod->spec.readiness.period, [this, key] { Probe(key); });
+}
+
+void Kubelets::Terminate(const Pod& pod) {
+  const std::string key = pod.meta.Key();
+  PodState& state = pods_[key];
+  state.stopping = true;
+  engine_.Cancel(state.timer);
+  events_.Emit({engine_.Now(), "Killing", "Pod", key, "Stopping container", {}});
+  if (pod.ready) api_.Patch<Pod>(key, [](Pod& p) { p.ready = false; });
+  runtime_.Stop(key, pod.spec.termination_grace, [this, key] {
+    pods_.erase(key);
+    api_.Delete<Pod>(key);  // the second delete removes the object
+  });
+}
+
+}  // namespace platsim::platform

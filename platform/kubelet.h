@@ -1,0 +1,83 @@
+// The kubelets of all nodes: each takes the pods bound to its node through
+// their lifecycle.
+//
+//   bound -> image pull (skipped if the node has the image; pulls on a node
+//   run one at a time, as with the default serializeImagePulls=true)
+//   -> containers started (phase Running) -> readiness probes every
+//   periodSeconds from initialDelaySeconds after start; the pod turns Ready
+//   after successThreshold consecutive successes. Without a readiness probe a
+//   pod is Ready as soon as its containers start, whether or not the model
+//   has loaded (as in Kubernetes).
+//   deletion -> not Ready; the container runtime drains for at most
+//   terminationGracePeriodSeconds; then the pod object is removed.
+//
+// Defaults from pkg/apis/core/v1/defaults.go (probe period 10s, success
+// threshold 1, grace period 30s). Probing stops once a pod is Ready: the
+// simulated model servers do not fail after loading.
+#ifndef PLATSIM_PLATFORM_KUBELET_H_
+#define PLATSIM_PLATFORM_KUBELET_H_
+
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+
+#include "platform/api_server.h"
+#include "platform/events.h"
+
+namespace platsim::platform {
+
+// What a kubelet runs pods with: the model servers of the data plane.
+class ContainerRuntime {
+ public:
+  virtual ~ContainerRuntime() = default;
+  // The pod is admitted to its node (its GPUs are held from now on).
+  virtual void Admit(const Pod& pod) = 0;
+  // Its image is present: start the containers (the model starts loading).
+  virtual void StartContainers(const Pod& pod) = 0;
+  // The readiness probe: true once the server answers.
+  virtual bool ProbeReady(const std::string& pod_key) = 0;
+  // Stop the pod's containers, draining for at most `grace`; call `stopped`
+  // when done. Called at most once per pod.
+  virtual void Stop(const std::string& pod_key, sim::Time grace, std::function<void()> stopped) = 0;
+};
+
+class Kubelets {
+ public:
+  // Image pull time for an image not yet on the node.
+  using PullTime = std::function<sim::Time(const std::string& image)>;
+
+  // Borrows everything; registers its watches.
+  Kubelets(sim::Engine& engine, ApiServer& api, EventSink& events, ContainerRuntime& runtime,
+           PullTime pull_time);
+
+ private:
+  struct PodState {
+    std::string node;
+    bool starting = false;  // image pull or probing under way
+    bool stopping = false;
+    int successes = 0;
+    sim::EventId timer;
+  };
+  struct NodeState {
+    std::set<std::string> images;
+    sim::Time puller_free_at = 0;
+  };
+  void OnPod(WatchType type, const Pod& pod);
+  void Admit(const Pod& pod);
+  void ContainersStarted(const std::string& key);
+  void Probe(const std::string& key);
+  void Terminate(const Pod& pod);
+
+  sim::Engine& engine_;
+  ApiServer& api_;
+  EventSink& events_;
+  ContainerRuntime& runtime_;
+  PullTime pull_time_;
+  std::map<std::string, PodState> pods_;
+  std::map<std::string, NodeState> nodes_;
+};
+
+}  // namespace platsim::platform
+
+#endif  // PLATSIM_PLATFORM_KUBELET_H_

@@ -1,0 +1,154 @@
+// The Kubernetes objects platsim simulates, as plain typed values.
+//
+// Only the fields the simulation acts on are here; the scenario loader lists
+// every other manifest field as "not simulated". Names and semantics follow
+// the upstream API types (k8s.io/api core/v1 and apps/v1).
+#ifndef PLATSIM_PLATFORM_OBJECTS_H_
+#define PLATSIM_PLATFORM_OBJECTS_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sim/time.h"
+
+namespace platsim::platform {
+
+using Labels = std::map<std::string, std::string>;
+
+// True if every selector pair is in `labels` (a matchLabels selector). An
+// empty selector matches nothing, as for a Service without a selector.
+bool SelectorMatches(const Labels& selector, const Labels& labels);
+
+struct ObjectMeta {
+  std::string name;
+  std::string namespace_name;
+  Labels labels;
+  std::uint64_t uid = 0;              // set by the API server on create
+  std::int64_t resource_version = 0;  // set by the API server on every write
+  std::int64_t generation = 0;        // spec changes (Deployments, ReplicaSets)
+  sim::Time creation_time = 0;
+  std::string owner_kind;  // the controller ownerReference, if any
+  std::string owner_name;
+  std::uint64_t owner_uid = 0;
+  bool deleting = false;  // deletionTimestamp is set
+  sim::Time deletion_time = 0;
+
+  std::string Key() const { return namespace_name.empty() ? name : namespace_name + "/" + name; }
+};
+
+// Resource amounts. CPU in millicores, memory in bytes, GPUs whole devices.
+struct Resources {
+  std::int64_t cpu_milli = 0;
+  std::int64_t memory_bytes = 0;
+  std::int64_t gpus = 0;
+  std::int64_t pods = 0;  // only meaningful as node allocatable
+
+  Resources& operator+=(const Resources& o) {
+    cpu_milli += o.cpu_milli;
+    memory_bytes += o.memory_bytes;
+    gpus += o.gpus;
+    pods += o.pods;
+    return *this;
+  }
+  Resources& operator-=(const Resources& o) {
+    cpu_milli -= o.cpu_milli;
+    memory_bytes -= o.memory_bytes;
+    gpus -= o.gpus;
+    pods -= o.pods;
+    return *this;
+  }
+};
+
+struct Namespace {
+  static constexpr const char* kKind = "Namespace";
+  ObjectMeta meta;
+};
+
+struct Node {
+  static constexpr const char* kKind = "Node";
+  ObjectMeta meta;
+  std::string pool;
+  Resources allocatable;
+  bool ready = true;
+};
+
+// core/v1 Probe, the part that decides readiness timing.
+struct Probe {
+  sim::Time initial_delay = 0;           // initialDelaySeconds, default 0
+  sim::Time period = 10 * sim::kSecond;  // periodSeconds, default 10
+  int success_threshold = 1;             // successThreshold, default 1
+};
+
+struct PodTemplate {
+  Labels labels;
+  std::string image;   // the first container's image: the model server
+  Resources requests;  // summed over containers, with limits as request defaults
+  bool has_readiness_probe = false;
+  Probe readiness;
+  sim::Time termination_grace = 30 * sim::kSecond;  // terminationGracePeriodSeconds
+};
+
+enum class PodPhase { kPending, kRunning, kSucceeded, kFailed };
+const char* PhaseName(PodPhase phase);
+
+struct Pod {
+  static constexpr const char* kKind = "Pod";
+  ObjectMeta meta;
+  PodTemplate spec;
+  std::string template_owner;  // namespace/name of the Deployment whose template this is
+  std::string node_name;       // empty until bound
+  PodPhase phase = PodPhase::kPending;
+  bool unschedulable = false;  // PodScheduled=False, reason Unschedulable
+  bool started = false;        // containers started
+  bool ready = false;          // condition Ready
+  sim::Time ready_since = 0;
+};
+
+struct DeploymentStatus {
+  int replicas = 0;
+  int updated_replicas = 0;
+  int ready_replicas = 0;
+  int available_replicas = 0;
+  std::int64_t observed_generation = 0;
+  bool available = false;  // condition Available (MinimumReplicasAvailable)
+};
+
+struct Deployment {
+  static constexpr const char* kKind = "Deployment";
+  ObjectMeta meta;
+  int replicas = 1;
+  Labels selector;
+  PodTemplate pod_template;
+  sim::Time min_ready = 0;  // minReadySeconds
+  DeploymentStatus status;
+};
+
+struct ReplicaSetStatus {
+  int replicas = 0;
+  int ready_replicas = 0;
+  int available_replicas = 0;
+  std::int64_t observed_generation = 0;
+};
+
+struct ReplicaSet {
+  static constexpr const char* kKind = "ReplicaSet";
+  ObjectMeta meta;
+  int replicas = 0;
+  Labels selector;
+  PodTemplate pod_template;
+  std::string template_hash;  // pod-template-hash label value
+  sim::Time min_ready = 0;
+  ReplicaSetStatus status;
+};
+
+struct Service {
+  static constexpr const char* kKind = "Service";
+  ObjectMeta meta;
+  Labels selector;
+};
+
+}  // namespace platsim::platform
+
+#endif  // PLATSIM_PLATFORM_OBJECTS_H_

@@ -1,0 +1,155 @@
+#include "platform/scheduler.h"
+
+#include <cmath>
+#include <vector>
+
+namespace platsim::platform {
+namespace {
+
+std::int64_t LeastAllocated(std::int64_t allocatable, std::int64_t requested) {
+  if (allocatable == 0 || requested > allocatable) return 0;
+  return (allocatable - requested) * 100 / allocatable;
+}
+
+}  // namespace
+
+Scheduler::Scheduler(sim::Engine& engine, ApiServer& api, EventSink& events)
+    : engine_(engine),
+      api_(api),
+      events_(events),
+      queue_(engine, *this, events),
+      rng_(engine.Stream("scheduler")) {
+  api_.Watch<Pod>([this](WatchType type, const Pod& pod) {
+    if (type == WatchType::kDeleted) {
+      unschedulable_.erase(pod.meta.Key());
+      RetryUnschedulable();
+    } else if (pod.node_name.empty() && !pod.meta.deleting) {
+      queue_.Add(pod.meta.Key());
+    }
+  });
+  api_.Watch<Node>([this](WatchType type, const Node&) {
+    if (type != WatchType::kDeleted) RetryUnschedulable();
+  });
+}
+
+void Scheduler::RetryUnschedulable() {
+  for (const auto& key : unschedulable_)
+    queue_.Add(key);
+}
+
+std::int64_t Scheduler::Score(const Resources& allocatable, const Resources& used,
+                              const Resources& pod) {
+  const std::int64_t cpu = used.cpu_milli + (pod.cpu_milli ? pod.cpu_milli : kDefaultCpuMilli);
+  const std::int64_t mem =
+      used.memory_bytes + (pod.memory_bytes ? pod.memory_bytes : kDefaultMemoryBytes);
+  const std::int64_t fit =
+      (LeastAllocated(allocatable.cpu_milli, cpu) + LeastAllocated(allocatable.memory_bytes, mem)) /
+      2;
+  const double cpu_fraction =
+      allocatable.cpu_milli ? std::min(1.0, double(cpu) / double(allocatable.cpu_milli)) : 1.0;
+  const double mem_fraction = allocatable.memory_bytes
+                                  ? std::min(1.0, double(mem) / double(allocatable.memory_bytes))
+                                  : 1.0;
+  // The standard deviation of two fractions is half their distance.
+  const double std_dev = std::fabs(cpu_fraction - mem_fraction) / 2.0;
+  const auto balanced = static_cast<std::int64_t>((1.0 - std_dev) * 100.0);
+  return 1 * fit + 1 * balanced;
+}
+
+Result Scheduler::Reconcile(const std::string& key) {
+  const Pod* pod = api_.Get<Pod>(key);
+  if (pod == nullptr || !pod->node_name.empty() || pod->meta.deleting || assumed_.count(key)) {
+    unschedulable_.erase(key);
+    return Result::Done();
+  }
+  // What each node's pods request: bound pods that are not finished, plus
+  // pods assumed onto it whose binding is still in flight.
+  std::map<std::string, Resources> used;
+  for (const auto& [k, p] : api_.List<Pod>()) {
+    if (p.node_name.empty() || p.phase == PodPhase::kSucceeded || p.phase == PodPhase::kFailed) {
+      continue;
+    }
+    Resources r = p.spec.requests;
+    r.pods = 1;
+    used[p.node_name] += r;
+  }
+  for (const auto& [k, node] : assumed_) {
+    if (const Pod* p = api_.Get<Pod>(k); p != nullptr && p->node_name.empty()) {
+      Resources r = p->spec.requests;
+      r.pods = 1;
+      used[node] += r;
+    }
+  }
+
+  const Resources& req = pod->spec.requests;
+  int not_ready = 0, no_cpu = 0, no_memory = 0, no_gpu = 0, no_pods = 0;
+  std::string best;
+  std::int64_t best_score = -1;
+  int ties = 0;
+  for (const auto& [name, node] : api_.List<Node>()) {
+    if (!node.ready) {
+      ++not_ready;
+      continue;
+    }
+    const Resources u = used[name];
+    const Resources& a = node.allocatable;
+    bool fits = true;
+    if (u.cpu_milli + req.cpu_milli > a.cpu_milli) ++no_cpu, fits = false;
+    if (u.memory_bytes + req.memory_bytes > a.memory_bytes) ++no_memory, fits = false;
+    if (u.gpus + req.gpus > a.gpus) ++no_gpu, fits = false;
+    if (u.pods + 1 > a.pods) ++no_pods, fits = false;
+    if (!fits) continue;
+    const std::int64_t score = Score(a, u, req);
+    if (score > best_score) {
+      best_score = score;
+      best = name;
+      ties = 1;
+    } else if (score == best_score && rng_.UniformInt(++ties) == 0) {
+      best = name;
+    }
+  }
+
+  if (best.empty()) {
+    // The FailedScheduling message, in the upstream form.
+    std::string why = "0/" + std::to_string(api_.List<Node>().size()) + " nodes are available";
+    std::vector<std::string> parts;
+    if (no_cpu) parts.push_back(std::to_string(no_cpu) + " Insufficient cpu");
+    if (no_memory) parts.push_back(std::to_string(no_memory) + " Insufficient memory");
+    if (no_gpu) parts.push_back(std::to_string(no_gpu) + " Insufficient nvidia.com/gpu");
+    if (no_pods) parts.push_back(std::to_string(no_pods) + " Too many pods");
+    if (not_ready) parts.push_back(std::to_string(not_ready) + " node(s) were not ready");
+    for (std::size_t i = 0; i < parts.size(); ++i)
+      why += (i ? ", " : ": ") + parts[i];
+    why += ".";
+    if (unschedulable_.insert(key).second) {
+      events_.Emit({engine_.Now(), "FailedScheduling", "Pod", key, why, {}});
+      api_.Patch<Pod>(key, [](Pod& p) { p.unschedulable = true; });
+    }
+    // One backstop timer per pod at a time; event-driven retries in between
+    // must not start more.
+    sim::Time& retry_at = retry_at_[key];
+    if (retry_at > engine_.Now()) return Result::Done();
+    retry_at = engine_.Now() + kUnschedulableRetry;
+    return Result::RequeueAfter(kUnschedulableRetry);
+  }
+
+  unschedulable_.erase(key);
+  retry_at_.erase(key);
+  assumed_[key] = best;
+  api_.Patch<Pod>(
+      key,
+      [best](Pod& p) {
+        p.node_name = best;
+        p.unschedulable = false;
+      },
+      [this, key](WriteStatus) { assumed_.erase(key); });
+  events_.Emit({engine_.Now(),
+                "Scheduled",
+                "Pod",
+                key,
+                "Successfully assigned " + key + " to " + best,
+                {{"node", best}}});
+  return Result::Done();
+}
+
+}  // namespace platsim::platform
