@@ -45,13 +45,28 @@ void Kubelets::Admit(const Pod& pod) {
     ContainersStarted(key);
     return;
   }
+  if (const auto pulling = node.pulling.find(image); pulling != node.pulling.end()) {
+    // The serialized puller finds the image present once the running pull ends.
+    state.timer = engine_.ScheduleCallbackAt(pulling->second, [this, key, image] {
+      events_.Emit({engine_.Now(),
+                    "Pulled",
+                    "Pod",
+                    key,
+                    "Container image \"" + image + "\" already present on machine",
+                    {}});
+      ContainersStarted(key);
+    });
+    return;
+  }
   const sim::Time start = std::max(engine_.Now(), node.puller_free_at);
   const sim::Time done = start + pull_time_(image);
   node.puller_free_at = done;
+  node.pulling[image] = done;
   events_.Emit({engine_.Now(), "Pulling", "Pod", key, "Pulling image \"" + image + "\"", {}});
   state.timer =
       engine_.ScheduleCallbackAt(done, [this, key, image, node_name = pod.node_name, start] {
         nodes_[node_name].images.insert(image);
+        nodes_[node_name].pulling.erase(image);
         events_.Emit({engine_.Now(),
                       "Pulled",
                       "Pod",

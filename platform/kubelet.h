@@ -2,7 +2,8 @@
 // their lifecycle.
 //
 //   bound -> image pull (skipped if the node has the image; pulls on a node
-//   run one at a time, as with the default serializeImagePulls=true)
+//   run one at a time, as with the default serializeImagePulls=true; a pod
+//   whose image is being pulled waits for that pull)
 //   -> containers started (phase Running) -> readiness probes every
 //   periodSeconds from initialDelaySeconds after start; the pod turns Ready
 //   after successThreshold consecutive successes. Without a readiness probe a
@@ -61,6 +62,7 @@ class Kubelets {
   };
   struct NodeState {
     std::set<std::string> images;
+    std::map<std::string, sim::Time> pulling;  // image -> when its pull ends
     sim::Time puller_free_at = 0;
   };
   void OnPod(WatchType type, const Pod& pod);

@@ -22,9 +22,11 @@ inline constexpr Time kHour = 60 * kMinute;
 // Later than any event: "never". About 292 years.
 inline constexpr Time kNever = std::numeric_limits<Time>::max();
 
-// Seconds as a double, for output and for models written in seconds.
+// Seconds as a double, for output and for models written in seconds. A
+// division, not a multiplication by 1e-9, so that the result is the double
+// nearest the exact value and 30ms prints as 0.03, not 0.030000000000000002.
 inline constexpr double ToSeconds(Time t) {
-  return static_cast<double>(t) * 1e-9;
+  return static_cast<double>(t) / 1e9;
 }
 
 // Nearest nanosecond to `seconds`. REQUIRES: finite and within +-292 years;

@@ -1,0 +1,451 @@
+#include "platform/scenario.h"
+
+#include <filesystem>
+#include <set>
+
+#include "models/input/yaml_reader.h"
+#include "models/service_time.h"
+
+namespace platsim::platform {
+namespace {
+
+using input::Diagnostics;
+using input::MapReader;
+using input::Node;
+
+constexpr const char* kApiVersion = "platsim.dev/v1alpha1";
+constexpr const char* kNotSimulated = "not simulated by platsim; ignored";
+
+std::string Key(const std::string& ns, const std::string& name) {
+  return ns + "/" + name;
+}
+
+// A mapping of strings to strings (labels, selectors).
+Labels ReadLabels(const Node& node, Diagnostics& diags) {
+  Labels out;
+  MapReader m(node, diags);
+  if (!node.IsMap()) return out;
+  for (const auto& kv : node.yaml()) {
+    if (!kv.first.IsScalar()) continue;  // reported by MapReader
+    const std::string key = kv.first.Scalar();
+    const auto value = input::ReadString(m.Get(key), diags);
+    if (value) out[key] = *value;
+  }
+  return out;
+}
+
+// Resource amounts from a requests/limits mapping.
+struct ResourceFields {
+  std::optional<std::int64_t> cpu_milli, memory_milli, gpu_milli;
+};
+
+ResourceFields ReadResourceList(const Node& node, Diagnostics& diags) {
+  ResourceFields r;
+  MapReader m(node, diags);
+  if (const Node n = m.Get("cpu"); n.present()) r.cpu_milli = input::ReadQuantityMilli(n, diags);
+  if (const Node n = m.Get("memory"); n.present()) {
+    r.memory_milli = input::ReadQuantityMilli(n, diags);
+  }
+  if (const Node n = m.Get("nvidia.com/gpu"); n.present()) {
+    r.gpu_milli = input::ReadQuantityMilli(n, diags);
+    if (r.gpu_milli && *r.gpu_milli % 1000 != 0) {
+      diags.Error(n.location(), n.path(), "GPUs are whole devices (got " + n.scalar() + ")");
+      r.gpu_milli.reset();
+    }
+  }
+  m.WarnUnknown("resource not simulated by platsim; ignored");
+  return r;
+}
+
+struct ManifestContext {
+  Diagnostics& diags;
+  std::set<std::string> seen;  // kind/namespace/name
+};
+
+void ReadMetadata(MapReader& object, ObjectMeta& meta, bool namespaced, Diagnostics& diags) {
+  MapReader m(object.Require("metadata"), diags);
+  if (const auto name = m.RequiredString("name")) meta.name = *name;
+  if (namespaced) meta.namespace_name = m.String("namespace", "default");
+  meta.labels = ReadLabels(m.Get("labels"), diags);
+  m.WarnUnknown(kNotSimulated);
+}
+
+PodTemplate ReadPodTemplate(const Node& node, Diagnostics& diags) {
+  PodTemplate t;
+  MapReader tmpl(node, diags);
+  MapReader meta(tmpl.Get("metadata"), diags);
+  t.labels = ReadLabels(meta.Get("labels"), diags);
+  meta.WarnUnknown(kNotSimulated);
+  MapReader spec(tmpl.Require("spec"), diags);
+  t.termination_grace =
+      spec.Int("terminationGracePeriodSeconds", 30, 0, 1'000'000'000) * sim::kSecond;
+  const Node containers = spec.Require("containers");
+  if (containers.present() && !containers.IsSequence()) {
+    diags.Error(containers.location(), containers.path(), "expected a list of containers");
+  } else if (containers.present()) {
+    const auto list = containers.Elements();
+    if (list.empty()) diags.Error(containers.location(), containers.path(), "needs a container");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      MapReader c(list[i], diags);
+      c.RequiredString("name");
+      const auto image = c.RequiredString("image");
+      if (i == 0 && image) t.image = *image;
+      MapReader resources(c.Get("resources"), diags);
+      const ResourceFields requests = ReadResourceList(resources.Get("requests"), diags);
+      const Node limits_node = resources.Get("limits");
+      const ResourceFields limits = ReadResourceList(limits_node, diags);
+      resources.WarnUnknown(kNotSimulated);
+      // Requests default to limits (core/v1 defaulting).
+      t.requests.cpu_milli += requests.cpu_milli.value_or(limits.cpu_milli.value_or(0));
+      t.requests.memory_bytes +=
+          (requests.memory_milli.value_or(limits.memory_milli.value_or(0)) + 999) / 1000;
+      if (requests.gpu_milli && limits.gpu_milli != requests.gpu_milli) {
+        diags.Error(list[i].location(), list[i].path() + ".resources",
+                    "nvidia.com/gpu must be set in limits, and requests must equal limits");
+      }
+      t.requests.gpus += limits.gpu_milli.value_or(0) / 1000;
+      if (const Node probe = c.Get("readinessProbe"); probe.present() && i == 0) {
+        MapReader p(probe, diags);
+        t.has_readiness_probe = true;
+        t.readiness.initial_delay =
+            p.Int("initialDelaySeconds", 0, 0, 1'000'000'000) * sim::kSecond;
+        t.readiness.period = p.Int("periodSeconds", 10, 1, 1'000'000'000) * sim::kSecond;
+        t.readiness.success_threshold =
+            static_cast<int>(p.Int("successThreshold", 1, 1, 1'000'000));
+        p.WarnUnknown("not simulated (the model server's readiness decides the probe); ignored");
+      }
+      c.WarnUnknown(kNotSimulated);
+    }
+  }
+  spec.WarnUnknown(kNotSimulated);
+  tmpl.WarnUnknown(kNotSimulated);
+  return t;
+}
+
+void ReadDeployment(MapReader& m, Scenario& s, Diagnostics& diags) {
+  Deployment d;
+  ReadMetadata(m, d.meta, true, diags);
+  MapReader spec(m.Require("spec"), diags);
+  d.replicas = static_cast<int>(spec.Int("replicas", 1, 0, 100000));
+  d.min_ready = spec.Int("minReadySeconds", 0, 0, 1'000'000'000) * sim::kSecond;
+  const Node selector = spec.Require("selector");
+  MapReader sel(selector, diags);
+  d.selector = ReadLabels(sel.Get("matchLabels"), diags);
+  if (sel.Has("matchExpressions")) {
+    const Node e = sel.Get("matchExpressions");
+    diags.Error(e.location(), e.path(), "matchExpressions is not supported yet; use matchLabels");
+  }
+  sel.RejectUnknown();
+  const Node tmpl = spec.Require("template");
+  if (tmpl.present()) {
+    d.pod_template = ReadPodTemplate(tmpl, diags);
+    if (selector.present() && !SelectorMatches(d.selector, d.pod_template.labels)) {
+      diags.Error(selector.location(), selector.path(),
+                  "selector does not match template labels (or is empty)");
+    }
+  }
+  spec.WarnUnknown(kNotSimulated);
+  s.deployments.push_back(std::move(d));
+}
+
+void ReadService(MapReader& m, Scenario& s, Diagnostics& diags) {
+  Service svc;
+  ReadMetadata(m, svc.meta, true, diags);
+  MapReader spec(m.Require("spec"), diags);
+  const Node selector = spec.Require("selector");
+  svc.selector = ReadLabels(selector, diags);
+  if (selector.present() && svc.selector.empty()) {
+    diags.Error(selector.location(), selector.path(), "needs at least one label");
+  }
+  spec.WarnUnknown(kNotSimulated);
+  s.services.push_back(std::move(svc));
+}
+
+void ReadManifest(const Node& doc, Scenario& s, ManifestContext& ctx) {
+  Diagnostics& diags = ctx.diags;
+  MapReader m(doc, diags);
+  if (!m.ok()) return;
+  const auto api = m.RequiredString("apiVersion");
+  const auto kind = m.RequiredString("kind");
+  if (!api || !kind) {
+    m.AcceptRest();
+    return;
+  }
+  const std::size_t deployments = s.deployments.size(), services = s.services.size(),
+                    namespaces = s.namespaces.size();
+  auto want_api = [&](const char* expected) {
+    if (*api == expected) return true;
+    diags.Error(
+        m.Get("apiVersion").location(), input::ChildPath(doc.path(), "apiVersion"),
+        "unsupported for kind " + *kind + " (got '" + *api + "', expected " + expected + ")");
+    m.AcceptRest();
+    return false;
+  };
+  std::string name;
+  if (*kind == "Deployment") {
+    if (!want_api("apps/v1")) return;
+    ReadDeployment(m, s, diags);
+    if (s.deployments.size() > deployments) name = s.deployments.back().meta.Key();
+  } else if (*kind == "Service") {
+    if (!want_api("v1")) return;
+    ReadService(m, s, diags);
+    if (s.services.size() > services) name = s.services.back().meta.Key();
+  } else if (*kind == "Namespace") {
+    if (!want_api("v1")) return;
+    Namespace ns;
+    ReadMetadata(m, ns.meta, false, diags);
+    m.WarnUnknown(kNotSimulated);
+    s.namespaces.push_back(ns);
+    if (s.namespaces.size() > namespaces) name = ns.meta.name;
+  } else {
+    diags.Warning(doc.location(), doc.path(),
+                  "kind " + *kind + " is not simulated by platsim; the object is ignored");
+    m.AcceptRest();
+    return;
+  }
+  m.WarnUnknown(kNotSimulated);
+  if (!name.empty() && !ctx.seen.insert(*kind + "/" + name).second) {
+    diags.Error(doc.location(), doc.path(), "duplicate " + *kind + " " + name);
+  }
+}
+
+void ReadManifests(const Node& list, const std::filesystem::path& base, Scenario& s,
+                   ManifestContext& ctx) {
+  Diagnostics& diags = ctx.diags;
+  if (!list.present()) return;
+  if (!list.IsSequence()) {
+    diags.Error(list.location(), list.path(), "expected a list of {file} or {inline}");
+    return;
+  }
+  for (const Node& entry : list.Elements()) {
+    MapReader m(entry, diags);
+    const Node file = m.Get("file");
+    const Node inline_doc = m.Get("inline");
+    m.RejectUnknown();
+    if (file.present() == inline_doc.present()) {
+      diags.Error(entry.location(), entry.path(), "needs exactly one of file or inline");
+      continue;
+    }
+    if (inline_doc.present()) {
+      ReadManifest(inline_doc, s, ctx);
+      continue;
+    }
+    const auto name = input::ReadString(file, diags);
+    if (!name) continue;
+    const std::filesystem::path path = base / *name;
+    const std::string display = path.lexically_normal().string();
+    input::Diagnostics file_diags;
+    auto source = input::LoadYamlFile(path.string(), display, file_diags);
+    if (!source) {
+      // Point at the reference too, so the user sees which field named it.
+      for (const auto& d : file_diags.all()) {
+        diags.Error(d.location, d.path, d.message);
+      }
+      diags.Error(file.location(), file.path(), "cannot load manifest file '" + *name + "'");
+      continue;
+    }
+    for (std::size_t i = 0; i < source->documents.size(); ++i) {
+      Node doc = source->documents[i];
+      ReadManifest(Node(doc.yaml(), doc.file_ptr(),
+                        source->documents.size() > 1 ? "document[" + std::to_string(i) + "]" : ""),
+                   s, ctx);
+    }
+  }
+}
+
+void ReadNodePools(const Node& list, Scenario& s, Diagnostics& diags) {
+  if (!list.present()) return;
+  if (!list.IsSequence()) {
+    diags.Error(list.location(), list.path(), "expected a list of node pools");
+    return;
+  }
+  std::set<std::string> names;
+  for (const Node& entry : list.Elements()) {
+    MapReader m(entry, diags);
+    NodePool pool;
+    if (const auto name = m.RequiredString("name")) pool.name = *name;
+    if (!pool.name.empty() && !names.insert(pool.name).second) {
+      diags.Error(entry.location(), entry.path() + ".name", "duplicate node pool " + pool.name);
+    }
+    pool.count = static_cast<int>(m.Int("count", 1, 0, 5000));
+    pool.labels = ReadLabels(m.Get("labels"), diags);
+    MapReader a(m.Require("allocatable"), diags);
+    auto quantity = [&](const char* key, std::int64_t fallback_milli) {
+      const Node n = a.Get(key);
+      if (!n.present()) return fallback_milli;
+      return input::ReadQuantityMilli(n, diags).value_or(fallback_milli);
+    };
+    pool.allocatable.cpu_milli = quantity("cpu", 0);
+    pool.allocatable.memory_bytes = quantity("memory", 0) / 1000;
+    pool.allocatable.gpus = quantity("nvidia.com/gpu", 0) / 1000;
+    pool.allocatable.pods = quantity("pods", 110'000) / 1000;  // kubelet maxPods default 110
+    a.RejectUnknown();
+    m.RejectUnknown();
+    s.node_pools.push_back(std::move(pool));
+  }
+}
+
+void ReadModelServers(const Node& list, const std::filesystem::path& base, Scenario& s,
+                      Diagnostics& diags) {
+  if (!list.present()) return;
+  if (!list.IsSequence()) {
+    diags.Error(list.location(), list.path(), "expected a list of model servers");
+    return;
+  }
+  std::set<std::string> seen;
+  for (const Node& entry : list.Elements()) {
+    MapReader m(entry, diags);
+    ModelServerSpec spec;
+    const auto name = m.RequiredString("deployment");
+    const std::string ns = m.String("namespace", "default");
+    if (name) spec.deployment = Key(ns, *name);
+    bool found = false;
+    for (const auto& d : s.deployments)
+      found |= d.meta.Key() == spec.deployment;
+    if (name && !found) {
+      diags.Error(m.Get("deployment").location(), entry.path() + ".deployment",
+                  "no Deployment " + spec.deployment + " among the manifests");
+    }
+    if (name && !seen.insert(spec.deployment).second) {
+      diags.Error(entry.location(), entry.path(), "duplicate model server for " + spec.deployment);
+    }
+    ModelServerConfig& c = spec.config;
+    c.max_concurrency = static_cast<int>(m.Int("maxConcurrency", 1, 1, 4096));
+    c.max_batch_size = static_cast<int>(m.Int("maxBatchSize", 1, 1, 65536));
+    c.max_queue_delay = m.Duration("maxQueueDelay", 0);
+    c.max_queue_length = static_cast<int>(m.Int("maxQueueLength", 0, 0, 100'000'000));
+    c.request_timeout = m.Duration("requestTimeout", 60 * sim::kSecond);
+    c.model_load = m.Duration("modelLoad", 0);
+    spec.image_pull = m.Duration("imagePull", 0);
+    const Node st = m.Require("serviceTime");
+    if (st.present()) {
+      c.service_time = std::shared_ptr<const models::ServiceTimeModel>(
+          models::ServiceTimeFromScenario(st, base, diags));
+    }
+    m.RejectUnknown();
+    s.model_servers.push_back(std::move(spec));
+  }
+}
+
+void ReadTraffic(const Node& list, const std::filesystem::path& base, Scenario& s,
+                 Diagnostics& diags) {
+  if (!list.present()) return;
+  if (!list.IsSequence()) {
+    diags.Error(list.location(), list.path(), "expected a list of traffic sources");
+    return;
+  }
+  std::set<std::string> seen;
+  for (const Node& entry : list.Elements()) {
+    MapReader m(entry, diags);
+    TrafficSpec t;
+    const auto name = m.RequiredString("service");
+    const std::string ns = m.String("namespace", "default");
+    if (name) t.service = Key(ns, *name);
+    bool found = false;
+    for (const auto& svc : s.services)
+      found |= svc.meta.Key() == t.service;
+    if (name && !found) {
+      diags.Error(m.Get("service").location(), entry.path() + ".service",
+                  "no Service " + t.service + " among the manifests");
+    }
+    if (name && !seen.insert(t.service).second) {
+      diags.Error(entry.location(), entry.path(), "duplicate traffic for " + t.service);
+    }
+    const std::string lb =
+        m.Enum("loadBalancing", "least-request", {"random", "round-robin", "least-request"});
+    t.balancer = lb == "random"        ? Balancer::kRandom
+                 : lb == "round-robin" ? Balancer::kRoundRobin
+                                       : Balancer::kLeastRequest;
+    const Node arrivals = m.Require("arrivals");
+    if (arrivals.present()) {
+      t.arrivals = std::shared_ptr<const models::ArrivalProcess>(
+          models::ArrivalsFromScenario(arrivals, base, diags));
+    }
+    if (const Node slo = m.Get("slo"); slo.present()) {
+      MapReader sm(slo, diags);
+      t.slo_latency = sm.RequiredDuration("latency", 1).value_or(0);
+      t.slo_target = sm.Number("target", 0.99, 0.0, 1.0);
+      sm.RejectUnknown();
+    }
+    m.RejectUnknown();
+    s.traffic.push_back(std::move(t));
+  }
+}
+
+}  // namespace
+
+std::optional<Scenario> LoadScenario(const std::string& path, Diagnostics& diags) {
+  const int errors_before = diags.error_count();
+  auto source = input::LoadYamlFile(path, path, diags);
+  if (!source) return std::nullopt;
+  if (source->documents.size() != 1) {
+    diags.Error(
+        {path, 1, 1}, "",
+        "expected one Scenario document, found " + std::to_string(source->documents.size()));
+    return std::nullopt;
+  }
+  const std::filesystem::path base = std::filesystem::path(path).parent_path();
+  Scenario s;
+  s.file = path;
+  MapReader root(source->documents[0], diags);
+  if (!root.ok()) return std::nullopt;
+  if (const auto api = root.RequiredString("apiVersion"); api && *api != kApiVersion) {
+    diags.Error(root.Get("apiVersion").location(), "apiVersion",
+                "unsupported (got '" + *api + "', expected " + kApiVersion + ")");
+  }
+  if (const auto kind = root.RequiredString("kind"); kind && *kind != "Scenario") {
+    diags.Error(root.Get("kind").location(), "kind",
+                "wrong kind (got '" + *kind + "', expected Scenario)");
+  }
+  MapReader meta(root.Require("metadata"), diags);
+  s.name = meta.RequiredString("name").value_or("");
+  meta.RejectUnknown();
+
+  MapReader spec(root.Require("spec"), diags);
+  s.seed = static_cast<std::uint64_t>(spec.Int("seed", 1, 0, INT64_MAX));
+  s.duration = spec.RequiredDuration("duration", sim::kMillisecond).value_or(s.duration);
+  s.warmup = spec.Duration("warmup", 0);
+  s.sample_interval = spec.Duration("sampleInterval", 10 * sim::kSecond, sim::kMillisecond);
+  if (s.warmup >= s.duration) {
+    diags.Error(spec.Get("warmup").location(), "spec.warmup", "must be shorter than spec.duration");
+  }
+  MapReader api(spec.Get("apiServer"), diags);
+  s.api_request_latency = api.Duration("requestLatency", 10 * sim::kMillisecond);
+  api.RejectUnknown();
+  ReadNodePools(spec.Require("nodePools"), s, diags);
+  ManifestContext ctx{diags, {}};
+  ReadManifests(spec.Require("manifests"), base, s, ctx);
+  ReadModelServers(spec.Get("modelServers"), base, s, diags);
+  ReadTraffic(spec.Require("traffic"), base, s, diags);
+  spec.RejectUnknown();
+  root.RejectUnknown();
+
+  for (const auto& d : s.deployments) {
+    bool has_server = false;
+    for (const auto& m : s.model_servers)
+      has_server |= m.deployment == d.meta.Key();
+    if (!has_server) {
+      diags.Warning({path, 0, 0}, "spec.modelServers",
+                    "Deployment " + d.meta.Key() +
+                        " has no model server entry: its pods run but refuse requests");
+    }
+  }
+  std::set<std::string> namespaces;
+  for (const auto& ns : s.namespaces)
+    namespaces.insert(ns.meta.name);
+  auto add_namespace = [&](const std::string& name) {
+    if (namespaces.insert(name).second) {
+      Namespace ns;
+      ns.meta.name = name;
+      s.namespaces.push_back(ns);
+    }
+  };
+  for (const auto& d : s.deployments)
+    add_namespace(d.meta.namespace_name);
+  for (const auto& svc : s.services)
+    add_namespace(svc.meta.namespace_name);
+  if (diags.error_count() != errors_before) return std::nullopt;
+  return s;
+}
+
+}  // namespace platsim::platform

@@ -1,0 +1,64 @@
+// A scenario: the whole platform design one run simulates, loaded and
+// checked from a scenario file (apiVersion platsim.dev/v1alpha1, kind
+// Scenario) and the Kubernetes manifests it references. scenarios/README.md
+// documents every field. Nothing after the loader reads raw input.
+#ifndef PLATSIM_PLATFORM_SCENARIO_H_
+#define PLATSIM_PLATFORM_SCENARIO_H_
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/arrivals.h"
+#include "models/input/diagnostics.h"
+#include "platform/data_plane.h"
+#include "platform/objects.h"
+
+namespace platsim::platform {
+
+struct NodePool {
+  std::string name;
+  int count = 0;
+  Resources allocatable;
+  Labels labels;
+};
+
+struct ModelServerSpec {
+  std::string deployment;  // namespace/name
+  ModelServerConfig config;
+  sim::Time image_pull = 0;
+};
+
+struct TrafficSpec {
+  std::string service;  // namespace/name
+  Balancer balancer = Balancer::kLeastRequest;
+  std::shared_ptr<const models::ArrivalProcess> arrivals;  // restarted for each run
+  sim::Time slo_latency = 0;                               // 0: no SLO
+  double slo_target = 0.0;                                 // fraction, for reports
+};
+
+struct Scenario {
+  std::string name;
+  std::string file;
+  std::uint64_t seed = 1;
+  sim::Time duration = sim::kHour;
+  sim::Time warmup = 0;
+  sim::Time sample_interval = 10 * sim::kSecond;
+  sim::Time api_request_latency = 10 * sim::kMillisecond;
+  std::vector<NodePool> node_pools;
+  std::vector<Namespace> namespaces;
+  std::vector<Deployment> deployments;
+  std::vector<Service> services;
+  std::vector<ModelServerSpec> model_servers;
+  std::vector<TrafficSpec> traffic;
+};
+
+// Loads `path`. Every problem goes to `diags` (errors and warnings, all at
+// once); returns nullopt if there was any error.
+std::optional<Scenario> LoadScenario(const std::string& path, input::Diagnostics& diags);
+
+}  // namespace platsim::platform
+
+#endif  // PLATSIM_PLATFORM_SCENARIO_H_

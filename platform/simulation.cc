@@ -1,0 +1,167 @@
+#include "platform/simulation.h"
+
+#include <cmath>
+#include <limits>
+#include <memory>
+
+#include "platform/api_server.h"
+#include "platform/controllers/deployment.h"
+#include "platform/controllers/replicaset.h"
+#include "platform/data_plane.h"
+#include "platform/kubelet.h"
+#include "platform/scheduler.h"
+
+namespace platsim::platform {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+double Ratio(double a, double b) {
+  return b > 0 ? a / b : kNaN;
+}
+
+}  // namespace
+
+const std::vector<std::string>& TimeSeriesColumns() {
+  static const std::vector<std::string> columns = {
+      "ready_replicas", "pods",   "arrival_rps",   "throughput_rps", "dropped",        "timed_out",
+      "in_flight",      "queued", "latency_p50_s", "latency_p99_s",  "gpu_utilization"};
+  return columns;
+}
+
+Simulation::Simulation(const Scenario& scenario, std::uint64_t seed, EventSink& events,
+                       sim::RowSink* timeseries)
+    : scenario_(scenario), seed_(seed), events_(events), timeseries_(timeseries) {}
+
+RunResult Simulation::Run(const std::function<void(double)>& progress) {
+  const Scenario& sc = scenario_;
+  sim::Engine engine(seed_);
+  ApiServer api(engine, sc.api_request_latency);
+
+  std::vector<RouteConfig> routes;
+  for (const auto& t : sc.traffic) {
+    RouteConfig r;
+    r.service_key = t.service;
+    r.balancer = t.balancer;
+    r.arrivals = t.arrivals->Restarted();
+    r.slo_latency = t.slo_latency;
+    routes.push_back(std::move(r));
+  }
+  std::map<std::string, ModelServerConfig> servers;
+  std::map<std::string, sim::Time> pull_times;
+  for (const auto& m : sc.model_servers) {
+    servers[m.deployment] = m.config;
+    for (const auto& d : sc.deployments) {
+      if (d.meta.Key() == m.deployment) pull_times[d.pod_template.image] = m.image_pull;
+    }
+  }
+  DataPlane data_plane(engine, api, std::move(routes), std::move(servers), sc.warmup);
+  DeploymentController deployments(engine, api, events_);
+  ReplicaSetController replicasets(engine, api, events_);
+  Scheduler scheduler(engine, api, events_);
+  Kubelets kubelets(engine, api, events_, data_plane, [&pull_times](const std::string& image) {
+    const auto it = pull_times.find(image);
+    return it == pull_times.end() ? sim::Time{0} : it->second;
+  });
+
+  // The cluster as the scenario describes it, created at time 0.
+  for (const auto& ns : sc.namespaces)
+    api.Create(ns);
+  for (const auto& pool : sc.node_pools) {
+    for (int i = 0; i < pool.count; ++i) {
+      Node node;
+      node.meta.name = pool.name + "-" + std::to_string(i);
+      node.meta.labels = pool.labels;
+      node.pool = pool.name;
+      node.allocatable = pool.allocatable;
+      api.Create(std::move(node));
+    }
+  }
+  for (const auto& svc : sc.services)
+    api.Create(svc);
+  for (const auto& d : sc.deployments)
+    api.Create(d);
+
+  std::unique_ptr<sim::Recorder> recorder;
+  std::vector<double> last_busy(data_plane.route_count(), 0.0);
+  std::vector<double> last_held(data_plane.route_count(), 0.0);
+  if (timeseries_ != nullptr) {
+    recorder = std::make_unique<sim::Recorder>(engine, sc.sample_interval, TimeSeriesColumns(),
+                                               *timeseries_);
+    for (std::size_t i = 0; i < data_plane.route_count(); ++i) {
+      recorder->AddSeries(data_plane.route(i).service_key,
+                          [&, i](sim::Time now, std::span<double> row) {
+                            const ServiceMetrics& m = data_plane.metrics(i);
+                            const double interval_s = sim::ToSeconds(sc.sample_interval);
+                            row[0] = data_plane.ReadyEndpoints(i);
+                            row[1] = data_plane.Pods(i);
+                            row[2] = now > 0 ? m.interval.arrived / interval_s : kNaN;
+                            row[3] = now > 0 ? m.interval.completed / interval_s : kNaN;
+                            row[4] = static_cast<double>(m.interval.dropped());
+                            row[5] = static_cast<double>(m.interval.timed_out);
+                            row[6] = static_cast<double>(m.all.in_flight());
+                            row[7] = static_cast<double>(data_plane.Queued(i));
+                            row[8] = m.interval_latency_s.Quantile(0.5);
+                            row[9] = m.interval_latency_s.Quantile(0.99);
+                            const double busy = data_plane.GpuBusySeconds(i);
+                            const double held = data_plane.GpuHeldSeconds(i);
+                            row[10] = Ratio(busy - last_busy[i], held - last_held[i]);
+                            last_busy[i] = busy;
+                            last_held[i] = held;
+                            data_plane.ResetInterval(i);
+                          });
+    }
+    recorder->Start(0, sc.duration);
+  }
+
+  data_plane.Start();
+  const sim::Time step = std::max<sim::Time>(1, sc.duration / 100);
+  for (sim::Time t = step; t < sc.duration; t += step) {
+    engine.RunUntil(t);
+    if (progress) progress(static_cast<double>(t) / static_cast<double>(sc.duration));
+  }
+  engine.RunUntil(sc.duration);
+  data_plane.Finish();
+
+  RunResult result;
+  result.seed = seed_;
+  result.events_executed = engine.events_executed();
+  result.api_writes = api.writes_applied();
+  const double window_s = sim::ToSeconds(sc.duration - sc.warmup);
+  for (std::size_t i = 0; i < data_plane.route_count(); ++i) {
+    const ServiceMetrics& m = data_plane.metrics(i);
+    const RequestCounts& c = m.measured;
+    result.requests += m.all.arrived;
+    ServiceResult r;
+    r.service = data_plane.route(i).service_key;
+    auto& x = r.metrics;
+    x["arrival_rps"] = c.arrived / window_s;
+    x["throughput_rps"] = c.completed / window_s;
+    x["arrived"] = static_cast<double>(c.arrived);
+    x["completed"] = static_cast<double>(c.completed);
+    x["timed_out"] = static_cast<double>(c.timed_out);
+    x["dropped"] = static_cast<double>(c.dropped());
+    x["dropped_no_endpoint"] = static_cast<double>(c.dropped_no_endpoint);
+    x["dropped_queue_full"] = static_cast<double>(c.dropped_queue_full);
+    x["dropped_not_loaded"] = static_cast<double>(c.dropped_not_loaded);
+    x["dropped_terminated"] = static_cast<double>(c.dropped_terminated);
+    x["in_flight_at_end"] = static_cast<double>(m.all.in_flight());
+    x["latency_mean_s"] = c.completed ? m.latency_stats_s.mean() : kNaN;
+    x["latency_p50_s"] = m.latency_s.Quantile(0.5);
+    x["latency_p90_s"] = m.latency_s.Quantile(0.9);
+    x["latency_p99_s"] = m.latency_s.Quantile(0.99);
+    x["latency_p999_s"] = m.latency_s.Quantile(0.999);
+    const double finished = static_cast<double>(c.completed + c.timed_out + c.dropped());
+    x["slo_attainment"] = data_plane.route(i).slo_latency > 0
+                              ? Ratio(static_cast<double>(m.slo_met), finished)
+                              : kNaN;
+    x["ready_replicas_mean"] = m.ready_replicas.Mean(engine.Now());
+    x["ready_replicas_final"] = data_plane.ReadyEndpoints(i);
+    x["gpu_utilization"] = Ratio(data_plane.GpuBusySeconds(i), data_plane.GpuHeldSeconds(i));
+    x["gpu_hours"] = data_plane.GpuHeldSeconds(i) / 3600.0;
+    result.services.push_back(std::move(r));
+  }
+  return result;
+}
+
+}  // namespace platsim::platform

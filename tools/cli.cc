@@ -1,0 +1,175 @@
+#include "tools/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+#include "models/input/diagnostics.h"
+#include "models/input/units.h"
+#include "platform/scenario.h"
+#include "platform/simulation.h"
+#include "sim/random.h"
+#include "sim/recorder.h"
+#include "tools/output.h"
+
+namespace platsim::tools {
+namespace {
+
+constexpr const char* kDescription =
+    "platsim simulates a Kubernetes AI-inference platform (node pools, Deployments and\n"
+    "Services, load balancing, model servers with dynamic batching, traffic) in simulated\n"
+    "time, deterministically, and reports latency, SLO attainment, throughput and GPU\n"
+    "utilisation. Exit status: 0 ok, 1 internal error, 2 bad input.";
+
+// Loads a scenario, printing every diagnostic; nullopt on errors.
+std::optional<platform::Scenario> Load(const std::string& path, std::ostream& err) {
+  input::Diagnostics diags;
+  auto scenario = platform::LoadScenario(path, diags);
+  for (const auto& d : diags.all())
+    err << input::Format(d) << '\n';
+  if (!scenario) {
+    err << "platsim: " << path << ": " << diags.error_count() << " error"
+        << (diags.error_count() == 1 ? "" : "s") << '\n';
+  }
+  return scenario;
+}
+
+struct RunFlags {
+  std::string scenario;
+  std::string out_dir = "out";
+  std::optional<std::int64_t> seed;
+  int replications = 1;
+  std::string duration;
+  bool quiet = false;
+};
+
+int Run(const RunFlags& flags, std::ostream& out, std::ostream& err, bool err_is_terminal) {
+  auto scenario = Load(flags.scenario, err);
+  if (!scenario) return kExitBadInput;
+  if (!flags.duration.empty()) {
+    std::string why;
+    const auto d = input::ParseDuration(flags.duration, &why);
+    if (!d || *d <= scenario->warmup) {
+      err << "platsim: --duration: "
+          << (d ? "must be longer than the scenario's warm-up (" +
+                      input::FormatDuration(scenario->warmup) + ")"
+                : why)
+          << '\n';
+      return kExitBadInput;
+    }
+    scenario->duration = *d;
+  }
+  const std::uint64_t seed = flags.seed ? static_cast<std::uint64_t>(*flags.seed) : scenario->seed;
+
+  namespace fs = std::filesystem;
+  const fs::path dir(flags.out_dir);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir)) {
+    err << "platsim: --out: cannot create folder " << dir.string() << ": " << ec.message() << '\n';
+    return kExitBadInput;
+  }
+  std::ofstream timeseries(dir / "timeseries.csv", std::ios::binary);
+  std::ofstream events(dir / "events.jsonl", std::ios::binary);
+  if (!timeseries || !events) {
+    err << "platsim: --out: cannot write into " << dir.string() << '\n';
+    return kExitBadInput;
+  }
+
+  std::vector<platform::RunResult> runs;
+  for (int i = 0; i < flags.replications; ++i) {
+    const std::uint64_t run_seed = sim::ReplicationSeed(seed, i);
+    sim::CsvRowSink rows(timeseries, {"replication"}, {std::to_string(i)}, i == 0);
+    JsonlEventSink event_sink(events, i);
+    platform::Simulation simulation(*scenario, run_seed, event_sink, &rows);
+    auto progress = [&](double fraction) {
+      char line[96];
+      std::snprintf(line, sizeof line, "\rplatsim: run %d/%d  %3.0f%%", i + 1, flags.replications,
+                    fraction * 100);
+      err << line << std::flush;
+    };
+    const bool show = err_is_terminal && !flags.quiet;
+    runs.push_back(show ? simulation.Run(progress) : simulation.Run());
+    if (show) err << "\rplatsim: run " << i + 1 << '/' << flags.replications << "  100%\n";
+  }
+  std::ofstream summary(dir / "summary.json", std::ios::binary);
+  WriteSummary(summary, *scenario, seed, runs);
+  timeseries.flush();
+  events.flush();
+  if (!summary || !timeseries || !events) {
+    err << "platsim: error writing outputs into " << dir.string() << '\n';
+    return kExitInternal;
+  }
+  if (!flags.quiet) {
+    out << "platsim: " << scenario->name << ": " << runs.size() << " run"
+        << (runs.size() == 1 ? "" : "s") << " of " << input::FormatDuration(scenario->duration)
+        << " simulated; results in " << dir.string() << "/ (summary.json, timeseries.csv, "
+        << "events.jsonl)\n";
+  }
+  return kExitOk;
+}
+
+int Validate(const std::string& path, std::ostream& out, std::ostream& err) {
+  const auto scenario = Load(path, err);
+  if (!scenario) return kExitBadInput;
+  int nodes = 0;
+  for (const auto& p : scenario->node_pools)
+    nodes += p.count;
+  out << path << ": ok (" << nodes << " nodes, " << scenario->deployments.size() << " deployments, "
+      << scenario->services.size() << " services, " << scenario->traffic.size()
+      << " traffic sources)\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+           bool err_is_terminal) {
+  CLI::App app{kDescription, "platsim"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "platsim 0.1.0");
+
+  RunFlags run_flags;
+  CLI::App* run = app.add_subcommand("run", "Simulate a scenario and write its results");
+  run->add_option("SCENARIO", run_flags.scenario, "Scenario file (YAML or JSON)")->required();
+  run->add_option("--out", run_flags.out_dir,
+                  "Output folder for summary.json, timeseries.csv, events.jsonl")
+      ->capture_default_str();
+  run->add_option("--seed", run_flags.seed, "Seed (default: the scenario's spec.seed)")
+      ->check(CLI::NonNegativeNumber);
+  run->add_option("--replications", run_flags.replications,
+                  "Independent runs with seeds derived from the seed; summary.json reports "
+                  "the mean and 95% confidence interval of every metric")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  run->add_option("--duration", run_flags.duration,
+                  "Simulated time, e.g. 30m or 2h (default: the scenario's spec.duration)");
+  run->add_flag("--quiet", run_flags.quiet, "No progress line and no closing message");
+
+  std::string validate_path;
+  CLI::App* validate =
+      app.add_subcommand("validate", "Check a scenario and its manifests without running it");
+  validate->add_option("SCENARIO", validate_path, "Scenario file (YAML or JSON)")->required();
+
+  std::vector<const char*> argv;
+  for (const auto& a : args)
+    argv.push_back(a.c_str());
+  try {
+    app.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e, out, err);
+    return code == 0 ? kExitOk : kExitBadInput;
+  }
+  try {
+    if (*run) return Run(run_flags, out, err, err_is_terminal);
+    if (*validate) return Validate(validate_path, out, err);
+  } catch (const std::exception& e) {
+    err << "platsim: internal error: " << e.what() << '\n';
+    return kExitInternal;
+  }
+  return kExitInternal;
+}
+
+}  // namespace platsim::tools

@@ -1,0 +1,93 @@
+#include "tools/output.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "sim/stats.h"
+
+namespace platsim::tools {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json Number(double v) {
+  return std::isfinite(v) ? Json(v) : Json(nullptr);
+}
+
+}  // namespace
+
+void JsonlEventSink::Emit(const platform::ClusterEvent& e) {
+  Json j;
+  j["replication"] = replication_;
+  j["time_s"] = sim::ToSeconds(e.time);
+  j["reason"] = e.reason;
+  j["kind"] = e.object_kind;
+  j["object"] = e.object;
+  j["message"] = e.message;
+  for (const auto& [k, v] : e.fields)
+    j[k] = v;
+  out_ << j.dump(-1, ' ', false, Json::error_handler_t::replace) << '\n';
+}
+
+void WriteSummary(std::ostream& out, const platform::Scenario& scenario, std::uint64_t seed,
+                  const std::vector<platform::RunResult>& runs) {
+  Json j;
+  j["apiVersion"] = "platsim.dev/v1alpha1";
+  j["kind"] = "RunSummary";
+  j["scenario"] = {{"name", scenario.name}, {"file", scenario.file}};
+  j["seed"] = seed;
+  j["replications"] = runs.size();
+  j["duration_s"] = sim::ToSeconds(scenario.duration);
+  j["warmup_s"] = sim::ToSeconds(scenario.warmup);
+  Json services = Json::object();
+  if (!runs.empty()) {
+    for (std::size_t s = 0; s < runs[0].services.size(); ++s) {
+      Json metrics = Json::object();
+      Json ci = Json::object();
+      for (const auto& [name, _] : runs[0].services[s].metrics) {
+        std::vector<double> values;
+        bool defined = true;
+        for (const auto& run : runs) {
+          const double v = run.services[s].metrics.at(name);
+          defined &= std::isfinite(v);
+          values.push_back(v);
+        }
+        if (!defined) {
+          metrics[name] = nullptr;
+          if (runs.size() >= 2) ci[name] = nullptr;
+          continue;
+        }
+        const sim::Estimate e = sim::ConfidenceInterval(values);
+        metrics[name] = e.mean;
+        if (runs.size() >= 2) ci[name] = e.half_width;
+      }
+      Json entry;
+      entry["metrics"] = metrics;
+      if (runs.size() >= 2) entry["ci95_half_width"] = ci;
+      services[runs[0].services[s].service] = entry;
+    }
+  }
+  j["services"] = services;
+  Json per_run = Json::array();
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    Json r;
+    r["replication"] = i;
+    r["seed"] = runs[i].seed;
+    r["events"] = runs[i].events_executed;
+    r["requests"] = runs[i].requests;
+    r["api_writes"] = runs[i].api_writes;
+    Json svc = Json::object();
+    for (const auto& s : runs[i].services) {
+      Json m = Json::object();
+      for (const auto& [name, v] : s.metrics)
+        m[name] = Number(v);
+      svc[s.service] = m;
+    }
+    r["services"] = svc;
+    per_run.push_back(r);
+  }
+  j["runs"] = per_run;
+  out << j.dump(2) << '\n';
+}
+
+}  // namespace platsim::tools

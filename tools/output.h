@@ -1,0 +1,37 @@
+// Run outputs that other tools read: events.jsonl (one JSON object per
+// line) and summary.json.
+#ifndef PLATSIM_TOOLS_OUTPUT_H_
+#define PLATSIM_TOOLS_OUTPUT_H_
+
+#include <ostream>
+#include <vector>
+
+#include "platform/events.h"
+#include "platform/scenario.h"
+#include "platform/simulation.h"
+
+namespace platsim::tools {
+
+// Writes each event as one JSON line:
+//   {"replication":0,"time_s":1.5,"reason":"Scheduled","kind":"Pod",
+//    "object":"default/x","message":"...", <extra fields>}
+class JsonlEventSink : public platform::EventSink {
+ public:
+  // Borrows `out`.
+  JsonlEventSink(std::ostream& out, int replication) : out_(out), replication_(replication) {}
+  void Emit(const platform::ClusterEvent& event) override;
+
+ private:
+  std::ostream& out_;
+  int replication_;
+};
+
+// summary.json: per service, the mean of every metric over the runs and,
+// with two or more runs, the half-width of its 95% confidence interval;
+// then each run's own values. NaN is written as null.
+void WriteSummary(std::ostream& out, const platform::Scenario& scenario, std::uint64_t seed,
+                  const std::vector<platform::RunResult>& runs);
+
+}  // namespace platsim::tools
+
+#endif  // PLATSIM_TOOLS_OUTPUT_H_
