@@ -47,8 +47,10 @@ void DataPlane::Start() {
   }
   if (warmup_ > 0) {
     engine_.ScheduleCallbackAt(warmup_, [this] {
-      for (auto& route : routes_)
+      for (auto& route : routes_) {
         route.metrics.ready_replicas.Reset(engine_.Now());
+        route.metrics.in_system.Reset(engine_.Now());
+      }
     });
   }
 }
@@ -91,6 +93,7 @@ void DataPlane::OnArrival(std::uint32_t route_index) {
   requests_[req] = Request{now, sim::kNever, now, route_index, now >= warmup_};
   ++route.metrics.all.arrived;
   ++route.metrics.interval.arrived;
+  route.metrics.in_system.Add(now, 1.0);
   if (now >= warmup_) ++route.metrics.measured.arrived;
 
   const models::Arrival next = route.config.arrivals->Next(route.arrival_rng);
@@ -237,6 +240,7 @@ void DataPlane::End(std::uint32_t req, Outcome outcome) {
   };
   count(m.all);
   count(m.interval);
+  m.in_system.Add(now, -1.0);
   const double latency_s = sim::ToSeconds(now - r.arrival);
   if (outcome == Outcome::kCompleted) m.interval_latency_s.Add(latency_s);
   if (r.measured) {

@@ -85,6 +85,7 @@ struct ServiceMetrics {
   sim::RunningStats latency_stats_s;
   std::uint64_t slo_met = 0;  // completed within the SLO latency
   sim::TimeAverage ready_replicas;
+  sim::TimeAverage in_system;  // requests arrived and not yet ended, from warm-up on
   // Reset at every time-series sample.
   RequestCounts interval;
   sim::QuantileSketch interval_latency_s;

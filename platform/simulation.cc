@@ -155,6 +155,7 @@ RunResult Simulation::Run(const std::function<void(double)>& progress) {
     x["slo_attainment"] = data_plane.route(i).slo_latency > 0
                               ? Ratio(static_cast<double>(m.slo_met), finished)
                               : kNaN;
+    x["in_system_mean"] = m.in_system.Mean(engine.Now());
     x["ready_replicas_mean"] = m.ready_replicas.Mean(engine.Now());
     x["ready_replicas_final"] = data_plane.ReadyEndpoints(i);
     x["gpu_utilization"] = Ratio(data_plane.GpuBusySeconds(i), data_plane.GpuHeldSeconds(i));
