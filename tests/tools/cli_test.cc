@@ -1,0 +1,242 @@
+#include "tools/cli.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "tests/testing/temp_dir.h"
+
+namespace platsim::tools {
+namespace {
+
+using platsim::testing::ReadFile;
+using platsim::testing::SourceDir;
+using platsim::testing::TempDir;
+
+struct CliResult {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+CliResult Cli(std::vector<std::string> args) {
+  args.insert(args.begin(), "platsim");
+  std::ostringstream out, err;
+  const int code = RunCli(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+std::string Quickstart() {
+  return (SourceDir() / "scenarios/quickstart.yaml").string();
+}
+
+TEST(Cli, SameSeedGivesByteIdenticalOutputsAndAnotherSeedDoesNot) {
+  TempDir dir;
+  const std::string a = (dir.path() / "a").string(), b = (dir.path() / "b").string(),
+                    c = (dir.path() / "c").string();
+  ASSERT_EQ(Cli({"run", Quickstart(), "--out", a, "--duration", "2h", "--seed", "7"}).code, 0);
+  ASSERT_EQ(Cli({"run", Quickstart(), "--out", b, "--duration", "2h", "--seed", "7"}).code, 0);
+  ASSERT_EQ(Cli({"run", Quickstart(), "--out", c, "--duration", "2h", "--seed", "8"}).code, 0);
+  for (const char* file : {"summary.json", "timeseries.csv", "events.jsonl"}) {
+    const std::string first = ReadFile(dir.path() / "a" / file);
+    ASSERT_FALSE(first.empty()) << file;
+    EXPECT_EQ(first, ReadFile(dir.path() / "b" / file)) << file << " differs between equal seeds";
+  }
+  EXPECT_NE(ReadFile(dir.path() / "a/summary.json"), ReadFile(dir.path() / "c/summary.json"));
+  EXPECT_NE(ReadFile(dir.path() / "a/timeseries.csv"), ReadFile(dir.path() / "c/timeseries.csv"));
+}
+
+TEST(Cli, ReplicationsReportConfidenceIntervalsAndEveryRun) {
+  TempDir dir;
+  const CliResult r = Cli({"run", Quickstart(), "--out", dir.path().string(), "--duration", "30m",
+                           "--replications", "3", "--quiet"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(r.out.empty()) << "--quiet prints nothing on success";
+  const std::string summary = ReadFile(dir.path() / "summary.json");
+  EXPECT_NE(summary.find("\"replications\": 3"), std::string::npos);
+  EXPECT_NE(summary.find("\"ci95_half_width\""), std::string::npos);
+  EXPECT_NE(summary.find("\"replication\": 2"), std::string::npos);
+  const std::string series = ReadFile(dir.path() / "timeseries.csv");
+  EXPECT_EQ(series.rfind("replication,time_s,series,", 0), 0u) << "one header line first";
+  EXPECT_NE(series.find("\n2,"), std::string::npos) << "rows of the third run";
+}
+
+TEST(Cli, HelpAndVersionExitZero) {
+  const CliResult help = Cli({"--help"});
+  EXPECT_EQ(help.code, 0);
+  EXPECT_NE(help.out.find("run"), std::string::npos);
+  EXPECT_NE(help.out.find("validate"), std::string::npos);
+  const CliResult run_help = Cli({"run", "--help"});
+  EXPECT_EQ(run_help.code, 0);
+  EXPECT_NE(run_help.out.find("--replications"), std::string::npos);
+}
+
+TEST(Cli, BadFlagsExitTwo) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {},
+           {"frobnicate"},
+           {"run"},
+           {"run", Quickstart(), "--replications", "0"},
+           {"run", Quickstart(), "--duration", "soon"},
+           {"run", Quickstart(), "--duration", "5m"},  // shorter than the warm-up
+           {"run", Quickstart(), "--no-such-flag"},
+           {"run", Quickstart(), "--out", "/proc/platsim-cannot-write-here"},
+       }) {
+    std::string joined;
+    for (const auto& a : args)
+      joined += a + " ";
+    const CliResult r = Cli(args);
+    EXPECT_EQ(r.code, kExitBadInput) << joined << "\n" << r.err;
+    EXPECT_FALSE(r.err.empty()) << joined;
+  }
+}
+
+// A valid scenario with one field replaced, for the table of broken inputs.
+std::string ValidScenario() {
+  return R"(apiVersion: platsim.dev/v1alpha1
+kind: Scenario
+metadata: {name: t}
+spec:
+  duration: 10m
+  nodePools:
+  - name: pool
+    count: 1
+    allocatable: {cpu: "8", memory: 64Gi, nvidia.com/gpu: "1"}
+  manifests:
+  - file: app.yaml
+  modelServers:
+  - deployment: app
+    serviceTime: {kind: constant, value: 10ms}
+  traffic:
+  - service: app
+    arrivals: {kind: poisson, rate: 10}
+)";
+}
+
+std::string Manifests() {
+  return R"(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      containers:
+      - {name: s, image: "app:1"}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: app}
+spec: {selector: {app: app}}
+)";
+}
+
+std::string Replace(std::string s, const std::string& from, const std::string& to) {
+  const auto at = s.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) s.replace(at, from.size(), to);
+  return s;
+}
+
+struct BrokenCase {
+  std::string name;
+  std::string scenario;   // contents of s.yaml
+  std::string manifests;  // contents of app.yaml
+  std::string expected;   // a substring of stderr naming file and line
+};
+
+TEST(Cli, TheValidScenarioOfTheBrokenTableIsValid) {
+  TempDir dir;
+  dir.Write("app.yaml", Manifests());
+  const auto path = dir.Write("s.yaml", ValidScenario());
+  const CliResult r = Cli({"validate", path.string()});
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
+TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
+  const std::string v = ValidScenario();
+  const std::string m = Manifests();
+  const std::vector<BrokenCase> cases = {
+      {"syntax error", Replace(v, "metadata: {name: t}", "metadata: {name: t"), m, "s.yaml:4:"},
+      {"wrong type", Replace(v, "count: 1", "count: many"), m,
+       "s.yaml:8:12: spec.nodePools[0].count: expected an integer, got 'many'"},
+      {"negative count", Replace(v, "count: 1", "count: -2"), m,
+       "s.yaml:8:12: spec.nodePools[0].count: out of range"},
+      {"negative rate", Replace(v, "rate: 10", "rate: -10"), m,
+       "s.yaml:17:37: spec.traffic[0].arrivals.rate: out of range"},
+      {"negative replicas", v, Replace(m, "replicas: 1", "replicas: -1"),
+       "app.yaml:5:13: document[0].spec.replicas: out of range"},
+      {"unknown field", Replace(v, "duration: 10m", "duration: 10m\n  durration: 5m"), m,
+       "s.yaml:6:3: spec.durration: unknown field"},
+      {"bad duration", Replace(v, "duration: 10m", "duration: 10"), m,
+       "s.yaml:5:13: spec.duration: missing unit"},
+      {"bad quantity", Replace(v, "memory: 64Gi", "memory: 64GB"), m,
+       "s.yaml:9:37: spec.nodePools[0].allocatable.memory: unknown suffix 'GB'"},
+      {"missing manifest file", Replace(v, "file: app.yaml", "file: nope.yaml"), m,
+       "s.yaml:11:11: spec.manifests[0].file: cannot load manifest file 'nope.yaml'"},
+      {"missing profile file",
+       Replace(v, "{kind: constant, value: 10ms}", "{kind: profile, file: p.json}"), m,
+       "p.json: cannot open file"},
+      {"missing trace file", Replace(v, "{kind: poisson, rate: 10}", "{kind: trace, file: t.csv}"),
+       m, "t.csv: cannot open trace file"},
+      {"unknown service", Replace(v, "- service: app", "- service: other"), m,
+       "s.yaml:16:14: spec.traffic[0].service: no Service default/other"},
+      {"selector mismatch", v, Replace(m, "matchLabels: {app: app}", "matchLabels: {app: x}"),
+       "app.yaml:6:13: document[0].spec.selector: selector does not match template labels"},
+      {"empty file", "", m, "s.yaml:1:1: file is empty"},
+      {"only comments", "# nothing here\n", m, "s.yaml:1:1: file is empty"},
+      {"binary garbage",
+       std::string("\x7f"
+                   "ELF\x02\x01\x01\0\0\0",
+                   10),
+       m, "s.yaml:1:8: binary data"},
+      {"not a mapping", "- just\n- a list\n", m, "s.yaml:1:1: expected a mapping, got a list"},
+      {"wrong apiVersion", Replace(v, "platsim.dev/v1alpha1", "platsim.dev/v9"), m,
+       "s.yaml:1:13: apiVersion: unsupported"},
+      {"two documents", v + "---\n" + v, m, "s.yaml:1:1: expected one Scenario document"},
+      {"deep nesting", std::string(50000, '[') + std::string(50000, ']'), m, "s.yaml"},
+      {"broken manifest", v, "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: [}\n",
+       "app.yaml:3:"},
+  };
+  for (const auto& c : cases) {
+    TempDir dir;
+    dir.Write("app.yaml", c.manifests);
+    const auto path = dir.Write("s.yaml", c.scenario);
+    for (const char* command : {"validate", "run"}) {
+      std::vector<std::string> args = {command, path.string()};
+      if (std::string(command) == "run") {
+        args.insert(args.end(), {"--out", (dir.path() / "out").string(), "--quiet"});
+      }
+      const CliResult r = Cli(args);
+      EXPECT_EQ(r.code, kExitBadInput) << c.name << " (" << command << ")\n" << r.err;
+      EXPECT_NE(r.err.find(c.expected), std::string::npos)
+          << c.name << " (" << command << "): expected '" << c.expected << "' in:\n"
+          << r.err;
+    }
+  }
+}
+
+TEST(Cli, AMissingScenarioFileExitsTwo) {
+  const CliResult r = Cli({"validate", "/nonexistent/scenario.yaml"});
+  EXPECT_EQ(r.code, kExitBadInput);
+  EXPECT_NE(r.err.find("/nonexistent/scenario.yaml: cannot open file"), std::string::npos) << r.err;
+}
+
+TEST(Cli, ValidateAcceptsJsonScenarios) {
+  TempDir dir;
+  dir.Write("app.yaml", Manifests());
+  const auto path = dir.Write("s.json", R"({"apiVersion": "platsim.dev/v1alpha1",
+    "kind": "Scenario", "metadata": {"name": "j"},
+    "spec": {"duration": "1m",
+      "nodePools": [{"name": "p", "allocatable": {"cpu": "8", "memory": "8Gi"}}],
+      "manifests": [{"file": "app.yaml"}],
+      "modelServers": [{"deployment": "app", "serviceTime": {"kind": "constant", "value": "5ms"}}],
+      "traffic": [{"service": "app", "arrivals": {"kind": "poisson", "rate": 1}}]}})");
+  const CliResult r = Cli({"validate", path.string()});
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
+}  // namespace
+}  // namespace platsim::tools
