@@ -1,0 +1,204 @@
+// Data-plane behaviour through whole scenarios with replayed traces, so that
+// each expected value can be worked out by hand from the request times.
+#include "platform/data_plane.h"
+
+#include <gtest/gtest.h>
+
+#include "models/input/diagnostics.h"
+#include "platform/scenario.h"
+#include "platform/simulation.h"
+#include "tests/testing/temp_dir.h"
+
+namespace platsim::platform {
+namespace {
+
+struct Options {
+  int replicas = 1;
+  std::string server = "maxBatchSize: 1";  // extra modelServers fields
+  std::string service_time = "{kind: constant, value: 100ms}";
+  std::string arrivals;  // replaces the trace if set
+  std::string trace;     // CSV contents
+  std::string probe = "readinessProbe: {periodSeconds: 1}";
+  std::string balancing = "least-request";
+  std::string duration = "400s";
+};
+
+std::string ScenarioYaml(const Options& o) {
+  return R"(apiVersion: platsim.dev/v1alpha1
+kind: Scenario
+metadata: {name: t}
+spec:
+  duration: )" +
+         o.duration + R"(
+  nodePools:
+  - name: pool
+    count: 2
+    allocatable: {cpu: "16", memory: 64Gi, nvidia.com/gpu: "4"}
+  manifests:
+  - inline:
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata: {name: m}
+      spec:
+        replicas: )" +
+         std::to_string(o.replicas) + R"(
+        selector: {matchLabels: {app: m}}
+        template:
+          metadata: {labels: {app: m}}
+          spec:
+            containers:
+            - name: server
+              image: m:1
+              resources: {limits: {nvidia.com/gpu: "1"}}
+              )" +
+         o.probe + R"(
+  - inline:
+      apiVersion: v1
+      kind: Service
+      metadata: {name: m}
+      spec: {selector: {app: m}}
+  modelServers:
+  - deployment: m
+    )" + o.server +
+         R"(
+    serviceTime: )" +
+         o.service_time + R"(
+  traffic:
+  - service: m
+    loadBalancing: )" +
+         o.balancing + R"(
+    arrivals: )" +
+         (o.arrivals.empty() ? "{kind: trace, file: trace.csv}" : o.arrivals) + R"(
+)";
+}
+
+struct Outcome {
+  std::map<std::string, double> m;
+  std::vector<ClusterEvent> events;
+};
+
+Outcome RunScenario(const Options& o) {
+  platsim::testing::TempDir dir;
+  dir.Write("trace.csv", o.trace.empty() ? "1\n" : o.trace);
+  const auto path = dir.Write("s.yaml", ScenarioYaml(o));
+  input::Diagnostics diags;
+  const auto scenario = LoadScenario(path.string(), diags);
+  for (const auto& d : diags.all()) {
+    if (d.severity == input::Severity::kError) ADD_FAILURE() << input::Format(d);
+  }
+  if (!scenario) return {};
+  EventListSink events;
+  Simulation sim(*scenario, scenario->seed, events, nullptr);
+  RunResult r = sim.Run();
+  return {r.services.at(0).metrics, events.events};
+}
+
+// Eight requests at t=300s, when the pod is long ready.
+const std::string kEightAt300 = "300\n300\n300\n300\n300\n300\n300\n300\n";
+
+TEST(DataPlane, WithoutQueueDelayTheFirstRequestRunsAloneAndTheRestFillBatches) {
+  Options o;
+  o.server = "maxBatchSize: 4";
+  o.trace = kEightAt300;
+  const Outcome r = RunScenario(o);
+  // Batches: {1} done at +0.1s, {4} at +0.2s, {3} at +0.3s.
+  EXPECT_EQ(r.m.at("completed"), 8);
+  EXPECT_NEAR(r.m.at("latency_mean_s"), (0.1 + 4 * 0.2 + 3 * 0.3) / 8, 1e-9);
+}
+
+TEST(DataPlane, QueueDelayWaitsForAFullBatch) {
+  Options o;
+  o.server = "maxBatchSize: 4\n    maxQueueDelay: 50ms";
+  o.trace = kEightAt300;
+  const Outcome r = RunScenario(o);
+  // The 4th arrival fills a batch at once: {4} done at +0.1s, {4} at +0.2s.
+  EXPECT_EQ(r.m.at("completed"), 8);
+  EXPECT_NEAR(r.m.at("latency_mean_s"), (4 * 0.1 + 4 * 0.2) / 8, 1e-9);
+}
+
+TEST(DataPlane, QueueDelayDispatchesAPartialBatchWhenItExpires) {
+  Options o;
+  o.server = "maxBatchSize: 4\n    maxQueueDelay: 50ms";
+  o.trace = "300\n300.01\n";
+  const Outcome r = RunScenario(o);
+  // Both wait until 300.05, run together for 0.1s: latencies 0.15 and 0.14.
+  EXPECT_EQ(r.m.at("completed"), 2);
+  EXPECT_NEAR(r.m.at("latency_mean_s"), (0.15 + 0.14) / 2, 1e-9);
+}
+
+TEST(DataPlane, TimeoutsCountQueuedAndLateRequests) {
+  Options o;
+  o.server = "maxBatchSize: 1\n    requestTimeout: 1500ms";
+  o.service_time = "{kind: constant, value: 1s}";
+  o.trace = "300\n300\n300\n";
+  const Outcome r = RunScenario(o);
+  // r1 done at 301 (ok); r2 runs 301-302, past its 301.5 deadline; r3 is
+  // still queued at its deadline.
+  EXPECT_EQ(r.m.at("completed"), 1);
+  EXPECT_EQ(r.m.at("timed_out"), 2);
+  EXPECT_EQ(r.m.at("in_flight_at_end"), 0);
+}
+
+TEST(DataPlane, AFullQueueDrops) {
+  Options o;
+  o.server = "maxBatchSize: 1\n    maxQueueLength: 1";
+  o.trace = "300\n300\n300\n";
+  const Outcome r = RunScenario(o);
+  EXPECT_EQ(r.m.at("completed"), 2);
+  EXPECT_EQ(r.m.at("dropped_queue_full"), 1);
+}
+
+TEST(DataPlane, RequestsBeforeAnyPodIsReadyFindNoEndpoint) {
+  Options o;
+  o.server = "maxBatchSize: 1\n    imagePull: 10s";  // Ready a little after 10s
+  o.trace = "0.5\n9\n300\n";
+  const Outcome r = RunScenario(o);
+  EXPECT_EQ(r.m.at("dropped_no_endpoint"), 2);
+  EXPECT_EQ(r.m.at("completed"), 1);
+}
+
+TEST(DataPlane, WithoutAReadinessProbeRequestsReachAServerStillLoading) {
+  Options o;
+  o.probe = "ports: []";  // no readinessProbe (ports only draws a warning)
+  o.server = "maxBatchSize: 1\n    modelLoad: 60s";
+  o.trace = "30\n100\n";
+  const Outcome r = RunScenario(o);
+  EXPECT_EQ(r.m.at("dropped_not_loaded"), 1) << "Ready at start, serving only after 60s";
+  EXPECT_EQ(r.m.at("completed"), 1);
+}
+
+TEST(Kubelet, PodTurnsReadyAtTheFirstProbeAfterTheModelLoads) {
+  Options o;
+  o.server = "maxBatchSize: 1\n    modelLoad: 30s\n    imagePull: 20s";
+  o.probe = "readinessProbe: {initialDelaySeconds: 10, periodSeconds: 7}";
+  o.trace = "300\n";
+  const Outcome r = RunScenario(o);
+  sim::Time started = -1, ready = -1;
+  for (const auto& e : r.events) {
+    if (e.reason == "Started") started = e.time;
+    if (e.reason == "PodReady") ready = e.time;
+  }
+  ASSERT_GE(started, 0);
+  // Probes at +10, +17, +24, +31 s; the model serves from +30 s.
+  EXPECT_EQ(ready - started, 31 * sim::kSecond);
+}
+
+TEST(DataPlane, LeastRequestBeatsRandomBalancingAtHighLoad) {
+  // Four single-server pods at 90% load: power of two choices keeps queues
+  // short; random assignment leaves M/M/1-like queues at each pod.
+  Options o;
+  o.replicas = 4;
+  o.service_time = "{kind: exponential, mean: 10ms}";
+  o.arrivals = "{kind: poisson, rate: 360}";
+  o.duration = "1200s";
+  o.balancing = "random";
+  const Outcome random = RunScenario(o);
+  o.balancing = "least-request";
+  const Outcome p2c = RunScenario(o);
+  // Random: each pod an M/M/1 at 0.9, mean response 100ms.
+  EXPECT_NEAR(random.m.at("latency_mean_s"), 0.1, 0.02);
+  EXPECT_LT(p2c.m.at("latency_mean_s"), 0.5 * random.m.at("latency_mean_s"));
+}
+
+}  // namespace
+}  // namespace platsim::platform
