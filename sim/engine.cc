@@ -46,9 +46,8 @@ bool Engine::Cancel(EventId id) {
 
 void Engine::RunUntil(Time until) {
   stop_requested_ = false;
-  while (!stop_requested_) {
-    if (queue_.empty() || queue_.TopTime() > until) break;
-    const Event e = queue_.Pop();
+  Event e;
+  while (!stop_requested_ && queue_.PopUntil(until, &e)) {
     now_ = e.time;
     ++events_executed_;
     handlers_[e.target]->OnEvent(e.payload);

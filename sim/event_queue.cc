@@ -93,6 +93,22 @@ Time EventQueue::TopTime() {
   return kNever;
 }
 
+bool EventQueue::PopUntil(Time until, Event* out) {
+  while (end_ > kRoot) {
+    const Entry top = heap_[kRoot];
+    if (top.time > until) return false;
+    PopTop();
+    const auto slot = static_cast<std::uint32_t>(top.key & kSlotMask);
+    const Slot s = slots_[slot];
+    FreeSlot(slot);
+    if (s.target == kCancelled) continue;
+    --live_;
+    *out = Event{top.time, s.target, s.payload};
+    return true;
+  }
+  return false;
+}
+
 Event EventQueue::Pop() {
   for (;;) {
     if (end_ == kRoot) Die("Pop on an empty queue");
@@ -112,30 +128,55 @@ void EventQueue::PopTop() {
   if (end_ > kRoot) SiftDown(kRoot, last);
 }
 
+// Both sifts work on local copies of heap_ and end_: stores into the heap
+// (64-bit fields) could otherwise alias those members and force reloads.
 void EventQueue::SiftUp(std::size_t i, Entry e) {
+  Entry* const heap = heap_;
+  const Key128 rank = Rank(e);
   while (i > kRoot) {
     const std::size_t parent = (i >> 2) + 2;
-    if (!Less(e, heap_[parent])) break;
-    heap_[i] = heap_[parent];
+    if (rank >= Rank(heap[parent])) break;
+    heap[i] = heap[parent];
     i = parent;
   }
-  heap_[i] = e;
+  heap[i] = e;
 }
 
 void EventQueue::SiftDown(std::size_t i, Entry e) {
+  Entry* const heap = heap_;
+  const std::size_t end = end_;
+  const Key128 rank = Rank(e);
   for (;;) {
     const std::size_t first = 4 * i - 8;
-    if (first >= end_) break;
-    std::size_t best = first;
-    const std::size_t last = first + 4 < end_ ? first + 4 : end_;
-    for (std::size_t c = first + 1; c < last; ++c) {
-      if (Less(heap_[c], heap_[best])) best = c;
+    if (first >= end) break;
+    std::size_t best;
+    Key128 best_rank;
+    if (first + 4 <= end) {
+      // All four children exist (the common case): a tournament of three.
+      const Key128 r0 = Rank(heap[first]), r1 = Rank(heap[first + 1]);
+      const Key128 r2 = Rank(heap[first + 2]), r3 = Rank(heap[first + 3]);
+      const std::size_t a = r1 < r0 ? first + 1 : first;
+      const Key128 ra = r1 < r0 ? r1 : r0;
+      const std::size_t b = r3 < r2 ? first + 3 : first + 2;
+      const Key128 rb = r3 < r2 ? r3 : r2;
+      best = rb < ra ? b : a;
+      best_rank = rb < ra ? rb : ra;
+    } else {
+      best = first;
+      best_rank = Rank(heap[first]);
+      for (std::size_t c = first + 1; c < end; ++c) {
+        const Key128 rc = Rank(heap[c]);
+        if (rc < best_rank) {
+          best = c;
+          best_rank = rc;
+        }
+      }
     }
-    if (!Less(heap_[best], e)) break;
-    heap_[i] = heap_[best];
+    if (rank <= best_rank) break;
+    heap[i] = heap[best];
     i = best;
   }
-  heap_[i] = e;
+  heap[i] = e;
 }
 
 }  // namespace platsim::sim

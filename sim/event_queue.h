@@ -73,6 +73,11 @@ class EventQueue {
   // Removes and returns the earliest pending event. REQUIRES: !empty().
   Event Pop();
 
+  // If the earliest pending event is at or before `until`, removes it into
+  // `out` and returns true; otherwise returns false. One pass: the engine's
+  // main loop.
+  bool PopUntil(Time until, Event* out);
+
   // Target of a pending event. REQUIRES: IsPending(id).
   std::uint32_t TargetOf(EventId id) const { return slots_[id.slot].target; }
   std::uint64_t PayloadOf(EventId id) const { return slots_[id.slot].payload; }
@@ -94,9 +99,13 @@ class EventQueue {
   // multiple of four entries (one cache line).
   static constexpr std::size_t kRoot = 3;
 
-  static bool Less(const Entry& a, const Entry& b) {
-    return a.time < b.time || (a.time == b.time && a.key < b.key);
+  // (time, key) as one 128-bit unsigned number: times are never negative, so
+  // this is the lexicographic order, compared without branches.
+  __extension__ using Key128 = unsigned __int128;
+  static Key128 Rank(const Entry& e) {
+    return static_cast<Key128>(static_cast<std::uint64_t>(e.time)) << 64 | e.key;
   }
+  static bool Less(const Entry& a, const Entry& b) { return Rank(a) < Rank(b); }
   void Grow();
   void SiftUp(std::size_t i, Entry e);
   void SiftDown(std::size_t i, Entry e);
