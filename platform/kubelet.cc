@@ -35,7 +35,7 @@ void Kubelets::Admit(const Pod& pod) {
   runtime_.Admit(pod);
   NodeState& node = nodes_[pod.node_name];
   const std::string image = pod.spec.image;
-  if (node.images.count(image)) {
+  auto already_present = [this, key, image] {
     events_.Emit({engine_.Now(),
                   "Pulled",
                   "Pod",
@@ -43,19 +43,14 @@ void Kubelets::Admit(const Pod& pod) {
                   "Container image \"" + image + "\" already present on machine",
                   {}});
     ContainersStarted(key);
+  };
+  if (node.images.count(image)) {
+    already_present();
     return;
   }
   if (const auto pulling = node.pulling.find(image); pulling != node.pulling.end()) {
     // The serialized puller finds the image present once the running pull ends.
-    state.timer = engine_.ScheduleCallbackAt(pulling->second, [this, key, image] {
-      events_.Emit({engine_.Now(),
-                    "Pulled",
-                    "Pod",
-                    key,
-                    "Container image \"" + image + "\" already present on machine",
-                    {}});
-      ContainersStarted(key);
-    });
+    state.timer = engine_.ScheduleCallbackAt(pulling->second, already_present);
     return;
   }
   const sim::Time start = std::max(engine_.Now(), node.puller_free_at);

@@ -110,17 +110,9 @@ bool EventQueue::PopUntil(Time until, Event* out) {
 }
 
 Event EventQueue::Pop() {
-  for (;;) {
-    if (end_ == kRoot) Die("Pop on an empty queue");
-    const Entry top = heap_[kRoot];
-    PopTop();
-    const auto slot = static_cast<std::uint32_t>(top.key & kSlotMask);
-    const Slot s = slots_[slot];
-    FreeSlot(slot);
-    if (s.target == kCancelled) continue;
-    --live_;
-    return Event{top.time, s.target, s.payload};
-  }
+  Event e;
+  if (!PopUntil(kNever, &e)) Die("Pop on an empty queue");
+  return e;
 }
 
 void EventQueue::PopTop() {
