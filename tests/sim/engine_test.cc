@@ -33,7 +33,8 @@ TEST(Engine, RunsHandlersInTimeOrderAndAdvancesTheClock) {
 TEST(Engine, RunUntilStopsAtTheBoundaryAndSetsTheClockToIt) {
   Engine engine(1);
   std::vector<Time> fired;
-  for (Time t : {5, 10, 15}) engine.ScheduleCallbackAt(t, [&] { fired.push_back(engine.Now()); });
+  for (Time t : {5, 10, 15})
+    engine.ScheduleCallbackAt(t, [&] { fired.push_back(engine.Now()); });
   engine.RunUntil(10);
   EXPECT_EQ(fired, (std::vector<Time>{5, 10})) << "events at exactly `until` run";
   EXPECT_EQ(engine.Now(), 10);

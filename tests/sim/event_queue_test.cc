@@ -15,7 +15,8 @@ namespace {
 
 TEST(EventQueue, EqualTimesRunInScheduleOrder) {
   EventQueue q;
-  for (std::uint64_t i = 0; i < 100; ++i) q.Push(5, 1, i);
+  for (std::uint64_t i = 0; i < 100; ++i)
+    q.Push(5, 1, i);
   for (std::uint64_t i = 0; i < 100; ++i) {
     const Event e = q.Pop();
     EXPECT_EQ(e.time, 5);

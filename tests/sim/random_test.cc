@@ -22,7 +22,8 @@ void ExpectMeanWithin(const RunningStats& s, double mean, double stddev) {
 TEST(RandomStream, SameSeedGivesSameSequence) {
   RandomStream a(123);
   RandomStream b(123);
-  for (int i = 0; i < 1000; ++i) ASSERT_EQ(a.NextU64(), b.NextU64());
+  for (int i = 0; i < 1000; ++i)
+    ASSERT_EQ(a.NextU64(), b.NextU64());
 }
 
 TEST(DeriveSeed, DistinctNamesAndSeedsGiveDistinctSeeds) {
@@ -50,10 +51,12 @@ TEST(RandomStream, UniformIntIsUnbiasedByChiSquare) {
   RandomStream rng(2);
   constexpr int kBins = 7;
   std::vector<int> counts(kBins, 0);
-  for (int i = 0; i < kDraws; ++i) ++counts[rng.UniformInt(kBins)];
+  for (int i = 0; i < kDraws; ++i)
+    ++counts[rng.UniformInt(kBins)];
   const double expected = static_cast<double>(kDraws) / kBins;
   double chi2 = 0;
-  for (int c : counts) chi2 += (c - expected) * (c - expected) / expected;
+  for (int c : counts)
+    chi2 += (c - expected) * (c - expected) / expected;
   // The 0.9999 quantile of chi-square with 6 degrees of freedom is 27.86.
   EXPECT_LT(chi2, 27.86);
 }
@@ -61,7 +64,8 @@ TEST(RandomStream, UniformIntIsUnbiasedByChiSquare) {
 TEST(RandomStream, ExponentialHasTheRequestedMean) {
   RandomStream rng(3);
   RunningStats s;
-  for (int i = 0; i < kDraws; ++i) s.Add(rng.Exponential(2.5));
+  for (int i = 0; i < kDraws; ++i)
+    s.Add(rng.Exponential(2.5));
   ExpectMeanWithin(s, 2.5, 2.5);
   EXPECT_NEAR(s.variance(), 6.25, 0.15);
 }
@@ -69,7 +73,8 @@ TEST(RandomStream, ExponentialHasTheRequestedMean) {
 TEST(RandomStream, NormalHasMeanZeroVarianceOne) {
   RandomStream rng(4);
   RunningStats s;
-  for (int i = 0; i < kDraws; ++i) s.Add(rng.Normal());
+  for (int i = 0; i < kDraws; ++i)
+    s.Add(rng.Normal());
   ExpectMeanWithin(s, 0.0, 1.0);
   EXPECT_NEAR(s.variance(), 1.0, 0.015);
 }
@@ -78,7 +83,8 @@ TEST(RandomStream, LogNormalMeanIsExpOfMuPlusHalfSigmaSquared) {
   RandomStream rng(5);
   RunningStats s;
   const double mu = -1.0, sigma = 0.5;
-  for (int i = 0; i < kDraws; ++i) s.Add(rng.LogNormal(mu, sigma));
+  for (int i = 0; i < kDraws; ++i)
+    s.Add(rng.LogNormal(mu, sigma));
   const double mean = std::exp(mu + sigma * sigma / 2);
   const double sd = mean * std::sqrt(std::exp(sigma * sigma) - 1);
   ExpectMeanWithin(s, mean, sd);

@@ -12,7 +12,8 @@ TEST(Recorder, SamplesEveryIntervalUpToTheLastTimeInclusive) {
   std::ostringstream out;
   CsvRowSink sink(out);
   Recorder recorder(engine, 10 * kSecond, {"value"}, sink);
-  recorder.AddSeries("clock", [&](Time now, std::span<double> row) { row[0] = ToSeconds(now) * 2; });
+  recorder.AddSeries("clock",
+                     [&](Time now, std::span<double> row) { row[0] = ToSeconds(now) * 2; });
   recorder.Start(0, 30 * kSecond);
   engine.Run();
   EXPECT_EQ(out.str(),

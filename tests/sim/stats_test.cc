@@ -67,13 +67,16 @@ TEST(QuantileSketch, MergeEqualsTheSketchOfTheUnion) {
   }
   a.Merge(b);
   EXPECT_EQ(a.count(), all.count());
-  for (double q = 0.0; q <= 1.0; q += 0.01) EXPECT_EQ(a.Quantile(q), all.Quantile(q)) << q;
+  for (double q = 0.0; q <= 1.0; q += 0.01)
+    EXPECT_EQ(a.Quantile(q), all.Quantile(q)) << q;
 }
 
 TEST(QuantileSketch, ZerosAreCountedAndReportedAsZero) {
   QuantileSketch s;
-  for (int i = 0; i < 10; ++i) s.Add(0.0);
-  for (int i = 0; i < 10; ++i) s.Add(1.0);
+  for (int i = 0; i < 10; ++i)
+    s.Add(0.0);
+  for (int i = 0; i < 10; ++i)
+    s.Add(1.0);
   EXPECT_EQ(s.Quantile(0.3), 0.0);
   EXPECT_NEAR(s.Quantile(0.9), 1.0, 0.005);
   EXPECT_TRUE(std::isnan(QuantileSketch().Quantile(0.5)));
@@ -82,10 +85,12 @@ TEST(QuantileSketch, ZerosAreCountedAndReportedAsZero) {
 TEST(RunningStats, MatchesTwoPassMeanAndVarianceAndMerges) {
   const std::vector<double> xs{3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5};
   double mean = 0;
-  for (double x : xs) mean += x;
+  for (double x : xs)
+    mean += x;
   mean /= xs.size();
   double ss = 0;
-  for (double x : xs) ss += (x - mean) * (x - mean);
+  for (double x : xs)
+    ss += (x - mean) * (x - mean);
   RunningStats whole, left, right;
   for (std::size_t i = 0; i < xs.size(); ++i) {
     whole.Add(xs[i]);
@@ -100,8 +105,8 @@ TEST(RunningStats, MatchesTwoPassMeanAndVarianceAndMerges) {
 
 TEST(TimeAverage, IntegratesAPiecewiseConstantSignal) {
   TimeAverage avg(0, 2.0);  // 2 on [0,10)
-  avg.Set(10, 4.0);          // 4 on [10,30)
-  avg.Set(30, 0.0);          // 0 on [30,40]
+  avg.Set(10, 4.0);         // 4 on [10,30)
+  avg.Set(30, 0.0);         // 0 on [30,40]
   EXPECT_DOUBLE_EQ(avg.Mean(40), (2.0 * 10 + 4.0 * 20) / 40);
   avg.Reset(40);
   avg.Set(50, 1.0);
@@ -134,7 +139,8 @@ TEST(ConfidenceInterval, CoversTheTrueMeanAboutNinetyFivePercentOfTheTime) {
   int covered = 0;
   for (int t = 0; t < kTrials; ++t) {
     std::vector<double> xs;
-    for (int i = 0; i < 5; ++i) xs.push_back(10.0 + 3.0 * rng.Normal());
+    for (int i = 0; i < 5; ++i)
+      xs.push_back(10.0 + 3.0 * rng.Normal());
     const Estimate e = ConfidenceInterval(xs);
     if (std::fabs(e.mean - 10.0) <= e.half_width) ++covered;
   }
