@@ -36,9 +36,10 @@ void EventQueue::Grow() {
 }
 
 std::uint32_t EventQueue::AllocateSlot() {
-  if (!free_slots_.empty()) {
-    const std::uint32_t slot = free_slots_.back();
-    free_slots_.pop_back();
+  if (free_head_ != 0) {
+    // Free slots form a list threaded through their payload fields.
+    const std::uint32_t slot = free_head_;
+    free_head_ = static_cast<std::uint32_t>(slots_[slot].payload);
     return slot;
   }
   if (slots_.size() > kSlotMask) Die("more than 2^24 events pending");
@@ -49,8 +50,10 @@ std::uint32_t EventQueue::AllocateSlot() {
 void EventQueue::FreeSlot(std::uint32_t slot) {
   // Generations stay odd (they start at 1 and step by 2, wrapping), so they
   // never equal 0, the generation of EventId{}.
-  slots_[slot].generation += 2;
-  free_slots_.push_back(slot);
+  Slot& s = slots_[slot];
+  s.generation += 2;
+  s.payload = free_head_;
+  free_head_ = slot;
 }
 
 EventId EventQueue::Push(Time time, std::uint32_t target, std::uint64_t payload) {

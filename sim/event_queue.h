@@ -117,7 +117,7 @@ class EventQueue {
   std::size_t end_ = kRoot;   // one past the last heap entry
   std::size_t capacity_ = 0;  // entries allocated
   std::vector<Slot> slots_;
-  std::vector<std::uint32_t> free_slots_;
+  std::uint32_t free_head_ = 0;  // first free slot; 0 (never handed out): none
   std::uint64_t next_sequence_ = 0;
   std::size_t live_ = 0;
 };

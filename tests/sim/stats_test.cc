@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
+
 #include <algorithm>
 #include <cmath>
 #include <numbers>
@@ -22,6 +24,10 @@ struct SketchCase {
   double accuracy;
   int n;
 };
+
+std::ostream& operator<<(std::ostream& os, const SketchCase& c) {
+  return os << c.name;
+}
 
 class QuantileSketchAccuracy : public ::testing::TestWithParam<SketchCase> {};
 

@@ -7,6 +7,8 @@
 // textbook expressions, not pasted.
 #include <gtest/gtest.h>
 
+#include <ostream>
+
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -133,6 +135,10 @@ struct MmcCase {
   double rho;  // utilisation per server
   const char* duration;
 };
+
+std::ostream& operator<<(std::ostream& os, const MmcCase& c) {
+  return os << c.name;
+}
 
 class MmcQueue : public ::testing::TestWithParam<MmcCase> {};
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
+
 namespace platsim::input {
 namespace {
 
@@ -14,6 +16,10 @@ struct DurationCase {
   const char* text;
   sim::Time ns;
 };
+
+std::ostream& operator<<(std::ostream& os, const DurationCase& c) {
+  return os << c.text;
+}
 
 class ParseDurationValid : public ::testing::TestWithParam<DurationCase> {};
 
@@ -56,6 +62,10 @@ struct QuantityCase {
   const char* text;
   std::int64_t milli;
 };
+
+std::ostream& operator<<(std::ostream& os, const QuantityCase& c) {
+  return os << c.text;
+}
 
 class ParseQuantityValid : public ::testing::TestWithParam<QuantityCase> {};
 
