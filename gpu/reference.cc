@@ -1,0 +1,136 @@
+#include "gpu/reference.h"
+
+#include <Eigen/Dense>
+#include <cmath>
+
+namespace platsim::gpu::reference {
+namespace {
+
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using ConstMap = Eigen::Map<const RowMatrix>;
+using Map = Eigen::Map<RowMatrix>;
+
+// Rows of one head from a [rows x heads x d] tensor, gathered into a matrix.
+RowMatrix GatherHead(const float* base, int rows, int heads, int head, int d) {
+  RowMatrix m(rows, d);
+  for (int r = 0; r < rows; ++r) {
+    for (int j = 0; j < d; ++j)
+      m(r, j) = base[(static_cast<long>(r) * heads + head) * d + j];
+  }
+  return m;
+}
+
+// Softmax attention of q[1 x d] rows over keys/values [n x d].
+void Attend(const RowMatrix& q, const RowMatrix& keys, const RowMatrix& values, int visible,
+            float scale, float* out) {
+  Eigen::RowVectorXf scores = (q * keys.topRows(visible).transpose()) * scale;
+  const float max = scores.maxCoeff();
+  scores = (scores.array() - max).exp().matrix();
+  scores /= scores.sum();
+  const Eigen::RowVectorXf o = scores * values.topRows(visible);
+  for (int j = 0; j < o.size(); ++j)
+    out[j] = o(j);
+}
+
+}  // namespace
+
+void Gemm(std::span<const float> a, std::span<const float> b, std::span<float> c, int m, int n,
+          int k) {
+  Map(c.data(), m, n).noalias() = ConstMap(a.data(), m, k) * ConstMap(b.data(), k, n);
+}
+
+void RmsNorm(std::span<const float> x, std::span<const float> weight, std::span<float> y, int rows,
+             int h, float eps) {
+  const ConstMap in(x.data(), rows, h);
+  Map out(y.data(), rows, h);
+  const Eigen::Map<const Eigen::RowVectorXf> w(weight.data(), h);
+  for (int r = 0; r < rows; ++r) {
+    const float inv = 1.0f / std::sqrt(in.row(r).squaredNorm() / h + eps);
+    out.row(r) = (in.row(r) * inv).cwiseProduct(w);
+  }
+}
+
+void LayerNorm(std::span<const float> x, std::span<const float> gamma, std::span<const float> beta,
+               std::span<float> y, int rows, int h, float eps) {
+  const ConstMap in(x.data(), rows, h);
+  Map out(y.data(), rows, h);
+  const Eigen::Map<const Eigen::RowVectorXf> g(gamma.data(), h), b(beta.data(), h);
+  for (int r = 0; r < rows; ++r) {
+    const float mean = in.row(r).mean();
+    const Eigen::RowVectorXf centred = in.row(r).array() - mean;
+    const float inv = 1.0f / std::sqrt(centred.squaredNorm() / h + eps);
+    out.row(r) = (centred * inv).cwiseProduct(g) + b;
+  }
+}
+
+void Rope(std::span<float> x, std::span<const int> positions, int tokens, int heads, int d,
+          double theta) {
+  const int half = d / 2;
+  for (int t = 0; t < tokens; ++t) {
+    for (int i = 0; i < half; ++i) {
+      const double angle = positions[t] * std::pow(theta, -2.0 * i / d);
+      const auto c = static_cast<float>(std::cos(angle));
+      const auto s = static_cast<float>(std::sin(angle));
+      for (int h = 0; h < heads; ++h) {
+        float* v = x.data() + (static_cast<long>(t) * heads + h) * d;
+        const float a = v[i], b = v[i + half];
+        v[i] = a * c - b * s;
+        v[i + half] = b * c + a * s;
+      }
+    }
+  }
+}
+
+void SwiGlu(std::span<const float> gate, std::span<const float> up, std::span<float> y) {
+  for (std::size_t i = 0; i < y.size(); ++i)
+    y[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+void Gelu(std::span<const float> x, std::span<float> y) {
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    y[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * static_cast<float>(M_SQRT1_2)));
+  }
+}
+
+void ResidualAdd(std::span<const float> x, std::span<const float> residual, std::span<float> y) {
+  for (std::size_t i = 0; i < y.size(); ++i)
+    y[i] = x[i] + residual[i];
+}
+
+void AttentionPrefill(std::span<const float> q, std::span<const float> k, std::span<const float> v,
+                      std::span<float> out, int batch, int tokens, int heads, int kv_heads, int d,
+                      bool causal) {
+  const int group = heads / kv_heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  for (int b = 0; b < batch; ++b) {
+    const long q_off = static_cast<long>(b) * tokens * heads * d;
+    const long kv_off = static_cast<long>(b) * tokens * kv_heads * d;
+    for (int h = 0; h < heads; ++h) {
+      const RowMatrix qh = GatherHead(q.data() + q_off, tokens, heads, h, d);
+      const RowMatrix kh = GatherHead(k.data() + kv_off, tokens, kv_heads, h / group, d);
+      const RowMatrix vh = GatherHead(v.data() + kv_off, tokens, kv_heads, h / group, d);
+      for (int t = 0; t < tokens; ++t) {
+        Attend(qh.row(t), kh, vh, causal ? t + 1 : tokens, scale,
+               out.data() + q_off + (static_cast<long>(t) * heads + h) * d);
+      }
+    }
+  }
+}
+
+void AttentionDecode(std::span<const float> q, std::span<const float> k_cache,
+                     std::span<const float> v_cache, std::span<const int> lengths,
+                     std::span<float> out, int batch, int max_len, int heads, int kv_heads, int d) {
+  const int group = heads / kv_heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  for (int b = 0; b < batch; ++b) {
+    const long kv_off = static_cast<long>(b) * max_len * kv_heads * d;
+    for (int h = 0; h < heads; ++h) {
+      const RowMatrix qh = GatherHead(q.data() + static_cast<long>(b) * heads * d, 1, heads, h, d);
+      const RowMatrix kh = GatherHead(k_cache.data() + kv_off, lengths[b], kv_heads, h / group, d);
+      const RowMatrix vh = GatherHead(v_cache.data() + kv_off, lengths[b], kv_heads, h / group, d);
+      Attend(qh, kh, vh, lengths[b], scale, out.data() + (static_cast<long>(b) * heads + h) * d);
+    }
+  }
+}
+
+}  // namespace platsim::gpu::reference

@@ -1,0 +1,48 @@
+#include "gpu/catalogue.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/testing/temp_dir.h"
+
+namespace platsim::gpu {
+namespace {
+
+TEST(Catalogue, TheBundledCatalogueHasTheThreeModelsWithConsistentShapes) {
+  std::vector<std::string> errors;
+  const auto models = LoadCatalogue(
+      (platsim::testing::SourceDir() / "gpu/catalogue/models.json").string(), &errors);
+  ASSERT_TRUE(models.has_value()) << (errors.empty() ? "" : errors[0]);
+  ASSERT_EQ(models->size(), 3u);
+  const ModelShape& llama = (*models)[1];
+  EXPECT_EQ(llama.name, "llama-3-8b");
+  EXPECT_EQ(llama.head_dim(), 128);
+  EXPECT_EQ(llama.heads / llama.kv_heads, 4) << "grouped-query attention, 4 queries per KV head";
+  EXPECT_EQ((*models)[0].head_dim(), 64);
+  EXPECT_EQ((*models)[2].architecture, Architecture::kMlp);
+}
+
+TEST(Catalogue, ReportsEveryBadFieldAndSyntaxErrorsWithTheirLine) {
+  std::vector<std::string> errors;
+  EXPECT_FALSE(ParseCatalogue(R"({"apiVersion": "platsim.dev/v1alpha1", "kind": "ModelCatalogue",
+    "models": [{"name": "x", "architecture": "decoder", "layers": 2, "hidden": 100,
+                "heads": 3, "kvHeads": 2, "ffn": 10, "vocab": 5, "norm": "batchnorm",
+                "activation": "gelu", "colour": "red"}]})",
+                              "c.json", &errors)
+                   .has_value());
+  std::string all;
+  for (const auto& e : errors)
+    all += e + "\n";
+  EXPECT_NE(all.find("c.json: models[0].heads: must divide hidden"), std::string::npos) << all;
+  EXPECT_NE(all.find("models[0].kvHeads: must divide heads"), std::string::npos) << all;
+  EXPECT_NE(all.find("models[0].norm: expected one of: layernorm, rmsnorm"), std::string::npos)
+      << all;
+  EXPECT_NE(all.find("models[0].colour: unknown field"), std::string::npos) << all;
+
+  errors.clear();
+  EXPECT_FALSE(ParseCatalogue("{\n  \"models\": [\n    1,,\n]}", "s.json", &errors).has_value());
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].rfind("s.json:3:", 0), 0u) << errors[0];
+}
+
+}  // namespace
+}  // namespace platsim::gpu
