@@ -56,7 +56,9 @@ case "${1:-}" in
     ;;
   sanitize)
     deps
-    build build-asan -DCMAKE_BUILD_TYPE=Debug -DPLATSIM_SANITIZE=ON -DPLATSIM_BUILD_BENCHMARKS=OFF
+    # CPU code only: ASan and the CUDA runtime contend for the same address space.
+    build build-asan -DCMAKE_BUILD_TYPE=Debug -DPLATSIM_SANITIZE=ON -DPLATSIM_BUILD_BENCHMARKS=OFF \
+      -DPLATSIM_CUDA=OFF
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
       ctest --test-dir build-asan -j "$jobs" --output-on-failure --timeout 1800
     ;;
