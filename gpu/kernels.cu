@@ -13,7 +13,8 @@ namespace {
 constexpr int kWarp = 32;
 
 __device__ float WarpSum(float v) {
-  for (int offset = kWarp / 2; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
+  for (int offset = kWarp / 2; offset > 0; offset /= 2)
+    v += __shfl_xor_sync(0xffffffffu, v, offset);
   return v;
 }
 
@@ -56,7 +57,8 @@ __global__ void LayerNormKernel(const bf16* x, const bf16* g, const bf16* b, bf1
   const long row = blockIdx.x;
   const bf16* in = x + row * h;
   float sum = 0.0f;
-  for (int j = threadIdx.x; j < h; j += blockDim.x) sum += __bfloat162float(in[j]);
+  for (int j = threadIdx.x; j < h; j += blockDim.x)
+    sum += __bfloat162float(in[j]);
   const float mean = BlockSum(sum) / h;
   float ss = 0.0f;
   for (int j = threadIdx.x; j < h; j += blockDim.x) {
@@ -128,7 +130,8 @@ __device__ void AttendRow(const bf16* q, const bf16* keys, const bf16* values, l
     const bf16* k = keys + s * key_stride;
     float dot = 0.0f;
 #pragma unroll
-    for (int e = 0; e < kPerLane; ++e) dot += qv[e] * __bfloat162float(k[lane + e * kWarp]);
+    for (int e = 0; e < kPerLane; ++e)
+      dot += qv[e] * __bfloat162float(k[lane + e * kWarp]);
     dot = WarpSum(dot);
     const float new_max = fmaxf(max, dot);
     const float correction = expf(max - new_max);
@@ -142,7 +145,8 @@ __device__ void AttendRow(const bf16* q, const bf16* keys, const bf16* values, l
     max = new_max;
   }
 #pragma unroll
-  for (int e = 0; e < kPerLane; ++e) out[lane + e * kWarp] = __float2bfloat16(acc[e] / denom);
+  for (int e = 0; e < kPerLane; ++e)
+    out[lane + e * kWarp] = __float2bfloat16(acc[e] / denom);
 }
 
 template <int kPerLane>
@@ -276,9 +280,8 @@ void ResidualAdd(const bf16* x, const bf16* residual, bf16* y, long n, cudaStrea
   CheckLaunch("ResidualAddKernel");
 }
 
-void AttentionPrefill(const bf16* q, const bf16* k, const bf16* v, bf16* out, int batch,
-                      int tokens, int heads, int kv_heads, int d, bool causal,
-                      cudaStream_t stream) {
+void AttentionPrefill(const bf16* q, const bf16* k, const bf16* v, bf16* out, int batch, int tokens,
+                      int heads, int kv_heads, int d, bool causal, cudaStream_t stream) {
   CheckHeadDim(d, "AttentionPrefill");
   const long rows = static_cast<long>(batch) * tokens * heads;
   const int warps = 4;
@@ -288,7 +291,7 @@ void AttentionPrefill(const bf16* q, const bf16* k, const bf16* v, bf16* out, in
 #define PLATSIM_PREFILL(n)                                                                   \
   case n:                                                                                    \
     PrefillKernel<n><<<grid, warps * kWarp, 0, stream>>>(q, k, v, out, batch, tokens, heads, \
-                                                        kv_heads, causal, scale);            \
+                                                         kv_heads, causal, scale);           \
     break;
     PLATSIM_PREFILL(1)
     PLATSIM_PREFILL(2)
@@ -312,11 +315,10 @@ void AttentionDecode(const bf16* q, const bf16* k_cache, const bf16* v_cache, co
   const int grid = static_cast<int>((rows + warps - 1) / warps);
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   switch (d / kWarp) {
-#define PLATSIM_DECODE(n)                                                                    \
-  case n:                                                                                    \
-    DecodeKernel<n><<<grid, warps * kWarp, 0, stream>>>(q, k_cache, v_cache, lengths, out,  \
-                                                       batch, max_len, heads, kv_heads,     \
-                                                       scale);                              \
+#define PLATSIM_DECODE(n)                                                                         \
+  case n:                                                                                         \
+    DecodeKernel<n><<<grid, warps * kWarp, 0, stream>>>(q, k_cache, v_cache, lengths, out, batch, \
+                                                        max_len, heads, kv_heads, scale);         \
     break;
     PLATSIM_DECODE(1)
     PLATSIM_DECODE(2)
@@ -347,10 +349,10 @@ void Gemm::Run(const bf16* a, const bf16* b, bf16* c, int m, int n, int k, cudaS
   CheckCublas(cublasSetStream(h, stream), "cublasSetStream");
   const float alpha = 1.0f, beta = 0.0f;
   // Row-major C = A B is column-major C^T = B^T A^T: swap the operands.
-  CheckCublas(cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, n, m, k, &alpha, b, CUDA_R_16BF, n, a,
-                           CUDA_R_16BF, k, &beta, c, CUDA_R_16BF, n, CUBLAS_COMPUTE_32F,
-                           CUBLAS_GEMM_DEFAULT),
-              "cublasGemmEx");
+  CheckCublas(
+      cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, n, m, k, &alpha, b, CUDA_R_16BF, n, a, CUDA_R_16BF,
+                   k, &beta, c, CUDA_R_16BF, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+      "cublasGemmEx");
 }
 
 }  // namespace platsim::gpu
