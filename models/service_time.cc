@@ -32,16 +32,96 @@ double BatchLatencyTable::LatencySeconds(int batch_size) const {
   return batch_size > b.batch_size ? std::max(value, b.latency_s) : value;
 }
 
-std::unique_ptr<BatchLatencyTable> ReadLatencyProfile(const std::filesystem::path& path,
-                                                      const std::string& display_name,
-                                                      Diagnostics& diags) {
+DecoderServiceTime::DecoderServiceTime(std::shared_ptr<const LatencyGrid> prefill,
+                                       std::shared_ptr<const LatencyGrid> decode, int prompt_tokens,
+                                       int output_tokens)
+    : prefill_(std::move(prefill)),
+      decode_(std::move(decode)),
+      prompt_tokens_(prompt_tokens),
+      output_tokens_(output_tokens) {}
+
+double DecoderServiceTime::MeanBatchSeconds(int batch_size) const {
+  const auto b = static_cast<std::size_t>(batch_size);
+  if (b >= seconds_by_batch_.size()) seconds_by_batch_.resize(b + 1, 0.0);
+  double& total = seconds_by_batch_[b];
+  if (total == 0.0) {
+    total = prefill_->Seconds(batch_size, prompt_tokens_);
+    for (int i = 1; i <= output_tokens_; ++i) {
+      total += decode_->Seconds(batch_size, prompt_tokens_ + i);
+    }
+  }
+  return total;
+}
+
+namespace {
+
+// A grid section: two axes and a matrix of seconds, one row per x value.
+std::shared_ptr<const LatencyGrid> ReadGrid(const Node& node, const char* x_name,
+                                            const char* y_name, Diagnostics& diags) {
+  const int errors_before = diags.error_count();
+  MapReader m(node, diags);
+  auto axis = [&](const char* key) {
+    std::vector<double> out;
+    const Node list = m.Require(key);
+    if (!list.present()) return out;
+    if (!list.IsSequence()) {
+      diags.Error(list.location(), list.path(), "expected a list of numbers");
+      return out;
+    }
+    for (const Node& v : list.Elements()) {
+      const auto x = input::ReadNumber(v, diags, 1.0, 1e9);
+      if (!x) continue;
+      if (!out.empty() && *x <= out.back()) {
+        diags.Error(v.location(), v.path(), "values must strictly increase");
+      }
+      out.push_back(*x);
+    }
+    if (out.size() < 2 && list.IsSequence()) {
+      diags.Error(list.location(), list.path(), "needs at least two values");
+    }
+    return out;
+  };
+  std::vector<double> xs = axis(x_name), ys = axis(y_name);
+  std::vector<double> seconds;
+  const Node rows = m.Require("latencySeconds");
+  if (rows.present() && !rows.IsSequence()) {
+    diags.Error(rows.location(), rows.path(), "expected a list of rows");
+  } else if (rows.present()) {
+    const auto list = rows.Elements();
+    if (list.size() != xs.size()) {
+      diags.Error(rows.location(), rows.path(),
+                  "expected one row per " + std::string(x_name) + " value (" +
+                      std::to_string(xs.size()) + "), got " + std::to_string(list.size()));
+    }
+    for (const Node& row : list) {
+      if (!row.IsSequence() || row.Elements().size() != ys.size()) {
+        diags.Error(row.location(), row.path(),
+                    "expected " + std::to_string(ys.size()) + " values, one per " + y_name);
+        continue;
+      }
+      for (const Node& v : row.Elements()) {
+        seconds.push_back(input::ReadNumber(v, diags, 1e-12, 1e6).value_or(1.0));
+      }
+    }
+  }
+  m.RejectUnknown();
+  if (diags.error_count() != errors_before) return nullptr;
+  return std::make_shared<const LatencyGrid>(std::move(xs), std::move(ys), std::move(seconds));
+}
+
+}  // namespace
+
+std::optional<LatencyProfile> ReadLatencyProfile(const std::filesystem::path& path,
+                                                 const std::string& display_name,
+                                                 Diagnostics& diags) {
   const int errors_before = diags.error_count();
   auto source = input::LoadYamlFile(path.string(), display_name, diags);
-  if (!source) return nullptr;
+  if (!source) return std::nullopt;
   if (source->documents.size() != 1) {
     diags.Error({display_name, 1, 1}, "", "expected exactly one document in a latency profile");
-    return nullptr;
+    return std::nullopt;
   }
+  LatencyProfile profile;
   MapReader m(source->documents[0], diags);
   const auto api = m.RequiredString("apiVersion");
   if (api && *api != "platsim.dev/v1alpha1") {
@@ -53,10 +133,12 @@ std::unique_ptr<BatchLatencyTable> ReadLatencyProfile(const std::filesystem::pat
     diags.Error(m.Get("kind").location(), "kind",
                 "wrong kind (got '" + *kind + "', expected LatencyProfile)");
   }
-  m.Get("metadata");  // free-form provenance
-  std::vector<BatchLatencyTable::Point> points;
-  const Node table = m.Require("batchLatency");
-  if (table.present() && !table.IsSequence()) {
+  MapReader meta(m.Get("metadata"), diags);
+  profile.name = meta.String("name", display_name);
+  profile.estimate = meta.Bool("estimate", false);
+  meta.AcceptRest();  // provenance: free-form
+  m.Get("provenance");
+  if (const Node table = m.Get("batchLatency"); table.present() && !table.IsSequence()) {
     diags.Error(table.location(), table.path(), "expected a list of {batchSize, latencySeconds}");
   } else if (table.present()) {
     for (const Node& entry : table.Elements()) {
@@ -66,20 +148,33 @@ std::unique_ptr<BatchLatencyTable> ReadLatencyProfile(const std::filesystem::pat
       e.RejectUnknown();
       const auto b = batch.present() ? input::ReadInt(batch, diags, 1, 1 << 20) : std::nullopt;
       if (!b || !latency) continue;
-      if (!points.empty() && *b <= points.back().batch_size) {
+      if (!profile.batch_latency.empty() && *b <= profile.batch_latency.back().batch_size) {
         diags.Error(entry.location(), entry.path() + ".batchSize",
                     "batch sizes must strictly increase");
         continue;
       }
-      points.push_back({static_cast<int>(*b), *latency});
+      profile.batch_latency.push_back({static_cast<int>(*b), *latency});
     }
-    if (points.empty() && diags.error_count() == errors_before) {
+    if (profile.batch_latency.empty() && table.IsSequence()) {
       diags.Error(table.location(), table.path(), "needs at least one entry");
     }
   }
+  if (const Node n = m.Get("encoder"); n.present()) {
+    profile.encoder = ReadGrid(n, "batchSizes", "sequenceLengths", diags);
+  }
+  if (const Node n = m.Get("prefill"); n.present()) {
+    profile.prefill = ReadGrid(n, "batchSizes", "tokens", diags);
+  }
+  if (const Node n = m.Get("decode"); n.present()) {
+    profile.decode = ReadGrid(n, "batchSizes", "kvLengths", diags);
+  }
+  if (!m.Has("batchLatency") && !m.Has("encoder") && !m.Has("prefill") && !m.Has("decode")) {
+    diags.Error({display_name, 1, 1}, "",
+                "a latency profile needs batchLatency, encoder, or prefill and decode");
+  }
   m.RejectUnknown();
-  if (diags.error_count() != errors_before) return nullptr;
-  return std::make_unique<BatchLatencyTable>(std::move(points));
+  if (diags.error_count() != errors_before) return std::nullopt;
+  return profile;
 }
 
 std::unique_ptr<ServiceTimeModel> ServiceTimeFromScenario(const Node& node,
@@ -102,9 +197,54 @@ std::unique_ptr<ServiceTimeModel> ServiceTimeFromScenario(const Node& node,
     const double cv = m.Number("cv", 1.0, 1e-6, 100.0);
     if (mean) out = std::make_unique<LogNormalServiceTime>(sim::ToSeconds(*mean), cv);
   } else if (kind == "profile") {
-    if (const auto file = m.RequiredString("file")) {
+    const auto file = m.RequiredString("file");
+    const Node seq = m.Get("sequenceLength");
+    const Node prompt = m.Get("promptTokens");
+    const Node output = m.Get("outputTokens");
+    const auto sequence_length =
+        seq.present() ? input::ReadInt(seq, diags, 1, 1 << 24) : std::nullopt;
+    const auto prompt_tokens =
+        prompt.present() ? input::ReadInt(prompt, diags, 1, 1 << 24) : std::nullopt;
+    const auto output_tokens =
+        output.present() ? input::ReadInt(output, diags, 0, 1 << 24) : std::nullopt;
+    if (prompt.present() != output.present()) {
+      diags.Error(node.location(), node.path(), "promptTokens and outputTokens go together");
+    }
+    if (seq.present() && prompt.present()) {
+      diags.Error(
+          seq.location(), seq.path(),
+          "give sequenceLength (encoder) or promptTokens and outputTokens (decoder), not both");
+    }
+    if (file) {
       const std::filesystem::path path = base_dir / *file;
-      out = ReadLatencyProfile(path, path.lexically_normal().string(), diags);
+      const std::string display = path.lexically_normal().string();
+      const auto profile = ReadLatencyProfile(path, display, diags);
+      if (profile && sequence_length) {
+        if (!profile->encoder) {
+          diags.Error(seq.location(), seq.path(), display + " has no encoder grid");
+        } else {
+          out = std::make_unique<EncoderServiceTime>(profile->encoder,
+                                                     static_cast<int>(*sequence_length));
+        }
+      } else if (profile && prompt_tokens && output_tokens) {
+        if (!profile->prefill || !profile->decode) {
+          diags.Error(prompt.location(), prompt.path(),
+                      display + " needs both prefill and decode grids");
+        } else {
+          out = std::make_unique<DecoderServiceTime>(profile->prefill, profile->decode,
+                                                     static_cast<int>(*prompt_tokens),
+                                                     static_cast<int>(*output_tokens));
+        }
+      } else if (profile && !seq.present() && !prompt.present()) {
+        if (profile->batch_latency.empty()) {
+          diags.Error(node.location(), node.path(),
+                      display +
+                          " has no batchLatency table: give sequenceLength (encoder) or "
+                          "promptTokens and outputTokens (decoder)");
+        } else {
+          out = std::make_unique<BatchLatencyTable>(profile->batch_latency);
+        }
+      }
     }
   }
   m.RejectUnknown();

@@ -10,9 +10,12 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "models/input/yaml_reader.h"
+#include "models/latency_grid.h"
 #include "sim/random.h"
 #include "sim/time.h"
 
@@ -89,16 +92,74 @@ class BatchLatencyTable : public ServiceTimeModel {
   std::vector<Point> points_;
 };
 
-// Reads a latency profile (JSON or YAML):
+// A latency profile (JSON or YAML), as gpu/ writes it for a model on a GPU:
 //   {"apiVersion": "platsim.dev/v1alpha1", "kind": "LatencyProfile",
-//    "metadata": {"name": ...},
-//    "batchLatency": [{"batchSize": 1, "latencySeconds": 0.012}, ...]}
-std::unique_ptr<BatchLatencyTable> ReadLatencyProfile(const std::filesystem::path& path,
-                                                      const std::string& display_name,
-                                                      input::Diagnostics& diags);
+//    "metadata": {"name": ..., "estimate": false},
+//    "batchLatency": [{"batchSize": 1, "latencySeconds": 0.012}, ...],
+//    "encoder": {"batchSizes": [...], "sequenceLengths": [...],
+//                "latencySeconds": [[...], ...]},   one row per batch size
+//    "prefill": {"batchSizes": [...], "tokens": [...], "latencySeconds": [[...]]},
+//    "decode":  {"batchSizes": [...], "kvLengths": [...], "latencySeconds": [[...]]}}
+// Every section is optional but at least one is needed. Grid times are of a
+// whole forward pass (every layer, embedding and output head); a decode time
+// is one step of one new token per sequence. metadata.estimate marks figures
+// not measured on a GPU.
+struct LatencyProfile {
+  std::string name;
+  bool estimate = false;
+  std::vector<BatchLatencyTable::Point> batch_latency;  // empty if absent
+  std::shared_ptr<const LatencyGrid> encoder;           // batch x sequence length
+  std::shared_ptr<const LatencyGrid> prefill;           // batch x prompt tokens
+  std::shared_ptr<const LatencyGrid> decode;            // batch x KV length
+};
+
+std::optional<LatencyProfile> ReadLatencyProfile(const std::filesystem::path& path,
+                                                 const std::string& display_name,
+                                                 input::Diagnostics& diags);
+
+// An encoder (or MLP) answering requests of a fixed sequence length: a batch
+// of b takes encoder(b, sequence_length).
+class EncoderServiceTime : public ServiceTimeModel {
+ public:
+  EncoderServiceTime(std::shared_ptr<const LatencyGrid> grid, int sequence_length)
+      : grid_(std::move(grid)), sequence_length_(sequence_length) {}
+  sim::Time BatchTime(int batch_size, sim::RandomStream&) const override {
+    return sim::FromSeconds(MeanBatchSeconds(batch_size));
+  }
+  double MeanBatchSeconds(int batch_size) const override {
+    return grid_->Seconds(batch_size, sequence_length_);
+  }
+
+ private:
+  std::shared_ptr<const LatencyGrid> grid_;
+  int sequence_length_;
+};
+
+// A decoder serving requests of prompt_tokens in and output_tokens out as a
+// static batch: the batch is prefilled, then decoded one token per step
+// until every sequence has its output; step i reads a KV cache of
+// prompt_tokens + i. Batch times are summed once per batch size and kept.
+class DecoderServiceTime : public ServiceTimeModel {
+ public:
+  DecoderServiceTime(std::shared_ptr<const LatencyGrid> prefill,
+                     std::shared_ptr<const LatencyGrid> decode, int prompt_tokens,
+                     int output_tokens);
+  sim::Time BatchTime(int batch_size, sim::RandomStream&) const override {
+    return sim::FromSeconds(MeanBatchSeconds(batch_size));
+  }
+  double MeanBatchSeconds(int batch_size) const override;
+
+ private:
+  std::shared_ptr<const LatencyGrid> prefill_, decode_;
+  int prompt_tokens_, output_tokens_;
+  mutable std::vector<double> seconds_by_batch_;  // 0: not computed yet
+};
 
 // Builds a model from a scenario's `serviceTime` mapping (kind: constant |
-// exponential | lognormal | profile). Returns nullptr after reporting problems.
+// exponential | lognormal | profile). A profile is used by its batchLatency
+// table, or with `sequenceLength` by its encoder grid, or with
+// `promptTokens` and `outputTokens` by its prefill and decode grids.
+// Returns nullptr after reporting problems.
 std::unique_ptr<ServiceTimeModel> ServiceTimeFromScenario(const input::Node& node,
                                                           const std::filesystem::path& base_dir,
                                                           input::Diagnostics& diags);

@@ -8,6 +8,7 @@
 
 #include "models/input/diagnostics.h"
 #include "models/input/units.h"
+#include "models/service_time.h"
 #include "platform/scenario.h"
 #include "platform/simulation.h"
 #include "sim/random.h"
@@ -123,6 +124,40 @@ int Validate(const std::string& path, std::ostream& out, std::ostream& err) {
   return kExitOk;
 }
 
+int CheckProfile(const std::string& path, std::ostream& out, std::ostream& err) {
+  input::Diagnostics diags;
+  const auto profile = models::ReadLatencyProfile(path, path, diags);
+  for (const auto& d : diags.all())
+    err << input::Format(d) << '\n';
+  if (!profile) return kExitBadInput;
+  out << path << ": " << profile->name << (profile->estimate ? " (estimate, not measured)" : "")
+      << '\n';
+  if (!profile->batch_latency.empty()) {
+    out << "  batchLatency: " << profile->batch_latency.size()
+        << " points, interpolated linearly (no fit)\n";
+  }
+  const std::pair<const char*, const models::LatencyGrid*> grids[] = {
+      {"encoder", profile->encoder.get()},
+      {"prefill", profile->prefill.get()},
+      {"decode", profile->decode.get()}};
+  char line[160];
+  for (const auto& [name, grid] : grids) {
+    if (grid == nullptr) continue;
+    const auto check = grid->CheckFit();
+    if (check.points == 0) {
+      std::snprintf(line, sizeof line, "  %-8s too few points to hold any out\n", name);
+    } else {
+      std::snprintf(line, sizeof line,
+                    "  %-8s extrapolation fit, held-out relative error over %d points: "
+                    "mean %.2f%%, max %.2f%%\n",
+                    name, check.points, 100 * check.mean_relative_error,
+                    100 * check.max_relative_error);
+    }
+    out << line;
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
@@ -153,6 +188,15 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
       app.add_subcommand("validate", "Check a scenario and its manifests without running it");
   validate->add_option("SCENARIO", validate_path, "Scenario file (YAML or JSON)")->required();
 
+  std::string check_path;
+  CLI::App* profile = app.add_subcommand(
+      "profile", "Latency profiles: check a profile's grids and the fit used beyond them");
+  profile
+      ->add_option("--check", check_path,
+                   "Report, for each grid of this profile, the relative error of the "
+                   "extrapolating fit on held-out grid points")
+      ->required();
+
   std::vector<const char*> argv;
   for (const auto& a : args)
     argv.push_back(a.c_str());
@@ -165,6 +209,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   try {
     if (*run) return Run(run_flags, out, err, err_is_terminal);
     if (*validate) return Validate(validate_path, out, err);
+    if (*profile) return CheckProfile(check_path, out, err);
   } catch (const std::exception& e) {
     err << "platsim: internal error: " << e.what() << '\n';
     return kExitInternal;

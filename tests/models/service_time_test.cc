@@ -53,7 +53,7 @@ TEST(ReadLatencyProfile, ReportsBadEntriesWithTheirLines) {
                               " \"batchLatency\": [{\"batchSize\": 4, \"latencySeconds\": 0.01},\n"
                               "   {\"batchSize\": 2, \"latencySeconds\": -1}]}\n");
   input::Diagnostics diags;
-  EXPECT_EQ(ReadLatencyProfile(path, "p.json", diags), nullptr);
+  EXPECT_FALSE(ReadLatencyProfile(path, "p.json", diags).has_value());
   std::string all;
   for (const auto& d : diags.all())
     all += input::Format(d) + "\n";

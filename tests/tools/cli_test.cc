@@ -238,5 +238,30 @@ TEST(Cli, ValidateAcceptsJsonScenarios) {
   EXPECT_EQ(r.code, 0) << r.err;
 }
 
+TEST(Cli, ProfileCheckReportsTheHeldOutErrorOfEachGrid) {
+  TempDir dir;
+  // A decode grid of the fit's own form (zero held-out error) and a prefill
+  // grid with curvature in batch size (nonzero).
+  const auto path = dir.Write("p.json", R"({"apiVersion": "platsim.dev/v1alpha1",
+    "kind": "LatencyProfile", "metadata": {"name": "toy"},
+    "prefill": {"batchSizes": [1, 2, 4], "tokens": [128, 512],
+                "latencySeconds": [[0.010, 0.020], [0.030, 0.040], [0.170, 0.180]]},
+    "decode": {"batchSizes": [1, 2, 4], "kvLengths": [128, 512],
+               "latencySeconds": [[0.001, 0.002], [0.002, 0.004], [0.004, 0.008]]}})");
+  const CliResult r = Cli({"profile", "--check", path.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("decode   extrapolation fit, held-out relative error over 6 points: "
+                       "mean 0.00%, max 0.00%"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("prefill  extrapolation fit"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("prefill  extrapolation fit, held-out relative error over 6 points: "
+                       "mean 0.00%"),
+            std::string::npos)
+      << r.out;
+  const CliResult bad = Cli({"profile", "--check", (dir.path() / "missing.json").string()});
+  EXPECT_EQ(bad.code, kExitBadInput);
+}
+
 }  // namespace
 }  // namespace platsim::tools
