@@ -14,7 +14,8 @@ LogNormalServiceTime::LogNormalServiceTime(double mean_s, double cv) : mean_s_(m
   mu_ = std::log(mean_s) - sigma2 / 2.0;
 }
 
-BatchLatencyTable::BatchLatencyTable(std::vector<Point> points) : points_(std::move(points)) {}
+BatchLatencyTable::BatchLatencyTable(std::vector<Point> points, std::string source, bool estimate)
+    : points_(std::move(points)), source_(std::move(source)), estimate_(estimate) {}
 
 double BatchLatencyTable::LatencySeconds(int batch_size) const {
   if (points_.size() == 1 || batch_size <= points_.front().batch_size) {
@@ -34,11 +35,13 @@ double BatchLatencyTable::LatencySeconds(int batch_size) const {
 
 DecoderServiceTime::DecoderServiceTime(std::shared_ptr<const LatencyGrid> prefill,
                                        std::shared_ptr<const LatencyGrid> decode, int prompt_tokens,
-                                       int output_tokens)
+                                       int output_tokens, std::string source, bool estimate)
     : prefill_(std::move(prefill)),
       decode_(std::move(decode)),
       prompt_tokens_(prompt_tokens),
-      output_tokens_(output_tokens) {}
+      output_tokens_(output_tokens),
+      source_(std::move(source)),
+      estimate_(estimate) {}
 
 double DecoderServiceTime::MeanBatchSeconds(int batch_size) const {
   const auto b = static_cast<std::size_t>(batch_size);
@@ -219,21 +222,23 @@ std::unique_ptr<ServiceTimeModel> ServiceTimeFromScenario(const Node& node,
       const std::filesystem::path path = base_dir / *file;
       const std::string display = path.lexically_normal().string();
       const auto profile = ReadLatencyProfile(path, display, diags);
+      const std::string source =
+          profile ? "profile " + display + " (" + profile->name + ")" : std::string();
       if (profile && sequence_length) {
         if (!profile->encoder) {
           diags.Error(seq.location(), seq.path(), display + " has no encoder grid");
         } else {
-          out = std::make_unique<EncoderServiceTime>(profile->encoder,
-                                                     static_cast<int>(*sequence_length));
+          out = std::make_unique<EncoderServiceTime>(
+              profile->encoder, static_cast<int>(*sequence_length), source, profile->estimate);
         }
       } else if (profile && prompt_tokens && output_tokens) {
         if (!profile->prefill || !profile->decode) {
           diags.Error(prompt.location(), prompt.path(),
                       display + " needs both prefill and decode grids");
         } else {
-          out = std::make_unique<DecoderServiceTime>(profile->prefill, profile->decode,
-                                                     static_cast<int>(*prompt_tokens),
-                                                     static_cast<int>(*output_tokens));
+          out = std::make_unique<DecoderServiceTime>(
+              profile->prefill, profile->decode, static_cast<int>(*prompt_tokens),
+              static_cast<int>(*output_tokens), source, profile->estimate);
         }
       } else if (profile && !seq.present() && !prompt.present()) {
         if (profile->batch_latency.empty()) {
@@ -242,7 +247,8 @@ std::unique_ptr<ServiceTimeModel> ServiceTimeFromScenario(const Node& node,
                           " has no batchLatency table: give sequenceLength (encoder) or "
                           "promptTokens and outputTokens (decoder)");
         } else {
-          out = std::make_unique<BatchLatencyTable>(profile->batch_latency);
+          out = std::make_unique<BatchLatencyTable>(profile->batch_latency, source,
+                                                    profile->estimate);
         }
       }
     }

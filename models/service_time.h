@@ -28,6 +28,10 @@ class ServiceTimeModel {
   virtual sim::Time BatchTime(int batch_size, sim::RandomStream& rng) const = 0;
   // The mean of BatchTime for this batch size, in seconds.
   virtual double MeanBatchSeconds(int batch_size) const = 0;
+  // Where the times come from, for outputs: "lognormal", "profile NAME", ...
+  virtual std::string Source() const = 0;
+  // True if they come from an estimate rather than a GPU measurement.
+  virtual bool estimate() const { return false; }
 };
 
 class ConstantServiceTime : public ServiceTimeModel {
@@ -35,6 +39,7 @@ class ConstantServiceTime : public ServiceTimeModel {
   explicit ConstantServiceTime(sim::Time value) : value_(value) {}
   sim::Time BatchTime(int, sim::RandomStream&) const override { return value_; }
   double MeanBatchSeconds(int) const override { return sim::ToSeconds(value_); }
+  std::string Source() const override { return "constant"; }
 
  private:
   sim::Time value_;
@@ -47,6 +52,7 @@ class ExponentialServiceTime : public ServiceTimeModel {
     return sim::FromSeconds(rng.Exponential(mean_s_));
   }
   double MeanBatchSeconds(int) const override { return mean_s_; }
+  std::string Source() const override { return "exponential"; }
 
  private:
   double mean_s_;
@@ -61,6 +67,7 @@ class LogNormalServiceTime : public ServiceTimeModel {
     return sim::FromSeconds(rng.LogNormal(mu_, sigma_));
   }
   double MeanBatchSeconds(int) const override { return mean_s_; }
+  std::string Source() const override { return "lognormal"; }
 
  private:
   double mean_s_;
@@ -81,15 +88,20 @@ class BatchLatencyTable : public ServiceTimeModel {
   };
   // REQUIRES: at least one point; batch sizes strictly increasing and >= 1;
   // latencies > 0.
-  explicit BatchLatencyTable(std::vector<Point> points);
+  explicit BatchLatencyTable(std::vector<Point> points, std::string source = "batch table",
+                             bool estimate = false);
   sim::Time BatchTime(int batch_size, sim::RandomStream&) const override {
     return sim::FromSeconds(LatencySeconds(batch_size));
   }
   double MeanBatchSeconds(int batch_size) const override { return LatencySeconds(batch_size); }
   double LatencySeconds(int batch_size) const;
+  std::string Source() const override { return source_; }
+  bool estimate() const override { return estimate_; }
 
  private:
   std::vector<Point> points_;
+  std::string source_;
+  bool estimate_;
 };
 
 // A latency profile (JSON or YAML), as gpu/ writes it for a model on a GPU:
@@ -121,8 +133,14 @@ std::optional<LatencyProfile> ReadLatencyProfile(const std::filesystem::path& pa
 // of b takes encoder(b, sequence_length).
 class EncoderServiceTime : public ServiceTimeModel {
  public:
-  EncoderServiceTime(std::shared_ptr<const LatencyGrid> grid, int sequence_length)
-      : grid_(std::move(grid)), sequence_length_(sequence_length) {}
+  EncoderServiceTime(std::shared_ptr<const LatencyGrid> grid, int sequence_length,
+                     std::string source, bool estimate)
+      : grid_(std::move(grid)),
+        sequence_length_(sequence_length),
+        source_(std::move(source)),
+        estimate_(estimate) {}
+  std::string Source() const override { return source_; }
+  bool estimate() const override { return estimate_; }
   sim::Time BatchTime(int batch_size, sim::RandomStream&) const override {
     return sim::FromSeconds(MeanBatchSeconds(batch_size));
   }
@@ -133,6 +151,8 @@ class EncoderServiceTime : public ServiceTimeModel {
  private:
   std::shared_ptr<const LatencyGrid> grid_;
   int sequence_length_;
+  std::string source_;
+  bool estimate_;
 };
 
 // A decoder serving requests of prompt_tokens in and output_tokens out as a
@@ -143,7 +163,9 @@ class DecoderServiceTime : public ServiceTimeModel {
  public:
   DecoderServiceTime(std::shared_ptr<const LatencyGrid> prefill,
                      std::shared_ptr<const LatencyGrid> decode, int prompt_tokens,
-                     int output_tokens);
+                     int output_tokens, std::string source, bool estimate);
+  std::string Source() const override { return source_; }
+  bool estimate() const override { return estimate_; }
   sim::Time BatchTime(int batch_size, sim::RandomStream&) const override {
     return sim::FromSeconds(MeanBatchSeconds(batch_size));
   }
@@ -152,6 +174,8 @@ class DecoderServiceTime : public ServiceTimeModel {
  private:
   std::shared_ptr<const LatencyGrid> prefill_, decode_;
   int prompt_tokens_, output_tokens_;
+  std::string source_;
+  bool estimate_;
   mutable std::vector<double> seconds_by_batch_;  // 0: not computed yet
 };
 

@@ -4,10 +4,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
 
+#include "gpu/catalogue.h"
 #include "models/input/diagnostics.h"
 #include "models/input/units.h"
+#include "models/roofline.h"
 #include "models/service_time.h"
 #include "platform/scenario.h"
 #include "platform/simulation.h"
@@ -158,6 +161,115 @@ int CheckProfile(const std::string& path, std::ostream& out, std::ostream& err) 
   return kExitOk;
 }
 
+struct EstimateFlags {
+  std::string model;
+  std::string device;
+  std::string out;
+  std::string models_file = std::string(PLATSIM_CATALOGUE_DIR) + "/models.json";
+  std::string devices_file = std::string(PLATSIM_CATALOGUE_DIR) + "/devices.json";
+};
+
+// Writes a roofline-estimated latency profile for a catalogue model on a
+// catalogue device, marked as an estimate.
+int EstimateProfile(const EstimateFlags& f, std::ostream& out, std::ostream& err) {
+  std::vector<std::string> errors;
+  const auto models = gpu::LoadCatalogue(f.models_file, &errors);
+  std::ifstream devices_in(f.devices_file);
+  if (!models || !devices_in) {
+    for (const auto& e : errors)
+      err << e << '\n';
+    if (!devices_in) err << f.devices_file << ": cannot open file\n";
+    return kExitBadInput;
+  }
+  const gpu::ModelShape* shape = nullptr;
+  std::string known;
+  for (const auto& m : *models) {
+    known += (known.empty() ? "" : ", ") + m.name;
+    if (m.name == f.model) shape = &m;
+  }
+  if (shape == nullptr) {
+    err << "platsim: --model: unknown model '" << f.model << "' (known: " << known << ")\n";
+    return kExitBadInput;
+  }
+  nlohmann::json devices;
+  try {
+    devices = nlohmann::json::parse(devices_in);
+  } catch (const nlohmann::json::exception& e) {
+    err << f.devices_file << ": " << e.what() << '\n';
+    return kExitBadInput;
+  }
+  const nlohmann::json* device = nullptr;
+  known.clear();
+  if (!devices.is_object() || !devices["devices"].is_array()) {
+    err << f.devices_file << ": expected {\"devices\": [...]}\n";
+    return kExitBadInput;
+  }
+  for (const auto& d : devices["devices"]) {  // by reference: `device` points into it
+    known += (known.empty() ? "" : ", ") + d.value("name", "");
+    if (d.value("name", "") == f.device) device = &d;
+  }
+  if (device == nullptr || !(*device)["bf16DenseTflops"].is_number() ||
+      !(*device)["memoryBandwidthGBps"].is_number()) {
+    err << "platsim: --device: unknown or incomplete device '" << f.device << "' (known: " << known
+        << ")\n";
+    return kExitBadInput;
+  }
+  const models::DeviceFigures figures{f.device, (*device)["bf16DenseTflops"].get<double>() * 1e12,
+                                      (*device)["memoryBandwidthGBps"].get<double>() * 1e9};
+  const bool decoder = shape->architecture == gpu::Architecture::kDecoder;
+  const models::TransformerShape m{shape->layers,
+                                   shape->hidden,
+                                   shape->heads,
+                                   shape->kv_heads,
+                                   shape->ffn,
+                                   decoder ? shape->vocab : 0,
+                                   shape->activation == gpu::Activation::kSwiGlu,
+                                   decoder};
+  using Json = nlohmann::ordered_json;
+  auto grid = [&](const char* y_name, const std::vector<int>& batches, const std::vector<int>& ys,
+                  bool decode) {
+    Json rows = Json::array();
+    for (int b : batches) {
+      Json row = Json::array();
+      for (int y : ys) {
+        row.push_back(models::RooflineSeconds(
+            decode ? models::DecodeWork(m, b, y) : models::PrefillWork(m, b, y), figures));
+      }
+      rows.push_back(row);
+    }
+    return Json{{"batchSizes", batches}, {y_name, ys}, {"latencySeconds", rows}};
+  };
+  Json profile;
+  profile["apiVersion"] = "platsim.dev/v1alpha1";
+  profile["kind"] = "LatencyProfile";
+  profile["metadata"] = {{"name", f.model + " on " + f.device + " (roofline estimate)"},
+                         {"estimate", true}};
+  profile["provenance"] = {
+      {"method",
+       "roofline: max(FLOPs / peak bf16 rate, bytes / peak memory bandwidth) from "
+       "datasheet figures; not measured, an optimistic bound"},
+      {"device", *device}};
+  const std::vector<int> batches = {1, 2, 4, 8, 16, 32, 64};
+  if (decoder) {
+    profile["prefill"] = grid("tokens", batches, {128, 256, 512, 1024, 2048, 4096}, false);
+    profile["decode"] = grid("kvLengths", {1, 2, 4, 8, 16, 32, 64, 128, 256},
+                             {128, 512, 1024, 2048, 4096, 8192}, true);
+  } else if (shape->architecture == gpu::Architecture::kEncoder) {
+    profile["encoder"] = grid("sequenceLengths", batches, {32, 64, 128, 256, 512}, false);
+  } else {
+    profile["encoder"] = grid("sequenceLengths", batches, {1, 16}, false);
+  }
+  std::ofstream file(f.out, std::ios::binary);
+  if (!file) {
+    err << "platsim: --out: cannot write " << f.out << '\n';
+    return kExitBadInput;
+  }
+  file << profile.dump(2) << '\n';
+  if (!file) return kExitInternal;
+  out << "platsim: wrote " << f.out << " (a roofline estimate, not measured on a GPU)\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
@@ -189,13 +301,30 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   validate->add_option("SCENARIO", validate_path, "Scenario file (YAML or JSON)")->required();
 
   std::string check_path;
+  bool estimate = false;
+  EstimateFlags estimate_flags;
   CLI::App* profile = app.add_subcommand(
-      "profile", "Latency profiles: check a profile's grids and the fit used beyond them");
-  profile
-      ->add_option("--check", check_path,
-                   "Report, for each grid of this profile, the relative error of the "
-                   "extrapolating fit on held-out grid points")
-      ->required();
+      "profile",
+      "Latency profiles: check one (--check), or write a roofline estimate for a GPU nobody "
+      "has profiled (--estimate)");
+  auto* check_opt = profile->add_option(
+      "--check", check_path,
+      "Report, for each grid of this profile, the relative error of the extrapolating fit on "
+      "held-out grid points");
+  auto* estimate_opt = profile->add_flag(
+      "--estimate", estimate,
+      "Write a profile from datasheet figures (max of compute and memory time), marked as an "
+      "estimate; needs --model, --device and --out");
+  check_opt->excludes(estimate_opt);
+  profile->add_option("--model", estimate_flags.model, "A model of the catalogue")
+      ->needs(estimate_opt);
+  profile->add_option("--device", estimate_flags.device, "A device of the device catalogue")
+      ->needs(estimate_opt);
+  profile->add_option("--out", estimate_flags.out, "Profile file to write")->needs(estimate_opt);
+  profile->add_option("--models", estimate_flags.models_file, "Model catalogue")
+      ->capture_default_str();
+  profile->add_option("--devices", estimate_flags.devices_file, "Device catalogue")
+      ->capture_default_str();
 
   std::vector<const char*> argv;
   for (const auto& a : args)
@@ -209,7 +338,16 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   try {
     if (*run) return Run(run_flags, out, err, err_is_terminal);
     if (*validate) return Validate(validate_path, out, err);
-    if (*profile) return CheckProfile(check_path, out, err);
+    if (*profile) {
+      if (!check_path.empty()) return CheckProfile(check_path, out, err);
+      if (estimate && !estimate_flags.model.empty() && !estimate_flags.device.empty() &&
+          !estimate_flags.out.empty()) {
+        return EstimateProfile(estimate_flags, out, err);
+      }
+      err << "platsim profile: give --check FILE, or --estimate with --model, --device and "
+             "--out\n";
+      return kExitBadInput;
+    }
   } catch (const std::exception& e) {
     err << "platsim: internal error: " << e.what() << '\n';
     return kExitInternal;

@@ -39,6 +39,13 @@ void WriteSummary(std::ostream& out, const platform::Scenario& scenario, std::ui
   j["replications"] = runs.size();
   j["duration_s"] = sim::ToSeconds(scenario.duration);
   j["warmup_s"] = sim::ToSeconds(scenario.warmup);
+  // Where each model server's times come from; estimates are labelled.
+  Json servers = Json::object();
+  for (const auto& m : scenario.model_servers) {
+    servers[m.deployment] = {{"serviceTime", m.config.service_time->Source()},
+                             {"estimate", m.config.service_time->estimate()}};
+  }
+  j["modelServers"] = servers;
   Json services = Json::object();
   if (!runs.empty()) {
     for (std::size_t s = 0; s < runs[0].services.size(); ++s) {

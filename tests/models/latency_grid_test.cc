@@ -77,7 +77,7 @@ TEST(DecoderServiceTime, IsPrefillPlusOneDecodeStepPerOutputToken) {
       decode_t.push_back(1e-4 * x + 1e-6 * y);
   auto prefill = std::make_shared<const LatencyGrid>(TrendGrid());
   auto decode = std::make_shared<const LatencyGrid>(xs, ys, decode_t);
-  const DecoderServiceTime model(prefill, decode, 32, 3);
+  const DecoderServiceTime model(prefill, decode, 32, 3, "test grids", false);
   double want = Trend(2, 32);
   for (int i = 1; i <= 3; ++i)
     want += 1e-4 * 2 + 1e-6 * (32 + i);

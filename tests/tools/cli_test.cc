@@ -263,5 +263,30 @@ TEST(Cli, ProfileCheckReportsTheHeldOutErrorOfEachGrid) {
   EXPECT_EQ(bad.code, kExitBadInput);
 }
 
+TEST(Cli, AnEstimatedProfileRunsAndIsLabelledAnEstimateInTheSummary) {
+  TempDir dir;
+  const std::string profile = (dir.path() / "est.json").string();
+  const CliResult est = Cli(
+      {"profile", "--estimate", "--model", "llama-3-8b", "--device", "H100-SXM", "--out", profile});
+  ASSERT_EQ(est.code, 0) << est.err;
+  EXPECT_NE(ReadFile(profile).find("\"estimate\": true"), std::string::npos);
+  dir.Write("app.yaml", Manifests());
+  const auto scenario = dir.Write(
+      "s.yaml", Replace(ValidScenario(), "{kind: constant, value: 10ms}",
+                        "{kind: profile, file: est.json, promptTokens: 256, outputTokens: 16}"));
+  const std::string out = (dir.path() / "out").string();
+  const CliResult run = Cli({"run", scenario.string(), "--out", out, "--quiet"});
+  ASSERT_EQ(run.code, 0) << run.err;
+  const std::string summary = ReadFile(dir.path() / "out/summary.json");
+  EXPECT_NE(summary.find("\"estimate\": true"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("roofline estimate"), std::string::npos) << summary;
+
+  const CliResult unknown =
+      Cli({"profile", "--estimate", "--model", "llama-3-8b", "--device", "TPU", "--out", profile});
+  EXPECT_EQ(unknown.code, kExitBadInput);
+  EXPECT_NE(unknown.err.find("known: H100-SXM"), std::string::npos) << unknown.err;
+  EXPECT_EQ(Cli({"profile"}).code, kExitBadInput);
+}
+
 }  // namespace
 }  // namespace platsim::tools

@@ -1,0 +1,54 @@
+#include "models/roofline.h"
+
+#include <gtest/gtest.h>
+
+namespace platsim::models {
+namespace {
+
+// Llama 3 8B: 32 layers, hidden 4096, 32 heads, 8 KV heads, FFN 14336,
+// vocabulary 128256, SwiGLU.
+TransformerShape Llama3_8B() {
+  return {32, 4096, 32, 8, 14336, 128256, true, true};
+}
+
+TEST(Roofline, DecodeAtBatchOneReadsEveryWeightButTheEmbeddingOnce) {
+  // Published size: 8.03e9 parameters, of which the input embedding is
+  // 128256 x 4096 = 525e6 and is not read in full by a decode step. The
+  // rest, in bf16, is what one step must stream from memory.
+  const double streamed_params = 8.03e9 - 128256.0 * 4096;
+  const Work w = DecodeWork(Llama3_8B(), 1, 1);
+  EXPECT_NEAR(w.bytes, 2.0 * streamed_params, 0.01 * 2.0 * streamed_params);
+  // 2 FLOPs per weight per token.
+  EXPECT_NEAR(w.flops, 2.0 * streamed_params, 0.01 * 2.0 * streamed_params);
+}
+
+TEST(Roofline, SmallBatchDecodeIsMemoryBoundAndLargePrefillComputeBound) {
+  const DeviceFigures h100{"H100-SXM", 989.4e12, 3.35e12};
+  const Work decode = DecodeWork(Llama3_8B(), 1, 1024);
+  EXPECT_DOUBLE_EQ(RooflineSeconds(decode, h100), decode.bytes / h100.memory_bytes_per_s);
+  // About 15 GB at 3.35 TB/s: 4.5 ms.
+  EXPECT_NEAR(RooflineSeconds(decode, h100), 4.5e-3, 0.2e-3);
+  const Work prefill = PrefillWork(Llama3_8B(), 8, 2048);
+  EXPECT_DOUBLE_EQ(RooflineSeconds(prefill, h100), prefill.flops / h100.bf16_flops_per_s);
+}
+
+TEST(Roofline, CausalAttentionDoesHalfTheScorePairsOfBidirectional) {
+  TransformerShape causal = Llama3_8B();
+  TransformerShape full = causal;
+  full.causal = false;
+  const int n = 1000;
+  const double d = 4096.0 / 32;
+  const double diff = PrefillWork(full, 1, n).flops - PrefillWork(causal, 1, n).flops;
+  // Per layer: 4 * heads * d * (n^2 - n(n+1)/2).
+  EXPECT_NEAR(diff, 32 * 4.0 * 32 * d * (double(n) * n - n * (n + 1.0) / 2), 1.0);
+}
+
+TEST(Roofline, DecodeKvReadsGrowLinearlyWithBatchAndLength) {
+  const Work a = DecodeWork(Llama3_8B(), 4, 1000);
+  const Work b = DecodeWork(Llama3_8B(), 4, 2000);
+  // 1000 more positions x 4 sequences x 32 layers x K and V x 8 heads x 128 x 2 bytes.
+  EXPECT_NEAR(b.bytes - a.bytes, 1000.0 * 4 * 32 * 2 * 8 * 128 * 2, 1.0);
+}
+
+}  // namespace
+}  // namespace platsim::models
