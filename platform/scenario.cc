@@ -1,5 +1,6 @@
 #include "platform/scenario.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -285,6 +286,31 @@ void ReadNodePools(const Node& list, Scenario& s, Diagnostics& diags) {
   }
 }
 
+// Reads `field` (an object's name) and `namespace` (default "default") of
+// an entry that refers to a manifest object; reports it if no such object is
+// among `objects` or an earlier entry named it. Returns namespace/name, or ""
+// if the name is missing.
+template <class T>
+std::string ReadReference(MapReader& m, const Node& entry, const char* field,
+                          const std::vector<T>& objects, std::set<std::string>& seen,
+                          const char* entry_kind, Diagnostics& diags) {
+  const auto name = m.RequiredString(field);
+  const std::string ns = m.String("namespace", "default");
+  if (!name) return "";
+  const std::string key = Key(ns, *name);
+  const bool found =
+      std::any_of(objects.begin(), objects.end(), [&](const T& o) { return o.meta.Key() == key; });
+  if (!found) {
+    diags.Error(m.Get(field).location(), entry.path() + "." + field,
+                std::string("no ") + T::kKind + " " + key + " among the manifests");
+  }
+  if (!seen.insert(key).second) {
+    diags.Error(entry.location(), entry.path(),
+                std::string("duplicate ") + entry_kind + " for " + key);
+  }
+  return key;
+}
+
 void ReadModelServers(const Node& list, const std::filesystem::path& base, Scenario& s,
                       Diagnostics& diags) {
   if (!list.present()) return;
@@ -296,19 +322,8 @@ void ReadModelServers(const Node& list, const std::filesystem::path& base, Scena
   for (const Node& entry : list.Elements()) {
     MapReader m(entry, diags);
     ModelServerSpec spec;
-    const auto name = m.RequiredString("deployment");
-    const std::string ns = m.String("namespace", "default");
-    if (name) spec.deployment = Key(ns, *name);
-    bool found = false;
-    for (const auto& d : s.deployments)
-      found |= d.meta.Key() == spec.deployment;
-    if (name && !found) {
-      diags.Error(m.Get("deployment").location(), entry.path() + ".deployment",
-                  "no Deployment " + spec.deployment + " among the manifests");
-    }
-    if (name && !seen.insert(spec.deployment).second) {
-      diags.Error(entry.location(), entry.path(), "duplicate model server for " + spec.deployment);
-    }
+    spec.deployment =
+        ReadReference(m, entry, "deployment", s.deployments, seen, "model server", diags);
     ModelServerConfig& c = spec.config;
     c.max_concurrency = static_cast<int>(m.Int("maxConcurrency", 1, 1, 4096));
     c.max_batch_size = static_cast<int>(m.Int("maxBatchSize", 1, 1, 65536));
@@ -338,19 +353,7 @@ void ReadTraffic(const Node& list, const std::filesystem::path& base, Scenario& 
   for (const Node& entry : list.Elements()) {
     MapReader m(entry, diags);
     TrafficSpec t;
-    const auto name = m.RequiredString("service");
-    const std::string ns = m.String("namespace", "default");
-    if (name) t.service = Key(ns, *name);
-    bool found = false;
-    for (const auto& svc : s.services)
-      found |= svc.meta.Key() == t.service;
-    if (name && !found) {
-      diags.Error(m.Get("service").location(), entry.path() + ".service",
-                  "no Service " + t.service + " among the manifests");
-    }
-    if (name && !seen.insert(t.service).second) {
-      diags.Error(entry.location(), entry.path(), "duplicate traffic for " + t.service);
-    }
+    t.service = ReadReference(m, entry, "service", s.services, seen, "traffic", diags);
     const std::string lb =
         m.Enum("loadBalancing", "least-request", {"random", "round-robin", "least-request"});
     t.balancer = lb == "random"        ? Balancer::kRandom

@@ -183,6 +183,13 @@ TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
        m, "t.csv: cannot open trace file"},
       {"unknown service", Replace(v, "- service: app", "- service: other"), m,
        "s.yaml:16:14: spec.traffic[0].service: no Service default/other"},
+      {"unknown deployment", Replace(v, "- deployment: app", "- deployment: ghost"), m,
+       "s.yaml:13:17: spec.modelServers[0].deployment: no Deployment default/ghost"},
+      {"duplicate traffic",
+       Replace(v, "    arrivals: {kind: poisson, rate: 10}\n",
+               "    arrivals: {kind: poisson, rate: 10}\n  - service: app\n"
+               "    arrivals: {kind: poisson, rate: 1}\n"),
+       m, "s.yaml:18:5: spec.traffic[1]: duplicate traffic for default/app"},
       {"selector mismatch", v, Replace(m, "matchLabels: {app: app}", "matchLabels: {app: x}"),
        "app.yaml:6:13: document[0].spec.selector: selector does not match template labels"},
       {"empty file", "", m, "s.yaml:1:1: file is empty"},
