@@ -24,7 +24,16 @@ void WorkQueue::Add(const std::string& key) {
 }
 
 void WorkQueue::AddAfter(const std::string& key, sim::Time delay) {
-  engine_.ScheduleCallbackAfter(delay, [this, key] { Add(key); });
+  const sim::Time at = engine_.Now() + delay;
+  if (const auto it = waiting_.find(key); it != waiting_.end()) {
+    if (it->second.at <= at) return;  // an earlier wake-up already covers this one
+    engine_.Cancel(it->second.event);
+  }
+  const sim::EventId event = engine_.ScheduleCallbackAt(at, [this, key] {
+    waiting_.erase(key);
+    Add(key);
+  });
+  waiting_[key] = Waiting{at, event};
 }
 
 void WorkQueue::Process() {
@@ -36,7 +45,6 @@ void WorkQueue::Process() {
   for (const std::string& key : batch)
     queued_.erase(key);
   for (const std::string& key : batch) {
-    ++reconciles_;
     const Result r = reconciler_.Reconcile(key);
     switch (r.kind()) {
       case Result::Kind::kDone:

@@ -47,8 +47,10 @@ class Reconciler {
 };
 
 // A deduplicating queue of keys for one reconciler. A key added while already
-// queued is not added twice. Retry uses per-key exponential backoff, 5ms
-// doubling to at most 1000s (controller-runtime's default
+// queued is not added twice. A key added after a delay while it already waits
+// keeps the earlier of the two wake-ups, as client-go's delaying queue does,
+// so repeated requeues never pile up timers. Retry uses per-key exponential
+// backoff, 5ms doubling to at most 1000s (controller-runtime's default
 // ItemExponentialFailureRateLimiter, client-go util/workqueue).
 class WorkQueue {
  public:
@@ -58,7 +60,6 @@ class WorkQueue {
   void Add(const std::string& key);
   void AddAfter(const std::string& key, sim::Time delay);
 
-  std::uint64_t reconciles() const { return reconciles_; }
   static sim::Time Backoff(int failures);
 
  private:
@@ -69,9 +70,13 @@ class WorkQueue {
   EventSink& events_;
   std::deque<std::string> queue_;
   std::set<std::string> queued_;
+  struct Waiting {
+    sim::Time at;
+    sim::EventId event;
+  };
+  std::map<std::string, Waiting> waiting_;  // keys added after a delay, not yet due
   std::map<std::string, int> failures_;
   bool scheduled_ = false;
-  std::uint64_t reconciles_ = 0;
 };
 
 }  // namespace platsim::platform

@@ -125,16 +125,12 @@ Result Scheduler::Reconcile(const std::string& key) {
       events_.Emit({engine_.Now(), "FailedScheduling", "Pod", key, why, {}});
       api_.Patch<Pod>(key, [](Pod& p) { p.unschedulable = true; });
     }
-    // One backstop timer per pod at a time; event-driven retries in between
-    // must not start more.
-    sim::Time& retry_at = retry_at_[key];
-    if (retry_at > engine_.Now()) return Result::Done();
-    retry_at = engine_.Now() + kUnschedulableRetry;
+    // The work queue keeps one (the earliest) backstop per pod however often
+    // event-driven retries fail in between.
     return Result::RequeueAfter(kUnschedulableRetry);
   }
 
   unschedulable_.erase(key);
-  retry_at_.erase(key);
   assumed_[key] = best;
   api_.Patch<Pod>(
       key,

@@ -56,7 +56,6 @@ class Scheduler : public Reconciler {
   sim::RandomStream rng_;
   std::map<std::string, std::string> assumed_;  // pod key -> node, binding in flight
   std::set<std::string> unschedulable_;
-  std::map<std::string, sim::Time> retry_at_;  // pending backstop retry per pod
 };
 
 }  // namespace platsim::platform

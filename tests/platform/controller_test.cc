@@ -54,5 +54,24 @@ TEST(WorkQueue, RetryBacksOffExponentiallyFromFiveMilliseconds) {
   EXPECT_EQ(WorkQueue::Backoff(60), 1000 * sim::kSecond) << "capped at 1000s";
 }
 
+TEST(WorkQueue, ADelayedKeyKeepsItsEarliestWakeUpOnly) {
+  sim::Engine engine(1);
+  NullEventSink events;
+  Recording r;
+  r.engine = &engine;
+  WorkQueue q(engine, r, events);
+  q.AddAfter("a", 10 * sim::kMillisecond);
+  q.AddAfter("a", 5 * sim::kMillisecond);   // earlier: replaces the 10ms wake-up
+  q.AddAfter("a", 20 * sim::kMillisecond);  // later: covered by the 5ms one
+  engine.Run();
+  ASSERT_EQ(r.calls.size(), 1u);
+  EXPECT_EQ(r.calls[0].first, 5 * sim::kMillisecond);
+  // Once it has fired, the key can wait again.
+  q.AddAfter("a", sim::kMillisecond);
+  engine.Run();
+  ASSERT_EQ(r.calls.size(), 2u);
+  EXPECT_EQ(r.calls[1].first, 6 * sim::kMillisecond);
+}
+
 }  // namespace
 }  // namespace platsim::platform
