@@ -2,20 +2,6 @@
 
 namespace platsim::platform {
 
-const char* WriteStatusName(WriteStatus status) {
-  switch (status) {
-    case WriteStatus::kOk:
-      return "OK";
-    case WriteStatus::kAlreadyExists:
-      return "AlreadyExists";
-    case WriteStatus::kConflict:
-      return "Conflict";
-    case WriteStatus::kNotFound:
-      return "NotFound";
-  }
-  return "Unknown";
-}
-
 ApiServer::ApiServer(sim::Engine& engine, sim::Time request_latency)
     : engine_(engine), request_latency_(request_latency) {}
 

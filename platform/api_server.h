@@ -31,7 +31,6 @@ namespace platsim::platform {
 
 enum class WatchType { kAdded, kModified, kDeleted };
 enum class WriteStatus { kOk, kAlreadyExists, kConflict, kNotFound };
-const char* WriteStatusName(WriteStatus status);
 
 using WriteCallback = std::function<void(WriteStatus)>;
 

@@ -7,18 +7,6 @@
 
 namespace platsim::platform {
 
-const char* BalancerName(Balancer b) {
-  switch (b) {
-    case Balancer::kRandom:
-      return "random";
-    case Balancer::kRoundRobin:
-      return "round-robin";
-    case Balancer::kLeastRequest:
-      return "least-request";
-  }
-  return "unknown";
-}
-
 DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfig> routes,
                      std::map<std::string, ModelServerConfig> model_servers, sim::Time warmup)
     : engine_(engine), api_(api), warmup_(warmup), configs_(std::move(model_servers)) {
@@ -261,7 +249,7 @@ void DataPlane::SetBusy(Server& s, bool busy) {
   if (busy && s.busy_since < 0) {
     s.busy_since = now;
   } else if (!busy && s.busy_since >= 0) {
-    s.busy_ns += std::max<sim::Time>(0, now - std::max(s.busy_since, warmup_));
+    s.busy_ns += ClippedNs(s.busy_since, now);
     s.busy_since = -1;
   }
 }
@@ -300,7 +288,6 @@ void DataPlane::Admit(const Pod& pod) {
   const std::string key = pod.meta.Key();
   const auto cfg = configs_.find(pod.template_owner);
   Server s;
-  s.pod_key = key;
   s.config = cfg == configs_.end() ? &refusing_ : &cfg->second;
   auto& rng = service_rngs_[pod.template_owner];
   if (!rng)
@@ -414,8 +401,8 @@ std::size_t DataPlane::Queued(std::size_t i) const {
   return n;
 }
 
-double DataPlane::ClippedSeconds(sim::Time from, sim::Time to) const {
-  return sim::ToSeconds(std::max<sim::Time>(0, to - std::max(from, warmup_)));
+sim::Time DataPlane::ClippedNs(sim::Time from, sim::Time to) const {
+  return std::max<sim::Time>(0, to - std::max(from, warmup_));
 }
 
 double DataPlane::GpuBusySeconds(std::size_t i) const {
@@ -423,7 +410,7 @@ double DataPlane::GpuBusySeconds(std::size_t i) const {
   for (const std::uint32_t idx : routes_[i].servers) {
     const Server& s = servers_[idx];
     double busy = sim::ToSeconds(s.busy_ns);
-    if (s.busy_since >= 0) busy += ClippedSeconds(s.busy_since, engine_.Now());
+    if (s.busy_since >= 0) busy += sim::ToSeconds(ClippedNs(s.busy_since, engine_.Now()));
     total += static_cast<double>(s.gpus) * busy;
   }
   return total;
@@ -434,7 +421,7 @@ double DataPlane::GpuHeldSeconds(std::size_t i) const {
   for (const std::uint32_t idx : routes_[i].servers) {
     const Server& s = servers_[idx];
     total += static_cast<double>(s.gpus) *
-             ClippedSeconds(s.held_since, std::min(s.held_until, engine_.Now()));
+             sim::ToSeconds(ClippedNs(s.held_since, std::min(s.held_until, engine_.Now())));
   }
   return total;
 }

@@ -53,7 +53,6 @@ struct ModelServerConfig {
 };
 
 enum class Balancer { kRandom, kRoundRobin, kLeastRequest };
-const char* BalancerName(Balancer b);
 
 struct RouteConfig {
   std::string service_key;  // namespace/name of the v1 Service
@@ -81,14 +80,15 @@ struct RequestCounts {
 struct ServiceMetrics {
   RequestCounts all;
   RequestCounts measured;
-  sim::QuantileSketch latency_s;  // completed, measured requests
+  sim::QuantileSketch latency_s = sim::QuantileSketch();  // completed, measured requests
   sim::RunningStats latency_stats_s;
   std::uint64_t slo_met = 0;  // completed within the SLO latency
-  sim::TimeAverage ready_replicas;
-  sim::TimeAverage in_system;  // requests arrived and not yet ended, from warm-up on
+  sim::TimeAverage ready_replicas = sim::TimeAverage();
+  sim::TimeAverage in_system =
+      sim::TimeAverage();  // requests arrived and not yet ended, from warm-up on
   // Reset at every time-series sample.
   RequestCounts interval;
-  sim::QuantileSketch interval_latency_s;
+  sim::QuantileSketch interval_latency_s = sim::QuantileSketch();
 };
 
 class DataPlane : public sim::EventHandler, public ContainerRuntime {
@@ -144,7 +144,6 @@ class DataPlane : public sim::EventHandler, public ContainerRuntime {
     sim::EventId done;
   };
   struct Server {
-    std::string pod_key;
     const ModelServerConfig* config;
     sim::RandomStream* rng;  // the deployment's service-time stream
     int route = -1;          // the route whose Service selects this pod
@@ -188,7 +187,8 @@ class DataPlane : public sim::EventHandler, public ContainerRuntime {
   void OnService(WatchType type, const Service& service);
   void SetBusy(Server& s, bool busy);
   std::uint32_t NewRequest();
-  double ClippedSeconds(sim::Time from, sim::Time to) const;
+  // Simulated time in [from, to] after the warm-up, in nanoseconds.
+  sim::Time ClippedNs(sim::Time from, sim::Time to) const;
 
   sim::Engine& engine_;
   ApiServer& api_;

@@ -31,7 +31,6 @@ void Kubelets::Admit(const Pod& pod) {
   const std::string key = pod.meta.Key();
   PodState& state = pods_[key];
   state.node = pod.node_name;
-  state.starting = true;
   runtime_.Admit(pod);
   NodeState& node = nodes_[pod.node_name];
   const std::string image = pod.spec.image;
@@ -79,13 +78,9 @@ void Kubelets::ContainersStarted(const std::string& key) {
   PodState& state = pods_[key];
   runtime_.StartContainers(*pod);
   const sim::Time now = engine_.Now();
-  api_.Patch<Pod>(key, [](Pod& p) {
-    p.phase = PodPhase::kRunning;
-    p.started = true;
-  });
+  api_.Patch<Pod>(key, [](Pod& p) { p.phase = PodPhase::kRunning; });
   events_.Emit({now, "Started", "Pod", key, "Started container", {}});
   if (!pod->spec.has_readiness_probe) {
-    state.starting = false;
     api_.Patch<Pod>(key, [now](Pod& p) {
       p.ready = true;
       p.ready_since = now;
@@ -103,7 +98,6 @@ void Kubelets::Probe(const std::string& key) {
   if (pod == nullptr || state.stopping) return;
   if (runtime_.ProbeReady(key)) {
     if (++state.successes >= pod->spec.readiness.success_threshold) {
-      state.starting = false;
       const sim::Time now = engine_.Now();
       api_.Patch<Pod>(key, [now](Pod& p) {
         p.ready = true;

@@ -55,7 +55,6 @@ class Kubelets {
  private:
   struct PodState {
     std::string node;
-    bool starting = false;  // image pull or probing under way
     bool stopping = false;
     int successes = 0;
     sim::EventId timer;

@@ -11,18 +11,4 @@ bool SelectorMatches(const Labels& selector, const Labels& labels) {
   return true;
 }
 
-const char* PhaseName(PodPhase phase) {
-  switch (phase) {
-    case PodPhase::kPending:
-      return "Pending";
-    case PodPhase::kRunning:
-      return "Running";
-    case PodPhase::kSucceeded:
-      return "Succeeded";
-    case PodPhase::kFailed:
-      return "Failed";
-  }
-  return "Unknown";
-}
-
 }  // namespace platsim::platform

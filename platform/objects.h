@@ -91,7 +91,6 @@ struct PodTemplate {
 };
 
 enum class PodPhase { kPending, kRunning, kSucceeded, kFailed };
-const char* PhaseName(PodPhase phase);
 
 struct Pod {
   static constexpr const char* kKind = "Pod";
@@ -101,7 +100,6 @@ struct Pod {
   std::string node_name;       // empty until bound
   PodPhase phase = PodPhase::kPending;
   bool unschedulable = false;  // PodScheduled=False, reason Unschedulable
-  bool started = false;        // containers started
   bool ready = false;          // condition Ready
   sim::Time ready_since = 0;
 };

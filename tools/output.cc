@@ -69,6 +69,12 @@ void WriteSummary(std::ostream& out, const platform::Scenario& scenario, std::ui
         if (runs.size() >= 2) ci[name] = e.half_width;
       }
       Json entry;
+      const std::string& service = runs[0].services[s].service;
+      for (const auto& t : scenario.traffic) {
+        if (t.service == service && t.slo_latency > 0) {
+          entry["slo"] = {{"latency_s", sim::ToSeconds(t.slo_latency)}, {"target", t.slo_target}};
+        }
+      }
       entry["metrics"] = metrics;
       if (runs.size() >= 2) entry["ci95_half_width"] = ci;
       services[runs[0].services[s].service] = entry;

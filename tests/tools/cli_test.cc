@@ -56,6 +56,10 @@ TEST(Cli, ReplicationsReportConfidenceIntervalsAndEveryRun) {
   EXPECT_NE(summary.find("\"replications\": 3"), std::string::npos);
   EXPECT_NE(summary.find("\"ci95_half_width\""), std::string::npos);
   EXPECT_NE(summary.find("\"replication\": 2"), std::string::npos);
+  // The quickstart's SLO, reported beside the attainment it is judged by.
+  EXPECT_NE(summary.find("\"slo\": {\n        \"latency_s\": 0.25,\n        \"target\": 0.99\n"),
+            std::string::npos)
+      << summary.substr(0, 1200);
   const std::string series = ReadFile(dir.path() / "timeseries.csv");
   EXPECT_EQ(series.rfind("replication,time_s,series,", 0), 0u) << "one header line first";
   EXPECT_NE(series.find("\n2,"), std::string::npos) << "rows of the third run";
