@@ -210,14 +210,20 @@ void ReadManifest(const Node& doc, Scenario& s, ManifestContext& ctx) {
   }
 }
 
+// True if `list` is present and a list; reports it if present and not one.
+bool IsList(const Node& list, const char* of_what, Diagnostics& diags) {
+  if (!list.present()) return false;
+  if (!list.IsSequence()) {
+    diags.Error(list.location(), list.path(), std::string("expected a list of ") + of_what);
+    return false;
+  }
+  return true;
+}
+
 void ReadManifests(const Node& list, const std::filesystem::path& base, Scenario& s,
                    ManifestContext& ctx) {
   Diagnostics& diags = ctx.diags;
-  if (!list.present()) return;
-  if (!list.IsSequence()) {
-    diags.Error(list.location(), list.path(), "expected a list of {file} or {inline}");
-    return;
-  }
+  if (!IsList(list, "{file} or {inline}", diags)) return;
   for (const Node& entry : list.Elements()) {
     MapReader m(entry, diags);
     const Node file = m.Get("file");
@@ -255,11 +261,7 @@ void ReadManifests(const Node& list, const std::filesystem::path& base, Scenario
 }
 
 void ReadNodePools(const Node& list, Scenario& s, Diagnostics& diags) {
-  if (!list.present()) return;
-  if (!list.IsSequence()) {
-    diags.Error(list.location(), list.path(), "expected a list of node pools");
-    return;
-  }
+  if (!IsList(list, "node pools", diags)) return;
   std::set<std::string> names;
   for (const Node& entry : list.Elements()) {
     MapReader m(entry, diags);
@@ -313,11 +315,7 @@ std::string ReadReference(MapReader& m, const Node& entry, const char* field,
 
 void ReadModelServers(const Node& list, const std::filesystem::path& base, Scenario& s,
                       Diagnostics& diags) {
-  if (!list.present()) return;
-  if (!list.IsSequence()) {
-    diags.Error(list.location(), list.path(), "expected a list of model servers");
-    return;
-  }
+  if (!IsList(list, "model servers", diags)) return;
   std::set<std::string> seen;
   for (const Node& entry : list.Elements()) {
     MapReader m(entry, diags);
@@ -344,11 +342,7 @@ void ReadModelServers(const Node& list, const std::filesystem::path& base, Scena
 
 void ReadTraffic(const Node& list, const std::filesystem::path& base, Scenario& s,
                  Diagnostics& diags) {
-  if (!list.present()) return;
-  if (!list.IsSequence()) {
-    diags.Error(list.location(), list.path(), "expected a list of traffic sources");
-    return;
-  }
+  if (!IsList(list, "traffic sources", diags)) return;
   std::set<std::string> seen;
   for (const Node& entry : list.Elements()) {
     MapReader m(entry, diags);

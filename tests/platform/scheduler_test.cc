@@ -120,8 +120,8 @@ TEST(ReplicaSetController, CreatesExactlyTheReplicasDespiteWriteLatency) {
   EXPECT_EQ(api.List<Pod>().size(), 5u) << "expectations must stop duplicate creates";
   EXPECT_EQ(api.Get<ReplicaSet>("default/rs")->status.replicas, 5);
 
-  // Scale down to 2: the unscheduled pods go first; all are unscheduled here,
-  // so the newest go. Then scale to 2 is stable.
+  // Scale down to 2: the five pods rank alike (no scheduler here, so all are
+  // unscheduled, Pending, not ready, created together); three are deleted.
   ReplicaSet scaled = *api.Get<ReplicaSet>("default/rs");
   scaled.replicas = 2;
   api.Update(scaled);
