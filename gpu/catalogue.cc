@@ -132,8 +132,9 @@ std::optional<std::vector<ModelShape>> ParseCatalogue(const std::string& text,
   return out;
 }
 
-std::optional<std::vector<ModelShape>> LoadCatalogue(const std::string& path,
-                                                     std::vector<std::string>* errors) {
+namespace {
+
+std::optional<std::string> ReadText(const std::string& path, std::vector<std::string>* errors) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     errors->push_back(path + ": cannot open file");
@@ -141,7 +142,74 @@ std::optional<std::vector<ModelShape>> LoadCatalogue(const std::string& path,
   }
   std::ostringstream text;
   text << in.rdbuf();
-  return ParseCatalogue(text.str(), path, errors);
+  return text.str();
+}
+
+}  // namespace
+
+std::optional<std::vector<ModelShape>> LoadCatalogue(const std::string& path,
+                                                     std::vector<std::string>* errors) {
+  const auto text = ReadText(path, errors);
+  if (!text) return std::nullopt;
+  return ParseCatalogue(*text, path, errors);
+}
+
+std::optional<std::vector<DeviceSheet>> ParseDeviceCatalogue(const std::string& text,
+                                                             const std::string& file,
+                                                             std::vector<std::string>* errors) {
+  const std::size_t errors_before = errors->size();
+  Json root;
+  try {
+    root = Json::parse(text);
+  } catch (const Json::parse_error& e) {
+    errors->push_back(Where(text, file, e.byte > 0 ? e.byte - 1 : 0) + ": " +
+                      "JSON syntax error: " + e.what());
+    return std::nullopt;
+  }
+  auto fail = [&](const std::string& path, const std::string& what) {
+    errors->push_back(file + ": " + path + ": " + what);
+  };
+  if (!root.is_object() || root.value("kind", "") != "DeviceCatalogue" ||
+      root.value("apiVersion", "") != "platsim.dev/v1alpha1" || !root["devices"].is_array()) {
+    fail("kind",
+         "expected apiVersion platsim.dev/v1alpha1, kind DeviceCatalogue and a devices list");
+    return std::nullopt;
+  }
+  std::vector<DeviceSheet> out;
+  const Json& devices = root["devices"];
+  for (std::size_t i = 0; i < devices.size(); ++i) {
+    const Json& d = devices[i];
+    const std::string at = "devices[" + std::to_string(i) + "]";
+    if (!d.is_object()) {
+      fail(at, "expected a mapping");
+      continue;
+    }
+    auto positive = [&](const char* key) {
+      if (!d.contains(key) || !d[key].is_number() || !(d[key].get<double>() > 0)) {
+        fail(at + "." + key, "required positive number is missing or invalid");
+        return 0.0;
+      }
+      return d[key].get<double>();
+    };
+    DeviceSheet sheet;
+    sheet.name = d.value("name", "");
+    if (sheet.name.empty()) fail(at + ".name", "required string is missing");
+    sheet.bf16_dense_tflops = positive("bf16DenseTflops");
+    sheet.memory_bandwidth_gbps = positive("memoryBandwidthGBps");
+    sheet.memory_gib = positive("memoryGiB");
+    sheet.source = d.value("source", "");
+    if (sheet.source.empty()) fail(at + ".source", "say where the figures come from");
+    out.push_back(sheet);
+  }
+  if (errors->size() != errors_before) return std::nullopt;
+  return out;
+}
+
+std::optional<std::vector<DeviceSheet>> LoadDeviceCatalogue(const std::string& path,
+                                                            std::vector<std::string>* errors) {
+  const auto text = ReadText(path, errors);
+  if (!text) return std::nullopt;
+  return ParseDeviceCatalogue(*text, path, errors);
 }
 
 }  // namespace platsim::gpu

@@ -38,6 +38,23 @@ std::optional<std::vector<ModelShape>> ParseCatalogue(const std::string& json,
 std::optional<std::vector<ModelShape>> LoadCatalogue(const std::string& path,
                                                      std::vector<std::string>* errors);
 
+// A GPU's datasheet ceilings (gpu/catalogue/devices.json), for roofline
+// estimates of devices nobody has profiled.
+struct DeviceSheet {
+  std::string name;
+  double bf16_dense_tflops = 0;
+  double memory_bandwidth_gbps = 0;  // GB/s, 10^9 bytes
+  double memory_gib = 0;
+  std::string source;  // where the figures come from
+};
+
+// Parses a device catalogue; problems as for ParseCatalogue.
+std::optional<std::vector<DeviceSheet>> ParseDeviceCatalogue(const std::string& json,
+                                                             const std::string& file,
+                                                             std::vector<std::string>* errors);
+std::optional<std::vector<DeviceSheet>> LoadDeviceCatalogue(const std::string& path,
+                                                            std::vector<std::string>* errors);
+
 }  // namespace platsim::gpu
 
 #endif  // PLATSIM_GPU_CATALOGUE_H_

@@ -174,48 +174,26 @@ struct EstimateFlags {
 int EstimateProfile(const EstimateFlags& f, std::ostream& out, std::ostream& err) {
   std::vector<std::string> errors;
   const auto models = gpu::LoadCatalogue(f.models_file, &errors);
-  std::ifstream devices_in(f.devices_file);
-  if (!models || !devices_in) {
+  const auto devices = gpu::LoadDeviceCatalogue(f.devices_file, &errors);
+  if (!models || !devices) {
     for (const auto& e : errors)
       err << e << '\n';
-    if (!devices_in) err << f.devices_file << ": cannot open file\n";
     return kExitBadInput;
   }
-  const gpu::ModelShape* shape = nullptr;
-  std::string known;
-  for (const auto& m : *models) {
-    known += (known.empty() ? "" : ", ") + m.name;
-    if (m.name == f.model) shape = &m;
-  }
-  if (shape == nullptr) {
-    err << "platsim: --model: unknown model '" << f.model << "' (known: " << known << ")\n";
-    return kExitBadInput;
-  }
-  nlohmann::json devices;
-  try {
-    devices = nlohmann::json::parse(devices_in);
-  } catch (const nlohmann::json::exception& e) {
-    err << f.devices_file << ": " << e.what() << '\n';
-    return kExitBadInput;
-  }
-  const nlohmann::json* device = nullptr;
-  known.clear();
-  if (!devices.is_object() || !devices["devices"].is_array()) {
-    err << f.devices_file << ": expected {\"devices\": [...]}\n";
-    return kExitBadInput;
-  }
-  for (const auto& d : devices["devices"]) {  // by reference: `device` points into it
-    known += (known.empty() ? "" : ", ") + d.value("name", "");
-    if (d.value("name", "") == f.device) device = &d;
-  }
-  if (device == nullptr || !(*device)["bf16DenseTflops"].is_number() ||
-      !(*device)["memoryBandwidthGBps"].is_number()) {
-    err << "platsim: --device: unknown or incomplete device '" << f.device << "' (known: " << known
-        << ")\n";
-    return kExitBadInput;
-  }
-  const models::DeviceFigures figures{f.device, (*device)["bf16DenseTflops"].get<double>() * 1e12,
-                                      (*device)["memoryBandwidthGBps"].get<double>() * 1e9};
+  auto find = [&](const auto& list, const std::string& name, const char* flag) {
+    std::string known;
+    for (const auto& item : list) {
+      if (item.name == name) return &item;
+      known += (known.empty() ? "" : ", ") + item.name;
+    }
+    err << "platsim: " << flag << ": unknown '" << name << "' (known: " << known << ")\n";
+    return static_cast<decltype(&list.front())>(nullptr);
+  };
+  const gpu::ModelShape* shape = find(*models, f.model, "--model");
+  const gpu::DeviceSheet* device = find(*devices, f.device, "--device");
+  if (shape == nullptr || device == nullptr) return kExitBadInput;
+  const models::DeviceFigures figures{device->name, device->bf16_dense_tflops * 1e12,
+                                      device->memory_bandwidth_gbps * 1e9};
   const bool decoder = shape->architecture == gpu::Architecture::kDecoder;
   const models::TransformerShape m{shape->layers,
                                    shape->hidden,
@@ -248,7 +226,11 @@ int EstimateProfile(const EstimateFlags& f, std::ostream& out, std::ostream& err
       {"method",
        "roofline: max(FLOPs / peak bf16 rate, bytes / peak memory bandwidth) from "
        "datasheet figures; not measured, an optimistic bound"},
-      {"device", *device}};
+      {"device",
+       {{"name", device->name},
+        {"bf16DenseTflops", device->bf16_dense_tflops},
+        {"memoryBandwidthGBps", device->memory_bandwidth_gbps},
+        {"source", device->source}}}};
   const std::vector<int> batches = {1, 2, 4, 8, 16, 32, 64};
   if (decoder) {
     profile["prefill"] = grid("tokens", batches, {128, 256, 512, 1024, 2048, 4096}, false);

@@ -44,5 +44,35 @@ TEST(Catalogue, ReportsEveryBadFieldAndSyntaxErrorsWithTheirLine) {
   EXPECT_EQ(errors[0].rfind("s.json:3:", 0), 0u) << errors[0];
 }
 
+TEST(DeviceCatalogue, TheBundledDevicesCarryTheirDatasheetFiguresAndSources) {
+  std::vector<std::string> errors;
+  const auto devices = LoadDeviceCatalogue(
+      (platsim::testing::SourceDir() / "gpu/catalogue/devices.json").string(), &errors);
+  ASSERT_TRUE(devices.has_value()) << (errors.empty() ? "" : errors[0]);
+  ASSERT_EQ(devices->size(), 4u);
+  EXPECT_EQ((*devices)[0].name, "H100-SXM");
+  EXPECT_DOUBLE_EQ((*devices)[0].memory_bandwidth_gbps, 3350);
+  for (const auto& d : *devices)
+    EXPECT_FALSE(d.source.empty()) << d.name;
+}
+
+TEST(DeviceCatalogue, ReportsMissingFiguresByFieldPath) {
+  std::vector<std::string> errors;
+  EXPECT_FALSE(ParseDeviceCatalogue(R"({"apiVersion": "platsim.dev/v1alpha1",
+    "kind": "DeviceCatalogue", "devices": [{"name": "X", "bf16DenseTflops": -1,
+    "memoryGiB": 8}]})",
+                                    "d.json", &errors)
+                   .has_value());
+  std::string all;
+  for (const auto& e : errors)
+    all += e + "\n";
+  EXPECT_NE(all.find("d.json: devices[0].bf16DenseTflops: required positive number"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("devices[0].memoryBandwidthGBps"), std::string::npos) << all;
+  EXPECT_NE(all.find("devices[0].source: say where the figures come from"), std::string::npos)
+      << all;
+}
+
 }  // namespace
 }  // namespace platsim::gpu
