@@ -4,6 +4,7 @@
 #include <cublas_v2.h>
 
 #include <cmath>
+#include <cstdint>
 
 #include "gpu/kernels.h"
 
@@ -110,6 +111,46 @@ __global__ void ResidualAddKernel(const bf16* x, const bf16* r, bf16* y, long n)
   for (long i = static_cast<long>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += static_cast<long>(gridDim.x) * blockDim.x) {
     y[i] = __float2bfloat16(__bfloat162float(x[i]) + __bfloat162float(r[i]));
+  }
+}
+
+// splitmix64: a counter-based hash, so that any element's value depends only
+// on the seed and its index.
+__device__ unsigned long long Mix(unsigned long long z) {
+  z += 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+__global__ void FillUniformKernel(bf16* x, long n, float scale, unsigned long long seed) {
+  for (long i = static_cast<long>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<long>(gridDim.x) * blockDim.x) {
+    const float u = (Mix(seed ^ Mix(i)) >> 40) * (1.0f / 16777216.0f);  // [0, 1)
+    x[i] = __float2bfloat16((2.0f * u - 1.0f) * scale);
+  }
+}
+
+__global__ void FillIndicesKernel(int* ids, long n, int bound, unsigned long long seed) {
+  for (long i = static_cast<long>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<long>(gridDim.x) * blockDim.x) {
+    ids[i] = static_cast<int>(Mix(seed ^ Mix(i)) % static_cast<unsigned long long>(bound));
+  }
+}
+
+// One block per token; 16-byte moves when rows allow them.
+__global__ void EmbeddingKernel(const int* ids, const bf16* table, bf16* y, int h, bool wide) {
+  const long t = blockIdx.x;
+  const bf16* src = table + static_cast<long>(ids[t]) * h;
+  bf16* dst = y + t * h;
+  if (wide) {
+    const uint4* s = reinterpret_cast<const uint4*>(src);
+    uint4* d = reinterpret_cast<uint4*>(dst);
+    for (int j = threadIdx.x; j < h / 8; j += blockDim.x)
+      d[j] = s[j];
+  } else {
+    for (int j = threadIdx.x; j < h; j += blockDim.x)
+      dst[j] = src[j];
   }
 }
 
@@ -243,6 +284,25 @@ bool DeviceAvailable(std::string* why) {
     return false;
   }
   return true;
+}
+
+void FillUniform(bf16* x, long n, float scale, unsigned long long seed, cudaStream_t stream) {
+  FillUniformKernel<<<GridFor(n, 256), 256, 0, stream>>>(x, n, scale, seed);
+  CheckLaunch("FillUniformKernel");
+}
+
+void FillIndices(int* ids, long n, int bound, unsigned long long seed, cudaStream_t stream) {
+  FillIndicesKernel<<<GridFor(n, 256), 256, 0, stream>>>(ids, n, bound, seed);
+  CheckLaunch("FillIndicesKernel");
+}
+
+void Embedding(const int* ids, const bf16* table, bf16* y, int tokens, int h, cudaStream_t stream) {
+  if (tokens == 0) return;
+  const bool wide =
+      h % 8 == 0 &&
+      (reinterpret_cast<std::uintptr_t>(table) | reinterpret_cast<std::uintptr_t>(y)) % 16 == 0;
+  EmbeddingKernel<<<tokens, 128, 0, stream>>>(ids, table, y, h, wide);
+  CheckLaunch("EmbeddingKernel");
 }
 
 void RmsNorm(const bf16* x, const bf16* weight, bf16* y, int rows, int h, float eps,

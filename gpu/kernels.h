@@ -8,8 +8,10 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace platsim::gpu {
 
@@ -25,6 +27,42 @@ void Check(cudaError_t status, const char* what);
 
 // True if a CUDA device can be used; otherwise `why` says why not.
 bool DeviceAvailable(std::string* why);
+
+// An array in device memory, freed when it goes.
+template <class T>
+class DeviceArray {
+ public:
+  DeviceArray() = default;
+  explicit DeviceArray(std::size_t n) : size_(n) {
+    Check(cudaMalloc(reinterpret_cast<void**>(&data_), n * sizeof(T)), "cudaMalloc");
+  }
+  ~DeviceArray() {
+    if (data_ != nullptr) cudaFree(data_);
+  }
+  DeviceArray(DeviceArray&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+  DeviceArray& operator=(DeviceArray&& o) noexcept {
+    std::swap(data_, o.data_);
+    std::swap(size_, o.size_);
+    return *this;
+  }
+  T* get() const { return data_; }
+  std::size_t size() const { return size_; }
+  std::size_t bytes() const { return size_ * sizeof(T); }
+
+ private:
+  T* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+// Fills x[n] with values uniform in [-scale, scale), or ids[n] with integers
+// uniform in [0, bound), from `seed` (a counter-based hash: the same seed
+// gives the same values).
+void FillUniform(bf16* x, long n, float scale, unsigned long long seed, cudaStream_t stream);
+void FillIndices(int* ids, long n, int bound, unsigned long long seed, cudaStream_t stream);
+
+// y[tokens x h] = rows ids[t] of table[vocab x h].
+void Embedding(const int* ids, const bf16* table, bf16* y, int tokens, int h, cudaStream_t stream);
 
 void RmsNorm(const bf16* x, const bf16* weight, bf16* y, int rows, int h, float eps,
              cudaStream_t stream);

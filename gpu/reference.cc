@@ -1,6 +1,7 @@
 #include "gpu/reference.h"
 
 #include <Eigen/Dense>
+#include <algorithm>
 #include <cmath>
 
 namespace platsim::gpu::reference {
@@ -131,6 +132,86 @@ void AttentionDecode(std::span<const float> q, std::span<const float> k_cache,
       Attend(qh, kh, vh, lengths[b], scale, out.data() + (static_cast<long>(b) * heads + h) * d);
     }
   }
+}
+
+std::vector<float> LayerForward(const ModelShape& m, const LayerWeights& w,
+                                std::span<const float> x, bool decode, int batch, int length,
+                                std::vector<float>* k_cache, std::vector<float>* v_cache,
+                                const std::function<void(std::span<float>)>& store) {
+  constexpr float kEps = 1e-5f;
+  const int t = decode ? batch : batch * length, h = m.hidden, f = m.ffn;
+  auto stored = [&](std::vector<float> v) {
+    if (store) store(v);
+    return v;
+  };
+  auto gemm = [&](std::span<const float> a, const std::vector<float>& b, int n, int k) {
+    std::vector<float> c(static_cast<std::size_t>(t) * n);
+    Gemm(a, b, c, t, n, k);
+    return stored(std::move(c));
+  };
+  auto norm = [&](std::span<const float> in, const std::vector<float>& g,
+                  const std::vector<float>& b) {
+    std::vector<float> out(in.size());
+    if (m.norm == Norm::kRmsNorm) {
+      RmsNorm(in, g, out, t, h, kEps);
+    } else {
+      LayerNorm(in, g, b, out, t, h, kEps);
+    }
+    return stored(std::move(out));
+  };
+  auto add = [&](std::span<const float> a, std::span<const float> b) {
+    std::vector<float> out(a.size());
+    ResidualAdd(a, b, out);
+    return stored(std::move(out));
+  };
+  auto ffn = [&](std::span<const float> in) {
+    const std::vector<float> up = gemm(in, w.up, f, h);
+    std::vector<float> act(up.size());
+    if (m.activation == Activation::kSwiGlu) {
+      SwiGlu(gemm(in, w.gate, f, h), up, act);
+    } else {
+      Gelu(up, act);
+    }
+    return gemm(stored(std::move(act)), w.down, h, f);
+  };
+  if (m.architecture == Architecture::kMlp) return add(x, ffn(norm(x, w.norm1, w.bias1)));
+
+  const int d = m.head_dim(), kvd = m.kv_heads * d;
+  const bool decoder = m.architecture == Architecture::kDecoder;
+  const std::vector<float> normed = decoder ? norm(x, w.norm1, w.bias1) : std::vector<float>();
+  const std::span<const float> in = decoder ? std::span<const float>(normed) : x;
+  std::vector<float> q = gemm(in, w.q, m.heads * d, h), k = gemm(in, w.k, kvd, h),
+                     v = gemm(in, w.v, kvd, h);
+  if (decoder) {
+    std::vector<int> positions(t);
+    for (int i = 0; i < t; ++i)
+      positions[i] = decode ? length - 1 : i % length;
+    Rope(q, positions, t, m.heads, d, m.rope_theta);
+    Rope(k, positions, t, m.kv_heads, d, m.rope_theta);
+    q = stored(std::move(q));
+    k = stored(std::move(k));
+  }
+  std::vector<float> attn(q.size());
+  if (!decode) {
+    AttentionPrefill(q, k, v, attn, batch, length, m.heads, m.kv_heads, d, decoder);
+    if (k_cache != nullptr) *k_cache = k;
+    if (v_cache != nullptr) *v_cache = v;
+  } else {
+    for (int b = 0; b < batch; ++b) {
+      const long at = (static_cast<long>(b) * length + length - 1) * kvd;
+      std::copy_n(k.begin() + static_cast<long>(b) * kvd, kvd, k_cache->begin() + at);
+      std::copy_n(v.begin() + static_cast<long>(b) * kvd, kvd, v_cache->begin() + at);
+    }
+    AttentionDecode(q, *k_cache, *v_cache, std::vector<int>(batch, length), attn, batch, length,
+                    m.heads, m.kv_heads, d);
+  }
+  const std::vector<float> o = gemm(stored(std::move(attn)), w.o, h, m.heads * d);
+  if (decoder) {
+    const std::vector<float> x1 = add(x, o);
+    return add(x1, ffn(norm(x1, w.norm2, w.bias2)));
+  }
+  const std::vector<float> x1 = norm(add(x, o), w.norm1, w.bias1);
+  return norm(add(x1, ffn(x1)), w.norm2, w.bias2);
 }
 
 }  // namespace platsim::gpu::reference

@@ -5,7 +5,11 @@
 #ifndef PLATSIM_GPU_REFERENCE_H_
 #define PLATSIM_GPU_REFERENCE_H_
 
+#include <functional>
 #include <span>
+#include <vector>
+
+#include "gpu/catalogue.h"
 
 namespace platsim::gpu::reference {
 
@@ -53,6 +57,23 @@ void AttentionPrefill(std::span<const float> q, std::span<const float> k, std::s
 void AttentionDecode(std::span<const float> q, std::span<const float> k_cache,
                      std::span<const float> v_cache, std::span<const int> lengths,
                      std::span<float> out, int batch, int max_len, int heads, int kv_heads, int d);
+
+// The weights of one layer, fp32, with gpu/layer.h's shapes and names.
+struct LayerWeights {
+  std::vector<float> q, k, v, o, gate, up, down, norm1, bias1, norm2, bias2;
+};
+
+// One layer of `model` as gpu/layer.h defines it, on x[tokens x h] with
+// tokens = batch * length (prefill) or batch (decode). Prefill: `k_cache`
+// and `v_cache`, if given, receive every token's k and v (after RoPE) as
+// [batch x length x kv x d]. Decode: they hold [batch x length x kv x d]
+// with positions < length - 1 filled; the new token's k and v are written
+// at length - 1. `store` is applied to every intermediate tensor as it is
+// written (to round it as the GPU stores it); eps 1e-5 for both norms.
+std::vector<float> LayerForward(const ModelShape& model, const LayerWeights& w,
+                                std::span<const float> x, bool decode, int batch, int length,
+                                std::vector<float>* k_cache, std::vector<float>* v_cache,
+                                const std::function<void(std::span<float>)>& store = {});
 
 }  // namespace platsim::gpu::reference
 

@@ -139,8 +139,12 @@ std::optional<LatencyProfile> ReadLatencyProfile(const std::filesystem::path& pa
   MapReader meta(m.Get("metadata"), diags);
   profile.name = meta.String("name", display_name);
   profile.estimate = meta.Bool("estimate", false);
-  meta.AcceptRest();  // provenance: free-form
+  meta.AcceptRest();
+  // Free-form records of how the profile was made: provenance, and from the
+  // profiler its raw measurements and kernel table.
   m.Get("provenance");
+  m.Get("measurements");
+  m.Get("kernels");
   if (const Node table = m.Get("batchLatency"); table.present() && !table.IsSequence()) {
     diags.Error(table.location(), table.path(), "expected a list of {batchSize, latencySeconds}");
   } else if (table.present()) {

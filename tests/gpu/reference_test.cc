@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -200,6 +201,113 @@ TEST(ReferenceAttention, DecodeOfTheLastTokenEqualsTheLastRowOfCausalPrefill) {
   AttentionDecode(last_q, k, v, length, decode, 1, tokens, heads, kv_heads, d);
   const std::vector<float> last_row(prefill.end() - heads * d, prefill.end());
   EXPECT_LT(RelativeError(decode, last_row), 1e-6);
+}
+
+// Small layers of each architecture, for the layer tests.
+ModelShape TinyModel(Architecture arch) {
+  ModelShape m;
+  m.name = "tiny";
+  m.architecture = arch;
+  m.layers = 2;
+  m.hidden = 64;
+  m.ffn = 96;
+  m.vocab = 50;
+  if (arch != Architecture::kMlp) {
+    m.heads = 4;
+    m.kv_heads = arch == Architecture::kDecoder ? 2 : 4;
+  }
+  const bool decoder = arch == Architecture::kDecoder;
+  m.norm = decoder ? Norm::kRmsNorm : Norm::kLayerNorm;
+  m.activation = decoder ? Activation::kSwiGlu : Activation::kGelu;
+  return m;
+}
+
+LayerWeights RandomWeights(const ModelShape& m, unsigned seed) {
+  const int h = m.hidden, f = m.ffn, d = m.head_dim();
+  const float s = 1.0f / std::sqrt(float(h));
+  LayerWeights w;
+  w.q = Random(h * m.heads * d, seed + 1, s);
+  w.k = Random(h * m.kv_heads * d, seed + 2, s);
+  w.v = Random(h * m.kv_heads * d, seed + 3, s);
+  w.o = Random(m.heads * d * h, seed + 4, s);
+  w.gate = Random(h * f, seed + 5, s);
+  w.up = Random(h * f, seed + 6, s);
+  w.down = Random(f * h, seed + 7, 1.0f / std::sqrt(float(f)));
+  w.norm1 = Random(h, seed + 8);
+  w.bias1 = Random(h, seed + 9, 0.1f);
+  w.norm2 = Random(h, seed + 10);
+  w.bias2 = Random(h, seed + 11, 0.1f);
+  return w;
+}
+
+TEST(ReferenceLayer, PreNormLayersAreTheIdentityWhenTheirOutputProjectionsAreZero) {
+  for (const Architecture arch : {Architecture::kDecoder, Architecture::kMlp}) {
+    const ModelShape m = TinyModel(arch);
+    LayerWeights w = RandomWeights(m, 20);
+    std::fill(w.o.begin(), w.o.end(), 0.0f);
+    std::fill(w.down.begin(), w.down.end(), 0.0f);
+    const int batch = 2, length = 5;
+    const auto x = Random(batch * length * m.hidden, 21);
+    const auto y = LayerForward(m, w, x, false, batch, length, nullptr, nullptr);
+    EXPECT_EQ(y, x);
+  }
+}
+
+TEST(ReferenceLayer, ADecodeStepReproducesTheLastTokenOfPrefill) {
+  // Prefill a batch of sequences, keeping their K and V; a decode step for
+  // each last token over the cache of the tokens before it must give the
+  // prefill's output for that token.
+  const ModelShape m = TinyModel(Architecture::kDecoder);
+  const LayerWeights w = RandomWeights(m, 30);
+  const int batch = 3, length = 9, h = m.hidden, kvd = m.kv_heads * m.head_dim();
+  const auto x = Random(batch * length * h, 31);
+  std::vector<float> k_cache, v_cache;
+  const auto prefill = LayerForward(m, w, x, false, batch, length, &k_cache, &v_cache);
+  ASSERT_EQ(k_cache.size(), std::size_t(batch) * length * kvd);
+
+  std::vector<float> last(batch * h), want(batch * h);
+  for (int b = 0; b < batch; ++b) {
+    const long row = (long(b) * length + length - 1) * h;
+    std::copy_n(x.begin() + row, h, last.begin() + long(b) * h);
+    std::copy_n(prefill.begin() + row, h, want.begin() + long(b) * h);
+    // The decode step must write the new token's K and V itself.
+    const long at = (long(b) * length + length - 1) * kvd;
+    std::fill_n(k_cache.begin() + at, kvd, 1e3f);
+    std::fill_n(v_cache.begin() + at, kvd, -1e3f);
+  }
+  const auto decode = LayerForward(m, w, last, true, batch, length, &k_cache, &v_cache);
+  EXPECT_LT(RelativeError(decode, want), 1e-5);
+}
+
+TEST(ReferenceLayer, AnEncoderLayerIsEquivariantToPermutingTokens) {
+  // No positions and no mask: permuting a sequence's tokens permutes the
+  // outputs the same way.
+  const ModelShape m = TinyModel(Architecture::kEncoder);
+  LayerWeights w = RandomWeights(m, 40);
+  std::fill(w.norm2.begin(), w.norm2.end(), 1.0f);  // so that the last norm shows
+  std::fill(w.bias2.begin(), w.bias2.end(), 0.0f);
+  const int length = 7, h = m.hidden;
+  const auto x = Random(length * h, 41);
+  const std::vector<int> perm = {3, 0, 6, 1, 5, 2, 4};
+  std::vector<float> px(x.size());
+  for (int t = 0; t < length; ++t)
+    std::copy_n(x.begin() + long(perm[t]) * h, h, px.begin() + long(t) * h);
+  const auto y = LayerForward(m, w, x, false, 1, length, nullptr, nullptr);
+  const auto py = LayerForward(m, w, px, false, 1, length, nullptr, nullptr);
+  std::vector<float> want(y.size());
+  for (int t = 0; t < length; ++t)
+    std::copy_n(y.begin() + long(perm[t]) * h, h, want.begin() + long(t) * h);
+  EXPECT_LT(RelativeError(py, want), 1e-5);
+  // And it is a post-norm layer: every output row has mean 0, variance 1.
+  for (int t = 0; t < length; ++t) {
+    double sum = 0, squares = 0;
+    for (int j = 0; j < h; ++j) {
+      sum += y[long(t) * h + j];
+      squares += double(y[long(t) * h + j]) * y[long(t) * h + j];
+    }
+    EXPECT_NEAR(sum / h, 0.0, 1e-5);
+    EXPECT_NEAR(squares / h, 1.0, 1e-3);
+  }
 }
 
 }  // namespace

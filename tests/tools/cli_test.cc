@@ -2,8 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <sstream>
 
+#include "gpu/catalogue.h"
+#include "gpu/profiler.h"
+#include "models/input/diagnostics.h"
+#include "models/service_time.h"
 #include "tests/testing/temp_dir.h"
 
 namespace platsim::tools {
@@ -297,6 +303,59 @@ TEST(Cli, AnEstimatedProfileRunsAndIsLabelledAnEstimateInTheSummary) {
   EXPECT_EQ(unknown.code, kExitBadInput);
   EXPECT_NE(unknown.err.find("known: H100-SXM"), std::string::npos) << unknown.err;
   EXPECT_EQ(Cli({"profile"}).code, kExitBadInput);
+}
+
+TEST(Cli, MeasuringWithoutAUsableGpuWritesNothingAndSaysWhy) {
+  ::setenv("CUDA_VISIBLE_DEVICES", "", 1);  // hide any device; CUDA reads this as it starts
+  TempDir dir;
+  const std::string profile = (dir.path() / "p.json").string();
+  const CliResult r = Cli({"profile", "--model", "mlp-small", "--out", profile});
+  EXPECT_EQ(r.code, kExitInternal);
+#ifdef PLATSIM_HAVE_CUDA
+  EXPECT_NE(r.err.find("nothing measured, nothing written"), std::string::npos) << r.err;
+  const CliResult unknown = Cli({"profile", "--model", "gpt-9", "--out", profile});
+  EXPECT_EQ(unknown.code, kExitBadInput);
+  EXPECT_NE(unknown.err.find("known: bert-base"), std::string::npos) << unknown.err;
+#else
+  EXPECT_NE(r.err.find("built without CUDA"), std::string::npos) << r.err;
+#endif
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path())) << "no profile and no partial file";
+  EXPECT_EQ(Cli({"profile", "--model", "mlp-small", "--out", profile, "--repetitions", "5"}).code,
+            kExitBadInput)
+      << "fewer than 20 repetitions";
+}
+
+// A timer with fixed answers: every layer 1 ms, embedding 10 us, head 100 us.
+class FixedTimer : public gpu::Timer {
+ public:
+  gpu::DeviceInfo Device() override { return {.name = "Fixed GPU"}; }
+  gpu::Ceilings MeasureCeilings() override {
+    return {.copy_bytes = 1e9, .copy = Fixed(1e-3), .gemm_size = 1024, .gemm = Fixed(1e-3)};
+  }
+  gpu::Timing Layer(gpu::Phase, int, int) override { return Fixed(1e-3); }
+  gpu::Timing Embedding(int) override { return Fixed(1e-5); }
+  gpu::Timing Head(int) override { return Fixed(1e-4); }
+  gpu::Timing Kernel(const gpu::KernelCase&) override { return Fixed(1e-3); }
+  static gpu::Timing Fixed(double s) { return gpu::Summarize({s}); }
+};
+
+TEST(Cli, AMeasuredProfileIsReadByTheLatencyModelExactlyAtItsGridPoints) {
+  TempDir dir;
+  std::vector<std::string> errors;
+  const auto models =
+      gpu::LoadCatalogue((SourceDir() / "gpu/catalogue/models.json").string(), &errors);
+  ASSERT_TRUE(models.has_value());
+  FixedTimer timer;
+  const auto json = gpu::BuildProfile((*models)[1], timer, {"c", "d", 5, 30, {}});
+  const auto path = dir.Write("measured.json", json.dump(2));
+  input::Diagnostics diags;
+  const auto profile = models::ReadLatencyProfile(path, "measured.json", diags);
+  ASSERT_TRUE(profile.has_value()) << (diags.all().empty() ? "" : input::Format(diags.all()[0]));
+  EXPECT_FALSE(profile->estimate);
+  // Llama: embedding + 32 layers + head at every point.
+  EXPECT_DOUBLE_EQ(profile->prefill->Seconds(4, 512), 1e-5 + 32e-3 + 1e-4);
+  EXPECT_DOUBLE_EQ(profile->decode->Seconds(64, 2048), 1e-5 + 32e-3 + 1e-4);
+  EXPECT_EQ(Cli({"profile", "--check", path.string()}).code, kExitOk);
 }
 
 }  // namespace
