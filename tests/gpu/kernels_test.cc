@@ -16,21 +16,14 @@
 namespace platsim::gpu {
 namespace {
 
+// A device array poisoned with NaN (bf16 0xffff), so that an element a
+// kernel leaves unwritten fails the comparison.
 template <class T>
-class DeviceBuffer {
+class DeviceBuffer : public DeviceArray<T> {
  public:
-  explicit DeviceBuffer(std::size_t n) : n_(n) {
-    Check(cudaMalloc(&data_, n * sizeof(T)), "cudaMalloc");
-    Check(cudaMemset(data_, 0xff, n * sizeof(T)), "cudaMemset");  // bf16 0xffff is NaN
+  explicit DeviceBuffer(std::size_t n) : DeviceArray<T>(n) {
+    Check(cudaMemset(this->get(), 0xff, this->bytes()), "cudaMemset");
   }
-  ~DeviceBuffer() { cudaFree(data_); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  T* get() { return data_; }
-
- private:
-  T* data_ = nullptr;
-  std::size_t n_;
 };
 
 class GpuKernels : public ::testing::Test {
