@@ -133,6 +133,7 @@ def nbytes(tensors):
     return sum(t.numel() * t.element_size() for t in tensors.values())
 
 
+@torch.inference_mode()
 def time_layer(m, ws, phase, batch, length, warmup, reps, l2):
     probe = make_inputs(m, phase, batch, length)
     free, _ = torch.cuda.mem_get_info()
@@ -140,14 +141,13 @@ def time_layer(m, ws, phase, batch, length, warmup, reps, l2):
                         for _ in range(copies(nbytes(probe), l2, 0.5 * free) - 1)]
     starts = [torch.cuda.Event(enable_timing=True) for _ in range(reps)]
     stops = [torch.cuda.Event(enable_timing=True) for _ in range(reps)]
-    with torch.inference_mode():
-        for i in range(warmup):
-            layer(m, ws[i % len(ws)], inputs[i % len(inputs)], phase, batch, length)
-        for r in range(reps):
-            i = warmup + r
-            starts[r].record()
-            layer(m, ws[i % len(ws)], inputs[i % len(inputs)], phase, batch, length)
-            stops[r].record()
+    for i in range(warmup):
+        layer(m, ws[i % len(ws)], inputs[i % len(inputs)], phase, batch, length)
+    for r in range(reps):
+        i = warmup + r
+        starts[r].record()
+        layer(m, ws[i % len(ws)], inputs[i % len(inputs)], phase, batch, length)
+        stops[r].record()
     torch.cuda.synchronize()
     times = sorted(s.elapsed_time(e) * 1e-3 for s, e in zip(starts, stops))
     n = len(times)
@@ -170,7 +170,7 @@ def main(argv):
     name = profile["provenance"]["model"]["name"]
     with open(args.catalogue) as f:
         m = next(x for x in json.load(f)["models"] if x["name"] == name)
-    l2 = torch.cuda.get_device_properties(0).L2_cache_size
+    l2 = getattr(torch.cuda.get_device_properties(0), "L2_cache_size", 50 << 20)
     with torch.inference_mode():
         w0 = weights(m)
         ws = [w0] + [weights(m) for _ in range(copies(nbytes(w0), l2, 1e12) - 1)]
