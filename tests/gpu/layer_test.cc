@@ -15,6 +15,7 @@
 #include "gpu/device_timer.h"
 #include "gpu/profile_command.h"
 #include "gpu/reference.h"
+#include "tests/gpu/testing.h"
 #include "tests/testing/temp_dir.h"
 
 namespace platsim::gpu {
@@ -45,31 +46,8 @@ class GpuLayer : public ::testing::Test {
     for (float& x : v)
       x = __bfloat162float(__float2bfloat16(x));
   }
-  static double RelativeError(const std::vector<float>& got, const std::vector<float>& want) {
-    double num = 0, den = 0;
-    for (std::size_t i = 0; i < got.size(); ++i) {
-      num += (double(got[i]) - want[i]) * (double(got[i]) - want[i]);
-      den += double(want[i]) * want[i];
-    }
-    return std::sqrt(num / den);  // NaN (an unwritten element) fails any bound
-  }
-
   static ModelShape Small(Architecture arch) {
-    ModelShape m;
-    m.name = "small";
-    m.architecture = arch;
-    m.layers = 2;
-    m.hidden = 256;
-    m.ffn = 512;
-    m.vocab = 1000;
-    if (arch != Architecture::kMlp) {
-      m.heads = 4;  // head dimension 64
-      m.kv_heads = arch == Architecture::kDecoder ? 2 : 4;
-    }
-    const bool decoder = arch == Architecture::kDecoder;
-    m.norm = decoder ? Norm::kRmsNorm : Norm::kLayerNorm;
-    m.activation = decoder ? Activation::kSwiGlu : Activation::kGelu;
-    return m;
+    return testing::SmallModel(arch, 256);  // head dimension 64, as the kernels need
   }
 
   void ExpectLayerMatches(const ModelShape& m, Phase phase, int batch, int length) {
@@ -89,7 +67,7 @@ class GpuLayer : public ::testing::Test {
     LayerForward(m, w, a, gemm, nullptr);
     const auto want = reference::LayerForward(m, hw, x, phase == Phase::kDecode, batch, length, &kc,
                                               &vc, RoundToBf16);
-    EXPECT_LT(RelativeError(Floats(a.y), want), 1e-2) << "seed " << seed_;
+    EXPECT_LT(testing::RelativeError(Floats(a.y), want), 1e-2) << "seed " << seed_;
   }
 
   unsigned seed_ = 0;

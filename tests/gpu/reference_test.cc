@@ -10,6 +10,8 @@
 #include <random>
 #include <vector>
 
+#include "tests/gpu/testing.h"
+
 namespace platsim::gpu::reference {
 namespace {
 
@@ -22,14 +24,7 @@ std::vector<float> Random(std::size_t n, unsigned seed, float scale = 1.0f) {
   return v;
 }
 
-double RelativeError(const std::vector<float>& got, const std::vector<float>& want) {
-  double num = 0, den = 0;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    num += (double(got[i]) - want[i]) * (double(got[i]) - want[i]);
-    den += double(want[i]) * want[i];
-  }
-  return std::sqrt(num / den);
-}
+using testing::RelativeError;
 
 TEST(ReferenceGemm, MatchesATripleLoop) {
   const int m = 7, n = 5, k = 9;
@@ -203,23 +198,9 @@ TEST(ReferenceAttention, DecodeOfTheLastTokenEqualsTheLastRowOfCausalPrefill) {
   EXPECT_LT(RelativeError(decode, last_row), 1e-6);
 }
 
-// Small layers of each architecture, for the layer tests.
+// Small layers of each architecture (head dimension 16), for the layer tests.
 ModelShape TinyModel(Architecture arch) {
-  ModelShape m;
-  m.name = "tiny";
-  m.architecture = arch;
-  m.layers = 2;
-  m.hidden = 64;
-  m.ffn = 96;
-  m.vocab = 50;
-  if (arch != Architecture::kMlp) {
-    m.heads = 4;
-    m.kv_heads = arch == Architecture::kDecoder ? 2 : 4;
-  }
-  const bool decoder = arch == Architecture::kDecoder;
-  m.norm = decoder ? Norm::kRmsNorm : Norm::kLayerNorm;
-  m.activation = decoder ? Activation::kSwiGlu : Activation::kGelu;
-  return m;
+  return testing::SmallModel(arch, 64);
 }
 
 LayerWeights RandomWeights(const ModelShape& m, unsigned seed) {
