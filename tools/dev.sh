@@ -2,12 +2,13 @@
 # platsim's one entry point for set-up, build and checks on Debian 12.
 #
 #   tools/dev.sh quickstart   install what is missing, build, run the quickstart scenario
-#   tools/dev.sh test         install what is missing, build, run the whole test suite
+#   tools/dev.sh test         install what is missing, build, run the whole test suite,
+#                             then build gpu/ on its own as a GPU machine does and run its tests
 #   tools/dev.sh sanitize     the test suite under AddressSanitizer + UBSan (build-asan/)
 #   tools/dev.sh bench        build and run the Google Benchmark benches (Release)
 #   tools/dev.sh deps         only install the Debian packages platsim builds with
 #
-# Build folders: build/ (RelWithDebInfo), build-asan/, build-bench/. Set
+# Build folders: build/ (RelWithDebInfo), build-asan/, build-bench/, build-gpu/. Set
 # PLATSIM_JOBS to change build parallelism (default: number of cores).
 set -euo pipefail
 
@@ -53,6 +54,8 @@ case "${1:-}" in
     deps
     build build -DPLATSIM_BUILD_TESTS=ON
     ctest --test-dir build -j "$jobs" --output-on-failure --timeout 900
+    tools/gpu/device.sh prepare
+    tools/gpu/device.sh build
     ;;
   sanitize)
     deps
@@ -68,7 +71,7 @@ case "${1:-}" in
     for b in build-bench/tests/bench/*_bench; do "$b" "${@:2}"; done
     ;;
   *)
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# GPU work in two steps, for a GPU machine that has CUDA, CMake, ninja and
+# GPU work, for a GPU machine that has CUDA, CMake, ninja and
 # PyTorch but none of the Debian -dev packages platsim builds with:
 #
 #   tools/gpu/device.sh prepare     here: copy the header-only libraries and
 #                                   GoogleTest's sources into .deps/ (ignored
 #                                   by git; carry it to the GPU machine)
+#   tools/gpu/device.sh build       build gpu/ alone with .deps/ (build-gpu/)
+#                                   and run its tests (GPU tests skip
+#                                   without a device; tools/dev.sh test
+#                                   runs this too)
 #   tools/gpu/device.sh run [MODEL...]
 #                                   there: build gpu/ alone, run its tests,
 #                                   profile each model (default: every model
@@ -21,22 +25,25 @@ cd "$(dirname "$0")/../.."
 prepare() {
   rm -rf .deps
   mkdir -p .deps/include
-  cp -r /usr/include/eigen3 /usr/include/nlohmann .deps/include/
-  cp -r /usr/src/googletest .deps/googletest
-  git rev-parse HEAD > .deps/commit
-  du -sh .deps
+  cp -a /usr/include/eigen3 /usr/include/nlohmann .deps/include/  # -a: mtimes kept, no rebuilds
+  cp -a /usr/src/googletest .deps/googletest
+  git rev-parse HEAD > .deps/commit 2>/dev/null || true
+}
+
+build() {  # build [LOG]: configure, build and test; the test output is copied to LOG
+  local commit=${PLATSIM_COMMIT:-$(cat .deps/commit 2>/dev/null || true)}
+  cmake -S gpu -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DPLATSIM_HEADER_ROOT="$PWD/.deps/include" -DPLATSIM_GTEST_SOURCE="$PWD/.deps/googletest" \
+    -DPLATSIM_COMMIT="$commit" > /dev/null
+  cmake --build build-gpu -j "${PLATSIM_JOBS:-$(nproc)}"
+  ctest --test-dir build-gpu --output-on-failure -j 4 2>&1 | tee "${1:-/dev/null}"
 }
 
 run() {
   local out=${OUT:-out/gpu}
   mkdir -p "$out/profiles" "$out/torch"
-  local commit=${PLATSIM_COMMIT:-$(cat .deps/commit 2>/dev/null || true)}
-  cmake -S gpu -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DPLATSIM_HEADER_ROOT="$PWD/.deps/include" -DPLATSIM_GTEST_SOURCE="$PWD/.deps/googletest" \
-    -DPLATSIM_COMMIT="$commit" > "$out/configure.txt"
-  cmake --build build-gpu -j "$(nproc)"
   nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || true
-  ctest --test-dir build-gpu --output-on-failure -j 4 2>&1 | tee "$out/tests.txt" | tail -5
+  build "$out/tests.txt"
   local models=("$@")
   if [[ ${#models[@]} -eq 0 ]]; then
     mapfile -t models < <(python3 -c 'import json; [print(m["name"]) for m in json.load(open("gpu/catalogue/models.json"))["models"]]')
@@ -50,6 +57,7 @@ run() {
 
 case "${1:-}" in
   prepare) prepare ;;
+  build) build ;;
   run) shift; run "$@" ;;
-  *) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
