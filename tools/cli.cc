@@ -245,6 +245,18 @@ int EstimateProfile(const ProfileFlags& f, std::ostream& out, std::ostream& err)
   } else {
     profile["encoder"] = grid("sequenceLengths", plan.encoder.batches, plan.encoder.lengths, false);
   }
+  // Each kernel of a layer at the profiler's shapes, with its roofline floor:
+  // what a measured profile's kernel table is to be read against.
+  Json kernels = Json::array();
+  for (const gpu::KernelCase& k : gpu::KernelCasesFor(*shape)) {
+    kernels.push_back({{"name", k.name},
+                       {"shape", k.shape},
+                       {"bound", k.bound == gpu::Bound::kMemory ? "memory" : "compute"},
+                       {"bytes", k.bytes},
+                       {"flops", k.flops},
+                       {"floorSeconds", models::RooflineSeconds({k.flops, k.bytes}, figures)}});
+  }
+  profile["kernels"] = std::move(kernels);
   std::ofstream file(f.out, std::ios::binary);
   if (!file) {
     err << "platsim: --out: cannot write " << f.out << '\n';

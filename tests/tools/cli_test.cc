@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
 #include "gpu/catalogue.h"
 #include "gpu/profiler.h"
 #include "models/input/diagnostics.h"
@@ -287,6 +288,25 @@ TEST(Cli, AnEstimatedProfileRunsAndIsLabelledAnEstimateInTheSummary) {
       {"profile", "--estimate", "--model", "llama-3-8b", "--device", "H100-SXM", "--out", profile});
   ASSERT_EQ(est.code, 0) << est.err;
   EXPECT_NE(ReadFile(profile).find("\"estimate\": true"), std::string::npos);
+  // Its kernel table gives each kernel's floor from the datasheet: RMSNorm
+  // over 4096 x 4096 moves 2 x (2 x 4096^2 + 4096) bytes at H100-SXM's bandwidth.
+  std::vector<std::string> errors;
+  const auto devices =
+      gpu::LoadDeviceCatalogue((SourceDir() / "gpu/catalogue/devices.json").string(), &errors);
+  ASSERT_TRUE(devices.has_value());
+  double bandwidth = 0;
+  for (const auto& d : *devices)
+    if (d.name == "H100-SXM") bandwidth = d.memory_bandwidth_gbps * 1e9;
+  ASSERT_GT(bandwidth, 0);
+  const auto json = nlohmann::json::parse(ReadFile(profile));
+  bool found = false;
+  for (const auto& k : json.at("kernels")) {
+    if (k.at("name") != "rmsnorm") continue;
+    found = true;
+    EXPECT_DOUBLE_EQ(k.at("floorSeconds").get<double>(),
+                     2.0 * (2.0 * 4096 * 4096 + 4096) / bandwidth);
+  }
+  EXPECT_TRUE(found);
   dir.Write("app.yaml", Manifests());
   const auto scenario = dir.Write(
       "s.yaml", Replace(ValidScenario(), "{kind: constant, value: 10ms}",
