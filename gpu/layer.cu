@@ -39,13 +39,6 @@ void Upload(DeviceArray<int>& to, const std::vector<int>& from, cudaStream_t str
 
 }  // namespace
 
-double LayerWeightBytes(const ModelShape& m) {
-  const double h = m.hidden, f = m.ffn, d = m.head_dim();
-  double n = (Gated(m) ? 3 : 2) * h * f + 4 * h;
-  if (!IsMlp(m)) n += h * (m.heads * d) * 2 + h * (m.kv_heads * d) * 2;
-  return 2 * n;
-}
-
 LayerWeights RandomLayerWeights(const ModelShape& m, unsigned long long seed, cudaStream_t stream) {
   const long h = m.hidden, f = m.ffn, d = m.head_dim();
   const float in_h = 1.0f / std::sqrt(float(h)), in_f = 1.0f / std::sqrt(float(f));
@@ -64,15 +57,6 @@ LayerWeights RandomLayerWeights(const ModelShape& m, unsigned long long seed, cu
   w.norm1 = Random(h, 1.0f, seed + 10, stream);
   if (m.norm == Norm::kLayerNorm) w.bias1 = Random(h, 0.1f, seed + 11, stream);
   return w;
-}
-
-double LayerActivationBytes(const ModelShape& m, Phase phase, int batch, int length) {
-  const double t = phase == Phase::kPrefill ? double(batch) * length : batch;
-  const double h = m.hidden, f = m.ffn, d = m.head_dim();
-  double n = 5 * t * h + 3 * t * f;  // x, t1, t2, x1, y; gate, up, act
-  if (!IsMlp(m)) n += 2 * t * m.heads * d + 2 * t * m.kv_heads * d;  // q, attn; k, v
-  if (phase == Phase::kDecode) n += 2.0 * batch * length * m.kv_heads * d;
-  return 2 * n + 4 * t + 4.0 * batch;
 }
 
 LayerActivations RandomLayerActivations(const ModelShape& m, Phase phase, int batch, int length,

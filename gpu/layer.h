@@ -27,8 +27,6 @@ struct LayerWeights {
   DeviceArray<bf16> norm2, bias2;    // [h]; not in an MLP block
 };
 
-// Bytes of one layer's weights at bf16.
-double LayerWeightBytes(const ModelShape& model);
 // Weights drawn uniform in +-1/sqrt(fan-in) (norm scales around 1) from `seed`.
 LayerWeights RandomLayerWeights(const ModelShape& model, unsigned long long seed,
                                 cudaStream_t stream);
@@ -47,7 +45,6 @@ struct LayerActivations {
   long tokens() const { return phase == Phase::kPrefill ? long(batch) * length : batch; }
 };
 
-double LayerActivationBytes(const ModelShape& model, Phase phase, int batch, int length);
 // Input x and the KV caches random from `seed`; positions and lengths set.
 LayerActivations RandomLayerActivations(const ModelShape& model, Phase phase, int batch, int length,
                                         unsigned long long seed, cudaStream_t stream);

@@ -63,6 +63,15 @@ int RunProfileCommand(const ProfileCommand& c, std::ostream& out, std::ostream& 
     return 1;
   }
   try {
+    std::size_t free = 0, total = 0;
+    Check(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
+    if (const std::string short_of = CheckFits(*model, PlanFor(*model), 0.9 * free);
+        !short_of.empty()) {
+      std::filesystem::remove(partial);
+      err << "platsim profile: " << model->name << " does not fit this device: " << short_of
+          << "; nothing measured, nothing written\n";
+      return 1;
+    }
     DeviceTimer timer(*model, c.warmup, c.repetitions);
     ProfileOptions options{PLATSIM_COMMIT, UtcNow(), c.warmup, c.repetitions, {}};
     if (c.progress) {

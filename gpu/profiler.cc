@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <stdexcept>
 
@@ -66,6 +67,57 @@ ProfilePlan PlanFor(const ModelShape& model) {
       break;
   }
   return plan;
+}
+
+double LayerWeightBytes(const ModelShape& m) {
+  const double h = m.hidden, f = m.ffn, d = m.head_dim();
+  const bool gated = m.activation == Activation::kSwiGlu;
+  const double norms = (m.heads > 0 ? 2 : 1) * (m.norm == Norm::kLayerNorm ? 2 : 1);
+  double n = (gated ? 3 : 2) * h * f + norms * h;  // FFN; norm scales (and biases)
+  if (m.heads > 0) n += h * (m.heads * d) * 2 + h * (m.kv_heads * d) * 2;  // q, o; k, v
+  return 2 * n;
+}
+
+double LayerActivationBytes(const ModelShape& m, Phase phase, int batch, int length) {
+  const double t = phase == Phase::kPrefill ? double(batch) * length : batch;
+  const double h = m.hidden, f = m.ffn, d = m.head_dim();
+  double n = 5 * t * h + 3 * t * f;  // x, t1, t2, x1, y; gate, up, act
+  if (m.heads > 0) n += 2 * t * m.heads * d + 2 * t * m.kv_heads * d;       // q, attn; k, v
+  if (phase == Phase::kDecode) n += 2.0 * batch * length * m.kv_heads * d;  // the caches
+  // Positions of the new tokens; lengths of the sequences (decode).
+  return 2 * n + 4 * t + (phase == Phase::kDecode ? 4.0 * batch : 0);
+}
+
+std::string CheckFits(const ModelShape& model, const ProfilePlan& plan, double free_bytes) {
+  const double available = free_bytes - LayerWeightBytes(model);
+  std::string worst;
+  double most = 0;
+  auto consider = [&](const Grid& grid, Phase phase, const char* what) {
+    for (int b : grid.batches) {
+      for (int n : grid.lengths) {
+        const double bytes = LayerActivationBytes(model, phase, b, n);
+        if (bytes > most) {
+          most = bytes;
+          worst = std::string(what) + " at batch " + std::to_string(b) + ", length " +
+                  std::to_string(n);
+        }
+      }
+    }
+  };
+  consider(plan.prefill, Phase::kPrefill, "prefill");
+  consider(plan.decode, Phase::kDecode, "decode");
+  consider(plan.encoder, Phase::kPrefill, "a layer");
+  const double head = 2.0 * model.hidden * model.vocab;  // also the embedding table
+  if (model.vocab > 0 && head > most) {
+    most = head;
+    worst = "the output head's matrix";
+  }
+  if (most <= available) return "";
+  char text[200];
+  std::snprintf(text, sizeof text,
+                "%s needs %.1f GB beside the layer's %.1f GB of weights; %.1f GB are free",
+                worst.c_str(), most / 1e9, LayerWeightBytes(model) / 1e9, free_bytes / 1e9);
+  return text;
 }
 
 Timing Summarize(std::vector<double> seconds) {

@@ -46,6 +46,17 @@ struct Timing {
 // REQUIRES: `seconds` not empty.
 Timing Summarize(std::vector<double> seconds);
 
+// Device memory, in bytes at bf16, of one layer's weights and of the
+// tensors of one step (gpu/layer.h): `batch` sequences of `length` tokens
+// (kPrefill), or one token each over KV caches of `length` (kDecode).
+enum class Phase { kPrefill, kDecode };
+double LayerWeightBytes(const ModelShape& model);
+double LayerActivationBytes(const ModelShape& model, Phase phase, int batch, int length);
+
+// Whether one copy of everything the plan measures fits in `free_bytes`
+// beside one copy of the layer's weights: empty if so, else what does not.
+std::string CheckFits(const ModelShape& model, const ProfilePlan& plan, double free_bytes);
+
 // How many copies of a working set of `set_bytes` to rotate through so that
 // together they exceed `l2_bytes` four times over (at least two), without
 // taking more than `budget_bytes`. Returns 0 if not even one copy fits.
@@ -92,8 +103,6 @@ struct Ceilings {
     return 2 * n * n * n / gemm.median;
   }
 };
-
-enum class Phase { kPrefill, kDecode };
 
 // Runs the model's pieces and times them.
 class Timer {

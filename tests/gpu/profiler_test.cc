@@ -133,6 +133,40 @@ TEST(KernelCasesFor, AnEncoderAttendsOverWholeSequencesWithLayerNormAndGelu) {
   EXPECT_DOUBLE_EQ(a.flops, 4.0 * 64 * 8 * 12 * 512.0 * 512);
 }
 
+TEST(LayerBytes, LlamaWeightsAddUpToItsPublishedParameterCount) {
+  // Llama 3 8B: 8,030,261,248 parameters = 32 layers + embedding + output
+  // head (untied, vocabulary x hidden each) + the final norm.
+  const ModelShape m = Llama();
+  const double params = 32 * LayerWeightBytes(m) / 2 + 2.0 * m.vocab * m.hidden + m.hidden;
+  EXPECT_DOUBLE_EQ(params, 8030261248.0);
+}
+
+TEST(LayerBytes, DecodeStepsCarryTheirKvCaches) {
+  // K and V caches: 2 x batch x positions x 8 KV heads x 128 x 2 bytes.
+  const ModelShape m = Llama();
+  EXPECT_DOUBLE_EQ(LayerActivationBytes(m, Phase::kDecode, 64, 4096) -
+                       LayerActivationBytes(m, Phase::kDecode, 64, 1),
+                   2.0 * 64 * 4095 * 8 * 128 * 2);
+  // A prefill step of b x n tokens holds what a decode step of b x n
+  // sequences does, less the caches and the sequences' lengths (4 bytes each).
+  EXPECT_DOUBLE_EQ(
+      LayerActivationBytes(m, Phase::kPrefill, 4, 256),
+      LayerActivationBytes(m, Phase::kDecode, 1024, 1) - 2.0 * 1024 * 8 * 128 * 2 - 4.0 * 1024);
+}
+
+TEST(CheckFits, NamesTheLargestStepWhenTheDeviceIsTooSmall) {
+  const ModelShape m = Llama();
+  EXPECT_EQ(CheckFits(m, PlanFor(m), 80e9), "");
+  // The largest step is prefill of 16 x 4096 tokens: per token x, four
+  // temporaries and y (5 x 4096), gate, up and the activation (3 x 14336), q
+  // and the attention output (2 x 4096), k and v (2 x 1024), at 2 bytes,
+  // and a 4-byte position: 147,460 bytes, 9.66 GB in all (decode at 256 x
+  // 8192 holds 8.6 GB of caches).
+  const std::string why = CheckFits(m, PlanFor(m), 8e9);
+  EXPECT_NE(why.find("prefill at batch 16, length 4096 needs 9.7 GB"), std::string::npos) << why;
+  EXPECT_NE(why.find("8.0 GB are free"), std::string::npos) << why;
+}
+
 // Layer time a + b*n*batch (seconds); embedding and head linear in their
 // size; kernels take 1 ms; the ceilings a 1 GB copy in 1 ms and an 8192
 // GEMM in 2 ms. Spreads are +-10% around the median.
