@@ -97,12 +97,12 @@ int DeviceTimer::Copies(double set_bytes, double share, const std::string& what)
   return copies;
 }
 
-Timing DeviceTimer::Time(const std::function<void(int)>& run, int copies) {
+Timing DeviceTimer::Time(const std::function<void(int)>& run) {
   for (int i = 0; i < warmup_; ++i)
-    run(i % copies);
+    run(i);
   for (int r = 0; r < repetitions_; ++r) {
     Check(cudaEventRecord(start_[r], stream_), "cudaEventRecord");
-    run((warmup_ + r) % copies);
+    run(warmup_ + r);
     Check(cudaEventRecord(stop_[r], stream_), "cudaEventRecord");
   }
   Check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
@@ -125,23 +125,19 @@ Ceilings DeviceTimer::MeasureCeilings() {
     DeviceArray<bf16> from(n), to(n);
     FillUniform(from.get(), n, 1.0f, seed_++, stream_);
     c.copy_bytes = 2.0 * n;
-    c.copy = Time(
-        [&](int) {
-          Check(cudaMemcpyAsync(to.get(), from.get(), n * sizeof(bf16), cudaMemcpyDeviceToDevice,
-                                stream_),
-                "cudaMemcpyAsync");
-        },
-        1);
+    c.copy = Time([&](int) {
+      Check(cudaMemcpyAsync(to.get(), from.get(), n * sizeof(bf16), cudaMemcpyDeviceToDevice,
+                            stream_),
+            "cudaMemcpyAsync");
+    });
   }
   c.gemm_size = 8192;
   const long s = c.gemm_size;
   auto sets = RandomSets({s * s, s * s, s * s}, 1, seed_, stream_);
-  c.gemm = Time(
-      [&](int) {
-        gemm_.Run(sets[0][0].get(), sets[0][1].get(), sets[0][2].get(), int(s), int(s), int(s),
-                  stream_);
-      },
-      1);
+  c.gemm = Time([&](int) {
+    gemm_.Run(sets[0][0].get(), sets[0][1].get(), sets[0][2].get(), int(s), int(s), int(s),
+              stream_);
+  });
   return c;
 }
 
@@ -157,10 +153,10 @@ Timing DeviceTimer::Layer(Phase phase, int batch, int length) {
   std::vector<LayerActivations> acts;
   for (int i = 0; i < copies; ++i)
     acts.push_back(RandomLayerActivations(model_, phase, batch, length, seed_ += 100, stream_));
-  const int weight_copies = static_cast<int>(weights_.size());
-  return Time(
-      [&](int i) { LayerForward(model_, weights_[i % weight_copies], acts[i], gemm_, stream_); },
-      copies);
+  // Weights and activations rotate independently, each over all its copies.
+  return Time([&](int k) {
+    LayerForward(model_, weights_[k % weights_.size()], acts[k % copies], gemm_, stream_);
+  });
 }
 
 Timing DeviceTimer::Embedding(int tokens) {
@@ -172,12 +168,11 @@ Timing DeviceTimer::Embedding(int tokens) {
     ids.emplace_back(tokens);
     FillIndices(ids.back().get(), tokens, model_.vocab, seed_++, stream_);
   }
-  return Time(
-      [&](int i) {
-        gpu::Embedding(ids[i].get(), sets[i][0].get(), sets[i][1].get(), tokens, model_.hidden,
-                       stream_);
-      },
-      copies);
+  return Time([&](int k) {
+    const int i = k % copies;
+    gpu::Embedding(ids[i].get(), sets[i][0].get(), sets[i][1].get(), tokens, model_.hidden,
+                   stream_);
+  });
 }
 
 Timing DeviceTimer::Head(int rows) {
@@ -186,17 +181,15 @@ Timing DeviceTimer::Head(int rows) {
   const std::vector<long> sizes = {rows * h, h, h, rows * h, h * v, rows * v};
   const int copies = Copies(Bytes(sizes), 0.9, "output head");
   auto sets = RandomSets(sizes, copies, seed_, stream_);
-  return Time(
-      [&](int i) {
-        Set& s = sets[i];
-        if (model_.norm == Norm::kRmsNorm) {
-          RmsNorm(s[0].get(), s[1].get(), s[3].get(), rows, int(h), 1e-5f, stream_);
-        } else {
-          LayerNorm(s[0].get(), s[1].get(), s[2].get(), s[3].get(), rows, int(h), 1e-5f, stream_);
-        }
-        gemm_.Run(s[3].get(), s[4].get(), s[5].get(), rows, int(v), int(h), stream_);
-      },
-      copies);
+  return Time([&](int k) {
+    Set& s = sets[k % copies];
+    if (model_.norm == Norm::kRmsNorm) {
+      RmsNorm(s[0].get(), s[1].get(), s[3].get(), rows, int(h), 1e-5f, stream_);
+    } else {
+      LayerNorm(s[0].get(), s[1].get(), s[2].get(), s[3].get(), rows, int(h), 1e-5f, stream_);
+    }
+    gemm_.Run(s[3].get(), s[4].get(), s[5].get(), rows, int(v), int(h), stream_);
+  });
 }
 
 Timing DeviceTimer::Kernel(const KernelCase& k) {
@@ -282,7 +275,7 @@ Timing DeviceTimer::Kernel(const KernelCase& k) {
       }
     }
   }
-  return Time([&](int i) { run(sets, int_sets, i); }, copies);
+  return Time([&](int k) { run(sets, int_sets, k % copies); });
 }
 
 }  // namespace platsim::gpu

@@ -32,8 +32,9 @@ class DeviceTimer : public Timer {
   Timing Kernel(const KernelCase& kernel) override;
 
  private:
-  // Runs `run(copy)` warm-up times, then times each repetition.
-  Timing Time(const std::function<void(int)>& run, int copies);
+  // Runs `run(k)` for k = 0, 1, ...: the warm-up runs untimed, then each
+  // repetition timed. `run` picks its copies of the inputs from k.
+  Timing Time(const std::function<void(int)>& run);
   // How many copies of `set_bytes` to rotate over within `share` of the free
   // memory; throws CudaError naming `what` if none fits.
   int Copies(double set_bytes, double share, const std::string& what);
