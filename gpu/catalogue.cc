@@ -24,12 +24,10 @@ std::string Where(const std::string& text, const std::string& file, std::size_t 
   return file + ":" + std::to_string(line) + ":" + std::to_string(column);
 }
 
-}  // namespace
-
-std::optional<std::vector<ModelShape>> ParseCatalogue(const std::string& text,
-                                                      const std::string& file,
-                                                      std::vector<std::string>* errors) {
-  const std::size_t errors_before = errors->size();
+// Parses `text` as a platsim.dev/v1alpha1 document of `kind` and returns
+// its list field `list`; nullopt after reporting what is wrong.
+std::optional<Json> ReadList(const std::string& text, const std::string& file, const char* kind,
+                             const char* list, std::vector<std::string>* errors) {
   Json root;
   try {
     root = Json::parse(text);
@@ -38,22 +36,33 @@ std::optional<std::vector<ModelShape>> ParseCatalogue(const std::string& text,
                       "JSON syntax error: " + e.what());
     return std::nullopt;
   }
+  if (!root.is_object() || root.value("kind", "") != kind ||
+      root.value("apiVersion", "") != "platsim.dev/v1alpha1") {
+    errors->push_back(file + ": kind: expected apiVersion platsim.dev/v1alpha1 and kind " + kind);
+    return std::nullopt;
+  }
+  if (!root.contains(list) || !root[list].is_array()) {
+    errors->push_back(file + ": " + list + ": expected a list of " + list);
+    return std::nullopt;
+  }
+  return root[list];
+}
+
+}  // namespace
+
+std::optional<std::vector<ModelShape>> ParseCatalogue(const std::string& text,
+                                                      const std::string& file,
+                                                      std::vector<std::string>* errors) {
+  const std::size_t errors_before = errors->size();
+  const auto list = ReadList(text, file, "ModelCatalogue", "models", errors);
+  if (!list) return std::nullopt;
   // nlohmann does not keep positions of values; field paths locate problems.
   auto fail = [&](const std::string& path, const std::string& what) {
     errors->push_back(file + ": " + path + ": " + what);
   };
-  if (!root.is_object() || root.value("kind", "") != "ModelCatalogue" ||
-      root.value("apiVersion", "") != "platsim.dev/v1alpha1") {
-    fail("kind", "expected apiVersion platsim.dev/v1alpha1 and kind ModelCatalogue");
-    return std::nullopt;
-  }
-  if (!root.contains("models") || !root["models"].is_array()) {
-    fail("models", "expected a list of models");
-    return std::nullopt;
-  }
   std::vector<ModelShape> out;
   std::set<std::string> names;
-  const auto& models = root["models"];
+  const Json& models = *list;
   for (std::size_t i = 0; i < models.size(); ++i) {
     const Json& m = models[i];
     const std::string at = "models[" + std::to_string(i) + "]";
@@ -158,25 +167,13 @@ std::optional<std::vector<DeviceSheet>> ParseDeviceCatalogue(const std::string& 
                                                              const std::string& file,
                                                              std::vector<std::string>* errors) {
   const std::size_t errors_before = errors->size();
-  Json root;
-  try {
-    root = Json::parse(text);
-  } catch (const Json::parse_error& e) {
-    errors->push_back(Where(text, file, e.byte > 0 ? e.byte - 1 : 0) + ": " +
-                      "JSON syntax error: " + e.what());
-    return std::nullopt;
-  }
+  const auto list = ReadList(text, file, "DeviceCatalogue", "devices", errors);
+  if (!list) return std::nullopt;
   auto fail = [&](const std::string& path, const std::string& what) {
     errors->push_back(file + ": " + path + ": " + what);
   };
-  if (!root.is_object() || root.value("kind", "") != "DeviceCatalogue" ||
-      root.value("apiVersion", "") != "platsim.dev/v1alpha1" || !root["devices"].is_array()) {
-    fail("kind",
-         "expected apiVersion platsim.dev/v1alpha1, kind DeviceCatalogue and a devices list");
-    return std::nullopt;
-  }
   std::vector<DeviceSheet> out;
-  const Json& devices = root["devices"];
+  const Json& devices = *list;
   for (std::size_t i = 0; i < devices.size(); ++i) {
     const Json& d = devices[i];
     const std::string at = "devices[" + std::to_string(i) + "]";

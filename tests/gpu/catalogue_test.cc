@@ -74,5 +74,25 @@ TEST(DeviceCatalogue, ReportsMissingFiguresByFieldPath) {
       << all;
 }
 
+TEST(Catalogues, RefuseTheWrongKindAndAMissingListWithTheFieldNamed) {
+  std::vector<std::string> errors;
+  const std::string devices = R"({"apiVersion": "platsim.dev/v1alpha1", "kind": "DeviceCatalogue",
+                                  "devices": []})";
+  EXPECT_FALSE(ParseCatalogue(devices, "d.json", &errors).has_value());
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0],
+            "d.json: kind: expected apiVersion platsim.dev/v1alpha1 and kind "
+            "ModelCatalogue");
+  errors.clear();
+  EXPECT_FALSE(
+      ParseDeviceCatalogue(R"({"apiVersion": "platsim.dev/v1alpha1", "kind": "DeviceCatalogue"})",
+                           "e.json", &errors)
+          .has_value());
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], "e.json: devices: expected a list of devices");
+  errors.clear();
+  EXPECT_TRUE(ParseDeviceCatalogue(devices, "d.json", &errors).has_value()) << errors[0];
+}
+
 }  // namespace
 }  // namespace platsim::gpu
