@@ -152,16 +152,9 @@ std::optional<double> ParseDouble(std::string_view s) {
 std::optional<std::vector<Arrival>> ReadTraceCsv(const std::filesystem::path& path,
                                                  const std::string& display_name,
                                                  Diagnostics& diags) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    diags.Error({display_name, 0, 0}, "", "cannot open trace file (missing or not a file)");
-    return std::nullopt;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    diags.Error({display_name, 0, 0}, "", "cannot open trace file");
-    return std::nullopt;
-  }
+  const auto text = input::ReadInputFile(path.string(), display_name, diags);
+  if (!text) return std::nullopt;
+  std::istringstream in(*text);
   std::vector<Arrival> out;
   std::string line;
   int line_no = 0;
@@ -303,7 +296,9 @@ std::unique_ptr<ArrivalProcess> ArrivalsFromScenario(const Node& node,
     }
     if (file) {
       const std::filesystem::path path = base_dir / *file;
-      auto arrivals = ReadTraceCsv(path, path.lexically_normal().string(), diags);
+      Diagnostics file_diags;
+      auto arrivals = ReadTraceCsv(path, path.lexically_normal().string(), file_diags);
+      input::ReportReferenced(m.Get("file"), file_diags, diags);
       if (arrivals) {
         out = std::make_unique<TraceArrivals>(
             std::make_shared<const std::vector<Arrival>>(std::move(*arrivals)));

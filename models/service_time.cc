@@ -225,7 +225,9 @@ std::unique_ptr<ServiceTimeModel> ServiceTimeFromScenario(const Node& node,
     if (file) {
       const std::filesystem::path path = base_dir / *file;
       const std::string display = path.lexically_normal().string();
-      const auto profile = ReadLatencyProfile(path, display, diags);
+      Diagnostics file_diags;
+      const auto profile = ReadLatencyProfile(path, display, file_diags);
+      input::ReportReferenced(m.Get("file"), file_diags, diags);
       const std::string source =
           profile ? "profile " + display + " (" + profile->name + ")" : std::string();
       if (profile && sequence_length) {

@@ -25,10 +25,7 @@ std::string Key(const std::string& ns, const std::string& name) {
 Labels ReadLabels(const Node& node, Diagnostics& diags) {
   Labels out;
   MapReader m(node, diags);
-  if (!node.IsMap()) return out;
-  for (const auto& kv : node.yaml()) {
-    if (!kv.first.IsScalar()) continue;  // reported by MapReader
-    const std::string key = kv.first.Scalar();
+  for (const std::string& key : m.Keys()) {
     const auto value = input::ReadString(m.Get(key), diags);
     if (value) out[key] = *value;
   }
@@ -243,18 +240,11 @@ void ReadManifests(const Node& list, const std::filesystem::path& base, Scenario
     const std::string display = path.lexically_normal().string();
     input::Diagnostics file_diags;
     auto source = input::LoadYamlFile(path.string(), display, file_diags);
-    if (!source) {
-      // Point at the reference too, so the user sees which field named it.
-      for (const auto& d : file_diags.all()) {
-        diags.Error(d.location, d.path, d.message);
-      }
-      diags.Error(file.location(), file.path(), "cannot load manifest file '" + *name + "'");
-      continue;
-    }
+    input::ReportReferenced(file, file_diags, diags);
+    if (!source) continue;
     for (std::size_t i = 0; i < source->documents.size(); ++i) {
-      Node doc = source->documents[i];
-      ReadManifest(Node(doc.yaml(), doc.file_ptr(),
-                        source->documents.size() > 1 ? "document[" + std::to_string(i) + "]" : ""),
+      ReadManifest(source->documents[i].WithPath(
+                       source->documents.size() > 1 ? "document[" + std::to_string(i) + "]" : ""),
                    s, ctx);
     }
   }
@@ -422,7 +412,8 @@ std::optional<Scenario> LoadScenario(const std::string& path, Diagnostics& diags
     for (const auto& m : s.model_servers)
       has_server |= m.deployment == d.meta.Key();
     if (!has_server) {
-      diags.Warning({path, 0, 0}, "spec.modelServers",
+      const input::Node servers = spec.Get("modelServers");
+      diags.Warning(servers.location(), "spec.modelServers",
                     "Deployment " + d.meta.Key() +
                         " has no model server entry: its pods run but refuse requests");
     }

@@ -17,7 +17,7 @@ cd "$root"
 jobs="${PLATSIM_JOBS:-$(nproc)}"
 
 packages=(build-essential cmake ninja-build ccache pkg-config
-          libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libeigen3-dev
+          libyaml-dev libcli11-dev nlohmann-json3-dev libeigen3-dev
           libgtest-dev libgmock-dev libbenchmark-dev python3-matplotlib)
 
 deps() {

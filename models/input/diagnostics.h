@@ -24,7 +24,8 @@ struct Diagnostic {
   std::string message;
 };
 
-// `file:line:col: [warning: ]path: message`.
+// `file:line:col: [warning: ]path: message`, always one line: control
+// characters in any part are escaped (\n, \xNN).
 std::string Format(const Diagnostic& d);
 
 class Diagnostics {

@@ -1,9 +1,16 @@
 #include "models/input/yaml_reader.h"
 
+#include <yaml.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstring>
+#include <deque>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "models/input/units.h"
@@ -27,28 +34,37 @@ std::string Quote(std::string_view s) {
   return out + "'";
 }
 
-// The first byte that is NUL or not part of valid UTF-8, as (line, column).
+// The first byte that is NUL or not part of valid UTF-8 (RFC 3629: no
+// overlong forms, no surrogates, nothing past U+10FFFF), as (line, column).
 std::optional<std::pair<int, int>> FindBinary(const std::string& text) {
   int line = 1;
   int column = 1;
   for (std::size_t i = 0; i < text.size();) {
     const auto c = static_cast<unsigned char>(text[i]);
     int extra = 0;
+    // The range the second byte must lie in, which rules out overlong forms,
+    // surrogates (ED A0..BF) and code points past U+10FFFF (F4 90..).
+    unsigned char low = 0x80, high = 0xbf;
     if (c == 0) return std::make_pair(line, column);
     if (c < 0x80) {
       extra = 0;
-    } else if ((c & 0xe0) == 0xc0 && c >= 0xc2) {
+    } else if (c >= 0xc2 && c <= 0xdf) {
       extra = 1;
-    } else if ((c & 0xf0) == 0xe0) {
+    } else if (c >= 0xe0 && c <= 0xef) {
       extra = 2;
-    } else if ((c & 0xf8) == 0xf0 && c <= 0xf4) {
+      if (c == 0xe0) low = 0xa0;
+      if (c == 0xed) high = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
       extra = 3;
+      if (c == 0xf0) low = 0x90;
+      if (c == 0xf4) high = 0x8f;
     } else {
       return std::make_pair(line, column);
     }
     if (extra > 0 && i + extra >= text.size()) return std::make_pair(line, column);
     for (int k = 1; k <= extra; ++k) {
-      if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) {
+      const auto b = static_cast<unsigned char>(text[i + k]);
+      if (k == 1 ? (b < low || b > high) : (b & 0xc0) != 0x80) {
         return std::make_pair(line, column);
       }
     }
@@ -63,6 +79,71 @@ std::optional<std::pair<int, int>> FindBinary(const std::string& text) {
   return std::nullopt;
 }
 
+// (line, column), 1-based, of byte `offset` of `text`; columns count
+// characters, as libyaml's marks do.
+std::pair<int, int> LineColumnAt(const std::string& text, std::size_t offset) {
+  int line = 1;
+  int column = 1;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else if ((static_cast<unsigned char>(text[i]) & 0xc0) != 0x80) {
+      ++column;
+    }
+  }
+  return {line, column};
+}
+
+}  // namespace
+
+namespace yaml {
+
+enum class Kind { kNull, kScalar, kMap, kSequence };
+
+struct Value {
+  Kind kind = Kind::kNull;
+  int line = 0;  // 1-based
+  int column = 0;
+  std::string scalar;
+  // A sequence's items; a mapping's keys and values, alternating. Aliased
+  // values appear once per reference (shared, not copied).
+  std::vector<const Value*> children;
+  // Nodes of this subtree with every alias expanded, saturating.
+  std::int64_t expanded = 1;
+};
+
+struct Document {
+  std::string file;
+  std::deque<Value> values;  // stable addresses
+};
+
+}  // namespace yaml
+
+namespace {
+
+using yaml::Kind;
+
+// Owns a libyaml parser or event for the length of a scope.
+struct ParserHandle {
+  yaml_parser_t parser;
+  ParserHandle() { yaml_parser_initialize(&parser); }
+  ~ParserHandle() { yaml_parser_delete(&parser); }
+};
+struct EventHandle {
+  yaml_event_t event{};
+  ~EventHandle() { yaml_event_delete(&event); }
+};
+
+std::string CString(const yaml_char_t* s) {
+  return s == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(s));
+}
+
+// Plain scalars that YAML reads as null; quoted ones are strings.
+bool IsNullScalar(std::string_view s) {
+  return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
+}
+
 }  // namespace
 
 std::string ChildPath(const std::string& parent, std::string_view key) {
@@ -70,37 +151,85 @@ std::string ChildPath(const std::string& parent, std::string_view key) {
   return parent + "." + std::string(key);
 }
 
-Node::Node(YAML::Node node, std::shared_ptr<const std::string> file, std::string path)
-    : node_(std::move(node)), file_(std::move(file)), path_(std::move(path)), present_(true) {
-  if (!node_.IsDefined()) present_ = false;
+Node::Node(std::shared_ptr<const yaml::Document> doc, const yaml::Value* value,
+           const yaml::Value* anchor, std::string path)
+    : doc_(std::move(doc)), value_(value), anchor_(anchor), path_(std::move(path)) {}
+
+bool Node::IsMap() const {
+  return value_ != nullptr && value_->kind == Kind::kMap;
+}
+bool Node::IsSequence() const {
+  return value_ != nullptr && value_->kind == Kind::kSequence;
+}
+bool Node::IsScalar() const {
+  return value_ != nullptr && value_->kind == Kind::kScalar;
+}
+bool Node::IsNull() const {
+  return value_ != nullptr && value_->kind == Kind::kNull;
+}
+
+const std::string& Node::file() const {
+  static const std::string kNone;
+  return doc_ ? doc_->file : kNone;
+}
+
+const std::string& Node::scalar() const {
+  return value_->scalar;
 }
 
 Location Node::location() const {
-  Location loc{*file_, 0, 0};
-  if (!present_) return loc;
-  const YAML::Mark mark = node_.Mark();
-  if (mark.line >= 0) {
-    loc.line = mark.line + 1;
-    loc.column = mark.column + 1;
+  Location loc{file(), 0, 0};
+  const yaml::Value* at = value_ != nullptr ? value_ : anchor_;
+  if (at != nullptr) {
+    loc.line = at->line;
+    loc.column = at->column;
   }
   return loc;
 }
 
 std::vector<Node> Node::Elements() const {
   std::vector<Node> out;
-  std::size_t i = 0;
-  for (const auto& element : node_) {
-    out.emplace_back(element, file_, path_ + "[" + std::to_string(i++) + "]");
+  if (!IsSequence()) return out;
+  out.reserve(value_->children.size());
+  for (std::size_t i = 0; i < value_->children.size(); ++i) {
+    out.emplace_back(doc_, value_->children[i], nullptr, path_ + "[" + std::to_string(i) + "]");
   }
   return out;
 }
 
+std::vector<Node::Entry> Node::Entries() const {
+  std::vector<Entry> out;
+  if (!IsMap()) return out;
+  const auto& c = value_->children;
+  for (std::size_t i = 0; i + 1 < c.size(); i += 2) {
+    const std::string key = c[i]->kind == Kind::kScalar ? c[i]->scalar : std::string();
+    out.push_back(Entry{Node(doc_, c[i], nullptr, path_),
+                        Node(doc_, c[i + 1], nullptr, ChildPath(path_, key))});
+  }
+  return out;
+}
+
+Node Node::Absent(std::string_view key) const {
+  return Node(doc_, nullptr, value_ != nullptr ? value_ : anchor_, ChildPath(path_, key));
+}
+
+Node Node::WithPath(std::string path) const {
+  return Node(doc_, value_, anchor_, std::move(path));
+}
+
 std::string Node::Describe() const {
-  if (!present_) return "nothing";
-  if (node_.IsNull()) return "null";
-  if (node_.IsMap()) return "a mapping";
-  if (node_.IsSequence()) return "a list";
-  return Quote(node_.Scalar());
+  if (value_ == nullptr) return "nothing";
+  switch (value_->kind) {
+    case Kind::kNull:
+      return "null";
+    case Kind::kMap:
+      return "a mapping";
+    case Kind::kSequence:
+      return "a list";
+    case Kind::kScalar:
+      break;
+  }
+  return Quote(value_->scalar);
 }
 
 std::optional<std::string> ReadString(const Node& node, Diagnostics& diags) {
@@ -232,8 +361,7 @@ MapReader::MapReader(const Node& node, Diagnostics& diags) : node_(node), diags_
     ok_ = false;
     return;
   }
-  for (const auto& kv : node.yaml()) {
-    const Node key(kv.first, node.file_ptr(), node.path());
+  for (const auto& [key, value] : node.Entries()) {
     if (!key.IsScalar()) {
       diags.Error(key.location(), node.path(), "mapping keys must be strings");
       continue;
@@ -243,9 +371,16 @@ MapReader::MapReader(const Node& node, Diagnostics& diags) : node_(node), diags_
       diags.Error(key.location(), ChildPath(node.path(), name), "duplicate key");
       continue;
     }
-    entries_.push_back(Entry{name, Node(kv.second, node.file_ptr(), ChildPath(node.path(), name)),
-                             key.location()});
+    entries_.push_back(Entry{name, value, key.location()});
   }
+}
+
+std::vector<std::string> MapReader::Keys() const {
+  std::vector<std::string> out;
+  out.reserve(entries_.size());
+  for (const auto& e : entries_)
+    out.push_back(e.key);
+  return out;
 }
 
 MapReader::Entry* MapReader::Find(std::string_view key) {
@@ -264,14 +399,17 @@ bool MapReader::Has(std::string_view key) const {
 
 Node MapReader::Get(std::string_view key) {
   Entry* e = Find(key);
-  if (e == nullptr) return Node();
+  if (e == nullptr) return node_.Absent(key);
   e->used = true;
   return e->value;
 }
 
 Node MapReader::Require(std::string_view key) {
   Node n = Get(key);
-  if (!n.present() && ok_) {
+  // Inside a mapping that is itself missing, nothing more is reported: a
+  // required parent was reported already, and an optional one's children
+  // are only required when it is there.
+  if (!n.present() && ok_ && node_.present()) {
     diags_.Error(node_.location(), ChildPath(node_.path(), key), "required field is missing");
   }
   return n;
@@ -358,26 +496,137 @@ void MapReader::AcceptRest() {
 
 std::optional<Source> ParseYaml(const std::string& text, const std::string& display_name,
                                 Diagnostics& diags) {
-  auto file = std::make_shared<const std::string>(display_name);
+  if (static_cast<std::int64_t>(text.size()) > kMaxInputFileBytes) {
+    diags.Error(Location{display_name, 0, 0}, "",
+                "file too large (" + std::to_string(text.size()) + " bytes, expected at most " +
+                    std::to_string(kMaxInputFileBytes) + ")");
+    return std::nullopt;
+  }
   if (const auto at = FindBinary(text)) {
     diags.Error(Location{display_name, at->first, at->second}, "",
                 "binary data (a NUL byte or invalid UTF-8); expected a YAML or JSON text file");
     return std::nullopt;
   }
-  Source source{file, {}};
-  try {
-    for (const YAML::Node& doc : YAML::LoadAll(text)) {
-      if (doc.IsNull() || !doc.IsDefined()) continue;
-      source.documents.emplace_back(doc, file, "");
-    }
-  } catch (const YAML::Exception& e) {
-    Location at{display_name, 0, 0};
-    if (e.mark.line >= 0) {
-      at.line = e.mark.line + 1;
-      at.column = e.mark.column + 1;
-    }
-    diags.Error(at, "", "YAML syntax error: " + e.msg);
+  auto doc = std::make_shared<yaml::Document>();
+  doc->file = display_name;
+  std::vector<const yaml::Value*> roots;
+
+  ParserHandle p;
+  yaml_parser_set_input_string(&p.parser, reinterpret_cast<const unsigned char*>(text.data()),
+                               text.size());
+  yaml_parser_set_encoding(&p.parser, YAML_UTF8_ENCODING);
+  struct Frame {
+    yaml::Value* value;
+    std::string anchor;
+  };
+  std::vector<Frame> open;
+  std::map<std::string, const yaml::Value*, std::less<>> anchors;  // per document
+  auto fail = [&](int line, int column, const std::string& message) {
+    diags.Error(Location{display_name, line, column}, "", message);
     return std::nullopt;
+  };
+  // A finished node: register its anchor, attach it to its parent. False
+  // (reported) if the document grows past the expansion limit.
+  auto finish = [&](const yaml::Value* v, const std::string& anchor) {
+    if (!anchor.empty()) anchors[anchor] = v;
+    if (open.empty()) {
+      roots.push_back(v);
+    } else {
+      yaml::Value* parent = open.back().value;
+      parent->children.push_back(v);
+      parent->expanded = std::min(parent->expanded + v->expanded, kMaxYamlExpandedNodes + 1);
+    }
+    const std::int64_t total = open.empty() ? v->expanded : open.front().value->expanded;
+    return total <= kMaxYamlExpandedNodes;
+  };
+  const std::string too_many = "aliases expand the document past " +
+                               std::to_string(kMaxYamlExpandedNodes) +
+                               " nodes; expected a scenario, manifest or profile";
+  for (bool done = false; !done;) {
+    EventHandle e;
+    if (!yaml_parser_parse(&p.parser, &e.event)) {
+      const yaml_parser_t& q = p.parser;
+      std::string message =
+          std::string("YAML syntax error: ") + (q.problem != nullptr ? q.problem : "unknown");
+      if (q.error == YAML_READER_ERROR) {
+        const auto [line, column] = LineColumnAt(text, q.problem_offset);
+        return fail(line, column, message);
+      }
+      if (q.context != nullptr) {
+        message += " (" + std::string(q.context) + " at line " +
+                   std::to_string(q.context_mark.line + 1) + ", column " +
+                   std::to_string(q.context_mark.column + 1) + ")";
+      }
+      return fail(static_cast<int>(q.problem_mark.line) + 1,
+                  static_cast<int>(q.problem_mark.column) + 1, message);
+    }
+    const yaml_event_t& ev = e.event;
+    const int line = static_cast<int>(ev.start_mark.line) + 1;
+    const int column = static_cast<int>(ev.start_mark.column) + 1;
+    auto make = [&](Kind kind) {
+      yaml::Value& v = doc->values.emplace_back();
+      v.kind = kind;
+      v.line = line;
+      v.column = column;
+      return &v;
+    };
+    switch (ev.type) {
+      case YAML_STREAM_END_EVENT:
+        done = true;
+        break;
+      case YAML_DOCUMENT_START_EVENT:
+        anchors.clear();
+        break;
+      case YAML_SCALAR_EVENT: {
+        const auto& sc = ev.data.scalar;
+        std::string value(reinterpret_cast<const char*>(sc.value), sc.length);
+        const std::string tag = CString(sc.tag);
+        const bool null =
+            tag == YAML_NULL_TAG ||
+            (tag.empty() && sc.style == YAML_PLAIN_SCALAR_STYLE && IsNullScalar(value));
+        yaml::Value* v = make(null ? Kind::kNull : Kind::kScalar);
+        if (!null) v->scalar = std::move(value);
+        if (!finish(v, CString(sc.anchor))) return fail(line, column, too_many);
+        break;
+      }
+      case YAML_ALIAS_EVENT: {
+        const std::string name = CString(ev.data.alias.anchor);
+        const auto it = anchors.find(name);
+        if (it == anchors.end()) {
+          return fail(line, column, "YAML: alias *" + name + " names no anchor before it");
+        }
+        if (!finish(it->second, "")) return fail(line, column, too_many);
+        break;
+      }
+      case YAML_SEQUENCE_START_EVENT:
+      case YAML_MAPPING_START_EVENT: {
+        if (open.size() >= static_cast<std::size_t>(kMaxYamlDepth)) {
+          return fail(line, column,
+                      "nested too deeply (more than " + std::to_string(kMaxYamlDepth) + " levels)");
+        }
+        const bool map = ev.type == YAML_MAPPING_START_EVENT;
+        const yaml_char_t* anchor =
+            map ? ev.data.mapping_start.anchor : ev.data.sequence_start.anchor;
+        open.push_back(Frame{make(map ? Kind::kMap : Kind::kSequence), CString(anchor)});
+        break;
+      }
+      case YAML_SEQUENCE_END_EVENT:
+      case YAML_MAPPING_END_EVENT: {
+        // The anchor names the node once it is complete, so an alias inside
+        // its own anchor's node (a cycle) finds no anchor.
+        const Frame frame = std::move(open.back());
+        open.pop_back();
+        if (!finish(frame.value, frame.anchor)) return fail(line, column, too_many);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  Source source{display_name, {}};
+  for (const yaml::Value* root : roots) {
+    if (root->kind == Kind::kNull) continue;
+    source.documents.emplace_back(doc, root, nullptr, "");
   }
   if (source.documents.empty()) {
     diags.Error(Location{display_name, 1, 1}, "", "file is empty: expected a YAML document");
@@ -388,14 +637,49 @@ std::optional<Source> ParseYaml(const std::string& text, const std::string& disp
 
 std::optional<Source> LoadYamlFile(const std::string& path, const std::string& display_name,
                                    Diagnostics& diags) {
+  const auto text = ReadInputFile(path, display_name, diags);
+  if (!text) return std::nullopt;
+  return ParseYaml(*text, display_name, diags);
+}
+
+void ReportReferenced(const Node& ref, const Diagnostics& file_diags, Diagnostics& diags) {
+  for (const Diagnostic& d : file_diags.all()) {
+    if (d.location.line > 0) {
+      if (d.severity == Severity::kError) {
+        diags.Error(d.location, d.path, d.message);
+      } else {
+        diags.Warning(d.location, d.path, d.message);
+      }
+    } else {
+      const std::string message = d.location.file + ": " + d.message;
+      if (d.severity == Severity::kError) {
+        diags.Error(ref.location(), ref.path(), message);
+      } else {
+        diags.Warning(ref.location(), ref.path(), message);
+      }
+    }
+  }
+}
+
+std::optional<std::string> ReadInputFile(const std::string& path, const std::string& display_name,
+                                         Diagnostics& diags) {
+  namespace fs = std::filesystem;
   std::error_code ec;
-  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec)) {
+  const fs::file_status status = fs::status(path, ec);
+  if (fs::exists(status) && !fs::is_regular_file(status)) {
     diags.Error(Location{display_name, 0, 0}, "", "not a regular file");
     return std::nullopt;
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    diags.Error(Location{display_name, 0, 0}, "", "cannot open file (missing or unreadable)");
+    diags.Error(Location{display_name, 0, 0}, "",
+                std::string("cannot open file: ") + std::strerror(errno));
+    return std::nullopt;
+  }
+  if (const auto size = fs::file_size(path, ec); !ec && size > kMaxInputFileBytes) {
+    diags.Error(Location{display_name, 0, 0}, "",
+                "file too large (" + std::to_string(size) + " bytes, expected at most " +
+                    std::to_string(kMaxInputFileBytes) + ")");
     return std::nullopt;
   }
   std::ostringstream buffer;
@@ -404,7 +688,7 @@ std::optional<Source> LoadYamlFile(const std::string& path, const std::string& d
     diags.Error(Location{display_name, 0, 0}, "", "cannot read file");
     return std::nullopt;
   }
-  return ParseYaml(buffer.str(), display_name, diags);
+  return std::move(buffer).str();
 }
 
 }  // namespace platsim::input

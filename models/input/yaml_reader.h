@@ -8,10 +8,16 @@
 // platsim does not simulate). Nothing here throws; problems go to a
 // Diagnostics and the reader returns a fallback so that loading continues and
 // every problem is found in one pass.
+//
+// Parsing is libyaml's (YAML 1.1, which reads JSON too), into a small tree of
+// our own that keeps each node's line and column. The tree is bounded so
+// that no input hangs or exhausts memory: nesting depth, the number of nodes
+// once aliases are expanded, and the size of a file all have limits, each
+// reported as an error with its line. Text must be valid UTF-8 (no
+// surrogates, overlong forms or code points past U+10FFFF), in the file and
+// in what escapes produce.
 #ifndef PLATSIM_MODELS_INPUT_YAML_READER_H_
 #define PLATSIM_MODELS_INPUT_YAML_READER_H_
-
-#include <yaml-cpp/yaml.h>
 
 #include <cstdint>
 #include <initializer_list>
@@ -26,33 +32,63 @@
 
 namespace platsim::input {
 
+namespace yaml {
+struct Value;     // one node of a parsed document (yaml_reader.cc)
+struct Document;  // owns the values of one file's documents
+}  // namespace yaml
+
+// Limits on any input file, so that no input hangs or exhausts memory.
+inline constexpr std::int64_t kMaxInputFileBytes = std::int64_t{256} << 20;
+inline constexpr int kMaxYamlDepth = 512;
+// Nodes one document may hold once aliases are expanded (the reader visits
+// an aliased subtree once per reference).
+inline constexpr std::int64_t kMaxYamlExpandedNodes = 4'000'000;
+
 class Node {
  public:
-  Node() = default;  // absent
-  Node(YAML::Node node, std::shared_ptr<const std::string> file, std::string path);
+  Node() = default;  // absent, with no location
 
-  bool present() const { return present_; }
-  bool IsMap() const { return present_ && node_.IsMap(); }
-  bool IsSequence() const { return present_ && node_.IsSequence(); }
-  bool IsScalar() const { return present_ && node_.IsScalar(); }
-  bool IsNull() const { return present_ && node_.IsNull(); }
+  bool present() const { return value_ != nullptr; }
+  bool IsMap() const;
+  bool IsSequence() const;
+  bool IsScalar() const;  // a string, number or boolean; null is not a scalar
+  bool IsNull() const;
   const std::string& path() const { return path_; }
-  const std::string& file() const { return *file_; }
-  std::shared_ptr<const std::string> file_ptr() const { return file_; }
+  const std::string& file() const;
+  // Where the node is; for an absent node, where its parent mapping is (so
+  // that "required field is missing" points somewhere useful).
   Location location() const;
   // REQUIRES: IsScalar().
-  const std::string& scalar() const { return node_.Scalar(); }
-  const YAML::Node& yaml() const { return node_; }
+  const std::string& scalar() const;
   // Elements of a sequence, with paths `path[i]`. REQUIRES: IsSequence().
   std::vector<Node> Elements() const;
+  // Key and value of each entry of a mapping, in file order; values have
+  // paths `path.key`. Keys that are not scalars come back with an empty
+  // key string. REQUIRES: IsMap().
+  struct Entry;
+  std::vector<Entry> Entries() const;
+  // The child of a mapping at `key`, absent (located at this node) if
+  // there is none or this is not a mapping.
+  Node Absent(std::string_view key) const;
+  // The same node under another field path.
+  Node WithPath(std::string path) const;
   // A short description of what the node is, for "got X" messages.
   std::string Describe() const;
 
+  // For the parser: `value` (or, when it is null, `anchor`) belongs to `doc`.
+  Node(std::shared_ptr<const yaml::Document> doc, const yaml::Value* value,
+       const yaml::Value* anchor, std::string path);
+
  private:
-  YAML::Node node_;
-  std::shared_ptr<const std::string> file_ = std::make_shared<const std::string>();
+  std::shared_ptr<const yaml::Document> doc_;
+  const yaml::Value* value_ = nullptr;   // null: absent
+  const yaml::Value* anchor_ = nullptr;  // where an absent node is reported
   std::string path_;
-  bool present_ = false;
+};
+
+struct Node::Entry {
+  Node key;
+  Node value;
 };
 
 // Typed reading of one node. Each reports a problem to `diags` and returns
@@ -79,6 +115,8 @@ class MapReader {
   const Node& node() const { return node_; }
   bool ok() const { return ok_; }
   bool Has(std::string_view key) const;
+  // The mapping's keys in file order (duplicates and non-string keys left out).
+  std::vector<std::string> Keys() const;
 
   // The value at `key` (absent if not there). Marks the key as known.
   Node Get(std::string_view key);
@@ -122,18 +160,30 @@ class MapReader {
 
 // A YAML source read from disk (or given as text), split into documents.
 struct Source {
-  std::shared_ptr<const std::string> file;
+  std::string file;
   std::vector<Node> documents;  // null documents (empty ---) are dropped
 };
 
 // Reads and parses `path`; `display_name` is what messages call the file.
-// Missing or unreadable files, empty files, binary data (NUL bytes or invalid
-// UTF-8) and syntax errors are reported with their line and column; the
-// result is then nullopt.
+// Missing or unreadable files, files over kMaxInputFileBytes, empty files,
+// binary data (NUL bytes or invalid UTF-8), syntax errors and documents past
+// the limits above are reported with their line and column; the result is
+// then nullopt.
 std::optional<Source> LoadYamlFile(const std::string& path, const std::string& display_name,
                                    Diagnostics& diags);
 std::optional<Source> ParseYaml(const std::string& text, const std::string& display_name,
                                 Diagnostics& diags);
+// The whole of a (non-YAML) input file, with the same checks on opening and
+// size as LoadYamlFile; nullopt and reported when it cannot be read.
+std::optional<std::string> ReadInputFile(const std::string& path, const std::string& display_name,
+                                         Diagnostics& diags);
+
+// Passes on the problems found in a file that the field `ref` names (a
+// manifest, a profile, a trace). Problems at a place in the file stay
+// there; a file that could not be read at all (no line) is reported at
+// `ref` with the file's name, so every message names the line that led to
+// it.
+void ReportReferenced(const Node& ref, const Diagnostics& file_diags, Diagnostics& diags);
 
 // Joins a field path and a key: Child("spec", "seed") == "spec.seed";
 // Child("", "spec") == "spec".

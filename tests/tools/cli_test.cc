@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <regex>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -156,7 +157,20 @@ struct BrokenCase {
   std::string scenario;   // contents of s.yaml
   std::string manifests;  // contents of app.yaml
   std::string expected;   // a substring of stderr naming file and line
+  std::string also = "";  // another substring of stderr, if not empty
 };
+
+// True if every line of `err` names a file and a line, except platsim's
+// closing "platsim: FILE: N errors".
+bool EveryLineNamesAFileAndLine(const std::string& err) {
+  static const std::regex kLocated(R"(^[^ ]+\.(yaml|json|csv):[0-9]+(:[0-9]+)?: .*)");
+  std::istringstream in(err);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("platsim: ", 0) == 0) continue;
+    if (!std::regex_match(line, kLocated)) return false;
+  }
+  return true;
+}
 
 TEST(Cli, TheValidScenarioOfTheBrokenTableIsValid) {
   TempDir dir;
@@ -186,12 +200,13 @@ TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
       {"bad quantity", Replace(v, "memory: 64Gi", "memory: 64GB"), m,
        "s.yaml:9:37: spec.nodePools[0].allocatable.memory: unknown suffix 'GB'"},
       {"missing manifest file", Replace(v, "file: app.yaml", "file: nope.yaml"), m,
-       "s.yaml:11:11: spec.manifests[0].file: cannot load manifest file 'nope.yaml'"},
+       "s.yaml:11:11: spec.manifests[0].file: ", "nope.yaml: cannot open file: No such file"},
       {"missing profile file",
        Replace(v, "{kind: constant, value: 10ms}", "{kind: profile, file: p.json}"), m,
-       "p.json: cannot open file"},
+       "s.yaml:14:40: spec.modelServers[0].serviceTime.file: ",
+       "p.json: cannot open file: No such file"},
       {"missing trace file", Replace(v, "{kind: poisson, rate: 10}", "{kind: trace, file: t.csv}"),
-       m, "t.csv: cannot open trace file"},
+       m, "s.yaml:17:35: spec.traffic[0].arrivals.file: ", "t.csv: cannot open file: No such file"},
       {"unknown service", Replace(v, "- service: app", "- service: other"), m,
        "s.yaml:16:14: spec.traffic[0].service: no Service default/other"},
       {"unknown deployment", Replace(v, "- deployment: app", "- deployment: ghost"), m,
@@ -217,6 +232,38 @@ TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
       {"deep nesting", std::string(50000, '[') + std::string(50000, ']'), m, "s.yaml"},
       {"broken manifest", v, "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: [}\n",
        "app.yaml:3:"},
+      // Inputs that once hung, crashed or passed validation and then failed.
+      {"stray flow comma", "{},", m, "s.yaml:1:3: YAML syntax error"},
+      // YAML allows a trailing comma in a flow collection: this parses.
+      {"JSON trailing comma", "{\"apiVersion\": \"platsim.dev/v1alpha1\",}\n", m,
+       "s.yaml:1:1: kind: required field is missing"},
+      {"trailing comma in a manifest", v, "[{\"kind\": \"Service\"}],\n", "app.yaml:1:"},
+      {"alias bomb",
+       "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+       "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, "
+       "*c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, "
+       "*e, "
+       "*e, *e]\ng: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n",
+       m, "s.yaml:7:", "aliases expand the document past"},
+      {"alias to itself", "a: &a [*a]\n", m, "s.yaml:1:8: YAML: alias *a names no anchor"},
+      {"surrogate escape", Replace(v, "metadata: {name: t}", "metadata: {name: \"\\ud800\"}"), m,
+       "s.yaml:3:", "invalid Unicode character escape"},
+      {"escape past U+10FFFF",
+       Replace(v, "metadata: {name: t}", "metadata: {name: \"\\U00110000\"}"), m,
+       "s.yaml:3:", "invalid Unicode character escape"},
+      {"surrogate bytes", Replace(v, "metadata: {name: t}", "metadata: {name: \xed\xa0\x80}"), m,
+       "s.yaml:3:18: binary data"},
+      {"overlong bytes", Replace(v, "metadata: {name: t}", "metadata: {name: \xe0\x80\xaf}"), m,
+       "s.yaml:3:18: binary data"},
+      {"bytes past U+10FFFF",
+       Replace(v, "metadata: {name: t}", "metadata: {name: \xf4\x90\x80\x80}"), m,
+       "s.yaml:3:18: binary data"},
+      {"C1 control character", Replace(v, "metadata: {name: t}", "metadata: {name: \xc2\x80}"), m,
+       "s.yaml:3:18: YAML syntax error: control characters are not allowed"},
+      {"no spec", "apiVersion: platsim.dev/v1alpha1\nkind: Scenario\nmetadata: {name: t}\n", m,
+       "s.yaml:1:1: spec: required field is missing", "1 error\n"},
+      {"newline in a value", Replace(v, "- service: app", "- service: \"a\\nb\""), m,
+       "s.yaml:16:14: spec.traffic[0].service: no Service default/a\\nb among the manifests"},
   };
   for (const auto& c : cases) {
     TempDir dir;
@@ -232,6 +279,10 @@ TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
       EXPECT_NE(r.err.find(c.expected), std::string::npos)
           << c.name << " (" << command << "): expected '" << c.expected << "' in:\n"
           << r.err;
+      EXPECT_NE(r.err.find(c.also), std::string::npos)
+          << c.name << " (" << command << "): expected '" << c.also << "' in:\n"
+          << r.err;
+      EXPECT_TRUE(EveryLineNamesAFileAndLine(r.err)) << c.name << " (" << command << ")\n" << r.err;
     }
   }
 }

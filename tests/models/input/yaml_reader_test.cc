@@ -96,3 +96,71 @@ TEST(LoadYamlFile, ReportsAMissingFileByName) {
 
 }  // namespace
 }  // namespace platsim::input
+
+namespace platsim::input {
+namespace {
+
+TEST(MapReader, AMissingMappingIsReportedOnceAtItsParentsLine) {
+  Diagnostics diags;
+  const auto source = ParseYaml("kind: x\nother: 1\n", "p.yaml", diags);
+  ASSERT_TRUE(source.has_value());
+  MapReader root(source->documents[0], diags);
+  MapReader spec(root.Require("spec"), diags);
+  spec.RequiredDuration("duration");
+  spec.RequiredString("name");
+  const std::string all = Joined(diags);
+  EXPECT_EQ(diags.error_count(), 1) << all;
+  EXPECT_EQ(all, "p.yaml:1:1: spec: required field is missing\n");
+}
+
+TEST(MapReader, RequiredFieldsOfAnEmptyMappingPointAtIt) {
+  Diagnostics diags;
+  const auto source = ParseYaml("kind: x\nspec:\n", "p.yaml", diags);
+  ASSERT_TRUE(source.has_value());
+  MapReader root(source->documents[0], diags);
+  MapReader spec(root.Require("spec"), diags);
+  spec.RequiredDuration("duration");
+  EXPECT_EQ(Joined(diags), "p.yaml:2:6: spec.duration: required field is missing\n");
+}
+
+TEST(Diagnostics, AreAlwaysOneLine) {
+  const Diagnostic d{Severity::kError, {"a\nb.yaml", 3, 4}, "x\ty", "got 'p\nq\x01'"};
+  EXPECT_EQ(Format(d), "a\\nb.yaml:3:4: x\\ty: got 'p\\nq\\x01'");
+}
+
+TEST(ParseYaml, SharesAliasedNodesAndBoundsTheirExpansion) {
+  Diagnostics diags;
+  const auto ok = ParseYaml("a: &x {k: v}\nb: *x\n", "a.yaml", diags);
+  ASSERT_TRUE(ok.has_value()) << Joined(diags);
+  MapReader m(ok->documents[0], diags);
+  MapReader b(m.Get("b"), diags);
+  EXPECT_EQ(b.String("k", ""), "v");
+  EXPECT_EQ(b.node().path(), "b");
+  // 10^7 nodes once expanded, from a few hundred bytes.
+  std::string bomb = "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 7; ++i) {
+    const std::string prev = "*l" + std::to_string(i - 1);
+    bomb += "l" + std::to_string(i) + ": &l" + std::to_string(i) + " [";
+    for (int k = 0; k < 10; ++k)
+      bomb += (k ? ", " : "") + prev;
+    bomb += "]\n";
+  }
+  Diagnostics bad;
+  EXPECT_FALSE(ParseYaml(bomb, "b.yaml", bad).has_value());
+  EXPECT_NE(Joined(bad).find("b.yaml:7:"), std::string::npos) << Joined(bad);
+}
+
+TEST(ParseYaml, ReadsNullsAsYamlDoesAndQuotedNullsAsStrings) {
+  Diagnostics diags;
+  const auto s = ParseYaml("a: ~\nb: null\nc:\nd: 'null'\ne: \"\"\n", "n.yaml", diags);
+  ASSERT_TRUE(s.has_value());
+  MapReader m(s->documents[0], diags);
+  EXPECT_TRUE(m.Get("a").IsNull());
+  EXPECT_TRUE(m.Get("b").IsNull());
+  EXPECT_TRUE(m.Get("c").IsNull());
+  EXPECT_EQ(m.String("d", "?"), "null");
+  EXPECT_EQ(m.String("e", "?"), "");
+}
+
+}  // namespace
+}  // namespace platsim::input
