@@ -20,7 +20,8 @@ PoissonArrivals::PoissonArrivals(double rate_per_s, double size)
     : mean_gap_s_(1.0 / rate_per_s), rate_per_s_(rate_per_s), size_(size) {}
 
 Arrival PoissonArrivals::Next(sim::RandomStream& rng) {
-  last_ += FromSeconds(rng.Exponential(mean_gap_s_));
+  // At the smallest rates a gap can pass kNever: then no more arrivals.
+  last_ = sim::SatAdd(last_, FromSeconds(rng.Exponential(mean_gap_s_)));
   return Arrival{last_, size_};
 }
 
@@ -273,6 +274,12 @@ std::unique_ptr<ArrivalProcess> ArrivalsFromScenario(const Node& node,
           if (*at < previous_end) {
             diags.Error(burst.location(), burst.path() + ".at",
                         "bursts must be in time order and must not overlap");
+            continue;
+          }
+          if (*duration > sim::kMaxDuration - *at) {
+            diags.Error(b.Get("duration").location(), burst.path() + ".duration",
+                        "the burst ends past " + input::FormatDuration(sim::kMaxDuration) +
+                            ", the longest run there can be");
             continue;
           }
           if (*at == segments.back().start) {

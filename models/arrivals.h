@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "models/input/units.h"
 #include "models/input/yaml_reader.h"
 #include "sim/random.h"
 #include "sim/time.h"

@@ -24,7 +24,7 @@ void WorkQueue::Add(const std::string& key) {
 }
 
 void WorkQueue::AddAfter(const std::string& key, sim::Time delay) {
-  const sim::Time at = engine_.Now() + delay;
+  const sim::Time at = sim::SatAdd(engine_.Now(), delay);
   if (const auto it = waiting_.find(key); it != waiting_.end()) {
     if (it->second.at <= at) return;  // an earlier wake-up already covers this one
     engine_.Cancel(it->second.event);

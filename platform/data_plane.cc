@@ -119,7 +119,7 @@ void DataPlane::OnArrival(std::uint32_t route_index) {
     }
   }
   const sim::Time timeout = servers_[server].config->request_timeout;
-  if (timeout > 0) requests_[req].deadline = now + timeout;
+  if (timeout > 0) requests_[req].deadline = sim::SatAdd(now, timeout);
   Enqueue(server, req);
 }
 
@@ -152,7 +152,8 @@ void DataPlane::TryDispatch(std::uint32_t server) {
     // Wait for a fuller batch, unless draining.
     if (static_cast<int>(s.queue.size()) < cfg.max_batch_size && cfg.max_queue_delay > 0 &&
         s.state == ServerState::kServing) {
-      const sim::Time ready_at = requests_[s.queue.front()].enqueued + cfg.max_queue_delay;
+      const sim::Time ready_at =
+          sim::SatAdd(requests_[s.queue.front()].enqueued, cfg.max_queue_delay);
       if (now < ready_at) {
         if (!engine_.IsPending(s.timer)) {
           s.timer = engine_.ScheduleAt(ready_at, handler_, Pack(kBatchTimer, server));

@@ -53,7 +53,7 @@ void Kubelets::Admit(const Pod& pod) {
     return;
   }
   const sim::Time start = std::max(engine_.Now(), node.puller_free_at);
-  const sim::Time done = start + pull_time_(image);
+  const sim::Time done = sim::SatAdd(start, pull_time_(image));
   node.puller_free_at = done;
   node.pulling[image] = done;
   events_.Emit({engine_.Now(), "Pulling", "Pod", key, "Pulling image \"" + image + "\"", {}});

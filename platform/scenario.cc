@@ -32,6 +32,14 @@ Labels ReadLabels(const Node& node, Diagnostics& diags) {
   return out;
 }
 
+// The largest amounts a node or pod may name. Far beyond any machine, and
+// small enough that the scheduler's sums and its scores' `x * 100`
+// (upstream's integer math) cannot overflow.
+constexpr std::int64_t kMaxCpuMilli = 1'000'000'000'000'000;              // 1e12 cores
+constexpr std::int64_t kMaxMemoryMilli = (std::int64_t{1} << 50) * 1000;  // 1Pi bytes
+constexpr std::int64_t kMaxGpuMilli = 1'000'000'000;                      // 1e6 devices
+constexpr std::int64_t kMaxPodsMilli = 1'000'000'000;                     // 1e6 pods
+
 // Resource amounts from a requests/limits mapping.
 struct ResourceFields {
   std::optional<std::int64_t> cpu_milli, memory_milli, gpu_milli;
@@ -40,12 +48,14 @@ struct ResourceFields {
 ResourceFields ReadResourceList(const Node& node, Diagnostics& diags) {
   ResourceFields r;
   MapReader m(node, diags);
-  if (const Node n = m.Get("cpu"); n.present()) r.cpu_milli = input::ReadQuantityMilli(n, diags);
+  if (const Node n = m.Get("cpu"); n.present()) {
+    r.cpu_milli = input::ReadQuantityMilli(n, diags, 0, kMaxCpuMilli);
+  }
   if (const Node n = m.Get("memory"); n.present()) {
-    r.memory_milli = input::ReadQuantityMilli(n, diags);
+    r.memory_milli = input::ReadQuantityMilli(n, diags, 0, kMaxMemoryMilli);
   }
   if (const Node n = m.Get("nvidia.com/gpu"); n.present()) {
-    r.gpu_milli = input::ReadQuantityMilli(n, diags);
+    r.gpu_milli = input::ReadQuantityMilli(n, diags, 0, kMaxGpuMilli);
     if (r.gpu_milli && *r.gpu_milli % 1000 != 0) {
       diags.Error(n.location(), n.path(), "GPUs are whole devices (got " + n.scalar() + ")");
       r.gpu_milli.reset();
@@ -77,6 +87,7 @@ PodTemplate ReadPodTemplate(const Node& node, Diagnostics& diags) {
   MapReader spec(tmpl.Require("spec"), diags);
   t.termination_grace =
       spec.Int("terminationGracePeriodSeconds", 30, 0, 1'000'000'000) * sim::kSecond;
+  std::int64_t cpu_milli = 0, memory_milli = 0, gpu_milli = 0;  // over all containers
   const Node containers = spec.Require("containers");
   if (containers.present() && !containers.IsSequence()) {
     diags.Error(containers.location(), containers.path(), "expected a list of containers");
@@ -93,15 +104,20 @@ PodTemplate ReadPodTemplate(const Node& node, Diagnostics& diags) {
       const Node limits_node = resources.Get("limits");
       const ResourceFields limits = ReadResourceList(limits_node, diags);
       resources.WarnUnknown(kNotSimulated);
-      // Requests default to limits (core/v1 defaulting).
-      t.requests.cpu_milli += requests.cpu_milli.value_or(limits.cpu_milli.value_or(0));
-      t.requests.memory_bytes +=
-          (requests.memory_milli.value_or(limits.memory_milli.value_or(0)) + 999) / 1000;
+      // Requests default to limits (core/v1 defaulting). Sums over the
+      // containers stop just past the cap, which is then reported.
+      auto add = [](std::int64_t& total, std::int64_t x, std::int64_t cap) {
+        total = std::min(total + x, cap + 1);
+      };
+      add(cpu_milli, requests.cpu_milli.value_or(limits.cpu_milli.value_or(0)), kMaxCpuMilli);
+      add(memory_milli, requests.memory_milli.value_or(limits.memory_milli.value_or(0)),
+          kMaxMemoryMilli);
+      add(gpu_milli, limits.gpu_milli.value_or(0), kMaxGpuMilli);
       if (requests.gpu_milli && limits.gpu_milli != requests.gpu_milli) {
         diags.Error(list[i].location(), list[i].path() + ".resources",
                     "nvidia.com/gpu must be set in limits, and requests must equal limits");
       }
-      t.requests.gpus += limits.gpu_milli.value_or(0) / 1000;
+
       if (const Node probe = c.Get("readinessProbe"); probe.present() && i == 0) {
         MapReader p(probe, diags);
         t.has_readiness_probe = true;
@@ -114,6 +130,15 @@ PodTemplate ReadPodTemplate(const Node& node, Diagnostics& diags) {
       }
       c.WarnUnknown(kNotSimulated);
     }
+  }
+  if (cpu_milli > kMaxCpuMilli || memory_milli > kMaxMemoryMilli || gpu_milli > kMaxGpuMilli) {
+    diags.Error(containers.location(), containers.path(),
+                "the containers' resources add up past what any node may hold (at most 1e12 cpu, "
+                "1Pi memory, 1e6 nvidia.com/gpu)");
+  } else {
+    t.requests.cpu_milli = cpu_milli;
+    t.requests.memory_bytes = memory_milli / 1000 + (memory_milli % 1000 != 0 ? 1 : 0);
+    t.requests.gpus = gpu_milli / 1000;
   }
   spec.WarnUnknown(kNotSimulated);
   tmpl.WarnUnknown(kNotSimulated);
@@ -171,25 +196,16 @@ void ReadManifest(const Node& doc, Scenario& s, ManifestContext& ctx) {
   }
   const std::size_t deployments = s.deployments.size(), services = s.services.size(),
                     namespaces = s.namespaces.size();
-  auto want_api = [&](const char* expected) {
-    if (*api == expected) return true;
-    diags.Error(
-        m.Get("apiVersion").location(), input::ChildPath(doc.path(), "apiVersion"),
-        "unsupported for kind " + *kind + " (got '" + *api + "', expected " + expected + ")");
-    m.AcceptRest();
-    return false;
-  };
+  // What platsim simulates is a kind of one API group and version: a
+  // Knative Service (serving.knative.dev/v1) is not a v1 Service.
   std::string name;
-  if (*kind == "Deployment") {
-    if (!want_api("apps/v1")) return;
+  if (*api == "apps/v1" && *kind == "Deployment") {
     ReadDeployment(m, s, diags);
     if (s.deployments.size() > deployments) name = s.deployments.back().meta.Key();
-  } else if (*kind == "Service") {
-    if (!want_api("v1")) return;
+  } else if (*api == "v1" && *kind == "Service") {
     ReadService(m, s, diags);
     if (s.services.size() > services) name = s.services.back().meta.Key();
-  } else if (*kind == "Namespace") {
-    if (!want_api("v1")) return;
+  } else if (*api == "v1" && *kind == "Namespace") {
     Namespace ns;
     ReadMetadata(m, ns.meta, false, diags);
     m.WarnUnknown(kNotSimulated);
@@ -197,7 +213,9 @@ void ReadManifest(const Node& doc, Scenario& s, ManifestContext& ctx) {
     if (s.namespaces.size() > namespaces) name = ns.meta.name;
   } else {
     diags.Warning(doc.location(), doc.path(),
-                  "kind " + *kind + " is not simulated by platsim; the object is ignored");
+                  *kind + " of " + *api +
+                      " is not simulated yet; the object is ignored (simulated: apps/v1 "
+                      "Deployment, v1 Service, v1 Namespace)");
     m.AcceptRest();
     return;
   }
@@ -263,15 +281,16 @@ void ReadNodePools(const Node& list, Scenario& s, Diagnostics& diags) {
     pool.count = static_cast<int>(m.Int("count", 1, 0, 5000));
     pool.labels = ReadLabels(m.Get("labels"), diags);
     MapReader a(m.Require("allocatable"), diags);
-    auto quantity = [&](const char* key, std::int64_t fallback_milli) {
+    auto quantity = [&](const char* key, std::int64_t fallback_milli, std::int64_t max_milli) {
       const Node n = a.Get(key);
       if (!n.present()) return fallback_milli;
-      return input::ReadQuantityMilli(n, diags).value_or(fallback_milli);
+      return input::ReadQuantityMilli(n, diags, 0, max_milli).value_or(fallback_milli);
     };
-    pool.allocatable.cpu_milli = quantity("cpu", 0);
-    pool.allocatable.memory_bytes = quantity("memory", 0) / 1000;
-    pool.allocatable.gpus = quantity("nvidia.com/gpu", 0) / 1000;
-    pool.allocatable.pods = quantity("pods", 110'000) / 1000;  // kubelet maxPods default 110
+    pool.allocatable.cpu_milli = quantity("cpu", 0, kMaxCpuMilli);
+    pool.allocatable.memory_bytes = quantity("memory", 0, kMaxMemoryMilli) / 1000;
+    pool.allocatable.gpus = quantity("nvidia.com/gpu", 0, kMaxGpuMilli) / 1000;
+    // kubelet maxPods default 110
+    pool.allocatable.pods = quantity("pods", 110'000, kMaxPodsMilli) / 1000;
     a.RejectUnknown();
     m.RejectUnknown();
     s.node_pools.push_back(std::move(pool));

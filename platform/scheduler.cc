@@ -6,6 +6,8 @@
 namespace platsim::platform {
 namespace {
 
+// The loader bounds every amount (platform/scenario.cc, kMax*Milli) so that
+// sums of two amounts and `x * 100` here cannot overflow.
 std::int64_t LeastAllocated(std::int64_t allocatable, std::int64_t requested) {
   if (allocatable == 0 || requested > allocatable) return 0;
   return (allocatable - requested) * 100 / allocatable;

@@ -116,7 +116,7 @@ RunResult Simulation::Run(const std::function<void(double)>& progress) {
 
   data_plane.Start();
   const sim::Time step = std::max<sim::Time>(1, sc.duration / 100);
-  for (sim::Time t = step; t < sc.duration; t += step) {
+  for (sim::Time t = step; t < sc.duration; t += step) {  // duration <= kMaxDuration: no overflow
     engine.RunUntil(t);
     if (progress) progress(static_cast<double>(t) / static_cast<double>(sc.duration));
   }

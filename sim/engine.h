@@ -55,14 +55,16 @@ class Engine {
   // Schedules an event for `handler` at absolute time `at`.
   // REQUIRES: at >= Now(), handler returned by AddHandler.
   EventId ScheduleAt(Time at, HandlerId handler, std::uint64_t payload);
+  // `delay` from now, saturating: a delay past kNever is scheduled at kNever,
+  // which no run reaches (runs end by kMaxDuration). REQUIRES: delay >= 0.
   EventId ScheduleAfter(Time delay, HandlerId handler, std::uint64_t payload) {
-    return ScheduleAt(now_ + delay, handler, payload);
+    return ScheduleAt(SatAdd(now_, delay), handler, payload);
   }
 
   // Schedules `fn` to run at `at`. REQUIRES: at >= Now().
   EventId ScheduleCallbackAt(Time at, std::function<void()> fn);
   EventId ScheduleCallbackAfter(Time delay, std::function<void()> fn) {
-    return ScheduleCallbackAt(now_ + delay, std::move(fn));
+    return ScheduleCallbackAt(SatAdd(now_, delay), std::move(fn));
   }
 
   // Cancels a pending event in O(1). Returns false if it already ran or was

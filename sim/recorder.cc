@@ -60,7 +60,7 @@ void Recorder::Sample() {
     sampler(now, row_);
     sink_.Row(now, name, row_);
   }
-  if (now + interval_ <= last_) engine_.ScheduleCallbackAt(now + interval_, [this] { Sample(); });
+  if (interval_ <= last_ - now) engine_.ScheduleCallbackAt(now + interval_, [this] { Sample(); });
 }
 
 }  // namespace platsim::sim

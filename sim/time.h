@@ -21,6 +21,17 @@ inline constexpr Time kMinute = 60 * kSecond;
 inline constexpr Time kHour = 60 * kMinute;
 // Later than any event: "never". About 292 years.
 inline constexpr Time kNever = std::numeric_limits<Time>::max();
+// The longest duration any input may give (1e9 s, about 31.7 years, as
+// Kubernetes' own integer-seconds fields allow): nine such durations add up
+// without overflow, and a run, which lasts at most this long, never reaches
+// kNever.
+inline constexpr Time kMaxDuration = 1'000'000'000 * kSecond;
+
+// `t + d`, or kNever if that would pass it ("never" stays never).
+// REQUIRES: t >= 0 and d >= 0.
+inline constexpr Time SatAdd(Time t, Time d) {
+  return d > kNever - t ? kNever : t + d;
+}
 
 // Seconds as a double, for output and for models written in seconds. A
 // division, not a multiplication by 1e-9, so that the result is the double

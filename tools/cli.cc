@@ -1,6 +1,9 @@
 #include "tools/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <charconv>
+#include <climits>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -47,29 +50,50 @@ std::optional<platform::Scenario> Load(const std::string& path, std::ostream& er
 struct RunFlags {
   std::string scenario;
   std::string out_dir = "out";
-  std::optional<std::int64_t> seed;
+  std::optional<std::string> seed;
   int replications = 1;
-  std::string duration;
+  std::optional<std::string> duration;
   bool quiet = false;
 };
 
+// The seed as the scenario's spec.seed takes it: a decimal integer from 0 to
+// INT64_MAX. Anything else is reported, never clamped.
+std::optional<std::uint64_t> ParseSeed(const std::string& text, std::ostream& err) {
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec == std::errc() && end == text.data() + text.size() && !text.empty() && value >= 0) {
+    return static_cast<std::uint64_t>(value);
+  }
+  err << "platsim: --seed: " << (ec == std::errc::result_out_of_range ? "out of range" : "invalid")
+      << " (got '" << text << "', expected an integer from 0 to " << INT64_MAX << ")\n";
+  return std::nullopt;
+}
+
 int Run(const RunFlags& flags, std::ostream& out, std::ostream& err, bool err_is_terminal) {
+  std::optional<std::uint64_t> seed_flag;
+  if (flags.seed) {
+    seed_flag = ParseSeed(*flags.seed, err);
+    if (!seed_flag) return kExitBadInput;
+  }
   auto scenario = Load(flags.scenario, err);
   if (!scenario) return kExitBadInput;
-  if (!flags.duration.empty()) {
+  if (flags.duration) {
     std::string why;
-    const auto d = input::ParseDuration(flags.duration, &why);
-    if (!d || *d <= scenario->warmup) {
-      err << "platsim: --duration: "
-          << (d ? "must be longer than the scenario's warm-up (" +
-                      input::FormatDuration(scenario->warmup) + ")"
-                : why)
-          << '\n';
+    const auto d = input::ParseDuration(*flags.duration, &why);
+    if (!d) {
+      err << "platsim: --duration: " << why << '\n';
+      return kExitBadInput;
+    }
+    if (*d <= scenario->warmup || *d < sim::kMillisecond || *d > sim::kMaxDuration) {
+      err << "platsim: --duration: out of range (got '" << *flags.duration
+          << "', expected longer than the scenario's warm-up of "
+          << input::FormatDuration(scenario->warmup) << ", at least 1ms and at most "
+          << input::FormatDuration(sim::kMaxDuration) << ")\n";
       return kExitBadInput;
     }
     scenario->duration = *d;
   }
-  const std::uint64_t seed = flags.seed ? static_cast<std::uint64_t>(*flags.seed) : scenario->seed;
+  const std::uint64_t seed = seed_flag.value_or(scenario->seed);
 
   namespace fs = std::filesystem;
   const fs::path dir(flags.out_dir);
@@ -296,8 +320,9 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   run->add_option("--out", run_flags.out_dir,
                   "Output folder for summary.json, timeseries.csv, events.jsonl")
       ->capture_default_str();
-  run->add_option("--seed", run_flags.seed, "Seed (default: the scenario's spec.seed)")
-      ->check(CLI::NonNegativeNumber);
+  run->add_option("--seed", run_flags.seed,
+                  "Seed, an integer from 0 to 9223372036854775807 (default: the scenario's "
+                  "spec.seed)");
   run->add_option("--replications", run_flags.replications,
                   "Independent runs with seeds derived from the seed; summary.json reports "
                   "the mean and 95% confidence interval of every metric")
@@ -354,6 +379,15 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   profile->add_option("--devices", profile_flags.devices_file, "Device catalogue")
       ->capture_default_str();
 
+  // CLI11 would answer an unknown command with "a subcommand is required".
+  const auto commands = app.get_subcommands([](CLI::App*) { return true; });
+  if (args.size() >= 2 && !args[1].empty() && args[1][0] != '-' &&
+      std::none_of(commands.begin(), commands.end(),
+                   [&](const CLI::App* c) { return c->get_name() == args[1]; })) {
+    err << "platsim: unknown command '" << args[1]
+        << "' (expected run, validate or profile; see platsim --help)\n";
+    return kExitBadInput;
+  }
   std::vector<const char*> argv;
   for (const auto& a : args)
     argv.push_back(a.c_str());

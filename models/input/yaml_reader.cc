@@ -309,8 +309,8 @@ std::optional<sim::Time> ReadDuration(const Node& node, Diagnostics& diags, sim:
     return std::nullopt;
   }
   if (*value < min || *value > max) {
-    std::string expected = "at least " + FormatDuration(min);
-    if (max != sim::kNever) expected += " and at most " + FormatDuration(max);
+    const std::string expected =
+        "at least " + FormatDuration(min) + " and at most " + FormatDuration(max);
     diags.Error(node.location(), node.path(),
                 "out of range (got " + node.scalar() + ", expected " + expected + ")");
     return std::nullopt;
@@ -319,7 +319,7 @@ std::optional<sim::Time> ReadDuration(const Node& node, Diagnostics& diags, sim:
 }
 
 std::optional<std::int64_t> ReadQuantityMilli(const Node& node, Diagnostics& diags,
-                                              std::int64_t min_milli) {
+                                              std::int64_t min_milli, std::int64_t max_milli) {
   if (!node.IsScalar()) {
     diags.Error(node.location(), node.path(),
                 "expected a quantity like 4, 500m or 16Gi, got " + node.Describe());
@@ -331,9 +331,13 @@ std::optional<std::int64_t> ReadQuantityMilli(const Node& node, Diagnostics& dia
     diags.Error(node.location(), node.path(), error);
     return std::nullopt;
   }
-  if (*value < min_milli) {
+  if (*value < min_milli || *value > max_milli) {
+    auto milli = [](std::int64_t m) {
+      return m % 1000 == 0 ? std::to_string(m / 1000) : std::to_string(m) + "m";
+    };
     diags.Error(node.location(), node.path(),
-                "out of range (got " + node.scalar() + ", expected a non-negative quantity)");
+                "out of range (got " + node.scalar() + ", expected " + milli(min_milli) + " to " +
+                    milli(max_milli) + ")");
     return std::nullopt;
   }
   return value;

@@ -98,11 +98,13 @@ std::optional<std::int64_t> ReadInt(const Node& node, Diagnostics& diags, std::i
                                     std::int64_t max);
 std::optional<double> ReadNumber(const Node& node, Diagnostics& diags, double min, double max);
 std::optional<bool> ReadBool(const Node& node, Diagnostics& diags);
+// Durations are at most sim::kMaxDuration unless a smaller `max` is given.
 std::optional<sim::Time> ReadDuration(const Node& node, Diagnostics& diags, sim::Time min,
-                                      sim::Time max = sim::kNever);
-// A resource quantity as a milli-value (see units.h). REQUIRES min >= 0 value.
+                                      sim::Time max = sim::kMaxDuration);
+// A resource quantity as a milli-value (see units.h), in [min_milli,
+// max_milli]; an out-of-range value is reported with the range.
 std::optional<std::int64_t> ReadQuantityMilli(const Node& node, Diagnostics& diags,
-                                              std::int64_t min_milli = 0);
+                                              std::int64_t min_milli, std::int64_t max_milli);
 std::optional<std::string> ReadEnum(const Node& node, Diagnostics& diags,
                                     std::initializer_list<std::string_view> allowed);
 

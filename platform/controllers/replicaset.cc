@@ -132,7 +132,7 @@ Result ReplicaSetController::Reconcile(const std::string& key) {
     if (engine_.Now() - p->ready_since >= rs->min_ready) {
       ++status.available_replicas;
     } else {
-      next_available = std::min(next_available, p->ready_since + rs->min_ready);
+      next_available = std::min(next_available, sim::SatAdd(p->ready_since, rs->min_ready));
     }
   }
   status.observed_generation = rs->meta.generation;

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <regex>
 #include <sstream>
 
@@ -285,6 +286,192 @@ TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
       EXPECT_TRUE(EveryLineNamesAFileAndLine(r.err)) << c.name << " (" << command << ")\n" << r.err;
     }
   }
+}
+
+// The longest duration any field accepts (sim::kMaxDuration).
+constexpr const char* kLongest = "277777h46m40s";
+
+struct ExtremeCase {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> scenario_edits, manifest_edits;
+  // Checks one run's metrics of default/app; empty if exit 0 is the point.
+  std::function<void(const nlohmann::json&)> check;
+};
+
+// Every field at the largest value the loader accepts: the run ends with
+// exit 0 and the numbers say what that value means (a timeout that never
+// fires times nothing out; a model that never loads serves nothing).
+TEST(Cli, TheLargestAcceptedValuesRunWithoutOverflow) {
+  const std::string longest = kLongest;
+  const std::string server = "serviceTime: {kind: constant, value: 10ms}";
+  const std::string container = "- {name: s, image: \"app:1\"}";
+  const std::vector<ExtremeCase> cases = {
+      {"modelLoad",
+       {{server, server + "\n    modelLoad: " + longest}},
+       {},
+       [](const nlohmann::json& m) {
+         EXPECT_GT(m["arrived"].get<double>(), 0);
+         EXPECT_EQ(m["completed"], 0);
+         EXPECT_EQ(m["dropped"], m["arrived"]);
+         EXPECT_GT(m["dropped_not_loaded"].get<double>(), 0);
+       }},
+      {"requestTimeout",
+       {{server, server + "\n    requestTimeout: " + longest}},
+       {},
+       [](const nlohmann::json& m) {
+         EXPECT_GT(m["completed"].get<double>(), 0);
+         EXPECT_EQ(m["timed_out"], 0);
+       }},
+      {"imagePull",
+       {{server, server + "\n    imagePull: " + longest}},
+       {},
+       [](const nlohmann::json& m) {
+         EXPECT_EQ(m["completed"], 0);
+         EXPECT_EQ(m["dropped_no_endpoint"], m["arrived"]);
+       }},
+      {"constant service time", {{"value: 10ms", "value: " + longest}}, {}, {}},
+      {"exponential service time",
+       {{"{kind: constant, value: 10ms}", "{kind: exponential, mean: " + longest + "}"}},
+       {},
+       [](const nlohmann::json& m) { EXPECT_EQ(m["completed"], 0); }},
+      {"maxQueueDelay",
+       {{server, server + "\n    maxBatchSize: 4\n    maxQueueDelay: " + longest}},
+       {},
+       [](const nlohmann::json& m) { EXPECT_GT(m["completed"].get<double>(), 0); }},
+      {"probes",
+       {},
+       {{container, container.substr(0, container.size() - 1) +
+                        ", readinessProbe: {initialDelaySeconds: 1000000000, periodSeconds: "
+                        "1000000000, successThreshold: 1000000}}"}},
+       [](const nlohmann::json& m) { EXPECT_EQ(m["ready_replicas_final"], 0); }},
+      {"grace period",
+       {},
+       {{"    spec:\n      containers:",
+         "    spec:\n      terminationGracePeriodSeconds: 1000000000\n      containers:"}},
+       {}},
+      {"API latency",
+       {{"duration: 10m", "duration: 10m\n  apiServer: {requestLatency: " + longest + "}"}},
+       {},
+       [](const nlohmann::json& m) { EXPECT_EQ(m["ready_replicas_final"], 0); }},
+      {"burst at the end of time",
+       {{"{kind: poisson, rate: 10}",
+         "{kind: bursts, rate: 10, bursts: [{at: 277777h46m39s, "
+         "duration: 1s, rate: 20}]}"}},
+       {},
+       {}},
+      {"rarest arrivals", {{"rate: 10", "rate: 1e-9"}}, {}, {}},
+      {"longest run",
+       {{"duration: 10m", "duration: " + longest + "\n  sampleInterval: " + longest},
+        {"rate: 10", "rate: 1e-9"}},
+       {},
+       {}},
+      {"largest cpu",
+       {{"cpu: \"8\"", "cpu: 1T"}},
+       {{container, container.substr(0, container.size() - 1) +
+                        ", resources: {requests: {cpu: 1T, memory: 1Pi}}}"}},
+       [](const nlohmann::json& m) { EXPECT_EQ(m["ready_replicas_final"], 0); }},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::string scenario = Replace(ValidScenario(), "duration: 10m", "duration: 1m");
+    std::string manifests = Manifests();
+    for (const auto& [from, to] : c.scenario_edits) {
+      ASSERT_NE(scenario.find(from == "duration: 10m" ? "duration: 1m" : from), std::string::npos);
+      scenario = Replace(scenario, from == "duration: 10m" ? "duration: 1m" : from, to);
+    }
+    for (const auto& [from, to] : c.manifest_edits) {
+      ASSERT_NE(manifests.find(from), std::string::npos) << from;
+      manifests = Replace(manifests, from, to);
+    }
+    TempDir dir;
+    dir.Write("app.yaml", manifests);
+    const auto path = dir.Write("s.yaml", scenario);
+    const CliResult r =
+        Cli({"run", path.string(), "--out", (dir.path() / "out").string(), "--quiet"});
+    ASSERT_EQ(r.code, 0) << r.err << "\n" << scenario << manifests;
+    if (c.check) {
+      const auto summary = nlohmann::json::parse(ReadFile(dir.path() / "out/summary.json"));
+      c.check(summary["runs"][0]["services"]["default/app"]);
+    }
+  }
+}
+
+TEST(Cli, ValuesPastTheLargestAreRefusedWithTheRange) {
+  const std::string server = "serviceTime: {kind: constant, value: 10ms}";
+  const std::vector<BrokenCase> cases = {
+      {"modelLoad", Replace(ValidScenario(), server, server + "\n    modelLoad: 277777h46m41s"),
+       Manifests(), "s.yaml:15:16: spec.modelServers[0].modelLoad: out of range",
+       "at most 277777h46m40s"},
+      {"node cpu", Replace(ValidScenario(), "cpu: \"8\"", "cpu: 2T"), Manifests(),
+       "s.yaml:9:24: spec.nodePools[0].allocatable.cpu: out of range",
+       "expected 0 to 1000000000000)"},
+      {"burst past the end of time",
+       Replace(ValidScenario(), "{kind: poisson, rate: 10}",
+               "{kind: bursts, rate: 1, bursts: [{at: 277777h46m40s, duration: 1s, rate: 2}]}"),
+       Manifests(), "spec.traffic[0].arrivals.bursts[0].duration: the burst ends past"},
+      {"pod resources adding up past a node's", ValidScenario(),
+       Replace(Manifests(), "- {name: s, image: \"app:1\"}",
+               "- {name: s, image: \"app:1\", resources: {requests: {cpu: 1T}}}\n"
+               "      - {name: t, image: \"app:1\", resources: {requests: {cpu: 1T}}}"),
+       "app.yaml:11:7: document[0].spec.template.spec.containers: the containers' resources add "
+       "up past"},
+  };
+  for (const auto& c : cases) {
+    TempDir dir;
+    dir.Write("app.yaml", c.manifests);
+    const auto path = dir.Write("s.yaml", c.scenario);
+    const CliResult r = Cli({"validate", path.string()});
+    EXPECT_EQ(r.code, kExitBadInput) << c.name << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.expected), std::string::npos) << c.name << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.also), std::string::npos) << c.name << "\n" << r.err;
+  }
+}
+
+TEST(Cli, FlagsOutOfRangeAreErrorsNotClamped) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {{"run", Quickstart(), "--seed", "99999999999999999999"},
+       "--seed: out of range (got '99999999999999999999', expected an integer from 0 to "
+       "9223372036854775807)"},
+      {{"run", Quickstart(), "--seed", "9223372036854775808"}, "--seed: out of range"},
+      {{"run", Quickstart(), "--seed", "-1"}, "--seed: invalid"},
+      {{"run", Quickstart(), "--seed", "1.5"}, "--seed: invalid"},
+      {{"run", Quickstart(), "--seed", ""}, "--seed: invalid"},
+      {{"run", Quickstart(), "--duration", ""}, "--duration: empty duration"},
+      {{"run", Quickstart(), "--duration", "277777h46m41s"},
+       "--duration: out of range (got '277777h46m41s', expected longer than the scenario's "
+       "warm-up of 10m0s, at least 1ms and at most 277777h46m40s)"},
+      {{"frobnicate", Quickstart()}, "platsim: unknown command 'frobnicate'"},
+  };
+  for (const auto& c : cases) {
+    TempDir dir;
+    std::vector<std::string> args = c.args;
+    args.insert(args.end(), {"--out", dir.path().string()});
+    if (args[0] != "run") args.resize(2);
+    const CliResult r = Cli(args);
+    EXPECT_EQ(r.code, kExitBadInput) << c.expected << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.expected), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "summary.json")) << c.expected;
+  }
+}
+
+TEST(Cli, KindsOfOtherApiGroupsAreNotSimulatedYet) {
+  TempDir dir;
+  dir.Write("app.yaml", Manifests() +
+                            "---\napiVersion: serving.knative.dev/v1\nkind: Service\n"
+                            "metadata: {name: chat}\nspec: {template: {spec: {containers: "
+                            "[{image: x}]}}}\n");
+  const auto path = dir.Write("s.yaml", ValidScenario());
+  const CliResult r = Cli({"validate", path.string()});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("app.yaml:18:1: warning: document[2]: Service of serving.knative.dev/v1 "
+                       "is not simulated yet; the object is ignored"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("expected v1"), std::string::npos) << "says what to change: " << r.err;
 }
 
 TEST(Cli, AMissingScenarioFileExitsTwo) {
