@@ -33,7 +33,7 @@ Simulation::Simulation(const Scenario& scenario, std::uint64_t seed, EventSink& 
                        sim::RowSink* timeseries)
     : scenario_(scenario), seed_(seed), events_(events), timeseries_(timeseries) {}
 
-RunResult Simulation::Run(const std::function<void(double)>& progress) {
+RunResult Simulation::Run(const RunOptions& options) {
   const Scenario& sc = scenario_;
   sim::Engine engine(seed_);
   ApiServer api(engine, sc.api_request_latency);
@@ -115,19 +115,53 @@ RunResult Simulation::Run(const std::function<void(double)>& progress) {
   }
 
   data_plane.Start();
+  std::string stopped_because;
+  auto fraction = [&] {
+    return static_cast<double>(engine.Now()) / static_cast<double>(sc.duration);
+  };
+  // Checks outside the simulated world; they never change it.
+  engine.SetPoll(4096, [&] {
+    if (options.progress) options.progress(fraction());
+    if (options.interrupted && options.interrupted()) {
+      stopped_because = "interrupted";
+      return true;
+    }
+    if (options.max_requests_in_system > 0) {
+      std::uint64_t in_system = 0;
+      std::size_t worst = 0;
+      for (std::size_t i = 0; i < data_plane.route_count(); ++i) {
+        const std::uint64_t n = data_plane.metrics(i).all.in_flight();
+        in_system += n;
+        if (n > data_plane.metrics(worst).all.in_flight()) worst = i;
+      }
+      if (in_system > options.max_requests_in_system) {
+        stopped_because = "memory budget: " + std::to_string(in_system) +
+                          " requests in the system (at most " +
+                          std::to_string(options.max_requests_in_system) + "); " +
+                          data_plane.route(worst).service_key + " holds " +
+                          std::to_string(data_plane.metrics(worst).all.in_flight()) + " of them, " +
+                          std::to_string(data_plane.Queued(worst)) + " queued";
+        return true;
+      }
+    }
+    return false;
+  });
   const sim::Time step = std::max<sim::Time>(1, sc.duration / 100);
-  for (sim::Time t = step; t < sc.duration; t += step) {  // duration <= kMaxDuration: no overflow
-    engine.RunUntil(t);
-    if (progress) progress(static_cast<double>(t) / static_cast<double>(sc.duration));
+  for (sim::Time t = step; t < sc.duration && !engine.stopped(); t += step) {
+    engine.RunUntil(t);  // duration <= kMaxDuration: t never overflows
+    if (options.progress) options.progress(fraction());
   }
-  engine.RunUntil(sc.duration);
+  if (!engine.stopped()) engine.RunUntil(sc.duration);
   data_plane.Finish();
 
   RunResult result;
   result.seed = seed_;
+  result.complete = !engine.stopped();
+  result.end_time = engine.Now();
+  result.stopped_because = stopped_because;
   result.events_executed = engine.events_executed();
   result.api_writes = api.writes_applied();
-  const double window_s = sim::ToSeconds(sc.duration - sc.warmup);
+  const double window_s = sim::ToSeconds(std::max<sim::Time>(0, engine.Now() - sc.warmup));
   for (std::size_t i = 0; i < data_plane.route_count(); ++i) {
     const ServiceMetrics& m = data_plane.metrics(i);
     const RequestCounts& c = m.measured;

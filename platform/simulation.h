@@ -27,6 +27,11 @@ struct ServiceResult {
 
 struct RunResult {
   std::uint64_t seed = 0;
+  // False if the run stopped before the scenario's duration; `stopped_because`
+  // then says why, and every metric covers the time up to `end_time`.
+  bool complete = true;
+  sim::Time end_time = 0;
+  std::string stopped_because;
   std::vector<ServiceResult> services;
   std::uint64_t events_executed = 0;
   std::uint64_t requests = 0;  // arrivals, every service, whole run
@@ -36,6 +41,26 @@ struct RunResult {
 // The time-series columns, in order (after time_s and series).
 const std::vector<std::string>& TimeSeriesColumns();
 
+// Requests in the system (arrived, not yet ended) that a run may hold per
+// byte of its memory budget: a request's pool record (32 bytes), its place in
+// a ring queue and the pool's free list, with the slack of both growing by
+// doubling, and the event-queue entries of its batch (measured: see
+// RunOptions::max_requests_in_system).
+inline constexpr std::uint64_t kBytesPerRequestInSystem = 128;
+
+struct RunOptions {
+  // Called with the fraction of simulated time done about every 1%, and
+  // every few thousand events in between (for a wall-clock progress line).
+  std::function<void(double)> progress;
+  // Polled every few thousand events; true stops the run at once (it ends
+  // incomplete, "interrupted").
+  std::function<bool()> interrupted;
+  // Requests in the system, over all services, past which the run stops
+  // incomplete rather than grow without bound (an overloaded service with an
+  // unbounded queue and no timeout). 0: no limit.
+  std::uint64_t max_requests_in_system = 0;
+};
+
 class Simulation {
  public:
   // Borrows everything for the simulation's lifetime. `timeseries` may be
@@ -43,9 +68,8 @@ class Simulation {
   Simulation(const Scenario& scenario, std::uint64_t seed, EventSink& events,
              sim::RowSink* timeseries);
 
-  // Runs to the scenario's duration. `progress`, if set, is called with the
-  // fraction of simulated time done, about every 1%.
-  RunResult Run(const std::function<void(double)>& progress = {});
+  // Runs to the scenario's duration, or until `options` stop it.
+  RunResult Run(const RunOptions& options = {});
 
  private:
   const Scenario& scenario_;

@@ -44,6 +44,12 @@ bool Engine::Cancel(EventId id) {
   return true;
 }
 
+void Engine::SetPoll(std::uint32_t every, std::function<bool()> poll) {
+  poll_every_ = every;
+  poll_countdown_ = every;
+  poll_ = std::move(poll);
+}
+
 void Engine::RunUntil(Time until) {
   stop_requested_ = false;
   Event e;
@@ -51,6 +57,10 @@ void Engine::RunUntil(Time until) {
     now_ = e.time;
     ++events_executed_;
     handlers_[e.target]->OnEvent(e.payload);
+    if (--poll_countdown_ == 0) {
+      poll_countdown_ = poll_every_;
+      if (poll_ && poll_()) stop_requested_ = true;
+    }
   }
   if (!stop_requested_ && until != kNever && until > now_) now_ = until;
 }

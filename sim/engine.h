@@ -80,6 +80,14 @@ class Engine {
   void Run() { RunUntil(kNever); }
   // Makes the running RunUntil return after the current event.
   void Stop() { stop_requested_ = true; }
+  // Calls `poll` after every `every` events; when it returns true, RunUntil
+  // returns as if Stop() had been called. For checks outside the simulated
+  // world (a signal, wall-clock progress, a memory budget): `poll` must not
+  // change simulation state, so a run is the same with or without it.
+  // REQUIRES: every >= 1.
+  void SetPoll(std::uint32_t every, std::function<bool()> poll);
+  // True if the last RunUntil returned early (Stop() or the poll).
+  bool stopped() const { return stop_requested_; }
 
   // A stream seeded from (seed, name). Calling twice with one name gives two
   // streams with the same sequence; give each component its own name.
@@ -107,6 +115,9 @@ class Engine {
   Time now_ = 0;
   std::uint64_t events_executed_ = 0;
   bool stop_requested_ = false;
+  std::uint32_t poll_every_ = UINT32_MAX;
+  std::uint32_t poll_countdown_ = UINT32_MAX;
+  std::function<bool()> poll_;
   EventQueue queue_;
   CallbackPool callbacks_;
   std::vector<EventHandler*> handlers_;

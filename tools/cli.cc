@@ -1,9 +1,13 @@
 #include "tools/cli.h"
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <climits>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -24,6 +28,7 @@
 #include "sim/random.h"
 #include "sim/recorder.h"
 #include "tools/output.h"
+#include "tools/output_files.h"
 
 namespace platsim::tools {
 namespace {
@@ -47,9 +52,20 @@ std::optional<platform::Scenario> Load(const std::string& path, std::ostream& er
   return scenario;
 }
 
+// A quarter of this machine's physical memory: what a run may fill with
+// requests in the system before it stops (RunOptions::max_requests_in_system).
+std::uint64_t DefaultMemoryBudgetBytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page_size = ::sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page_size <= 0) return std::uint64_t{4} << 30;
+  return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page_size) / 4;
+}
+
 struct RunFlags {
   std::string scenario;
   std::string out_dir = "out";
+  bool force = false;
+  std::optional<std::string> max_memory;
   std::optional<std::string> seed;
   int replications = 1;
   std::optional<std::string> duration;
@@ -69,7 +85,7 @@ std::optional<std::uint64_t> ParseSeed(const std::string& text, std::ostream& er
   return std::nullopt;
 }
 
-int Run(const RunFlags& flags, std::ostream& out, std::ostream& err, bool err_is_terminal) {
+int Run(const RunFlags& flags, const CliContext& ctx, std::ostream& out, std::ostream& err) {
   std::optional<std::uint64_t> seed_flag;
   if (flags.seed) {
     seed_flag = ParseSeed(*flags.seed, err);
@@ -95,50 +111,95 @@ int Run(const RunFlags& flags, std::ostream& out, std::ostream& err, bool err_is
   }
   const std::uint64_t seed = seed_flag.value_or(scenario->seed);
 
-  namespace fs = std::filesystem;
-  const fs::path dir(flags.out_dir);
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec || !fs::is_directory(dir)) {
-    err << "platsim: --out: cannot create folder " << dir.string() << ": " << ec.message() << '\n';
-    return kExitBadInput;
-  }
-  std::ofstream timeseries(dir / "timeseries.csv", std::ios::binary);
-  std::ofstream events(dir / "events.jsonl", std::ios::binary);
-  if (!timeseries || !events) {
-    err << "platsim: --out: cannot write into " << dir.string() << '\n';
-    return kExitBadInput;
+  std::uint64_t max_memory_bytes = DefaultMemoryBudgetBytes();
+  if (flags.max_memory) {
+    std::string why;
+    const auto milli = input::ParseQuantityMilli(*flags.max_memory, &why);
+    if (!milli || *milli < (std::int64_t{1} << 20) * 1000) {
+      err << "platsim: --max-memory: "
+          << (milli ? "out of range (got '" + *flags.max_memory + "', expected at least 1Mi)" : why)
+          << '\n';
+      return kExitBadInput;
+    }
+    max_memory_bytes = static_cast<std::uint64_t>(*milli / 1000);
   }
 
-  std::vector<platform::RunResult> runs;
-  for (int i = 0; i < flags.replications; ++i) {
-    const std::uint64_t run_seed = sim::ReplicationSeed(seed, i);
-    sim::CsvRowSink rows(timeseries, {"replication"}, {std::to_string(i)}, i == 0);
-    JsonlEventSink event_sink(events, i);
-    platform::Simulation simulation(*scenario, run_seed, event_sink, &rows);
-    auto progress = [&](double fraction) {
-      char line[96];
-      std::snprintf(line, sizeof line, "\rplatsim: run %d/%d  %3.0f%%", i + 1, flags.replications,
-                    fraction * 100);
-      err << line << std::flush;
-    };
-    const bool show = err_is_terminal && !flags.quiet;
-    runs.push_back(show ? simulation.Run(progress) : simulation.Run());
-    if (show) err << "\rplatsim: run " << i + 1 << '/' << flags.replications << "  100%\n";
+  namespace fs = std::filesystem;
+  const fs::path dir(flags.out_dir);
+  if (const std::string why = PrepareOutputFolder(dir, scenario->name, scenario->file, flags.force);
+      !why.empty()) {
+    err << "platsim: --out: " << why << '\n';
+    return kExitBadInput;
   }
-  std::ofstream summary(dir / "summary.json", std::ios::binary);
-  WriteSummary(summary, *scenario, seed, runs);
-  timeseries.flush();
-  events.flush();
-  if (!summary || !timeseries || !events) {
-    err << "platsim: error writing outputs into " << dir.string() << '\n';
+  try {
+    OutputFile timeseries(dir / "timeseries.csv");
+    OutputFile events(dir / "events.jsonl");
+    std::vector<platform::RunResult> runs;
+    const bool show = ctx.err_is_terminal && !flags.quiet;
+    const auto started = std::chrono::steady_clock::now();
+    auto last_shown = started - std::chrono::hours(1);
+    for (int i = 0; i < flags.replications; ++i) {
+      const std::uint64_t run_seed = sim::ReplicationSeed(seed, i);
+      sim::CsvRowSink rows(timeseries.stream(), {"replication"}, {std::to_string(i)}, i == 0);
+      JsonlEventSink event_sink(events.stream(), i);
+      platform::Simulation simulation(*scenario, run_seed, event_sink, &rows);
+      platform::RunOptions options;
+      // A progress line from the first moments of a run, refreshed a few
+      // times a second on a terminal; every 10 s elsewhere unless --quiet.
+      options.progress = [&](double fraction) {
+        const auto now = std::chrono::steady_clock::now();
+        if (flags.quiet || now - last_shown < (show ? std::chrono::milliseconds(200)
+                                                    : std::chrono::milliseconds(10'000))) {
+          return;
+        }
+        if (!show && now - started < std::chrono::seconds(10)) return;
+        last_shown = now;
+        char line[160];
+        std::snprintf(line, sizeof line, "%splatsim: run %d/%d  %3.0f%% of %s simulated, %.0f s",
+                      show ? "\r" : "", i + 1, flags.replications, fraction * 100,
+                      input::FormatDuration(scenario->duration).c_str(),
+                      std::chrono::duration<double>(now - started).count());
+        err << line << (show ? "" : "\n") << std::flush;
+      };
+      options.interrupted = [&] { return ctx.signal != nullptr && *ctx.signal != 0; };
+      options.max_requests_in_system = max_memory_bytes / platform::kBytesPerRequestInSystem;
+      runs.push_back(simulation.Run(options));
+      if (show) err << "\n";
+      if (!runs.back().complete) break;
+    }
+    OutputFile summary(dir / "summary.json");
+    WriteSummary(summary.stream(), *scenario, seed, flags.replications, runs);
+    for (OutputFile* f : {&timeseries, &events, &summary})
+      f->Close();
+    for (OutputFile* f : {&timeseries, &events, &summary})
+      f->Commit();
+
+    const platform::RunResult& last = runs.back();
+    if (!last.complete) {
+      const std::string at = input::FormatDuration(last.end_time);
+      if (last.stopped_because == "interrupted") {
+        const int signal = ctx.signal != nullptr ? *ctx.signal : SIGINT;
+        err << "platsim: interrupted at " << at << " simulated in run " << runs.size() << '/'
+            << flags.replications << "; what was measured up to then is in " << dir.string()
+            << "/, marked \"complete\": false\n";
+        return 128 + signal;
+      }
+      err << "platsim: run " << runs.size() << " stopped early at " << at
+          << " simulated: " << last.stopped_because << ". The platform cannot keep up with its "
+          << "traffic and its queues grow without bound; bound them (maxQueueLength, "
+             "requestTimeout) or give --max-memory more. What was measured up to then is in "
+          << dir.string() << "/, marked \"complete\": false\n";
+      return kExitInternal;
+    }
+    if (!flags.quiet) {
+      out << "platsim: " << scenario->name << ": " << runs.size() << " run"
+          << (runs.size() == 1 ? "" : "s") << " of " << input::FormatDuration(scenario->duration)
+          << " simulated; results in " << dir.string() << "/ (summary.json, timeseries.csv, "
+          << "events.jsonl)\n";
+    }
+  } catch (const OutputError& e) {
+    err << "platsim: " << e.what() << '\n';
     return kExitInternal;
-  }
-  if (!flags.quiet) {
-    out << "platsim: " << scenario->name << ": " << runs.size() << " run"
-        << (runs.size() == 1 ? "" : "s") << " of " << input::FormatDuration(scenario->duration)
-        << " simulated; results in " << dir.string() << "/ (summary.json, timeseries.csv, "
-        << "events.jsonl)\n";
   }
   return kExitOk;
 }
@@ -309,7 +370,7 @@ int MeasureProfile(const ProfileFlags& f, std::ostream& out, std::ostream& err) 
 }  // namespace
 
 int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
-           bool err_is_terminal) {
+           const CliContext& ctx) {
   CLI::App app{kDescription, "platsim"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "platsim 0.1.0");
@@ -331,6 +392,14 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   run->add_option("--duration", run_flags.duration,
                   "Simulated time, e.g. 30m or 2h (default: the scenario's spec.duration)");
   run->add_flag("--quiet", run_flags.quiet, "No progress line and no closing message");
+  run->add_flag("--force", run_flags.force,
+                "Replace the results of another scenario in the --out folder (without it, "
+                "platsim only replaces an earlier run of the same scenario)");
+  run->add_option("--max-memory", run_flags.max_memory,
+                  "Memory that requests waiting in the system may fill, as a quantity like 8Gi "
+                  "(default: a quarter of this machine's memory). An overloaded platform whose "
+                  "queues grow without bound stops there, with exit 1, instead of exhausting "
+                  "the machine");
 
   std::string validate_path;
   CLI::App* validate =
@@ -398,7 +467,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     return code == 0 ? kExitOk : kExitBadInput;
   }
   try {
-    if (*run) return Run(run_flags, out, err, err_is_terminal);
+    if (*run) return Run(run_flags, ctx, out, err);
     if (*validate) return Validate(validate_path, out, err);
     if (*profile) {
       if (!check_path.empty()) return CheckProfile(check_path, out, err);

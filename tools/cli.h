@@ -2,6 +2,7 @@
 #ifndef PLATSIM_TOOLS_CLI_H_
 #define PLATSIM_TOOLS_CLI_H_
 
+#include <csignal>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -13,11 +14,20 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitInternal = 1;
 inline constexpr int kExitBadInput = 2;
 
+// What the command line runs in, beyond its arguments.
+struct CliContext {
+  // Progress refreshes in place when stderr is a terminal.
+  bool err_is_terminal = false;
+  // Set (to the signal's number) by a SIGINT or SIGTERM handler: a run then
+  // stops at the next event, writes what it measured marked incomplete, and
+  // returns 128 + the signal. May be null.
+  const volatile std::sig_atomic_t* signal = nullptr;
+};
+
 // Runs the command line `args` (args[0] is the program name). Normal output
-// goes to `out`; diagnostics, warnings and progress to `err`. Progress is
-// shown only if `err_is_terminal`.
+// goes to `out`; diagnostics, warnings and progress to `err`.
 int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
-           bool err_is_terminal = false);
+           const CliContext& ctx = {});
 
 }  // namespace platsim::tools
 

@@ -30,13 +30,18 @@ void JsonlEventSink::Emit(const platform::ClusterEvent& e) {
 }
 
 void WriteSummary(std::ostream& out, const platform::Scenario& scenario, std::uint64_t seed,
-                  const std::vector<platform::RunResult>& runs) {
+                  int replications, const std::vector<platform::RunResult>& runs) {
   Json j;
   j["apiVersion"] = "platsim.dev/v1alpha1";
   j["kind"] = "RunSummary";
+  bool complete = static_cast<int>(runs.size()) == replications;
+  for (const auto& run : runs)
+    complete &= run.complete;
+  j["complete"] = complete;
   j["scenario"] = {{"name", scenario.name}, {"file", scenario.file}};
   j["seed"] = seed;
   j["replications"] = runs.size();
+  j["replications_requested"] = replications;
   j["duration_s"] = sim::ToSeconds(scenario.duration);
   j["warmup_s"] = sim::ToSeconds(scenario.warmup);
   // Where each model server's times come from; estimates are labelled.
@@ -86,6 +91,9 @@ void WriteSummary(std::ostream& out, const platform::Scenario& scenario, std::ui
     Json r;
     r["replication"] = i;
     r["seed"] = runs[i].seed;
+    r["complete"] = runs[i].complete;
+    r["simulated_s"] = sim::ToSeconds(runs[i].end_time);
+    r["stopped_because"] = runs[i].complete ? Json(nullptr) : Json(runs[i].stopped_because);
     r["events"] = runs[i].events_executed;
     r["requests"] = runs[i].requests;
     r["api_writes"] = runs[i].api_writes;
@@ -100,7 +108,9 @@ void WriteSummary(std::ostream& out, const platform::Scenario& scenario, std::ui
     per_run.push_back(r);
   }
   j["runs"] = per_run;
-  out << j.dump(2) << '\n';
+  // Names are valid UTF-8 (the loader checks), but a file name from the
+  // command line need not be: replace, never fail at the end of a run.
+  out << j.dump(2, ' ', false, Json::error_handler_t::replace) << '\n';
 }
 
 }  // namespace platsim::tools

@@ -28,9 +28,11 @@ class JsonlEventSink : public platform::EventSink {
 
 // summary.json: per service, the mean of every metric over the runs and,
 // with two or more runs, the half-width of its 95% confidence interval;
-// then each run's own values. NaN is written as null.
+// then each run's own values. NaN is written as null. `complete` is true
+// only if all `replications` runs reached the scenario's duration; a run
+// that stopped early says when and why.
 void WriteSummary(std::ostream& out, const platform::Scenario& scenario, std::uint64_t seed,
-                  const std::vector<platform::RunResult>& runs);
+                  int replications, const std::vector<platform::RunResult>& runs);
 
 }  // namespace platsim::tools
 

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -472,6 +476,130 @@ TEST(Cli, KindsOfOtherApiGroupsAreNotSimulatedYet) {
             std::string::npos)
       << r.err;
   EXPECT_EQ(r.err.find("expected v1"), std::string::npos) << "says what to change: " << r.err;
+}
+
+CliResult CliWith(std::vector<std::string> args, const CliContext& ctx) {
+  args.insert(args.begin(), "platsim");
+  std::ostringstream out, err;
+  const int code = RunCli(args, out, err, ctx);
+  return {code, out.str(), err.str()};
+}
+
+bool AnyPartialFile(const std::filesystem::path& dir) {
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() == ".partial") return true;
+  }
+  return false;
+}
+
+TEST(Cli, AnInterruptedRunWritesWhatItMeasuredMarkedIncomplete) {
+  TempDir dir;
+  volatile std::sig_atomic_t signal = SIGTERM;  // as if it arrived at once
+  CliContext ctx;
+  ctx.signal = &signal;
+  const CliResult r = CliWith({"run", Quickstart(), "--out", dir.path().string(), "--duration",
+                               "2h", "--replications", "3", "--quiet"},
+                              ctx);
+  EXPECT_EQ(r.code, 128 + SIGTERM) << r.err;
+  EXPECT_NE(r.err.find("platsim: interrupted at "), std::string::npos) << r.err;
+  const auto j = nlohmann::json::parse(ReadFile(dir.path() / "summary.json"));
+  EXPECT_EQ(j["complete"], false);
+  EXPECT_EQ(j["replications_requested"], 3);
+  ASSERT_EQ(j["runs"].size(), 1u) << "no run starts after an interrupt";
+  EXPECT_EQ(j["runs"][0]["complete"], false);
+  EXPECT_EQ(j["runs"][0]["stopped_because"], "interrupted");
+  EXPECT_LT(j["runs"][0]["simulated_s"].get<double>(), 7200.0);
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "timeseries.csv"));
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "events.jsonl"));
+  EXPECT_FALSE(AnyPartialFile(dir.path()));
+}
+
+TEST(Cli, AnOverloadedRunStopsAtItsMemoryBudget) {
+  TempDir dir;
+  dir.Write("app.yaml", Manifests());
+  const std::string server = "serviceTime: {kind: constant, value: 10ms}";
+  const auto path = dir.Write(
+      "s.yaml",
+      Replace(Replace(Replace(ValidScenario(), server, server + "\n    requestTimeout: 0s"),
+                      "rate: 10", "rate: 1000"),
+              "duration: 10m", "duration: 1000h"));
+  const CliResult r =
+      Cli({"run", path.string(), "--out", (dir.path() / "out").string(), "--max-memory", "1Mi"});
+  EXPECT_EQ(r.code, kExitInternal) << r.err;
+  EXPECT_NE(r.err.find("stopped early at "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("memory budget: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("default/app holds "), std::string::npos) << r.err;
+  const auto j = nlohmann::json::parse(ReadFile(dir.path() / "out/summary.json"));
+  EXPECT_EQ(j["complete"], false);
+  const auto& run = j["runs"][0];
+  EXPECT_NE(run["stopped_because"].get<std::string>().find("memory budget"), std::string::npos);
+  // 1 MiB holds 8192 requests; 1000/s against a capacity of 100/s passes
+  // that within about 9 s.
+  EXPECT_GT(run["simulated_s"].get<double>(), 5.0);
+  EXPECT_LT(run["simulated_s"].get<double>(), 60.0);
+  EXPECT_GT(run["services"]["default/app"]["in_flight_at_end"].get<double>(), 8192.0);
+}
+
+TEST(Cli, AnotherScenariosResultsAreReplacedOnlyWithForce) {
+  TempDir dir;
+  const std::string out = (dir.path() / "out").string();
+  ASSERT_EQ(Cli({"run", Quickstart(), "--out", out, "--duration", "30m", "--quiet"}).code, 0);
+  const std::string before = ReadFile(dir.path() / "out/timeseries.csv");
+  dir.Write("app.yaml", Manifests());
+  const auto path = dir.Write("s.yaml", ValidScenario());
+  const CliResult refused = Cli({"run", path.string(), "--out", out, "--quiet"});
+  EXPECT_EQ(refused.code, kExitBadInput);
+  EXPECT_NE(refused.err.find("holds the results of scenario 'quickstart'"), std::string::npos)
+      << refused.err;
+  EXPECT_EQ(ReadFile(dir.path() / "out/timeseries.csv"), before);
+  // The same scenario again replaces every file of the earlier run.
+  ASSERT_EQ(Cli({"run", Quickstart(), "--out", out, "--duration", "20m", "--quiet"}).code, 0);
+  EXPECT_NE(ReadFile(dir.path() / "out/timeseries.csv"), before);
+  const CliResult forced = Cli({"run", path.string(), "--out", out, "--quiet", "--force"});
+  EXPECT_EQ(forced.code, 0) << forced.err;
+  const auto j = nlohmann::json::parse(ReadFile(dir.path() / "out/summary.json"));
+  EXPECT_EQ(j["scenario"]["name"], "t");
+  EXPECT_EQ(ReadFile(dir.path() / "out/timeseries.csv").find("quickstart"), std::string::npos);
+}
+
+TEST(Cli, AFullDiskEndsTheRunWithTheFileAndReason) {
+  TempDir dir;
+  std::filesystem::create_symlink("/dev/full", dir.path() / "events.jsonl.partial");
+  const CliResult r =
+      Cli({"run", Quickstart(), "--out", dir.path().string(), "--duration", "30m", "--quiet"});
+  EXPECT_EQ(r.code, kExitInternal);
+  EXPECT_NE(r.err.find("events.jsonl.partial: write failed: No space left on device"),
+            std::string::npos)
+      << r.err;
+  for (const auto& name : {"summary.json", "timeseries.csv", "events.jsonl"})
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / name)) << name;
+}
+
+// The real binary, sent a real SIGINT part-way through a long run.
+TEST(Cli, SigintStopsTheRunAtTheNextEventAndExits130) {
+  TempDir dir;
+  const std::string out = (dir.path() / "out").string();
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::execl(PLATSIM_BINARY, PLATSIM_BINARY, "run", Quickstart().c_str(), "--out", out.c_str(),
+            "--duration", "100000h", "--quiet", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Wait (polling, at most a minute) until the run has written rows.
+  const auto partial = dir.path() / "out/timeseries.csv.partial";
+  std::error_code ec;
+  for (int i = 0; i < 6000 && !(std::filesystem::file_size(partial, ec) > 0 && !ec); ++i)
+    ::usleep(10'000);
+  ::kill(child, SIGINT);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by the signal instead of stopping";
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  const auto j = nlohmann::json::parse(ReadFile(dir.path() / "out/summary.json"));
+  EXPECT_EQ(j["complete"], false);
+  EXPECT_EQ(j["runs"][0]["stopped_because"], "interrupted");
+  EXPECT_FALSE(AnyPartialFile(dir.path() / "out"));
 }
 
 TEST(Cli, AMissingScenarioFileExitsTwo) {
