@@ -378,11 +378,10 @@ void ReadTraffic(const Node& list, const std::filesystem::path& base, Scenario& 
   }
 }
 
-}  // namespace
-
-std::optional<Scenario> LoadScenario(const std::string& path, Diagnostics& diags) {
+std::optional<Scenario> LoadScenarioSource(std::optional<input::Source> source,
+                                           const std::string& path,
+                                           const std::filesystem::path& base, Diagnostics& diags) {
   const int errors_before = diags.error_count();
-  auto source = input::LoadYamlFile(path, path, diags);
   if (!source) return std::nullopt;
   if (source->documents.size() != 1) {
     diags.Error(
@@ -390,7 +389,6 @@ std::optional<Scenario> LoadScenario(const std::string& path, Diagnostics& diags
         "expected one Scenario document, found " + std::to_string(source->documents.size()));
     return std::nullopt;
   }
-  const std::filesystem::path base = std::filesystem::path(path).parent_path();
   Scenario s;
   s.file = path;
   MapReader root(source->documents[0], diags);
@@ -453,6 +451,20 @@ std::optional<Scenario> LoadScenario(const std::string& path, Diagnostics& diags
     add_namespace(svc.meta.namespace_name);
   if (diags.error_count() != errors_before) return std::nullopt;
   return s;
+}
+
+}  // namespace
+
+std::optional<Scenario> LoadScenario(const std::string& path, Diagnostics& diags) {
+  return LoadScenarioSource(input::LoadYamlFile(path, path, diags), path,
+                            std::filesystem::path(path).parent_path(), diags);
+}
+
+std::optional<Scenario> LoadScenarioText(const std::string& text, const std::string& display_name,
+                                         const std::filesystem::path& base_dir,
+                                         Diagnostics& diags) {
+  return LoadScenarioSource(input::ParseYaml(text, display_name, diags), display_name, base_dir,
+                            diags);
 }
 
 }  // namespace platsim::platform

@@ -5,6 +5,7 @@
 #ifndef PLATSIM_PLATFORM_SCENARIO_H_
 #define PLATSIM_PLATFORM_SCENARIO_H_
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -58,6 +59,11 @@ struct Scenario {
 // Loads `path`. Every problem goes to `diags` (errors and warnings, all at
 // once); returns nullopt if there was any error.
 std::optional<Scenario> LoadScenario(const std::string& path, input::Diagnostics& diags);
+// The same for a scenario given as text; files it names resolve against
+// `base_dir`.
+std::optional<Scenario> LoadScenarioText(const std::string& text, const std::string& display_name,
+                                         const std::filesystem::path& base_dir,
+                                         input::Diagnostics& diags);
 
 }  // namespace platsim::platform
 

@@ -6,9 +6,14 @@
 #                             then build gpu/ on its own as a GPU machine does and run its tests
 #   tools/dev.sh sanitize     the test suite under AddressSanitizer + UBSan (build-asan/)
 #   tools/dev.sh bench        build and run the Google Benchmark benches (Release)
+#   tools/dev.sh fuzz [ARGS]  build the scenario fuzz target with clang (libFuzzer, ASan,
+#                             UBSan; build-fuzz/) and run it from the checked-in corpus;
+#                             ARGS go to libFuzzer (default -runs=20000, what `test` runs;
+#                             e.g. -max_total_time=3600 for a long run)
 #   tools/dev.sh deps         only install the Debian packages platsim builds with
 #
-# Build folders: build/ (RelWithDebInfo), build-asan/, build-bench/, build-gpu/. Set
+# Build folders: build/ (RelWithDebInfo), build-asan/, build-bench/, build-gpu/,
+# build-fuzz/. Set
 # PLATSIM_JOBS to change build parallelism (default: number of cores).
 set -euo pipefail
 
@@ -18,7 +23,8 @@ jobs="${PLATSIM_JOBS:-$(nproc)}"
 
 packages=(build-essential cmake ninja-build ccache pkg-config
           libyaml-dev libcli11-dev nlohmann-json3-dev libeigen3-dev
-          libgtest-dev libgmock-dev libbenchmark-dev python3-matplotlib)
+          libgtest-dev libgmock-dev libbenchmark-dev python3-matplotlib
+          clang libclang-rt-14-dev)
 
 deps() {
   local missing=()
@@ -40,6 +46,22 @@ build() {  # build DIR [cmake args...]
   cmake --build "$dir" -j "$jobs"
 }
 
+fuzz() {  # fuzz [libFuzzer args...]
+  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DPLATSIM_FUZZ=ON -DPLATSIM_CUDA=OFF -DPLATSIM_BUILD_BENCHMARKS=OFF >/dev/null
+  cmake --build build-fuzz -j "$jobs" --target scenario_fuzz
+  # New inputs go to a scratch folder, so the checked-in corpus only changes by hand.
+  local scratch
+  scratch="$(mktemp -d)"
+  local args=("$@")
+  [ ${#args[@]} -eq 0 ] && args=(-runs=20000)
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    build-fuzz/tests/fuzz/scenario_fuzz -dict=tests/fuzz/scenario.dict -max_len=8192 \
+    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=build-fuzz/ \
+    "${args[@]}" "$scratch" tests/fuzz/corpus
+  rm -rf "$scratch"
+}
+
 case "${1:-}" in
   deps)
     deps
@@ -56,6 +78,7 @@ case "${1:-}" in
     ctest --test-dir build -j "$jobs" --output-on-failure --timeout 900
     tools/gpu/device.sh prepare
     tools/gpu/device.sh build
+    fuzz
     ;;
   sanitize)
     deps
@@ -64,6 +87,10 @@ case "${1:-}" in
       -DPLATSIM_CUDA=OFF
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
       ctest --test-dir build-asan -j "$jobs" --output-on-failure --timeout 1800
+    ;;
+  fuzz)
+    deps
+    fuzz "${@:2}"
     ;;
   bench)
     deps
