@@ -156,7 +156,7 @@ void ReadDeployment(MapReader& m, Scenario& s, Diagnostics& diags) {
   d.selector = ReadLabels(sel.Get("matchLabels"), diags);
   if (sel.Has("matchExpressions")) {
     const Node e = sel.Get("matchExpressions");
-    diags.Error(e.location(), e.path(), "matchExpressions is not supported yet; use matchLabels");
+    diags.Error(e.location(), e.path(), "matchExpressions is not simulated yet (only matchLabels)");
   }
   sel.RejectUnknown();
   const Node tmpl = spec.Require("template");

@@ -120,7 +120,7 @@ RunResult Simulation::Run(const RunOptions& options) {
     return static_cast<double>(engine.Now()) / static_cast<double>(sc.duration);
   };
   // Checks outside the simulated world; they never change it.
-  engine.SetPoll(4096, [&] {
+  engine.SetPoll(1024, [&] {
     if (options.progress) options.progress(fraction());
     if (options.interrupted && options.interrupted()) {
       stopped_because = "interrupted";

@@ -50,9 +50,9 @@ inline constexpr std::uint64_t kBytesPerRequestInSystem = 128;
 
 struct RunOptions {
   // Called with the fraction of simulated time done about every 1%, and
-  // every few thousand events in between (for a wall-clock progress line).
+  // every 1024 events in between (for a wall-clock progress line).
   std::function<void(double)> progress;
-  // Polled every few thousand events; true stops the run at once (it ends
+  // Polled every 1024 events; true stops the run at once (it ends
   // incomplete, "interrupted").
   std::function<bool()> interrupted;
   // Requests in the system, over all services, past which the run stops

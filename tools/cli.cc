@@ -145,14 +145,15 @@ int Run(const RunFlags& flags, const CliContext& ctx, std::ostream& out, std::os
       platform::Simulation simulation(*scenario, run_seed, event_sink, &rows);
       platform::RunOptions options;
       // A progress line from the first moments of a run, refreshed a few
-      // times a second on a terminal; every 10 s elsewhere unless --quiet.
+      // times a second on a terminal; elsewhere (unless --quiet) after the
+      // first second and then every 10 s, so a long run never looks hung.
       options.progress = [&](double fraction) {
         const auto now = std::chrono::steady_clock::now();
         if (flags.quiet || now - last_shown < (show ? std::chrono::milliseconds(200)
                                                     : std::chrono::milliseconds(10'000))) {
           return;
         }
-        if (!show && now - started < std::chrono::seconds(10)) return;
+        if (!show && now - started < std::chrono::seconds(1)) return;
         last_shown = now;
         char line[160];
         std::snprintf(line, sizeof line, "%splatsim: run %d/%d  %3.0f%% of %s simulated, %.0f s",

@@ -28,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!diags.has_errors()) __builtin_trap();  // refused without saying why
     return 0;
   }
-  // Bounded whatever the scenario: at most about 50 polls of 4096 events and
+  // Bounded whatever the scenario: at most about 200 polls of 1024 events and
   // 100,000 requests in the system.
   std::ostringstream events_text, rows_text, summary;
   tools::JsonlEventSink events(events_text, 0);
@@ -36,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   platform::Simulation simulation(*scenario, scenario->seed, events, &rows);
   int polls = 0;
   platform::RunOptions options;
-  options.interrupted = [&polls] { return ++polls > 50; };
+  options.interrupted = [&polls] { return ++polls > 200; };
   options.max_requests_in_system = 100'000;
   std::vector<platform::RunResult> runs = {simulation.Run(options)};
   tools::WriteSummary(summary, *scenario, scenario->seed, 1, runs);
