@@ -102,5 +102,37 @@ TEST(EngineDeathTest, SchedulingInThePastAbortsNamingTheTime) {
   EXPECT_DEATH(engine.ScheduleCallbackAt(50, [] {}), "t=100ns.*in the past");
 }
 
+TEST(Engine, PollsEveryNEventsAndStopsWhenThePollSaysSo) {
+  Engine engine(1);
+  for (Time t = 1; t <= 100; ++t)
+    engine.ScheduleCallbackAt(t, [] {});
+  std::vector<std::uint64_t> polled_at;
+  engine.SetPoll(10, [&] {
+    polled_at.push_back(engine.events_executed());
+    return engine.events_executed() == 30;
+  });
+  engine.RunUntil(1000);
+  EXPECT_EQ(polled_at, (std::vector<std::uint64_t>{10, 20, 30}));
+  EXPECT_TRUE(engine.stopped());
+  EXPECT_EQ(engine.Now(), 30) << "the clock stays at the last event run";
+  engine.RunUntil(1000);
+  EXPECT_FALSE(engine.stopped());
+  EXPECT_EQ(engine.events_executed(), 100u);
+  EXPECT_EQ(engine.Now(), 1000);
+}
+
+TEST(Engine, DelaysPastNeverSaturateAtNever) {
+  Engine engine(1);
+  engine.ScheduleCallbackAt(kMaxDuration, [] {});
+  engine.Run();
+  bool ran = false;
+  const EventId id = engine.ScheduleCallbackAfter(kNever, [&] { ran = true; });
+  EXPECT_TRUE(engine.IsPending(id));
+  engine.RunUntil(kMaxDuration + kHour);
+  EXPECT_FALSE(ran);
+  EXPECT_EQ(SatAdd(kNever - 5, 10), kNever);
+  EXPECT_EQ(SatAdd(5, 10), 15);
+}
+
 }  // namespace
 }  // namespace platsim::sim
