@@ -38,6 +38,34 @@ std::string TemplateHash(const PodTemplate& t) {
   Mix(h, std::to_string(t.has_readiness_probe) + "/" + std::to_string(t.readiness.initial_delay) +
              "/" + std::to_string(t.readiness.period) + "/" +
              std::to_string(t.readiness.success_threshold));
+  // Placement is part of the template: changing it rolls out new pods.
+  const Placement& p = t.placement;
+  if (!p.node_selector.empty() || p.has_required_terms || !p.preferred.empty() ||
+      !p.tolerations.empty()) {
+    for (const auto& [k, v] : p.node_selector) {
+      Mix(h, "nodeSelector/" + k);
+      Mix(h, v);
+    }
+    auto term = [&h](const NodeSelectorTerm& term) {
+      Mix(h, "term");
+      for (const auto& r : term.match_expressions) {
+        Mix(h, r.key + "/" + std::to_string(static_cast<int>(r.op)));
+        for (const auto& v : r.values)
+          Mix(h, v);
+      }
+    };
+    Mix(h, p.has_required_terms ? "required" : "");
+    for (const auto& t : p.required_terms)
+      term(t);
+    for (const auto& t : p.preferred) {
+      Mix(h, "preferred/" + std::to_string(t.weight));
+      term(t.preference);
+    }
+    for (const auto& t : p.tolerations) {
+      Mix(h, "toleration/" + t.key + "/" + std::to_string(t.exists) + "/" + t.value + "/" +
+                 std::to_string(t.any_effect) + "/" + std::to_string(static_cast<int>(t.effect)));
+    }
+  }
   std::string out;
   for (int i = 0; i < 10; ++i) {
     out += kAlphabet[h % kAlphabetSize];

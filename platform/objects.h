@@ -61,6 +61,57 @@ struct Resources {
   }
 };
 
+// core/v1 NodeSelectorRequirement: a label of the node against values.
+struct NodeSelectorRequirement {
+  enum class Operator { kIn, kNotIn, kExists, kDoesNotExist, kGt, kLt };
+  std::string key;
+  Operator op = Operator::kIn;
+  std::vector<std::string> values;
+};
+
+// core/v1 NodeSelectorTerm (matchExpressions; matchFields is not simulated):
+// every requirement must hold.
+struct NodeSelectorTerm {
+  std::vector<NodeSelectorRequirement> match_expressions;
+};
+
+// core/v1 PreferredSchedulingTerm.
+struct PreferredSchedulingTerm {
+  int weight = 1;  // 1..100
+  NodeSelectorTerm preference;
+};
+
+enum class TaintEffect { kNoSchedule, kPreferNoSchedule, kNoExecute };
+
+// core/v1 Taint.
+struct Taint {
+  std::string key;
+  std::string value;
+  TaintEffect effect = TaintEffect::kNoSchedule;
+};
+
+// core/v1 Toleration. An empty key with `exists` tolerates every taint; no
+// effect tolerates every effect.
+struct Toleration {
+  std::string key;
+  bool exists = false;  // operator Exists; otherwise Equal (the default)
+  std::string value;
+  bool any_effect = true;
+  TaintEffect effect = TaintEffect::kNoSchedule;
+};
+
+// Where a pod may run and prefers to: nodeSelector, node affinity and
+// tolerations of its spec.
+struct Placement {
+  Labels node_selector;
+  // requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms; any
+  // term may match. Absent: no requirement.
+  bool has_required_terms = false;
+  std::vector<NodeSelectorTerm> required_terms;
+  std::vector<PreferredSchedulingTerm> preferred;
+  std::vector<Toleration> tolerations;
+};
+
 struct Namespace {
   static constexpr const char* kKind = "Namespace";
   ObjectMeta meta;
@@ -71,6 +122,7 @@ struct Node {
   ObjectMeta meta;
   std::string pool;
   Resources allocatable;
+  std::vector<Taint> taints;
   bool ready = true;
 };
 
@@ -88,6 +140,7 @@ struct PodTemplate {
   bool has_readiness_probe = false;
   Probe readiness;
   sim::Time termination_grace = 30 * sim::kSecond;  // terminationGracePeriodSeconds
+  Placement placement;
 };
 
 enum class PodPhase { kPending, kRunning, kSucceeded, kFailed };

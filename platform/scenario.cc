@@ -1,6 +1,7 @@
 #include "platform/scenario.h"
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <set>
 
@@ -65,6 +66,135 @@ ResourceFields ReadResourceList(const Node& node, Diagnostics& diags) {
   return r;
 }
 
+// A list field: its elements, or nothing (reported) if it is not a list.
+std::vector<Node> ListElements(const Node& node, const char* of_what, Diagnostics& diags) {
+  if (!node.present() || node.IsNull()) return {};
+  if (!node.IsSequence()) {
+    diags.Error(node.location(), node.path(), std::string("expected a list of ") + of_what);
+    return {};
+  }
+  return node.Elements();
+}
+
+std::optional<TaintEffect> ReadTaintEffect(MapReader& m, bool required, Diagnostics& diags) {
+  const Node n = required ? m.Require("effect") : m.Get("effect");
+  if (!n.present() || (!required && n.IsScalar() && n.scalar().empty())) return std::nullopt;
+  const auto e = input::ReadEnum(n, diags, {"NoSchedule", "PreferNoSchedule", "NoExecute"});
+  if (!e) return std::nullopt;
+  return *e == "NoSchedule"         ? TaintEffect::kNoSchedule
+         : *e == "PreferNoSchedule" ? TaintEffect::kPreferNoSchedule
+                                    : TaintEffect::kNoExecute;
+}
+
+// core/v1 NodeSelectorTerm, checked as the API server validates it
+// (ValidateNodeSelectorRequirement): In and NotIn need values, Exists and
+// DoesNotExist none, Gt and Lt one integer.
+NodeSelectorTerm ReadNodeSelectorTerm(const Node& node, Diagnostics& diags) {
+  NodeSelectorTerm term;
+  MapReader m(node, diags);
+  for (const Node& e : ListElements(m.Get("matchExpressions"), "{key, operator, values}", diags)) {
+    MapReader r(e, diags);
+    NodeSelectorRequirement req;
+    req.key = r.RequiredString("key").value_or("");
+    const Node op_node = r.Require("operator");
+    const auto op =
+        op_node.present()
+            ? input::ReadEnum(op_node, diags, {"In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"})
+            : std::nullopt;
+    using Op = NodeSelectorRequirement::Operator;
+    if (op) {
+      req.op = *op == "In"             ? Op::kIn
+               : *op == "NotIn"        ? Op::kNotIn
+               : *op == "Exists"       ? Op::kExists
+               : *op == "DoesNotExist" ? Op::kDoesNotExist
+               : *op == "Gt"           ? Op::kGt
+                                       : Op::kLt;
+    }
+    const Node values = r.Get("values");
+    for (const Node& v : ListElements(values, "strings", diags)) {
+      if (auto s = input::ReadString(v, diags)) req.values.push_back(*s);
+    }
+    r.RejectUnknown();
+    if (!op) continue;
+    const Node at = values.present() ? values : e;
+    if ((req.op == Op::kIn || req.op == Op::kNotIn) && req.values.empty()) {
+      diags.Error(at.location(), e.path() + ".values", "must be specified for operator " + *op);
+    } else if ((req.op == Op::kExists || req.op == Op::kDoesNotExist) && !req.values.empty()) {
+      diags.Error(at.location(), e.path() + ".values", "must be empty for operator " + *op);
+    } else if (req.op == Op::kGt || req.op == Op::kLt) {
+      std::int64_t x = 0;
+      const std::string& v = req.values.empty() ? std::string() : req.values[0];
+      const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+      if (req.values.size() != 1 || ec != std::errc() || end != v.data() + v.size()) {
+        diags.Error(at.location(), e.path() + ".values", "must be one integer for operator " + *op);
+      }
+    }
+    term.match_expressions.push_back(std::move(req));
+  }
+  if (m.Has("matchFields")) {
+    const Node f = m.Get("matchFields");
+    diags.Error(f.location(), f.path(), "matchFields is not simulated yet (only matchExpressions)");
+  }
+  m.RejectUnknown();
+  return term;
+}
+
+// nodeSelector, affinity.nodeAffinity and tolerations of a pod spec.
+Placement ReadPlacement(MapReader& spec, Diagnostics& diags) {
+  Placement p;
+  p.node_selector = ReadLabels(spec.Get("nodeSelector"), diags);
+  MapReader affinity(spec.Get("affinity"), diags);
+  MapReader node_affinity(affinity.Get("nodeAffinity"), diags);
+  if (const Node req = node_affinity.Get("requiredDuringSchedulingIgnoredDuringExecution");
+      req.present()) {
+    MapReader r(req, diags);
+    const Node terms = r.Require("nodeSelectorTerms");
+    p.has_required_terms = true;
+    for (const Node& t : ListElements(terms, "node selector terms", diags))
+      p.required_terms.push_back(ReadNodeSelectorTerm(t, diags));
+    if (terms.IsSequence() && p.required_terms.empty()) {
+      diags.Error(terms.location(), terms.path(), "must have at least one node selector term");
+    }
+    r.RejectUnknown();
+  }
+  for (const Node& e :
+       ListElements(node_affinity.Get("preferredDuringSchedulingIgnoredDuringExecution"),
+                    "{weight, preference}", diags)) {
+    MapReader m(e, diags);
+    PreferredSchedulingTerm t;
+    t.weight = static_cast<int>(m.Int("weight", 1, 1, 100));
+    if (!m.Has("weight")) m.Require("weight");
+    t.preference = ReadNodeSelectorTerm(m.Require("preference"), diags);
+    m.RejectUnknown();
+    p.preferred.push_back(std::move(t));
+  }
+  node_affinity.RejectUnknown();
+  affinity.WarnUnknown(kNotSimulated);
+  for (const Node& e :
+       ListElements(spec.Get("tolerations"), "{key, operator, value, effect}", diags)) {
+    MapReader m(e, diags);
+    Toleration t;
+    t.key = m.String("key", "");
+    t.exists = m.Enum("operator", "Equal", {"Equal", "Exists"}) == "Exists";
+    t.value = m.String("value", "");
+    if (const auto effect = ReadTaintEffect(m, false, diags)) {
+      t.any_effect = false;
+      t.effect = *effect;
+    }
+    m.WarnUnknown(kNotSimulated);  // tolerationSeconds: NoExecute eviction is not simulated
+    // As the API server validates tolerations (ValidateTolerations).
+    if (t.exists && !t.value.empty()) {
+      diags.Error(e.location(), e.path() + ".value", "must be empty when operator is Exists");
+    }
+    if (t.key.empty() && !t.exists) {
+      diags.Error(e.location(), e.path() + ".operator",
+                  "must be Exists when key is empty (an empty key tolerates every taint)");
+    }
+    p.tolerations.push_back(std::move(t));
+  }
+  return p;
+}
+
 struct ManifestContext {
   Diagnostics& diags;
   std::set<std::string> seen;  // kind/namespace/name
@@ -87,6 +217,7 @@ PodTemplate ReadPodTemplate(const Node& node, Diagnostics& diags) {
   MapReader spec(tmpl.Require("spec"), diags);
   t.termination_grace =
       spec.Int("terminationGracePeriodSeconds", 30, 0, 1'000'000'000) * sim::kSecond;
+  t.placement = ReadPlacement(spec, diags);
   std::int64_t cpu_milli = 0, memory_milli = 0, gpu_milli = 0;  // over all containers
   const Node containers = spec.Require("containers");
   if (containers.present() && !containers.IsSequence()) {
@@ -280,6 +411,15 @@ void ReadNodePools(const Node& list, Scenario& s, Diagnostics& diags) {
     }
     pool.count = static_cast<int>(m.Int("count", 1, 0, 5000));
     pool.labels = ReadLabels(m.Get("labels"), diags);
+    for (const Node& e : ListElements(m.Get("taints"), "{key, value, effect}", diags)) {
+      MapReader t(e, diags);
+      Taint taint;
+      taint.key = t.RequiredString("key").value_or("");
+      taint.value = t.String("value", "");
+      taint.effect = ReadTaintEffect(t, true, diags).value_or(TaintEffect::kNoSchedule);
+      t.RejectUnknown();
+      pool.taints.push_back(std::move(taint));
+    }
     MapReader a(m.Require("allocatable"), diags);
     auto quantity = [&](const char* key, std::int64_t fallback_milli, std::int64_t max_milli) {
       const Node n = a.Get(key);

@@ -24,6 +24,7 @@ struct NodePool {
   int count = 0;
   Resources allocatable;
   Labels labels;
+  std::vector<Taint> taints;
 };
 
 struct ModelServerSpec {

@@ -1,5 +1,9 @@
 #include "platform/scheduler.h"
 
+#include <algorithm>
+
+#include "platform/placement.h"
+
 #include <cmath>
 #include <vector>
 
@@ -83,43 +87,82 @@ Result Scheduler::Reconcile(const std::string& key) {
     }
   }
 
+  // Filter, in the default profile's order; a node fails at the first
+  // plugin that rejects it and counts under that plugin's reasons
+  // (framework/runtime RunFilterPlugins).
   const Resources& req = pod->spec.requests;
-  int not_ready = 0, no_cpu = 0, no_memory = 0, no_gpu = 0, no_pods = 0;
-  std::string best;
-  std::int64_t best_score = -1;
-  int ties = 0;
+  const Placement& placement = pod->spec.placement;
+  std::map<std::string, int> reasons;  // FailedScheduling reason -> nodes
+  struct Candidate {
+    const std::string* name;
+    std::int64_t resources;  // NodeResourcesFit + BalancedAllocation, weight 1 each
+    std::int64_t taints;     // intolerable PreferNoSchedule taints (raw)
+    std::int64_t affinity;   // matched preferred weights (raw)
+  };
+  std::vector<Candidate> candidates;
   for (const auto& [name, node] : api_.List<Node>()) {
     if (!node.ready) {
-      ++not_ready;
+      ++reasons["node(s) were not ready"];
+      continue;
+    }
+    if (const Taint* t = FirstUntoleratedTaint(node.taints, placement.tolerations)) {
+      ++reasons["node(s) had untolerated taint {" + t->key + ": " + t->value + "}"];
+      continue;
+    }
+    if (!MatchesRequiredNodeAffinity(placement, node.meta.labels)) {
+      ++reasons["node(s) didn't match Pod's node affinity/selector"];
       continue;
     }
     const Resources u = used[name];
     const Resources& a = node.allocatable;
     bool fits = true;
-    if (u.cpu_milli + req.cpu_milli > a.cpu_milli) ++no_cpu, fits = false;
-    if (u.memory_bytes + req.memory_bytes > a.memory_bytes) ++no_memory, fits = false;
-    if (u.gpus + req.gpus > a.gpus) ++no_gpu, fits = false;
-    if (u.pods + 1 > a.pods) ++no_pods, fits = false;
+    if (u.cpu_milli + req.cpu_milli > a.cpu_milli) ++reasons["Insufficient cpu"], fits = false;
+    if (u.memory_bytes + req.memory_bytes > a.memory_bytes) {
+      ++reasons["Insufficient memory"], fits = false;
+    }
+    if (u.gpus + req.gpus > a.gpus) ++reasons["Insufficient nvidia.com/gpu"], fits = false;
+    if (u.pods + 1 > a.pods) ++reasons["Too many pods"], fits = false;
     if (!fits) continue;
-    const std::int64_t score = Score(a, u, req);
+    candidates.push_back({&name, Score(a, u, req),
+                          IntolerablePreferNoScheduleTaints(node.taints, placement.tolerations),
+                          PreferredNodeAffinityScore(placement, node.meta.labels)});
+  }
+
+  // Score: each plugin's normalized score times its weight, summed
+  // (RunScorePlugins; weights from apis/config/v1 default_plugins.go:
+  // TaintToleration 3, NodeAffinity 2). NodeAffinity is skipped for a pod
+  // without preferred terms (its PreScore returns Skip).
+  std::vector<std::int64_t> taint_scores, affinity_scores;
+  for (const Candidate& c : candidates) {
+    taint_scores.push_back(c.taints);
+    affinity_scores.push_back(c.affinity);
+  }
+  DefaultNormalizeScore(kMaxNodeScore, true, taint_scores);
+  DefaultNormalizeScore(kMaxNodeScore, false, affinity_scores);
+  if (placement.preferred.empty()) std::fill(affinity_scores.begin(), affinity_scores.end(), 0);
+  std::string best;
+  std::int64_t best_score = -1;
+  int ties = 0;
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    const std::int64_t score = candidates[i].resources + kTaintTolerationWeight * taint_scores[i] +
+                               kNodeAffinityWeight * affinity_scores[i];
     if (score > best_score) {
       best_score = score;
-      best = name;
+      best = *candidates[i].name;
       ties = 1;
     } else if (score == best_score && rng_.UniformInt(++ties) == 0) {
-      best = name;
+      best = *candidates[i].name;
     }
   }
 
   if (best.empty()) {
-    // The FailedScheduling message, in the upstream form.
+    // The FailedScheduling message, as framework/types.go FitError.Error():
+    // "count reason" per reason, sorted as strings, joined with ", ".
     std::string why = "0/" + std::to_string(api_.List<Node>().size()) + " nodes are available";
     std::vector<std::string> parts;
-    if (no_cpu) parts.push_back(std::to_string(no_cpu) + " Insufficient cpu");
-    if (no_memory) parts.push_back(std::to_string(no_memory) + " Insufficient memory");
-    if (no_gpu) parts.push_back(std::to_string(no_gpu) + " Insufficient nvidia.com/gpu");
-    if (no_pods) parts.push_back(std::to_string(no_pods) + " Too many pods");
-    if (not_ready) parts.push_back(std::to_string(not_ready) + " node(s) were not ready");
+    for (const auto& [reason, nodes] : reasons)
+      parts.push_back(std::to_string(nodes) + " " + reason);
+    std::sort(parts.begin(), parts.end());
     for (std::size_t i = 0; i < parts.size(); ++i)
       why += (i ? ", " : ": ") + parts[i];
     why += ".";

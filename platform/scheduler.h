@@ -1,19 +1,26 @@
 // The scheduler: binds each pending pod to a node.
 //
-// Filter (NodeResourcesFit, NodeUnschedulable): the node is Ready and its
+// Filter, in the default profile's order (a node counts under the first
+// plugin that rejects it): the node is Ready; TaintToleration (every
+// NoSchedule and NoExecute taint tolerated); NodeAffinity (nodeSelector and
+// required node affinity, platform/placement.h); NodeResourcesFit (its
 // allocatable cpu, memory, nvidia.com/gpu and pod count cover what its pods
-// already request plus this pod. GPUs are whole devices, never overcommitted.
+// already request plus this pod). GPUs are whole devices, never overcommitted.
 // Score, as the default profile of kubernetes/kubernetes
 // pkg/scheduler/framework/plugins/noderesources does it, in integers:
 // - NodeResourcesFit with LeastAllocated (weight 1): per resource
 //   (allocatable - requested) * 100 / allocatable, averaged over cpu and
 //   memory with equal weights; pods without requests count as 100m cpu and
 //   200Mi memory (the non-zero defaults used in scoring only);
-// - BalancedAllocation (weight 1): (1 - std of the requested fractions) * 100.
+// - BalancedAllocation (weight 1): (1 - std of the requested fractions) * 100;
+// - TaintToleration (weight 3): intolerable PreferNoSchedule taints,
+//   normalized over the feasible nodes, fewest best;
+// - NodeAffinity (weight 2): the matched preferred terms' weights,
+//   normalized over the feasible nodes (only for pods with preferred terms).
 // The node score is the weighted sum; ties are broken at random among the
 // best (reservoir sampling, as selectHost), from the scheduler's own stream.
-// Other plugins (taints, affinity, topology spread, image locality) are not
-// simulated yet.
+// Other plugins (topology spread, inter-pod affinity, image locality) are
+// not simulated yet, nor is preemption (no "preemption:" suffix).
 // A pod that fits nowhere is marked Unschedulable and retried when a pod is
 // deleted or a node is added, and at least every 5 minutes
 // (podMaxInUnschedulablePodsDuration).
@@ -34,6 +41,10 @@ class Scheduler : public Reconciler {
   static constexpr sim::Time kUnschedulableRetry = 5 * sim::kMinute;
   static constexpr std::int64_t kDefaultCpuMilli = 100;
   static constexpr std::int64_t kDefaultMemoryBytes = 200LL * 1024 * 1024;
+  // framework.MaxNodeScore and the default profile's plugin weights.
+  static constexpr std::int64_t kMaxNodeScore = 100;
+  static constexpr std::int64_t kTaintTolerationWeight = 3;
+  static constexpr std::int64_t kNodeAffinityWeight = 2;
 
   // Borrows everything; registers its watches.
   Scheduler(sim::Engine& engine, ApiServer& api, EventSink& events);

@@ -74,6 +74,7 @@ RunResult Simulation::Run(const RunOptions& options) {
       node.meta.labels = pool.labels;
       node.pool = pool.name;
       node.allocatable = pool.allocatable;
+      node.taints = pool.taints;
       api.Create(std::move(node));
     }
   }

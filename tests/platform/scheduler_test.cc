@@ -104,6 +104,92 @@ TEST(Scheduler, NeverOvercommitsGpusAndExplainsWhy) {
   EXPECT_EQ(bound, 2) << "the unschedulable pod was retried on the deletion";
 }
 
+// Three nodes: "cpu" lacks the pod's nodeSelector label; "gpu-0" and
+// "gpu-1" carry a NoSchedule taint the pod does not tolerate. The message
+// is upstream's FitError form (reasons sorted as strings), without the
+// preemption suffix platsim does not simulate.
+TEST(Scheduler, TaintsAndSelectorsFilterWithUpstreamsMessage) {
+  Cluster c;
+  for (const char* name : {"cpu", "gpu-0", "gpu-1"}) {
+    Node n;
+    n.meta.name = name;
+    n.allocatable = Resources{32000, 256 * kGi, 8, 110};
+    if (std::string(name) != "cpu") {
+      n.meta.labels = {{"accelerator", "h100"}};
+      n.taints = {Taint{"gpu", "true", TaintEffect::kNoSchedule}};
+    }
+    c.api.Create(n);
+  }
+  c.engine.Run();
+  Pod p;
+  p.meta.name = "p";
+  p.meta.namespace_name = "default";
+  p.spec.placement.node_selector = {{"accelerator", "h100"}};
+  c.api.Create(p);
+  c.engine.RunUntil(sim::kSecond);
+  ASSERT_FALSE(c.events.events.empty());
+  EXPECT_EQ(c.events.events.back().message,
+            "0/3 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 2 "
+            "node(s) had untolerated taint {gpu: true}.");
+  // Tolerating the taint lets the pod onto a GPU node, never the cpu node.
+  Pod q = p;
+  q.meta.name = "q";
+  Toleration t;
+  t.key = "gpu";
+  t.exists = true;
+  q.spec.placement.tolerations = {t};
+  c.api.Create(q);
+  c.engine.RunUntil(2 * sim::kSecond);
+  EXPECT_EQ(c.api.Get<Pod>("default/q")->node_name.rfind("gpu-", 0), 0u)
+      << c.api.Get<Pod>("default/q")->node_name;
+}
+
+// Preferred affinity (weight 2) outweighs a small resource advantage:
+// "b" has twice the cpu and memory (resource score 196 + 2 = 198 against
+// "a"'s 196) but "a" is preferred: 196 + 2 * 100 beats 198 + 0.
+TEST(Scheduler, PreferredAffinityAndPreferNoScheduleTaintsWeighAsUpstream) {
+  Cluster c;
+  for (const char* name : {"a", "b"}) {
+    Node n;
+    n.meta.name = name;
+    const bool big = std::string(name) == "b";
+    n.allocatable = Resources{big ? 64000 : 32000, big ? 512 * kGi : 256 * kGi, 8, 110};
+    n.meta.labels = {{"zone", name}};
+    c.api.Create(n);
+  }
+  c.engine.Run();
+  Pod p;
+  p.meta.name = "p";
+  p.meta.namespace_name = "default";
+  p.spec.requests = Resources{1000, 8 * kGi, 1, 0};
+  p.spec.placement.preferred = {
+      {1, NodeSelectorTerm{{{"zone", NodeSelectorRequirement::Operator::kIn, {"a"}}}}}};
+  c.api.Create(p);
+  Pod q = p;
+  q.meta.name = "q";
+  q.spec.placement.preferred.clear();
+  c.api.Create(q);
+  c.engine.RunUntil(sim::kSecond);
+  EXPECT_EQ(c.api.Get<Pod>("default/p")->node_name, "a");
+  EXPECT_EQ(c.api.Get<Pod>("default/q")->node_name, "b") << "without the preference";
+
+  // A PreferNoSchedule taint on "b" (weight 3: 0 against 300) sends an
+  // untolerating pod to "a" despite b's resources.
+  Cluster d;
+  for (const char* name : {"a", "b"}) {
+    Node n;
+    n.meta.name = name;
+    const bool big = std::string(name) == "b";
+    n.allocatable = Resources{big ? 64000 : 32000, big ? 512 * kGi : 256 * kGi, 8, 110};
+    if (big) n.taints = {Taint{"spot", "", TaintEffect::kPreferNoSchedule}};
+    d.api.Create(n);
+  }
+  d.engine.Run();
+  d.AddPod("r", 1);
+  d.engine.RunUntil(sim::kSecond);
+  EXPECT_EQ(d.api.Get<Pod>("default/r")->node_name, "a");
+}
+
 TEST(ReplicaSetController, CreatesExactlyTheReplicasDespiteWriteLatency) {
   sim::Engine engine(1);
   ApiServer api(engine, 50 * sim::kMillisecond);

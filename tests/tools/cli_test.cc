@@ -267,6 +267,35 @@ TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
        "s.yaml:3:18: YAML syntax error: control characters are not allowed"},
       {"no spec", "apiVersion: platsim.dev/v1alpha1\nkind: Scenario\nmetadata: {name: t}\n", m,
        "s.yaml:1:1: spec: required field is missing", "1 error\n"},
+      {"In without values", v,
+       Replace(m, "      containers:",
+               "      affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: "
+               "{nodeSelectorTerms: [{matchExpressions: [{key: a, operator: In}]}]}}}\n"
+               "      containers:"),
+       "app.yaml:10:122: document[0].spec.template.spec.affinity.nodeAffinity."
+       "requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0]."
+       "values: must be specified for operator In"},
+      {"unknown operator", v,
+       Replace(m, "      containers:",
+               "      affinity: {nodeAffinity: {preferredDuringSchedulingIgnoredDuringExecution: "
+               "[{weight: 5, preference: {matchExpressions: [{key: a, operator: Near}]}}]}}\n"
+               "      containers:"),
+       "operator: unknown value (got 'Near', expected one of: In, NotIn, Exists, DoesNotExist, "
+       "Gt, Lt)"},
+      {"matchFields", v,
+       Replace(m, "      containers:",
+               "      affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: "
+               "{nodeSelectorTerms: [{matchFields: [{key: metadata.name, operator: In, values: "
+               "[n]}]}]}}}\n      containers:"),
+       "matchFields is not simulated yet"},
+      {"Exists toleration with a value", v,
+       Replace(m, "      containers:",
+               "      tolerations: [{key: gpu, operator: Exists, value: x}]\n      containers:"),
+       "app.yaml:10:21: document[0].spec.template.spec.tolerations[0].value: must be empty when "
+       "operator is Exists"},
+      {"taint without effect",
+       Replace(v, "    count: 1\n", "    count: 1\n    taints: [{key: gpu}]\n"), m,
+       "s.yaml:9:14: spec.nodePools[0].taints[0].effect: required field is missing"},
       {"newline in a value", Replace(v, "- service: app", "- service: \"a\\nb\""), m,
        "s.yaml:16:14: spec.traffic[0].service: no Service default/a\\nb among the manifests"},
   };
@@ -600,6 +629,35 @@ TEST(Cli, SigintStopsTheRunAtTheNextEventAndExits130) {
   EXPECT_EQ(j["complete"], false);
   EXPECT_EQ(j["runs"][0]["stopped_because"], "interrupted");
   EXPECT_FALSE(AnyPartialFile(dir.path() / "out"));
+}
+
+// A GPU pool tainted and labelled as GPU platforms do, a cpu pool beside
+// it: pods that select and tolerate the GPU nodes land only there.
+TEST(Cli, PodsLandWhereTheirSelectorAndTolerationsAllow) {
+  TempDir dir;
+  dir.Write("app.yaml",
+            Replace(Replace(Manifests(), "replicas: 1", "replicas: 6"), "      containers:",
+                    "      nodeSelector: {nvidia.com/gpu.product: H100}\n"
+                    "      tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: "
+                    "NoSchedule}]\n      containers:"));
+  const auto path = dir.Write(
+      "s.yaml", Replace(ValidScenario(), "  - name: pool\n    count: 1\n",
+                        "  - name: cpu\n    count: 4\n    allocatable: {cpu: \"64\", memory: "
+                        "512Gi}\n  - name: gpu\n    count: 2\n    labels: "
+                        "{nvidia.com/gpu.product: H100}\n    taints: [{key: nvidia.com/gpu, "
+                        "value: present, effect: NoSchedule}]\n"));
+  const CliResult r =
+      Cli({"run", path.string(), "--out", (dir.path() / "out").string(), "--quiet"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  int scheduled = 0;
+  std::istringstream events(ReadFile(dir.path() / "out/events.jsonl"));
+  for (std::string line; std::getline(events, line);) {
+    const auto e = nlohmann::json::parse(line);
+    if (e["reason"] != "Scheduled") continue;
+    ++scheduled;
+    EXPECT_EQ(e["node"].get<std::string>().rfind("gpu-", 0), 0u) << line;
+  }
+  EXPECT_EQ(scheduled, 6);
 }
 
 TEST(Cli, AMissingScenarioFileExitsTwo) {
