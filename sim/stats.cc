@@ -6,10 +6,10 @@
 
 namespace platsim::sim {
 
-QuantileSketch::QuantileSketch(double relative_accuracy)
-    : alpha_(relative_accuracy),
-      gamma_((1.0 + relative_accuracy) / (1.0 - relative_accuracy)),
-      inv_log_gamma_(1.0 / std::log(gamma_)),
+QuantileSketch::QuantileSketch(double relative_error)
+    : alpha_(relative_error),
+      log_gamma_(std::log1p(relative_error)),
+      inv_log_gamma_(1.0 / log_gamma_),
       min_(std::numeric_limits<double>::infinity()),
       max_(-std::numeric_limits<double>::infinity()) {}
 
@@ -18,10 +18,9 @@ int QuantileSketch::IndexOf(double value) const {
   return static_cast<int>(std::ceil(std::log(value) * inv_log_gamma_));
 }
 
-double QuantileSketch::ValueOf(int index) const {
-  // The point of (gamma^(i-1), gamma^i] whose relative distance to both ends
-  // is alpha.
-  return 2.0 * std::pow(gamma_, index) / (gamma_ + 1.0);
+double QuantileSketch::ValueOf(int index, double position) const {
+  // gamma^(i - 1 + position): geometric interpolation across the bucket.
+  return std::exp(log_gamma_ * (static_cast<double>(index) - 1.0 + position));
 }
 
 void QuantileSketch::Add(double value) {
@@ -85,10 +84,14 @@ double QuantileSketch::Quantile(double q) const {
   if (rank < zero_count_) return std::clamp(0.0, min_, max_);
   std::uint64_t seen = zero_count_;
   for (std::size_t i = 0; i < buckets_.size(); ++i) {
-    seen += buckets_[i];
-    if (seen > rank) {
-      return std::clamp(ValueOf(offset_ + static_cast<int>(i)), min_, max_);
+    if (seen + buckets_[i] > rank) {
+      // The rank's place among the bucket's values, at the middle of its
+      // share of the bucket.
+      const double position =
+          (static_cast<double>(rank - seen) + 0.5) / static_cast<double>(buckets_[i]);
+      return std::clamp(ValueOf(offset_ + static_cast<int>(i), position), min_, max_);
     }
+    seen += buckets_[i];
   }
   return max_;
 }
