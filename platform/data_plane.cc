@@ -231,7 +231,10 @@ void DataPlane::End(std::uint32_t req, Outcome outcome) {
   count(m.interval);
   m.in_system.Add(now, -1.0);
   const double latency_s = sim::ToSeconds(now - r.arrival);
-  if (outcome == Outcome::kCompleted) m.interval_latency_s.Add(latency_s);
+  if (outcome == Outcome::kCompleted) {
+    m.interval_latency_s.Add(latency_s);
+    if (now >= warmup_) ++m.completed_in_window;
+  }
   if (r.measured) {
     count(m.measured);
     if (outcome == Outcome::kCompleted) {

@@ -83,6 +83,9 @@ struct ServiceMetrics {
   sim::QuantileSketch latency_s = sim::QuantileSketch();  // completed, measured requests
   sim::RunningStats latency_stats_s;
   std::uint64_t slo_met = 0;  // completed within the SLO latency
+  // Completions at or after the warm-up, whenever the request arrived: what
+  // the service delivered inside the measured window (throughput).
+  std::uint64_t completed_in_window = 0;
   sim::TimeAverage ready_replicas = sim::TimeAverage();
   sim::TimeAverage in_system =
       sim::TimeAverage();  // requests arrived and not yet ended, from warm-up on

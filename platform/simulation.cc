@@ -171,7 +171,10 @@ RunResult Simulation::Run(const RunOptions& options) {
     r.service = data_plane.route(i).service_key;
     auto& x = r.metrics;
     x["arrival_rps"] = c.arrived / window_s;
-    x["throughput_rps"] = c.completed / window_s;
+    // Throughput is what completed inside the window; the counts below are
+    // of the requests that arrived inside it, and add up:
+    // arrived = completed + timed_out + dropped + in_flight_at_end.
+    x["throughput_rps"] = m.completed_in_window / window_s;
     x["arrived"] = static_cast<double>(c.arrived);
     x["completed"] = static_cast<double>(c.completed);
     x["timed_out"] = static_cast<double>(c.timed_out);
@@ -180,7 +183,7 @@ RunResult Simulation::Run(const RunOptions& options) {
     x["dropped_queue_full"] = static_cast<double>(c.dropped_queue_full);
     x["dropped_not_loaded"] = static_cast<double>(c.dropped_not_loaded);
     x["dropped_terminated"] = static_cast<double>(c.dropped_terminated);
-    x["in_flight_at_end"] = static_cast<double>(m.all.in_flight());
+    x["in_flight_at_end"] = static_cast<double>(c.in_flight());
     x["latency_mean_s"] = c.completed ? m.latency_stats_s.mean() : kNaN;
     x["latency_p50_s"] = m.latency_s.Quantile(0.5);
     x["latency_p90_s"] = m.latency_s.Quantile(0.9);

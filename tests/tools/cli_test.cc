@@ -660,6 +660,48 @@ TEST(Cli, PodsLandWhereTheirSelectorAndTolerationsAllow) {
   EXPECT_EQ(scheduled, 6);
 }
 
+// Every count of summary.json is over the requests that arrived inside
+// the window, so they add up; throughput is what completed inside it. Here
+// 100/s arrive for the first minute only (the warm-up) at a server that
+// does 20/s, with no timeout: the measured window (1m to 2m) sees no
+// arrival, while the server works through the warm-up's backlog all the
+// while, one 50 ms batch after another: 1,200 completions, 20/s.
+TEST(Cli, CountsAddUpOverTheWindowAndThroughputIsWhatCompletedInIt) {
+  TempDir dir;
+  dir.Write("app.yaml", Manifests());
+  const std::string server = "serviceTime: {kind: constant, value: 10ms}";
+  const auto path = dir.Write(
+      "s.yaml",
+      Replace(Replace(Replace(ValidScenario(), server,
+                              "serviceTime: {kind: constant, value: 50ms}\n    requestTimeout: 0s"),
+                      "{kind: poisson, rate: 10}",
+                      "{kind: steps, steps: [{at: 0s, rate: 100}, {at: 1m, rate: 0}]}"),
+              "duration: 10m", "duration: 2m\n  warmup: 1m"));
+  const CliResult r =
+      Cli({"run", path.string(), "--out", (dir.path() / "out").string(), "--quiet"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(ReadFile(dir.path() / "out/summary.json"));
+  const auto& m = j["runs"][0]["services"]["default/app"];
+  EXPECT_EQ(m["arrived"], 0);
+  EXPECT_EQ(m["in_flight_at_end"], 0) << "warm-up arrivals are not in the window's counts";
+  EXPECT_NEAR(m["throughput_rps"].get<double>(), 20.0, 1.0 / 60.0);
+
+  // And overloaded throughout (100/s against 20/s): the counts add up.
+  const auto over = dir.Write(
+      "o.yaml",
+      Replace(Replace(Replace(ValidScenario(), server,
+                              "serviceTime: {kind: constant, value: 50ms}\n    requestTimeout: 0s"),
+                      "rate: 10", "rate: 100"),
+              "duration: 10m", "duration: 2m\n  warmup: 1m"));
+  ASSERT_EQ(Cli({"run", over.string(), "--out", (dir.path() / "o").string(), "--quiet"}).code, 0);
+  const auto k = nlohmann::json::parse(ReadFile(dir.path() / "o/summary.json"));
+  const auto& n = k["runs"][0]["services"]["default/app"];
+  EXPECT_GT(n["in_flight_at_end"].get<double>(), 1000);
+  EXPECT_EQ(n["arrived"].get<double>(),
+            n["completed"].get<double>() + n["timed_out"].get<double>() +
+                n["dropped"].get<double>() + n["in_flight_at_end"].get<double>());
+}
+
 TEST(Cli, AMissingScenarioFileExitsTwo) {
   const CliResult r = Cli({"validate", "/nonexistent/scenario.yaml"});
   EXPECT_EQ(r.code, kExitBadInput);
