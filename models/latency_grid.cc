@@ -1,5 +1,7 @@
 #include "models/latency_grid.h"
 
+#include <cstdio>
+
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
@@ -91,6 +93,38 @@ LatencyGrid::FitCheck LatencyGrid::CheckFit() const {
   }
   check.mean_relative_error /= check.points;
   return check;
+}
+
+std::string LatencyGrid::Beyond(double max_x, double y_low, double y_high, const char* x_name,
+                                const char* y_name) const {
+  auto number = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return std::string(buf);
+  };
+  std::string out;
+  if (max_x > xs_.back()) {
+    out += std::string(x_name) + " up to " + number(max_x) + " (measured up to " +
+           number(xs_.back()) + ")";
+  }
+  if (y_low < ys_.front() || y_high > ys_.back()) {
+    if (!out.empty()) out += " and ";
+    out += std::string(y_name) + " " + number(y_low) +
+           (y_high != y_low ? " to " + number(y_high) : std::string()) + " (measured " +
+           number(ys_.front()) + " to " + number(ys_.back()) + ")";
+  }
+  if (out.empty()) return out;
+  const FitCheck check = CheckFit();
+  char error[128];
+  if (check.points > 0) {
+    std::snprintf(error, sizeof error,
+                  "; there it follows the fit, whose held-out relative error is mean %.1f%%, "
+                  "max %.1f%% (platsim profile --check)",
+                  100 * check.mean_relative_error, 100 * check.max_relative_error);
+  } else {
+    std::snprintf(error, sizeof error, "; the grid has too few points to check its fit");
+  }
+  return out + error;
 }
 
 }  // namespace platsim::models

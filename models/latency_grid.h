@@ -11,6 +11,7 @@
 #define PLATSIM_MODELS_LATENCY_GRID_H_
 
 #include <array>
+#include <string>
 #include <vector>
 
 namespace platsim::models {
@@ -32,6 +33,18 @@ class LatencyGrid {
     int points = 0;
   };
   FitCheck CheckFit() const;
+
+  // The measured range of each axis.
+  double min_x() const { return xs_.front(); }
+  double max_x() const { return xs_.back(); }
+  double min_y() const { return ys_.front(); }
+  double max_y() const { return ys_.back(); }
+  // "" if every (x, y) with x in [1, max_x] and y in [y_low, y_high] lies
+  // inside the measured grid; otherwise how far beyond it they reach and
+  // the fit's held-out error there, for a warning (`x_name`, `y_name` name
+  // the axes).
+  std::string Beyond(double max_x, double y_low, double y_high, const char* x_name,
+                     const char* y_name) const;
 
  private:
   double At(std::size_t i, std::size_t j) const { return seconds_[i * ys_.size() + j]; }

@@ -56,6 +56,20 @@ double DecoderServiceTime::MeanBatchSeconds(int batch_size) const {
   return total;
 }
 
+std::string DecoderServiceTime::BeyondMeasured(int max_batch_size) const {
+  std::string out;
+  const std::string prefill =
+      prefill_->Beyond(max_batch_size, prompt_tokens_, prompt_tokens_, "batch sizes", "tokens");
+  if (!prefill.empty()) out = "prefill: " + prefill;
+  if (output_tokens_ > 0) {
+    const std::string decode =
+        decode_->Beyond(max_batch_size, prompt_tokens_ + 1, prompt_tokens_ + output_tokens_,
+                        "batch sizes", "KV lengths");
+    if (!decode.empty()) out += (out.empty() ? "" : "; ") + std::string("decode: ") + decode;
+  }
+  return out;
+}
+
 namespace {
 
 // A grid section: two axes and a matrix of seconds, one row per x value.

@@ -32,6 +32,12 @@ class ServiceTimeModel {
   virtual std::string Source() const = 0;
   // True if they come from an estimate rather than a GPU measurement.
   virtual bool estimate() const { return false; }
+  // "" if batches of 1 to `max_batch_size` stay inside what the profile
+  // measured; otherwise how far beyond it they go, for a warning.
+  virtual std::string BeyondMeasured(int max_batch_size) const {
+    (void)max_batch_size;
+    return "";
+  }
 };
 
 class ConstantServiceTime : public ServiceTimeModel {
@@ -95,6 +101,12 @@ class BatchLatencyTable : public ServiceTimeModel {
   }
   double MeanBatchSeconds(int batch_size) const override { return LatencySeconds(batch_size); }
   double LatencySeconds(int batch_size) const;
+  std::string BeyondMeasured(int max_batch_size) const override {
+    if (max_batch_size <= points_.back().batch_size) return "";
+    return "batch sizes up to " + std::to_string(max_batch_size) + " (measured up to " +
+           std::to_string(points_.back().batch_size) +
+           "); there the table's last segment is extended linearly";
+  }
   std::string Source() const override { return source_; }
   bool estimate() const override { return estimate_; }
 
@@ -147,6 +159,10 @@ class EncoderServiceTime : public ServiceTimeModel {
   double MeanBatchSeconds(int batch_size) const override {
     return grid_->Seconds(batch_size, sequence_length_);
   }
+  std::string BeyondMeasured(int max_batch_size) const override {
+    return grid_->Beyond(max_batch_size, sequence_length_, sequence_length_, "batch sizes",
+                         "sequence length");
+  }
 
  private:
   std::shared_ptr<const LatencyGrid> grid_;
@@ -170,6 +186,7 @@ class DecoderServiceTime : public ServiceTimeModel {
     return sim::FromSeconds(MeanBatchSeconds(batch_size));
   }
   double MeanBatchSeconds(int batch_size) const override;
+  std::string BeyondMeasured(int max_batch_size) const override;
 
  private:
   std::shared_ptr<const LatencyGrid> prefill_, decode_;

@@ -197,7 +197,8 @@ Placement ReadPlacement(MapReader& spec, Diagnostics& diags) {
 
 struct ManifestContext {
   Diagnostics& diags;
-  std::set<std::string> seen;  // kind/namespace/name
+  std::set<std::string> seen;           // kind/namespace/name
+  std::map<std::string, Node> located;  // kind/namespace/name -> its document
 };
 
 void ReadMetadata(MapReader& object, ObjectMeta& meta, bool namespaced, Diagnostics& diags) {
@@ -354,6 +355,7 @@ void ReadManifest(const Node& doc, Scenario& s, ManifestContext& ctx) {
   if (!name.empty() && !ctx.seen.insert(*kind + "/" + name).second) {
     diags.Error(doc.location(), doc.path(), "duplicate " + *kind + " " + name);
   }
+  if (!name.empty()) ctx.located.emplace(*kind + "/" + name, doc);
 }
 
 // True if `list` is present and a list; reports it if present and not one.
@@ -483,6 +485,12 @@ void ReadModelServers(const Node& list, const std::filesystem::path& base, Scena
     if (st.present()) {
       c.service_time = std::shared_ptr<const models::ServiceTimeModel>(
           models::ServiceTimeFromScenario(st, base, diags));
+      if (c.service_time) {
+        if (const std::string beyond = c.service_time->BeyondMeasured(c.max_batch_size);
+            !beyond.empty()) {
+          diags.Warning(st.location(), st.path(), "used beyond its measured profile: " + beyond);
+        }
+      }
     }
     m.RejectUnknown();
     s.model_servers.push_back(std::move(spec));
@@ -557,12 +565,46 @@ std::optional<Scenario> LoadScenarioSource(std::optional<input::Source> source,
   s.api_request_latency = api.Duration("requestLatency", 10 * sim::kMillisecond);
   api.RejectUnknown();
   ReadNodePools(spec.Require("nodePools"), s, diags);
-  ManifestContext ctx{diags, {}};
+  ManifestContext ctx{diags, {}, {}};
   ReadManifests(spec.Require("manifests"), base, s, ctx);
   ReadModelServers(spec.Get("modelServers"), base, s, diags);
   ReadTraffic(spec.Require("traffic"), base, s, diags);
   spec.RejectUnknown();
   root.RejectUnknown();
+
+  // What makes results meaningless without being an error.
+  for (const auto& svc : s.services) {
+    std::vector<const Deployment*> selected;
+    for (const auto& d : s.deployments) {
+      if (d.meta.namespace_name == svc.meta.namespace_name &&
+          SelectorMatches(svc.selector, d.pod_template.labels)) {
+        selected.push_back(&d);
+      }
+    }
+    const bool has_traffic =
+        std::any_of(s.traffic.begin(), s.traffic.end(),
+                    [&](const TrafficSpec& t) { return t.service == svc.meta.Key(); });
+    const input::Node doc = ctx.located[std::string("Service/") + svc.meta.Key()];
+    const input::Location at = doc.location();
+    const std::string path = input::ChildPath(doc.path(), "spec.selector");
+    if (selected.empty()) {
+      diags.Warning(at, path,
+                    "Service " + svc.meta.Key() + " selects no Deployment's pods" +
+                        (has_traffic ? ": every request to it is dropped (no endpoint)" : ""));
+      continue;
+    }
+    const bool served = std::any_of(selected.begin(), selected.end(), [&](const Deployment* d) {
+      return std::any_of(s.model_servers.begin(), s.model_servers.end(),
+                         [&](const ModelServerSpec& m) { return m.deployment == d->meta.Key(); });
+    });
+    if (has_traffic && !served) {
+      diags.Warning(at, path,
+                    "Service " + svc.meta.Key() + " receives traffic, but the pods it selects (" +
+                        "Deployment " + selected.front()->meta.Key() +
+                        (selected.size() > 1 ? " and others" : "") +
+                        ") have no model server: every request is refused");
+    }
+  }
 
   for (const auto& d : s.deployments) {
     bool has_server = false;

@@ -110,6 +110,18 @@ int Run(const RunFlags& flags, const CliContext& ctx, std::ostream& out, std::os
     scenario->duration = *d;
   }
   const std::uint64_t seed = seed_flag.value_or(scenario->seed);
+  // Once per run, whatever --quiet says: results that rest on an estimate.
+  std::string estimated;
+  for (const auto& m : scenario->model_servers) {
+    if (m.config.service_time && m.config.service_time->estimate()) {
+      estimated += (estimated.empty() ? "" : ", ") + m.deployment;
+    }
+  }
+  if (!estimated.empty()) {
+    err << "platsim: note: the service times of " << estimated
+        << " are roofline estimates, not GPU measurements (labelled \"estimate\": true in "
+           "summary.json)\n";
+  }
 
   std::uint64_t max_memory_bytes = DefaultMemoryBudgetBytes();
   if (flags.max_memory) {

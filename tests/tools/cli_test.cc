@@ -702,6 +702,84 @@ TEST(Cli, CountsAddUpOverTheWindowAndThroughputIsWhatCompletedInIt) {
                 n["dropped"].get<double>() + n["in_flight_at_end"].get<double>());
 }
 
+// Warnings for what makes results meaningless without being an error,
+// each with its file and line; validate still passes.
+TEST(Cli, ValidateWarnsWhereResultsWouldMeanNothing) {
+  const std::string profile = R"({"apiVersion": "platsim.dev/v1alpha1", "kind": "LatencyProfile",
+ "metadata": {"name": "p"},
+ "prefill": {"batchSizes": [1, 2, 4], "tokens": [128, 256, 512],
+             "latencySeconds": [[0.01, 0.02, 0.04], [0.02, 0.04, 0.08], [0.04, 0.08, 0.16]]},
+ "decode": {"batchSizes": [1, 2, 4], "kvLengths": [128, 256, 512],
+            "latencySeconds": [[0.005, 0.006, 0.007], [0.006, 0.007, 0.008], [0.007, 0.008, 0.01]]}}
+)";
+  struct Case {
+    std::string name, scenario, manifests, expected;
+  };
+  const std::string v = ValidScenario(), m = Manifests();
+  const std::vector<Case> cases = {
+      {"selector matching no pods", v,
+       Replace(m, "spec: {selector: {app: app}}", "spec: {selector: {app: other}}"),
+       "app.yaml:13:1: warning: document[1].spec.selector: Service default/app selects no "
+       "Deployment's pods: every request to it is dropped (no endpoint)"},
+      {"traffic to pods without a model server",
+       Replace(
+           v,
+           "  modelServers:\n  - deployment: app\n    serviceTime: {kind: constant, value: 10ms}\n",
+           ""),
+       m,
+       "app.yaml:13:1: warning: document[1].spec.selector: Service default/app receives traffic, "
+       "but the pods it selects (Deployment default/app) have no model server: every request is "
+       "refused"},
+      {"profile beyond its grid",
+       Replace(
+           v, "serviceTime: {kind: constant, value: 10ms}",
+           "maxBatchSize: 16\n    serviceTime: {kind: profile, file: p.json, promptTokens: 256, "
+           "outputTokens: 1000}"),
+       m,
+       "warning: spec.modelServers[0].serviceTime: used beyond its measured profile: prefill: "
+       "batch sizes up to 16 (measured up to 4); there it follows the fit, whose held-out "
+       "relative error is mean "},
+  };
+  for (const auto& c : cases) {
+    TempDir dir;
+    dir.Write("app.yaml", c.manifests);
+    dir.Write("p.json", profile);
+    const auto path = dir.Write("s.yaml", c.scenario);
+    const CliResult r = Cli({"validate", path.string()});
+    EXPECT_EQ(r.code, 0) << c.name << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.expected), std::string::npos) << c.name << "\n" << r.err;
+  }
+  // Decode reaches KV lengths 257 to 1256 of a grid measured to 512.
+  TempDir dir;
+  dir.Write("app.yaml", m);
+  dir.Write("p.json", profile);
+  const auto path = dir.Write("s.yaml", cases[2].scenario);
+  const CliResult r = Cli({"validate", path.string()});
+  EXPECT_NE(r.err.find("decode: batch sizes up to 16 (measured up to 4) and KV lengths 257 to "
+                       "1256 (measured 128 to 512)"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(Cli, ARunSaysOnceWhenServiceTimesAreEstimates) {
+  TempDir dir;
+  dir.Write("app.yaml", Manifests());
+  dir.Write("p.json", R"({"apiVersion": "platsim.dev/v1alpha1", "kind": "LatencyProfile",
+ "metadata": {"name": "p", "estimate": true},
+ "batchLatency": [{"batchSize": 1, "latencySeconds": 0.01}]})");
+  const auto path = dir.Write("s.yaml", Replace(ValidScenario(), "{kind: constant, value: 10ms}",
+                                                "{kind: profile, file: p.json}"));
+  const CliResult r = Cli({"run", path.string(), "--out", (dir.path() / "out").string(), "--quiet",
+                           "--replications", "2", "--duration", "1m"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string note =
+      "platsim: note: the service times of default/app are roofline "
+      "estimates, not GPU measurements";
+  const auto first = r.err.find(note);
+  EXPECT_NE(first, std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(note, first + 1), std::string::npos) << "once: " << r.err;
+}
+
 TEST(Cli, AMissingScenarioFileExitsTwo) {
   const CliResult r = Cli({"validate", "/nonexistent/scenario.yaml"});
   EXPECT_EQ(r.code, kExitBadInput);
