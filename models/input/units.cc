@@ -134,11 +134,17 @@ std::optional<std::int64_t> ParseQuantityMilli(std::string_view text, std::strin
   int exp10 = 0;
   std::size_t i = 0;
   bool digits = false;
+  // The mantissa keeps at most about 20 significant digits (below 2^67), so
+  // that times the largest binary suffix (2^60) it still fits in 128 bits;
+  // further digits only scale the value (any such quantity is far past what
+  // is accepted unless an exponent brings it down, and then only digits past
+  // the 20th are lost).
+  constexpr Int128 kMantissaLimit = Int128{1} << 63;
   while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-    if (mantissa < Int128{1} << 100) {
+    if (mantissa < kMantissaLimit) {
       mantissa = mantissa * 10 + (text[i] - '0');
     } else {
-      ++exp10;  // digits beyond 30 significant ones only scale the value
+      ++exp10;
     }
     digits = true;
     ++i;
@@ -146,7 +152,7 @@ std::optional<std::int64_t> ParseQuantityMilli(std::string_view text, std::strin
   if (i < text.size() && text[i] == '.') {
     ++i;
     while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-      if (mantissa < Int128{1} << 100) {
+      if (mantissa < kMantissaLimit) {
         mantissa = mantissa * 10 + (text[i] - '0');
         --exp10;
       }

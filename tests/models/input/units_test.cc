@@ -77,19 +77,25 @@ TEST_P(ParseQuantityValid, GivesTheKubernetesMilliValue) {
 }
 
 // Values follow resource.Quantity.MilliValue(), which rounds up.
-INSTANTIATE_TEST_SUITE_P(Cases, ParseQuantityValid,
-                         ::testing::Values(QuantityCase{"500m", 500}, QuantityCase{"4", 4000},
-                                           QuantityCase{"0.5", 500}, QuantityCase{"1Ki", 1024000},
-                                           QuantityCase{"64Gi", 64LL * 1024 * 1024 * 1024 * 1000},
-                                           QuantityCase{"1k", 1000000},
-                                           QuantityCase{"1.5M", 1500000000},
-                                           QuantityCase{"1e3", 1000000}, QuantityCase{"1E-3", 1},
-                                           QuantityCase{"1n", 1}, QuantityCase{"0.0001", 1},
-                                           QuantityCase{"0", 0}, QuantityCase{"100u", 1},
-                                           QuantityCase{"2.5m", 3}));
+INSTANTIATE_TEST_SUITE_P(
+    Cases, ParseQuantityValid,
+    ::testing::Values(QuantityCase{"500m", 500}, QuantityCase{"4", 4000}, QuantityCase{"0.5", 500},
+                      QuantityCase{"1Ki", 1024000},
+                      QuantityCase{"64Gi", 64LL * 1024 * 1024 * 1024 * 1000},
+                      QuantityCase{"1k", 1000000}, QuantityCase{"1.5M", 1500000000},
+                      QuantityCase{"1e3", 1000000}, QuantityCase{"1E-3", 1}, QuantityCase{"1n", 1},
+                      QuantityCase{"0.0001", 1}, QuantityCase{"0", 0}, QuantityCase{"100u", 1},
+                      QuantityCase{"2.5m", 3},
+                      // 19 significant digits are kept exactly.
+                      QuantityCase{"1234567890123456.789", 1234567890123456789},
+                      QuantityCase{"1.2345678901234567890123Ki", 1264198},
+                      QuantityCase{"0.000000000000000000000000001Ei", 1}));
 
 TEST(ParseQuantity, RejectsBadSyntaxAndOverflow) {
-  for (const char* bad : {"", "abc", "1Qi", "1.2.3", "4 Gi", "1e", "1Gib", "9Ei", "1e400"}) {
+  // The last one overflowed 128-bit arithmetic (found by the fuzz target).
+  for (const char* bad : {"", "abc", "1Qi", "1.2.3", "4 Gi", "1e", "1Gib", "9Ei", "1e400",
+                          "25611111111111111111111111111111111111111111111111111111Gi",
+                          "1111111111111111111111111111111111111111111111111111111111Ei"}) {
     std::string error;
     EXPECT_FALSE(ParseQuantityMilli(bad, &error).has_value()) << bad;
     EXPECT_FALSE(error.empty()) << bad;
