@@ -103,9 +103,9 @@ std::string LatencyGrid::Beyond(double max_x, double y_low, double y_high, const
     return std::string(buf);
   };
   std::string out;
-  if (max_x > xs_.back()) {
-    out += std::string(x_name) + " up to " + number(max_x) + " (measured up to " +
-           number(xs_.back()) + ")";
+  if (max_x > xs_.back() || xs_.front() > 1) {
+    out += std::string(x_name) + " 1 to " + number(max_x) + " (measured " + number(xs_.front()) +
+           " to " + number(xs_.back()) + ")";
   }
   if (y_low < ys_.front() || y_high > ys_.back()) {
     if (!out.empty()) out += " and ";

@@ -8,10 +8,14 @@
 namespace platsim::platform {
 namespace {
 
+// strconv.ParseInt(s, 10, 64): an optional sign, then decimal digits.
 std::optional<std::int64_t> ParseInt64(const std::string& s) {
+  const char* begin = s.data() + (!s.empty() && s[0] == '+' ? 1 : 0);
+  const char* last = s.data() + s.size();
+  if (begin != s.data() && begin != last && *begin == '-') return std::nullopt;  // "+-1"
   std::int64_t v = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
+  const auto [end, ec] = std::from_chars(begin, last, v);
+  if (ec != std::errc() || end != last || begin == last) return std::nullopt;
   return v;
 }
 

@@ -122,10 +122,13 @@ NodeSelectorTerm ReadNodeSelectorTerm(const Node& node, Diagnostics& diags) {
     } else if ((req.op == Op::kExists || req.op == Op::kDoesNotExist) && !req.values.empty()) {
       diags.Error(at.location(), e.path() + ".values", "must be empty for operator " + *op);
     } else if (req.op == Op::kGt || req.op == Op::kLt) {
+      // strconv.ParseInt(v, 10, 64): an optional sign, then digits.
       std::int64_t x = 0;
       const std::string& v = req.values.empty() ? std::string() : req.values[0];
-      const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
-      if (req.values.size() != 1 || ec != std::errc() || end != v.data() + v.size()) {
+      const char* begin = v.data() + (!v.empty() && v[0] == '+' ? 1 : 0);
+      const auto [end, ec] = std::from_chars(begin, v.data() + v.size(), x);
+      if (req.values.size() != 1 || ec != std::errc() || end != v.data() + v.size() ||
+          begin == v.data() + v.size() || (begin != v.data() && *begin == '-')) {
         diags.Error(at.location(), e.path() + ".values", "must be one integer for operator " + *op);
       }
     }
@@ -145,14 +148,16 @@ Placement ReadPlacement(MapReader& spec, Diagnostics& diags) {
   p.node_selector = ReadLabels(spec.Get("nodeSelector"), diags);
   MapReader affinity(spec.Get("affinity"), diags);
   MapReader node_affinity(affinity.Get("nodeAffinity"), diags);
+  // A null requirement is no requirement, as upstream reads it; a present
+  // one needs at least one term (the API server's validation).
   if (const Node req = node_affinity.Get("requiredDuringSchedulingIgnoredDuringExecution");
-      req.present()) {
+      req.present() && !req.IsNull()) {
     MapReader r(req, diags);
     const Node terms = r.Require("nodeSelectorTerms");
     p.has_required_terms = true;
     for (const Node& t : ListElements(terms, "node selector terms", diags))
       p.required_terms.push_back(ReadNodeSelectorTerm(t, diags));
-    if (terms.IsSequence() && p.required_terms.empty()) {
+    if (terms.present() && (terms.IsNull() || terms.IsSequence()) && p.required_terms.empty()) {
       diags.Error(terms.location(), terms.path(), "must have at least one node selector term");
     }
     r.RejectUnknown();
@@ -175,7 +180,8 @@ Placement ReadPlacement(MapReader& spec, Diagnostics& diags) {
     MapReader m(e, diags);
     Toleration t;
     t.key = m.String("key", "");
-    t.exists = m.Enum("operator", "Equal", {"Equal", "Exists"}) == "Exists";
+    // An empty operator is Equal (core/v1 Toleration).
+    t.exists = m.Enum("operator", "Equal", {"Equal", "Exists", ""}) == "Exists";
     t.value = m.String("value", "");
     if (const auto effect = ReadTaintEffect(m, false, diags)) {
       t.any_effect = false;

@@ -37,7 +37,9 @@ constexpr const char* kDescription =
     "platsim simulates a Kubernetes AI-inference platform (node pools, Deployments and\n"
     "Services, load balancing, model servers with dynamic batching, traffic) in simulated\n"
     "time, deterministically, and reports latency, SLO attainment, throughput and GPU\n"
-    "utilisation. Exit status: 0 ok, 1 internal error, 2 bad input.";
+    "utilisation. Exit status: 0 ok, 1 internal error, failed write or a run stopped at its\n"
+    "memory budget, 2 bad input, 130/143 a run interrupted by SIGINT/SIGTERM (what it\n"
+    "measured is written, marked incomplete).";
 
 // Loads a scenario, printing every diagnostic; nullopt on errors.
 std::optional<platform::Scenario> Load(const std::string& path, std::ostream& err) {
@@ -52,13 +54,18 @@ std::optional<platform::Scenario> Load(const std::string& path, std::ostream& er
   return scenario;
 }
 
-// A quarter of this machine's physical memory: what a run may fill with
-// requests in the system before it stops (RunOptions::max_requests_in_system).
+// What a run may fill with requests in the system before it stops
+// (RunOptions::max_requests_in_system): 4 GiB, or a quarter of this
+// machine's physical memory if that is less. A fixed amount on any machine
+// of 16 GiB or more, so that whether a run completes does not depend on the
+// machine it runs on.
 std::uint64_t DefaultMemoryBudgetBytes() {
+  constexpr std::uint64_t kDefault = std::uint64_t{4} << 30;
   const long pages = ::sysconf(_SC_PHYS_PAGES);
   const long page_size = ::sysconf(_SC_PAGE_SIZE);
-  if (pages <= 0 || page_size <= 0) return std::uint64_t{4} << 30;
-  return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page_size) / 4;
+  if (pages <= 0 || page_size <= 0) return kDefault;
+  return std::min(kDefault,
+                  static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page_size) / 4);
 }
 
 struct RunFlags {
@@ -410,7 +417,8 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
                 "platsim only replaces an earlier run of the same scenario)");
   run->add_option("--max-memory", run_flags.max_memory,
                   "Memory that requests waiting in the system may fill, as a quantity like 8Gi "
-                  "(default: a quarter of this machine's memory). An overloaded platform whose "
+                  "(default: 4Gi, or a quarter of this machine's memory if less). An overloaded "
+                  "platform whose "
                   "queues grow without bound stops there, with exit 1, instead of exhausting "
                   "the machine");
 

@@ -19,7 +19,7 @@ struct CliContext {
   // Progress refreshes in place when stderr is a terminal.
   bool err_is_terminal = false;
   // Set (to the signal's number) by a SIGINT or SIGTERM handler: a run then
-  // stops at the next event, writes what it measured marked incomplete, and
+  // stops within 1024 events, writes what it measured marked incomplete, and
   // returns 128 + the signal. May be null.
   const volatile std::sig_atomic_t* signal = nullptr;
 };

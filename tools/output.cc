@@ -51,27 +51,35 @@ void WriteSummary(std::ostream& out, const platform::Scenario& scenario, std::ui
                              {"estimate", m.config.service_time->estimate()}};
   }
   j["modelServers"] = servers;
+  // Means and intervals over the complete runs only: a run stopped early
+  // covers a shorter window. If none completed, over the one that stopped.
+  std::vector<const platform::RunResult*> pooled;
+  for (const auto& run : runs) {
+    if (run.complete) pooled.push_back(&run);
+  }
+  if (pooled.empty() && !runs.empty()) pooled.push_back(&runs.back());
+  j["pooled_runs"] = pooled.size();
   Json services = Json::object();
-  if (!runs.empty()) {
+  if (!pooled.empty()) {
     for (std::size_t s = 0; s < runs[0].services.size(); ++s) {
       Json metrics = Json::object();
       Json ci = Json::object();
       for (const auto& [name, _] : runs[0].services[s].metrics) {
         std::vector<double> values;
         bool defined = true;
-        for (const auto& run : runs) {
-          const double v = run.services[s].metrics.at(name);
+        for (const platform::RunResult* run : pooled) {
+          const double v = run->services[s].metrics.at(name);
           defined &= std::isfinite(v);
           values.push_back(v);
         }
         if (!defined) {
           metrics[name] = nullptr;
-          if (runs.size() >= 2) ci[name] = nullptr;
+          if (pooled.size() >= 2) ci[name] = nullptr;
           continue;
         }
         const sim::Estimate e = sim::ConfidenceInterval(values);
         metrics[name] = e.mean;
-        if (runs.size() >= 2) ci[name] = e.half_width;
+        if (pooled.size() >= 2) ci[name] = e.half_width;
       }
       Json entry;
       const std::string& service = runs[0].services[s].service;
@@ -81,7 +89,7 @@ void WriteSummary(std::ostream& out, const platform::Scenario& scenario, std::ui
         }
       }
       entry["metrics"] = metrics;
-      if (runs.size() >= 2) entry["ci95_half_width"] = ci;
+      if (pooled.size() >= 2) entry["ci95_half_width"] = ci;
       services[runs[0].services[s].service] = entry;
     }
   }

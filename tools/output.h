@@ -30,7 +30,9 @@ class JsonlEventSink : public platform::EventSink {
 // with two or more runs, the half-width of its 95% confidence interval;
 // then each run's own values. NaN is written as null. `complete` is true
 // only if all `replications` runs reached the scenario's duration; a run
-// that stopped early says when and why.
+// that stopped early says when and why, and is left out of the means and
+// intervals (`pooled_runs` says how many they are over) unless no run
+// completed.
 void WriteSummary(std::ostream& out, const platform::Scenario& scenario, std::uint64_t seed,
                   int replications, const std::vector<platform::RunResult>& runs);
 

@@ -29,8 +29,11 @@ class OutputFile::Buffer : public std::streambuf {
     if (fd_ >= 0) ::close(fd_);
   }
 
+  // Writes what is buffered, makes it durable (so a file renamed to its
+  // final name is whole even after a power loss) and closes.
   void Close() {
     Drain();
+    if (::fsync(fd_) != 0 && errno != EINVAL) throw OutputError(path_, "write", errno);
     const int fd = fd_;
     fd_ = -1;
     if (::close(fd) != 0) throw OutputError(path_, "write", errno);
@@ -135,10 +138,15 @@ std::string PrepareOutputFolder(const fs::path& dir, const std::string& scenario
       std::ostringstream text;
       text << in.rdbuf();
       const auto j = nlohmann::json::parse(text.str(), nullptr, false);
-      if (j.is_object() && j.value("kind", "") == "RunSummary" && j.contains("scenario") &&
+      // Any JSON at all may be there: read strings only where they are.
+      auto text_at = [](const nlohmann::json& o, const char* key) {
+        const auto it = o.find(key);
+        return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+      };
+      if (j.is_object() && text_at(j, "kind") == "RunSummary" && j.contains("scenario") &&
           j["scenario"].is_object()) {
-        const std::string name = j["scenario"].value("name", "");
-        const std::string file = j["scenario"].value("file", "");
+        const std::string name = text_at(j["scenario"], "name");
+        const std::string file = text_at(j["scenario"], "file");
         if (name == scenario_name && SameFile(file, scenario_file)) {
           other.clear();
         } else {

@@ -531,6 +531,11 @@ std::optional<Source> ParseYaml(const std::string& text, const std::string& disp
   };
   // A finished node: register its anchor, attach it to its parent. False
   // (reported) if the document grows past the expansion limit.
+  // Nodes of the whole file so far, each alias counting as the subtree it
+  // names: checked after every event, so neither memory nor a walk over
+  // the tree can grow past the limit.
+  std::int64_t total_nodes = 0;
+  // A finished node: register its anchor, attach it to its parent.
   auto finish = [&](const yaml::Value* v, const std::string& anchor) {
     if (!anchor.empty()) anchors[anchor] = v;
     if (open.empty()) {
@@ -540,12 +545,10 @@ std::optional<Source> ParseYaml(const std::string& text, const std::string& disp
       parent->children.push_back(v);
       parent->expanded = std::min(parent->expanded + v->expanded, kMaxYamlExpandedNodes + 1);
     }
-    const std::int64_t total = open.empty() ? v->expanded : open.front().value->expanded;
-    return total <= kMaxYamlExpandedNodes;
   };
-  const std::string too_many = "aliases expand the document past " +
-                               std::to_string(kMaxYamlExpandedNodes) +
-                               " nodes; expected a scenario, manifest or profile";
+  const std::string too_many = "more than " + std::to_string(kMaxYamlExpandedNodes) +
+                               " nodes in the file, counting every alias as the nodes it "
+                               "names; expected a scenario, manifest or profile";
   for (bool done = false; !done;) {
     EventHandle e;
     if (!yaml_parser_parse(&p.parser, &e.event)) {
@@ -568,6 +571,7 @@ std::optional<Source> ParseYaml(const std::string& text, const std::string& disp
     const int line = static_cast<int>(ev.start_mark.line) + 1;
     const int column = static_cast<int>(ev.start_mark.column) + 1;
     auto make = [&](Kind kind) {
+      ++total_nodes;
       yaml::Value& v = doc->values.emplace_back();
       v.kind = kind;
       v.line = line;
@@ -590,7 +594,7 @@ std::optional<Source> ParseYaml(const std::string& text, const std::string& disp
             (tag.empty() && sc.style == YAML_PLAIN_SCALAR_STYLE && IsNullScalar(value));
         yaml::Value* v = make(null ? Kind::kNull : Kind::kScalar);
         if (!null) v->scalar = std::move(value);
-        if (!finish(v, CString(sc.anchor))) return fail(line, column, too_many);
+        finish(v, CString(sc.anchor));
         break;
       }
       case YAML_ALIAS_EVENT: {
@@ -599,7 +603,8 @@ std::optional<Source> ParseYaml(const std::string& text, const std::string& disp
         if (it == anchors.end()) {
           return fail(line, column, "YAML: alias *" + name + " names no anchor before it");
         }
-        if (!finish(it->second, "")) return fail(line, column, too_many);
+        total_nodes += it->second->expanded;
+        finish(it->second, "");
         break;
       }
       case YAML_SEQUENCE_START_EVENT:
@@ -620,12 +625,13 @@ std::optional<Source> ParseYaml(const std::string& text, const std::string& disp
         // its own anchor's node (a cycle) finds no anchor.
         const Frame frame = std::move(open.back());
         open.pop_back();
-        if (!finish(frame.value, frame.anchor)) return fail(line, column, too_many);
+        finish(frame.value, frame.anchor);
         break;
       }
       default:
         break;
     }
+    if (total_nodes > kMaxYamlExpandedNodes) return fail(line, column, too_many);
   }
   Source source{display_name, {}};
   for (const yaml::Value* root : roots) {
@@ -680,19 +686,24 @@ std::optional<std::string> ReadInputFile(const std::string& path, const std::str
                 std::string("cannot open file: ") + std::strerror(errno));
     return std::nullopt;
   }
-  if (const auto size = fs::file_size(path, ec); !ec && size > kMaxInputFileBytes) {
-    diags.Error(Location{display_name, 0, 0}, "",
-                "file too large (" + std::to_string(size) + " bytes, expected at most " +
-                    std::to_string(kMaxInputFileBytes) + ")");
-    return std::nullopt;
+  // Read at most one byte past the limit: a file's reported size can be 0
+  // (procfs) or change while it is read.
+  std::string text;
+  char chunk[1 << 16];
+  while (in && static_cast<std::int64_t>(text.size()) <= kMaxInputFileBytes) {
+    in.read(chunk, sizeof chunk);
+    text.append(chunk, static_cast<std::size_t>(in.gcount()));
   }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
   if (in.bad()) {
     diags.Error(Location{display_name, 0, 0}, "", "cannot read file");
     return std::nullopt;
   }
-  return std::move(buffer).str();
+  if (static_cast<std::int64_t>(text.size()) > kMaxInputFileBytes) {
+    diags.Error(Location{display_name, 0, 0}, "",
+                "file too large (more than " + std::to_string(kMaxInputFileBytes) + " bytes)");
+    return std::nullopt;
+  }
+  return text;
 }
 
 }  // namespace platsim::input

@@ -40,8 +40,8 @@ struct Document;  // owns the values of one file's documents
 // Limits on any input file, so that no input hangs or exhausts memory.
 inline constexpr std::int64_t kMaxInputFileBytes = std::int64_t{256} << 20;
 inline constexpr int kMaxYamlDepth = 512;
-// Nodes one document may hold once aliases are expanded (the reader visits
-// an aliased subtree once per reference).
+// Nodes one file may hold, each alias counting as the nodes it names (the
+// reader visits an aliased subtree once per reference).
 inline constexpr std::int64_t kMaxYamlExpandedNodes = 4'000'000;
 
 class Node {

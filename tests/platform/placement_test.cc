@@ -35,6 +35,8 @@ TEST(NodeAffinity, OperatorsMatchAsUpstreamRequirementsDo) {
       {{"mem", Op::kGt, {"0204"}}, {{"mem", "0206"}}, true},  // upstream's "0206 Gt 0204"
       {{"mem", Op::kGt, {"10"}}, {{"mem", "10"}}, false},     // strict
       {{"mem", Op::kLt, {"10"}}, {{"mem", "-3"}}, true},
+      {{"mem", Op::kGt, {"+5"}}, {{"mem", "+6"}}, true},  // ParseInt takes a sign
+      {{"mem", Op::kGt, {"1"}}, {{"mem", "+-6"}}, false},
       {{"mem", Op::kGt, {"1"}}, {{"mem", "lots"}}, false},  // an unparsable label fails
       {{"mem", Op::kLt, {"1"}}, {}, false},
   };

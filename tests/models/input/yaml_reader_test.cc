@@ -150,6 +150,23 @@ TEST(ParseYaml, SharesAliasedNodesAndBoundsTheirExpansion) {
   EXPECT_NE(Joined(bad).find("b.yaml:7:"), std::string::npos) << Joined(bad);
 }
 
+// The limit holds inside a collection that is still open, before it ends:
+// a flat list past the limit is refused at the element that passes it.
+TEST(ParseYaml, ALongFlatListIsRefusedWhereItPassesTheLimit) {
+  std::string text = "a: [";
+  for (std::int64_t i = 0; i < kMaxYamlExpandedNodes + 10; ++i)
+    text += "0,";
+  text += "0]\n";
+  Diagnostics diags;
+  EXPECT_FALSE(ParseYaml(text, "flat.yaml", diags).has_value());
+  const std::string all = Joined(diags);
+  // Element k (0-based) starts at column 5 + 2k; the root mapping, "a" and
+  // the list are nodes 1 to 3, so element 3,999,997 is node 4,000,001.
+  EXPECT_NE(all.find("flat.yaml:1:" + std::to_string(5 + 2 * 3'999'997) + ": more than"),
+            std::string::npos)
+      << all;
+}
+
 TEST(ParseYaml, ReadsNullsAsYamlDoesAndQuotedNullsAsStrings) {
   Diagnostics diags;
   const auto s = ParseYaml("a: ~\nb: null\nc:\nd: 'null'\ne: \"\"\n", "n.yaml", diags);
