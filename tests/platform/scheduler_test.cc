@@ -49,6 +49,16 @@ struct Cluster {
     n.allocatable = Resources{cpu_milli, memory_bytes, gpus, 110};
     api.Create(n);
   }
+  // A node of 32 cpu and 256Gi, or twice that if `big`, with 8 GPUs.
+  void AddSizedNode(const std::string& name, bool big, Labels labels = {},
+                    std::vector<Taint> taints = {}) {
+    Node n;
+    n.meta.name = name;
+    n.meta.labels = std::move(labels);
+    n.allocatable = Resources{big ? 64000 : 32000, big ? 512 * kGi : 256 * kGi, 8, 110};
+    n.taints = std::move(taints);
+    api.Create(n);
+  }
   void AddPod(const std::string& name, std::int64_t gpus, std::int64_t cpu_milli = 1000) {
     Pod p;
     p.meta.name = name;
@@ -145,18 +155,12 @@ TEST(Scheduler, TaintsAndSelectorsFilterWithUpstreamsMessage) {
 }
 
 // Preferred affinity (weight 2) outweighs a small resource advantage:
-// "b" has twice the cpu and memory (resource score 196 + 2 = 198 against
-// "a"'s 196) but "a" is preferred: 196 + 2 * 100 beats 198 + 0.
+// "b" has twice the cpu and memory (resource score 198 against "a"'s 196),
+// but "a" is preferred: 196 + 2 * 100 beats 198 + 0.
 TEST(Scheduler, PreferredAffinityAndPreferNoScheduleTaintsWeighAsUpstream) {
   Cluster c;
-  for (const char* name : {"a", "b"}) {
-    Node n;
-    n.meta.name = name;
-    const bool big = std::string(name) == "b";
-    n.allocatable = Resources{big ? 64000 : 32000, big ? 512 * kGi : 256 * kGi, 8, 110};
-    n.meta.labels = {{"zone", name}};
-    c.api.Create(n);
-  }
+  c.AddSizedNode("a", false, {{"zone", "a"}});
+  c.AddSizedNode("b", true, {{"zone", "b"}});
   c.engine.Run();
   Pod p;
   p.meta.name = "p";
@@ -176,14 +180,8 @@ TEST(Scheduler, PreferredAffinityAndPreferNoScheduleTaintsWeighAsUpstream) {
   // A PreferNoSchedule taint on "b" (weight 3: 0 against 300) sends an
   // untolerating pod to "a" despite b's resources.
   Cluster d;
-  for (const char* name : {"a", "b"}) {
-    Node n;
-    n.meta.name = name;
-    const bool big = std::string(name) == "b";
-    n.allocatable = Resources{big ? 64000 : 32000, big ? 512 * kGi : 256 * kGi, 8, 110};
-    if (big) n.taints = {Taint{"spot", "", TaintEffect::kPreferNoSchedule}};
-    d.api.Create(n);
-  }
+  d.AddSizedNode("a", false);
+  d.AddSizedNode("b", true, {}, {Taint{"spot", "", TaintEffect::kPreferNoSchedule}});
   d.engine.Run();
   d.AddPod("r", 1);
   d.engine.RunUntil(sim::kSecond);
