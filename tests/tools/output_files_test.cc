@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 
 #include "tests/testing/temp_dir.h"
+#include "tools/output.h"
 
 namespace platsim::tools {
 namespace {
@@ -123,6 +126,38 @@ TEST(PrepareOutputFolder, ReplacesAnEarlierRunOfTheSameScenarioOnly) {
         EXPECT_EQ(ReadFile(dir.path() / name), text) << c.name << ": touched " << name;
     }
   }
+}
+
+}  // namespace
+}  // namespace platsim::tools
+
+namespace platsim::tools {
+namespace {
+
+// A run stopped early covers a shorter window: it is not averaged with the
+// complete ones, unless none completed.
+TEST(WriteSummary, PoolsCompleteRunsOnly) {
+  platform::Scenario scenario;
+  scenario.name = "s";
+  auto run = [](bool complete, double rps) {
+    platform::RunResult r;
+    r.complete = complete;
+    r.stopped_because = complete ? "" : "interrupted";
+    r.services.push_back({"default/app", {{"throughput_rps", rps}}});
+    return r;
+  };
+  std::ostringstream out;
+  WriteSummary(out, scenario, 1, 3, {run(true, 10.0), run(true, 12.0), run(false, 1000.0)});
+  auto j = nlohmann::json::parse(out.str());
+  EXPECT_EQ(j["complete"], false);
+  EXPECT_EQ(j["pooled_runs"], 2);
+  EXPECT_EQ(j["services"]["default/app"]["metrics"]["throughput_rps"], 11.0);
+  EXPECT_EQ(j["runs"][2]["stopped_because"], "interrupted");
+  std::ostringstream only;
+  WriteSummary(only, scenario, 1, 3, {run(false, 1000.0)});
+  j = nlohmann::json::parse(only.str());
+  EXPECT_EQ(j["pooled_runs"], 1);
+  EXPECT_EQ(j["services"]["default/app"]["metrics"]["throughput_rps"], 1000.0);
 }
 
 }  // namespace
