@@ -6,10 +6,7 @@
 #include <string>
 
 namespace platsim::platform {
-namespace {
-
-// strconv.ParseInt(s, 10, 64): an optional sign, then decimal digits.
-std::optional<std::int64_t> ParseInt64(const std::string& s) {
+std::optional<std::int64_t> ParseGoInt64(const std::string& s) {
   const char* begin = s.data() + (!s.empty() && s[0] == '+' ? 1 : 0);
   const char* last = s.data() + s.size();
   if (begin != s.data() && begin != last && *begin == '-') return std::nullopt;  // "+-1"
@@ -18,6 +15,8 @@ std::optional<std::int64_t> ParseInt64(const std::string& s) {
   if (ec != std::errc() || end != last || begin == last) return std::nullopt;
   return v;
 }
+
+namespace {
 
 // labels.Requirement.Matches.
 bool Matches(const NodeSelectorRequirement& r, const Labels& labels) {
@@ -36,8 +35,8 @@ bool Matches(const NodeSelectorRequirement& r, const Labels& labels) {
     case Op::kGt:
     case Op::kLt: {
       if (!has || r.values.size() != 1) return false;
-      const auto label = ParseInt64(it->second);
-      const auto bound = ParseInt64(r.values[0]);
+      const auto label = ParseGoInt64(it->second);
+      const auto bound = ParseGoInt64(r.values[0]);
       if (!label || !bound) return false;
       return r.op == Op::kGt ? *label > *bound : *label < *bound;
     }

@@ -17,7 +17,9 @@
 #define PLATSIM_PLATFORM_PLACEMENT_H_
 
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "platform/objects.h"
@@ -30,6 +32,10 @@ namespace platsim::platform {
 // for an absent label; Gt and Lt compare base-10 int64 values strictly and
 // fail for a label that does not parse.
 bool MatchesRequiredNodeAffinity(const Placement& placement, const Labels& labels);
+
+// A Gt/Lt operand or label value read as strconv.ParseInt(s, 10, 64) does:
+// an optional sign, then decimal digits; nullopt otherwise.
+std::optional<std::int64_t> ParseGoInt64(const std::string& s);
 
 // The sum of the weights of the preferred terms a node with `labels`
 // matches (NodeAffinity's raw score).

@@ -1,12 +1,12 @@
 #include "platform/scenario.h"
 
 #include <algorithm>
-#include <charconv>
 #include <filesystem>
 #include <set>
 
 #include "models/input/yaml_reader.h"
 #include "models/service_time.h"
+#include "platform/placement.h"
 
 namespace platsim::platform {
 namespace {
@@ -66,13 +66,20 @@ ResourceFields ReadResourceList(const Node& node, Diagnostics& diags) {
   return r;
 }
 
-// A list field: its elements, or nothing (reported) if it is not a list.
-std::vector<Node> ListElements(const Node& node, const char* of_what, Diagnostics& diags) {
-  if (!node.present() || node.IsNull()) return {};
-  if (!node.IsSequence()) {
-    diags.Error(node.location(), node.path(), std::string("expected a list of ") + of_what);
-    return {};
+// True if `list` is present and a list; reports it if present and not one.
+bool IsList(const Node& list, const char* of_what, Diagnostics& diags) {
+  if (!list.present()) return false;
+  if (!list.IsSequence()) {
+    diags.Error(list.location(), list.path(), std::string("expected a list of ") + of_what);
+    return false;
   }
+  return true;
+}
+
+// The elements of an optional list field: none if it is absent or null;
+// reported (and none) if it is something else.
+std::vector<Node> ListElements(const Node& node, const char* of_what, Diagnostics& diags) {
+  if (node.IsNull() || !IsList(node, of_what, diags)) return {};
   return node.Elements();
 }
 
@@ -121,16 +128,9 @@ NodeSelectorTerm ReadNodeSelectorTerm(const Node& node, Diagnostics& diags) {
       diags.Error(at.location(), e.path() + ".values", "must be specified for operator " + *op);
     } else if ((req.op == Op::kExists || req.op == Op::kDoesNotExist) && !req.values.empty()) {
       diags.Error(at.location(), e.path() + ".values", "must be empty for operator " + *op);
-    } else if (req.op == Op::kGt || req.op == Op::kLt) {
-      // strconv.ParseInt(v, 10, 64): an optional sign, then digits.
-      std::int64_t x = 0;
-      const std::string& v = req.values.empty() ? std::string() : req.values[0];
-      const char* begin = v.data() + (!v.empty() && v[0] == '+' ? 1 : 0);
-      const auto [end, ec] = std::from_chars(begin, v.data() + v.size(), x);
-      if (req.values.size() != 1 || ec != std::errc() || end != v.data() + v.size() ||
-          begin == v.data() + v.size() || (begin != v.data() && *begin == '-')) {
-        diags.Error(at.location(), e.path() + ".values", "must be one integer for operator " + *op);
-      }
+    } else if ((req.op == Op::kGt || req.op == Op::kLt) &&
+               (req.values.size() != 1 || !ParseGoInt64(req.values[0]))) {
+      diags.Error(at.location(), e.path() + ".values", "must be one integer for operator " + *op);
     }
     term.match_expressions.push_back(std::move(req));
   }
@@ -203,8 +203,7 @@ Placement ReadPlacement(MapReader& spec, Diagnostics& diags) {
 
 struct ManifestContext {
   Diagnostics& diags;
-  std::set<std::string> seen;           // kind/namespace/name
-  std::map<std::string, Node> located;  // kind/namespace/name -> its document
+  std::map<std::string, Node> objects;  // kind/namespace/name -> its document
 };
 
 void ReadMetadata(MapReader& object, ObjectMeta& meta, bool namespaced, Diagnostics& diags) {
@@ -358,20 +357,9 @@ void ReadManifest(const Node& doc, Scenario& s, ManifestContext& ctx) {
     return;
   }
   m.WarnUnknown(kNotSimulated);
-  if (!name.empty() && !ctx.seen.insert(*kind + "/" + name).second) {
+  if (!name.empty() && !ctx.objects.emplace(*kind + "/" + name, doc).second) {
     diags.Error(doc.location(), doc.path(), "duplicate " + *kind + " " + name);
   }
-  if (!name.empty()) ctx.located.emplace(*kind + "/" + name, doc);
-}
-
-// True if `list` is present and a list; reports it if present and not one.
-bool IsList(const Node& list, const char* of_what, Diagnostics& diags) {
-  if (!list.present()) return false;
-  if (!list.IsSequence()) {
-    diags.Error(list.location(), list.path(), std::string("expected a list of ") + of_what);
-    return false;
-  }
-  return true;
 }
 
 void ReadManifests(const Node& list, const std::filesystem::path& base, Scenario& s,
@@ -571,7 +559,7 @@ std::optional<Scenario> LoadScenarioSource(std::optional<input::Source> source,
   s.api_request_latency = api.Duration("requestLatency", 10 * sim::kMillisecond);
   api.RejectUnknown();
   ReadNodePools(spec.Require("nodePools"), s, diags);
-  ManifestContext ctx{diags, {}, {}};
+  ManifestContext ctx{diags, {}};
   ReadManifests(spec.Require("manifests"), base, s, ctx);
   ReadModelServers(spec.Get("modelServers"), base, s, diags);
   ReadTraffic(spec.Require("traffic"), base, s, diags);
@@ -590,7 +578,7 @@ std::optional<Scenario> LoadScenarioSource(std::optional<input::Source> source,
     const bool has_traffic =
         std::any_of(s.traffic.begin(), s.traffic.end(),
                     [&](const TrafficSpec& t) { return t.service == svc.meta.Key(); });
-    const input::Node doc = ctx.located[std::string("Service/") + svc.meta.Key()];
+    const input::Node doc = ctx.objects[std::string("Service/") + svc.meta.Key()];
     const input::Location at = doc.location();
     const std::string path = input::ChildPath(doc.path(), "spec.selector");
     if (selected.empty()) {

@@ -116,7 +116,7 @@ RunResult Simulation::Run(const RunOptions& options) {
   }
 
   data_plane.Start();
-  std::string stopped_because;
+  RunResult result;
   auto fraction = [&] {
     return static_cast<double>(engine.Now()) / static_cast<double>(sc.duration);
   };
@@ -124,7 +124,8 @@ RunResult Simulation::Run(const RunOptions& options) {
   engine.SetPoll(1024, [&] {
     if (options.progress) options.progress(fraction());
     if (options.interrupted && options.interrupted()) {
-      stopped_because = "interrupted";
+      result.ending = RunResult::Ending::kInterrupted;
+      result.stopped_because = "interrupted";
       return true;
     }
     if (options.max_requests_in_system > 0) {
@@ -136,12 +137,13 @@ RunResult Simulation::Run(const RunOptions& options) {
         if (n > data_plane.metrics(worst).all.in_flight()) worst = i;
       }
       if (in_system > options.max_requests_in_system) {
-        stopped_because = "memory budget: " + std::to_string(in_system) +
-                          " requests in the system (at most " +
-                          std::to_string(options.max_requests_in_system) + "); " +
-                          data_plane.route(worst).service_key + " holds " +
-                          std::to_string(data_plane.metrics(worst).all.in_flight()) + " of them, " +
-                          std::to_string(data_plane.Queued(worst)) + " queued";
+        result.ending = RunResult::Ending::kMemoryBudget;
+        result.stopped_because =
+            "memory budget: " + std::to_string(in_system) + " requests in the system (at most " +
+            std::to_string(options.max_requests_in_system) + "); " +
+            data_plane.route(worst).service_key + " holds " +
+            std::to_string(data_plane.metrics(worst).all.in_flight()) + " of them, " +
+            std::to_string(data_plane.Queued(worst)) + " queued";
         return true;
       }
     }
@@ -155,11 +157,8 @@ RunResult Simulation::Run(const RunOptions& options) {
   if (!engine.stopped()) engine.RunUntil(sc.duration);
   data_plane.Finish();
 
-  RunResult result;
   result.seed = seed_;
-  result.complete = !engine.stopped();
   result.end_time = engine.Now();
-  result.stopped_because = stopped_because;
   result.events_executed = engine.events_executed();
   result.api_writes = api.writes_applied();
   const double window_s = sim::ToSeconds(std::max<sim::Time>(0, engine.Now() - sc.warmup));

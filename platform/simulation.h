@@ -27,9 +27,12 @@ struct ServiceResult {
 
 struct RunResult {
   std::uint64_t seed = 0;
-  // False if the run stopped before the scenario's duration; `stopped_because`
-  // then says why, and every metric covers the time up to `end_time`.
-  bool complete = true;
+  // How the run ended. Stopped before the scenario's duration,
+  // `stopped_because` says why in words and every metric covers the time up
+  // to `end_time`.
+  enum class Ending { kComplete, kInterrupted, kMemoryBudget };
+  Ending ending = Ending::kComplete;
+  bool complete() const { return ending == Ending::kComplete; }
   sim::Time end_time = 0;
   std::string stopped_because;
   std::vector<ServiceResult> services;

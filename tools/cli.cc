@@ -185,7 +185,7 @@ int Run(const RunFlags& flags, const CliContext& ctx, std::ostream& out, std::os
       options.max_requests_in_system = max_memory_bytes / platform::kBytesPerRequestInSystem;
       runs.push_back(simulation.Run(options));
       if (show) err << "\n";
-      if (!runs.back().complete) break;
+      if (!runs.back().complete()) break;
     }
     OutputFile summary(dir / "summary.json");
     WriteSummary(summary.stream(), *scenario, seed, flags.replications, runs);
@@ -195,9 +195,9 @@ int Run(const RunFlags& flags, const CliContext& ctx, std::ostream& out, std::os
       f->Commit();
 
     const platform::RunResult& last = runs.back();
-    if (!last.complete) {
+    if (!last.complete()) {
       const std::string at = input::FormatDuration(last.end_time);
-      if (last.stopped_because == "interrupted") {
+      if (last.ending == platform::RunResult::Ending::kInterrupted) {
         const int signal = ctx.signal != nullptr ? *ctx.signal : SIGINT;
         err << "platsim: interrupted at " << at << " simulated in run " << runs.size() << '/'
             << flags.replications << "; what was measured up to then is in " << dir.string()

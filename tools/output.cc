@@ -36,7 +36,7 @@ void WriteSummary(std::ostream& out, const platform::Scenario& scenario, std::ui
   j["kind"] = "RunSummary";
   bool complete = static_cast<int>(runs.size()) == replications;
   for (const auto& run : runs)
-    complete &= run.complete;
+    complete &= run.complete();
   j["complete"] = complete;
   j["scenario"] = {{"name", scenario.name}, {"file", scenario.file}};
   j["seed"] = seed;
@@ -55,7 +55,7 @@ void WriteSummary(std::ostream& out, const platform::Scenario& scenario, std::ui
   // covers a shorter window. If none completed, over the one that stopped.
   std::vector<const platform::RunResult*> pooled;
   for (const auto& run : runs) {
-    if (run.complete) pooled.push_back(&run);
+    if (run.complete()) pooled.push_back(&run);
   }
   if (pooled.empty() && !runs.empty()) pooled.push_back(&runs.back());
   j["pooled_runs"] = pooled.size();
@@ -99,9 +99,9 @@ void WriteSummary(std::ostream& out, const platform::Scenario& scenario, std::ui
     Json r;
     r["replication"] = i;
     r["seed"] = runs[i].seed;
-    r["complete"] = runs[i].complete;
+    r["complete"] = runs[i].complete();
     r["simulated_s"] = sim::ToSeconds(runs[i].end_time);
-    r["stopped_because"] = runs[i].complete ? Json(nullptr) : Json(runs[i].stopped_because);
+    r["stopped_because"] = runs[i].complete() ? Json(nullptr) : Json(runs[i].stopped_because);
     r["events"] = runs[i].events_executed;
     r["requests"] = runs[i].requests;
     r["api_writes"] = runs[i].api_writes;

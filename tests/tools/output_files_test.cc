@@ -141,7 +141,8 @@ TEST(WriteSummary, PoolsCompleteRunsOnly) {
   scenario.name = "s";
   auto run = [](bool complete, double rps) {
     platform::RunResult r;
-    r.complete = complete;
+    r.ending = complete ? platform::RunResult::Ending::kComplete
+                        : platform::RunResult::Ending::kInterrupted;
     r.stopped_because = complete ? "" : "interrupted";
     r.services.push_back({"default/app", {{"throughput_rps", rps}}});
     return r;
