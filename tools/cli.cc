@@ -15,13 +15,13 @@
 #include <optional>
 
 #include "gpu/catalogue.h"
+#include "gpu/estimate.h"
 #include "gpu/profiler.h"
 #ifdef PLATSIM_HAVE_CUDA
 #include "gpu/profile_command.h"
 #endif
 #include "models/input/diagnostics.h"
 #include "models/input/units.h"
-#include "models/roofline.h"
 #include "models/service_time.h"
 #include "platform/scenario.h"
 #include "platform/simulation.h"
@@ -303,65 +303,7 @@ int EstimateProfile(const ProfileFlags& f, std::ostream& out, std::ostream& err)
   const gpu::ModelShape* shape = find(*models, f.model, "--model");
   const gpu::DeviceSheet* device = find(*devices, f.device, "--device");
   if (shape == nullptr || device == nullptr) return kExitBadInput;
-  const models::DeviceFigures figures{device->name, device->bf16_dense_tflops * 1e12,
-                                      device->memory_bandwidth_gbps * 1e9};
-  const bool decoder = shape->architecture == gpu::Architecture::kDecoder;
-  const models::TransformerShape m{shape->layers,
-                                   shape->hidden,
-                                   shape->heads,
-                                   shape->kv_heads,
-                                   shape->ffn,
-                                   decoder ? shape->vocab : 0,
-                                   shape->activation == gpu::Activation::kSwiGlu,
-                                   decoder};
-  using Json = nlohmann::ordered_json;
-  auto grid = [&](const char* y_name, const std::vector<int>& batches, const std::vector<int>& ys,
-                  bool decode) {
-    Json rows = Json::array();
-    for (int b : batches) {
-      Json row = Json::array();
-      for (int y : ys) {
-        row.push_back(models::RooflineSeconds(
-            decode ? models::DecodeWork(m, b, y) : models::PrefillWork(m, b, y), figures));
-      }
-      rows.push_back(row);
-    }
-    return Json{{"batchSizes", batches}, {y_name, ys}, {"latencySeconds", rows}};
-  };
-  Json profile;
-  profile["apiVersion"] = "platsim.dev/v1alpha1";
-  profile["kind"] = "LatencyProfile";
-  profile["metadata"] = {{"name", f.model + " on " + f.device + " (roofline estimate)"},
-                         {"estimate", true}};
-  profile["provenance"] = {
-      {"method",
-       "roofline: max(FLOPs / peak bf16 rate, bytes / peak memory bandwidth) from "
-       "datasheet figures; not measured, an optimistic bound"},
-      {"device",
-       {{"name", device->name},
-        {"bf16DenseTflops", device->bf16_dense_tflops},
-        {"memoryBandwidthGBps", device->memory_bandwidth_gbps},
-        {"source", device->source}}}};
-  // The grids the profiler measures, so estimated and measured profiles line up.
-  const gpu::ProfilePlan plan = gpu::PlanFor(*shape);
-  if (decoder) {
-    profile["prefill"] = grid("tokens", plan.prefill.batches, plan.prefill.lengths, false);
-    profile["decode"] = grid("kvLengths", plan.decode.batches, plan.decode.lengths, true);
-  } else {
-    profile["encoder"] = grid("sequenceLengths", plan.encoder.batches, plan.encoder.lengths, false);
-  }
-  // Each kernel of a layer at the profiler's shapes, with its roofline floor:
-  // what a measured profile's kernel table is to be read against.
-  Json kernels = Json::array();
-  for (const gpu::KernelCase& k : gpu::KernelCasesFor(*shape)) {
-    kernels.push_back({{"name", k.name},
-                       {"shape", k.shape},
-                       {"bound", k.bound == gpu::Bound::kMemory ? "memory" : "compute"},
-                       {"bytes", k.bytes},
-                       {"flops", k.flops},
-                       {"floorSeconds", models::RooflineSeconds({k.flops, k.bytes}, figures)}});
-  }
-  profile["kernels"] = std::move(kernels);
+  const nlohmann::ordered_json profile = gpu::RooflineProfile(*shape, *device);
   std::ofstream file(f.out, std::ios::binary);
   if (!file) {
     err << "platsim: --out: cannot write " << f.out << '\n';

@@ -1,8 +1,8 @@
-#include "models/roofline.h"
+#include "gpu/roofline.h"
 
 #include <gtest/gtest.h>
 
-namespace platsim::models {
+namespace platsim::gpu {
 namespace {
 
 // Llama 3 8B: 32 layers, hidden 4096, 32 heads, 8 KV heads, FFN 14336,
@@ -51,4 +51,4 @@ TEST(Roofline, DecodeKvReadsGrowLinearlyWithBatchAndLength) {
 }
 
 }  // namespace
-}  // namespace platsim::models
+}  // namespace platsim::gpu

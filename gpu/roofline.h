@@ -3,12 +3,12 @@
 // from a device's datasheet figures. Real kernels reach only part of either
 // peak, so these are optimistic lower bounds, and everything built from them
 // is labelled an estimate.
-#ifndef PLATSIM_MODELS_ROOFLINE_H_
-#define PLATSIM_MODELS_ROOFLINE_H_
+#ifndef PLATSIM_GPU_ROOFLINE_H_
+#define PLATSIM_GPU_ROOFLINE_H_
 
 #include <string>
 
-namespace platsim::models {
+namespace platsim::gpu {
 
 // What the roofline needs of a model (bf16 weights and activations).
 struct TransformerShape {
@@ -47,6 +47,6 @@ Work DecodeWork(const TransformerShape& m, int batch, int kv_len);
 // Seconds for `work` on `device` by the roofline.
 double RooflineSeconds(const Work& work, const DeviceFigures& device);
 
-}  // namespace platsim::models
+}  // namespace platsim::gpu
 
-#endif  // PLATSIM_MODELS_ROOFLINE_H_
+#endif  // PLATSIM_GPU_ROOFLINE_H_

@@ -1,8 +1,8 @@
-#include "models/roofline.h"
+#include "gpu/roofline.h"
 
 #include <algorithm>
 
-namespace platsim::models {
+namespace platsim::gpu {
 namespace {
 
 constexpr double kBytesPerValue = 2.0;  // bf16
@@ -67,4 +67,4 @@ double RooflineSeconds(const Work& work, const DeviceFigures& device) {
   return std::max(work.flops / device.bf16_flops_per_s, work.bytes / device.memory_bytes_per_s);
 }
 
-}  // namespace platsim::models
+}  // namespace platsim::gpu
