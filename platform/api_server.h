@@ -77,8 +77,9 @@ class ApiServer {
     std::map<std::string, T> objects;
     std::vector<Watcher<T>> watchers;
   };
-  using Stores = std::tuple<KindStore<Namespace>, KindStore<Node>, KindStore<Pod>,
-                            KindStore<Deployment>, KindStore<ReplicaSet>, KindStore<Service>>;
+  using Stores =
+      std::tuple<KindStore<Namespace>, KindStore<Node>, KindStore<Pod>, KindStore<Deployment>,
+                 KindStore<ReplicaSet>, KindStore<Service>, KindStore<Endpoints>>;
 
   template <class T>
   KindStore<T>& Store() {

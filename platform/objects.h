@@ -200,6 +200,26 @@ struct Service {
   Labels selector;
 };
 
+// One endpoint of a Service, with discovery/v1 EndpointConditions as the
+// EndpointSlice controller sets them (kubernetes/endpointslice utils.go
+// podToEndpoint): serving is the pod's Ready condition, terminating that it
+// is being deleted, ready = serving && !terminating.
+struct Endpoint {
+  std::string pod;  // the pod's name, in the Service's namespace
+  bool ready = false;
+  bool serving = false;
+  bool terminating = false;
+  bool operator==(const Endpoint&) const = default;
+};
+
+// The endpoints of one Service: its EndpointSlices merged into one object
+// (no 100-endpoint slices), named as the Service.
+struct Endpoints {
+  static constexpr const char* kKind = "EndpointSlice";
+  ObjectMeta meta;
+  std::vector<Endpoint> endpoints;  // ordered by pod name
+};
+
 }  // namespace platsim::platform
 
 #endif  // PLATSIM_PLATFORM_OBJECTS_H_

@@ -15,7 +15,9 @@ class RingQueue {
   std::size_t size() const { return size_; }
   // REQUIRES: !empty().
   const T& front() const { return buf_[head_]; }
+  // The i-th value from the front. REQUIRES: i < size().
   const T& operator[](std::size_t i) const { return buf_[(head_ + i) & (buf_.size() - 1)]; }
+  T& operator[](std::size_t i) { return buf_[(head_ + i) & (buf_.size() - 1)]; }
   void push_back(const T& v) {
     if (size_ == buf_.size()) Grow();
     buf_[(head_ + size_) & (buf_.size() - 1)] = v;

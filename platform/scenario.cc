@@ -472,7 +472,21 @@ void ReadModelServers(const Node& list, const std::filesystem::path& base, Scena
     c.max_batch_size = static_cast<int>(m.Int("maxBatchSize", 1, 1, 65536));
     c.max_queue_delay = m.Duration("maxQueueDelay", 0);
     c.max_queue_length = static_cast<int>(m.Int("maxQueueLength", 0, 0, 100'000'000));
-    c.request_timeout = m.Duration("requestTimeout", 60 * sim::kSecond);
+    if (const Node moved = m.Get("requestTimeout"); moved.present()) {
+      diags.Error(moved.location(), moved.path(),
+                  "no longer a model server field: the client's timeout is traffic[].timeout "
+                  "(from arrival, default 60s), the server's is queueTimeout (while queued)");
+    }
+    c.queue_timeout = m.Duration("queueTimeout", 0);
+    const std::string abandoned =
+        m.Enum("abandonedRequests", "dequeue", {"keep", "dequeue", "abort"});
+    c.abandoned = abandoned == "keep"    ? AbandonPolicy::kKeep
+                  : abandoned == "abort" ? AbandonPolicy::kAbort
+                                         : AbandonPolicy::kDequeue;
+    if (const Node cpu = m.Get("cpuBase"); cpu.present()) {
+      c.cpu_base_milli = input::ReadQuantityMilli(cpu, diags, 0, kMaxCpuMilli).value_or(0);
+    }
+    c.cpu_per_request = m.Duration("cpuPerRequest", 0);
     c.model_load = m.Duration("modelLoad", 0);
     spec.image_pull = m.Duration("imagePull", 0);
     const Node st = m.Require("serviceTime");
@@ -504,6 +518,7 @@ void ReadTraffic(const Node& list, const std::filesystem::path& base, Scenario& 
     t.balancer = lb == "random"        ? Balancer::kRandom
                  : lb == "round-robin" ? Balancer::kRoundRobin
                                        : Balancer::kLeastRequest;
+    t.timeout = m.Duration("timeout", 60 * sim::kSecond);
     const Node arrivals = m.Require("arrivals");
     if (arrivals.present()) {
       t.arrivals = std::shared_ptr<const models::ArrivalProcess>(
@@ -558,6 +573,10 @@ std::optional<Scenario> LoadScenarioSource(std::optional<input::Source> source,
   MapReader api(spec.Get("apiServer"), diags);
   s.api_request_latency = api.Duration("requestLatency", 10 * sim::kMillisecond);
   api.RejectUnknown();
+  MapReader proxy(spec.Get("serviceProxy"), diags);
+  s.service_proxy.min_sync_period = proxy.Duration("minSyncPeriod", sim::kSecond);
+  s.service_proxy.programming_delay = proxy.Duration("programmingDelay", 0);
+  proxy.RejectUnknown();
   ReadNodePools(spec.Require("nodePools"), s, diags);
   ManifestContext ctx{diags, {}};
   ReadManifests(spec.Require("manifests"), base, s, ctx);

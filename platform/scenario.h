@@ -14,8 +14,8 @@
 
 #include "models/arrivals.h"
 #include "models/input/diagnostics.h"
-#include "platform/data_plane.h"
 #include "platform/objects.h"
+#include "platform/serving/config.h"
 
 namespace platsim::platform {
 
@@ -37,6 +37,7 @@ struct TrafficSpec {
   std::string service;  // namespace/name
   Balancer balancer = Balancer::kLeastRequest;
   std::shared_ptr<const models::ArrivalProcess> arrivals;  // restarted for each run
+  sim::Time timeout = 60 * sim::kSecond;                   // the client's; 0: none
   sim::Time slo_latency = 0;                               // 0: no SLO
   double slo_target = 0.0;                                 // fraction, for reports
 };
@@ -49,6 +50,7 @@ struct Scenario {
   sim::Time warmup = 0;
   sim::Time sample_interval = 10 * sim::kSecond;
   sim::Time api_request_latency = 10 * sim::kMillisecond;
+  ProxyConfig service_proxy;
   std::vector<NodePool> node_pools;
   std::vector<Namespace> namespaces;
   std::vector<Deployment> deployments;

@@ -6,10 +6,11 @@
 
 #include "platform/api_server.h"
 #include "platform/controllers/deployment.h"
+#include "platform/controllers/endpoints.h"
 #include "platform/controllers/replicaset.h"
-#include "platform/data_plane.h"
 #include "platform/kubelet.h"
 #include "platform/scheduler.h"
+#include "platform/serving/data_plane.h"
 
 namespace platsim::platform {
 namespace {
@@ -20,12 +21,56 @@ double Ratio(double a, double b) {
   return b > 0 ? a / b : kNaN;
 }
 
+// What one service's time-series row is computed from.
+struct ServiceSample {
+  const DataPlane& data_plane;
+  std::size_t route;
+  sim::Time now;
+  double interval_s;
+  double gpu_busy_s;  // GPU-seconds busy and held during the interval
+  double gpu_held_s;
+  const ServiceMetrics& m() const { return data_plane.metrics(route); }
+};
+
+struct ServiceColumn {
+  const char* name;
+  double (*value)(const ServiceSample& s);
+};
+
+// The time-series columns (after time_s and series), each with what fills
+// it. Interval counts cover the time since the previous sample.
+const ServiceColumn kServiceColumns[] = {
+    {"ready_replicas",
+     [](const ServiceSample& s) { return 1.0 * s.data_plane.ReadyEndpoints(s.route); }},
+    {"pods", [](const ServiceSample& s) { return 1.0 * s.data_plane.Pods(s.route); }},
+    {"arrival_rps",
+     [](const ServiceSample& s) {
+       return s.now > 0 ? s.m().interval.arrived / s.interval_s : kNaN;
+     }},
+    {"throughput_rps",
+     [](const ServiceSample& s) {
+       return s.now > 0 ? s.m().interval.completed / s.interval_s : kNaN;
+     }},
+    {"dropped", [](const ServiceSample& s) { return 1.0 * s.m().interval.dropped(); }},
+    {"timed_out", [](const ServiceSample& s) { return 1.0 * s.m().interval.timed_out; }},
+    {"in_flight", [](const ServiceSample& s) { return 1.0 * s.m().all.in_flight(); }},
+    {"queued", [](const ServiceSample& s) { return 1.0 * s.data_plane.Queued(s.route); }},
+    {"latency_p50_s",
+     [](const ServiceSample& s) { return s.m().interval_latency_s.Quantile(0.5); }},
+    {"latency_p99_s",
+     [](const ServiceSample& s) { return s.m().interval_latency_s.Quantile(0.99); }},
+    {"gpu_utilization", [](const ServiceSample& s) { return Ratio(s.gpu_busy_s, s.gpu_held_s); }},
+};
+
 }  // namespace
 
 const std::vector<std::string>& TimeSeriesColumns() {
-  static const std::vector<std::string> columns = {
-      "ready_replicas", "pods",   "arrival_rps",   "throughput_rps", "dropped",        "timed_out",
-      "in_flight",      "queued", "latency_p50_s", "latency_p99_s",  "gpu_utilization"};
+  static const std::vector<std::string> columns = [] {
+    std::vector<std::string> names;
+    for (const ServiceColumn& c : kServiceColumns)
+      names.emplace_back(c.name);
+    return names;
+  }();
   return columns;
 }
 
@@ -44,6 +89,7 @@ RunResult Simulation::Run(const RunOptions& options) {
     r.service_key = t.service;
     r.balancer = t.balancer;
     r.arrivals = t.arrivals->Restarted();
+    r.timeout = t.timeout;
     r.slo_latency = t.slo_latency;
     routes.push_back(std::move(r));
   }
@@ -55,8 +101,10 @@ RunResult Simulation::Run(const RunOptions& options) {
       if (d.meta.Key() == m.deployment) pull_times[d.pod_template.image] = m.image_pull;
     }
   }
-  DataPlane data_plane(engine, api, std::move(routes), std::move(servers), sc.warmup);
+  DataPlane data_plane(engine, api, std::move(routes), std::move(servers), sc.service_proxy,
+                       sc.warmup);
   DeploymentController deployments(engine, api, events_);
+  EndpointsController endpoints(engine, api, events_);
   ReplicaSetController replicasets(engine, api, events_);
   Scheduler scheduler(engine, api, events_);
   Kubelets kubelets(engine, api, events_, data_plane, [&pull_times](const std::string& image) {
@@ -90,27 +138,18 @@ RunResult Simulation::Run(const RunOptions& options) {
     recorder = std::make_unique<sim::Recorder>(engine, sc.sample_interval, TimeSeriesColumns(),
                                                *timeseries_);
     for (std::size_t i = 0; i < data_plane.route_count(); ++i) {
-      recorder->AddSeries(data_plane.route(i).service_key,
-                          [&, i](sim::Time now, std::span<double> row) {
-                            const ServiceMetrics& m = data_plane.metrics(i);
-                            const double interval_s = sim::ToSeconds(sc.sample_interval);
-                            row[0] = data_plane.ReadyEndpoints(i);
-                            row[1] = data_plane.Pods(i);
-                            row[2] = now > 0 ? m.interval.arrived / interval_s : kNaN;
-                            row[3] = now > 0 ? m.interval.completed / interval_s : kNaN;
-                            row[4] = static_cast<double>(m.interval.dropped());
-                            row[5] = static_cast<double>(m.interval.timed_out);
-                            row[6] = static_cast<double>(m.all.in_flight());
-                            row[7] = static_cast<double>(data_plane.Queued(i));
-                            row[8] = m.interval_latency_s.Quantile(0.5);
-                            row[9] = m.interval_latency_s.Quantile(0.99);
-                            const double busy = data_plane.GpuBusySeconds(i);
-                            const double held = data_plane.GpuHeldSeconds(i);
-                            row[10] = Ratio(busy - last_busy[i], held - last_held[i]);
-                            last_busy[i] = busy;
-                            last_held[i] = held;
-                            data_plane.ResetInterval(i);
-                          });
+      recorder->AddSeries(data_plane.service_key(i), [&, i](sim::Time now, std::span<double> row) {
+        const double busy = data_plane.GpuBusySeconds(i);
+        const double held = data_plane.GpuHeldSeconds(i);
+        const ServiceSample sample{
+            data_plane,         i, now, sim::ToSeconds(sc.sample_interval), busy - last_busy[i],
+            held - last_held[i]};
+        for (std::size_t c = 0; c < std::size(kServiceColumns); ++c)
+          row[c] = kServiceColumns[c].value(sample);
+        last_busy[i] = busy;
+        last_held[i] = held;
+        data_plane.ResetInterval(i);
+      });
     }
     recorder->Start(0, sc.duration);
   }
@@ -140,9 +179,8 @@ RunResult Simulation::Run(const RunOptions& options) {
         result.ending = RunResult::Ending::kMemoryBudget;
         result.stopped_because =
             "memory budget: " + std::to_string(in_system) + " requests in the system (at most " +
-            std::to_string(options.max_requests_in_system) + "); " +
-            data_plane.route(worst).service_key + " holds " +
-            std::to_string(data_plane.metrics(worst).all.in_flight()) + " of them, " +
+            std::to_string(options.max_requests_in_system) + "); " + data_plane.service_key(worst) +
+            " holds " + std::to_string(data_plane.metrics(worst).all.in_flight()) + " of them, " +
             std::to_string(data_plane.Queued(worst)) + " queued";
         return true;
       }
@@ -167,7 +205,7 @@ RunResult Simulation::Run(const RunOptions& options) {
     const RequestCounts& c = m.measured;
     result.requests += m.all.arrived;
     ServiceResult r;
-    r.service = data_plane.route(i).service_key;
+    r.service = data_plane.service_key(i);
     auto& x = r.metrics;
     x["arrival_rps"] = c.arrived / window_s;
     // Throughput is what completed inside the window; the counts below are
@@ -189,9 +227,8 @@ RunResult Simulation::Run(const RunOptions& options) {
     x["latency_p99_s"] = m.latency_s.Quantile(0.99);
     x["latency_p999_s"] = m.latency_s.Quantile(0.999);
     const double finished = static_cast<double>(c.completed + c.timed_out + c.dropped());
-    x["slo_attainment"] = data_plane.route(i).slo_latency > 0
-                              ? Ratio(static_cast<double>(m.slo_met), finished)
-                              : kNaN;
+    x["slo_attainment"] =
+        data_plane.slo_latency(i) > 0 ? Ratio(static_cast<double>(m.slo_met), finished) : kNaN;
     x["in_system_mean"] = m.in_system.Mean(engine.Now());
     x["ready_replicas_mean"] = m.ready_replicas.Mean(engine.Now());
     x["ready_replicas_final"] = data_plane.ReadyEndpoints(i);

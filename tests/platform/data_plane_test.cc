@@ -1,6 +1,6 @@
 // Data-plane behaviour through whole scenarios with replayed traces, so that
 // each expected value can be worked out by hand from the request times.
-#include "platform/data_plane.h"
+#include "platform/serving/data_plane.h"
 
 #include <gtest/gtest.h>
 
@@ -20,6 +20,7 @@ struct Options {
   std::string trace;     // CSV contents
   std::string probe = "readinessProbe: {periodSeconds: 1}";
   std::string balancing = "least-request";
+  std::string client;  // extra traffic fields
   std::string duration = "400s";
 };
 
@@ -66,7 +67,7 @@ spec:
   traffic:
   - service: m
     loadBalancing: )" +
-         o.balancing + R"(
+         o.balancing + (o.client.empty() ? "" : "\n    " + o.client) + R"(
     arrivals: )" +
          (o.arrivals.empty() ? "{kind: trace, file: trace.csv}" : o.arrivals) + R"(
 )";
@@ -126,17 +127,29 @@ TEST(DataPlane, QueueDelayDispatchesAPartialBatchWhenItExpires) {
   EXPECT_NEAR(r.m.at("latency_mean_s"), (0.15 + 0.14) / 2, 1e-9);
 }
 
-TEST(DataPlane, TimeoutsCountQueuedAndLateRequests) {
+TEST(DataPlane, TheClientGivesUpAtItsDeadlineWhereverTheRequestIs) {
   Options o;
-  o.server = "maxBatchSize: 1\n    requestTimeout: 1500ms";
+  o.client = "timeout: 1500ms";
   o.service_time = "{kind: constant, value: 1s}";
   o.trace = "300\n300\n300\n";
   const Outcome r = RunScenario(o);
-  // r1 done at 301 (ok); r2 runs 301-302, past its 301.5 deadline; r3 is
-  // still queued at its deadline.
+  // r1 done at 301 (ok); r2 runs 301-302 and its client leaves at 301.5;
+  // r3 leaves the queue at 301.5.
   EXPECT_EQ(r.m.at("completed"), 1);
   EXPECT_EQ(r.m.at("timed_out"), 2);
   EXPECT_EQ(r.m.at("in_flight_at_end"), 0);
+}
+
+TEST(DataPlane, TheServersQueueTimeoutSparesRequestsAlreadyRunning) {
+  Options o;
+  o.server = "maxBatchSize: 1\n    queueTimeout: 1500ms";
+  o.service_time = "{kind: constant, value: 1s}";
+  o.trace = "300\n300\n300\n";
+  const Outcome r = RunScenario(o);
+  // r2 started at 301, inside its queue timeout, and completes at 302; r3
+  // would start at 302 and is rejected at 301.5.
+  EXPECT_EQ(r.m.at("completed"), 2);
+  EXPECT_EQ(r.m.at("timed_out"), 1);
 }
 
 TEST(DataPlane, AFullQueueDrops) {

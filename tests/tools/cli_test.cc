@@ -158,6 +158,11 @@ std::string Replace(std::string s, const std::string& from, const std::string& t
   return s;
 }
 
+// The scenario with a client that never gives up.
+std::string WithoutClientTimeout(const std::string& scenario) {
+  return Replace(scenario, "  - service: app\n", "  - service: app\n    timeout: 0s\n");
+}
+
 struct BrokenCase {
   std::string name;
   std::string scenario;   // contents of s.yaml
@@ -354,8 +359,15 @@ TEST(Cli, TheLargestAcceptedValuesRunWithoutOverflow) {
          EXPECT_EQ(m["dropped"], m["arrived"]);
          EXPECT_GT(m["dropped_not_loaded"].get<double>(), 0);
        }},
-      {"requestTimeout",
-       {{server, server + "\n    requestTimeout: " + longest}},
+      {"traffic timeout",
+       {{"  - service: app\n", "  - service: app\n    timeout: " + longest + "\n"}},
+       {},
+       [](const nlohmann::json& m) {
+         EXPECT_GT(m["completed"].get<double>(), 0);
+         EXPECT_EQ(m["timed_out"], 0);
+       }},
+      {"queueTimeout",
+       {{server, server + "\n    queueTimeout: " + longest}},
        {},
        [](const nlohmann::json& m) {
          EXPECT_GT(m["completed"].get<double>(), 0);
@@ -552,12 +564,9 @@ TEST(Cli, AnInterruptedRunWritesWhatItMeasuredMarkedIncomplete) {
 TEST(Cli, AnOverloadedRunStopsAtItsMemoryBudget) {
   TempDir dir;
   dir.Write("app.yaml", Manifests());
-  const std::string server = "serviceTime: {kind: constant, value: 10ms}";
   const auto path = dir.Write(
-      "s.yaml",
-      Replace(Replace(Replace(ValidScenario(), server, server + "\n    requestTimeout: 0s"),
-                      "rate: 10", "rate: 1000"),
-              "duration: 10m", "duration: 1000h"));
+      "s.yaml", Replace(Replace(WithoutClientTimeout(ValidScenario()), "rate: 10", "rate: 1000"),
+                        "duration: 10m", "duration: 1000h"));
   const CliResult r =
       Cli({"run", path.string(), "--out", (dir.path() / "out").string(), "--max-memory", "1Mi"});
   EXPECT_EQ(r.code, kExitInternal) << r.err;
@@ -695,12 +704,11 @@ TEST(Cli, CountsAddUpOverTheWindowAndThroughputIsWhatCompletedInIt) {
   dir.Write("app.yaml", Manifests());
   const std::string server = "serviceTime: {kind: constant, value: 10ms}";
   const auto path = dir.Write(
-      "s.yaml",
-      Replace(Replace(Replace(ValidScenario(), server,
-                              "serviceTime: {kind: constant, value: 50ms}\n    requestTimeout: 0s"),
-                      "{kind: poisson, rate: 10}",
-                      "{kind: steps, steps: [{at: 0s, rate: 100}, {at: 1m, rate: 0}]}"),
-              "duration: 10m", "duration: 2m\n  warmup: 1m"));
+      "s.yaml", Replace(Replace(Replace(WithoutClientTimeout(ValidScenario()), server,
+                                        "serviceTime: {kind: constant, value: 50ms}"),
+                                "{kind: poisson, rate: 10}",
+                                "{kind: steps, steps: [{at: 0s, rate: 100}, {at: 1m, rate: 0}]}"),
+                        "duration: 10m", "duration: 2m\n  warmup: 1m"));
   const CliResult r =
       Cli({"run", path.string(), "--out", (dir.path() / "out").string(), "--quiet"});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -714,12 +722,11 @@ TEST(Cli, CountsAddUpOverTheWindowAndThroughputIsWhatCompletedInIt) {
   // timed out): the warm-up leaves about 4,800 queued, which take the
   // server 240 s, so no request of the window completes within it and
   // every one of them is still in flight at the end.
-  const auto over = dir.Write(
-      "o.yaml",
-      Replace(Replace(Replace(ValidScenario(), server,
-                              "serviceTime: {kind: constant, value: 50ms}\n    requestTimeout: 0s"),
-                      "rate: 10", "rate: 100"),
-              "duration: 10m", "duration: 2m\n  warmup: 1m"));
+  const auto over =
+      dir.Write("o.yaml", Replace(Replace(Replace(WithoutClientTimeout(ValidScenario()), server,
+                                                  "serviceTime: {kind: constant, value: 50ms}"),
+                                          "rate: 10", "rate: 100"),
+                                  "duration: 10m", "duration: 2m\n  warmup: 1m"));
   ASSERT_EQ(Cli({"run", over.string(), "--out", (dir.path() / "o").string(), "--quiet"}).code, 0);
   const auto k = nlohmann::json::parse(ReadFile(dir.path() / "o/summary.json"));
   const auto& n = k["runs"][0]["services"]["default/app"];

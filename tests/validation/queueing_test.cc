@@ -1,7 +1,7 @@
 // Validation of the whole platform path (scenario loader, controllers,
 // scheduler, kubelet, load balancer, model server) against closed-form
 // queueing results. Each case runs a one-pod service as a queue: Poisson
-// arrivals, maxBatchSize 1, maxConcurrency c servers, no timeout, and checks
+// arrivals, maxBatchSize 1, maxConcurrency c on c GPUs (one server each), no timeout, and checks
 // that the exact value lies within the 95% confidence interval of the mean
 // over independent replications. The formulas are computed here, from the
 // textbook expressions, not pasted.
@@ -28,8 +28,11 @@ namespace {
 constexpr int kReplications = 10;
 constexpr double kServiceS = 0.010;  // mean service time, 10 ms
 
+// A pod with `gpus` GPUs (default: one per server) running `servers`
+// batches of one at once.
 std::string QueueScenario(double lambda, int servers, const std::string& service_time,
-                          const std::string& duration) {
+                          const std::string& duration, int gpus = 0) {
+  if (gpus == 0) gpus = servers;
   return R"(apiVersion: platsim.dev/v1alpha1
 kind: Scenario
 metadata: {name: queue}
@@ -41,7 +44,8 @@ spec:
   nodePools:
   - name: pool
     count: 1
-    allocatable: {cpu: "8", memory: 64Gi, nvidia.com/gpu: "1"}
+    allocatable: {cpu: "8", memory: 64Gi, nvidia.com/gpu: ")" +
+         std::to_string(gpus) + R"("}
   manifests:
   - inline:
       apiVersion: apps/v1
@@ -56,7 +60,8 @@ spec:
             containers:
             - name: server
               image: q:1
-              resources: {limits: {nvidia.com/gpu: "1"}}
+              resources: {limits: {nvidia.com/gpu: ")" +
+         std::to_string(gpus) + R"("}}
   - inline:
       apiVersion: v1
       kind: Service
@@ -67,11 +72,11 @@ spec:
     maxConcurrency: )" +
          std::to_string(servers) + R"(
     maxBatchSize: 1
-    requestTimeout: 0s
     serviceTime: )" +
          service_time + R"(
   traffic:
   - service: q
+    timeout: 0s
     arrivals: {kind: poisson, rate: )" +
          std::to_string(lambda) + R"(}
 )";
@@ -81,6 +86,7 @@ struct Replicated {
   sim::Estimate latency_mean_s;
   sim::Estimate in_system_mean;
   sim::Estimate little_product;  // throughput x mean latency, per run
+  sim::Estimate gpu_utilization;
 };
 
 Replicated RunReplications(const std::string& yaml) {
@@ -90,7 +96,7 @@ Replicated RunReplications(const std::string& yaml) {
   const auto scenario = platform::LoadScenario(path.string(), diags);
   EXPECT_TRUE(scenario.has_value()) << (diags.all().empty() ? "" : input::Format(diags.all()[0]));
   if (!scenario) return {};
-  std::vector<double> w, l, little;
+  std::vector<double> w, l, little, gpu;
   for (int i = 0; i < kReplications; ++i) {
     platform::NullEventSink events;
     platform::Simulation sim(*scenario, sim::ReplicationSeed(scenario->seed, i), events, nullptr);
@@ -101,8 +107,10 @@ Replicated RunReplications(const std::string& yaml) {
     w.push_back(m.at("latency_mean_s"));
     l.push_back(m.at("in_system_mean"));
     little.push_back(m.at("arrival_rps") * m.at("latency_mean_s"));
+    gpu.push_back(m.at("gpu_utilization"));
   }
-  return {sim::ConfidenceInterval(w), sim::ConfidenceInterval(l), sim::ConfidenceInterval(little)};
+  return {sim::ConfidenceInterval(w), sim::ConfidenceInterval(l), sim::ConfidenceInterval(little),
+          sim::ConfidenceInterval(gpu)};
 }
 
 // Erlang C: probability that an arrival waits, for c servers and offered
@@ -153,6 +161,8 @@ TEST_P(MmcQueue, MeanResponseTimeMatchesErlangC) {
   ExpectWithin(r.latency_mean_s, w, std::string("W of ") + c.name);
   // Little's law: the time-average number in system equals lambda W.
   ExpectWithin(r.in_system_mean, lambda * w, std::string("L of ") + c.name);
+  // Each of the c GPUs is busy a fraction rho of the time.
+  ExpectWithin(r.gpu_utilization, c.rho, std::string("GPU busy of ") + c.name);
 }
 
 INSTANTIATE_TEST_SUITE_P(Loads, MmcQueue,
@@ -176,6 +186,35 @@ TEST(MD1Queue, MeanResponseTimeMatchesPollaczekKhinchine) {
   // P-K: Wq = lambda E[S^2] / (2 (1 - rho)), E[S^2] = D^2 for constant D.
   const double w = kServiceS + lambda * kServiceS * kServiceS / (2.0 * (1.0 - rho));
   ExpectWithin(r.latency_mean_s, w, "W of M/D/1 at 0.8");
+}
+
+// Concurrent batches on one GPU share it: 64 at once on one GPU is an
+// M/D/1 processor-sharing queue, not 64 servers. Its mean response time is
+// insensitive to the service distribution, E[T] = D / (1 - rho) (Kleinrock,
+// Queueing Systems vol. 2, 4.4), against P-K's D + rho D / (2 (1 - rho)) for
+// one at a time, and D for 64 free servers. Beyond 64 in the system (rho^65,
+// 5e-7 here) requests queue; that is negligible.
+TEST(MD1ProcessorSharing, ConcurrencyOnOneGpuSharesItsTime) {
+  const double rho = 0.8;
+  const double lambda = rho / kServiceS;
+  const Replicated r =
+      RunReplications(QueueScenario(lambda, 64, "{kind: constant, value: 10ms}", "1500s", 1));
+  ExpectWithin(r.latency_mean_s, kServiceS / (1.0 - rho), "W of M/D/1-PS at 0.8");
+  ExpectWithin(r.gpu_utilization, rho, "GPU busy of M/D/1-PS");
+}
+
+// Four GPUs shared by up to 64 concurrent batches: with k running each
+// progresses at min(1, 4/k) of its speed, so for exponential work the
+// total completion rate is mu min(k, 4), as in M/M/4: the number in system,
+// and so W, follow Erlang C although nobody waits in a queue.
+TEST(MM4ProcessorSharing, SharingFourGpusCompletesAsFourServers) {
+  const double rho = 0.7, mu = 1.0 / kServiceS;
+  const double lambda = rho * 4 * mu;
+  const Replicated r =
+      RunReplications(QueueScenario(lambda, 64, "{kind: exponential, mean: 10ms}", "600s", 4));
+  const double w = ErlangC(4, lambda / mu) / (4 * mu - lambda) + 1.0 / mu;
+  ExpectWithin(r.latency_mean_s, w, "W of M/M/4 shared by 64");
+  ExpectWithin(r.gpu_utilization, rho, "GPU busy of 4 shared GPUs");
 }
 
 TEST(LittlesLaw, HoldsForALognormalMultiServerQueue) {

@@ -1,0 +1,50 @@
+// A client: the traffic source of one traffic entry. It draws arrivals,
+// hands each request to its target hop (a Service proxy), and gives up on
+// a request at its deadline (`timeout` after arrival): the hop holding it is
+// told to withdraw it, and it ends as timed out then, wherever it was.
+#ifndef PLATSIM_PLATFORM_SERVING_CLIENT_H_
+#define PLATSIM_PLATFORM_SERVING_CLIENT_H_
+
+#include <memory>
+
+#include "models/arrivals.h"
+#include "platform/serving/deadlines.h"
+#include "platform/serving/request.h"
+#include "sim/engine.h"
+
+namespace platsim::platform {
+
+class Client : public sim::EventHandler {
+ public:
+  // Borrows engine, table and target for the client's lifetime. `index` is
+  // the client's number in the requests it makes; `timeout` 0 is none.
+  // Measures requests that arrive at or after `warmup`.
+  Client(sim::Engine& engine, RequestTable& table, std::uint32_t index,
+         std::unique_ptr<models::ArrivalProcess> arrivals, sim::RandomStream rng, sim::Time timeout,
+         sim::Time warmup, Hop& target);
+
+  // Schedules the first arrival. Call once.
+  void Start();
+
+  void OnEvent(std::uint64_t payload) override;
+
+ private:
+  enum : std::uint64_t { kArrival = 0, kDeadline = 1 };
+  void Arrive();
+  void Expire();
+
+  sim::Engine& engine_;
+  RequestTable& table_;
+  const std::uint32_t index_;
+  const sim::Time timeout_;
+  const sim::Time warmup_;
+  Hop& target_;
+  const sim::HandlerId handler_;
+  std::unique_ptr<models::ArrivalProcess> arrivals_;
+  sim::RandomStream rng_;
+  DeadlineQueue deadlines_;
+};
+
+}  // namespace platsim::platform
+
+#endif  // PLATSIM_PLATFORM_SERVING_CLIENT_H_

@@ -1,0 +1,62 @@
+// The serving layer's inputs, as the scenario loader fills them: how model
+// servers run, how clients send and give up, how the Service proxy balances
+// and learns of endpoints. Plain values with upstream defaults; nothing here
+// runs.
+#ifndef PLATSIM_PLATFORM_SERVING_CONFIG_H_
+#define PLATSIM_PLATFORM_SERVING_CONFIG_H_
+
+#include <cstdint>
+#include <memory>
+
+#include "models/service_time.h"
+#include "sim/time.h"
+
+namespace platsim::platform {
+
+// What a model server does with a request whose client has gone (timed out).
+// Triton removes cancelled requests from its batcher queues and stops running
+// ones only in backends that check for cancellation (server
+// docs/user_guide/request_cancellation.md); vLLM aborts the request wherever
+// it is (vllm/entrypoints/utils.py with_cancellation, AsyncLLM.abort).
+enum class AbandonPolicy {
+  kKeep,     // never notices: runs it anyway, the result is thrown away
+  kDequeue,  // leaves the queue; a batch already running keeps it (Triton)
+  kAbort,    // leaves the queue or its batch; a batch left empty stops (vLLM)
+};
+
+struct ModelServerConfig {
+  int max_concurrency = 1;  // batches executing at once
+  int max_batch_size = 1;
+  sim::Time max_queue_delay = 0;  // 0: never wait for a fuller batch
+  int max_queue_length = 0;       // 0: unbounded
+  // A request still queued this long after it reached the server is rejected
+  // as timed out; one already running is not (Triton's
+  // default_queue_policy.default_timeout_microseconds, checked in
+  // core src/scheduler_utils.cc PolicyQueue). 0: none, Triton's default.
+  sim::Time queue_timeout = 0;
+  sim::Time model_load = 0;  // from container start to serving
+  AbandonPolicy abandoned = AbandonPolicy::kDequeue;
+  // CPU model: the server process uses `cpu_base_milli` millicores while it
+  // runs, plus `cpu_per_request` of CPU time for each request it executes
+  // (decoding, pre- and post-processing).
+  std::int64_t cpu_base_milli = 0;
+  sim::Time cpu_per_request = 0;
+  std::shared_ptr<const models::ServiceTimeModel> service_time;
+};
+
+enum class Balancer { kRandom, kRoundRobin, kLeastRequest };
+
+// How a Service proxy learns of endpoint changes, as kube-proxy does: a sync
+// runs at once if at least `min_sync_period` has passed since the last one,
+// otherwise at `min_sync_period` after it; changes in between are merged
+// (pkg/proxy/runner/bounded_frequency_runner.go Loop; iptables
+// minSyncPeriod defaults to 1s in SetDefaults_KubeProxyConfiguration). Rules
+// take effect `programming_delay` after a sync starts.
+struct ProxyConfig {
+  sim::Time min_sync_period = sim::kSecond;
+  sim::Time programming_delay = 0;
+};
+
+}  // namespace platsim::platform
+
+#endif  // PLATSIM_PLATFORM_SERVING_CONFIG_H_

@@ -1,0 +1,179 @@
+#include "platform/serving/data_plane.h"
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+
+namespace platsim::platform {
+namespace {
+
+std::vector<sim::Time> SloLatencies(const std::vector<RouteConfig>& routes) {
+  std::vector<sim::Time> slo;
+  for (const auto& r : routes)
+    slo.push_back(r.slo_latency);
+  return slo;
+}
+
+}  // namespace
+
+DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfig> routes,
+                     std::map<std::string, ModelServerConfig> model_servers, ProxyConfig proxy,
+                     sim::Time warmup)
+    : engine_(engine),
+      api_(api),
+      warmup_(warmup),
+      configs_(std::move(model_servers)),
+      stats_(SloLatencies(routes), warmup),
+      kube_proxy_(engine, api, proxy,
+                  [this](const std::string& pod_key) -> Hop* { return ServerOf(pod_key); }) {
+  table_.AddObserver(&stats_);
+  for (std::uint32_t i = 0; i < routes.size(); ++i) {
+    RouteConfig& config = routes[i];
+    auto& proxy_slot = proxies_[config.service_key];
+    if (!proxy_slot) {
+      proxy_slot =
+          std::make_unique<ServiceProxy>(engine_, table_, config.service_key, config.balancer);
+      kube_proxy_.AddProxy(*proxy_slot);
+    }
+    ServiceProxy* service_proxy = proxy_slot.get();
+    routes_.push_back(Route{config.service_key, config.slo_latency, {}, {}, service_proxy});
+    clients_.push_back(std::make_unique<Client>(engine_, table_, i, std::move(config.arrivals),
+                                                engine_.Stream("traffic/" + config.service_key),
+                                                config.timeout, warmup_, *service_proxy));
+  }
+  // Observers of endpoint changes, once every route has its proxy.
+  for (auto& [key, proxy] : proxies_) {
+    proxy->OnEndpointsChanged([this, key = key](std::size_t n) {
+      for (std::size_t i = 0; i < routes_.size(); ++i) {
+        if (routes_[i].service_key == key) stats_.SetReadyEndpoints(i, engine_.Now(), n);
+      }
+    });
+  }
+  api_.Watch<Pod>([this](WatchType type, const Pod& pod) { OnPod(type, pod); });
+  api_.Watch<Service>([this](WatchType type, const Service& s) { OnService(type, s); });
+}
+
+void DataPlane::Start() {
+  for (auto& client : clients_)
+    client->Start();
+  if (warmup_ > 0) engine_.ScheduleCallbackAt(warmup_, [this] { stats_.StartWindow(warmup_); });
+}
+
+ModelServer* DataPlane::ServerOf(const std::string& pod_key) const {
+  const auto it = server_of_pod_.find(pod_key);
+  return it == server_of_pod_.end() ? nullptr : servers_[it->second].get();
+}
+
+void DataPlane::Admit(const Pod& pod) {
+  const auto cfg = configs_.find(pod.template_owner);
+  auto& rng = service_rngs_[pod.template_owner];
+  if (!rng) {
+    rng = std::make_unique<sim::RandomStream>(engine_.Stream("service-time/" + pod.template_owner));
+  }
+  const auto index = static_cast<std::uint32_t>(servers_.size());
+  servers_.push_back(std::make_unique<ModelServer>(engine_, table_,
+                                                   cfg == configs_.end() ? refusing_ : cfg->second,
+                                                   *rng, index, pod.spec.requests.gpus, warmup_));
+  server_of_pod_[pod.meta.Key()] = index;
+  for (auto& route : routes_) {
+    if (SelectorMatches(route.selector, pod.meta.labels)) route.servers.push_back(index);
+  }
+}
+
+void DataPlane::StartContainers(const Pod& pod) {
+  if (ModelServer* s = ServerOf(pod.meta.Key())) s->StartContainers();
+}
+
+bool DataPlane::ProbeReady(const std::string& pod_key) {
+  const ModelServer* s = ServerOf(pod_key);
+  return s != nullptr && s->serving();
+}
+
+void DataPlane::Stop(const std::string& pod_key, sim::Time grace, std::function<void()> stopped) {
+  ModelServer* s = ServerOf(pod_key);
+  if (s == nullptr) {
+    stopped();
+    return;
+  }
+  s->Stop(grace, std::move(stopped));
+}
+
+void DataPlane::OnPod(WatchType type, const Pod& pod) {
+  if (type != WatchType::kDeleted) return;
+  const auto it = server_of_pod_.find(pod.meta.Key());
+  if (it == server_of_pod_.end()) return;
+  servers_[it->second]->Release();
+  server_of_pod_.erase(it);
+}
+
+void DataPlane::OnService(WatchType type, const Service& service) {
+  for (auto& route : routes_) {
+    if (route.service_key != service.meta.Key()) continue;
+    route.selector = type == WatchType::kDeleted ? Labels{} : service.selector;
+  }
+}
+
+int DataPlane::ReadyEndpoints(std::size_t i) const {
+  return static_cast<int>(routes_[i].proxy->endpoint_count());
+}
+
+std::vector<const ModelServer*> DataPlane::Servers(std::size_t i) const {
+  std::vector<const ModelServer*> out;
+  for (const std::uint32_t s : routes_[i].servers)
+    out.push_back(servers_[s].get());
+  return out;
+}
+
+int DataPlane::Pods(std::size_t i) const {
+  int n = 0;
+  for (const std::uint32_t s : routes_[i].servers)
+    n += servers_[s]->state() != ModelServer::State::kStopped;
+  return n;
+}
+
+std::size_t DataPlane::Queued(std::size_t i) const {
+  std::size_t n = 0;
+  for (const std::uint32_t s : routes_[i].servers)
+    n += servers_[s]->Load().queued;
+  return n;
+}
+
+double DataPlane::GpuBusySeconds(std::size_t i) const {
+  double total = 0;
+  for (const std::uint32_t s : routes_[i].servers)
+    total += servers_[s]->GpuBusySeconds();
+  return total;
+}
+
+double DataPlane::GpuHeldSeconds(std::size_t i) const {
+  double total = 0;
+  for (const std::uint32_t s : routes_[i].servers)
+    total += servers_[s]->GpuHeldSeconds();
+  return total;
+}
+
+void DataPlane::Finish() {
+  const sim::Time now = engine_.Now();
+  std::uint64_t in_flight = 0;
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    const RequestCounts& c = stats_.metrics(i).all;
+    if (c.completed + c.timed_out + c.dropped() > c.arrived) {
+      std::fprintf(stderr,
+                   "platsim: invariant broken at t=%" PRId64
+                   "ns: service %s ended more requests than arrived\n",
+                   now, routes_[i].service_key.c_str());
+      std::abort();
+    }
+    in_flight += c.in_flight();
+  }
+  if (in_flight != table_.live()) {
+    std::fprintf(stderr,
+                 "platsim: invariant broken at t=%" PRId64
+                 "ns: requests do not conserve (arrived - completed - dropped - timed out = "
+                 "%" PRIu64 ", but %" PRIu64 " are in flight)\n",
+                 now, in_flight, table_.live());
+    std::abort();
+  }
+}
+
+}  // namespace platsim::platform

@@ -1,0 +1,109 @@
+// The data plane: the request path of the whole platform, composed of hops
+// (request.h): one Client per traffic entry, one ServiceProxy per Service
+// with traffic, programmed by kube-proxy from the Endpoints objects, and one
+// ModelServer per admitted pod. It is the container runtime the kubelets
+// drive, and it owns the request table and its observers.
+//
+// Every request ends in exactly one of: completed, timed out, dropped (no
+// endpoint, queue full, not loaded, terminated); Finish() checks that, per
+// client, arrived = completed + dropped + timed out + in flight, and that
+// the requests in flight are exactly those still in the table, and aborts
+// if not.
+#ifndef PLATSIM_PLATFORM_SERVING_DATA_PLANE_H_
+#define PLATSIM_PLATFORM_SERVING_DATA_PLANE_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/arrivals.h"
+#include "platform/api_server.h"
+#include "platform/kubelet.h"
+#include "platform/serving/client.h"
+#include "platform/serving/config.h"
+#include "platform/serving/kube_proxy.h"
+#include "platform/serving/model_server.h"
+#include "platform/serving/proxy.h"
+#include "platform/serving/stats.h"
+#include "sim/engine.h"
+
+namespace platsim::platform {
+
+struct RouteConfig {
+  std::string service_key;  // namespace/name of the v1 Service
+  Balancer balancer = Balancer::kLeastRequest;
+  std::unique_ptr<models::ArrivalProcess> arrivals;
+  sim::Time timeout = 0;      // the client's; 0: none
+  sim::Time slo_latency = 0;  // 0: no SLO
+};
+
+class DataPlane : public ContainerRuntime {
+ public:
+  // Borrows engine and api. `model_servers` maps a Deployment key to its
+  // server configuration; pods of other owners refuse requests. Measurement
+  // starts at `warmup`.
+  DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfig> routes,
+            std::map<std::string, ModelServerConfig> model_servers, ProxyConfig proxy,
+            sim::Time warmup);
+
+  // Schedules every client's first arrival. Call once before running.
+  void Start();
+  // Ends the run at the engine's current time and checks conservation.
+  void Finish();
+
+  // Routes are the clients, in the order given.
+  std::size_t route_count() const { return routes_.size(); }
+  const std::string& service_key(std::size_t i) const { return routes_[i].service_key; }
+  sim::Time slo_latency(std::size_t i) const { return routes_[i].slo_latency; }
+  const ServiceMetrics& metrics(std::size_t i) const { return stats_.metrics(i); }
+  void ResetInterval(std::size_t i) { stats_.ResetInterval(i); }
+  // Endpoints route `i`'s proxy balances over now.
+  int ReadyEndpoints(std::size_t i) const;
+  // The pods route `i`'s Service selected, not yet stopped.
+  int Pods(std::size_t i) const;
+  // Requests queued at those pods.
+  std::size_t Queued(std::size_t i) const;
+  // GPU-seconds busy and held by those pods, from the warm-up to now.
+  double GpuBusySeconds(std::size_t i) const;
+  double GpuHeldSeconds(std::size_t i) const;
+  // The model servers of those pods (every pod the Service ever selected).
+  std::vector<const ModelServer*> Servers(std::size_t i) const;
+
+  // ContainerRuntime
+  void Admit(const Pod& pod) override;
+  void StartContainers(const Pod& pod) override;
+  bool ProbeReady(const std::string& pod_key) override;
+  void Stop(const std::string& pod_key, sim::Time grace, std::function<void()> stopped) override;
+
+ private:
+  struct Route {
+    std::string service_key;
+    sim::Time slo_latency;
+    Labels selector;                     // from the Service object
+    std::vector<std::uint32_t> servers;  // every pod this route's Service selected
+    ServiceProxy* proxy;
+  };
+  void OnPod(WatchType type, const Pod& pod);
+  void OnService(WatchType type, const Service& service);
+  ModelServer* ServerOf(const std::string& pod_key) const;
+
+  sim::Engine& engine_;
+  ApiServer& api_;
+  const sim::Time warmup_;
+  std::map<std::string, ModelServerConfig> configs_;
+  ModelServerConfig refusing_;  // for pods without a model server config
+  RequestTable table_;
+  ServiceStats stats_;
+  KubeProxy kube_proxy_;
+  std::map<std::string, std::unique_ptr<ServiceProxy>> proxies_;  // by Service key
+  std::vector<Route> routes_;
+  std::vector<std::unique_ptr<Client>> clients_;
+  std::map<std::string, std::unique_ptr<sim::RandomStream>> service_rngs_;  // by deployment
+  std::vector<std::unique_ptr<ModelServer>> servers_;                       // by pod index
+  std::map<std::string, std::uint32_t> server_of_pod_;
+};
+
+}  // namespace platsim::platform
+
+#endif  // PLATSIM_PLATFORM_SERVING_DATA_PLANE_H_

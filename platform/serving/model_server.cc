@@ -1,0 +1,324 @@
+#include "platform/serving/model_server.h"
+
+#include <algorithm>
+
+namespace platsim::platform {
+namespace {
+
+__extension__ using Int128 = __int128;
+
+}  // namespace
+
+Batcher::Decision DynamicBatcher::Next(std::size_t queued, sim::Time oldest_enqueued, sim::Time now,
+                                       bool draining) const {
+  const auto full = static_cast<std::size_t>(max_batch_size_);
+  if (queued >= full || max_queue_delay_ == 0 || draining) {
+    return {static_cast<int>(std::min(queued, full)), sim::kNever};
+  }
+  const sim::Time ready_at = sim::SatAdd(oldest_enqueued, max_queue_delay_);
+  if (now < ready_at) return {0, ready_at};
+  return {static_cast<int>(queued), sim::kNever};
+}
+
+ModelServer::ModelServer(sim::Engine& engine, RequestTable& table, const ModelServerConfig& config,
+                         sim::RandomStream& rng, std::uint32_t pod, std::int64_t gpus,
+                         sim::Time warmup)
+    : engine_(engine),
+      table_(table),
+      config_(config),
+      rng_(rng),
+      pod_(pod),
+      gpus_(gpus),
+      capacity_(gpus > 0 ? gpus : std::max(1, config.max_concurrency)),
+      warmup_(warmup),
+      handler_(engine.AddHandler(this)),
+      batcher_(std::make_unique<DynamicBatcher>(config.max_batch_size, config.max_queue_delay)),
+      held_since_(engine.Now()) {
+  batches_.resize(static_cast<std::size_t>(std::max(1, config.max_concurrency)));
+  for (int i = static_cast<int>(batches_.size()) - 1; i >= 0; --i)
+    free_slots_.push_back(i);
+}
+
+void ModelServer::OnEvent(std::uint64_t payload) {
+  switch (payload) {
+    case kDispatch:
+      TryDispatch();
+      break;
+    case kLoaded:
+      if (state_ == State::kLoading) state_ = State::kServing;
+      break;
+    case kCompletion:
+      OnCompletion();
+      break;
+    case kQueueDeadline:
+      queue_deadlines_.Expire(
+          engine_, table_, handler_, kQueueDeadline,
+          [this](RequestId id) { return table_[id].holder == this && !table_[id].executing; },
+          [this](RequestId id) {
+            RemoveFromQueue(id);
+            table_.End(id, Outcome::kTimedOut, engine_.Now());
+          });
+      break;
+  }
+}
+
+void ModelServer::StartContainers() {
+  if (state_ != State::kStarting) return;
+  state_ = State::kLoading;
+  started_at_ = engine_.Now();
+  engine_.ScheduleAfter(config_.model_load, handler_, kLoaded);
+}
+
+void ModelServer::Accept(RequestId id) {
+  const sim::Time now = engine_.Now();
+  if (state_ == State::kStopping || state_ == State::kStopped) {
+    table_.End(id, Outcome::kTerminated, now);
+    return;
+  }
+  if (state_ != State::kServing || !config_.service_time) {
+    table_.End(id, Outcome::kNotLoaded, now);
+    return;
+  }
+  if (config_.max_queue_length > 0 &&
+      queued_ >= static_cast<std::size_t>(config_.max_queue_length)) {
+    table_.End(id, Outcome::kQueueFull, now);
+    return;
+  }
+  Request& r = table_[id];
+  r.holder = this;
+  r.pod = pod_;
+  r.enqueued = now;
+  r.executing = false;
+  r.queue_seq = pushed_++;
+  queue_.push_back({table_.Ref(id), now});
+  ++queued_;
+  if (config_.queue_timeout > 0) {
+    queue_deadlines_.Add(engine_, table_, table_.Ref(id), sim::SatAdd(now, config_.queue_timeout),
+                         handler_, kQueueDeadline, [this](RequestId q) {
+                           return table_[q].holder == this && !table_[q].executing;
+                         });
+  }
+  TryDispatch();
+}
+
+void ModelServer::RemoveFromQueue(RequestId id) {
+  Entry& e = queue_[table_[id].queue_seq - popped_];
+  e.ref.generation = 0;
+  --queued_;
+}
+
+void ModelServer::Withdraw(RequestId id) {
+  Request& r = table_[id];
+  if (config_.abandoned == AbandonPolicy::kKeep) return;  // it never knows
+  if (!r.executing) {
+    RemoveFromQueue(id);
+    TryDispatch();  // the queue may now hold a full batch less
+    return;
+  }
+  if (config_.abandoned != AbandonPolicy::kAbort) return;
+  Batch& batch = batches_[r.slot];
+  --batch.counted;
+  --executing_;
+  if (batch.counted == 0) {
+    AdvanceWork();
+    EndBatch(batch, r.slot);  // no live request left in it: nothing to end
+    ScheduleNextCompletion();
+    TryDispatch();
+    MaybeStopped();
+  }
+}
+
+void ModelServer::TryDispatch() {
+  if (state_ != State::kServing && state_ != State::kStopping) return;
+  const sim::Time now = engine_.Now();
+  while (!free_slots_.empty()) {
+    // Removed entries at the front are gone for good.
+    while (!queue_.empty() && queue_.front().ref.generation == 0) {
+      queue_.pop_front();
+      ++popped_;
+    }
+    if (queued_ == 0) return;
+    const Batcher::Decision d =
+        batcher_->Next(queued_, queue_.front().enqueued, now, state_ == State::kStopping);
+    if (d.take == 0) {
+      if (!engine_.IsPending(dispatch_timer_)) {
+        dispatch_timer_ = engine_.ScheduleAt(d.ask_again, handler_, kDispatch);
+      }
+      return;
+    }
+    StartBatch(d.take);
+  }
+}
+
+void ModelServer::StartBatch(int size) {
+  const int slot = free_slots_.back();
+  free_slots_.pop_back();
+  Batch& batch = batches_[static_cast<std::size_t>(slot)];
+  batch.requests.clear();
+  while (static_cast<int>(batch.requests.size()) < size) {
+    const Entry e = queue_.pop_front();
+    ++popped_;
+    if (e.ref.generation == 0) continue;  // removed
+    // A live entry, or one whose client left unnoticed (AbandonPolicy::kKeep):
+    // either fills a position of the batch.
+    if (table_.Live(e.ref)) {
+      Request& r = table_[e.ref.id];
+      r.executing = true;
+      r.slot = static_cast<std::uint16_t>(slot);
+    }
+    batch.requests.push_back(e.ref);
+  }
+  batch.counted = size;
+  queued_ -= static_cast<std::size_t>(size);
+  executing_ += static_cast<std::size_t>(size);
+  requests_executed_ += static_cast<std::uint64_t>(size);
+  ++batches_started_;
+  AdvanceWork();
+  batch.finish_work = sim::SatAdd(work_, config_.service_time->BatchTime(size, rng_));
+  batch.running = true;
+  SetRunning(running_ + 1);
+  ScheduleNextCompletion();
+}
+
+void ModelServer::AdvanceWork() {
+  const sim::Time now = engine_.Now();
+  if (running_ > 0 && now > work_at_) {
+    const sim::Time dt = now - work_at_;
+    work_ += running_ <= capacity_
+                 ? dt
+                 : static_cast<std::int64_t>(static_cast<Int128>(dt) * capacity_ / running_);
+  }
+  work_at_ = now;
+}
+
+void ModelServer::ScheduleNextCompletion() {
+  engine_.Cancel(completion_);
+  if (running_ == 0) return;
+  std::int64_t next = INT64_MAX;
+  for (const Batch& b : batches_) {
+    if (b.running) next = std::min(next, b.finish_work);
+  }
+  const Int128 left = std::max<std::int64_t>(0, next - work_);
+  Int128 wall = left;
+  if (running_ > capacity_) wall = (left * running_ + capacity_ - 1) / capacity_;
+  const sim::Time now = engine_.Now();
+  const sim::Time at = wall >= sim::kNever - now ? sim::kNever : now + static_cast<sim::Time>(wall);
+  completion_ = engine_.ScheduleAt(at, handler_, kCompletion);
+}
+
+void ModelServer::OnCompletion() {
+  AdvanceWork();
+  // The earliest batch finishes now; rounding of the shared rate must not
+  // leave it a nanosecond short.
+  std::int64_t next = INT64_MAX;
+  for (const Batch& b : batches_) {
+    if (b.running) next = std::min(next, b.finish_work);
+  }
+  work_ = std::max(work_, next);
+  const sim::Time now = engine_.Now();
+  for (std::size_t slot = 0; slot < batches_.size(); ++slot) {
+    Batch& batch = batches_[slot];
+    if (!batch.running || batch.finish_work > work_) continue;
+    for (const RequestRef ref : batch.requests) {
+      if (table_.Live(ref) && table_[ref.id].holder == this) {
+        table_.End(ref.id, Outcome::kCompleted, now);
+      }
+    }
+    EndBatch(batch, static_cast<int>(slot));
+  }
+  ScheduleNextCompletion();
+  TryDispatch();
+  MaybeStopped();
+}
+
+void ModelServer::EndBatch(Batch& batch, int slot) {
+  executing_ -= static_cast<std::size_t>(batch.counted);
+  batch.counted = 0;
+  batch.requests.clear();
+  batch.running = false;
+  free_slots_.push_back(slot);
+  SetRunning(running_ - 1);
+}
+
+void ModelServer::SetRunning(int running) {
+  const sim::Time now = engine_.Now();
+  busy_gpu_ns_ += static_cast<double>(Clipped(busy_at_, now)) *
+                  static_cast<double>(std::min<std::int64_t>(running_, gpus_));
+  busy_at_ = now;
+  running_ = running;
+}
+
+sim::Time ModelServer::Clipped(sim::Time from, sim::Time to) const {
+  return std::max<sim::Time>(0, to - std::max(from, warmup_));
+}
+
+void ModelServer::Stop(sim::Time grace, std::function<void()> stopped) {
+  state_ = State::kStopping;
+  on_stopped_ = std::move(stopped);
+  grace_timer_ = engine_.ScheduleCallbackAfter(grace, [this] { Kill(); });
+  TryDispatch();  // drain without waiting for fuller batches
+  MaybeStopped();
+}
+
+void ModelServer::Kill() {
+  const sim::Time now = engine_.Now();
+  while (!queue_.empty()) {
+    const Entry e = queue_.pop_front();
+    ++popped_;
+    if (e.ref.generation != 0 && table_.Live(e.ref)) {
+      table_.End(e.ref.id, Outcome::kTerminated, now);
+    }
+  }
+  queued_ = 0;
+  AdvanceWork();
+  for (std::size_t slot = 0; slot < batches_.size(); ++slot) {
+    Batch& batch = batches_[slot];
+    if (!batch.running) continue;
+    for (const RequestRef ref : batch.requests) {
+      if (table_.Live(ref) && table_[ref.id].holder == this) {
+        table_.End(ref.id, Outcome::kTerminated, now);
+      }
+    }
+    EndBatch(batch, static_cast<int>(slot));
+  }
+  ScheduleNextCompletion();
+  MaybeStopped();
+}
+
+void ModelServer::MaybeStopped() {
+  if (state_ != State::kStopping || queued_ > 0 || running_ > 0) return;
+  state_ = State::kStopped;
+  held_until_ = engine_.Now();
+  engine_.Cancel(grace_timer_);
+  engine_.Cancel(dispatch_timer_);
+  queue_deadlines_.Clear(engine_);
+  auto stopped = std::move(on_stopped_);
+  on_stopped_ = nullptr;
+  if (stopped) stopped();
+}
+
+void ModelServer::Release() {
+  if (held_until_ == sim::kNever) held_until_ = engine_.Now();
+}
+
+double ModelServer::GpuBusySeconds() const {
+  const double open = static_cast<double>(Clipped(busy_at_, engine_.Now())) *
+                      static_cast<double>(std::min<std::int64_t>(running_, gpus_));
+  return (busy_gpu_ns_ + open) * 1e-9;
+}
+
+double ModelServer::GpuHeldSeconds() const {
+  return static_cast<double>(gpus_) *
+         sim::ToSeconds(Clipped(held_since_, std::min(held_until_, engine_.Now())));
+}
+
+double ModelServer::CpuSeconds() const {
+  const sim::Time until = std::min(held_until_, engine_.Now());
+  const double running_s = started_at_ == sim::kNever
+                               ? 0.0
+                               : sim::ToSeconds(std::max<sim::Time>(0, until - started_at_));
+  return static_cast<double>(config_.cpu_base_milli) * 1e-3 * running_s +
+         static_cast<double>(requests_executed_) * sim::ToSeconds(config_.cpu_per_request);
+}
+
+}  // namespace platsim::platform

@@ -1,0 +1,190 @@
+// The model server of one pod: a queue, a batcher that forms batches from
+// it, and the pod's accelerators running the batches.
+//
+// Lifecycle: starting (admitted, image not yet there) -> loading (containers
+// started; refuses requests as not loaded) -> serving -> stopping (deleted:
+// refuses new requests, drains without waiting for fuller batches) ->
+// stopped (drained, or killed when the grace period ends: what is left ends
+// as terminated).
+//
+// Admission: a request is refused (ended at once) when the server is not
+// serving, or when `max_queue_length` requests already wait.
+//
+// Timeouts: a request still queued `queue_timeout` after it arrived here is
+// rejected then, as timed out. A request whose client gives up is withdrawn
+// per the AbandonPolicy: kept (it still fills a batch position and runs),
+// dequeued, or also aborted from a running batch (which stops when no
+// request of it is left; a static batch is not shortened by losing some).
+//
+// Accelerators are shared, not free: the pod's concurrent batches share its
+// GPUs by processor sharing. With k batches running on a pod of g GPUs each
+// progresses at min(1, g/k) of its own speed, so concurrency beyond the
+// GPUs overlaps batches without adding capacity. A batch's own time comes
+// from the service-time model (the profile's time on one GPU). A pod without
+// GPUs runs its `max_concurrency` batches independently (one CPU share
+// each). Busy GPU time is the integral of min(k, g).
+//
+// Nothing is allocated per request once the queue, batches and pool have
+// grown to their peak.
+#ifndef PLATSIM_PLATFORM_SERVING_MODEL_SERVER_H_
+#define PLATSIM_PLATFORM_SERVING_MODEL_SERVER_H_
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "platform/ring_queue.h"
+#include "platform/serving/config.h"
+#include "platform/serving/deadlines.h"
+#include "platform/serving/request.h"
+#include "sim/engine.h"
+
+namespace platsim::platform {
+
+// How batches are formed from the queue: the seam where another policy
+// (continuous batching) replaces the dynamic batcher.
+class Batcher {
+ public:
+  struct Decision {
+    int take = 0;                       // requests for a batch now; 0: wait
+    sim::Time ask_again = sim::kNever;  // when take is 0: when to ask again
+  };
+  virtual ~Batcher() = default;
+  // `queued` >= 1 requests wait, the oldest since `oldest_enqueued`;
+  // `draining` once the server stops.
+  virtual Decision Next(std::size_t queued, sim::Time oldest_enqueued, sim::Time now,
+                        bool draining) const = 0;
+};
+
+// Triton's dynamic batcher: a batch starts when a slot is free and either
+// max_batch_size requests wait or the oldest has waited max_queue_delay;
+// it takes up to max_batch_size requests.
+class DynamicBatcher : public Batcher {
+ public:
+  DynamicBatcher(int max_batch_size, sim::Time max_queue_delay)
+      : max_batch_size_(max_batch_size), max_queue_delay_(max_queue_delay) {}
+  Decision Next(std::size_t queued, sim::Time oldest_enqueued, sim::Time now,
+                bool draining) const override;
+
+ private:
+  int max_batch_size_;
+  sim::Time max_queue_delay_;
+};
+
+// What observers can read of one pod's server at any time.
+struct PodLoad {
+  std::size_t queued = 0;     // requests waiting (as the server counts them)
+  std::size_t executing = 0;  // requests in running batches
+  int batches_running = 0;
+};
+
+class ModelServer : public Hop, public sim::EventHandler {
+ public:
+  enum class State { kStarting, kLoading, kServing, kStopping, kStopped };
+
+  // Borrows everything. `pod` is the data plane's index of this pod; `gpus`
+  // the GPUs it holds; `rng` the deployment's service-time stream. GPU time
+  // counts from `warmup`.
+  ModelServer(sim::Engine& engine, RequestTable& table, const ModelServerConfig& config,
+              sim::RandomStream& rng, std::uint32_t pod, std::int64_t gpus, sim::Time warmup);
+
+  // Lifecycle, driven by the container runtime.
+  void StartContainers();
+  // Refuses new requests and drains for at most `grace`, then calls
+  // `stopped` once (at once if already idle).
+  void Stop(sim::Time grace, std::function<void()> stopped);
+  // The pod object is gone: it holds nothing from now on.
+  void Release();
+  State state() const { return state_; }
+  bool serving() const { return state_ == State::kServing; }
+
+  // Hop
+  void Accept(RequestId id) override;
+  void Withdraw(RequestId id) override;
+  std::size_t Outstanding() const override { return queued_ + executing_; }
+
+  // Per-pod metrics, cumulative from the warm-up (GPU) or from admission
+  // (requests, CPU), up to now.
+  PodLoad Load() const { return {queued_, executing_, running_}; }
+  std::int64_t gpus() const { return gpus_; }
+  double GpuBusySeconds() const;
+  double GpuHeldSeconds() const;
+  std::uint64_t requests_executed() const { return requests_executed_; }
+  std::uint64_t batches_started() const { return batches_started_; }
+  // CPU-seconds used by the server process: the base while its containers
+  // run plus the per-request cost of every request executed.
+  double CpuSeconds() const;
+
+  void OnEvent(std::uint64_t payload) override;
+
+ private:
+  enum EventKind : std::uint64_t {
+    kDispatch = 0,
+    kLoaded = 1,
+    kCompletion = 2,
+    kQueueDeadline = 3
+  };
+  struct Entry {
+    RequestRef ref;  // generation 0: removed
+    sim::Time enqueued;
+  };
+  struct Batch {
+    std::vector<RequestRef> requests;
+    int counted = 0;               // requests the server still counts as executing
+    std::int64_t finish_work = 0;  // the work clock's reading when it completes
+    bool running = false;
+  };
+
+  void TryDispatch();
+  void StartBatch(int size);
+  void OnCompletion();
+  void EndBatch(Batch& batch, int slot);
+  void RemoveFromQueue(RequestId id);
+  void Kill();
+  void MaybeStopped();
+  // Work clock: nanoseconds of work each running batch has received.
+  void AdvanceWork();
+  void ScheduleNextCompletion();
+  void SetRunning(int running);
+  sim::Time Clipped(sim::Time from, sim::Time to) const;
+
+  sim::Engine& engine_;
+  RequestTable& table_;
+  const ModelServerConfig& config_;
+  sim::RandomStream& rng_;
+  const std::uint32_t pod_;
+  const std::int64_t gpus_;
+  const std::int64_t capacity_;  // batches that run at full speed at once
+  const sim::Time warmup_;
+  const sim::HandlerId handler_;
+  const std::unique_ptr<const Batcher> batcher_;
+
+  State state_ = State::kStarting;
+  RingQueue<Entry> queue_;
+  std::uint32_t pushed_ = 0;  // entries ever pushed (wraps)
+  std::uint32_t popped_ = 0;
+  std::size_t queued_ = 0;
+  std::size_t executing_ = 0;
+  DeadlineQueue queue_deadlines_;
+  sim::EventId dispatch_timer_;
+  std::vector<Batch> batches_;  // max_concurrency slots
+  std::vector<int> free_slots_;
+  int running_ = 0;
+  std::int64_t work_ = 0;
+  sim::Time work_at_ = 0;
+  sim::EventId completion_;
+  std::function<void()> on_stopped_;
+  sim::EventId grace_timer_;
+  // Accounting.
+  sim::Time held_since_;
+  sim::Time held_until_ = sim::kNever;
+  sim::Time started_at_ = sim::kNever;  // containers started
+  double busy_gpu_ns_ = 0;
+  sim::Time busy_at_ = 0;
+  std::uint64_t requests_executed_ = 0;
+  std::uint64_t batches_started_ = 0;
+};
+
+}  // namespace platsim::platform
+
+#endif  // PLATSIM_PLATFORM_SERVING_MODEL_SERVER_H_

@@ -1,0 +1,117 @@
+// Requests and the hops they pass through.
+//
+// DESIGN. A request is an index into one pool (the RequestTable), never an
+// object that moves. It enters at a Client (the traffic source), which hands
+// it to a Hop: the Service proxy, which hands it to the Hop its balancer
+// picks among the endpoints, a pod's model server, which queues, batches and
+// runs it. Each hop only knows the Hop interface of the next one, so an
+// activator or a queue-proxy is one more Hop that endpoints can point at.
+//
+// A request ends exactly once, in RequestTable::End, with one Outcome,
+// wherever it is: the model server ends the ones it completes, rejects or
+// drops; the client ends the ones whose deadline passes, after telling the
+// hop that holds it (Hop::Withdraw). Ids are reused, so anything that keeps
+// an id beyond the request's end also keeps its generation and checks it.
+//
+// Metrics are RequestObservers: told of every arrival and every end, with
+// the request as it was; the request path itself counts nothing.
+#ifndef PLATSIM_PLATFORM_SERVING_REQUEST_H_
+#define PLATSIM_PLATFORM_SERVING_REQUEST_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "sim/time.h"
+
+namespace platsim::platform {
+
+using RequestId = std::uint32_t;
+inline constexpr std::uint32_t kNoPod = UINT32_MAX;
+
+enum class Outcome {
+  kCompleted,
+  kTimedOut,    // the client's deadline or the server's queue timeout passed
+  kNoEndpoint,  // the proxy had no endpoint
+  kQueueFull,   // the server's queue was full
+  kNotLoaded,   // the server had not loaded its model
+  kTerminated,  // the server was stopping or was killed
+};
+
+class Hop;
+
+struct Request {
+  sim::Time arrival = 0;   // at the client
+  sim::Time enqueued = 0;  // at the queue of the server holding it
+  std::uint32_t client = 0;
+  std::uint32_t generation = 0;  // bumped every time the id is reused
+  std::uint32_t pod = kNoPod;    // the model server that took it (DataPlane's pod index)
+  std::uint32_t queue_seq = 0;   // its place in the server's queue (a push count)
+  std::uint16_t slot = 0;        // its batch slot while executing
+  bool measured = false;         // arrived at or after the warm-up
+  bool executing = false;        // in a running batch (else queued, if held)
+  Hop* holder = nullptr;         // the hop holding it; null once ended or before a hop took it
+};
+
+// A request's identity that survives the reuse of its id.
+struct RequestRef {
+  RequestId id;
+  std::uint32_t generation;
+};
+
+// Something a request passes through.
+class Hop {
+ public:
+  virtual ~Hop() = default;
+  // Takes `id` (live, held by no hop yet). The hop either keeps it (and sets
+  // itself as holder) or ends it.
+  virtual void Accept(RequestId id) = 0;
+  // `id`, held by this hop, is about to end elsewhere (its client gave up):
+  // forget it, or keep working on it as the hop's policy says. Called before
+  // the request ends; the hop must not end it itself.
+  virtual void Withdraw(RequestId id) = 0;
+  // Requests this hop holds (queued and executing): what a least-request
+  // balancer compares.
+  virtual std::size_t Outstanding() const = 0;
+};
+
+class RequestObserver {
+ public:
+  virtual ~RequestObserver() = default;
+  virtual void OnArrival(const Request& request, sim::Time now) = 0;
+  virtual void OnEnd(const Request& request, Outcome outcome, sim::Time now) = 0;
+};
+
+// The pool of requests in the system. Allocation-free once the pool has
+// reached its peak.
+class RequestTable {
+ public:
+  // Borrows `observer` for the table's lifetime; observers are told in the
+  // order they were added.
+  void AddObserver(RequestObserver* observer) { observers_.push_back(observer); }
+
+  // A new request from `client`, arrived now.
+  RequestId Arrive(std::uint32_t client, sim::Time now, bool measured);
+  // Ends `id` with `outcome` and frees it. REQUIRES: id live, and withdrawn
+  // from (or never taken by) every other hop.
+  void End(RequestId id, Outcome outcome, sim::Time now);
+
+  Request& operator[](RequestId id) { return requests_[id]; }
+  const Request& operator[](RequestId id) const { return requests_[id]; }
+  RequestRef Ref(RequestId id) const { return {id, requests_[id].generation}; }
+  // True if `ref` still names a live request (not ended, id not reused).
+  bool Live(RequestRef ref) const {
+    return requests_[ref.id].generation == ref.generation && live_[ref.id];
+  }
+  std::uint64_t live() const { return live_count_; }
+
+ private:
+  std::vector<RequestObserver*> observers_;
+  std::vector<Request> requests_;
+  std::vector<bool> live_;
+  std::vector<RequestId> free_;
+  std::uint64_t live_count_ = 0;
+};
+
+}  // namespace platsim::platform
+
+#endif  // PLATSIM_PLATFORM_SERVING_REQUEST_H_

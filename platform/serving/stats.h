@@ -1,0 +1,75 @@
+// What each client's requests did, as an observer of the request table: the
+// counts by outcome, latency, SLO attainment and requests in the system that
+// the run summary and the time series read. One ServiceMetrics per client
+// (traffic entry), which targets one Service.
+#ifndef PLATSIM_PLATFORM_SERVING_STATS_H_
+#define PLATSIM_PLATFORM_SERVING_STATS_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "platform/serving/request.h"
+#include "sim/stats.h"
+
+namespace platsim::platform {
+
+struct RequestCounts {
+  std::uint64_t arrived = 0;
+  std::uint64_t completed = 0;
+  std::uint64_t timed_out = 0;
+  std::uint64_t dropped_no_endpoint = 0;
+  std::uint64_t dropped_queue_full = 0;
+  std::uint64_t dropped_not_loaded = 0;
+  std::uint64_t dropped_terminated = 0;
+  std::uint64_t dropped() const {
+    return dropped_no_endpoint + dropped_queue_full + dropped_not_loaded + dropped_terminated;
+  }
+  std::uint64_t in_flight() const { return arrived - completed - timed_out - dropped(); }
+  void Count(Outcome outcome);
+};
+
+// What one client's requests did. "measured" counts only requests that
+// arrived at or after the warm-up time; "all" counts every request (for
+// conservation).
+struct ServiceMetrics {
+  RequestCounts all;
+  RequestCounts measured;
+  sim::QuantileSketch latency_s = sim::QuantileSketch();  // completed, measured requests
+  sim::RunningStats latency_stats_s;
+  std::uint64_t slo_met = 0;  // completed within the SLO latency
+  // Completions at or after the warm-up, whenever the request arrived: what
+  // the service delivered inside the measured window (throughput).
+  std::uint64_t completed_in_window = 0;
+  sim::TimeAverage ready_replicas = sim::TimeAverage();
+  sim::TimeAverage in_system =
+      sim::TimeAverage();  // requests arrived and not yet ended, from warm-up on
+  // Reset at every time-series sample.
+  RequestCounts interval;
+  sim::QuantileSketch interval_latency_s = sim::QuantileSketch();
+};
+
+class ServiceStats : public RequestObserver {
+ public:
+  // One entry per client; `slo_latency[i]` 0 is none. Measures from `warmup`.
+  ServiceStats(std::vector<sim::Time> slo_latency, sim::Time warmup);
+
+  const ServiceMetrics& metrics(std::size_t client) const { return metrics_[client]; }
+  std::size_t size() const { return metrics_.size(); }
+  // The client's Service has `ready` endpoints from `now` on.
+  void SetReadyEndpoints(std::size_t client, sim::Time now, std::size_t ready);
+  // Restarts the time averages at the warm-up.
+  void StartWindow(sim::Time now);
+  void ResetInterval(std::size_t client);
+
+  void OnArrival(const Request& request, sim::Time now) override;
+  void OnEnd(const Request& request, Outcome outcome, sim::Time now) override;
+
+ private:
+  const std::vector<sim::Time> slo_latency_;
+  const sim::Time warmup_;
+  std::vector<ServiceMetrics> metrics_;
+};
+
+}  // namespace platsim::platform
+
+#endif  // PLATSIM_PLATFORM_SERVING_STATS_H_
