@@ -120,12 +120,6 @@ double RunningStats::variance() const {
   return n_ < 2 ? 0.0 : m2_ / static_cast<double>(n_ - 1);
 }
 
-void TimeAverage::Set(Time now, double value) {
-  integral_ += value_ * static_cast<double>(now - last_);
-  last_ = now;
-  value_ = value;
-}
-
 double TimeAverage::Mean(Time now) const {
   if (now <= start_) return value_;
   const double integral = integral_ + value_ * static_cast<double>(now - last_);

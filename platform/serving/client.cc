@@ -23,35 +23,35 @@ Client::Client(sim::Engine& engine, RequestTable& table, std::uint32_t index,
       rng_(rng) {}
 
 void Client::Start() {
-  const models::Arrival first = arrivals_->Next(rng_);
-  if (first.time != sim::kNever) engine_.ScheduleAt(first.time, handler_, kArrival);
+  next_arrival_ = arrivals_->Next(rng_).time;
+  Wake();
 }
 
-void Client::OnEvent(std::uint64_t payload) {
-  if (payload == kArrival) {
-    Arrive();
-  } else {
-    Expire();
+void Client::Wake() {
+  const sim::Time at = std::min(next_arrival_, deadlines_.NextDeadline());
+  if (at != sim::kNever) engine_.ScheduleAt(std::max(at, engine_.Now()), handler_, 0);
+}
+
+void Client::OnEvent(std::uint64_t) {
+  const sim::Time now = engine_.Now();
+  // Deadlines first: a request whose deadline is now has gone before one
+  // arriving now is sent.
+  if (deadlines_.NextDeadline() <= now) {
+    deadlines_.Expire(now, table_, kAlways, [this, now](RequestId id) {
+      if (Hop* holder = table_[id].holder) holder->Withdraw(id);
+      table_.End(id, Outcome::kTimedOut, now);
+    });
   }
+  if (next_arrival_ <= now) Arrive();
+  Wake();
 }
 
 void Client::Arrive() {
   const sim::Time now = engine_.Now();
   const RequestId id = table_.Arrive(index_, now, now >= warmup_);
-  const models::Arrival next = arrivals_->Next(rng_);
-  if (next.time != sim::kNever) engine_.ScheduleAt(std::max(next.time, now), handler_, kArrival);
-  if (timeout_ > 0) {
-    deadlines_.Add(engine_, table_, table_.Ref(id), sim::SatAdd(now, timeout_), handler_, kDeadline,
-                   kAlways);
-  }
+  next_arrival_ = arrivals_->Next(rng_).time;
+  if (timeout_ > 0) deadlines_.Add(table_, table_.Ref(id), sim::SatAdd(now, timeout_), kAlways);
   target_.Accept(id);
-}
-
-void Client::Expire() {
-  deadlines_.Expire(engine_, table_, handler_, kDeadline, kAlways, [this](RequestId id) {
-    if (Hop* holder = table_[id].holder) holder->Withdraw(id);
-    table_.End(id, Outcome::kTimedOut, engine_.Now());
-  });
 }
 
 }  // namespace platsim::platform

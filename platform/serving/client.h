@@ -29,9 +29,11 @@ class Client : public sim::EventHandler {
   void OnEvent(std::uint64_t payload) override;
 
  private:
-  enum : std::uint64_t { kArrival = 0, kDeadline = 1 };
   void Arrive();
-  void Expire();
+  // Schedules the one wake-up for the next arrival or the earliest deadline,
+  // whichever comes first: one pending event per client, whatever its
+  // timeout.
+  void Wake();
 
   sim::Engine& engine_;
   RequestTable& table_;
@@ -43,6 +45,7 @@ class Client : public sim::EventHandler {
   std::unique_ptr<models::ArrivalProcess> arrivals_;
   sim::RandomStream rng_;
   DeadlineQueue deadlines_;
+  sim::Time next_arrival_ = sim::kNever;
 };
 
 }  // namespace platsim::platform

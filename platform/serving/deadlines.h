@@ -1,68 +1,63 @@
 // Deadlines that arrive in the order they were set (one timeout, requests in
-// arrival order), expired with one pending event per queue: the event waits
-// for the oldest entry still waiting; entries whose request has ended or
-// moved on are dropped when they reach the front. Memory: the requests that
-// arrived since the oldest one still waiting did.
+// arrival order). The owner wakes at NextDeadline() and calls Expire();
+// entries whose request has ended or moved on are dropped from the front
+// then, and when the queue has doubled since the last drop, so memory stays
+// within twice the requests that arrived since the oldest one still waiting
+// did, at O(1) amortized cost per entry.
 //
 // `still(id)` says whether a live request is still this queue's to expire
 // (a request the server has started running has left its queue).
 #ifndef PLATSIM_PLATFORM_SERVING_DEADLINES_H_
 #define PLATSIM_PLATFORM_SERVING_DEADLINES_H_
 
+#include <algorithm>
+
 #include "platform/ring_queue.h"
 #include "platform/serving/request.h"
-#include "sim/engine.h"
+#include "sim/time.h"
 
 namespace platsim::platform {
 
 class DeadlineQueue {
  public:
-  struct Entry {
-    RequestRef ref;
-    sim::Time deadline;
-  };
-
   // REQUIRES: deadline >= the deadline of every entry added before.
-  // `handler` and `payload` name the event that calls Expire().
   template <class Still>
-  void Add(sim::Engine& engine, const RequestTable& table, RequestRef ref, sim::Time deadline,
-           sim::HandlerId handler, std::uint64_t payload, Still still) {
-    DropGone(table, still);
+  void Add(const RequestTable& table, RequestRef ref, sim::Time deadline, Still still) {
+    if (queue_.size() >= drop_at_) {
+      DropGone(table, still);
+      drop_at_ = std::max<std::size_t>(64, 2 * queue_.size());
+    }
     queue_.push_back({ref, deadline});
-    Arm(engine, handler, payload);
   }
-  // Calls `expire(id)` for every entry still waiting whose deadline has
-  // come, in order; then waits for the next one.
+  // The earliest deadline held (maybe of a request gone since); kNever if
+  // none.
+  sim::Time NextDeadline() const { return queue_.empty() ? sim::kNever : queue_.front().deadline; }
+  // Calls `expire(id)` for every entry still waiting whose deadline is at or
+  // before `now`, in order.
   template <class Still, class OnExpired>
-  void Expire(sim::Engine& engine, const RequestTable& table, sim::HandlerId handler,
-              std::uint64_t payload, Still still, OnExpired expire) {
-    const sim::Time now = engine.Now();
+  void Expire(sim::Time now, const RequestTable& table, Still still, OnExpired expire) {
     while (!queue_.empty() && queue_.front().deadline <= now) {
       const Entry e = queue_.pop_front();
       if (table.Live(e.ref) && still(e.ref.id)) expire(e.ref.id);
     }
     DropGone(table, still);
-    Arm(engine, handler, payload);
   }
-  void Clear(sim::Engine& engine) {
-    engine.Cancel(timer_);
-    queue_.clear();
-  }
+  void Clear() { queue_.clear(); }
 
  private:
+  struct Entry {
+    RequestRef ref;
+    sim::Time deadline;
+  };
   template <class Still>
   void DropGone(const RequestTable& table, Still still) {
     while (!queue_.empty() && (!table.Live(queue_.front().ref) || !still(queue_.front().ref.id))) {
       queue_.pop_front();
     }
   }
-  void Arm(sim::Engine& engine, sim::HandlerId handler, std::uint64_t payload) {
-    if (queue_.empty() || engine.IsPending(timer_)) return;
-    timer_ = engine.ScheduleAt(queue_.front().deadline, handler, payload);
-  }
 
   RingQueue<Entry> queue_;
-  sim::EventId timer_;
+  std::size_t drop_at_ = 64;
 };
 
 }  // namespace platsim::platform

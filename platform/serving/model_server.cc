@@ -30,6 +30,7 @@ ModelServer::ModelServer(sim::Engine& engine, RequestTable& table, const ModelSe
       pod_(pod),
       gpus_(gpus),
       capacity_(gpus > 0 ? gpus : std::max(1, config.max_concurrency)),
+      shared_(config.max_concurrency > capacity_),
       warmup_(warmup),
       handler_(engine.AddHandler(this)),
       batcher_(std::make_unique<DynamicBatcher>(config.max_batch_size, config.max_queue_delay)),
@@ -42,6 +43,7 @@ ModelServer::ModelServer(sim::Engine& engine, RequestTable& table, const ModelSe
 void ModelServer::OnEvent(std::uint64_t payload) {
   switch (payload) {
     case kDispatch:
+      dispatch_armed_ = false;
       TryDispatch();
       break;
     case kLoaded:
@@ -51,15 +53,24 @@ void ModelServer::OnEvent(std::uint64_t payload) {
       OnCompletion();
       break;
     case kQueueDeadline:
+      deadline_armed_ = false;
       queue_deadlines_.Expire(
-          engine_, table_, handler_, kQueueDeadline,
+          engine_.Now(), table_,
           [this](RequestId id) { return table_[id].holder == this && !table_[id].executing; },
           [this](RequestId id) {
             RemoveFromQueue(id);
             table_.End(id, Outcome::kTimedOut, engine_.Now());
           });
+      ArmQueueDeadline();
       break;
   }
+}
+
+void ModelServer::ArmQueueDeadline() {
+  const sim::Time at = queue_deadlines_.NextDeadline();
+  if (deadline_armed_ || at == sim::kNever) return;
+  deadline_timer_ = engine_.ScheduleAt(std::max(at, engine_.Now()), handler_, kQueueDeadline);
+  deadline_armed_ = true;
 }
 
 void ModelServer::StartContainers() {
@@ -87,16 +98,16 @@ void ModelServer::Accept(RequestId id) {
   Request& r = table_[id];
   r.holder = this;
   r.pod = pod_;
-  r.enqueued = now;
   r.executing = false;
   r.queue_seq = pushed_++;
   queue_.push_back({table_.Ref(id), now});
   ++queued_;
+  ++outstanding_;
   if (config_.queue_timeout > 0) {
-    queue_deadlines_.Add(engine_, table_, table_.Ref(id), sim::SatAdd(now, config_.queue_timeout),
-                         handler_, kQueueDeadline, [this](RequestId q) {
-                           return table_[q].holder == this && !table_[q].executing;
-                         });
+    queue_deadlines_.Add(
+        table_, table_.Ref(id), sim::SatAdd(now, config_.queue_timeout),
+        [this](RequestId q) { return table_[q].holder == this && !table_[q].executing; });
+    ArmQueueDeadline();
   }
   TryDispatch();
 }
@@ -105,6 +116,7 @@ void ModelServer::RemoveFromQueue(RequestId id) {
   Entry& e = queue_[table_[id].queue_seq - popped_];
   e.ref.generation = 0;
   --queued_;
+  --outstanding_;
 }
 
 void ModelServer::Withdraw(RequestId id) {
@@ -119,6 +131,7 @@ void ModelServer::Withdraw(RequestId id) {
   Batch& batch = batches_[r.slot];
   --batch.counted;
   --executing_;
+  --outstanding_;
   if (batch.counted == 0) {
     AdvanceWork();
     EndBatch(batch, r.slot);  // no live request left in it: nothing to end
@@ -141,8 +154,9 @@ void ModelServer::TryDispatch() {
     const Batcher::Decision d =
         batcher_->Next(queued_, queue_.front().enqueued, now, state_ == State::kStopping);
     if (d.take == 0) {
-      if (!engine_.IsPending(dispatch_timer_)) {
+      if (!dispatch_armed_) {
         dispatch_timer_ = engine_.ScheduleAt(d.ask_again, handler_, kDispatch);
+        dispatch_armed_ = true;
       }
       return;
     }
@@ -176,12 +190,23 @@ void ModelServer::StartBatch(int size) {
   AdvanceWork();
   batch.finish_work = sim::SatAdd(work_, config_.service_time->BatchTime(size, rng_));
   batch.running = true;
+  // Below the pod's capacity every batch runs at full speed before and
+  // after: only a batch finishing first moves the completion event.
+  const bool same_rates = running_ < capacity_;
   SetRunning(running_ + 1);
-  ScheduleNextCompletion();
+  if (!same_rates) {
+    ScheduleNextCompletion();
+  } else if (!completion_pending_ || batch.finish_work < completion_work_) {
+    ScheduleCompletion(batch.finish_work);
+  }
 }
 
 void ModelServer::AdvanceWork() {
   const sim::Time now = engine_.Now();
+  if (!shared_) {  // every batch always runs at full speed: work is time
+    work_ = now;
+    return;
+  }
   if (running_ > 0 && now > work_at_) {
     const sim::Time dt = now - work_at_;
     work_ += running_ <= capacity_
@@ -192,13 +217,27 @@ void ModelServer::AdvanceWork() {
 }
 
 void ModelServer::ScheduleNextCompletion() {
-  engine_.Cancel(completion_);
-  if (running_ == 0) return;
+  if (running_ == 0) {
+    if (completion_pending_) engine_.Cancel(completion_);
+    completion_pending_ = false;
+    return;
+  }
   std::int64_t next = INT64_MAX;
   for (const Batch& b : batches_) {
     if (b.running) next = std::min(next, b.finish_work);
   }
-  const Int128 left = std::max<std::int64_t>(0, next - work_);
+  ScheduleCompletion(next);
+}
+
+void ModelServer::ScheduleCompletion(std::int64_t finish_work) {
+  if (completion_pending_) engine_.Cancel(completion_);
+  completion_pending_ = true;
+  completion_work_ = finish_work;
+  if (!shared_) {
+    completion_ = engine_.ScheduleAt(finish_work, handler_, kCompletion);
+    return;
+  }
+  const Int128 left = std::max<std::int64_t>(0, finish_work - work_);
   Int128 wall = left;
   if (running_ > capacity_) wall = (left * running_ + capacity_ - 1) / capacity_;
   const sim::Time now = engine_.Now();
@@ -207,14 +246,11 @@ void ModelServer::ScheduleNextCompletion() {
 }
 
 void ModelServer::OnCompletion() {
+  completion_pending_ = false;
   AdvanceWork();
   // The earliest batch finishes now; rounding of the shared rate must not
   // leave it a nanosecond short.
-  std::int64_t next = INT64_MAX;
-  for (const Batch& b : batches_) {
-    if (b.running) next = std::min(next, b.finish_work);
-  }
-  work_ = std::max(work_, next);
+  work_ = std::max(work_, completion_work_);
   const sim::Time now = engine_.Now();
   for (std::size_t slot = 0; slot < batches_.size(); ++slot) {
     Batch& batch = batches_[slot];
@@ -233,6 +269,7 @@ void ModelServer::OnCompletion() {
 
 void ModelServer::EndBatch(Batch& batch, int slot) {
   executing_ -= static_cast<std::size_t>(batch.counted);
+  outstanding_ -= static_cast<std::size_t>(batch.counted);
   batch.counted = 0;
   batch.requests.clear();
   batch.running = false;
@@ -270,6 +307,7 @@ void ModelServer::Kill() {
     }
   }
   queued_ = 0;
+  outstanding_ = executing_;
   AdvanceWork();
   for (std::size_t slot = 0; slot < batches_.size(); ++slot) {
     Batch& batch = batches_[slot];
@@ -291,7 +329,10 @@ void ModelServer::MaybeStopped() {
   held_until_ = engine_.Now();
   engine_.Cancel(grace_timer_);
   engine_.Cancel(dispatch_timer_);
-  queue_deadlines_.Clear(engine_);
+  dispatch_armed_ = false;
+  queue_deadlines_.Clear();
+  engine_.Cancel(deadline_timer_);
+  deadline_armed_ = false;
   auto stopped = std::move(on_stopped_);
   on_stopped_ = nullptr;
   if (stopped) stopped();

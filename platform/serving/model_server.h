@@ -78,7 +78,7 @@ struct PodLoad {
   int batches_running = 0;
 };
 
-class ModelServer : public Hop, public sim::EventHandler {
+class ModelServer : public sim::EventHandler, public Hop {
  public:
   enum class State { kStarting, kLoading, kServing, kStopping, kStopped };
 
@@ -101,7 +101,6 @@ class ModelServer : public Hop, public sim::EventHandler {
   // Hop
   void Accept(RequestId id) override;
   void Withdraw(RequestId id) override;
-  std::size_t Outstanding() const override { return queued_ + executing_; }
 
   // Per-pod metrics, cumulative from the warm-up (GPU) or from admission
   // (requests, CPU), up to now.
@@ -141,10 +140,16 @@ class ModelServer : public Hop, public sim::EventHandler {
   void EndBatch(Batch& batch, int slot);
   void RemoveFromQueue(RequestId id);
   void Kill();
+  // Keeps one kQueueDeadline event pending for the earliest queue deadline.
+  void ArmQueueDeadline();
   void MaybeStopped();
   // Work clock: nanoseconds of work each running batch has received.
   void AdvanceWork();
+  // Schedules the completion event for the running batch that finishes
+  // first (none if none runs), or for the one that finishes at
+  // `finish_work`.
   void ScheduleNextCompletion();
+  void ScheduleCompletion(std::int64_t finish_work);
   void SetRunning(int running);
   sim::Time Clipped(sim::Time from, sim::Time to) const;
 
@@ -155,6 +160,7 @@ class ModelServer : public Hop, public sim::EventHandler {
   const std::uint32_t pod_;
   const std::int64_t gpus_;
   const std::int64_t capacity_;  // batches that run at full speed at once
+  const bool shared_;            // more batches may run than run at full speed
   const sim::Time warmup_;
   const sim::HandlerId handler_;
   const std::unique_ptr<const Batcher> batcher_;
@@ -166,13 +172,18 @@ class ModelServer : public Hop, public sim::EventHandler {
   std::size_t queued_ = 0;
   std::size_t executing_ = 0;
   DeadlineQueue queue_deadlines_;
+  bool deadline_armed_ = false;  // a kQueueDeadline event is pending
+  sim::EventId deadline_timer_;
   sim::EventId dispatch_timer_;
-  std::vector<Batch> batches_;  // max_concurrency slots
+  bool dispatch_armed_ = false;  // dispatch_timer_ is pending
+  std::vector<Batch> batches_;   // max_concurrency slots
   std::vector<int> free_slots_;
   int running_ = 0;
   std::int64_t work_ = 0;
   sim::Time work_at_ = 0;
   sim::EventId completion_;
+  bool completion_pending_ = false;
+  std::int64_t completion_work_ = 0;  // the work clock's reading it is for
   std::function<void()> on_stopped_;
   sim::EventId grace_timer_;
   // Accounting.

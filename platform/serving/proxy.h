@@ -36,7 +36,6 @@ class ServiceProxy : public Hop {
   void Accept(RequestId id) override;
   // The proxy never holds a request: it hands it on at once.
   void Withdraw(RequestId) override {}
-  std::size_t Outstanding() const override { return 0; }
 
  private:
   sim::Engine& engine_;

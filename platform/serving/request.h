@@ -40,13 +40,13 @@ enum class Outcome {
 class Hop;
 
 struct Request {
-  sim::Time arrival = 0;   // at the client
-  sim::Time enqueued = 0;  // at the queue of the server holding it
+  sim::Time arrival = 0;  // at the client
   std::uint32_t client = 0;
   std::uint32_t generation = 0;  // bumped every time the id is reused
   std::uint32_t pod = kNoPod;    // the model server that took it (DataPlane's pod index)
   std::uint32_t queue_seq = 0;   // its place in the server's queue (a push count)
   std::uint16_t slot = 0;        // its batch slot while executing
+  bool live = false;             // arrived and not yet ended
   bool measured = false;         // arrived at or after the warm-up
   bool executing = false;        // in a running batch (else queued, if held)
   Hop* holder = nullptr;         // the hop holding it; null once ended or before a hop took it
@@ -70,8 +70,12 @@ class Hop {
   // the request ends; the hop must not end it itself.
   virtual void Withdraw(RequestId id) = 0;
   // Requests this hop holds (queued and executing): what a least-request
-  // balancer compares.
-  virtual std::size_t Outstanding() const = 0;
+  // balancer compares. Kept up to date by the hop (not virtual: it is read
+  // twice per request).
+  std::size_t Outstanding() const { return outstanding_; }
+
+ protected:
+  std::size_t outstanding_ = 0;
 };
 
 class RequestObserver {
@@ -90,24 +94,48 @@ class RequestTable {
   void AddObserver(RequestObserver* observer) { observers_.push_back(observer); }
 
   // A new request from `client`, arrived now.
-  RequestId Arrive(std::uint32_t client, sim::Time now, bool measured);
+  RequestId Arrive(std::uint32_t client, sim::Time now, bool measured) {
+    RequestId id;
+    if (!free_.empty()) {
+      id = free_.back();
+      free_.pop_back();
+    } else {
+      id = Grow();
+    }
+    Request& r = requests_[id];
+    r = Request{now, client, r.generation + 1, kNoPod, 0, 0, true, measured, false, nullptr};
+    ++live_count_;
+    for (RequestObserver* o : observers_)
+      o->OnArrival(r, now);
+    return id;
+  }
   // Ends `id` with `outcome` and frees it. REQUIRES: id live, and withdrawn
   // from (or never taken by) every other hop.
-  void End(RequestId id, Outcome outcome, sim::Time now);
+  void End(RequestId id, Outcome outcome, sim::Time now) {
+    Request& r = requests_[id];
+    for (RequestObserver* o : observers_)
+      o->OnEnd(r, outcome, now);
+    r.holder = nullptr;
+    r.live = false;
+    --live_count_;
+    free_.push_back(id);
+  }
 
   Request& operator[](RequestId id) { return requests_[id]; }
   const Request& operator[](RequestId id) const { return requests_[id]; }
   RequestRef Ref(RequestId id) const { return {id, requests_[id].generation}; }
   // True if `ref` still names a live request (not ended, id not reused).
   bool Live(RequestRef ref) const {
-    return requests_[ref.id].generation == ref.generation && live_[ref.id];
+    const Request& r = requests_[ref.id];
+    return r.generation == ref.generation && r.live;
   }
   std::uint64_t live() const { return live_count_; }
 
  private:
+  RequestId Grow();
+
   std::vector<RequestObserver*> observers_;
   std::vector<Request> requests_;
-  std::vector<bool> live_;
   std::vector<RequestId> free_;
   std::uint64_t live_count_ = 0;
 };

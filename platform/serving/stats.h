@@ -32,20 +32,20 @@ struct RequestCounts {
 // arrived at or after the warm-up time; "all" counts every request (for
 // conservation).
 struct ServiceMetrics {
+  // Touched by every request, so kept together.
   RequestCounts all;
   RequestCounts measured;
-  sim::QuantileSketch latency_s = sim::QuantileSketch();  // completed, measured requests
-  sim::RunningStats latency_stats_s;
+  RequestCounts interval;  // reset at every time-series sample
+  sim::TimeAverage in_system =
+      sim::TimeAverage();     // requests arrived and not yet ended, from warm-up on
   std::uint64_t slo_met = 0;  // completed within the SLO latency
   // Completions at or after the warm-up, whenever the request arrived: what
   // the service delivered inside the measured window (throughput).
   std::uint64_t completed_in_window = 0;
+  sim::RunningStats latency_stats_s;
+  sim::QuantileSketch latency_s = sim::QuantileSketch();           // completed, measured requests
+  sim::QuantileSketch interval_latency_s = sim::QuantileSketch();  // reset at every sample
   sim::TimeAverage ready_replicas = sim::TimeAverage();
-  sim::TimeAverage in_system =
-      sim::TimeAverage();  // requests arrived and not yet ended, from warm-up on
-  // Reset at every time-series sample.
-  RequestCounts interval;
-  sim::QuantileSketch interval_latency_s = sim::QuantileSketch();
 };
 
 class ServiceStats : public RequestObserver {
