@@ -35,7 +35,19 @@ DiurnalArrivals::DiurnalArrivals(double mean_rate_per_s, double amplitude, Time 
       amplitude_(amplitude),
       period_(period),
       peak_at_(peak_at),
-      size_(size) {}
+      size_(size),
+      piece_s_(ToSeconds(period) / kSegments) {
+  // The cosine is monotone between its peak (phase 0) and trough (pi), both
+  // piece ends, so a piece's extremes are at its ends.
+  for (int j = 0; j < kSegments; ++j) {
+    const double a = mean_ * (1.0 + amplitude_ * std::cos(2.0 * std::numbers::pi * j / kSegments));
+    const double b =
+        mean_ * (1.0 + amplitude_ * std::cos(2.0 * std::numbers::pi * (j + 1) / kSegments));
+    hi_.push_back(std::max(a, b));
+    lo_.push_back(std::max(0.0, std::min(a, b)));
+  }
+  piece_ = static_cast<std::int64_t>(std::floor(-ToSeconds(peak_at_) / piece_s_));
+}
 
 double DiurnalArrivals::RateAt(Time t) const {
   const double phase = 2.0 * std::numbers::pi * ToSeconds(t - peak_at_) / ToSeconds(period_);
@@ -43,12 +55,29 @@ double DiurnalArrivals::RateAt(Time t) const {
 }
 
 Arrival DiurnalArrivals::Next(sim::RandomStream& rng) {
-  const double max_rate = mean_ * (1.0 + amplitude_);
+  const double peak_s = ToSeconds(peak_at_);
   for (;;) {
-    t_s_ += rng.Exponential(1.0 / max_rate);
-    const double phase = 2.0 * std::numbers::pi * (t_s_ - ToSeconds(peak_at_)) / ToSeconds(period_);
-    const double rate = mean_ * (1.0 + amplitude_ * std::cos(phase));
-    if (rng.Uniform() * max_rate < rate) return Arrival{FromSeconds(t_s_), size_};
+    // Spend an Exp(1) amount of the bound's integrated rate, piece by piece.
+    double need = rng.Exponential(1.0);
+    int j;
+    for (;;) {
+      j = static_cast<int>(((piece_ % kSegments) + kSegments) % kSegments);
+      const double end_s = peak_s + static_cast<double>(piece_ + 1) * piece_s_;
+      if (hi_[j] > 0.0) {
+        const double t = t_s_ + need / hi_[j];
+        if (t < end_s) {
+          t_s_ = t;
+          break;
+        }
+        need -= (end_s - t_s_) * hi_[j];
+      }
+      t_s_ = end_s;
+      ++piece_;
+    }
+    const double u = rng.Uniform() * hi_[j];
+    if (u < lo_[j]) return Arrival{FromSeconds(t_s_), size_};
+    const double phase = 2.0 * std::numbers::pi * (t_s_ - peak_s) / ToSeconds(period_);
+    if (u < mean_ * (1.0 + amplitude_ * std::cos(phase))) return Arrival{FromSeconds(t_s_), size_};
   }
 }
 

@@ -51,7 +51,12 @@ class PoissonArrivals : public ArrivalProcess {
 
 // Poisson arrivals whose rate follows a daily (or any period) cosine:
 //   rate(t) = mean * (1 + amplitude * cos(2 pi (t - peak_at) / period)),
-// generated exactly by thinning (Lewis and Shedler, 1979).
+// generated exactly by thinning (Lewis and Shedler, 1979) against a
+// piecewise-constant bound: the period is cut into kSegments pieces, each
+// with the rate's maximum and minimum over it. Candidates come at the
+// piece's maximum rate; one under the piece's minimum is accepted without
+// evaluating the cosine (a squeeze). So nearly every candidate is an
+// arrival and most cost one exponential and one uniform draw.
 // REQUIRES: mean_rate_per_s > 0, 0 <= amplitude <= 1, period > 0.
 class DiurnalArrivals : public ArrivalProcess {
  public:
@@ -68,7 +73,12 @@ class DiurnalArrivals : public ArrivalProcess {
   sim::Time period_;
   sim::Time peak_at_;
   double size_;
-  double t_s_ = 0.0;  // candidate clock in seconds (thinning runs in continuous time)
+  static constexpr int kSegments = 256;  // even: the peak and trough are piece ends
+  // Piece j covers phases [2 pi j / kSegments, 2 pi (j + 1) / kSegments).
+  std::vector<double> hi_, lo_;  // the rate's maximum and minimum over piece j
+  double piece_s_;               // a piece's length in seconds
+  std::int64_t piece_;           // pieces since the peak at peak_at (may be < 0)
+  double t_s_ = 0.0;             // candidate clock in seconds (thinning runs in continuous time)
 };
 
 // Poisson arrivals with a piecewise-constant rate: step schedules and bursts.
