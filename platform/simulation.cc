@@ -21,21 +21,27 @@ double Ratio(double a, double b) {
   return b > 0 ? a / b : kNaN;
 }
 
-// What one service's time-series row is computed from.
+// What one service's time-series row is computed from: its pods' metrics
+// now and at the previous sample.
 struct ServiceSample {
   const DataPlane& data_plane;
   std::size_t route;
   sim::Time now;
   double interval_s;
-  double gpu_busy_s;  // GPU-seconds busy and held during the interval
-  double gpu_held_s;
+  const PodMetrics& pods;
+  const PodMetrics& before;
   const ServiceMetrics& m() const { return data_plane.metrics(route); }
+  double Delta(double PodMetrics::*counter) const { return pods.*counter - before.*counter; }
 };
 
 struct ServiceColumn {
   const char* name;
   double (*value)(const ServiceSample& s);
 };
+
+double Occupancy(const PodMetrics& m, std::uint64_t batches, std::uint64_t requests) {
+  return Ratio(static_cast<double>(requests), static_cast<double>(batches) * m.max_batch_size);
+}
 
 // The time-series columns (after time_s and series), each with what fills
 // it. Interval counts cover the time since the previous sample.
@@ -54,12 +60,28 @@ const ServiceColumn kServiceColumns[] = {
     {"dropped", [](const ServiceSample& s) { return 1.0 * s.m().interval.dropped(); }},
     {"timed_out", [](const ServiceSample& s) { return 1.0 * s.m().interval.timed_out; }},
     {"in_flight", [](const ServiceSample& s) { return 1.0 * s.m().all.in_flight(); }},
-    {"queued", [](const ServiceSample& s) { return 1.0 * s.data_plane.Queued(s.route); }},
+    {"queued", [](const ServiceSample& s) { return 1.0 * s.pods.queued; }},
     {"latency_p50_s",
      [](const ServiceSample& s) { return s.m().interval_latency_s.Quantile(0.5); }},
     {"latency_p99_s",
      [](const ServiceSample& s) { return s.m().interval_latency_s.Quantile(0.99); }},
-    {"gpu_utilization", [](const ServiceSample& s) { return Ratio(s.gpu_busy_s, s.gpu_held_s); }},
+    {"gpu_utilization",
+     [](const ServiceSample& s) {
+       return Ratio(s.Delta(&PodMetrics::gpu_busy_s), s.Delta(&PodMetrics::gpu_held_s));
+     }},
+    // Requests per batch over the batch size, for batches started in the
+    // interval.
+    {"batch_occupancy",
+     [](const ServiceSample& s) {
+       return Occupancy(s.pods, s.pods.batches - s.before.batches,
+                        s.pods.batched_requests - s.before.batched_requests);
+     }},
+    // CPU cores the servers used (their CPU model), averaged over the
+    // interval.
+    {"cpu_cores",
+     [](const ServiceSample& s) {
+       return s.now > 0 ? s.Delta(&PodMetrics::cpu_s) / s.interval_s : kNaN;
+     }},
 };
 
 }  // namespace
@@ -132,22 +154,18 @@ RunResult Simulation::Run(const RunOptions& options) {
     api.Create(d);
 
   std::unique_ptr<sim::Recorder> recorder;
-  std::vector<double> last_busy(data_plane.route_count(), 0.0);
-  std::vector<double> last_held(data_plane.route_count(), 0.0);
+  std::vector<PodMetrics> last(data_plane.route_count());
   if (timeseries_ != nullptr) {
     recorder = std::make_unique<sim::Recorder>(engine, sc.sample_interval, TimeSeriesColumns(),
                                                *timeseries_);
     for (std::size_t i = 0; i < data_plane.route_count(); ++i) {
       recorder->AddSeries(data_plane.service_key(i), [&, i](sim::Time now, std::span<double> row) {
-        const double busy = data_plane.GpuBusySeconds(i);
-        const double held = data_plane.GpuHeldSeconds(i);
-        const ServiceSample sample{
-            data_plane,         i, now, sim::ToSeconds(sc.sample_interval), busy - last_busy[i],
-            held - last_held[i]};
+        const PodMetrics pods = data_plane.Totals(i);
+        const ServiceSample sample{data_plane, i,      now, sim::ToSeconds(sc.sample_interval),
+                                   pods,       last[i]};
         for (std::size_t c = 0; c < std::size(kServiceColumns); ++c)
           row[c] = kServiceColumns[c].value(sample);
-        last_busy[i] = busy;
-        last_held[i] = held;
+        last[i] = pods;
         data_plane.ResetInterval(i);
       });
     }
@@ -181,7 +199,7 @@ RunResult Simulation::Run(const RunOptions& options) {
             "memory budget: " + std::to_string(in_system) + " requests in the system (at most " +
             std::to_string(options.max_requests_in_system) + "); " + data_plane.service_key(worst) +
             " holds " + std::to_string(data_plane.metrics(worst).all.in_flight()) + " of them, " +
-            std::to_string(data_plane.Queued(worst)) + " queued";
+            std::to_string(data_plane.Totals(worst).queued) + " queued";
         return true;
       }
     }
@@ -232,8 +250,11 @@ RunResult Simulation::Run(const RunOptions& options) {
     x["in_system_mean"] = m.in_system.Mean(engine.Now());
     x["ready_replicas_mean"] = m.ready_replicas.Mean(engine.Now());
     x["ready_replicas_final"] = data_plane.ReadyEndpoints(i);
-    x["gpu_utilization"] = Ratio(data_plane.GpuBusySeconds(i), data_plane.GpuHeldSeconds(i));
-    x["gpu_hours"] = data_plane.GpuHeldSeconds(i) / 3600.0;
+    const PodMetrics pods = data_plane.Totals(i);
+    x["gpu_utilization"] = Ratio(pods.gpu_busy_s, pods.gpu_held_s);
+    x["gpu_hours"] = pods.gpu_held_s / 3600.0;
+    x["batch_occupancy"] = Occupancy(pods, pods.batches, pods.batched_requests);
+    x["cpu_cores_mean"] = pods.cpu_s / window_s;
     result.services.push_back(std::move(r));
   }
   return result;

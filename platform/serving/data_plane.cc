@@ -1,5 +1,6 @@
 #include "platform/serving/data_plane.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -24,9 +25,11 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
       warmup_(warmup),
       configs_(std::move(model_servers)),
       stats_(SloLatencies(routes), warmup),
+      pod_stats_(warmup),
       kube_proxy_(engine, api, proxy,
                   [this](const std::string& pod_key) -> Hop* { return ServerOf(pod_key); }) {
   table_.AddObserver(&stats_);
+  table_.AddObserver(&pod_stats_);
   for (std::uint32_t i = 0; i < routes.size(); ++i) {
     RouteConfig& config = routes[i];
     auto& proxy_slot = proxies_[config.service_key];
@@ -75,6 +78,7 @@ void DataPlane::Admit(const Pod& pod) {
                                                    cfg == configs_.end() ? refusing_ : cfg->second,
                                                    *rng, index, pod.spec.requests.gpus, warmup_));
   server_of_pod_[pod.meta.Key()] = index;
+  pod_keys_.push_back(pod.meta.Key());
   for (auto& route : routes_) {
     if (SelectorMatches(route.selector, pod.meta.labels)) route.servers.push_back(index);
   }
@@ -117,13 +121,6 @@ int DataPlane::ReadyEndpoints(std::size_t i) const {
   return static_cast<int>(routes_[i].proxy->endpoint_count());
 }
 
-std::vector<const ModelServer*> DataPlane::Servers(std::size_t i) const {
-  std::vector<const ModelServer*> out;
-  for (const std::uint32_t s : routes_[i].servers)
-    out.push_back(servers_[s].get());
-  return out;
-}
-
 int DataPlane::Pods(std::size_t i) const {
   int n = 0;
   for (const std::uint32_t s : routes_[i].servers)
@@ -131,24 +128,29 @@ int DataPlane::Pods(std::size_t i) const {
   return n;
 }
 
-std::size_t DataPlane::Queued(std::size_t i) const {
-  std::size_t n = 0;
-  for (const std::uint32_t s : routes_[i].servers)
-    n += servers_[s]->Load().queued;
-  return n;
+PodMetrics DataPlane::PodMetricsOf(std::uint32_t pod) const {
+  PodMetrics m = servers_[pod]->Metrics();
+  m.completed = pod_stats_.completed(pod);
+  return m;
 }
 
-double DataPlane::GpuBusySeconds(std::size_t i) const {
-  double total = 0;
-  for (const std::uint32_t s : routes_[i].servers)
-    total += servers_[s]->GpuBusySeconds();
-  return total;
-}
-
-double DataPlane::GpuHeldSeconds(std::size_t i) const {
-  double total = 0;
-  for (const std::uint32_t s : routes_[i].servers)
-    total += servers_[s]->GpuHeldSeconds();
+PodMetrics DataPlane::Totals(std::size_t i) const {
+  PodMetrics total;
+  total.max_batch_size = 0;
+  for (const std::uint32_t s : routes_[i].servers) {
+    const PodMetrics m = PodMetricsOf(s);
+    total.queued += m.queued;
+    total.executing += m.executing;
+    total.batches_running += m.batches_running;
+    total.gpus += m.gpus;
+    total.max_batch_size = std::max(total.max_batch_size, m.max_batch_size);
+    total.completed += m.completed;
+    total.batches += m.batches;
+    total.batched_requests += m.batched_requests;
+    total.gpu_busy_s += m.gpu_busy_s;
+    total.gpu_held_s += m.gpu_held_s;
+    total.cpu_s += m.cpu_s;
+  }
   return total;
 }
 

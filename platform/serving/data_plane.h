@@ -62,13 +62,13 @@ class DataPlane : public ContainerRuntime {
   int ReadyEndpoints(std::size_t i) const;
   // The pods route `i`'s Service selected, not yet stopped.
   int Pods(std::size_t i) const;
-  // Requests queued at those pods.
-  std::size_t Queued(std::size_t i) const;
-  // GPU-seconds busy and held by those pods, from the warm-up to now.
-  double GpuBusySeconds(std::size_t i) const;
-  double GpuHeldSeconds(std::size_t i) const;
-  // The model servers of those pods (every pod the Service ever selected).
-  std::vector<const ModelServer*> Servers(std::size_t i) const;
+  // The metrics of those pods, summed (gauges and counters alike).
+  PodMetrics Totals(std::size_t i) const;
+
+  // Every pod admitted so far, by index, and its metrics now.
+  std::uint32_t pod_count() const { return static_cast<std::uint32_t>(servers_.size()); }
+  const std::string& pod_key(std::uint32_t pod) const { return pod_keys_[pod]; }
+  PodMetrics PodMetricsOf(std::uint32_t pod) const;
 
   // ContainerRuntime
   void Admit(const Pod& pod) override;
@@ -95,12 +95,14 @@ class DataPlane : public ContainerRuntime {
   ModelServerConfig refusing_;  // for pods without a model server config
   RequestTable table_;
   ServiceStats stats_;
+  PodStats pod_stats_;
   KubeProxy kube_proxy_;
   std::map<std::string, std::unique_ptr<ServiceProxy>> proxies_;  // by Service key
   std::vector<Route> routes_;
   std::vector<std::unique_ptr<Client>> clients_;
   std::map<std::string, std::unique_ptr<sim::RandomStream>> service_rngs_;  // by deployment
   std::vector<std::unique_ptr<ModelServer>> servers_;                       // by pod index
+  std::vector<std::string> pod_keys_;                                       // by pod index
   std::map<std::string, std::uint32_t> server_of_pod_;
 };
 

@@ -124,7 +124,6 @@ void ModelServer::Withdraw(RequestId id) {
   if (config_.abandoned == AbandonPolicy::kKeep) return;  // it never knows
   if (!r.executing) {
     RemoveFromQueue(id);
-    TryDispatch();  // the queue may now hold a full batch less
     return;
   }
   if (config_.abandoned != AbandonPolicy::kAbort) return;
@@ -136,7 +135,11 @@ void ModelServer::Withdraw(RequestId id) {
     AdvanceWork();
     EndBatch(batch, r.slot);  // no live request left in it: nothing to end
     ScheduleNextCompletion();
-    TryDispatch();
+    // The freed slot takes the next batch in an event of its own, once the
+    // client has withdrawn everything that gives up at this instant.
+    if (dispatch_armed_) engine_.Cancel(dispatch_timer_);
+    dispatch_timer_ = engine_.ScheduleAt(engine_.Now(), handler_, kDispatch);
+    dispatch_armed_ = true;
     MaybeStopped();
   }
 }
@@ -185,8 +188,10 @@ void ModelServer::StartBatch(int size) {
   batch.counted = size;
   queued_ -= static_cast<std::size_t>(size);
   executing_ += static_cast<std::size_t>(size);
-  requests_executed_ += static_cast<std::uint64_t>(size);
-  ++batches_started_;
+  if (engine_.Now() >= warmup_) {
+    batched_requests_ += static_cast<std::uint64_t>(size);
+    ++batches_started_;
+  }
   AdvanceWork();
   batch.finish_work = sim::SatAdd(work_, config_.service_time->BatchTime(size, rng_));
   batch.running = true;
@@ -355,11 +360,25 @@ double ModelServer::GpuHeldSeconds() const {
 
 double ModelServer::CpuSeconds() const {
   const sim::Time until = std::min(held_until_, engine_.Now());
-  const double running_s = started_at_ == sim::kNever
-                               ? 0.0
-                               : sim::ToSeconds(std::max<sim::Time>(0, until - started_at_));
+  const double running_s =
+      started_at_ == sim::kNever ? 0.0 : sim::ToSeconds(Clipped(started_at_, until));
   return static_cast<double>(config_.cpu_base_milli) * 1e-3 * running_s +
-         static_cast<double>(requests_executed_) * sim::ToSeconds(config_.cpu_per_request);
+         static_cast<double>(batched_requests_) * sim::ToSeconds(config_.cpu_per_request);
+}
+
+PodMetrics ModelServer::Metrics() const {
+  PodMetrics m;
+  m.queued = queued_;
+  m.executing = executing_;
+  m.batches_running = running_;
+  m.gpus = gpus_;
+  m.max_batch_size = config_.max_batch_size;
+  m.batches = batches_started_;
+  m.batched_requests = batched_requests_;
+  m.gpu_busy_s = GpuBusySeconds();
+  m.gpu_held_s = GpuHeldSeconds();
+  m.cpu_s = CpuSeconds();
+  return m;
 }
 
 }  // namespace platsim::platform

@@ -71,11 +71,25 @@ class DynamicBatcher : public Batcher {
   sim::Time max_queue_delay_;
 };
 
-// What observers can read of one pod's server at any time.
-struct PodLoad {
+// One pod's metrics as its server would expose them: gauges (now) and
+// counters, which count from the warm-up (or from the pod's start, if
+// later), so that a rate is the difference of two readings over their
+// interval, as a scrape of a metrics endpoint gives it.
+struct PodMetrics {
+  // Gauges.
   std::size_t queued = 0;     // requests waiting (as the server counts them)
   std::size_t executing = 0;  // requests in running batches
   int batches_running = 0;
+  std::int64_t gpus = 0;
+  int max_batch_size = 1;
+  // Counters.
+  std::uint64_t completed = 0;         // requests completed (counted by an observer)
+  std::uint64_t batches = 0;           // batches started
+  std::uint64_t batched_requests = 0;  // requests in those batches
+  double gpu_busy_s = 0;               // GPU-seconds with a batch running on the GPU
+  double gpu_held_s = 0;               // GPU-seconds held by the pod
+  double cpu_s = 0;                    // CPU-seconds of the server process
+  std::size_t in_flight() const { return queued + executing; }
 };
 
 class ModelServer : public sim::EventHandler, public Hop {
@@ -102,16 +116,9 @@ class ModelServer : public sim::EventHandler, public Hop {
   void Accept(RequestId id) override;
   void Withdraw(RequestId id) override;
 
-  // Per-pod metrics, cumulative from the warm-up (GPU) or from admission
-  // (requests, CPU), up to now.
-  PodLoad Load() const { return {queued_, executing_, running_}; }
-  std::int64_t gpus() const { return gpus_; }
-  double GpuBusySeconds() const;
-  double GpuHeldSeconds() const;
-  std::uint64_t requests_executed() const { return requests_executed_; }
-  std::uint64_t batches_started() const { return batches_started_; }
-  // CPU-seconds used by the server process: the base while its containers
-  // run plus the per-request cost of every request executed.
+  PodMetrics Metrics() const;
+  // CPU model: the server process uses cpu_base while its containers run,
+  // plus cpu_per_request of CPU time for every request it executes.
   double CpuSeconds() const;
 
   void OnEvent(std::uint64_t payload) override;
@@ -152,6 +159,8 @@ class ModelServer : public sim::EventHandler, public Hop {
   void ScheduleCompletion(std::int64_t finish_work);
   void SetRunning(int running);
   sim::Time Clipped(sim::Time from, sim::Time to) const;
+  double GpuBusySeconds() const;
+  double GpuHeldSeconds() const;
 
   sim::Engine& engine_;
   RequestTable& table_;
@@ -192,8 +201,8 @@ class ModelServer : public sim::EventHandler, public Hop {
   sim::Time started_at_ = sim::kNever;  // containers started
   double busy_gpu_ns_ = 0;
   sim::Time busy_at_ = 0;
-  std::uint64_t requests_executed_ = 0;
-  std::uint64_t batches_started_ = 0;
+  std::uint64_t batched_requests_ = 0;  // from the warm-up on
+  std::uint64_t batches_started_ = 0;   // from the warm-up on
 };
 
 }  // namespace platsim::platform

@@ -70,6 +70,26 @@ class ServiceStats : public RequestObserver {
   std::vector<ServiceMetrics> metrics_;
 };
 
+// Requests completed per pod (the data plane's pod index), from the warm-up
+// on: the counter behind a pod's requests per second.
+class PodStats : public RequestObserver {
+ public:
+  explicit PodStats(sim::Time warmup) : warmup_(warmup) {}
+  std::uint64_t completed(std::uint32_t pod) const {
+    return pod < completed_.size() ? completed_[pod] : 0;
+  }
+  void OnArrival(const Request&, sim::Time) override {}
+  void OnEnd(const Request& request, Outcome outcome, sim::Time now) override {
+    if (outcome != Outcome::kCompleted || request.pod == kNoPod || now < warmup_) return;
+    if (request.pod >= completed_.size()) completed_.resize(request.pod + 1, 0);
+    ++completed_[request.pod];
+  }
+
+ private:
+  const sim::Time warmup_;
+  std::vector<std::uint64_t> completed_;
+};
+
 }  // namespace platsim::platform
 
 #endif  // PLATSIM_PLATFORM_SERVING_STATS_H_

@@ -22,6 +22,7 @@ struct Options {
   std::string balancing = "least-request";
   std::string client;  // extra traffic fields
   std::string duration = "400s";
+  std::string spec;  // extra spec fields
 };
 
 std::string ScenarioYaml(const Options& o) {
@@ -30,7 +31,7 @@ kind: Scenario
 metadata: {name: t}
 spec:
   duration: )" +
-         o.duration + R"(
+         o.duration + (o.spec.empty() ? "" : "\n  " + o.spec) + R"(
   nodePools:
   - name: pool
     count: 2
@@ -150,6 +151,65 @@ TEST(DataPlane, TheServersQueueTimeoutSparesRequestsAlreadyRunning) {
   // would start at 302 and is rejected at 301.5.
   EXPECT_EQ(r.m.at("completed"), 2);
   EXPECT_EQ(r.m.at("timed_out"), 1);
+}
+
+// GPU-seconds busy over the run: utilisation times GPU-hours held.
+double GpuBusySeconds(const Outcome& r) {
+  return r.m.at("gpu_utilization") * r.m.at("gpu_hours") * 3600.0;
+}
+
+// Three requests at 300 s, one at a time, 1 s each; the client gives up
+// after 1.5 s. r1 runs 300-301; r2 starts at 301 and is abandoned at 301.5;
+// r3 is still queued then.
+TEST(DataPlane, WhatTheServerDoesWithAbandonedRequestsIsItsPolicy) {
+  Options o;
+  o.client = "timeout: 1500ms";
+  o.service_time = "{kind: constant, value: 1s}";
+  o.trace = "300\n300\n300\n";
+  struct Case {
+    const char* policy;
+    double busy_s;
+  };
+  // keep: r2 runs to 302 and r3 (a ghost) 302-303; dequeue: r3 leaves the
+  // queue, r2 runs on; abort: r2's batch stops at 301.5 too.
+  for (const Case c : {Case{"keep", 3.0}, Case{"dequeue", 2.0}, Case{"abort", 1.5}}) {
+    o.server = std::string("maxBatchSize: 1\n    abandonedRequests: ") + c.policy;
+    const Outcome r = RunScenario(o);
+    EXPECT_EQ(r.m.at("completed"), 1) << c.policy;
+    EXPECT_EQ(r.m.at("timed_out"), 2) << c.policy;
+    EXPECT_NEAR(GpuBusySeconds(r), c.busy_s, 1e-6) << c.policy;
+  }
+}
+
+TEST(DataPlane, APodIsRoutableOnlyOnceTheProxyIsProgrammed) {
+  Options o;
+  o.server = "maxBatchSize: 1\n    imagePull: 10s";  // Ready a little after 10s
+  o.spec = "serviceProxy: {programmingDelay: 5s}";
+  o.trace = "12\n20\n";
+  const Outcome r = RunScenario(o);
+  EXPECT_EQ(r.m.at("dropped_no_endpoint"), 1) << "Ready, but not yet in the proxy's rules";
+  EXPECT_EQ(r.m.at("completed"), 1);
+}
+
+// Batches {1}, {4}, {3} of at most 4 (see the first test): 8 requests in
+// 12 positions.
+TEST(DataPlane, BatchOccupancyIsRequestsPerBatchPosition) {
+  Options o;
+  o.server = "maxBatchSize: 4";
+  o.trace = kEightAt300;
+  EXPECT_NEAR(RunScenario(o).m.at("batch_occupancy"), 8.0 / 12.0, 1e-12);
+}
+
+// The CPU model: cpuBase while the server runs plus cpuPerRequest for each
+// request executed, over the window (100 s to 400 s; the pod runs all of
+// it): 0.5 cores + 100 requests x 10 ms over 300 s.
+TEST(DataPlane, CpuIsABasePlusACostPerRequest) {
+  Options o;
+  o.server = "maxBatchSize: 1\n    cpuBase: 500m\n    cpuPerRequest: 10ms";
+  o.spec = "warmup: 100s";
+  for (int i = 0; i < 100; ++i)
+    o.trace += std::to_string(300 + i) + "\n";
+  EXPECT_NEAR(RunScenario(o).m.at("cpu_cores_mean"), 0.5 + 100 * 0.010 / 300.0, 1e-9);
 }
 
 TEST(DataPlane, AFullQueueDrops) {
