@@ -458,6 +458,37 @@ std::string ReadReference(MapReader& m, const Node& entry, const char* field,
   return key;
 }
 
+// A pod whose node has no service time would serve nothing: every node
+// pool the Deployment's pods may land on (node selector, required affinity,
+// taints, GPUs) needs a service time for its nvidia.com/gpu.product, or the
+// default one.
+void CheckEveryGpuHasAServiceTime(const Node& entry, const ModelServerSpec& spec, const Scenario& s,
+                                  Diagnostics& diags) {
+  const ModelServerConfig& c = spec.config;
+  if (c.service_time || c.service_time_by_gpu.empty()) return;  // all covered, or reported
+  const auto d = std::find_if(s.deployments.begin(), s.deployments.end(),
+                              [&](const Deployment& x) { return x.meta.Key() == spec.deployment; });
+  if (d == s.deployments.end()) return;
+  const PodTemplate& pod = d->pod_template;
+  for (const NodePool& pool : s.node_pools) {
+    if (pool.count == 0 || pool.allocatable.gpus < pod.requests.gpus ||
+        !MatchesRequiredNodeAffinity(pod.placement, pool.labels) ||
+        FirstUntoleratedTaint(pool.taints, pod.placement.tolerations) != nullptr) {
+      continue;
+    }
+    const auto label = pool.labels.find(kGpuProductLabel);
+    const std::string product = label == pool.labels.end() ? "" : label->second;
+    if (c.service_time_by_gpu.count(product)) continue;
+    diags.Error(entry.location(), entry.path(),
+                "pods of " + spec.deployment + " can run on node pool " + pool.name +
+                    (product.empty() ? " (no nvidia.com/gpu.product label)"
+                                     : " (nvidia.com/gpu.product: " + product + ")") +
+                    ", which has no service time: add it to serviceTimeByGpu (measured with "
+                    "`platsim profile`, or a roofline estimate from `platsim profile "
+                    "--estimate`), give a default serviceTime, or keep the pods off that pool");
+  }
+}
+
 void ReadModelServers(const Node& list, const std::filesystem::path& base, Scenario& s,
                       Diagnostics& diags) {
   if (!IsList(list, "model servers", diags)) return;
@@ -489,17 +520,38 @@ void ReadModelServers(const Node& list, const std::filesystem::path& base, Scena
     c.cpu_per_request = m.Duration("cpuPerRequest", 0);
     c.model_load = m.Duration("modelLoad", 0);
     spec.image_pull = m.Duration("imagePull", 0);
-    const Node st = m.Require("serviceTime");
-    if (st.present()) {
-      c.service_time = std::shared_ptr<const models::ServiceTimeModel>(
-          models::ServiceTimeFromScenario(st, base, diags));
-      if (c.service_time) {
-        if (const std::string beyond = c.service_time->BeyondMeasured(c.max_batch_size);
-            !beyond.empty()) {
-          diags.Warning(st.location(), st.path(), "used beyond its measured profile: " + beyond);
+    auto read_model = [&](const Node& node) {
+      std::shared_ptr<const models::ServiceTimeModel> model(
+          models::ServiceTimeFromScenario(node, base, diags));
+      if (model) {
+        if (const std::string beyond = model->BeyondMeasured(c.max_batch_size); !beyond.empty()) {
+          diags.Warning(node.location(), node.path(),
+                        "used beyond its measured profile: " + beyond);
+        }
+      }
+      return model;
+    };
+    const Node by_gpu = m.Get("serviceTimeByGpu");
+    const Node st = by_gpu.present() ? m.Get("serviceTime") : m.Require("serviceTime");
+    if (st.present()) c.service_time = read_model(st);
+    if (by_gpu.present()) {
+      if (!by_gpu.IsMap() || by_gpu.Entries().empty()) {
+        diags.Error(by_gpu.location(), by_gpu.path(),
+                    "must map nvidia.com/gpu.product values to service times (got " +
+                        by_gpu.Describe() + ")");
+      } else {
+        for (const auto& entry : by_gpu.Entries()) {
+          const std::string product = entry.key.IsScalar() ? entry.key.scalar() : "";
+          if (product.empty()) {
+            diags.Error(entry.key.location(), by_gpu.path(),
+                        "keys are nvidia.com/gpu.product values (non-empty strings)");
+            continue;
+          }
+          if (auto model = read_model(entry.value)) c.service_time_by_gpu[product] = model;
         }
       }
     }
+    CheckEveryGpuHasAServiceTime(entry, spec, s, diags);
     m.RejectUnknown();
     s.model_servers.push_back(std::move(spec));
   }

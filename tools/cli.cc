@@ -120,8 +120,11 @@ int Run(const RunFlags& flags, const CliContext& ctx, std::ostream& out, std::os
   // Once per run, whatever --quiet says: results that rest on an estimate.
   std::string estimated;
   for (const auto& m : scenario->model_servers) {
-    if (m.config.service_time && m.config.service_time->estimate()) {
-      estimated += (estimated.empty() ? "" : ", ") + m.deployment;
+    for (const auto& [product, model] : m.config.AllServiceTimes()) {
+      if (model->estimate()) {
+        estimated += (estimated.empty() ? "" : ", ") + m.deployment +
+                     (product.empty() ? "" : " on " + product);
+      }
     }
   }
   if (!estimated.empty()) {

@@ -47,8 +47,17 @@ void WriteSummary(std::ostream& out, const platform::Scenario& scenario, std::ui
   // Where each model server's times come from; estimates are labelled.
   Json servers = Json::object();
   for (const auto& m : scenario.model_servers) {
-    servers[m.deployment] = {{"serviceTime", m.config.service_time->Source()},
-                             {"estimate", m.config.service_time->estimate()}};
+    Json server = Json::object();
+    if (const auto* model = m.config.service_time.get()) {
+      server = {{"serviceTime", model->Source()}, {"estimate", model->estimate()}};
+    }
+    if (!m.config.service_time_by_gpu.empty()) {
+      Json by_gpu = Json::object();
+      for (const auto& [product, model] : m.config.service_time_by_gpu)
+        by_gpu[product] = {{"serviceTime", model->Source()}, {"estimate", model->estimate()}};
+      server["serviceTimeByGpu"] = by_gpu;
+    }
+    servers[m.deployment] = server;
   }
   j["modelServers"] = servers;
   // Means and intervals over the complete runs only: a run stopped early

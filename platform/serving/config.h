@@ -6,7 +6,11 @@
 #define PLATSIM_PLATFORM_SERVING_CONFIG_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "models/service_time.h"
 #include "sim/time.h"
@@ -41,8 +45,30 @@ struct ModelServerConfig {
   // (decoding, pre- and post-processing).
   std::int64_t cpu_base_milli = 0;
   sim::Time cpu_per_request = 0;
+  // The time of a batch on a node whose nvidia.com/gpu.product label (set
+  // by GPU feature discovery) names a key of `service_time_by_gpu`;
+  // `service_time` on any other node (may be null if the loader has checked
+  // that no pod can land on such a node).
   std::shared_ptr<const models::ServiceTimeModel> service_time;
+  std::map<std::string, std::shared_ptr<const models::ServiceTimeModel>> service_time_by_gpu;
+
+  // The model for a node with that label value ("" if none); null if none.
+  const models::ServiceTimeModel* ServiceTimeOn(const std::string& gpu_product) const {
+    const auto it = service_time_by_gpu.find(gpu_product);
+    return it != service_time_by_gpu.end() ? it->second.get() : service_time.get();
+  }
+  // Every model, for reports: (product or "" for the default, model).
+  std::vector<std::pair<std::string, const models::ServiceTimeModel*>> AllServiceTimes() const {
+    std::vector<std::pair<std::string, const models::ServiceTimeModel*>> out;
+    if (service_time) out.emplace_back("", service_time.get());
+    for (const auto& [product, model] : service_time_by_gpu)
+      out.emplace_back(product, model.get());
+    return out;
+  }
 };
+
+// The node label GPU feature discovery sets to the GPU's product name.
+inline constexpr const char* kGpuProductLabel = "nvidia.com/gpu.product";
 
 enum class Balancer { kRandom, kRoundRobin, kLeastRequest };
 

@@ -74,9 +74,16 @@ void DataPlane::Admit(const Pod& pod) {
     rng = std::make_unique<sim::RandomStream>(engine_.Stream("service-time/" + pod.template_owner));
   }
   const auto index = static_cast<std::uint32_t>(servers_.size());
-  servers_.push_back(std::make_unique<ModelServer>(engine_, table_,
-                                                   cfg == configs_.end() ? refusing_ : cfg->second,
-                                                   *rng, index, pod.spec.requests.gpus, warmup_));
+  const ModelServerConfig& config = cfg == configs_.end() ? refusing_ : cfg->second;
+  // The speed of the hardware the pod landed on.
+  std::string product;
+  if (const Node* node = api_.Get<Node>(pod.node_name)) {
+    const auto label = node->meta.labels.find(kGpuProductLabel);
+    if (label != node->meta.labels.end()) product = label->second;
+  }
+  servers_.push_back(std::make_unique<ModelServer>(engine_, table_, config,
+                                                   config.ServiceTimeOn(product), *rng, index,
+                                                   pod.spec.requests.gpus, warmup_));
   server_of_pod_[pod.meta.Key()] = index;
   pod_keys_.push_back(pod.meta.Key());
   for (auto& route : routes_) {

@@ -21,11 +21,12 @@ Batcher::Decision DynamicBatcher::Next(std::size_t queued, sim::Time oldest_enqu
 }
 
 ModelServer::ModelServer(sim::Engine& engine, RequestTable& table, const ModelServerConfig& config,
-                         sim::RandomStream& rng, std::uint32_t pod, std::int64_t gpus,
-                         sim::Time warmup)
+                         const models::ServiceTimeModel* service_time, sim::RandomStream& rng,
+                         std::uint32_t pod, std::int64_t gpus, sim::Time warmup)
     : engine_(engine),
       table_(table),
       config_(config),
+      service_time_(service_time),
       rng_(rng),
       pod_(pod),
       gpus_(gpus),
@@ -86,7 +87,7 @@ void ModelServer::Accept(RequestId id) {
     table_.End(id, Outcome::kTerminated, now);
     return;
   }
-  if (state_ != State::kServing || !config_.service_time) {
+  if (state_ != State::kServing || service_time_ == nullptr) {
     table_.End(id, Outcome::kNotLoaded, now);
     return;
   }
@@ -193,7 +194,7 @@ void ModelServer::StartBatch(int size) {
     ++batches_started_;
   }
   AdvanceWork();
-  batch.finish_work = sim::SatAdd(work_, config_.service_time->BatchTime(size, rng_));
+  batch.finish_work = sim::SatAdd(work_, service_time_->BatchTime(size, rng_));
   batch.running = true;
   // Below the pod's capacity every batch runs at full speed before and
   // after: only a batch finishing first moves the completion event.

@@ -96,11 +96,13 @@ class ModelServer : public sim::EventHandler, public Hop {
  public:
   enum class State { kStarting, kLoading, kServing, kStopping, kStopped };
 
-  // Borrows everything. `pod` is the data plane's index of this pod; `gpus`
-  // the GPUs it holds; `rng` the deployment's service-time stream. GPU time
-  // counts from `warmup`.
+  // Borrows everything. `service_time` is the model for the node the pod
+  // landed on (null: the server refuses requests); `pod` is the data plane's
+  // index of this pod; `gpus` the GPUs it holds; `rng` the deployment's
+  // service-time stream. Counters count from `warmup`.
   ModelServer(sim::Engine& engine, RequestTable& table, const ModelServerConfig& config,
-              sim::RandomStream& rng, std::uint32_t pod, std::int64_t gpus, sim::Time warmup);
+              const models::ServiceTimeModel* service_time, sim::RandomStream& rng,
+              std::uint32_t pod, std::int64_t gpus, sim::Time warmup);
 
   // Lifecycle, driven by the container runtime.
   void StartContainers();
@@ -165,6 +167,7 @@ class ModelServer : public sim::EventHandler, public Hop {
   sim::Engine& engine_;
   RequestTable& table_;
   const ModelServerConfig& config_;
+  const models::ServiceTimeModel* const service_time_;
   sim::RandomStream& rng_;
   const std::uint32_t pod_;
   const std::int64_t gpus_;

@@ -212,6 +212,100 @@ TEST(DataPlane, CpuIsABasePlusACostPerRequest) {
   EXPECT_NEAR(RunScenario(o).m.at("cpu_cores_mean"), 0.5 + 100 * 0.010 / 300.0, 1e-9);
 }
 
+// Two single-GPU nodes of different products, one pod on each; the same
+// Deployment runs at each product's speed.
+std::string TwoGpuScenario(const std::string& model_server, const std::string& placement = "") {
+  return R"(apiVersion: platsim.dev/v1alpha1
+kind: Scenario
+metadata: {name: t}
+spec:
+  duration: 400s
+  nodePools:
+  - name: h100
+    labels: {nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3}
+    allocatable: {cpu: "16", memory: 64Gi, nvidia.com/gpu: "1"}
+  - name: a100
+    labels: {nvidia.com/gpu.product: NVIDIA-A100-SXM4-80GB}
+    allocatable: {cpu: "16", memory: 64Gi, nvidia.com/gpu: "1"}
+  manifests:
+  - inline:
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata: {name: m}
+      spec:
+        replicas: 2
+        selector: {matchLabels: {app: m}}
+        template:
+          metadata: {labels: {app: m}}
+          spec:
+            )" +
+         (placement.empty() ? "" : placement + "\n            ") +
+         R"(containers:
+            - name: server
+              image: m:1
+              resources: {limits: {nvidia.com/gpu: "1"}}
+  - inline:
+      apiVersion: v1
+      kind: Service
+      metadata: {name: m}
+      spec: {selector: {app: m}}
+  modelServers:
+  - deployment: m
+)" + model_server +
+         R"(
+  traffic:
+  - service: m
+    loadBalancing: round-robin
+    arrivals: {kind: trace, file: trace.csv}
+)";
+}
+
+TEST(DataPlane, APodRunsAtTheSpeedOfTheGpuItLandedOn) {
+  platsim::testing::TempDir dir;
+  dir.Write("trace.csv", "300\n301\n302\n303\n304\n305\n306\n307\n");
+  const auto path = dir.Write("s.yaml", TwoGpuScenario(R"(    serviceTimeByGpu:
+      NVIDIA-H100-80GB-HBM3: {kind: constant, value: 100ms}
+      NVIDIA-A100-SXM4-80GB: {kind: constant, value: 200ms})"));
+  input::Diagnostics diags;
+  const auto scenario = LoadScenario(path.string(), diags);
+  ASSERT_TRUE(scenario) << (diags.all().empty() ? "" : input::Format(diags.all()[0]));
+  NullEventSink events;
+  const RunResult r = Simulation(*scenario, 1, events, nullptr).Run();
+  // Round robin alternates the two pods: four requests take 100 ms, four 200 ms.
+  EXPECT_EQ(r.services[0].metrics.at("completed"), 8);
+  EXPECT_NEAR(r.services[0].metrics.at("latency_mean_s"), 0.15, 1e-9);
+}
+
+TEST(DataPlane, AGpuWithoutAServiceTimeIsAnErrorUnlessNoPodCanLandOnIt) {
+  platsim::testing::TempDir dir;
+  dir.Write("trace.csv", "300\n");
+  const std::string only_h100 = R"(    serviceTimeByGpu:
+      NVIDIA-H100-80GB-HBM3: {kind: constant, value: 100ms})";
+  input::Diagnostics diags;
+  EXPECT_FALSE(LoadScenario(dir.Write("a.yaml", TwoGpuScenario(only_h100)).string(), diags));
+  ASSERT_EQ(diags.error_count(), 1);
+  const std::string message = input::Format(diags.all()[0]);
+  EXPECT_NE(message.find("a.yaml:"), std::string::npos) << message;
+  EXPECT_NE(message.find("node pool a100 (nvidia.com/gpu.product: NVIDIA-A100-SXM4-80GB)"),
+            std::string::npos)
+      << message;
+
+  // Kept off the A100s by a nodeSelector, or covered by a default: fine.
+  input::Diagnostics kept_off;
+  EXPECT_TRUE(
+      LoadScenario(dir.Write("b.yaml", TwoGpuScenario(only_h100,
+                                                      "nodeSelector: {nvidia.com/gpu.product: "
+                                                      "NVIDIA-H100-80GB-HBM3}"))
+                       .string(),
+                   kept_off));
+  input::Diagnostics defaulted;
+  EXPECT_TRUE(LoadScenario(
+      dir.Write("c.yaml", TwoGpuScenario(only_h100 + "\n    serviceTime: {kind: constant, "
+                                                     "value: 300ms}"))
+          .string(),
+      defaulted));
+}
+
 TEST(DataPlane, AFullQueueDrops) {
   Options o;
   o.server = "maxBatchSize: 1\n    maxQueueLength: 1";
