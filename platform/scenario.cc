@@ -5,6 +5,7 @@
 #include <set>
 
 #include "models/input/yaml_reader.h"
+#include "models/power.h"
 #include "models/service_time.h"
 #include "platform/placement.h"
 
@@ -395,8 +396,53 @@ void ReadManifests(const Node& list, const std::filesystem::path& base, Scenario
   }
 }
 
+// A pool's power figures: what `power` gives, else for its GPUs the device
+// catalogue's figures for its nvidia.com/gpu.product label.
+void ReadPower(const Node& node, const Node& entry,
+               const std::optional<std::vector<models::GpuPower>>& gpu_power, NodePool& pool,
+               Diagnostics& diags) {
+  MapReader p(node, diags);
+  pool.node_base_w = p.Number("nodeBaseWatts", 0.0, 0.0, 1e7);
+  const Node idle = p.Get("gpuIdleWatts");
+  const Node max = p.Get("gpuMaxWatts");
+  p.RejectUnknown();
+  const auto label = pool.labels.find(kGpuProductLabel);
+  const models::GpuPower* device = gpu_power && label != pool.labels.end()
+                                       ? models::FindGpuPower(*gpu_power, label->second)
+                                       : nullptr;
+  if (device != nullptr) {
+    pool.gpu_idle_w = device->idle_w;
+    pool.gpu_max_w = device->max_w;
+  }
+  if (idle.present()) pool.gpu_idle_w = input::ReadNumber(idle, diags, 0.0, 1e5).value_or(0.0);
+  if (max.present()) pool.gpu_max_w = input::ReadNumber(max, diags, 0.0, 1e5).value_or(0.0);
+  if (pool.gpu_idle_w > pool.gpu_max_w) {
+    diags.Error(node.location(), node.path(), "gpuIdleWatts is above gpuMaxWatts");
+  }
+  if (pool.allocatable.gpus > 0 && device == nullptr && !max.present()) {
+    diags.Warning(entry.location(), entry.path(),
+                  "no GPU power figures: " +
+                      (label == pool.labels.end() ? std::string("no nvidia.com/gpu.product label")
+                                                  : "nvidia.com/gpu.product " + label->second +
+                                                        " is not in the device catalogue") +
+                      "; its GPUs count 0 W in energy_kwh (set power.gpuIdleWatts and "
+                      "power.gpuMaxWatts)");
+  }
+}
+
 void ReadNodePools(const Node& list, Scenario& s, Diagnostics& diags) {
   if (!IsList(list, "node pools", diags)) return;
+  // The catalogue comes with platsim; if it cannot be read, that is reported
+  // against it and no figures are taken from it.
+  input::Diagnostics catalogue_diags;
+  const auto gpu_power = models::ReadGpuPower(models::DefaultDeviceCatalogue(), catalogue_diags);
+  for (const auto& d : catalogue_diags.all()) {
+    if (d.severity == input::Severity::kError) {
+      diags.Error(d.location, d.path, d.message);
+    } else {
+      diags.Warning(d.location, d.path, d.message);
+    }
+  }
   std::set<std::string> names;
   for (const Node& entry : list.Elements()) {
     MapReader m(entry, diags);
@@ -428,6 +474,22 @@ void ReadNodePools(const Node& list, Scenario& s, Diagnostics& diags) {
     // kubelet maxPods default 110
     pool.allocatable.pods = quantity("pods", 110'000, kMaxPodsMilli) / 1000;
     a.RejectUnknown();
+    // Prices: on demand, and optionally spot.
+    const double on_demand = m.Number("pricePerHour", 0.0, 0.0, 1e9);
+    const Node spot_price = m.Get("spotPricePerHour");
+    pool.spot = m.Bool("spot", false);
+    pool.price_usd_per_hour = on_demand;
+    if (pool.spot) {
+      if (!spot_price.present()) {
+        diags.Error(entry.location(), entry.path() + ".spot",
+                    "a spot pool needs spotPricePerHour, the price it is billed at");
+      } else {
+        pool.price_usd_per_hour = input::ReadNumber(spot_price, diags, 0.0, 1e9).value_or(0.0);
+      }
+    } else if (spot_price.present()) {
+      input::ReadNumber(spot_price, diags, 0.0, 1e9);  // checked; billed on demand
+    }
+    ReadPower(m.Get("power"), entry, gpu_power, pool, diags);
     m.RejectUnknown();
     s.node_pools.push_back(std::move(pool));
   }

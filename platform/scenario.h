@@ -25,6 +25,14 @@ struct NodePool {
   Resources allocatable;
   Labels labels;
   std::vector<Taint> taints;
+  // What a node costs per hour of its life, at the price it is billed at
+  // (on demand, or spot).
+  double price_usd_per_hour = 0;
+  bool spot = false;
+  // Power: a base for the node, and per GPU idle + (max - idle) x busy.
+  double node_base_w = 0;
+  double gpu_idle_w = 0;
+  double gpu_max_w = 0;
 };
 
 struct ModelServerSpec {

@@ -4,6 +4,7 @@
 #include <limits>
 #include <memory>
 
+#include "platform/accounting.h"
 #include "platform/api_server.h"
 #include "platform/controllers/deployment.h"
 #include "platform/controllers/endpoints.h"
@@ -86,11 +87,19 @@ const ServiceColumn kServiceColumns[] = {
 
 }  // namespace
 
+// The platform row's columns, after the services': nodes and provisioned
+// GPUs now, what they cost per hour now, and their mean power over the
+// interval.
+const char* const kPlatformColumns[] = {"nodes", "gpus_provisioned", "cost_usd_per_hour",
+                                        "power_w"};
+
 const std::vector<std::string>& TimeSeriesColumns() {
   static const std::vector<std::string> columns = [] {
     std::vector<std::string> names;
     for (const ServiceColumn& c : kServiceColumns)
       names.emplace_back(c.name);
+    for (const char* c : kPlatformColumns)
+      names.emplace_back(c);
     return names;
   }();
   return columns;
@@ -129,6 +138,7 @@ RunResult Simulation::Run(const RunOptions& options) {
   EndpointsController endpoints(engine, api, events_);
   ReplicaSetController replicasets(engine, api, events_);
   Scheduler scheduler(engine, api, events_);
+  Accounting accounting(engine, api, sc.node_pools);
   Kubelets kubelets(engine, api, events_, data_plane, [&pull_times](const std::string& image) {
     const auto it = pull_times.find(image);
     return it == pull_times.end() ? sim::Time{0} : it->second;
@@ -153,8 +163,20 @@ RunResult Simulation::Run(const RunOptions& options) {
   for (const auto& d : sc.deployments)
     api.Create(d);
 
+  // Joules the GPUs drew above idle, from `whole_run` busy time (warm-up
+  // included) or from the warm-up.
+  auto busy_extra_j = [&](bool whole_run) {
+    double j = 0;
+    for (std::uint32_t p = 0; p < data_plane.pod_count(); ++p) {
+      const PodMetrics m = data_plane.PodMetricsOf(p);
+      j += accounting.BusyExtraWatts(data_plane.pod_node(p)) *
+           (whole_run ? m.gpu_busy_whole_run_s : m.gpu_busy_s);
+    }
+    return j;
+  };
   std::unique_ptr<sim::Recorder> recorder;
   std::vector<PodMetrics> last(data_plane.route_count());
+  double last_energy_j = 0;
   if (timeseries_ != nullptr) {
     recorder = std::make_unique<sim::Recorder>(engine, sc.sample_interval, TimeSeriesColumns(),
                                                *timeseries_);
@@ -165,10 +187,23 @@ RunResult Simulation::Run(const RunOptions& options) {
                                    pods,       last[i]};
         for (std::size_t c = 0; c < std::size(kServiceColumns); ++c)
           row[c] = kServiceColumns[c].value(sample);
+        for (std::size_t c = std::size(kServiceColumns); c < row.size(); ++c)
+          row[c] = kNaN;
         last[i] = pods;
         data_plane.ResetInterval(i);
       });
     }
+    recorder->AddSeries("platform", [&](sim::Time now, std::span<double> row) {
+      std::fill(row.begin(), row.end(), kNaN);
+      const Accounting::Totals t = accounting.At(0);
+      const double energy_j = t.floor_j + busy_extra_j(true);
+      const std::size_t c = std::size(kServiceColumns);
+      row[c] = t.nodes;
+      row[c + 1] = static_cast<double>(t.gpus);
+      row[c + 2] = t.cost_usd_per_hour;
+      row[c + 3] = now > 0 ? (energy_j - last_energy_j) / sim::ToSeconds(sc.sample_interval) : kNaN;
+      last_energy_j = energy_j;
+    });
     recorder->Start(0, sc.duration);
   }
 
@@ -218,6 +253,18 @@ RunResult Simulation::Run(const RunOptions& options) {
   result.events_executed = engine.events_executed();
   result.api_writes = api.writes_applied();
   const double window_s = sim::ToSeconds(std::max<sim::Time>(0, engine.Now() - sc.warmup));
+  // The platform over the window: what its nodes cost and drew.
+  const Accounting::Totals platform = accounting.At(sc.warmup);
+  double held_s = 0;  // GPU-seconds held by every pod
+  for (std::uint32_t p = 0; p < data_plane.pod_count(); ++p)
+    held_s += data_plane.PodMetricsOf(p).gpu_held_s;
+  result.platform = {
+      {"node_hours", platform.node_s / 3600.0},
+      {"gpu_hours_provisioned", platform.gpu_s / 3600.0},
+      {"gpu_hours_held", held_s / 3600.0},
+      {"cost_usd", platform.cost_usd},
+      {"energy_kwh", (platform.floor_j + busy_extra_j(false)) / 3.6e6},
+  };
   for (std::size_t i = 0; i < data_plane.route_count(); ++i) {
     const ServiceMetrics& m = data_plane.metrics(i);
     const RequestCounts& c = m.measured;
@@ -252,7 +299,13 @@ RunResult Simulation::Run(const RunOptions& options) {
     x["ready_replicas_final"] = data_plane.ReadyEndpoints(i);
     const PodMetrics pods = data_plane.Totals(i);
     x["gpu_utilization"] = Ratio(pods.gpu_busy_s, pods.gpu_held_s);
-    x["gpu_hours"] = pods.gpu_held_s / 3600.0;
+    x["gpu_hours_held"] = pods.gpu_held_s / 3600.0;
+    // The platform's cost shared by GPU-hours held: the shares of all
+    // Services add up to the whole when every GPU-holding pod serves one.
+    const double cost = platform.cost_usd * Ratio(pods.gpu_held_s, held_s);
+    x["cost_usd"] = cost;
+    x["cost_per_million_requests_usd"] =
+        Ratio(cost * 1e6, static_cast<double>(m.completed_in_window));
     x["batch_occupancy"] = Occupancy(pods, pods.batches, pods.batched_requests);
     x["cpu_cores_mean"] = pods.cpu_s / window_s;
     result.services.push_back(std::move(r));

@@ -36,6 +36,10 @@ struct RunResult {
   sim::Time end_time = 0;
   std::string stopped_because;
   std::vector<ServiceResult> services;
+  // The platform's metrics over the window (keys of summary.json's
+  // `platform`): node_hours, gpu_hours_provisioned, gpu_hours_held,
+  // cost_usd, energy_kwh.
+  std::map<std::string, double> platform;
   std::uint64_t events_executed = 0;
   std::uint64_t requests = 0;  // arrivals, every service, whole run
   std::uint64_t api_writes = 0;

@@ -14,6 +14,40 @@ Json Number(double v) {
   return std::isfinite(v) ? Json(v) : Json(nullptr);
 }
 
+// The mean of each metric over `runs` under "metrics" and, with two runs or
+// more, the half-width of its 95% confidence interval under
+// "ci95_half_width"; null where some run leaves it undefined.
+void Pool(const std::vector<const std::map<std::string, double>*>& runs, Json& entry) {
+  Json metrics = Json::object();
+  Json ci = Json::object();
+  for (const auto& [name, _] : *runs[0]) {
+    std::vector<double> values;
+    bool defined = true;
+    for (const auto* run : runs) {
+      const double v = run->at(name);
+      defined &= std::isfinite(v);
+      values.push_back(v);
+    }
+    if (!defined) {
+      metrics[name] = nullptr;
+      if (runs.size() >= 2) ci[name] = nullptr;
+      continue;
+    }
+    const sim::Estimate e = sim::ConfidenceInterval(values);
+    metrics[name] = e.mean;
+    if (runs.size() >= 2) ci[name] = e.half_width;
+  }
+  entry["metrics"] = metrics;
+  if (runs.size() >= 2) entry["ci95_half_width"] = ci;
+}
+
+Json Numbers(const std::map<std::string, double>& values) {
+  Json m = Json::object();
+  for (const auto& [name, v] : values)
+    m[name] = Number(v);
+  return m;
+}
+
 }  // namespace
 
 void JsonlEventSink::Emit(const platform::ClusterEvent& e) {
@@ -68,28 +102,14 @@ void WriteSummary(std::ostream& out, const platform::Scenario& scenario, std::ui
   }
   if (pooled.empty() && !runs.empty()) pooled.push_back(&runs.back());
   j["pooled_runs"] = pooled.size();
+  Json platform = Json::object();
   Json services = Json::object();
   if (!pooled.empty()) {
+    std::vector<const std::map<std::string, double>*> runs_platform;
+    for (const platform::RunResult* run : pooled)
+      runs_platform.push_back(&run->platform);
+    Pool(runs_platform, platform);
     for (std::size_t s = 0; s < runs[0].services.size(); ++s) {
-      Json metrics = Json::object();
-      Json ci = Json::object();
-      for (const auto& [name, _] : runs[0].services[s].metrics) {
-        std::vector<double> values;
-        bool defined = true;
-        for (const platform::RunResult* run : pooled) {
-          const double v = run->services[s].metrics.at(name);
-          defined &= std::isfinite(v);
-          values.push_back(v);
-        }
-        if (!defined) {
-          metrics[name] = nullptr;
-          if (pooled.size() >= 2) ci[name] = nullptr;
-          continue;
-        }
-        const sim::Estimate e = sim::ConfidenceInterval(values);
-        metrics[name] = e.mean;
-        if (pooled.size() >= 2) ci[name] = e.half_width;
-      }
       Json entry;
       const std::string& service = runs[0].services[s].service;
       for (const auto& t : scenario.traffic) {
@@ -97,11 +117,14 @@ void WriteSummary(std::ostream& out, const platform::Scenario& scenario, std::ui
           entry["slo"] = {{"latency_s", sim::ToSeconds(t.slo_latency)}, {"target", t.slo_target}};
         }
       }
-      entry["metrics"] = metrics;
-      if (pooled.size() >= 2) entry["ci95_half_width"] = ci;
-      services[runs[0].services[s].service] = entry;
+      std::vector<const std::map<std::string, double>*> runs_service;
+      for (const platform::RunResult* run : pooled)
+        runs_service.push_back(&run->services[s].metrics);
+      Pool(runs_service, entry);
+      services[service] = entry;
     }
   }
+  j["platform"] = platform;
   j["services"] = services;
   Json per_run = Json::array();
   for (std::size_t i = 0; i < runs.size(); ++i) {
@@ -114,13 +137,10 @@ void WriteSummary(std::ostream& out, const platform::Scenario& scenario, std::ui
     r["events"] = runs[i].events_executed;
     r["requests"] = runs[i].requests;
     r["api_writes"] = runs[i].api_writes;
+    r["platform"] = Numbers(runs[i].platform);
     Json svc = Json::object();
-    for (const auto& s : runs[i].services) {
-      Json m = Json::object();
-      for (const auto& [name, v] : s.metrics)
-        m[name] = Number(v);
-      svc[s.service] = m;
-    }
+    for (const auto& s : runs[i].services)
+      svc[s.service] = Numbers(s.metrics);
     r["services"] = svc;
     per_run.push_back(r);
   }

@@ -86,6 +86,7 @@ void DataPlane::Admit(const Pod& pod) {
                                                    pod.spec.requests.gpus, warmup_));
   server_of_pod_[pod.meta.Key()] = index;
   pod_keys_.push_back(pod.meta.Key());
+  pod_nodes_.push_back(pod.node_name);
   for (auto& route : routes_) {
     if (SelectorMatches(route.selector, pod.meta.labels)) route.servers.push_back(index);
   }
@@ -155,6 +156,7 @@ PodMetrics DataPlane::Totals(std::size_t i) const {
     total.batches += m.batches;
     total.batched_requests += m.batched_requests;
     total.gpu_busy_s += m.gpu_busy_s;
+    total.gpu_busy_whole_run_s += m.gpu_busy_whole_run_s;
     total.gpu_held_s += m.gpu_held_s;
     total.cpu_s += m.cpu_s;
   }

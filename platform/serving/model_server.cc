@@ -285,8 +285,9 @@ void ModelServer::EndBatch(Batch& batch, int slot) {
 
 void ModelServer::SetRunning(int running) {
   const sim::Time now = engine_.Now();
-  busy_gpu_ns_ += static_cast<double>(Clipped(busy_at_, now)) *
-                  static_cast<double>(std::min<std::int64_t>(running_, gpus_));
+  const auto busy_gpus = static_cast<double>(std::min<std::int64_t>(running_, gpus_));
+  busy_gpu_ns_ += static_cast<double>(Clipped(busy_at_, now)) * busy_gpus;
+  busy_all_gpu_ns_ += static_cast<double>(now - busy_at_) * busy_gpus;
   busy_at_ = now;
   running_ = running;
 }
@@ -348,10 +349,12 @@ void ModelServer::Release() {
   if (held_until_ == sim::kNever) held_until_ = engine_.Now();
 }
 
-double ModelServer::GpuBusySeconds() const {
-  const double open = static_cast<double>(Clipped(busy_at_, engine_.Now())) *
-                      static_cast<double>(std::min<std::int64_t>(running_, gpus_));
-  return (busy_gpu_ns_ + open) * 1e-9;
+double ModelServer::GpuBusySeconds(bool whole_run) const {
+  const sim::Time now = engine_.Now();
+  const sim::Time open = whole_run ? now - busy_at_ : Clipped(busy_at_, now);
+  const double open_ns =
+      static_cast<double>(open) * static_cast<double>(std::min<std::int64_t>(running_, gpus_));
+  return ((whole_run ? busy_all_gpu_ns_ : busy_gpu_ns_) + open_ns) * 1e-9;
 }
 
 double ModelServer::GpuHeldSeconds() const {
@@ -376,7 +379,8 @@ PodMetrics ModelServer::Metrics() const {
   m.max_batch_size = config_.max_batch_size;
   m.batches = batches_started_;
   m.batched_requests = batched_requests_;
-  m.gpu_busy_s = GpuBusySeconds();
+  m.gpu_busy_s = GpuBusySeconds(false);
+  m.gpu_busy_whole_run_s = GpuBusySeconds(true);
   m.gpu_held_s = GpuHeldSeconds();
   m.cpu_s = CpuSeconds();
   return m;

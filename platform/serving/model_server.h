@@ -87,6 +87,7 @@ struct PodMetrics {
   std::uint64_t batches = 0;           // batches started
   std::uint64_t batched_requests = 0;  // requests in those batches
   double gpu_busy_s = 0;               // GPU-seconds with a batch running on the GPU
+  double gpu_busy_whole_run_s = 0;     // the same, warm-up included (for power over time)
   double gpu_held_s = 0;               // GPU-seconds held by the pod
   double cpu_s = 0;                    // CPU-seconds of the server process
   std::size_t in_flight() const { return queued + executing; }
@@ -161,7 +162,8 @@ class ModelServer : public sim::EventHandler, public Hop {
   void ScheduleCompletion(std::int64_t finish_work);
   void SetRunning(int running);
   sim::Time Clipped(sim::Time from, sim::Time to) const;
-  double GpuBusySeconds() const;
+  // From the warm-up, or (whole_run) from the pod's admission.
+  double GpuBusySeconds(bool whole_run) const;
   double GpuHeldSeconds() const;
 
   sim::Engine& engine_;
@@ -202,7 +204,8 @@ class ModelServer : public sim::EventHandler, public Hop {
   sim::Time held_since_;
   sim::Time held_until_ = sim::kNever;
   sim::Time started_at_ = sim::kNever;  // containers started
-  double busy_gpu_ns_ = 0;
+  double busy_gpu_ns_ = 0;      // from the warm-up
+  double busy_all_gpu_ns_ = 0;  // from admission
   sim::Time busy_at_ = 0;
   std::uint64_t batched_requests_ = 0;  // from the warm-up on
   std::uint64_t batches_started_ = 0;   // from the warm-up on

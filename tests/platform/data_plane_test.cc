@@ -155,7 +155,7 @@ TEST(DataPlane, TheServersQueueTimeoutSparesRequestsAlreadyRunning) {
 
 // GPU-seconds busy over the run: utilisation times GPU-hours held.
 double GpuBusySeconds(const Outcome& r) {
-  return r.m.at("gpu_utilization") * r.m.at("gpu_hours") * 3600.0;
+  return r.m.at("gpu_utilization") * r.m.at("gpu_hours_held") * 3600.0;
 }
 
 // Three requests at 300 s, one at a time, 1 s each; the client gives up
