@@ -120,6 +120,7 @@ std::optional<std::vector<ModelShape>> ParseCatalogue(const std::string& text,
         s.rope_theta = m["ropeTheta"].get<double>();
       }
     }
+    s.context_tokens = m.contains("contextTokens") ? integer("contextTokens", 1) : 0;
     if (attention && s.heads > 0 && s.hidden % s.heads != 0) {
       fail(at + ".heads", "must divide hidden");
     }
@@ -130,9 +131,9 @@ std::optional<std::vector<ModelShape>> ParseCatalogue(const std::string& text,
       fail(at + ".heads", "head dimension must be even (rotary embedding rotates pairs)");
     }
     for (const auto& [key, _] : m.items()) {
-      static const std::set<std::string> known = {"name",  "architecture", "layers",    "hidden",
-                                                  "heads", "kvHeads",      "ffn",       "vocab",
-                                                  "norm",  "activation",   "ropeTheta", "source"};
+      static const std::set<std::string> known = {
+          "name",  "architecture", "layers",     "hidden",    "heads",  "kvHeads",      "ffn",
+          "vocab", "norm",         "activation", "ropeTheta", "source", "contextTokens"};
       if (!known.count(key)) fail(at + "." + key, "unknown field");
     }
     out.push_back(s);

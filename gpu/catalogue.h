@@ -26,6 +26,7 @@ struct ModelShape {
   Norm norm = Norm::kRmsNorm;
   Activation activation = Activation::kSwiGlu;
   double rope_theta = 10000.0;  // decoders only
+  int context_tokens = 0;       // the longest sequence the model takes; 0: not given
 
   int head_dim() const { return heads > 0 ? hidden / heads : 0; }
 };

@@ -38,6 +38,7 @@ nlohmann::ordered_json RooflineProfile(const ModelShape& model, const DeviceShee
   profile["kind"] = "LatencyProfile";
   profile["metadata"] = {{"name", model.name + " on " + device.name + " (roofline estimate)"},
                          {"estimate", true}};
+  if (model.context_tokens > 0) profile["metadata"]["contextTokens"] = model.context_tokens;
   profile["provenance"] = {
       {"method",
        "roofline: max(FLOPs / peak bf16 rate, bytes / peak memory bandwidth) from "

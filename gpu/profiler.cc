@@ -281,6 +281,7 @@ Json BuildProfile(const ModelShape& model, Timer& timer, const ProfileOptions& o
   profile["apiVersion"] = "platsim.dev/v1alpha1";
   profile["kind"] = "LatencyProfile";
   profile["metadata"] = {{"name", model.name + " on " + device.name}, {"estimate", false}};
+  if (model.context_tokens > 0) profile["metadata"]["contextTokens"] = model.context_tokens;
   profile["provenance"] = {
       {"method",
        "Each grid point is a whole forward pass composed from medians: embedding + layers x one "

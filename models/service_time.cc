@@ -153,6 +153,7 @@ std::optional<LatencyProfile> ReadLatencyProfile(const std::filesystem::path& pa
   MapReader meta(m.Get("metadata"), diags);
   profile.name = meta.String("name", display_name);
   profile.estimate = meta.Bool("estimate", false);
+  profile.context_tokens = static_cast<int>(meta.Int("contextTokens", 0, 0, 1 << 30));
   meta.AcceptRest();
   // Free-form records of how the profile was made: provenance, and from the
   // profiler its raw measurements and kernel table.
@@ -244,6 +245,20 @@ std::unique_ptr<ServiceTimeModel> ServiceTimeFromScenario(const Node& node,
       input::ReportReferenced(m.Get("file"), file_diags, diags);
       const std::string source =
           profile ? "profile " + display + " (" + profile->name + ")" : std::string();
+      // Sequences longer than the model takes: the grid may extend to them,
+      // the model cannot.
+      std::int64_t tokens = 0;
+      for (const auto* n : {&sequence_length, &prompt_tokens, &output_tokens}) {
+        if (n->has_value()) tokens += **n;
+      }
+      if (profile && profile->context_tokens > 0 && tokens > profile->context_tokens) {
+        const Node at = seq.present() ? seq : prompt;
+        diags.Warning(at.location(), at.path(),
+                      std::to_string(tokens) +
+                          " tokens per sequence is beyond the model's "
+                          "context of " +
+                          std::to_string(profile->context_tokens) + " tokens (" + display + ")");
+      }
       if (profile && sequence_length) {
         if (!profile->encoder) {
           diags.Error(seq.location(), seq.path(), display + " has no encoder grid");

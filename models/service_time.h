@@ -131,6 +131,7 @@ class BatchLatencyTable : public ServiceTimeModel {
 struct LatencyProfile {
   std::string name;
   bool estimate = false;
+  int context_tokens = 0;  // metadata.contextTokens: the model's context; 0 if not given
   std::vector<BatchLatencyTable::Point> batch_latency;  // empty if absent
   std::shared_ptr<const LatencyGrid> encoder;           // batch x sequence length
   std::shared_ptr<const LatencyGrid> prefill;           // batch x prompt tokens

@@ -46,6 +46,35 @@ TEST(ServiceTimeFromScenario, ReadsAProfileFile) {
   EXPECT_EQ(model->BatchTime(4, rng), 16 * sim::kMillisecond);
 }
 
+TEST(ServiceTimeFromScenario, WarnsOfSequencesBeyondTheModelsContext) {
+  platsim::testing::TempDir dir;
+  dir.Write("p.json", R"({"apiVersion": "platsim.dev/v1alpha1", "kind": "LatencyProfile",
+    "metadata": {"name": "toy", "contextTokens": 1024},
+    "prefill": {"batchSizes": [1, 2], "tokens": [128, 512],
+                "latencySeconds": [[0.01, 0.02], [0.02, 0.04]]},
+    "decode": {"batchSizes": [1, 2], "kvLengths": [128, 512],
+               "latencySeconds": [[0.001, 0.002], [0.002, 0.003]]}})");
+  struct Case {
+    const char* fields;
+    bool warns;
+  };
+  for (const Case c : {Case{"promptTokens: 1000\noutputTokens: 24\n", false},
+                       Case{"promptTokens: 1000\noutputTokens: 25\n", true}}) {
+    input::Diagnostics diags;
+    const auto src =
+        input::ParseYaml(std::string("kind: profile\nfile: p.json\n") + c.fields, "s.yaml", diags);
+    ASSERT_NE(ServiceTimeFromScenario(src->documents[0], dir.path(), diags), nullptr);
+    bool warned = false;
+    for (const auto& d : diags.all()) {
+      if (d.message.find("beyond the model's context of 1024 tokens") != std::string::npos) {
+        warned = true;
+        EXPECT_EQ(d.location.line, 3) << "at promptTokens";
+      }
+    }
+    EXPECT_EQ(warned, c.warns) << c.fields;
+  }
+}
+
 TEST(ReadLatencyProfile, ReportsBadEntriesWithTheirLines) {
   platsim::testing::TempDir dir;
   const auto path = dir.Write("p.json",
