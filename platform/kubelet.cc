@@ -53,14 +53,18 @@ void Kubelets::Admit(const Pod& pod) {
     return;
   }
   const sim::Time start = std::max(engine_.Now(), node.puller_free_at);
-  const sim::Time done = sim::SatAdd(start, pull_time_(image));
+  const ImageInfo info = pull_time_(image);
+  const sim::Time done = sim::SatAdd(start, info.pull);
   node.puller_free_at = done;
   node.pulling[image] = done;
   events_.Emit({engine_.Now(), "Pulling", "Pod", key, "Pulling image \"" + image + "\"", {}});
-  state.timer =
-      engine_.ScheduleCallbackAt(done, [this, key, image, node_name = pod.node_name, start] {
+  state.timer = engine_.ScheduleCallbackAt(
+      done, [this, key, image, node_name = pod.node_name, start, size = info.size_bytes] {
         nodes_[node_name].images.insert(image);
         nodes_[node_name].pulling.erase(image);
+        api_.Patch<Node>(node_name, [name = NormalizedImageName(image), size](Node& n) {
+          n.images[name] = size;
+        });
         events_.Emit({engine_.Now(),
                       "Pulled",
                       "Pod",

@@ -9,6 +9,9 @@
 //   after successThreshold consecutive successes. Without a readiness probe a
 //   pod is Ready as soon as its containers start, whether or not the model
 //   has loaded (as in Kubernetes).
+//   A pulled image is added to the Node's status.images (with its size) as
+//   soon as the pull ends; the kubelet reports it at its next node status
+//   update, within nodeStatusUpdateFrequency (10s), which is not simulated.
 //   deletion -> not Ready; the container runtime drains for at most
 //   terminationGracePeriodSeconds; then the pod object is removed.
 //
@@ -45,8 +48,12 @@ class ContainerRuntime {
 
 class Kubelets {
  public:
-  // Image pull time for an image not yet on the node.
-  using PullTime = std::function<sim::Time(const std::string& image)>;
+  // What pulling an image not yet on the node takes, and its size.
+  struct ImageInfo {
+    sim::Time pull = 0;
+    std::int64_t size_bytes = 0;
+  };
+  using PullTime = std::function<ImageInfo(const std::string& image)>;
 
   // Borrows everything; registers its watches.
   Kubelets(sim::Engine& engine, ApiServer& api, EventSink& events, ContainerRuntime& runtime,

@@ -11,4 +11,14 @@ bool SelectorMatches(const Labels& selector, const Labels& labels) {
   return true;
 }
 
+std::string NormalizedImageName(const std::string& image) {
+  const auto colon = image.rfind(':');
+  const auto slash = image.rfind('/');
+  // No ':' after the last '/': a registry port is not a tag.
+  if (colon == std::string::npos || (slash != std::string::npos && colon < slash)) {
+    return image + ":latest";
+  }
+  return image;
+}
+
 }  // namespace platsim::platform

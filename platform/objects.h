@@ -124,7 +124,14 @@ struct Node {
   Resources allocatable;
   std::vector<Taint> taints;
   bool ready = true;
+  // status.images: images present on the node (normalized names, as
+  // NormalizedImageName) and their sizes in bytes.
+  std::map<std::string, std::int64_t> images;
 };
+
+// An image name as the container runtime reports it: ":latest" added when
+// it has no tag (imagelocality normalizedImageName).
+std::string NormalizedImageName(const std::string& image);
 
 // core/v1 Probe, the part that decides readiness timing.
 struct Probe {
@@ -136,6 +143,7 @@ struct Probe {
 struct PodTemplate {
   Labels labels;
   std::string image;   // the first container's image: the model server
+  int containers = 1;  // containers in the pod (init containers are not simulated)
   Resources requests;  // summed over containers, with limits as request defaults
   bool has_readiness_probe = false;
   Probe readiness;

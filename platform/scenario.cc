@@ -232,6 +232,7 @@ PodTemplate ReadPodTemplate(const Node& node, Diagnostics& diags) {
   } else if (containers.present()) {
     const auto list = containers.Elements();
     if (list.empty()) diags.Error(containers.location(), containers.path(), "needs a container");
+    t.containers = static_cast<int>(std::max<std::size_t>(1, list.size()));
     for (std::size_t i = 0; i < list.size(); ++i) {
       MapReader c(list[i], diags);
       c.RequiredString("name");
@@ -582,6 +583,10 @@ void ReadModelServers(const Node& list, const std::filesystem::path& base, Scena
     c.cpu_per_request = m.Duration("cpuPerRequest", 0);
     c.model_load = m.Duration("modelLoad", 0);
     spec.image_pull = m.Duration("imagePull", 0);
+    if (const Node size = m.Get("imageSize"); size.present()) {
+      spec.image_size_bytes =
+          input::ReadQuantityMilli(size, diags, 0, kMaxMemoryMilli).value_or(0) / 1000;
+    }
     auto read_model = [&](const Node& node) {
       std::shared_ptr<const models::ServiceTimeModel> model(
           models::ServiceTimeFromScenario(node, base, diags));

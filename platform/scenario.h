@@ -39,6 +39,7 @@ struct ModelServerSpec {
   std::string deployment;  // namespace/name
   ModelServerConfig config;
   sim::Time image_pull = 0;
+  std::int64_t image_size_bytes = 0;  // for the scheduler's ImageLocality score
 };
 
 struct TrafficSpec {

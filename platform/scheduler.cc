@@ -62,6 +62,20 @@ std::int64_t Scheduler::Score(const Resources& allocatable, const Resources& use
   return 1 * fit + 1 * balanced;
 }
 
+std::int64_t Scheduler::ImageLocalityScore(bool has_image, std::int64_t size_bytes,
+                                           int nodes_with_image, int total_nodes, int containers) {
+  // sumImageScores: int64(float64(size) * numNodes / totalNumNodes).
+  std::int64_t sum = 0;
+  if (has_image && total_nodes > 0) {
+    const double spread = static_cast<double>(nodes_with_image) / static_cast<double>(total_nodes);
+    sum = static_cast<std::int64_t>(static_cast<double>(size_bytes) * spread);
+  }
+  // calculatePriority.
+  const std::int64_t max_threshold = kImageMaxContainerThreshold * std::max(1, containers);
+  sum = std::clamp(sum, kImageMinThreshold, max_threshold);
+  return kMaxNodeScore * (sum - kImageMinThreshold) / (max_threshold - kImageMinThreshold);
+}
+
 Result Scheduler::Reconcile(const std::string& key) {
   const Pod* pod = api_.Get<Pod>(key);
   if (pod == nullptr || !pod->node_name.empty() || pod->meta.deleting || assumed_.count(key)) {
@@ -98,8 +112,20 @@ Result Scheduler::Reconcile(const std::string& key) {
     std::int64_t resources;  // NodeResourcesFit + BalancedAllocation, weight 1 each
     std::int64_t taints;     // intolerable PreferNoSchedule taints (raw)
     std::int64_t affinity;   // matched preferred weights (raw)
+    std::int64_t image;      // ImageLocality (already 0..100)
   };
   std::vector<Candidate> candidates;
+  // The image's spread over the cluster (ImageStateSummary.NumNodes).
+  const std::string image = NormalizedImageName(pod->spec.image);
+  int nodes_with_image = 0;
+  std::int64_t image_size = 0;
+  for (const auto& [name, node] : api_.List<Node>()) {
+    if (const auto it = node.images.find(image); it != node.images.end()) {
+      ++nodes_with_image;
+      image_size = it->second;
+    }
+  }
+  const int total_nodes = static_cast<int>(api_.List<Node>().size());
   for (const auto& [name, node] : api_.List<Node>()) {
     if (!node.ready) {
       ++reasons["node(s) were not ready"];
@@ -125,12 +151,14 @@ Result Scheduler::Reconcile(const std::string& key) {
     if (!fits) continue;
     candidates.push_back({&name, Score(a, u, req),
                           IntolerablePreferNoScheduleTaints(node.taints, placement.tolerations),
-                          PreferredNodeAffinityScore(placement, node.meta.labels)});
+                          PreferredNodeAffinityScore(placement, node.meta.labels),
+                          ImageLocalityScore(node.images.count(image) > 0, image_size,
+                                             nodes_with_image, total_nodes, pod->spec.containers)});
   }
 
   // Score: each plugin's normalized score times its weight, summed
   // (RunScorePlugins; weights from apis/config/v1 default_plugins.go:
-  // TaintToleration 3, NodeAffinity 2). NodeAffinity is skipped for a pod
+  // TaintToleration 3, NodeAffinity 2, ImageLocality 1). NodeAffinity is skipped for a pod
   // without preferred terms (its PreScore returns Skip).
   std::vector<std::int64_t> taint_scores, affinity_scores;
   for (const Candidate& c : candidates) {
@@ -145,7 +173,8 @@ Result Scheduler::Reconcile(const std::string& key) {
   int ties = 0;
   for (std::size_t i = 0; i < candidates.size(); ++i) {
     const std::int64_t score = candidates[i].resources + kTaintTolerationWeight * taint_scores[i] +
-                               kNodeAffinityWeight * affinity_scores[i];
+                               kNodeAffinityWeight * affinity_scores[i] +
+                               kImageLocalityWeight * candidates[i].image;
     if (score > best_score) {
       best_score = score;
       best = *candidates[i].name;

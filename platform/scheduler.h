@@ -16,12 +16,16 @@
 // - TaintToleration (weight 3): intolerable PreferNoSchedule taints,
 //   normalized over the feasible nodes, fewest best;
 // - NodeAffinity (weight 2): the matched preferred terms' weights,
-//   normalized over the feasible nodes (only for pods with preferred terms).
+//   normalized over the feasible nodes (only for pods with preferred terms);
+// - ImageLocality (weight 1): the size of the pod's image if the node has
+//   it, scaled by the fraction of nodes that have it (against "node
+//   heating"), mapped from [23MiB, 1000MiB x containers] onto 0..100
+//   (plugins/imagelocality/image_locality.go). Only the model server's
+//   image is known, with the size its model server gives.
 // The node score is the weighted sum; ties are broken at random among the
 // best (reservoir sampling, as selectHost), from the scheduler's own stream.
-// Other plugins (topology spread, inter-pod affinity, image locality) are
-// not simulated yet, nor is preemption (no "preemption:" suffix).
-// A pod that fits nowhere is marked Unschedulable and retried when a pod is
+// Other plugins (topology spread, inter-pod affinity) are not simulated yet, nor is preemption (no
+// "preemption:" suffix). A pod that fits nowhere is marked Unschedulable and retried when a pod is
 // deleted or a node is added, and at least every 5 minutes
 // (podMaxInUnschedulablePodsDuration).
 #ifndef PLATSIM_PLATFORM_SCHEDULER_H_
@@ -45,6 +49,12 @@ class Scheduler : public Reconciler {
   static constexpr std::int64_t kMaxNodeScore = 100;
   static constexpr std::int64_t kTaintTolerationWeight = 3;
   static constexpr std::int64_t kNodeAffinityWeight = 2;
+  static constexpr std::int64_t kImageLocalityWeight = 1;
+  // imagelocality's bounds of the summed image score, per container for
+  // the upper one.
+  static constexpr std::int64_t kMiB = 1024 * 1024;
+  static constexpr std::int64_t kImageMinThreshold = 23 * kMiB;
+  static constexpr std::int64_t kImageMaxContainerThreshold = 1000 * kMiB;
 
   // Borrows everything; registers its watches.
   Scheduler(sim::Engine& engine, ApiServer& api, EventSink& events);
@@ -56,6 +66,11 @@ class Scheduler : public Reconciler {
   // whose pods already request `used`. Exposed for tests.
   static std::int64_t Score(const Resources& allocatable, const Resources& used,
                             const Resources& pod);
+  // ImageLocality's score of a node that has the pod's image (of
+  // `size_bytes`, present on `nodes_with_image` of `total_nodes` nodes)
+  // for a pod of `containers` containers; 0 if it does not have it.
+  static std::int64_t ImageLocalityScore(bool has_image, std::int64_t size_bytes,
+                                         int nodes_with_image, int total_nodes, int containers);
 
  private:
   void RetryUnschedulable();

@@ -125,11 +125,13 @@ RunResult Simulation::Run(const RunOptions& options) {
     routes.push_back(std::move(r));
   }
   std::map<std::string, ModelServerConfig> servers;
-  std::map<std::string, sim::Time> pull_times;
+  std::map<std::string, Kubelets::ImageInfo> images;
   for (const auto& m : sc.model_servers) {
     servers[m.deployment] = m.config;
     for (const auto& d : sc.deployments) {
-      if (d.meta.Key() == m.deployment) pull_times[d.pod_template.image] = m.image_pull;
+      if (d.meta.Key() == m.deployment) {
+        images[d.pod_template.image] = {m.image_pull, m.image_size_bytes};
+      }
     }
   }
   DataPlane data_plane(engine, api, std::move(routes), std::move(servers), sc.service_proxy,
@@ -139,9 +141,9 @@ RunResult Simulation::Run(const RunOptions& options) {
   ReplicaSetController replicasets(engine, api, events_);
   Scheduler scheduler(engine, api, events_);
   Accounting accounting(engine, api, sc.node_pools);
-  Kubelets kubelets(engine, api, events_, data_plane, [&pull_times](const std::string& image) {
-    const auto it = pull_times.find(image);
-    return it == pull_times.end() ? sim::Time{0} : it->second;
+  Kubelets kubelets(engine, api, events_, data_plane, [&images](const std::string& image) {
+    const auto it = images.find(image);
+    return it == images.end() ? Kubelets::ImageInfo{} : it->second;
   });
 
   // The cluster as the scenario describes it, created at time 0.

@@ -36,6 +36,29 @@ TEST(SchedulerScore, MoreCpuAloneCanTieThroughBalancedAllocation) {
   EXPECT_EQ(Scheduler::Score({64000, 256 * kGi, 8, 110}, {}, pod), 97 + 99);
 }
 
+// calculatePriority(sumImageScores(...)) by hand, for images of a given
+// size on some of the nodes: sum = size x nodes with it / all nodes,
+// clamped to [23MiB, 1000MiB x containers], scaled onto 0..100.
+TEST(SchedulerScore, ImageLocalityScalesTheImageBySpreadAndThresholds) {
+  constexpr std::int64_t kMiB = 1024 * 1024;
+  // 500MiB on 1 of 2 nodes: 250MiB; 100 x (250 - 23) / (1000 - 23) = 23.
+  EXPECT_EQ(Scheduler::ImageLocalityScore(true, 500 * kMiB, 1, 2, 1), 23);
+  // 10GiB on 2 of 4: 5GiB, past the 1000MiB bound: 100.
+  EXPECT_EQ(Scheduler::ImageLocalityScore(true, 10240 * kMiB, 2, 4, 1), 100);
+  // Two containers raise the bound to 2000MiB: 100 x (1500 - 23) / 1977 = 74.
+  EXPECT_EQ(Scheduler::ImageLocalityScore(true, 1500 * kMiB, 1, 1, 2), 74);
+  // Under 23MiB, or not on the node: 0.
+  EXPECT_EQ(Scheduler::ImageLocalityScore(true, 20 * kMiB, 1, 1, 1), 0);
+  EXPECT_EQ(Scheduler::ImageLocalityScore(false, 10240 * kMiB, 1, 1, 1), 0);
+}
+
+TEST(Scheduler, NormalizedImageNamesGetTheLatestTagUnlessTaggedOrDigested) {
+  EXPECT_EQ(NormalizedImageName("vllm/vllm-openai"), "vllm/vllm-openai:latest");
+  EXPECT_EQ(NormalizedImageName("vllm/vllm-openai:v0.6"), "vllm/vllm-openai:v0.6");
+  EXPECT_EQ(NormalizedImageName("registry:5000/model"), "registry:5000/model:latest");
+  EXPECT_EQ(NormalizedImageName("model@sha256:abc"), "model@sha256:abc");
+}
+
 struct Cluster {
   sim::Engine engine{1};
   ApiServer api{engine, sim::kMillisecond};
@@ -79,6 +102,33 @@ TEST(Scheduler, SpreadsPodsToTheLeastAllocatedNode) {
   c.AddPod("p1", 1);
   c.engine.Run();
   EXPECT_EQ(c.api.Get<Pod>("default/p1")->node_name, "b");
+}
+
+// Two identical nodes, one with the pod's 8GiB image: ImageLocality's 100
+// breaks what would otherwise be a random tie, under every seed.
+TEST(Scheduler, PrefersTheNodeThatHasTheImage) {
+  for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+    sim::Engine engine(seed);
+    ApiServer api(engine, sim::kMillisecond);
+    EventListSink events;
+    Scheduler scheduler(engine, api, events);
+    for (const char* name : {"a", "b"}) {
+      Node n;
+      n.meta.name = name;
+      n.allocatable = Resources{32000, 256 * kGi, 8, 110};
+      if (std::string(name) == "b") n.images["model:1"] = 8 * kGi;
+      api.Create(n);
+    }
+    engine.Run();
+    Pod p;
+    p.meta.name = "p";
+    p.meta.namespace_name = "default";
+    p.spec.image = "model:1";
+    p.spec.requests = Resources{1000, 8 * kGi, 1, 0};
+    api.Create(p);
+    engine.Run();
+    EXPECT_EQ(api.Get<Pod>("default/p")->node_name, "b") << "seed " << seed;
+  }
 }
 
 TEST(Scheduler, NeverOvercommitsGpusAndExplainsWhy) {
