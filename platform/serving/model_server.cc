@@ -128,13 +128,16 @@ void ModelServer::Withdraw(RequestId id) {
     return;
   }
   if (config_.abandoned != AbandonPolicy::kAbort) return;
+  r.holder = nullptr;  // let go: its client ends it
   Batch& batch = batches_[r.slot];
   --batch.counted;
   --executing_;
   --outstanding_;
   if (batch.counted == 0) {
     AdvanceWork();
-    EndBatch(batch, r.slot);  // no live request left in it: nothing to end
+    // Every request of it has been withdrawn (this one just now, let go
+    // above), so ending it ends nobody.
+    EndBatch(batch, r.slot, Outcome::kTerminated, engine_.Now());
     ScheduleNextCompletion();
     // The freed slot takes the next batch in an event of its own, once the
     // client has withdrawn everything that gives up at this instant.
@@ -261,19 +264,17 @@ void ModelServer::OnCompletion() {
   for (std::size_t slot = 0; slot < batches_.size(); ++slot) {
     Batch& batch = batches_[slot];
     if (!batch.running || batch.finish_work > work_) continue;
-    for (const RequestRef ref : batch.requests) {
-      if (table_.Live(ref) && table_[ref.id].holder == this) {
-        table_.End(ref.id, Outcome::kCompleted, now);
-      }
-    }
-    EndBatch(batch, static_cast<int>(slot));
+    EndBatch(batch, static_cast<int>(slot), Outcome::kCompleted, now);
   }
   ScheduleNextCompletion();
   TryDispatch();
   MaybeStopped();
 }
 
-void ModelServer::EndBatch(Batch& batch, int slot) {
+void ModelServer::EndBatch(Batch& batch, int slot, Outcome outcome, sim::Time now) {
+  for (const RequestRef ref : batch.requests) {
+    if (table_.Live(ref) && table_[ref.id].holder == this) table_.End(ref.id, outcome, now);
+  }
   executing_ -= static_cast<std::size_t>(batch.counted);
   outstanding_ -= static_cast<std::size_t>(batch.counted);
   batch.counted = 0;
@@ -318,13 +319,7 @@ void ModelServer::Kill() {
   AdvanceWork();
   for (std::size_t slot = 0; slot < batches_.size(); ++slot) {
     Batch& batch = batches_[slot];
-    if (!batch.running) continue;
-    for (const RequestRef ref : batch.requests) {
-      if (table_.Live(ref) && table_[ref.id].holder == this) {
-        table_.End(ref.id, Outcome::kTerminated, now);
-      }
-    }
-    EndBatch(batch, static_cast<int>(slot));
+    if (batch.running) EndBatch(batch, static_cast<int>(slot), Outcome::kTerminated, now);
   }
   ScheduleNextCompletion();
   MaybeStopped();

@@ -147,7 +147,9 @@ class ModelServer : public sim::EventHandler, public Hop {
   void TryDispatch();
   void StartBatch(int size);
   void OnCompletion();
-  void EndBatch(Batch& batch, int slot);
+  // Ends the batch in `slot`, and with `outcome` every request of it still
+  // held here, and frees the slot.
+  void EndBatch(Batch& batch, int slot, Outcome outcome, sim::Time now);
   void RemoveFromQueue(RequestId id);
   void Kill();
   // Keeps one kQueueDeadline event pending for the earliest queue deadline.
@@ -204,8 +206,8 @@ class ModelServer : public sim::EventHandler, public Hop {
   sim::Time held_since_;
   sim::Time held_until_ = sim::kNever;
   sim::Time started_at_ = sim::kNever;  // containers started
-  double busy_gpu_ns_ = 0;      // from the warm-up
-  double busy_all_gpu_ns_ = 0;  // from admission
+  double busy_gpu_ns_ = 0;              // from the warm-up
+  double busy_all_gpu_ns_ = 0;          // from admission
   sim::Time busy_at_ = 0;
   std::uint64_t batched_requests_ = 0;  // from the warm-up on
   std::uint64_t batches_started_ = 0;   // from the warm-up on
