@@ -25,7 +25,8 @@ Result EndpointsController::Reconcile(const std::string& key) {
   const Service* service = api_.Get<Service>(key);
   const Endpoints* current = api_.Get<Endpoints>(key);
   if (service == nullptr || service->selector.empty()) {
-    if (current != nullptr) api_.Delete<Endpoints>(key);
+    if (current != nullptr || written_.count(key)) api_.Delete<Endpoints>(key);
+    written_.erase(key);
     return Result::Done();
   }
   Endpoints want;
@@ -46,13 +47,30 @@ Result EndpointsController::Reconcile(const std::string& key) {
   }
   std::sort(want.endpoints.begin(), want.endpoints.end(),
             [](const Endpoint& a, const Endpoint& b) { return a.pod < b.pod; });
-  if (current == nullptr) {
+  // Compared with what this controller last wrote, not with the cache: a
+  // write of its own may still be in flight, and the cache shows it only
+  // when it lands (upstream keeps an EndpointSliceTracker for the same
+  // reason).
+  const auto last = written_.find(key);
+  if (last != written_.end() && last->second == want.endpoints) return Result::Done();
+  written_[key] = want.endpoints;
+  if (current == nullptr && last == written_.end()) {
     api_.Create(std::move(want), [this, key](WriteStatus s) {
-      if (s != WriteStatus::kOk) queue_.Add(key);
+      if (s != WriteStatus::kOk) {
+        written_.erase(key);
+        queue_.Add(key);
+      }
     });
-  } else if (current->endpoints != want.endpoints) {
+  } else {
     auto endpoints = std::move(want.endpoints);
-    api_.Patch<Endpoints>(key, [endpoints](Endpoints& e) { e.endpoints = endpoints; });
+    api_.Patch<Endpoints>(
+        key, [endpoints](Endpoints& e) { e.endpoints = endpoints; },
+        [this, key](WriteStatus s) {
+          if (s != WriteStatus::kOk) {
+            written_.erase(key);
+            queue_.Add(key);
+          }
+        });
   }
   return Result::Done();
 }

@@ -12,7 +12,9 @@
 #ifndef PLATSIM_PLATFORM_CONTROLLERS_ENDPOINTS_H_
 #define PLATSIM_PLATFORM_CONTROLLERS_ENDPOINTS_H_
 
+#include <map>
 #include <string>
+#include <vector>
 
 #include "platform/api_server.h"
 #include "platform/controller.h"
@@ -32,6 +34,7 @@ class EndpointsController : public Reconciler {
 
   ApiServer& api_;
   WorkQueue queue_;
+  std::map<std::string, std::vector<Endpoint>> written_;  // last written, by Service key
 };
 
 }  // namespace platsim::platform

@@ -39,7 +39,7 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
       kube_proxy_.AddProxy(*proxy_slot);
     }
     ServiceProxy* service_proxy = proxy_slot.get();
-    routes_.push_back(Route{config.service_key, config.slo_latency, {}, {}, service_proxy});
+    routes_.push_back(Route{config.service_key, config.slo_latency, {}, {}, {}, service_proxy});
     clients_.push_back(std::make_unique<Client>(engine_, table_, i, std::move(config.arrivals),
                                                 engine_.Stream("traffic/" + config.service_key),
                                                 config.timeout, warmup_, *service_proxy));
@@ -88,7 +88,10 @@ void DataPlane::Admit(const Pod& pod) {
   pod_keys_.push_back(pod.meta.Key());
   pod_nodes_.push_back(pod.node_name);
   for (auto& route : routes_) {
-    if (SelectorMatches(route.selector, pod.meta.labels)) route.servers.push_back(index);
+    if (route.namespace_name == pod.meta.namespace_name &&
+        SelectorMatches(route.selector, pod.meta.labels)) {
+      route.servers.push_back(index);
+    }
   }
 }
 
@@ -121,6 +124,7 @@ void DataPlane::OnPod(WatchType type, const Pod& pod) {
 void DataPlane::OnService(WatchType type, const Service& service) {
   for (auto& route : routes_) {
     if (route.service_key != service.meta.Key()) continue;
+    route.namespace_name = service.meta.namespace_name;
     route.selector = type == WatchType::kDeleted ? Labels{} : service.selector;
   }
 }

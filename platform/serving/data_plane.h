@@ -81,6 +81,7 @@ class DataPlane : public ContainerRuntime {
   struct Route {
     std::string service_key;
     sim::Time slo_latency;
+    std::string namespace_name;          // the Service's
     Labels selector;                     // from the Service object
     std::vector<std::uint32_t> servers;  // every pod this route's Service selected
     ServiceProxy* proxy;

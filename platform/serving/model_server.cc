@@ -55,21 +55,41 @@ void ModelServer::OnEvent(std::uint64_t payload) {
       break;
     case kQueueDeadline:
       deadline_armed_ = false;
-      queue_deadlines_.Expire(
-          engine_.Now(), table_,
-          [this](RequestId id) { return table_[id].holder == this && !table_[id].executing; },
-          [this](RequestId id) {
-            RemoveFromQueue(id);
-            table_.End(id, Outcome::kTimedOut, engine_.Now());
-          });
-      ArmQueueDeadline();
+      ExpireQueued();
       break;
   }
 }
 
+void ModelServer::DropRemovedFront() {
+  while (!queue_.empty() && queue_.front().ref.generation == 0) {
+    queue_.pop_front();
+    ++popped_;
+  }
+}
+
+// The queue is in arrival order and every entry waits the same timeout, so
+// the front holds the earliest deadline. An entry whose client left
+// unnoticed (AbandonPolicy::kKeep) times out like any other: the server
+// does not know the difference.
+void ModelServer::ExpireQueued() {
+  const sim::Time now = engine_.Now();
+  DropRemovedFront();
+  while (!queue_.empty() && sim::SatAdd(queue_.front().enqueued, config_.queue_timeout) <= now) {
+    const Entry e = queue_.pop_front();
+    ++popped_;
+    --queued_;
+    --outstanding_;
+    if (table_.Live(e.ref)) table_.End(e.ref.id, Outcome::kTimedOut, now);
+    DropRemovedFront();
+  }
+  ArmQueueDeadline();
+}
+
 void ModelServer::ArmQueueDeadline() {
-  const sim::Time at = queue_deadlines_.NextDeadline();
-  if (deadline_armed_ || at == sim::kNever) return;
+  if (config_.queue_timeout == 0 || deadline_armed_) return;
+  DropRemovedFront();
+  if (queue_.empty()) return;
+  const sim::Time at = sim::SatAdd(queue_.front().enqueued, config_.queue_timeout);
   deadline_timer_ = engine_.ScheduleAt(std::max(at, engine_.Now()), handler_, kQueueDeadline);
   deadline_armed_ = true;
 }
@@ -104,12 +124,7 @@ void ModelServer::Accept(RequestId id) {
   queue_.push_back({table_.Ref(id), now});
   ++queued_;
   ++outstanding_;
-  if (config_.queue_timeout > 0) {
-    queue_deadlines_.Add(
-        table_, table_.Ref(id), sim::SatAdd(now, config_.queue_timeout),
-        [this](RequestId q) { return table_[q].holder == this && !table_[q].executing; });
-    ArmQueueDeadline();
-  }
+  ArmQueueDeadline();
   TryDispatch();
 }
 
@@ -118,6 +133,7 @@ void ModelServer::RemoveFromQueue(RequestId id) {
   e.ref.generation = 0;
   --queued_;
   --outstanding_;
+  DropRemovedFront();  // while every slot is busy, removed entries would pile up
 }
 
 void ModelServer::Withdraw(RequestId id) {
@@ -152,11 +168,7 @@ void ModelServer::TryDispatch() {
   if (state_ != State::kServing && state_ != State::kStopping) return;
   const sim::Time now = engine_.Now();
   while (!free_slots_.empty()) {
-    // Removed entries at the front are gone for good.
-    while (!queue_.empty() && queue_.front().ref.generation == 0) {
-      queue_.pop_front();
-      ++popped_;
-    }
+    DropRemovedFront();
     if (queued_ == 0) return;
     const Batcher::Decision d =
         batcher_->Next(queued_, queue_.front().enqueued, now, state_ == State::kStopping);
@@ -328,11 +340,12 @@ void ModelServer::Kill() {
 void ModelServer::MaybeStopped() {
   if (state_ != State::kStopping || queued_ > 0 || running_ > 0) return;
   state_ = State::kStopped;
+  // The GPUs are held until the containers have stopped; the pod object goes
+  // one API write later, when the kubelet removes it.
   held_until_ = engine_.Now();
   engine_.Cancel(grace_timer_);
   engine_.Cancel(dispatch_timer_);
   dispatch_armed_ = false;
-  queue_deadlines_.Clear();
   engine_.Cancel(deadline_timer_);
   deadline_armed_ = false;
   auto stopped = std::move(on_stopped_);

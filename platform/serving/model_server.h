@@ -35,7 +35,6 @@
 
 #include "platform/ring_queue.h"
 #include "platform/serving/config.h"
-#include "platform/serving/deadlines.h"
 #include "platform/serving/request.h"
 #include "sim/engine.h"
 
@@ -152,8 +151,12 @@ class ModelServer : public sim::EventHandler, public Hop {
   void EndBatch(Batch& batch, int slot, Outcome outcome, sim::Time now);
   void RemoveFromQueue(RequestId id);
   void Kill();
-  // Keeps one kQueueDeadline event pending for the earliest queue deadline.
+  // Keeps one kQueueDeadline event pending for the earliest queue deadline
+  // (with a queue timeout), and rejects the entries whose deadline came.
   void ArmQueueDeadline();
+  void ExpireQueued();
+  // Pops removed entries off the front of the queue.
+  void DropRemovedFront();
   void MaybeStopped();
   // Work clock: nanoseconds of work each running batch has received.
   void AdvanceWork();
@@ -187,7 +190,6 @@ class ModelServer : public sim::EventHandler, public Hop {
   std::uint32_t popped_ = 0;
   std::size_t queued_ = 0;
   std::size_t executing_ = 0;
-  DeadlineQueue queue_deadlines_;
   bool deadline_armed_ = false;  // a kQueueDeadline event is pending
   sim::EventId deadline_timer_;
   sim::EventId dispatch_timer_;

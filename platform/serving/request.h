@@ -103,7 +103,9 @@ class RequestTable {
       id = Grow();
     }
     Request& r = requests_[id];
-    r = Request{now, client, r.generation + 1, kNoPod, 0, 0, true, measured, false, nullptr};
+    // Generation 0 marks removed queue entries: skip it when wrapping.
+    const std::uint32_t generation = r.generation + 1 == 0 ? 1 : r.generation + 1;
+    r = Request{now, client, generation, kNoPod, 0, 0, true, measured, false, nullptr};
     ++live_count_;
     for (RequestObserver* o : observers_)
       o->OnArrival(r, now);

@@ -120,6 +120,28 @@ TEST(Accounting, EachServicePaysItsShareOfGpuHoursHeld) {
   EXPECT_NEAR(r.a.at("cost_per_million_requests_usd"), r.a.at("cost_usd") / 100 * 1e6, 1e-6);
 }
 
+// Services of the same name and selector in two namespaces each count only
+// their own namespace's pods: their shares add up to the cost once.
+TEST(Accounting, ServicesCountOnlyThePodsOfTheirNamespace) {
+  std::string yaml = Scenario("pricePerHour: 10");
+  // Put b's Deployment and Service in another namespace, selecting `app: a`
+  // as a's do, under a's names.
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"metadata: {name: b}", "metadata: {name: a, namespace: other}"},
+           {"matchLabels: {app: b}", "matchLabels: {app: a}"},
+           {"labels: {app: b}", "labels: {app: a}"},
+           {"selector: {app: b}", "selector: {app: a}"},
+           {"{deployment: b,", "{deployment: a, namespace: other,"},
+           {"{service: b,", "{service: a, namespace: other,"}}) {
+    ASSERT_NE(yaml.find(from), std::string::npos) << from;
+    for (auto at = yaml.find(from); at != std::string::npos; at = yaml.find(from, at))
+      yaml.replace(at, from.size(), to);
+  }
+  const Outputs r = RunIt(yaml);
+  EXPECT_NEAR(r.a.at("cost_usd") + r.b.at("cost_usd"), r.platform.at("cost_usd"), 1e-9);
+  EXPECT_NEAR(r.b.at("cost_usd") / r.a.at("cost_usd"), 3.0, 1e-3) << "3 GPUs against 1";
+}
+
 TEST(Accounting, ASpotPoolIsBilledAtItsSpotPrice) {
   const Outputs r = RunIt(Scenario("pricePerHour: 10\n    spotPricePerHour: 3\n    spot: true"));
   EXPECT_NEAR(r.platform.at("cost_usd"), 3 * 2 * kNodeLifeS / 3600, 1e-9);

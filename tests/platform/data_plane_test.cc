@@ -181,6 +181,24 @@ TEST(DataPlane, WhatTheServerDoesWithAbandonedRequestsIsItsPolicy) {
   }
 }
 
+// A kept request whose client has left still times out of the server's
+// queue (the server cannot tell it from any other). Service time 10 s, one
+// at a time, a queue of one, 1 s queue timeout, clients that leave after
+// 0.5 s: A runs 300-310 for nobody; B leaves the queue at 301.1, so C
+// (302) finds room, and leaves at 303. Only A's 10 s use the GPU.
+TEST(DataPlane, AKeptRequestStillTimesOutOfTheServersQueue) {
+  Options o;
+  o.client = "timeout: 500ms";
+  o.server =
+      "maxBatchSize: 1\n    maxQueueLength: 1\n    queueTimeout: 1s\n    abandonedRequests: keep";
+  o.service_time = "{kind: constant, value: 10s}";
+  o.trace = "300\n300.1\n302\n";
+  const Outcome r = RunScenario(o);
+  EXPECT_EQ(r.m.at("dropped_queue_full"), 0);
+  EXPECT_EQ(r.m.at("timed_out"), 3);
+  EXPECT_NEAR(GpuBusySeconds(r), 10.0, 1e-6);
+}
+
 TEST(DataPlane, APodIsRoutableOnlyOnceTheProxyIsProgrammed) {
   Options o;
   o.server = "maxBatchSize: 1\n    imagePull: 10s";  // Ready a little after 10s

@@ -65,6 +65,24 @@ TEST(EndpointsController, ListsTheSelectedRunningPodsWithTheirConditions) {
   EXPECT_EQ(w.api.Get<Endpoints>("default/web"), nullptr) << "gone with its Service";
 }
 
+// The controller's own patch may still be in flight when the pod changes
+// back: it must compare with what it wrote, not with the cache, or the
+// stale patch wins. Writes take 10 ms: Ready lands at 1.010 s (patch P1
+// lands 1.020), not-Ready at 1.015 (the cache still says not ready).
+TEST(EndpointsController, ConvergesWhenAPodChangesBackWhileItsPatchIsInFlight) {
+  World w;
+  w.api.Create(MakeService());
+  w.api.Create(MakePod("a", false));
+  w.engine.RunUntil(sim::kSecond);
+  w.api.Patch<Pod>("default/a", [](Pod& p) { p.ready = true; });
+  w.engine.ScheduleCallbackAt(1005 * sim::kMillisecond, [&] {
+    w.api.Patch<Pod>("default/a", [](Pod& p) { p.ready = false; });
+  });
+  w.engine.Run();
+  const std::vector<Endpoint> want = {{"a", false, false, false}};
+  EXPECT_EQ(w.api.Get<Endpoints>("default/web")->endpoints, want);
+}
+
 // A hop that only counts what it is given.
 class CountingHop : public Hop {
  public:
