@@ -3,11 +3,6 @@
 #include <algorithm>
 
 namespace platsim::platform {
-namespace {
-
-constexpr auto kAlways = [](RequestId) { return true; };
-
-}  // namespace
 
 Client::Client(sim::Engine& engine, RequestTable& table, std::uint32_t index,
                std::unique_ptr<models::ArrivalProcess> arrivals, sim::RandomStream rng,
@@ -37,7 +32,7 @@ void Client::OnEvent(std::uint64_t) {
   // Deadlines first: a request whose deadline is now has gone before one
   // arriving now is sent.
   if (deadlines_.NextDeadline() <= now) {
-    deadlines_.Expire(now, table_, kAlways, [this, now](RequestId id) {
+    deadlines_.Expire(now, table_, [this, now](RequestId id) {
       if (Hop* holder = table_[id].holder) holder->Withdraw(id);
       table_.End(id, Outcome::kTimedOut, now);
     });
@@ -50,7 +45,7 @@ void Client::Arrive() {
   const sim::Time now = engine_.Now();
   const RequestId id = table_.Arrive(index_, now, now >= warmup_);
   next_arrival_ = arrivals_->Next(rng_).time;
-  if (timeout_ > 0) deadlines_.Add(table_, table_.Ref(id), sim::SatAdd(now, timeout_), kAlways);
+  if (timeout_ > 0) deadlines_.Add(table_, table_.Ref(id), sim::SatAdd(now, timeout_));
   target_.Accept(id);
 }
 

@@ -1,12 +1,9 @@
-// Deadlines that arrive in the order they were set (one timeout, requests in
-// arrival order). The owner wakes at NextDeadline() and calls Expire();
-// entries whose request has ended or moved on are dropped from the front
-// then, and when the queue has doubled since the last drop, so memory stays
-// within twice the requests that arrived since the oldest one still waiting
+// A client's deadlines, which arrive in the order they were set (one
+// timeout, requests in arrival order). The client wakes at NextDeadline()
+// and calls Expire(); entries whose request has ended are dropped from the
+// front then, and when the queue has doubled since the last drop, so memory
+// stays within twice the requests that arrived since the oldest live one
 // did, at O(1) amortized cost per entry.
-//
-// `still(id)` says whether a live request is still this queue's to expire
-// (a request the server has started running has left its queue).
 #ifndef PLATSIM_PLATFORM_SERVING_DEADLINES_H_
 #define PLATSIM_PLATFORM_SERVING_DEADLINES_H_
 
@@ -21,10 +18,9 @@ namespace platsim::platform {
 class DeadlineQueue {
  public:
   // REQUIRES: deadline >= the deadline of every entry added before.
-  template <class Still>
-  void Add(const RequestTable& table, RequestRef ref, sim::Time deadline, Still still) {
+  void Add(const RequestTable& table, RequestRef ref, sim::Time deadline) {
     if (queue_.size() >= drop_at_) {
-      DropGone(table, still);
+      DropEnded(table);
       drop_at_ = std::max<std::size_t>(64, 2 * queue_.size());
     }
     queue_.push_back({ref, deadline});
@@ -32,28 +28,25 @@ class DeadlineQueue {
   // The earliest deadline held (maybe of a request gone since); kNever if
   // none.
   sim::Time NextDeadline() const { return queue_.empty() ? sim::kNever : queue_.front().deadline; }
-  // Calls `expire(id)` for every entry still waiting whose deadline is at or
+  // Calls `expire(id)` for every live request whose deadline is at or
   // before `now`, in order.
-  template <class Still, class OnExpired>
-  void Expire(sim::Time now, const RequestTable& table, Still still, OnExpired expire) {
+  template <class OnExpired>
+  void Expire(sim::Time now, const RequestTable& table, OnExpired expire) {
     while (!queue_.empty() && queue_.front().deadline <= now) {
       const Entry e = queue_.pop_front();
-      if (table.Live(e.ref) && still(e.ref.id)) expire(e.ref.id);
+      if (table.Live(e.ref)) expire(e.ref.id);
     }
-    DropGone(table, still);
+    DropEnded(table);
   }
-  void Clear() { queue_.clear(); }
 
  private:
   struct Entry {
     RequestRef ref;
     sim::Time deadline;
   };
-  template <class Still>
-  void DropGone(const RequestTable& table, Still still) {
-    while (!queue_.empty() && (!table.Live(queue_.front().ref) || !still(queue_.front().ref.id))) {
+  void DropEnded(const RequestTable& table) {
+    while (!queue_.empty() && !table.Live(queue_.front().ref))
       queue_.pop_front();
-    }
   }
 
   RingQueue<Entry> queue_;

@@ -11,10 +11,11 @@
 // serving, or when `max_queue_length` requests already wait.
 //
 // Timeouts: a request still queued `queue_timeout` after it arrived here is
-// rejected then, as timed out. A request whose client gives up is withdrawn
-// per the AbandonPolicy: kept (it still fills a batch position and runs),
-// dequeued, or also aborted from a running batch (which stops when no
-// request of it is left; a static batch is not shortened by losing some).
+// rejected then, as timed out (one kept after its client left too: the
+// server cannot tell). A request whose client gives up is withdrawn per the
+// AbandonPolicy: kept (it still fills a batch position and runs), dequeued,
+// or also aborted from a running batch (which stops when no request of it
+// is left; a static batch is not shortened by losing some).
 //
 // Accelerators are shared, not free: the pod's concurrent batches share its
 // GPUs by processor sharing. With k batches running on a pod of g GPUs each
