@@ -5,7 +5,9 @@
 // it to a Hop: the Service proxy, which hands it to the Hop its balancer
 // picks among the endpoints, a pod's model server, which queues, batches and
 // runs it. Each hop only knows the Hop interface of the next one, so an
-// activator or a queue-proxy is one more Hop that endpoints can point at.
+// activator or a queue-proxy is one more Hop that endpoints can point at,
+// and a WeightedSplit (split.h) in front of two Service proxies splits
+// traffic for a canary.
 //
 // A request ends exactly once, in RequestTable::End, with one Outcome,
 // wherever it is: the model server ends the ones it completes, rejects or
