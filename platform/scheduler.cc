@@ -5,6 +5,7 @@
 #include "platform/placement.h"
 
 #include <cmath>
+#include <utility>
 #include <vector>
 
 namespace platsim::platform {
@@ -17,6 +18,12 @@ std::int64_t LeastAllocated(std::int64_t allocatable, std::int64_t requested) {
   return (allocatable - requested) * 100 / allocatable;
 }
 
+// The size of `image` as `node` reports it; 0 if it does not have it.
+std::int64_t ImageSize(const Node& node, const std::string& image) {
+  const auto it = node.images.find(image);
+  return it == node.images.end() ? 0 : it->second;
+}
+
 }  // namespace
 
 Scheduler::Scheduler(sim::Engine& engine, ApiServer& api, EventSink& events)
@@ -26,16 +33,58 @@ Scheduler::Scheduler(sim::Engine& engine, ApiServer& api, EventSink& events)
       queue_(engine, *this, events),
       rng_(engine.Stream("scheduler")) {
   api_.Watch<Pod>([this](WatchType type, const Pod& pod) {
+    const std::string key = pod.meta.Key();
+    Account(key, type == WatchType::kDeleted ? nullptr : &pod);
     if (type == WatchType::kDeleted) {
-      unschedulable_.erase(pod.meta.Key());
+      unschedulable_.erase(key);
       RetryUnschedulable();
     } else if (pod.node_name.empty() && !pod.meta.deleting) {
-      queue_.Add(pod.meta.Key());
+      queue_.Add(key);
     }
   });
-  api_.Watch<Node>([this](WatchType type, const Node&) {
+  api_.Watch<Node>([this](WatchType type, const Node& node) {
+    if (type != WatchType::kModified) nodes_changed_ = true;
+    // The image counts follow status.images.
+    std::set<std::string>& had = node_images_[node.meta.name];
+    for (const auto& image : had)
+      --nodes_with_image_[image];
+    had.clear();
+    if (type != WatchType::kDeleted) {
+      for (const auto& [image, size] : node.images) {
+        had.insert(image);
+        ++nodes_with_image_[image];
+      }
+    } else {
+      node_images_.erase(node.meta.name);
+    }
     if (type != WatchType::kDeleted) RetryUnschedulable();
   });
+}
+
+void Scheduler::Account(const std::string& key, const Pod* pod) {
+  if (const auto it = counted_.find(key); it != counted_.end()) {
+    requested_[it->second.first] -= it->second.second;
+    counted_.erase(it);
+  }
+  if (pod == nullptr || pod->phase == PodPhase::kSucceeded || pod->phase == PodPhase::kFailed) {
+    return;
+  }
+  std::string node = pod->node_name;
+  if (node.empty()) {
+    const auto assumed = assumed_.find(key);
+    if (assumed == assumed_.end()) return;
+    node = assumed->second;
+  }
+  Resources r = pod->spec.requests;
+  r.pods = 1;
+  requested_[node] += r;
+  counted_.emplace(key, std::make_pair(std::move(node), r));
+}
+
+int Scheduler::NumFeasibleNodesToFind(int all_nodes) {
+  if (all_nodes < kMinFeasibleNodesToFind) return all_nodes;
+  const int percentage = std::max(kMinFeasibleNodesPercentageToFind, 50 - all_nodes / 125);
+  return std::max(kMinFeasibleNodesToFind, all_nodes * percentage / 100);
 }
 
 void Scheduler::RetryUnschedulable() {
@@ -82,23 +131,12 @@ Result Scheduler::Reconcile(const std::string& key) {
     unschedulable_.erase(key);
     return Result::Done();
   }
-  // What each node's pods request: bound pods that are not finished, plus
-  // pods assumed onto it whose binding is still in flight.
-  std::map<std::string, Resources> used;
-  for (const auto& [k, p] : api_.List<Pod>()) {
-    if (p.node_name.empty() || p.phase == PodPhase::kSucceeded || p.phase == PodPhase::kFailed) {
-      continue;
-    }
-    Resources r = p.spec.requests;
-    r.pods = 1;
-    used[p.node_name] += r;
-  }
-  for (const auto& [k, node] : assumed_) {
-    if (const Pod* p = api_.Get<Pod>(k); p != nullptr && p->node_name.empty()) {
-      Resources r = p->spec.requests;
-      r.pods = 1;
-      used[node] += r;
-    }
+  if (nodes_changed_) {
+    nodes_.clear();
+    for (const auto& [name, node] : api_.List<Node>())
+      nodes_.push_back(&node);
+    nodes_changed_ = false;
+    next_start_ = 0;
   }
 
   // Filter, in the default profile's order; a node fails at the first
@@ -117,16 +155,17 @@ Result Scheduler::Reconcile(const std::string& key) {
   std::vector<Candidate> candidates;
   // The image's spread over the cluster (ImageStateSummary.NumNodes).
   const std::string image = NormalizedImageName(pod->spec.image);
-  int nodes_with_image = 0;
-  std::int64_t image_size = 0;
-  for (const auto& [name, node] : api_.List<Node>()) {
-    if (const auto it = node.images.find(image); it != node.images.end()) {
-      ++nodes_with_image;
-      image_size = it->second;
-    }
-  }
-  const int total_nodes = static_cast<int>(api_.List<Node>().size());
-  for (const auto& [name, node] : api_.List<Node>()) {
+  const auto spread = nodes_with_image_.find(image);
+  const int nodes_with_image = spread == nodes_with_image_.end() ? 0 : spread->second;
+  const int total_nodes = static_cast<int>(nodes_.size());
+  // Nodes are examined from where the last cycle stopped, until enough are
+  // feasible (schedule_one.go findNodesThatPassFilters,
+  // numFeasibleNodesToFind, nextStartNodeIndex).
+  const auto want = static_cast<std::size_t>(NumFeasibleNodesToFind(total_nodes));
+  std::size_t examined = 0;
+  for (; examined < nodes_.size() && candidates.size() < want; ++examined) {
+    const Node& node = *nodes_[(next_start_ + examined) % nodes_.size()];
+    const std::string& name = node.meta.name;
     if (!node.ready) {
       ++reasons["node(s) were not ready"];
       continue;
@@ -139,7 +178,8 @@ Result Scheduler::Reconcile(const std::string& key) {
       ++reasons["node(s) didn't match Pod's node affinity/selector"];
       continue;
     }
-    const Resources u = used[name];
+    const auto requested = requested_.find(name);
+    const Resources u = requested == requested_.end() ? Resources{} : requested->second;
     const Resources& a = node.allocatable;
     bool fits = true;
     if (u.cpu_milli + req.cpu_milli > a.cpu_milli) ++reasons["Insufficient cpu"], fits = false;
@@ -152,9 +192,10 @@ Result Scheduler::Reconcile(const std::string& key) {
     candidates.push_back({&name, Score(a, u, req),
                           IntolerablePreferNoScheduleTaints(node.taints, placement.tolerations),
                           PreferredNodeAffinityScore(placement, node.meta.labels),
-                          ImageLocalityScore(node.images.count(image) > 0, image_size,
+                          ImageLocalityScore(node.images.count(image) > 0, ImageSize(node, image),
                                              nodes_with_image, total_nodes, pod->spec.containers)});
   }
+  if (!nodes_.empty()) next_start_ = (next_start_ + examined) % nodes_.size();
 
   // Score: each plugin's normalized score times its weight, summed
   // (RunScorePlugins; weights from apis/config/v1 default_plugins.go:
@@ -206,6 +247,7 @@ Result Scheduler::Reconcile(const std::string& key) {
 
   unschedulable_.erase(key);
   assumed_[key] = best;
+  Account(key, pod);
   api_.Patch<Pod>(
       key,
       [best](Pod& p) {

@@ -24,6 +24,8 @@
 //   image is known, with the size its model server gives.
 // The node score is the weighted sum; ties are broken at random among the
 // best (reservoir sampling, as selectHost), from the scheduler's own stream.
+// A cycle examines nodes from where the last one stopped until it has found
+// numFeasibleNodesToFind feasible ones (all of them under 100 nodes).
 // Other plugins (topology spread, inter-pod affinity) are not simulated yet, nor is preemption (no
 // "preemption:" suffix). A pod that fits nowhere is marked Unschedulable and retried when a pod is
 // deleted or a node is added, and at least every 5 minutes
@@ -34,6 +36,9 @@
 #include <map>
 #include <set>
 #include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "platform/api_server.h"
 #include "platform/controller.h"
@@ -66,6 +71,18 @@ class Scheduler : public Reconciler {
   // whose pods already request `used`. Exposed for tests.
   static std::int64_t Score(const Resources& allocatable, const Resources& used,
                             const Resources& pod);
+  // How many feasible nodes a cycle looks for before it stops: every node
+  // under 100, else (50 - nodes/125)% of them, at least 5% and at least
+  // 100 (schedule_one.go numFeasibleNodesToFind, percentageOfNodesToScore
+  // left at its adaptive default).
+  static constexpr int kMinFeasibleNodesToFind = 100;
+  static constexpr int kMinFeasibleNodesPercentageToFind = 5;
+  static int NumFeasibleNodesToFind(int all_nodes);
+  // What the cache holds as requested on `node`.
+  Resources RequestedForTesting(const std::string& node) const {
+    const auto it = requested_.find(node);
+    return it == requested_.end() ? Resources{} : it->second;
+  }
   // ImageLocality's score of a node that has the pod's image (of
   // `size_bytes`, present on `nodes_with_image` of `total_nodes` nodes)
   // for a pod of `containers` containers; 0 if it does not have it.
@@ -80,8 +97,22 @@ class Scheduler : public Reconciler {
   EventSink& events_;
   WorkQueue queue_;
   sim::RandomStream rng_;
+  // The scheduler cache (upstream's NodeInfo), updated from watch events:
+  // what each node's pods request (bound and not finished, or assumed with
+  // the binding in flight), and what each pod counts for on which node.
+  void Account(const std::string& pod_key, const Pod* pod);
+  std::unordered_map<std::string, Resources> requested_;
+  std::unordered_map<std::string, std::pair<std::string, Resources>> counted_;
   std::map<std::string, std::string> assumed_;  // pod key -> node, binding in flight
   std::set<std::string> unschedulable_;
+  // Nodes in name order (pointers into the API server's store, refreshed
+  // when a node comes or goes) and where the next cycle starts.
+  std::vector<const Node*> nodes_;
+  bool nodes_changed_ = true;
+  std::size_t next_start_ = 0;
+  // How many nodes have each image (ImageStateSummary.NumNodes).
+  std::unordered_map<std::string, int> nodes_with_image_;
+  std::map<std::string, std::set<std::string>> node_images_;
 };
 
 }  // namespace platsim::platform

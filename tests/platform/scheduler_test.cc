@@ -59,6 +59,16 @@ TEST(Scheduler, NormalizedImageNamesGetTheLatestTagUnlessTaggedOrDigested) {
   EXPECT_EQ(NormalizedImageName("model@sha256:abc"), "model@sha256:abc");
 }
 
+// The worked table of numFeasibleNodesToFind with the adaptive default.
+TEST(SchedulerScore, ExaminesTheShareOfNodesUpstreamDoes) {
+  EXPECT_EQ(Scheduler::NumFeasibleNodesToFind(50), 50) << "under 100: all";
+  EXPECT_EQ(Scheduler::NumFeasibleNodesToFind(100), 100) << "49% is 49: at least 100";
+  EXPECT_EQ(Scheduler::NumFeasibleNodesToFind(500), 230) << "46%";
+  EXPECT_EQ(Scheduler::NumFeasibleNodesToFind(1000), 420) << "42%";
+  EXPECT_EQ(Scheduler::NumFeasibleNodesToFind(5000), 500) << "10%";
+  EXPECT_EQ(Scheduler::NumFeasibleNodesToFind(10000), 500) << "5% at least";
+}
+
 struct Cluster {
   sim::Engine engine{1};
   ApiServer api{engine, sim::kMillisecond};
@@ -128,6 +138,36 @@ TEST(Scheduler, PrefersTheNodeThatHasTheImage) {
     api.Create(p);
     engine.Run();
     EXPECT_EQ(api.Get<Pod>("default/p")->node_name, "b") << "seed " << seed;
+  }
+}
+
+// The cache of requested resources, kept from watch events, equals a
+// recount of the bound pods after binds and deletions.
+TEST(Scheduler, ItsCacheMatchesARecountOfTheBoundPods) {
+  Cluster c;
+  for (const char* name : {"a", "b", "c"})
+    c.AddNode(name, 4);
+  c.engine.Run();
+  for (int i = 0; i < 9; ++i)
+    c.AddPod("p" + std::to_string(i), 1, 500 + 100 * i);
+  c.engine.Run();
+  for (const char* gone : {"default/p1", "default/p4"}) {
+    c.api.Delete<Pod>(gone);  // graceful
+    c.api.Delete<Pod>(gone);  // and final
+  }
+  c.engine.Run();
+  std::map<std::string, Resources> recount;
+  for (const auto& [k, p] : c.api.List<Pod>()) {
+    if (p.node_name.empty()) continue;
+    Resources r = p.spec.requests;
+    r.pods = 1;
+    recount[p.node_name] += r;
+  }
+  for (const char* node : {"a", "b", "c"}) {
+    const Resources cached = c.scheduler.RequestedForTesting(node);
+    EXPECT_EQ(cached.cpu_milli, recount[node].cpu_milli) << node;
+    EXPECT_EQ(cached.gpus, recount[node].gpus) << node;
+    EXPECT_EQ(cached.pods, recount[node].pods) << node;
   }
 }
 
