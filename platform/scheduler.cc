@@ -134,7 +134,7 @@ Result Scheduler::Reconcile(const std::string& key) {
   if (nodes_changed_) {
     nodes_.clear();
     for (const auto& [name, node] : api_.List<Node>())
-      nodes_.push_back(&node);
+      nodes_.push_back({&node, &requested_[name]});
     nodes_changed_ = false;
     next_start_ = 0;
   }
@@ -164,7 +164,8 @@ Result Scheduler::Reconcile(const std::string& key) {
   const auto want = static_cast<std::size_t>(NumFeasibleNodesToFind(total_nodes));
   std::size_t examined = 0;
   for (; examined < nodes_.size() && candidates.size() < want; ++examined) {
-    const Node& node = *nodes_[(next_start_ + examined) % nodes_.size()];
+    const NodeSlot& slot = nodes_[(next_start_ + examined) % nodes_.size()];
+    const Node& node = *slot.node;
     const std::string& name = node.meta.name;
     if (!node.ready) {
       ++reasons["node(s) were not ready"];
@@ -178,8 +179,7 @@ Result Scheduler::Reconcile(const std::string& key) {
       ++reasons["node(s) didn't match Pod's node affinity/selector"];
       continue;
     }
-    const auto requested = requested_.find(name);
-    const Resources u = requested == requested_.end() ? Resources{} : requested->second;
+    const Resources& u = *slot.requested;
     const Resources& a = node.allocatable;
     bool fits = true;
     if (u.cpu_milli + req.cpu_milli > a.cpu_milli) ++reasons["Insufficient cpu"], fits = false;

@@ -107,7 +107,12 @@ class Scheduler : public Reconciler {
   std::set<std::string> unschedulable_;
   // Nodes in name order (pointers into the API server's store, refreshed
   // when a node comes or goes) and where the next cycle starts.
-  std::vector<const Node*> nodes_;
+  // (References to unordered_map values stay valid as it grows.)
+  struct NodeSlot {
+    const Node* node;
+    const Resources* requested;
+  };
+  std::vector<NodeSlot> nodes_;
   bool nodes_changed_ = true;
   std::size_t next_start_ = 0;
   // How many nodes have each image (ImageStateSummary.NumNodes).

@@ -6,18 +6,38 @@ namespace platsim::platform {
 
 EndpointsController::EndpointsController(sim::Engine& engine, ApiServer& api, EventSink& events)
     : api_(api), queue_(engine, *this, events) {
-  api_.Watch<Service>([this](WatchType, const Service& s) { queue_.Add(s.meta.Key()); });
-  api_.Watch<Pod>([this](WatchType, const Pod& pod) { OnPod(pod); });
+  api_.Watch<Service>([this](WatchType type, const Service& s) {
+    const std::string key = s.meta.Key();
+    if (type == WatchType::kDeleted) {
+      services_by_label_.Remove(key);
+    } else {
+      services_by_label_.Set(key, LabelIndexValues(s.meta.namespace_name, s.selector));
+    }
+    queue_.Add(key);
+  });
+  api_.Watch<Pod>([this](WatchType type, const Pod& pod) { OnPod(type, pod); });
 }
 
-void EndpointsController::OnPod(const Pod& pod) {
-  // Every Service of the pod's namespace that selects it. Pod labels do not
-  // change in platsim, so old and new labels select the same Services.
-  for (const auto& [key, service] : api_.List<Service>()) {
-    if (service.meta.namespace_name == pod.meta.namespace_name &&
-        SelectorMatches(service.selector, pod.meta.labels)) {
-      queue_.Add(key);
-    }
+void EndpointsController::OnPod(WatchType type, const Pod& pod) {
+  const std::string key = pod.meta.Key();
+  const std::vector<std::string> values =
+      LabelIndexValues(pod.meta.namespace_name, pod.meta.labels);
+  if (type == WatchType::kDeleted) {
+    pods_by_label_.Remove(key);
+  } else {
+    pods_by_label_.Set(key, values);
+  }
+  // The Services of the pod's namespace that select it: only those whose
+  // selector shares one of its labels can. Pod labels do not change in
+  // platsim, so old and new labels select the same Services.
+  std::set<std::string> services;
+  for (const std::string& v : values) {
+    for (const std::string& s : services_by_label_.Get(v))
+      services.insert(s);
+  }
+  for (const std::string& s : services) {
+    const Service* service = api_.Get<Service>(s);
+    if (service != nullptr && SelectorMatches(service->selector, pod.meta.labels)) queue_.Add(s);
   }
 }
 
@@ -32,11 +52,13 @@ Result EndpointsController::Reconcile(const std::string& key) {
   Endpoints want;
   want.meta.name = service->meta.name;
   want.meta.namespace_name = service->meta.namespace_name;
-  for (const auto& [pod_key, pod] : api_.List<Pod>()) {
-    if (pod.meta.namespace_name != want.meta.namespace_name ||
-        !SelectorMatches(service->selector, pod.meta.labels)) {
-      continue;
-    }
+  // The pods carrying the selector's first label, checked against the rest.
+  const auto& [first_key, first_value] = *service->selector.begin();
+  for (const std::string& pod_key :
+       pods_by_label_.Get(want.meta.namespace_name + "/" + first_key + "=" + first_value)) {
+    const Pod* found = api_.Get<Pod>(pod_key);
+    if (found == nullptr || !SelectorMatches(service->selector, found->meta.labels)) continue;
+    const Pod& pod = *found;
     if (pod.phase != PodPhase::kRunning) continue;  // no IP yet, or terminal
     Endpoint e;
     e.pod = pod.meta.name;

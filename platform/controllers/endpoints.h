@@ -18,6 +18,7 @@
 
 #include "platform/api_server.h"
 #include "platform/controller.h"
+#include "platform/index.h"
 
 namespace platsim::platform {
 
@@ -30,11 +31,13 @@ class EndpointsController : public Reconciler {
   const char* Name() const override { return "EndpointSlice"; }
 
  private:
-  void OnPod(const Pod& pod);
+  void OnPod(WatchType type, const Pod& pod);
 
   ApiServer& api_;
   WorkQueue queue_;
   std::map<std::string, std::vector<Endpoint>> written_;  // last written, by Service key
+  KeyIndex pods_by_label_;                                // by "namespace/key=value"
+  KeyIndex services_by_label_;  // Services by the pairs of their selectors
 };
 
 }  // namespace platsim::platform

@@ -46,6 +46,11 @@ ReplicaSetController::ReplicaSetController(sim::Engine& engine, ApiServer& api, 
 }
 
 void ReplicaSetController::OnPod(WatchType type, const Pod& pod) {
+  if (type == WatchType::kDeleted) {
+    pods_by_owner_.Remove(pod.meta.Key());
+  } else if (pod.meta.owner_uid != 0) {
+    pods_by_owner_.Set(pod.meta.Key(), {std::to_string(pod.meta.owner_uid)});
+  }
   if (pod.meta.owner_kind != "ReplicaSet") return;
   const std::string rs_key = OwnerKey(pod);
   const auto it = expectations_.find(rs_key);
@@ -58,10 +63,10 @@ void ReplicaSetController::OnPod(WatchType type, const Pod& pod) {
 
 std::vector<const Pod*> ReplicaSetController::ActivePodsOf(const ReplicaSet& rs) const {
   std::vector<const Pod*> pods;
-  for (const auto& [key, pod] : api_.List<Pod>()) {
-    if (pod.meta.owner_uid == rs.meta.uid && IsActive(pod) &&
-        SelectorMatches(rs.selector, pod.meta.labels)) {
-      pods.push_back(&pod);
+  for (const std::string& key : pods_by_owner_.Get(std::to_string(rs.meta.uid))) {
+    const Pod* pod = api_.Get<Pod>(key);
+    if (pod != nullptr && IsActive(*pod) && SelectorMatches(rs.selector, pod->meta.labels)) {
+      pods.push_back(pod);
     }
   }
   return pods;

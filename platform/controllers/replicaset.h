@@ -22,6 +22,7 @@
 
 #include "platform/api_server.h"
 #include "platform/controller.h"
+#include "platform/index.h"
 
 namespace platsim::platform {
 
@@ -51,6 +52,7 @@ class ReplicaSetController : public Reconciler {
   WorkQueue queue_;
   sim::RandomStream names_;
   std::map<std::string, Expectations> expectations_;  // by ReplicaSet key
+  KeyIndex pods_by_owner_;                            // by owner uid
 };
 
 }  // namespace platsim::platform
