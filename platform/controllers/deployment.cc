@@ -7,7 +7,12 @@ namespace platsim::platform {
 DeploymentController::DeploymentController(sim::Engine& engine, ApiServer& api, EventSink& events)
     : engine_(engine), api_(api), events_(events), queue_(engine, *this, events) {
   api_.Watch<Deployment>([this](WatchType, const Deployment& d) { queue_.Add(d.meta.Key()); });
-  api_.Watch<ReplicaSet>([this](WatchType, const ReplicaSet& rs) {
+  api_.Watch<ReplicaSet>([this](WatchType type, const ReplicaSet& rs) {
+    if (type == WatchType::kDeleted) {
+      replicasets_by_owner_.Remove(rs.meta.Key());
+    } else if (rs.meta.owner_uid != 0) {
+      replicasets_by_owner_.Set(rs.meta.Key(), {std::to_string(rs.meta.owner_uid)});
+    }
     if (rs.meta.owner_kind == "Deployment") {
       queue_.Add(rs.meta.namespace_name + "/" + rs.meta.owner_name);
     }
@@ -27,8 +32,10 @@ Result DeploymentController::Reconcile(const std::string& key) {
 
   const ReplicaSet* current = nullptr;
   DeploymentStatus status;
-  for (const auto& [rs_key, rs] : api_.List<ReplicaSet>()) {
-    if (rs.meta.owner_uid != d->meta.uid) continue;
+  for (const std::string& rs_key : replicasets_by_owner_.Get(std::to_string(d->meta.uid))) {
+    const ReplicaSet* owned = api_.Get<ReplicaSet>(rs_key);
+    if (owned == nullptr) continue;
+    const ReplicaSet& rs = *owned;
     status.replicas += rs.status.replicas;
     status.ready_replicas += rs.status.ready_replicas;
     status.available_replicas += rs.status.available_replicas;

@@ -17,6 +17,7 @@
 
 #include "platform/api_server.h"
 #include "platform/controller.h"
+#include "platform/index.h"
 
 namespace platsim::platform {
 
@@ -37,6 +38,7 @@ class DeploymentController : public Reconciler {
   ApiServer& api_;
   EventSink& events_;
   WorkQueue queue_;
+  KeyIndex replicasets_by_owner_;  // by owner uid
 };
 
 }  // namespace platsim::platform
