@@ -500,17 +500,24 @@ void ReadNodePools(const Node& list, Scenario& s, Diagnostics& diags) {
 // an entry that refers to a manifest object; reports it if no such object is
 // among `objects` or an earlier entry named it. Returns namespace/name, or ""
 // if the name is missing.
+// The objects of a list by key, to look references up in.
+template <class T>
+std::map<std::string, const T*> ByKey(const std::vector<T>& objects) {
+  std::map<std::string, const T*> out;
+  for (const T& o : objects)
+    out.emplace(o.meta.Key(), &o);
+  return out;
+}
+
 template <class T>
 std::string ReadReference(MapReader& m, const Node& entry, const char* field,
-                          const std::vector<T>& objects, std::set<std::string>& seen,
-                          const char* entry_kind, Diagnostics& diags) {
+                          const std::map<std::string, const T*>& objects,
+                          std::set<std::string>& seen, const char* entry_kind, Diagnostics& diags) {
   const auto name = m.RequiredString(field);
   const std::string ns = m.String("namespace", "default");
   if (!name) return "";
   const std::string key = Key(ns, *name);
-  const bool found =
-      std::any_of(objects.begin(), objects.end(), [&](const T& o) { return o.meta.Key() == key; });
-  if (!found) {
+  if (!objects.count(key)) {
     diags.Error(m.Get(field).location(), entry.path() + "." + field,
                 std::string("no ") + T::kKind + " " + key + " among the manifests");
   }
@@ -526,12 +533,13 @@ std::string ReadReference(MapReader& m, const Node& entry, const char* field,
 // taints, GPUs) needs a service time for its nvidia.com/gpu.product, or the
 // default one.
 void CheckEveryGpuHasAServiceTime(const Node& entry, const ModelServerSpec& spec, const Scenario& s,
+                                  const std::map<std::string, const Deployment*>& deployments,
                                   Diagnostics& diags) {
   const ModelServerConfig& c = spec.config;
   if (c.service_time || c.service_time_by_gpu.empty()) return;  // all covered, or reported
-  const auto d = std::find_if(s.deployments.begin(), s.deployments.end(),
-                              [&](const Deployment& x) { return x.meta.Key() == spec.deployment; });
-  if (d == s.deployments.end()) return;
+  const auto found = deployments.find(spec.deployment);
+  if (found == deployments.end()) return;
+  const Deployment* d = found->second;
   const PodTemplate& pod = d->pod_template;
   for (const NodePool& pool : s.node_pools) {
     if (pool.count == 0 || pool.allocatable.gpus < pod.requests.gpus ||
@@ -556,11 +564,12 @@ void ReadModelServers(const Node& list, const std::filesystem::path& base, Scena
                       Diagnostics& diags) {
   if (!IsList(list, "model servers", diags)) return;
   std::set<std::string> seen;
+  const auto deployments = ByKey(s.deployments);
   for (const Node& entry : list.Elements()) {
     MapReader m(entry, diags);
     ModelServerSpec spec;
     spec.deployment =
-        ReadReference(m, entry, "deployment", s.deployments, seen, "model server", diags);
+        ReadReference(m, entry, "deployment", deployments, seen, "model server", diags);
     ModelServerConfig& c = spec.config;
     c.max_concurrency = static_cast<int>(m.Int("maxConcurrency", 1, 1, 4096));
     c.max_batch_size = static_cast<int>(m.Int("maxBatchSize", 1, 1, 65536));
@@ -618,7 +627,7 @@ void ReadModelServers(const Node& list, const std::filesystem::path& base, Scena
         }
       }
     }
-    CheckEveryGpuHasAServiceTime(entry, spec, s, diags);
+    CheckEveryGpuHasAServiceTime(entry, spec, s, deployments, diags);
     m.RejectUnknown();
     s.model_servers.push_back(std::move(spec));
   }
@@ -628,10 +637,11 @@ void ReadTraffic(const Node& list, const std::filesystem::path& base, Scenario& 
                  Diagnostics& diags) {
   if (!IsList(list, "traffic sources", diags)) return;
   std::set<std::string> seen;
+  const auto services = ByKey(s.services);
   for (const Node& entry : list.Elements()) {
     MapReader m(entry, diags);
     TrafficSpec t;
-    t.service = ReadReference(m, entry, "service", s.services, seen, "traffic", diags);
+    t.service = ReadReference(m, entry, "service", services, seen, "traffic", diags);
     const std::string lb =
         m.Enum("loadBalancing", "least-request", {"random", "round-robin", "least-request"});
     t.balancer = lb == "random"        ? Balancer::kRandom
@@ -704,18 +714,30 @@ std::optional<Scenario> LoadScenarioSource(std::optional<input::Source> source,
   spec.RejectUnknown();
   root.RejectUnknown();
 
-  // What makes results meaningless without being an error.
+  // What makes results meaningless without being an error. Deployments are
+  // found by a label of the Service's selector, not by trying each.
+  std::map<std::string, std::vector<const Deployment*>> by_label;  // "ns/key=value"
+  for (const auto& d : s.deployments) {
+    for (const auto& [k, v] : d.pod_template.labels)
+      by_label[d.meta.namespace_name + "/" + k + "=" + v].push_back(&d);
+  }
+  std::set<std::string> with_traffic, with_server;
+  for (const auto& t : s.traffic)
+    with_traffic.insert(t.service);
+  for (const auto& m : s.model_servers)
+    with_server.insert(m.deployment);
   for (const auto& svc : s.services) {
     std::vector<const Deployment*> selected;
-    for (const auto& d : s.deployments) {
-      if (d.meta.namespace_name == svc.meta.namespace_name &&
-          SelectorMatches(svc.selector, d.pod_template.labels)) {
-        selected.push_back(&d);
+    if (!svc.selector.empty()) {
+      const auto& [k, v] = *svc.selector.begin();
+      const auto candidates = by_label.find(svc.meta.namespace_name + "/" + k + "=" + v);
+      if (candidates != by_label.end()) {
+        for (const Deployment* d : candidates->second) {
+          if (SelectorMatches(svc.selector, d->pod_template.labels)) selected.push_back(d);
+        }
       }
     }
-    const bool has_traffic =
-        std::any_of(s.traffic.begin(), s.traffic.end(),
-                    [&](const TrafficSpec& t) { return t.service == svc.meta.Key(); });
+    const bool has_traffic = with_traffic.count(svc.meta.Key()) > 0;
     const input::Node doc = ctx.objects[std::string("Service/") + svc.meta.Key()];
     const input::Location at = doc.location();
     const std::string path = input::ChildPath(doc.path(), "spec.selector");
@@ -726,8 +748,7 @@ std::optional<Scenario> LoadScenarioSource(std::optional<input::Source> source,
       continue;
     }
     const bool served = std::any_of(selected.begin(), selected.end(), [&](const Deployment* d) {
-      return std::any_of(s.model_servers.begin(), s.model_servers.end(),
-                         [&](const ModelServerSpec& m) { return m.deployment == d->meta.Key(); });
+      return with_server.count(d->meta.Key()) > 0;
     });
     if (has_traffic && !served) {
       diags.Warning(at, path,
@@ -739,10 +760,7 @@ std::optional<Scenario> LoadScenarioSource(std::optional<input::Source> source,
   }
 
   for (const auto& d : s.deployments) {
-    bool has_server = false;
-    for (const auto& m : s.model_servers)
-      has_server |= m.deployment == d.meta.Key();
-    if (!has_server) {
+    if (!with_server.count(d.meta.Key())) {
       const input::Node servers = spec.Get("modelServers");
       diags.Warning(servers.location(), "spec.modelServers",
                     "Deployment " + d.meta.Key() +

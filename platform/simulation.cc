@@ -126,12 +126,13 @@ RunResult Simulation::Run(const RunOptions& options) {
   }
   std::map<std::string, ModelServerConfig> servers;
   std::map<std::string, Kubelets::ImageInfo> images;
+  std::map<std::string, const std::string*> image_of;  // by Deployment key
+  for (const auto& d : sc.deployments)
+    image_of[d.meta.Key()] = &d.pod_template.image;
   for (const auto& m : sc.model_servers) {
     servers[m.deployment] = m.config;
-    for (const auto& d : sc.deployments) {
-      if (d.meta.Key() == m.deployment) {
-        images[d.pod_template.image] = {m.image_pull, m.image_size_bytes};
-      }
+    if (const auto it = image_of.find(m.deployment); it != image_of.end()) {
+      images[*it->second] = {m.image_pull, m.image_size_bytes};
     }
   }
   DataPlane data_plane(engine, api, std::move(routes), std::move(servers), sc.service_proxy,
