@@ -1,14 +1,20 @@
 #include "tools/cli.h"
 
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <climits>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -17,9 +23,6 @@
 #include "gpu/catalogue.h"
 #include "gpu/estimate.h"
 #include "gpu/profiler.h"
-#ifdef PLATSIM_HAVE_CUDA
-#include "gpu/profile_command.h"
-#endif
 #include "models/input/diagnostics.h"
 #include "models/input/units.h"
 #include "models/service_time.h"
@@ -318,18 +321,97 @@ int EstimateProfile(const ProfileFlags& f, std::ostream& out, std::ostream& err)
   return kExitOk;
 }
 
-// Measures a latency profile on this machine's GPU (gpu/profile_command.h).
-int MeasureProfile(const ProfileFlags& f, std::ostream& out, std::ostream& err) {
-#ifdef PLATSIM_HAVE_CUDA
-  gpu::ProfileCommand command{f.model, f.out, f.models_file, f.warmup, f.repetitions, true};
-  return gpu::RunProfileCommand(command, out, err);
-#else
-  (void)f;
-  (void)out;
-  err << "platsim profile: this platsim was built without CUDA, so it cannot measure; build "
-         "it where nvcc is found, or write a roofline estimate with --estimate\n";
-  return kExitInternal;
+// The platsim-profile executable: $PLATSIM_PROFILE, else beside this
+// executable, else where the build put it; "" if none is found.
+std::string ProfilerBinary() {
+  if (const char* env = std::getenv("PLATSIM_PROFILE"); env != nullptr && *env != '\0') return env;
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const auto beside = self.parent_path() / "platsim-profile";
+    if (::access(beside.c_str(), X_OK) == 0) return beside.string();
+  }
+#ifdef PLATSIM_PROFILE_BINARY
+  if (::access(PLATSIM_PROFILE_BINARY, X_OK) == 0) return PLATSIM_PROFILE_BINARY;
 #endif
+  return "";
+}
+
+// Runs `argv` with its standard output and error copied, as they come, to
+// `out` and `err`; returns its exit status (kExitInternal if it could not
+// run or was killed).
+int RunChild(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
+  int out_pipe[2], err_pipe[2];
+  if (::pipe(out_pipe) != 0) return kExitInternal;
+  if (::pipe(err_pipe) != 0) {
+    ::close(out_pipe[0]);
+    ::close(out_pipe[1]);
+    return kExitInternal;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+  posix_spawn_file_actions_addclose(&actions, out_pipe[0]);
+  posix_spawn_file_actions_addclose(&actions, err_pipe[0]);
+  std::vector<char*> args;
+  for (const std::string& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  const int spawned = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  if (spawned != 0) {
+    ::close(out_pipe[0]);
+    ::close(err_pipe[0]);
+    err << "platsim profile: cannot run " << argv[0] << ": " << std::strerror(spawned) << '\n';
+    return kExitInternal;
+  }
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  std::ostream* sinks[2] = {&out, &err};
+  int open_fds = 2;
+  char buf[4096];
+  while (open_fds > 0) {
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        sinks[i]->write(buf, n);
+        sinks[i]->flush();
+      } else if (n == 0 || errno != EINTR) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : kExitInternal;
+}
+
+// Measures a latency profile on this machine's GPU: the profiler is a
+// program of its own (gpu/profile_main.cc), so that every other command
+// runs without loading the CUDA libraries.
+int MeasureProfile(const ProfileFlags& f, std::ostream& out, std::ostream& err) {
+  const std::string profiler = ProfilerBinary();
+  if (profiler.empty()) {
+    err << "platsim profile: this platsim was built without CUDA (no platsim-profile beside it), "
+           "so it cannot measure; build it where nvcc is found, or write a roofline estimate "
+           "with --estimate\n";
+    return kExitInternal;
+  }
+  return RunChild(
+      {profiler, "--model", f.model, "--out", f.out, "--catalogue", f.models_file, "--warmup",
+       std::to_string(f.warmup), "--repetitions", std::to_string(f.repetitions)},
+      out, err);
 }
 
 }  // namespace
