@@ -13,9 +13,9 @@ QuantileSketch::QuantileSketch(double relative_error)
       min_(std::numeric_limits<double>::infinity()),
       max_(-std::numeric_limits<double>::infinity()) {}
 
-int QuantileSketch::IndexOf(double value) const {
+int QuantileSketch::IndexOf(double log_value) const {
   // Bucket i holds (gamma^(i-1), gamma^i].
-  return static_cast<int>(std::ceil(std::log(value) * inv_log_gamma_));
+  return static_cast<int>(std::ceil(log_value * inv_log_gamma_));
 }
 
 double QuantileSketch::ValueOf(int index, double position) const {
@@ -23,7 +23,7 @@ double QuantileSketch::ValueOf(int index, double position) const {
   return std::exp(log_gamma_ * (static_cast<double>(index) - 1.0 + position));
 }
 
-void QuantileSketch::Add(double value) {
+void QuantileSketch::AddWithLog(double value, double log_value) {
   ++count_;
   min_ = std::min(min_, value);
   max_ = std::max(max_, value);
@@ -31,7 +31,7 @@ void QuantileSketch::Add(double value) {
     ++zero_count_;
     return;
   }
-  const int index = IndexOf(value);
+  const int index = IndexOf(log_value);
   if (buckets_.empty()) {
     offset_ = index;
     buckets_.assign(1, 0);

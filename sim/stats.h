@@ -4,6 +4,7 @@
 #ifndef PLATSIM_SIM_STATS_H_
 #define PLATSIM_SIM_STATS_H_
 
+#include <cmath>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -33,7 +34,11 @@ class QuantileSketch {
   // REQUIRES: 0 < relative_error < 1. The default keeps error under 0.1%.
   explicit QuantileSketch(double relative_error = 0.001);
 
-  void Add(double value);
+  void Add(double value) { AddWithLog(value, value > kMinPositive ? std::log(value) : 0.0); }
+  // The same, with log(value) already computed (several sketches of one
+  // stream share it). REQUIRES: log_value == std::log(value) if value >
+  // kMinPositive.
+  void AddWithLog(double value, double log_value);
   // REQUIRES: other.relative_accuracy() == relative_accuracy().
   void Merge(const QuantileSketch& other);
   void Clear();
@@ -47,7 +52,7 @@ class QuantileSketch {
   double Quantile(double q) const;
 
  private:
-  int IndexOf(double value) const;
+  int IndexOf(double log_value) const;
   // The value at `position` (0..1) across bucket `index`.
   double ValueOf(int index, double position) const;
 

@@ -1,5 +1,7 @@
 #include "platform/serving/stats.h"
 
+#include <cmath>
+
 namespace platsim::platform {
 
 void RequestCounts::Count(Outcome outcome) {
@@ -58,14 +60,17 @@ void ServiceStats::OnEnd(const Request& r, Outcome outcome, sim::Time now) {
   m.interval.Count(outcome);
   m.in_system.Add(now, -1.0);
   const double latency_s = sim::ToSeconds(now - r.arrival);
+  // One logarithm for both sketches.
+  const double log_latency =
+      latency_s > sim::QuantileSketch::kMinPositive ? std::log(latency_s) : 0.0;
   if (outcome == Outcome::kCompleted) {
-    m.interval_latency_s.Add(latency_s);
+    m.interval_latency_s.AddWithLog(latency_s, log_latency);
     if (now >= warmup_) ++m.completed_in_window;
   }
   if (!r.measured) return;
   m.measured.Count(outcome);
   if (outcome == Outcome::kCompleted) {
-    m.latency_s.Add(latency_s);
+    m.latency_s.AddWithLog(latency_s, log_latency);
     m.latency_stats_s.Add(latency_s);
     const sim::Time slo = slo_latency_[r.client];
     if (slo > 0 && now - r.arrival <= slo) ++m.slo_met;
