@@ -23,15 +23,19 @@ double QuantileSketch::ValueOf(int index, double position) const {
   return std::exp(log_gamma_ * (static_cast<double>(index) - 1.0 + position));
 }
 
-void QuantileSketch::AddWithLog(double value, double log_value) {
-  ++count_;
+void QuantileSketch::AddCount(double value, double log_value, std::uint64_t n) {
+  if (n == 0) return;
+  count_ += n;
   min_ = std::min(min_, value);
   max_ = std::max(max_, value);
   if (!(value > kMinPositive)) {
-    ++zero_count_;
+    zero_count_ += n;
     return;
   }
-  const int index = IndexOf(log_value);
+  AddToBucket(IndexOf(log_value), n);
+}
+
+void QuantileSketch::AddToBucket(int index, std::uint64_t n) {
   if (buckets_.empty()) {
     offset_ = index;
     buckets_.assign(1, 0);
@@ -41,36 +45,41 @@ void QuantileSketch::AddWithLog(double value, double log_value) {
   } else if (index >= offset_ + static_cast<int>(buckets_.size())) {
     buckets_.resize(static_cast<std::size_t>(index - offset_ + 1), 0);
   }
-  ++buckets_[static_cast<std::size_t>(index - offset_)];
+  std::uint32_t& bucket = buckets_[static_cast<std::size_t>(index - offset_)];
+  const std::uint64_t total = bucket + n;
+  bucket = static_cast<std::uint32_t>(total);
+  if (total >> 32) carries_[index] += total >> 32;
+}
+
+std::uint64_t QuantileSketch::CountOf(std::size_t i) const {
+  std::uint64_t count = buckets_[i];
+  if (!carries_.empty()) {
+    const auto it = carries_.find(offset_ + static_cast<int>(i));
+    if (it != carries_.end()) count += it->second << 32;
+  }
+  return count;
 }
 
 void QuantileSketch::Merge(const QuantileSketch& other) {
   if (other.count_ == 0) return;
+  if (&other == this) {
+    const QuantileSketch copy = other;
+    Merge(copy);
+    return;
+  }
   count_ += other.count_;
   zero_count_ += other.zero_count_;
   min_ = std::min(min_, other.min_);
   max_ = std::max(max_, other.max_);
-  if (other.buckets_.empty()) return;
-  if (buckets_.empty()) {
-    buckets_ = other.buckets_;
-    offset_ = other.offset_;
-    return;
-  }
-  const int lo = std::min(offset_, other.offset_);
-  const int hi = std::max(offset_ + static_cast<int>(buckets_.size()),
-                          other.offset_ + static_cast<int>(other.buckets_.size()));
-  std::vector<std::uint64_t> merged(static_cast<std::size_t>(hi - lo), 0);
-  for (std::size_t i = 0; i < buckets_.size(); ++i)
-    merged[offset_ - lo + i] += buckets_[i];
   for (std::size_t i = 0; i < other.buckets_.size(); ++i) {
-    merged[other.offset_ - lo + i] += other.buckets_[i];
+    const std::uint64_t n = other.CountOf(i);
+    if (n > 0) AddToBucket(other.offset_ + static_cast<int>(i), n);
   }
-  buckets_ = std::move(merged);
-  offset_ = lo;
 }
 
 void QuantileSketch::Clear() {
   buckets_.clear();
+  carries_.clear();
   zero_count_ = 0;
   count_ = 0;
   min_ = std::numeric_limits<double>::infinity();
@@ -84,14 +93,14 @@ double QuantileSketch::Quantile(double q) const {
   if (rank < zero_count_) return std::clamp(0.0, min_, max_);
   std::uint64_t seen = zero_count_;
   for (std::size_t i = 0; i < buckets_.size(); ++i) {
-    if (seen + buckets_[i] > rank) {
+    const std::uint64_t n = CountOf(i);
+    if (seen + n > rank) {
       // The rank's place among the bucket's values, at the middle of its
       // share of the bucket.
-      const double position =
-          (static_cast<double>(rank - seen) + 0.5) / static_cast<double>(buckets_[i]);
+      const double position = (static_cast<double>(rank - seen) + 0.5) / static_cast<double>(n);
       return std::clamp(ValueOf(offset_ + static_cast<int>(i), position), min_, max_);
     }
-    seen += buckets_[i];
+    seen += n;
   }
   return max_;
 }

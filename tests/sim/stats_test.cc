@@ -79,6 +79,28 @@ TEST(QuantileSketch, MergeEqualsTheSketchOfTheUnion) {
 
 // What summary.json reports: the default sketch, within 0.1% of the exact
 // order statistic.
+// Buckets count in 32 bits and carry past 4.3 billion: a bucket of 2^32 + 5
+// values is read, and merged, at its whole count.
+TEST(QuantileSketch, ABucketPastFourBillionKeepsItsCount) {
+  constexpr std::uint64_t kMany = (1ULL << 32) + 5;
+  QuantileSketch a;
+  a.AddCount(1.0, 0.0, kMany);
+  a.Add(2.0);
+  EXPECT_EQ(a.count(), kMany + 1);
+  EXPECT_NEAR(a.Quantile(0.5), 1.0, 1e-3);
+  EXPECT_NEAR(a.Quantile(1.0 - 0.5 / static_cast<double>(kMany)), 1.0, 1e-3)
+      << "every rank but the last is in the big bucket";
+  EXPECT_DOUBLE_EQ(a.Quantile(1.0), 2.0);
+  QuantileSketch b;
+  b.Add(2.0);
+  b.Add(2.0);
+  b.Merge(a);
+  EXPECT_EQ(b.count(), kMany + 3);
+  // Ranks: kMany ones, then three twos; the 0.99999999-quantile is still 1.
+  EXPECT_NEAR(b.Quantile(0.99999999), 1.0, 1e-3);
+  EXPECT_NEAR(b.Quantile(1.0), 2.0, 2e-3);
+}
+
 TEST(QuantileSketch, TheDefaultIsWithinOneTenthOfAPercent) {
   RandomStream rng(7);
   QuantileSketch sketch;
