@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 
 namespace platsim::platform {
 namespace {
@@ -39,17 +40,17 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
       kube_proxy_.AddProxy(*proxy_slot);
     }
     ServiceProxy* service_proxy = proxy_slot.get();
-    routes_.push_back(Route{config.service_key, config.slo_latency, {}, {}, {}, service_proxy});
+    routes_.push_back(Route{config.service_key, config.slo_latency, {}, {}, service_proxy});
+    routes_of_service_[config.service_key].push_back(i);
     clients_.push_back(std::make_unique<Client>(engine_, table_, i, std::move(config.arrivals),
                                                 engine_.Stream("traffic/" + config.service_key),
                                                 config.timeout, warmup_, *service_proxy));
   }
   // Observers of endpoint changes, once every route has its proxy.
   for (auto& [key, proxy] : proxies_) {
-    proxy->OnEndpointsChanged([this, key = key](std::size_t n) {
-      for (std::size_t i = 0; i < routes_.size(); ++i) {
-        if (routes_[i].service_key == key) stats_.SetReadyEndpoints(i, engine_.Now(), n);
-      }
+    proxy->OnEndpointsChanged([this, routes = &routes_of_service_.at(key)](std::size_t n) {
+      for (const std::size_t i : *routes)
+        stats_.SetReadyEndpoints(i, engine_.Now(), n);
     });
   }
   api_.Watch<Pod>([this](WatchType type, const Pod& pod) { OnPod(type, pod); });
@@ -87,11 +88,15 @@ void DataPlane::Admit(const Pod& pod) {
   server_of_pod_[pod.meta.Key()] = index;
   pod_keys_.push_back(pod.meta.Key());
   pod_nodes_.push_back(pod.node_name);
-  for (auto& route : routes_) {
-    if (route.namespace_name == pod.meta.namespace_name &&
-        SelectorMatches(route.selector, pod.meta.labels)) {
-      route.servers.push_back(index);
-    }
+  // The routes whose Service selects the pod: only those whose selector
+  // shares one of its labels can.
+  std::set<std::size_t> candidates;
+  for (const std::string& v : LabelIndexValues(pod.meta.namespace_name, pod.meta.labels)) {
+    for (const std::string& route : routes_by_label_.Get(v))
+      candidates.insert(std::stoul(route));
+  }
+  for (const std::size_t r : candidates) {
+    if (SelectorMatches(routes_[r].selector, pod.meta.labels)) routes_[r].servers.push_back(index);
   }
 }
 
@@ -122,10 +127,12 @@ void DataPlane::OnPod(WatchType type, const Pod& pod) {
 }
 
 void DataPlane::OnService(WatchType type, const Service& service) {
-  for (auto& route : routes_) {
-    if (route.service_key != service.meta.Key()) continue;
-    route.namespace_name = service.meta.namespace_name;
-    route.selector = type == WatchType::kDeleted ? Labels{} : service.selector;
+  const auto routes = routes_of_service_.find(service.meta.Key());
+  if (routes == routes_of_service_.end()) return;
+  for (const std::size_t r : routes->second) {
+    routes_[r].selector = type == WatchType::kDeleted ? Labels{} : service.selector;
+    routes_by_label_.Set(std::to_string(r),
+                         LabelIndexValues(service.meta.namespace_name, routes_[r].selector));
   }
 }
 

@@ -19,6 +19,7 @@
 
 #include "models/arrivals.h"
 #include "platform/api_server.h"
+#include "platform/index.h"
 #include "platform/kubelet.h"
 #include "platform/serving/client.h"
 #include "platform/serving/config.h"
@@ -81,7 +82,6 @@ class DataPlane : public ContainerRuntime {
   struct Route {
     std::string service_key;
     sim::Time slo_latency;
-    std::string namespace_name;          // the Service's
     Labels selector;                     // from the Service object
     std::vector<std::uint32_t> servers;  // every pod this route's Service selected
     ServiceProxy* proxy;
@@ -101,6 +101,8 @@ class DataPlane : public ContainerRuntime {
   KubeProxy kube_proxy_;
   std::map<std::string, std::unique_ptr<ServiceProxy>> proxies_;  // by Service key
   std::vector<Route> routes_;
+  std::map<std::string, std::vector<std::size_t>> routes_of_service_;  // by Service key
+  KeyIndex routes_by_label_;  // route index by "namespace/key=value" of its selector
   std::vector<std::unique_ptr<Client>> clients_;
   std::map<std::string, std::unique_ptr<sim::RandomStream>> service_rngs_;  // by deployment
   std::vector<std::unique_ptr<ModelServer>> servers_;                       // by pod index
