@@ -156,21 +156,8 @@ PodMetrics DataPlane::PodMetricsOf(std::uint32_t pod) const {
 PodMetrics DataPlane::Totals(std::size_t i) const {
   PodMetrics total;
   total.max_batch_size = 0;
-  for (const std::uint32_t s : routes_[i].servers) {
-    const PodMetrics m = PodMetricsOf(s);
-    total.queued += m.queued;
-    total.executing += m.executing;
-    total.batches_running += m.batches_running;
-    total.gpus += m.gpus;
-    total.max_batch_size = std::max(total.max_batch_size, m.max_batch_size);
-    total.completed += m.completed;
-    total.batches += m.batches;
-    total.batched_requests += m.batched_requests;
-    total.gpu_busy_s += m.gpu_busy_s;
-    total.gpu_busy_whole_run_s += m.gpu_busy_whole_run_s;
-    total.gpu_held_s += m.gpu_held_s;
-    total.cpu_s += m.cpu_s;
-  }
+  for (const std::uint32_t s : routes_[i].servers)
+    total += PodMetricsOf(s);
   return total;
 }
 

@@ -147,7 +147,6 @@ void ModelServer::Withdraw(RequestId id) {
   r.holder = nullptr;  // let go: its client ends it
   Batch& batch = batches_[r.slot];
   --batch.counted;
-  --executing_;
   --outstanding_;
   if (batch.counted == 0) {
     AdvanceWork();
@@ -202,8 +201,7 @@ void ModelServer::StartBatch(int size) {
     batch.requests.push_back(e.ref);
   }
   batch.counted = size;
-  queued_ -= static_cast<std::size_t>(size);
-  executing_ += static_cast<std::size_t>(size);
+  queued_ -= static_cast<std::size_t>(size);  // still outstanding, now executing
   if (engine_.Now() >= warmup_) {
     batched_requests_ += static_cast<std::uint64_t>(size);
     ++batches_started_;
@@ -287,7 +285,6 @@ void ModelServer::EndBatch(Batch& batch, int slot, Outcome outcome, sim::Time no
   for (const RequestRef ref : batch.requests) {
     if (table_.Live(ref) && table_[ref.id].holder == this) table_.End(ref.id, outcome, now);
   }
-  executing_ -= static_cast<std::size_t>(batch.counted);
   outstanding_ -= static_cast<std::size_t>(batch.counted);
   batch.counted = 0;
   batch.requests.clear();
@@ -326,8 +323,8 @@ void ModelServer::Kill() {
       table_.End(e.ref.id, Outcome::kTerminated, now);
     }
   }
+  outstanding_ -= queued_;
   queued_ = 0;
-  outstanding_ = executing_;
   AdvanceWork();
   for (std::size_t slot = 0; slot < batches_.size(); ++slot) {
     Batch& batch = batches_[slot];
@@ -381,7 +378,7 @@ double ModelServer::CpuSeconds() const {
 PodMetrics ModelServer::Metrics() const {
   PodMetrics m;
   m.queued = queued_;
-  m.executing = executing_;
+  m.executing = outstanding_ - queued_;
   m.batches_running = running_;
   m.gpus = gpus_;
   m.max_batch_size = config_.max_batch_size;

@@ -30,6 +30,7 @@
 #ifndef PLATSIM_PLATFORM_SERVING_MODEL_SERVER_H_
 #define PLATSIM_PLATFORM_SERVING_MODEL_SERVER_H_
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -91,6 +92,22 @@ struct PodMetrics {
   double gpu_held_s = 0;               // GPU-seconds held by the pod
   double cpu_s = 0;                    // CPU-seconds of the server process
   std::size_t in_flight() const { return queued + executing; }
+  // Sums of pods (the largest batch size of the two).
+  PodMetrics& operator+=(const PodMetrics& o) {
+    queued += o.queued;
+    executing += o.executing;
+    batches_running += o.batches_running;
+    gpus += o.gpus;
+    max_batch_size = std::max(max_batch_size, o.max_batch_size);
+    completed += o.completed;
+    batches += o.batches;
+    batched_requests += o.batched_requests;
+    gpu_busy_s += o.gpu_busy_s;
+    gpu_busy_whole_run_s += o.gpu_busy_whole_run_s;
+    gpu_held_s += o.gpu_held_s;
+    cpu_s += o.cpu_s;
+    return *this;
+  }
 };
 
 class ModelServer : public sim::EventHandler, public Hop {
@@ -189,8 +206,9 @@ class ModelServer : public sim::EventHandler, public Hop {
   RingQueue<Entry> queue_;
   std::uint32_t pushed_ = 0;  // entries ever pushed (wraps)
   std::uint32_t popped_ = 0;
+  // Requests waiting as the server counts them; with those executing they
+  // make Hop::outstanding_, so executing = outstanding_ - queued_.
   std::size_t queued_ = 0;
-  std::size_t executing_ = 0;
   bool deadline_armed_ = false;  // a kQueueDeadline event is pending
   sim::EventId deadline_timer_;
   sim::EventId dispatch_timer_;
