@@ -86,7 +86,6 @@ void DataPlane::Admit(const Pod& pod) {
                                                    config.ServiceTimeOn(product), *rng, index,
                                                    pod.spec.requests.gpus, warmup_));
   server_of_pod_[pod.meta.Key()] = index;
-  pod_keys_.push_back(pod.meta.Key());
   pod_nodes_.push_back(pod.node_name);
   // The routes whose Service selects the pod: only those whose selector
   // shares one of its labels can.

@@ -66,9 +66,8 @@ class DataPlane : public ContainerRuntime {
   // The metrics of those pods, summed (gauges and counters alike).
   PodMetrics Totals(std::size_t i) const;
 
-  // Every pod admitted so far, by index, and its metrics now.
+  // Every pod admitted so far, by index: its node and its metrics now.
   std::uint32_t pod_count() const { return static_cast<std::uint32_t>(servers_.size()); }
-  const std::string& pod_key(std::uint32_t pod) const { return pod_keys_[pod]; }
   const std::string& pod_node(std::uint32_t pod) const { return pod_nodes_[pod]; }
   PodMetrics PodMetricsOf(std::uint32_t pod) const;
 
@@ -106,7 +105,6 @@ class DataPlane : public ContainerRuntime {
   std::vector<std::unique_ptr<Client>> clients_;
   std::map<std::string, std::unique_ptr<sim::RandomStream>> service_rngs_;  // by deployment
   std::vector<std::unique_ptr<ModelServer>> servers_;                       // by pod index
-  std::vector<std::string> pod_keys_;                                       // by pod index
   std::vector<std::string> pod_nodes_;                                      // by pod index
   std::map<std::string, std::uint32_t> server_of_pod_;
 };
