@@ -57,7 +57,10 @@ Scheduler::Scheduler(sim::Engine& engine, ApiServer& api, EventSink& events)
     } else {
       node_images_.erase(node.meta.name);
     }
-    if (type != WatchType::kDeleted) RetryUnschedulable();
+    // A new node may fit a pod that fits nowhere. Node updates today only
+    // add pulled images, which no filter looks at (upstream's queueing
+    // hints register no event for ImageLocality), so they do not requeue.
+    if (type == WatchType::kAdded) RetryUnschedulable();
   });
 }
 
