@@ -197,6 +197,7 @@ Timing DeviceTimer::Kernel(const KernelCase& k) {
   std::vector<long> sizes;  // bf16 arrays
   std::vector<long> ints;   // int arrays: filled with positions, ids or lengths below
   std::function<void(std::vector<Set>&, std::vector<std::vector<DeviceArray<int>>>&, int)> run;
+  DeviceArray<float> workspace;  // attention_decode's, shared by every set
   if (k.name.rfind("gemm", 0) == 0) {
     sizes = {d[0] * d[2], d[2] * d[1], d[0] * d[1]};
     run = [&](auto& s, auto&, int i) {
@@ -246,9 +247,11 @@ Timing DeviceTimer::Kernel(const KernelCase& k) {
     const long b = d[0], len = d[1], h = d[2], kv = d[3], hd = d[4];
     sizes = {b * h * hd, b * len * kv * hd, b * len * kv * hd, b * h * hd};
     ints = {b};
+    const long floats = AttentionDecodeWorkspace(int(b), int(len), int(h), int(kv), int(hd));
+    if (floats > 0) workspace = DeviceArray<float>(floats);
     run = [&, b, len, h, kv, hd](auto& s, auto& n, int i) {
       AttentionDecode(s[i][0].get(), s[i][1].get(), s[i][2].get(), n[i][0].get(), s[i][3].get(),
-                      int(b), int(len), int(h), int(kv), int(hd), stream_);
+                      int(b), int(len), int(h), int(kv), int(hd), workspace.get(), stream_);
     };
   } else {
     throw CudaError("no kernel named '" + k.name + "'");

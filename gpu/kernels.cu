@@ -3,6 +3,7 @@
 // rate (gpu/profiles/README.md will record how far each is from its ceiling).
 #include <cublas_v2.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -73,6 +74,66 @@ __global__ void LayerNormKernel(const bf16* x, const bf16* g, const bf16* b, bf1
   }
 }
 
+// Rows of h = 8 x chunks elements with 16-byte alignment, one block per row:
+// each thread holds its chunks of 8 in registers between the passes, so the
+// row is read once. Rows up to kNormThreads x kNormChunks x 8 elements.
+constexpr int kNormThreads = 128, kNormChunks = 8;
+
+template <bool kLayerNorm>
+__global__ void __launch_bounds__(kNormThreads)
+    WideNormKernel(const bf16* x, const bf16* g, const bf16* b, bf16* y, int h, float eps) {
+  const long row = blockIdx.x;
+  const int chunks = h / 8;
+  const uint4* in = reinterpret_cast<const uint4*>(x + row * h);
+  float v[kNormChunks][8];
+  float sum = 0.0f;
+#pragma unroll
+  for (int c = 0; c < kNormChunks; ++c) {
+    const int j = threadIdx.x + c * kNormThreads;
+    if (j >= chunks) break;
+    const uint4 raw = in[j];
+    const auto* e = reinterpret_cast<const __nv_bfloat162*>(&raw);
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const float2 f = __bfloat1622float2(e[k]);
+      v[c][2 * k] = f.x;
+      v[c][2 * k + 1] = f.y;
+      sum += f.x + f.y;
+    }
+  }
+  const float mean = kLayerNorm ? BlockSum(sum) / h : 0.0f;
+  float ss = 0.0f;
+#pragma unroll
+  for (int c = 0; c < kNormChunks; ++c) {
+    if (threadIdx.x + c * kNormThreads >= chunks) break;
+#pragma unroll
+    for (int k = 0; k < 8; ++k)
+      ss += (v[c][k] - mean) * (v[c][k] - mean);
+  }
+  const float inv = rsqrtf(BlockSum(ss) / h + eps);
+  uint4* out = reinterpret_cast<uint4*>(y + row * h);
+#pragma unroll
+  for (int c = 0; c < kNormChunks; ++c) {
+    const int j = threadIdx.x + c * kNormThreads;
+    if (j >= chunks) break;
+    const uint4 graw = reinterpret_cast<const uint4*>(g)[j];
+    uint4 braw{};
+    if constexpr (kLayerNorm) braw = reinterpret_cast<const uint4*>(b)[j];
+    const auto* ge = reinterpret_cast<const __nv_bfloat162*>(&graw);
+    const auto* be = reinterpret_cast<const __nv_bfloat162*>(&braw);
+    uint4 o;
+    auto* oe = reinterpret_cast<__nv_bfloat162*>(&o);
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const float2 gf = __bfloat1622float2(ge[k]);
+      const float2 bf = kLayerNorm ? __bfloat1622float2(be[k]) : make_float2(0.0f, 0.0f);
+      oe[k] = __floats2bfloat162_rn((v[c][2 * k] - mean) * inv * gf.x + bf.x,
+                                    (v[c][2 * k + 1] - mean) * inv * gf.y + bf.y);
+    }
+    out[j] = o;
+  }
+}
+
 __global__ void RopeKernel(bf16* x, const int* positions, int tokens, int heads, int d,
                            float log_theta) {
   const int half = d / 2;
@@ -91,26 +152,71 @@ __global__ void RopeKernel(bf16* x, const int* positions, int tokens, int heads,
   v[i + half] = __float2bfloat16(bb * c + a * s);
 }
 
-__global__ void SwiGluKernel(const bf16* gate, const bf16* up, bf16* y, long n) {
-  for (long i = static_cast<long>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-       i += static_cast<long>(gridDim.x) * blockDim.x) {
-    const float g = __bfloat162float(gate[i]);
-    y[i] = __float2bfloat16(g / (1.0f + expf(-g)) * __bfloat162float(up[i]));
+// RoPE with 8 rotation pairs per thread: 16-byte loads of both halves.
+// REQUIRES: d / 2 a multiple of 8, x 16-byte aligned.
+__global__ void WideRopeKernel(bf16* x, const int* positions, int tokens, int heads, int d,
+                               float log_theta) {
+  const int half = d / 2, groups = half / 8;
+  const long index = static_cast<long>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (index >= static_cast<long>(tokens) * heads * groups) return;
+  const int i0 = static_cast<int>(index % groups) * 8;
+  const long th = index / groups;  // token * heads + head
+  const float position = static_cast<float>(positions[th / heads]);
+  bf16* v = x + th * d;
+  uint4 lo = *reinterpret_cast<const uint4*>(v + i0),
+        hi = *reinterpret_cast<const uint4*>(v + i0 + half);
+  auto* a = reinterpret_cast<__nv_bfloat162*>(&lo);
+  auto* bb = reinterpret_cast<__nv_bfloat162*>(&hi);
+#pragma unroll
+  for (int k = 0; k < 4; ++k) {
+    const float2 fa = __bfloat1622float2(a[k]), fb = __bfloat1622float2(bb[k]);
+    float s0, c0, s1, c1;
+    sincosf(position * expf(-2.0f * (i0 + 2 * k) / d * log_theta), &s0, &c0);
+    sincosf(position * expf(-2.0f * (i0 + 2 * k + 1) / d * log_theta), &s1, &c1);
+    a[k] = __floats2bfloat162_rn(fa.x * c0 - fb.x * s0, fa.y * c1 - fb.y * s1);
+    bb[k] = __floats2bfloat162_rn(fb.x * c0 + fa.x * s0, fb.y * c1 + fa.y * s1);
   }
+  *reinterpret_cast<uint4*>(v + i0) = lo;
+  *reinterpret_cast<uint4*>(v + i0 + half) = hi;
 }
 
-__global__ void GeluKernel(const bf16* x, bf16* y, long n) {
-  for (long i = static_cast<long>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-       i += static_cast<long>(gridDim.x) * blockDim.x) {
-    const float v = __bfloat162float(x[i]);
-    y[i] = __float2bfloat16(0.5f * v * (1.0f + erff(v * 0.70710678118654752f)));
+// Elementwise functions of one or two bf16 tensors. `wide`: 8 elements
+// (16 bytes) per access, the tail past the last whole vector one at a time.
+struct SiluTimes {
+  __device__ float operator()(float g, float u) const { return g / (1.0f + __expf(-g)) * u; }
+};
+struct GeluErf {
+  __device__ float operator()(float x, float) const {
+    return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
   }
-}
+};
+struct Plus {
+  __device__ float operator()(float x, float r) const { return x + r; }
+};
 
-__global__ void ResidualAddKernel(const bf16* x, const bf16* r, bf16* y, long n) {
-  for (long i = static_cast<long>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-       i += static_cast<long>(gridDim.x) * blockDim.x) {
-    y[i] = __float2bfloat16(__bfloat162float(x[i]) + __bfloat162float(r[i]));
+template <class Op, bool kTwoInputs>
+__global__ void MapKernel(const bf16* a, const bf16* b, bf16* y, long n, bool wide, Op op) {
+  const long first = static_cast<long>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const long stride = static_cast<long>(gridDim.x) * blockDim.x;
+  const long vectors = wide ? n / 8 : 0;
+  for (long i = first; i < vectors; i += stride) {
+    const uint4 va = reinterpret_cast<const uint4*>(a)[i];
+    uint4 vb = va;
+    if constexpr (kTwoInputs) vb = reinterpret_cast<const uint4*>(b)[i];
+    const auto* ea = reinterpret_cast<const __nv_bfloat162*>(&va);
+    const auto* eb = reinterpret_cast<const __nv_bfloat162*>(&vb);
+    uint4 vy;
+    auto* ey = reinterpret_cast<__nv_bfloat162*>(&vy);
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const float2 fa = __bfloat1622float2(ea[e]), fb = __bfloat1622float2(eb[e]);
+      ey[e] = __floats2bfloat162_rn(op(fa.x, fb.x), op(fa.y, fb.y));
+    }
+    reinterpret_cast<uint4*>(y)[i] = vy;
+  }
+  for (long i = vectors * 8 + first; i < n; i += stride) {
+    const float fb = kTwoInputs ? __bfloat162float(b[i]) : 0.0f;
+    y[i] = __float2bfloat16(op(__bfloat162float(a[i]), fb));
   }
 }
 
@@ -221,9 +327,364 @@ __global__ void DecodeKernel(const bf16* q, const bf16* kc, const bf16* vc, cons
                       lengths[b], scale, out + row * d);
 }
 
+// ---- Tensor-core attention (sm_80+: mma.sync m16n8k16, bf16 in, fp32 out).
+// Fragment layouts (PTX ISA, "Matrix fragments for mma.m16n8k16"), with
+// g = lane / 4 and t = lane % 4: A (16x16, row-major) registers hold
+// (g, 2t..2t+1), (g+8, 2t..), (g, 2t+8..), (g+8, 2t+8..); B (16x8) holds
+// rows k = 2t..2t+1 and 2t+8..2t+9 of column g; C (16x8, fp32) holds
+// (g, 2t..2t+1) and (g+8, 2t..2t+1). The lower-indexed element of a pair is
+// in the low 16 bits.
+
+__device__ __forceinline__ void Mma16816(float c[4], const uint32_t a[4], uint32_t b0,
+                                         uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+      "{%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ uint32_t PackFloats(float lo, float hi) {
+  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const uint32_t*>(&v);
+}
+
+__device__ __forceinline__ uint32_t PackHalves(bf16 lo, bf16 hi) {
+  return static_cast<uint32_t>(__bfloat16_as_ushort(lo)) |
+         (static_cast<uint32_t>(__bfloat16_as_ushort(hi)) << 16);
+}
+
+__device__ __forceinline__ uint32_t Load32(const bf16* p) {
+  return *reinterpret_cast<const uint32_t*>(p);
+}
+
+// Flash attention (online softmax over key tiles, scores never leave
+// registers). A block of 4 warps takes 64 query rows of one (sequence,
+// head), 16 rows per warp; K and V tiles of 64 keys pass through shared
+// memory, rows padded by 16 bytes so that fragment loads avoid bank
+// conflicts. Scores are kept in base 2 (scaled by log2(e) / sqrt(d)).
+constexpr int kFlashRows = 64, kFlashKeys = 64, kFlashThreads = 128;
+
+template <int D>
+__global__ void __launch_bounds__(kFlashThreads)
+    FlashPrefillKernel(const bf16* q, const bf16* k, const bf16* v, bf16* out, int tokens,
+                       int heads, int kv_heads, bool causal, float scale_log2) {
+  constexpr int kStride = D + 8;
+  __shared__ __align__(16) bf16 ks[kFlashKeys * kStride];
+  __shared__ __align__(16) bf16 vs[kFlashKeys * kStride];
+  const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp, g = lane / 4, t = lane % 4;
+  // The longest query tiles (causal: the last) start first.
+  const int q0 = (gridDim.x - 1 - blockIdx.x) * kFlashRows;
+  const int h = blockIdx.y, b = blockIdx.z, kvh = h / (heads / kv_heads);
+  const long q_stride = static_cast<long>(heads) * D, kv_stride = static_cast<long>(kv_heads) * D;
+  const bf16* qb = q + (static_cast<long>(b) * tokens * heads + h) * D;
+  const bf16* kb = k + (static_cast<long>(b) * tokens * kv_heads + kvh) * D;
+  const bf16* vb = v + (static_cast<long>(b) * tokens * kv_heads + kvh) * D;
+  const int r0 = q0 + warp * 16 + g, r1 = r0 + 8;
+
+  uint32_t qa[D / 16][4];
+#pragma unroll
+  for (int s = 0; s < D / 16; ++s) {
+    const int c = s * 16 + 2 * t;
+    qa[s][0] = r0 < tokens ? Load32(qb + r0 * q_stride + c) : 0u;
+    qa[s][1] = r1 < tokens ? Load32(qb + r1 * q_stride + c) : 0u;
+    qa[s][2] = r0 < tokens ? Load32(qb + r0 * q_stride + c + 8) : 0u;
+    qa[s][3] = r1 < tokens ? Load32(qb + r1 * q_stride + c + 8) : 0u;
+  }
+  float o[D / 8][4];
+#pragma unroll
+  for (int n = 0; n < D / 8; ++n)
+    o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
+  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};  // l: this thread's columns
+
+  const int key_end = causal ? min(tokens, q0 + kFlashRows) : tokens;
+  for (int k0 = 0; k0 < key_end; k0 += kFlashKeys) {
+    __syncthreads();  // the previous tile is no longer read
+    for (int i = threadIdx.x; i < kFlashKeys * D / 8; i += kFlashThreads) {
+      const int row = i / (D / 8), col = (i % (D / 8)) * 8;
+      uint4 kv{}, vv{};
+      if (k0 + row < tokens) {
+        kv = *reinterpret_cast<const uint4*>(kb + (k0 + row) * kv_stride + col);
+        vv = *reinterpret_cast<const uint4*>(vb + (k0 + row) * kv_stride + col);
+      }
+      *reinterpret_cast<uint4*>(ks + row * kStride + col) = kv;
+      *reinterpret_cast<uint4*>(vs + row * kStride + col) = vv;
+    }
+    __syncthreads();
+
+    float sc[kFlashKeys / 8][4];
+#pragma unroll
+    for (int n = 0; n < kFlashKeys / 8; ++n) {
+      sc[n][0] = sc[n][1] = sc[n][2] = sc[n][3] = 0.0f;
+      const bf16* kr = ks + (n * 8 + g) * kStride + 2 * t;
+#pragma unroll
+      for (int s = 0; s < D / 16; ++s)
+        Mma16816(sc[n], qa[s], Load32(kr + s * 16), Load32(kr + s * 16 + 8));
+    }
+    const bool mask = k0 + kFlashKeys > tokens || (causal && k0 + kFlashKeys > q0 + warp * 16);
+    float mx[2] = {m[0], m[1]};
+#pragma unroll
+    for (int n = 0; n < kFlashKeys / 8; ++n) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        float x = sc[n][e] * scale_log2;
+        if (mask) {
+          const int key = k0 + n * 8 + 2 * t + (e & 1), row = e < 2 ? r0 : r1;
+          if (key >= tokens || (causal && key > row)) x = -INFINITY;
+        }
+        sc[n][e] = x;
+      }
+      mx[0] = fmaxf(mx[0], fmaxf(sc[n][0], sc[n][1]));
+      mx[1] = fmaxf(mx[1], fmaxf(sc[n][2], sc[n][3]));
+    }
+    float base[2], correction[2];
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      mx[j] = fmaxf(mx[j], __shfl_xor_sync(0xffffffffu, mx[j], 1));
+      mx[j] = fmaxf(mx[j], __shfl_xor_sync(0xffffffffu, mx[j], 2));
+      base[j] = mx[j] == -INFINITY ? 0.0f : mx[j];  // a row with nothing visible yet
+      correction[j] = exp2f(m[j] - base[j]);
+      m[j] = mx[j];
+      l[j] *= correction[j];
+    }
+#pragma unroll
+    for (int n = 0; n < kFlashKeys / 8; ++n) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        sc[n][e] = exp2f(sc[n][e] - base[e / 2]);
+        l[e / 2] += sc[n][e];
+      }
+    }
+#pragma unroll
+    for (int n = 0; n < D / 8; ++n) {
+      o[n][0] *= correction[0];
+      o[n][1] *= correction[0];
+      o[n][2] *= correction[1];
+      o[n][3] *= correction[1];
+    }
+#pragma unroll
+    for (int kk = 0; kk < kFlashKeys / 16; ++kk) {
+      const uint32_t pa[4] = {PackFloats(sc[2 * kk][0], sc[2 * kk][1]),
+                              PackFloats(sc[2 * kk][2], sc[2 * kk][3]),
+                              PackFloats(sc[2 * kk + 1][0], sc[2 * kk + 1][1]),
+                              PackFloats(sc[2 * kk + 1][2], sc[2 * kk + 1][3])};
+      const bf16* vr = vs + (kk * 16 + 2 * t) * kStride + g;
+#pragma unroll
+      for (int n = 0; n < D / 8; ++n) {
+        const bf16* p = vr + n * 8;
+        Mma16816(o[n], pa, PackHalves(p[0], p[kStride]),
+                 PackHalves(p[8 * kStride], p[9 * kStride]));
+      }
+    }
+  }
+  float inv[2];
+#pragma unroll
+  for (int j = 0; j < 2; ++j) {
+    l[j] += __shfl_xor_sync(0xffffffffu, l[j], 1);
+    l[j] += __shfl_xor_sync(0xffffffffu, l[j], 2);
+    inv[j] = l[j] > 0.0f ? 1.0f / l[j] : 0.0f;
+  }
+  bf16* ob = out + (static_cast<long>(b) * tokens * heads + h) * D;
+#pragma unroll
+  for (int n = 0; n < D / 8; ++n) {
+    const int c = n * 8 + 2 * t;
+    if (r0 < tokens)
+      *reinterpret_cast<uint32_t*>(ob + r0 * q_stride + c) =
+          PackFloats(o[n][0] * inv[0], o[n][1] * inv[0]);
+    if (r1 < tokens)
+      *reinterpret_cast<uint32_t*>(ob + r1 * q_stride + c) =
+          PackFloats(o[n][2] * inv[1], o[n][3] * inv[1]);
+  }
+}
+
+// Decode attention, split over the KV length (flash-decoding): a block of
+// kDecodeThreads takes one (sequence, KV head) and one slice of the cache,
+// for all G query heads that share the KV head, so each K and V row is read
+// once. D / 8 lanes hold a key row, 8 elements (16 bytes) each; the block
+// visits 128 / (D / 8) keys at a time. Each key slot keeps an online softmax
+// (base 2); the block merges its slots through shared memory and writes
+// either the output (one split) or its partial state (max, sum, weighted
+// values) for DecodeCombineKernel.
+constexpr int kDecodeThreads = 128;
+
+template <int D, int G>
+__global__ void __launch_bounds__(kDecodeThreads)
+    SplitDecodeKernel(const bf16* q, const bf16* kc, const bf16* vc, const int* lengths, bf16* out,
+                      float* partial, int max_len, int heads, int kv_heads, int split_len,
+                      float scale_log2) {
+  constexpr int kLanes = D / 8, kSlots = kDecodeThreads / kLanes;
+  const int split = blockIdx.x, kvh = blockIdx.y, b = blockIdx.z;
+  const int slot = threadIdx.x / kLanes, part = threadIdx.x % kLanes;
+  const int length = lengths[b];
+  const int begin = split * split_len, end = min(length, begin + split_len);
+  const int h0 = kvh * G;
+  float qv[G][8], acc[G][8], m[G], l[G];
+#pragma unroll
+  for (int j = 0; j < G; ++j) {
+    const uint4 raw =
+        *reinterpret_cast<const uint4*>(q + (static_cast<long>(b) * heads + h0 + j) * D + part * 8);
+    const auto* e = reinterpret_cast<const __nv_bfloat162*>(&raw);
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const float2 f = __bfloat1622float2(e[k]);
+      qv[j][2 * k] = f.x * scale_log2;
+      qv[j][2 * k + 1] = f.y * scale_log2;
+    }
+#pragma unroll
+    for (int e2 = 0; e2 < 8; ++e2)
+      acc[j][e2] = 0.0f;
+    m[j] = -INFINITY;
+    l[j] = 0.0f;
+  }
+  const long kv_stride = static_cast<long>(kv_heads) * D;
+  const bf16* kb = kc + (static_cast<long>(b) * max_len * kv_heads + kvh) * D + part * 8;
+  const bf16* vb = vc + (static_cast<long>(b) * max_len * kv_heads + kvh) * D + part * 8;
+  // Every lane runs the same number of steps (the shuffles need the whole
+  // warp); a slot past the end takes no part.
+#pragma unroll 2
+  for (int s0 = begin; s0 < end; s0 += kSlots) {
+    const int s = s0 + slot;
+    const bool valid = s < end;
+    uint4 kraw{}, vraw{};
+    if (valid) {
+      kraw = *reinterpret_cast<const uint4*>(kb + s * kv_stride);
+      vraw = *reinterpret_cast<const uint4*>(vb + s * kv_stride);
+    }
+    float kf[8], vf[8];
+    const auto* ke = reinterpret_cast<const __nv_bfloat162*>(&kraw);
+    const auto* ve = reinterpret_cast<const __nv_bfloat162*>(&vraw);
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const float2 a = __bfloat1622float2(ke[k]), c = __bfloat1622float2(ve[k]);
+      kf[2 * k] = a.x;
+      kf[2 * k + 1] = a.y;
+      vf[2 * k] = c.x;
+      vf[2 * k + 1] = c.y;
+    }
+#pragma unroll
+    for (int j = 0; j < G; ++j) {
+      float dot = 0.0f;
+#pragma unroll
+      for (int e = 0; e < 8; ++e)
+        dot += qv[j][e] * kf[e];
+#pragma unroll
+      for (int offset = kLanes / 2; offset > 0; offset /= 2)
+        dot += __shfl_xor_sync(0xffffffffu, dot, offset);
+      if (!valid) continue;
+      const float new_max = fmaxf(m[j], dot);
+      const float correction = exp2f(m[j] - new_max), p = exp2f(dot - new_max);
+      l[j] = l[j] * correction + p;
+#pragma unroll
+      for (int e = 0; e < 8; ++e)
+        acc[j][e] = acc[j][e] * correction + p * vf[e];
+      m[j] = new_max;
+    }
+  }
+  // Merge the slots: the block's max per head, then each slot's share.
+  __shared__ float slot_m[kSlots][G], slot_l[kSlots][G];
+  __shared__ float merged[G][D];
+  if (part == 0) {
+#pragma unroll
+    for (int j = 0; j < G; ++j) {
+      slot_m[slot][j] = m[j];
+      slot_l[slot][j] = l[j];
+    }
+  }
+  for (int i = threadIdx.x; i < G * D; i += kDecodeThreads)
+    merged[i / D][i % D] = 0.0f;
+  __syncthreads();
+#pragma unroll
+  for (int j = 0; j < G; ++j) {
+    float block_max = -INFINITY;
+    for (int s = 0; s < kSlots; ++s)
+      block_max = fmaxf(block_max, slot_m[s][j]);
+    const float w = m[j] == -INFINITY ? 0.0f : exp2f(m[j] - block_max);
+#pragma unroll
+    for (int e = 0; e < 8; ++e)
+      atomicAdd(&merged[j][part * 8 + e], acc[j][e] * w);
+  }
+  __syncthreads();
+  for (int i = threadIdx.x; i < G * D; i += kDecodeThreads) {
+    const int j = i / D, e = i % D;
+    float block_max = -INFINITY, sum = 0.0f;
+    for (int s = 0; s < kSlots; ++s)
+      block_max = fmaxf(block_max, slot_m[s][j]);
+    if (block_max != -INFINITY) {
+      for (int s = 0; s < kSlots; ++s)
+        sum += slot_l[s][j] * exp2f(slot_m[s][j] - block_max);
+    }
+    const long row = static_cast<long>(b) * heads + h0 + j;
+    if (partial == nullptr) {
+      out[row * D + e] = __float2bfloat16(sum > 0.0f ? merged[j][e] / sum : 0.0f);
+    } else {
+      float* p = partial + (row * gridDim.x + split) * (D + 2);
+      p[e] = merged[j][e];
+      if (e == 0) {
+        p[D] = block_max;
+        p[D + 1] = sum;
+      }
+    }
+  }
+}
+
+// Merges the splits' partial states of each (sequence, head): one block of
+// d threads per row.
+__global__ void DecodeCombineKernel(const float* partial, bf16* out, int splits, int d) {
+  const long row = static_cast<long>(blockIdx.y) * gridDim.x + blockIdx.x;
+  const float* p = partial + row * splits * (d + 2);
+  float top = -INFINITY;
+  for (int s = 0; s < splits; ++s)
+    top = fmaxf(top, p[s * (d + 2) + d]);
+  float sum = 0.0f, value = 0.0f;
+  if (top != -INFINITY) {
+    for (int s = 0; s < splits; ++s) {
+      const float w = exp2f(p[s * (d + 2) + d] - top);
+      sum += p[s * (d + 2) + d + 1] * w;
+      value += p[s * (d + 2) + threadIdx.x] * w;
+    }
+  }
+  out[row * d + threadIdx.x] = __float2bfloat16(sum > 0.0f ? value / sum : 0.0f);
+}
+
 int GridFor(long n, int block) {
   const long blocks = (n + block - 1) / block;
   return static_cast<int>(blocks < 65535L * 16 ? blocks : 65535L * 16);
+}
+
+// True if every pointer allows 16-byte accesses.
+bool Aligned16(const void* a, const void* b, const void* c) {
+  return ((reinterpret_cast<std::uintptr_t>(a) | reinterpret_cast<std::uintptr_t>(b) |
+           reinterpret_cast<std::uintptr_t>(c)) %
+          16) == 0;
+}
+
+// True if rows of h elements fit WideNormKernel.
+bool WideRows(int h, const void* x, const void* w, const void* y) {
+  return h % 8 == 0 && h <= kNormThreads * kNormChunks * 8 && Aligned16(x, w, y);
+}
+
+int MultiprocessorCount() {
+  int device = 0, sms = 0;
+  Check(cudaGetDevice(&device), "cudaGetDevice");
+  Check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device),
+        "cudaDeviceGetAttribute");
+  return sms;
+}
+
+// SplitDecodeKernel's shapes: d of 64 or 128, 1 to 8 query heads per KV head.
+bool SplitDecodeFits(int d, int heads, int kv_heads) {
+  if (kv_heads <= 0 || heads % kv_heads != 0) return false;
+  const int group = heads / kv_heads;
+  return (d == 64 || d == 128) && (group == 1 || group == 2 || group == 4 || group == 8);
+}
+
+// Slices of the KV length per (sequence, KV head): enough blocks for two per
+// multiprocessor, each slice at least 256 keys.
+int DecodeSplits(int batch, int max_len, int kv_heads) {
+  const long blocks = static_cast<long>(batch) * kv_heads;
+  const long by_sms = (2L * MultiprocessorCount() + blocks - 1) / blocks;
+  const long by_len = (max_len + 255L) / 256;
+  return static_cast<int>(std::max(1L, std::min(by_sms, by_len)));
 }
 
 void CheckLaunch(const char* kernel) {
@@ -307,18 +768,35 @@ void Embedding(const int* ids, const bf16* table, bf16* y, int tokens, int h, cu
 
 void RmsNorm(const bf16* x, const bf16* weight, bf16* y, int rows, int h, float eps,
              cudaStream_t stream) {
+  if (WideRows(h, x, weight, y)) {
+    WideNormKernel<false><<<rows, kNormThreads, 0, stream>>>(x, weight, nullptr, y, h, eps);
+    CheckLaunch("WideNormKernel<RMSNorm>");
+    return;
+  }
   RmsNormKernel<<<rows, 256, 0, stream>>>(x, weight, y, h, eps);
   CheckLaunch("RmsNormKernel");
 }
 
 void LayerNorm(const bf16* x, const bf16* gamma, const bf16* beta, bf16* y, int rows, int h,
                float eps, cudaStream_t stream) {
+  if (WideRows(h, x, gamma, y) && Aligned16(beta, beta, beta)) {
+    WideNormKernel<true><<<rows, kNormThreads, 0, stream>>>(x, gamma, beta, y, h, eps);
+    CheckLaunch("WideNormKernel<LayerNorm>");
+    return;
+  }
   LayerNormKernel<<<rows, 256, 0, stream>>>(x, gamma, beta, y, h, eps);
   CheckLaunch("LayerNormKernel");
 }
 
 void Rope(bf16* x, const int* positions, int tokens, int heads, int d, double theta,
           cudaStream_t stream) {
+  if ((d / 2) % 8 == 0 && Aligned16(x, x, x)) {
+    const long n = static_cast<long>(tokens) * heads * (d / 16);
+    WideRopeKernel<<<static_cast<int>((n + 255) / 256), 256, 0, stream>>>(
+        x, positions, tokens, heads, d, static_cast<float>(std::log(theta)));
+    CheckLaunch("WideRopeKernel");
+    return;
+  }
   const long n = static_cast<long>(tokens) * heads * (d / 2);
   RopeKernel<<<static_cast<int>((n + 255) / 256), 256, 0, stream>>>(
       x, positions, tokens, heads, d, static_cast<float>(std::log(theta)));
@@ -326,23 +804,48 @@ void Rope(bf16* x, const int* positions, int tokens, int heads, int d, double th
 }
 
 void SwiGlu(const bf16* gate, const bf16* up, bf16* y, long n, cudaStream_t stream) {
-  SwiGluKernel<<<GridFor(n, 256), 256, 0, stream>>>(gate, up, y, n);
-  CheckLaunch("SwiGluKernel");
+  const bool wide = Aligned16(gate, up, y);
+  MapKernel<SiluTimes, true>
+      <<<GridFor(wide ? n / 8 + n % 8 : n, 256), 256, 0, stream>>>(gate, up, y, n, wide, {});
+  CheckLaunch("MapKernel<SiluTimes>");
 }
 
 void Gelu(const bf16* x, bf16* y, long n, cudaStream_t stream) {
-  GeluKernel<<<GridFor(n, 256), 256, 0, stream>>>(x, y, n);
-  CheckLaunch("GeluKernel");
+  const bool wide = Aligned16(x, x, y);
+  MapKernel<GeluErf, false>
+      <<<GridFor(wide ? n / 8 + n % 8 : n, 256), 256, 0, stream>>>(x, nullptr, y, n, wide, {});
+  CheckLaunch("MapKernel<GeluErf>");
 }
 
 void ResidualAdd(const bf16* x, const bf16* residual, bf16* y, long n, cudaStream_t stream) {
-  ResidualAddKernel<<<GridFor(n, 256), 256, 0, stream>>>(x, residual, y, n);
-  CheckLaunch("ResidualAddKernel");
+  const bool wide = Aligned16(x, residual, y);
+  MapKernel<Plus, true>
+      <<<GridFor(wide ? n / 8 + n % 8 : n, 256), 256, 0, stream>>>(x, residual, y, n, wide, {});
+  CheckLaunch("MapKernel<Plus>");
 }
 
 void AttentionPrefill(const bf16* q, const bf16* k, const bf16* v, bf16* out, int batch, int tokens,
                       int heads, int kv_heads, int d, bool causal, cudaStream_t stream) {
   CheckHeadDim(d, "AttentionPrefill");
+  if (d <= 128 && Aligned16(q, k, v) && Aligned16(out, out, out)) {
+    const dim3 grid((tokens + kFlashRows - 1) / kFlashRows, heads, batch);
+    const float scale_log2 = static_cast<float>(M_LOG2E / std::sqrt(static_cast<double>(d)));
+    switch (d) {
+#define PLATSIM_FLASH(n)                                                                     \
+  case n:                                                                                    \
+    FlashPrefillKernel<n><<<grid, kFlashThreads, 0, stream>>>(q, k, v, out, tokens, heads,   \
+                                                              kv_heads, causal, scale_log2); \
+    break;
+      PLATSIM_FLASH(32)
+      PLATSIM_FLASH(64)
+      PLATSIM_FLASH(96)
+      PLATSIM_FLASH(128)
+#undef PLATSIM_FLASH
+    }
+    CheckLaunch("FlashPrefillKernel");
+    return;
+  }
+  // Head dimensions over 128: a warp per query row on the FMA units.
   const long rows = static_cast<long>(batch) * tokens * heads;
   const int warps = 4;
   const int grid = static_cast<int>((rows + warps - 1) / warps);
@@ -366,10 +869,51 @@ void AttentionPrefill(const bf16* q, const bf16* k, const bf16* v, bf16* out, in
   CheckLaunch("PrefillKernel");
 }
 
+long AttentionDecodeWorkspace(int batch, int max_len, int heads, int kv_heads, int d) {
+  if (!SplitDecodeFits(d, heads, kv_heads)) return 0;
+  const int splits = DecodeSplits(batch, max_len, kv_heads);
+  return splits == 1 ? 0 : static_cast<long>(batch) * heads * splits * (d + 2);
+}
+
 void AttentionDecode(const bf16* q, const bf16* k_cache, const bf16* v_cache, const int* lengths,
                      bf16* out, int batch, int max_len, int heads, int kv_heads, int d,
-                     cudaStream_t stream) {
+                     float* workspace, cudaStream_t stream) {
   CheckHeadDim(d, "AttentionDecode");
+  if (SplitDecodeFits(d, heads, kv_heads) && Aligned16(q, k_cache, v_cache)) {
+    const int splits = DecodeSplits(batch, max_len, kv_heads);
+    if (splits > 1 && workspace == nullptr) {
+      throw CudaError("AttentionDecode: needs a workspace of AttentionDecodeWorkspace floats");
+    }
+    const int split_len = (max_len + splits - 1) / splits;
+    float* partial = splits > 1 ? workspace : nullptr;
+    const dim3 grid(splits, kv_heads, batch);
+    const float scale_log2 = static_cast<float>(M_LOG2E / std::sqrt(static_cast<double>(d)));
+    const int group = heads / kv_heads;
+    switch (d * 16 + group) {
+#define PLATSIM_SPLIT_DECODE(n, g)                                                                 \
+  case n * 16 + g:                                                                                 \
+    SplitDecodeKernel<n, g><<<grid, kDecodeThreads, 0, stream>>>(q, k_cache, v_cache, lengths,     \
+                                                                 out, partial, max_len, heads,     \
+                                                                 kv_heads, split_len, scale_log2); \
+    break;
+      PLATSIM_SPLIT_DECODE(64, 1)
+      PLATSIM_SPLIT_DECODE(64, 2)
+      PLATSIM_SPLIT_DECODE(64, 4)
+      PLATSIM_SPLIT_DECODE(64, 8)
+      PLATSIM_SPLIT_DECODE(128, 1)
+      PLATSIM_SPLIT_DECODE(128, 2)
+      PLATSIM_SPLIT_DECODE(128, 4)
+      PLATSIM_SPLIT_DECODE(128, 8)
+#undef PLATSIM_SPLIT_DECODE
+    }
+    CheckLaunch("SplitDecodeKernel");
+    if (partial != nullptr) {
+      DecodeCombineKernel<<<dim3(heads, batch), d, 0, stream>>>(partial, out, splits, d);
+      CheckLaunch("DecodeCombineKernel");
+    }
+    return;
+  }
+  // Other shapes: a warp per query head, the whole cache in one pass.
   const long rows = static_cast<long>(batch) * heads;
   const int warps = 4;
   const int grid = static_cast<int>((rows + warps - 1) / warps);

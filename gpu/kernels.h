@@ -77,10 +77,15 @@ void ResidualAdd(const bf16* x, const bf16* residual, bf16* y, long n, cudaStrea
 // REQUIRES: d a multiple of 32 and at most 256.
 void AttentionPrefill(const bf16* q, const bf16* k, const bf16* v, bf16* out, int batch, int tokens,
                       int heads, int kv_heads, int d, bool causal, cudaStream_t stream);
-// REQUIRES: d a multiple of 32 and at most 256; lengths in device memory.
+// REQUIRES: d a multiple of 32 and at most 256; lengths in device memory;
+// `workspace` holds AttentionDecodeWorkspace(...) floats (none if that is 0),
+// used by the launches on `stream` only.
 void AttentionDecode(const bf16* q, const bf16* k_cache, const bf16* v_cache, const int* lengths,
                      bf16* out, int batch, int max_len, int heads, int kv_heads, int d,
-                     cudaStream_t stream);
+                     float* workspace, cudaStream_t stream);
+// Floats of workspace AttentionDecode needs for these shapes on the current
+// device (the KV length is split over blocks when sequences are few).
+long AttentionDecodeWorkspace(int batch, int max_len, int heads, int kv_heads, int d);
 
 // c[m x n] = a[m x k] * b[k x n], row-major bf16, fp32 accumulation, through
 // cuBLAS. The handle is created on first use per Gemm object.

@@ -90,6 +90,8 @@ LayerActivations RandomLayerActivations(const ModelShape& m, Phase phase, int ba
       a.v_cache = Random(cache, 1.0f, seed + 2, stream);
       a.lengths = DeviceArray<int>(batch);
       Upload(a.lengths, std::vector<int>(batch, length), stream);
+      const long floats = AttentionDecodeWorkspace(batch, length, m.heads, m.kv_heads, d);
+      if (floats > 0) a.decode_workspace = DeviceArray<float>(floats);
     }
   }
   return a;
@@ -144,7 +146,7 @@ void LayerForward(const ModelShape& m, const LayerWeights& w, LayerActivations& 
                             cudaMemcpyDeviceToDevice, stream),
           "cudaMemcpy2DAsync");
     AttentionDecode(a.q.get(), a.k_cache.get(), a.v_cache.get(), a.lengths.get(), a.attn.get(),
-                    a.batch, a.length, m.heads, m.kv_heads, d, stream);
+                    a.batch, a.length, m.heads, m.kv_heads, d, a.decode_workspace.get(), stream);
   }
   gemm.Run(a.attn.get(), w.o.get(), a.t2.get(), rows, h, qd, stream);
   if (decoder) {

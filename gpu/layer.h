@@ -39,9 +39,10 @@ struct LayerActivations {
   int batch = 0, length = 0;
   Phase phase = Phase::kPrefill;
   DeviceArray<bf16> x, t1, t2, x1, q, k, v, attn, gate, up, act, y;
-  DeviceArray<bf16> k_cache, v_cache;  // [batch x length x kv x d] (kDecode)
-  DeviceArray<int> positions;          // of each new token
-  DeviceArray<int> lengths;            // [batch] (kDecode)
+  DeviceArray<bf16> k_cache, v_cache;   // [batch x length x kv x d] (kDecode)
+  DeviceArray<int> positions;           // of each new token
+  DeviceArray<int> lengths;             // [batch] (kDecode)
+  DeviceArray<float> decode_workspace;  // AttentionDecode's (kDecode)
   long tokens() const { return phase == Phase::kPrefill ? long(batch) * length : batch; }
 };
 

@@ -7,8 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "gpu/reference.h"
@@ -119,39 +121,61 @@ TEST_F(GpuKernels, ElementwiseKernelsMatchTheReferenceAtAnOddSize) {
   ExpectClose(Download(y, n), want, kBf16Tolerance, "ResidualAdd");
 }
 
+// Shapes that reach every path: one key tile and several with a partial
+// last one, causal and full, grouped and multi-head, the tensor-core head
+// dimensions (32-128) and one over them (the per-row kernel).
 TEST_F(GpuKernels, PrefillAttentionMatchesTheReference) {
-  for (const bool causal : {true, false}) {
-    const int batch = 2, tokens = 37, heads = 8, kv_heads = 2, d = causal ? 128 : 64;
-    DeviceBuffer<bf16> q(batch * tokens * heads * d), k(batch * tokens * kv_heads * d),
-        v(batch * tokens * kv_heads * d), out(batch * tokens * heads * d);
-    const auto hq = Upload(q, batch * tokens * heads * d);
-    const auto hk = Upload(k, batch * tokens * kv_heads * d);
-    const auto hv = Upload(v, batch * tokens * kv_heads * d);
+  struct Case {
+    int batch, tokens, heads, kv_heads, d;
+    bool causal;
+  };
+  for (const Case c :
+       {Case{2, 37, 8, 2, 128, true}, Case{2, 37, 8, 2, 64, false}, Case{1, 200, 4, 4, 64, true},
+        Case{1, 150, 4, 1, 128, false}, Case{1, 70, 2, 2, 96, true}, Case{1, 65, 2, 2, 32, false},
+        Case{1, 40, 2, 1, 160, true}}) {
+    const long nq = long(c.batch) * c.tokens * c.heads * c.d;
+    const long nkv = long(c.batch) * c.tokens * c.kv_heads * c.d;
+    DeviceBuffer<bf16> q(nq), k(nkv), v(nkv), out(nq);
+    const auto hq = Upload(q, nq), hk = Upload(k, nkv), hv = Upload(v, nkv);
     std::vector<float> want(hq.size());
-    AttentionPrefill(q.get(), k.get(), v.get(), out.get(), batch, tokens, heads, kv_heads, d,
-                     causal, nullptr);
-    reference::AttentionPrefill(hq, hk, hv, want, batch, tokens, heads, kv_heads, d, causal);
-    ExpectClose(Download(out, hq.size()), want, kBf16Tolerance,
-                causal ? "causal prefill" : "prefill");
+    AttentionPrefill(q.get(), k.get(), v.get(), out.get(), c.batch, c.tokens, c.heads, c.kv_heads,
+                     c.d, c.causal, nullptr);
+    reference::AttentionPrefill(hq, hk, hv, want, c.batch, c.tokens, c.heads, c.kv_heads, c.d,
+                                c.causal);
+    const std::string what = std::string(c.causal ? "causal" : "full") + " prefill, " +
+                             std::to_string(c.tokens) + " tokens, d " + std::to_string(c.d);
+    ExpectClose(Download(out, hq.size()), want, kBf16Tolerance, what.c_str());
   }
 }
 
+// Few sequences over long caches split the KV length over blocks (with
+// slices past a short sequence's end); many sequences do not; d 96 with
+// three query heads per KV head takes the per-row kernel.
 TEST_F(GpuKernels, DecodeAttentionMatchesTheReference) {
-  const int batch = 3, max_len = 100, heads = 32, kv_heads = 8, d = 128;
-  DeviceBuffer<bf16> q(batch * heads * d), kc(batch * max_len * kv_heads * d),
-      vc(batch * max_len * kv_heads * d), out(batch * heads * d);
-  const auto hq = Upload(q, batch * heads * d);
-  const auto hk = Upload(kc, batch * max_len * kv_heads * d);
-  const auto hv = Upload(vc, batch * max_len * kv_heads * d);
-  const std::vector<int> lengths = {1, 57, 100};
-  DeviceBuffer<int> len(batch);
-  Check(cudaMemcpy(len.get(), lengths.data(), batch * sizeof(int), cudaMemcpyHostToDevice),
-        "upload");
-  std::vector<float> want(hq.size());
-  AttentionDecode(q.get(), kc.get(), vc.get(), len.get(), out.get(), batch, max_len, heads,
-                  kv_heads, d, nullptr);
-  reference::AttentionDecode(hq, hk, hv, lengths, want, batch, max_len, heads, kv_heads, d);
-  ExpectClose(Download(out, hq.size()), want, kBf16Tolerance, "decode");
+  struct Case {
+    int max_len, heads, kv_heads, d;
+    std::vector<int> lengths;
+  };
+  for (const Case& c : {Case{100, 32, 8, 128, {1, 57, 100}}, Case{1000, 8, 8, 64, {1000, 333}},
+                        Case{4096, 32, 8, 128, {4096}}, Case{300, 6, 2, 96, {300, 7}}}) {
+    const int batch = static_cast<int>(c.lengths.size());
+    const long nq = long(batch) * c.heads * c.d, nkv = long(batch) * c.max_len * c.kv_heads * c.d;
+    DeviceBuffer<bf16> q(nq), kc(nkv), vc(nkv), out(nq);
+    const auto hq = Upload(q, nq), hk = Upload(kc, nkv), hv = Upload(vc, nkv);
+    DeviceBuffer<int> len(batch);
+    Check(cudaMemcpy(len.get(), c.lengths.data(), batch * sizeof(int), cudaMemcpyHostToDevice),
+          "upload");
+    const long floats = AttentionDecodeWorkspace(batch, c.max_len, c.heads, c.kv_heads, c.d);
+    DeviceArray<float> workspace(std::max(floats, 1L));
+    std::vector<float> want(hq.size());
+    AttentionDecode(q.get(), kc.get(), vc.get(), len.get(), out.get(), batch, c.max_len, c.heads,
+                    c.kv_heads, c.d, workspace.get(), nullptr);
+    reference::AttentionDecode(hq, hk, hv, c.lengths, want, batch, c.max_len, c.heads, c.kv_heads,
+                               c.d);
+    const std::string what = "decode, KV " + std::to_string(c.max_len) + ", d " +
+                             std::to_string(c.d) + ", workspace " + std::to_string(floats);
+    ExpectClose(Download(out, hq.size()), want, kBf16Tolerance, what.c_str());
+  }
 }
 
 TEST_F(GpuKernels, GemmMatchesTheReferenceAtUnalignedShapes) {
@@ -168,9 +192,9 @@ TEST_F(GpuKernels, GemmMatchesTheReferenceAtUnalignedShapes) {
 TEST(GpuErrors, AnUnsupportedHeadDimensionIsRefusedWithItsName) {
   std::string why;
   if (!DeviceAvailable(&why)) GTEST_SKIP() << "GPU tests skipped: " << why;
-  EXPECT_THROW(
-      AttentionDecode(nullptr, nullptr, nullptr, nullptr, nullptr, 1, 1, 1, 1, 48, nullptr),
-      CudaError);
+  EXPECT_THROW(AttentionDecode(nullptr, nullptr, nullptr, nullptr, nullptr, 1, 1, 1, 1, 48, nullptr,
+                               nullptr),
+               CudaError);
 }
 
 }  // namespace
