@@ -3,6 +3,8 @@
 #include <cublas_v2.h>
 
 #include <cmath>
+#include <fstream>
+#include <sstream>
 
 namespace platsim::gpu {
 namespace {
@@ -30,6 +32,23 @@ double Bytes(const std::vector<long>& sizes) {
   for (long s : sizes)
     n += s;
   return 2 * n;
+}
+
+// The NVIDIA kernel module's version ("580.159.04"): the first word of
+// /proc/driver/nvidia/version made of digits and dots; empty where that
+// file cannot be read.
+std::string KernelModuleVersion() {
+  std::ifstream file("/proc/driver/nvidia/version");
+  std::string line, word;
+  std::getline(file, line);
+  std::istringstream words(line);
+  while (words >> word) {
+    if (word.find('.') != std::string::npos &&
+        word.find_first_not_of("0123456789.") == std::string::npos) {
+      return word;
+    }
+  }
+  return "";
 }
 
 }  // namespace
@@ -72,7 +91,8 @@ DeviceInfo DeviceTimer::Device() {
   info.compute_capability = std::to_string(p.major) + "." + std::to_string(p.minor);
   int v = 0;
   Check(cudaDriverGetVersion(&v), "cudaDriverGetVersion");
-  info.driver_version = "CUDA " + Version(v);
+  const std::string module = KernelModuleVersion();
+  info.driver_version = (module.empty() ? "" : module + ", ") + "CUDA " + Version(v);
   Check(cudaRuntimeGetVersion(&v), "cudaRuntimeGetVersion");
   info.runtime_version = Version(v);
   int major = 0, minor = 0, patch = 0;

@@ -349,29 +349,63 @@ __device__ __forceinline__ uint32_t PackFloats(float lo, float hi) {
   return *reinterpret_cast<const uint32_t*>(&v);
 }
 
-__device__ __forceinline__ uint32_t PackHalves(bf16 lo, bf16 hi) {
-  return static_cast<uint32_t>(__bfloat16_as_ushort(lo)) |
-         (static_cast<uint32_t>(__bfloat16_as_ushort(hi)) << 16);
-}
-
 __device__ __forceinline__ uint32_t Load32(const bf16* p) {
   return *reinterpret_cast<const uint32_t*>(p);
 }
 
+// Four 8x8 b16 matrices from shared memory: lanes 8i..8i+7 give the row
+// addresses of matrix i, and register i receives matrix i in the A/B
+// fragment layout (row lane / 4, columns 2(lane % 4), +1); `.trans`
+// delivers each matrix transposed.
+__device__ __forceinline__ void LoadMatrices(uint32_t r[4], const bf16* row) {
+  const auto addr = static_cast<uint32_t>(__cvta_generic_to_shared(row));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
+}
+__device__ __forceinline__ void LoadMatricesTransposed(uint32_t r[4], const bf16* row) {
+  const auto addr = static_cast<uint32_t>(__cvta_generic_to_shared(row));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
+}
+
+// 16 bytes global -> shared without passing through registers; with
+// `valid` false the destination is zero-filled and nothing is read.
+__device__ __forceinline__ void CopyAsync16(bf16* dst, const bf16* src, bool valid) {
+  const auto addr = static_cast<uint32_t>(__cvta_generic_to_shared(dst));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(addr), "l"(src),
+               "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void CopyAsyncCommit() {
+  asm volatile("cp.async.commit_group;\n");
+}
+template <int kPending>
+__device__ __forceinline__ void CopyAsyncWait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
+}
+
 // Flash attention (online softmax over key tiles, scores never leave
 // registers). A block of 4 warps takes 64 query rows of one (sequence,
-// head), 16 rows per warp; K and V tiles of 64 keys pass through shared
-// memory, rows padded by 16 bytes so that fragment loads avoid bank
-// conflicts. Scores are kept in base 2 (scaled by log2(e) / sqrt(d)).
+// head), 16 rows per warp. K and V tiles of 64 keys are copied into shared
+// memory asynchronously, two stages deep, so the next tile loads while this
+// one is computed; rows are padded by 16 bytes so that ldmatrix reads are
+// free of bank conflicts. Scores are kept in base 2 (scaled by
+// log2(e) / sqrt(d)).
 constexpr int kFlashRows = 64, kFlashKeys = 64, kFlashThreads = 128;
+
+template <int D>
+constexpr int FlashSharedBytes() {
+  return 2 * 2 * kFlashKeys * (D + 8) * static_cast<int>(sizeof(bf16));  // {K, V} x 2 stages
+}
 
 template <int D>
 __global__ void __launch_bounds__(kFlashThreads)
     FlashPrefillKernel(const bf16* q, const bf16* k, const bf16* v, bf16* out, int tokens,
                        int heads, int kv_heads, bool causal, float scale_log2) {
-  constexpr int kStride = D + 8;
-  __shared__ __align__(16) bf16 ks[kFlashKeys * kStride];
-  __shared__ __align__(16) bf16 vs[kFlashKeys * kStride];
+  constexpr int kStride = D + 8, kTile = kFlashKeys * kStride;
+  extern __shared__ __align__(16) unsigned char flash_shared[];
+  bf16* tiles = reinterpret_cast<bf16*>(flash_shared);  // stage s: K at 2s, V at 2s + 1
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp, g = lane / 4, t = lane % 4;
   // The longest query tiles (causal: the last) start first.
   const int q0 = (gridDim.x - 1 - blockIdx.x) * kFlashRows;
@@ -381,6 +415,23 @@ __global__ void __launch_bounds__(kFlashThreads)
   const bf16* kb = k + (static_cast<long>(b) * tokens * kv_heads + kvh) * D;
   const bf16* vb = v + (static_cast<long>(b) * tokens * kv_heads + kvh) * D;
   const int r0 = q0 + warp * 16 + g, r1 = r0 + 8;
+  const int key_end = causal ? min(tokens, q0 + kFlashRows) : tokens;
+  const int key_tiles = (key_end + kFlashKeys - 1) / kFlashKeys;
+
+  auto load_tile = [&](int tile, int stage) {
+    bf16* ks = tiles + (2 * stage) * kTile;
+    bf16* vs = ks + kTile;
+    const int k0 = tile * kFlashKeys;
+    for (int i = threadIdx.x; i < kFlashKeys * D / 8; i += kFlashThreads) {
+      const int row = i / (D / 8), col = (i % (D / 8)) * 8;
+      const bool valid = k0 + row < tokens;
+      const long at = valid ? (k0 + row) * kv_stride + col : 0;
+      CopyAsync16(ks + row * kStride + col, kb + at, valid);
+      CopyAsync16(vs + row * kStride + col, vb + at, valid);
+    }
+    CopyAsyncCommit();
+  };
+  load_tile(0, 0);
 
   uint32_t qa[D / 16][4];
 #pragma unroll
@@ -396,30 +447,34 @@ __global__ void __launch_bounds__(kFlashThreads)
   for (int n = 0; n < D / 8; ++n)
     o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
   float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};  // l: this thread's columns
+  // ldmatrix row addresses: lane supplies row lane % 8 of matrix lane / 8.
+  const int mrow = lane % 8, mat = lane / 8;
 
-  const int key_end = causal ? min(tokens, q0 + kFlashRows) : tokens;
-  for (int k0 = 0; k0 < key_end; k0 += kFlashKeys) {
-    __syncthreads();  // the previous tile is no longer read
-    for (int i = threadIdx.x; i < kFlashKeys * D / 8; i += kFlashThreads) {
-      const int row = i / (D / 8), col = (i % (D / 8)) * 8;
-      uint4 kv{}, vv{};
-      if (k0 + row < tokens) {
-        kv = *reinterpret_cast<const uint4*>(kb + (k0 + row) * kv_stride + col);
-        vv = *reinterpret_cast<const uint4*>(vb + (k0 + row) * kv_stride + col);
-      }
-      *reinterpret_cast<uint4*>(ks + row * kStride + col) = kv;
-      *reinterpret_cast<uint4*>(vs + row * kStride + col) = vv;
+  for (int tile = 0; tile < key_tiles; ++tile) {
+    if (tile + 1 < key_tiles) {
+      load_tile(tile + 1, (tile + 1) % 2);
+      CopyAsyncWait<1>();
+    } else {
+      CopyAsyncWait<0>();
     }
-    __syncthreads();
+    __syncthreads();  // this tile's copies, from every thread, have landed
+    const bf16* ks = tiles + (2 * (tile % 2)) * kTile;
+    const bf16* vs = ks + kTile;
+    const int k0 = tile * kFlashKeys;
 
     float sc[kFlashKeys / 8][4];
 #pragma unroll
     for (int n = 0; n < kFlashKeys / 8; ++n) {
       sc[n][0] = sc[n][1] = sc[n][2] = sc[n][3] = 0.0f;
-      const bf16* kr = ks + (n * 8 + g) * kStride + 2 * t;
+      // Matrices: keys n*8..n*8+7 by columns s*16 + 8*mat: b0, b1 of k-steps s and s + 1.
+      const bf16* kr = ks + (n * 8 + mrow) * kStride + mat * 8;
 #pragma unroll
-      for (int s = 0; s < D / 16; ++s)
-        Mma16816(sc[n], qa[s], Load32(kr + s * 16), Load32(kr + s * 16 + 8));
+      for (int s = 0; s < D / 16; s += 2) {
+        uint32_t kf[4];
+        LoadMatrices(kf, kr + s * 16);
+        Mma16816(sc[n], qa[s], kf[0], kf[1]);
+        Mma16816(sc[n], qa[s + 1], kf[2], kf[3]);
+      }
     }
     const bool mask = k0 + kFlashKeys > tokens || (causal && k0 + kFlashKeys > q0 + warp * 16);
     float mx[2] = {m[0], m[1]};
@@ -468,14 +523,18 @@ __global__ void __launch_bounds__(kFlashThreads)
                               PackFloats(sc[2 * kk][2], sc[2 * kk][3]),
                               PackFloats(sc[2 * kk + 1][0], sc[2 * kk + 1][1]),
                               PackFloats(sc[2 * kk + 1][2], sc[2 * kk + 1][3])};
-      const bf16* vr = vs + (kk * 16 + 2 * t) * kStride + g;
+      // Matrices, transposed: keys kk*16 + 8*(mat % 2) by columns (n + mat / 2) * 8:
+      // b0, b1 of output tiles n and n + 1.
+      const bf16* vr = vs + (kk * 16 + (mat % 2) * 8 + mrow) * kStride + (mat / 2) * 8;
 #pragma unroll
-      for (int n = 0; n < D / 8; ++n) {
-        const bf16* p = vr + n * 8;
-        Mma16816(o[n], pa, PackHalves(p[0], p[kStride]),
-                 PackHalves(p[8 * kStride], p[9 * kStride]));
+      for (int n = 0; n < D / 8; n += 2) {
+        uint32_t vf[4];
+        LoadMatricesTransposed(vf, vr + n * 8);
+        Mma16816(o[n], pa, vf[0], vf[1]);
+        Mma16816(o[n + 1], pa, vf[2], vf[3]);
       }
     }
+    __syncthreads();  // every warp is done with this stage before it is refilled
   }
   float inv[2];
 #pragma unroll
@@ -663,6 +722,15 @@ bool WideRows(int h, const void* x, const void* w, const void* y) {
   return h % 8 == 0 && h <= kNormThreads * kNormChunks * 8 && Aligned16(x, w, y);
 }
 
+// Raises FlashPrefillKernel<D>'s dynamic shared memory limit past the
+// default 48 KB, once per process.
+template <int D>
+void AllowFlashSharedMemory() {
+  static const cudaError_t status = cudaFuncSetAttribute(
+      FlashPrefillKernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, FlashSharedBytes<D>());
+  Check(status, "cudaFuncSetAttribute(FlashPrefillKernel)");
+}
+
 int MultiprocessorCount() {
   int device = 0, sms = 0;
   Check(cudaGetDevice(&device), "cudaGetDevice");
@@ -831,10 +899,11 @@ void AttentionPrefill(const bf16* q, const bf16* k, const bf16* v, bf16* out, in
     const dim3 grid((tokens + kFlashRows - 1) / kFlashRows, heads, batch);
     const float scale_log2 = static_cast<float>(M_LOG2E / std::sqrt(static_cast<double>(d)));
     switch (d) {
-#define PLATSIM_FLASH(n)                                                                     \
-  case n:                                                                                    \
-    FlashPrefillKernel<n><<<grid, kFlashThreads, 0, stream>>>(q, k, v, out, tokens, heads,   \
-                                                              kv_heads, causal, scale_log2); \
+#define PLATSIM_FLASH(n)                                                           \
+  case n:                                                                          \
+    AllowFlashSharedMemory<n>();                                                   \
+    FlashPrefillKernel<n><<<grid, kFlashThreads, FlashSharedBytes<n>(), stream>>>( \
+        q, k, v, out, tokens, heads, kv_heads, causal, scale_log2);                \
     break;
       PLATSIM_FLASH(32)
       PLATSIM_FLASH(64)

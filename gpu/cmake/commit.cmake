@@ -1,10 +1,11 @@
-# Writes OUT, a header defining PLATSIM_COMMIT: the git commit of SOURCE,
-# with "-dirty" if tracked files differ from it, or FALLBACK (or "unknown")
-# where there is no git history. Rewrites OUT only when that changes, so a
+# Writes OUT, a header defining PLATSIM_COMMIT: OVERRIDE where given (a
+# tree copied to another machine, whose git history there may not be the
+# tree's), else the git commit of SOURCE with "-dirty" if tracked files
+# differ from it, else "unknown". Rewrites OUT only when that changes, so a
 # build that runs this every time recompiles nothing when nothing changed.
 find_package(Git QUIET)
-set(commit "")
-if(GIT_FOUND)
+set(commit "${OVERRIDE}")
+if(commit STREQUAL "" AND GIT_FOUND)
   execute_process(COMMAND ${GIT_EXECUTABLE} -C ${SOURCE} rev-parse HEAD
                   OUTPUT_VARIABLE commit OUTPUT_STRIP_TRAILING_WHITESPACE
                   RESULT_VARIABLE failed ERROR_QUIET)
@@ -18,9 +19,6 @@ if(GIT_FOUND)
       string(APPEND commit "-dirty")
     endif()
   endif()
-endif()
-if(commit STREQUAL "")
-  set(commit "${FALLBACK}")
 endif()
 if(commit STREQUAL "")
   set(commit "unknown")

@@ -17,8 +17,8 @@
 #                                   gpu/profiles/README.md
 #
 # `run` writes under $OUT (default out/gpu): tests.txt, nvidia-smi.txt,
-# profiles/<model>.json, torch/<model>.json, table.md. PLATSIM_COMMIT names
-# the commit where the copied tree has no git history.
+# profiles/<model>.json, torch/<model>.json, table.md. Profiles record the
+# commit `prepare` saw (run `prepare` after committing), or PLATSIM_COMMIT.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -27,7 +27,12 @@ prepare() {
   mkdir -p .deps/include
   cp -a /usr/include/eigen3 /usr/include/nlohmann .deps/include/  # -a: mtimes kept, no rebuilds
   cp -a /usr/src/googletest .deps/googletest
-  git rev-parse HEAD > .deps/commit 2>/dev/null || true
+  # The commit the copied tree is, for the profiles (the GPU machine's copy
+  # may carry other git history).
+  local commit
+  commit=$(git rev-parse HEAD 2>/dev/null) || commit=""
+  if [[ -n $commit && -n $(git status --porcelain --untracked-files=no) ]]; then commit+="-dirty"; fi
+  echo "$commit" > .deps/commit
 }
 
 build() {  # build [LOG]: configure, build and test; the test output is copied to LOG
