@@ -134,6 +134,67 @@ __global__ void __launch_bounds__(kNormThreads)
   }
 }
 
+// Rows of up to 256 x kChunks elements (h a multiple of 8, 16-byte
+// aligned), a warp per row and four rows per block: each lane holds its
+// chunks of 8 as loaded, so the row is read once and the sums need no
+// barrier.
+template <int kChunks, bool kLayerNorm>
+__global__ void __launch_bounds__(128) WarpNormKernel(const bf16* x, const bf16* g, const bf16* b,
+                                                      bf16* y, long rows, int h, float eps) {
+  const long row = static_cast<long>(blockIdx.x) * 4 + threadIdx.x / kWarp;
+  if (row >= rows) return;
+  const int lane = threadIdx.x % kWarp, chunks = h / 8;
+  const uint4* in = reinterpret_cast<const uint4*>(x + row * h);
+  uint4 raw[kChunks];
+  float sum = 0.0f;
+#pragma unroll
+  for (int c = 0; c < kChunks; ++c) {
+    const int j = lane + c * kWarp;
+    raw[c] = j < chunks ? in[j] : uint4{};
+    const auto* e = reinterpret_cast<const __nv_bfloat162*>(&raw[c]);
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const float2 f = __bfloat1622float2(e[k]);
+      sum += f.x + f.y;
+    }
+  }
+  const float mean = kLayerNorm ? WarpSum(sum) / h : 0.0f;
+  float ss = 0.0f;
+#pragma unroll
+  for (int c = 0; c < kChunks; ++c) {
+    if (lane + c * kWarp >= chunks) break;
+    const auto* e = reinterpret_cast<const __nv_bfloat162*>(&raw[c]);
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const float2 f = __bfloat1622float2(e[k]);
+      ss += (f.x - mean) * (f.x - mean) + (f.y - mean) * (f.y - mean);
+    }
+  }
+  const float inv = rsqrtf(WarpSum(ss) / h + eps);
+  uint4* out = reinterpret_cast<uint4*>(y + row * h);
+#pragma unroll
+  for (int c = 0; c < kChunks; ++c) {
+    const int j = lane + c * kWarp;
+    if (j >= chunks) break;
+    const uint4 graw = reinterpret_cast<const uint4*>(g)[j];
+    uint4 braw{};
+    if constexpr (kLayerNorm) braw = reinterpret_cast<const uint4*>(b)[j];
+    const auto* xe = reinterpret_cast<const __nv_bfloat162*>(&raw[c]);
+    const auto* ge = reinterpret_cast<const __nv_bfloat162*>(&graw);
+    const auto* be = reinterpret_cast<const __nv_bfloat162*>(&braw);
+    uint4 o;
+    auto* oe = reinterpret_cast<__nv_bfloat162*>(&o);
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const float2 f = __bfloat1622float2(xe[k]), gf = __bfloat1622float2(ge[k]);
+      const float2 bf = kLayerNorm ? __bfloat1622float2(be[k]) : make_float2(0.0f, 0.0f);
+      oe[k] =
+          __floats2bfloat162_rn((f.x - mean) * inv * gf.x + bf.x, (f.y - mean) * inv * gf.y + bf.y);
+    }
+    out[j] = o;
+  }
+}
+
 __global__ void RopeKernel(bf16* x, const int* positions, int tokens, int heads, int d,
                            float log_theta) {
   const int half = d / 2;
@@ -349,6 +410,13 @@ __device__ __forceinline__ uint32_t PackFloats(float lo, float hi) {
   return *reinterpret_cast<const uint32_t*>(&v);
 }
 
+// 2^x on the special-function unit (2 ulp; -inf gives 0).
+__device__ __forceinline__ float FastExp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
+
 __device__ __forceinline__ uint32_t Load32(const bf16* p) {
   return *reinterpret_cast<const uint32_t*>(p);
 }
@@ -386,43 +454,43 @@ __device__ __forceinline__ void CopyAsyncWait() {
 }
 
 // Flash attention (online softmax over key tiles, scores never leave
-// registers). A block of 4 warps takes 64 query rows of one (sequence,
-// head), 16 rows per warp. K and V tiles of 64 keys are copied into shared
+// registers). A block of kWarps warps takes 16 x kWarps query rows of one
+// (sequence, head), 16 rows per warp. K and V tiles of 64 keys are copied into shared
 // memory asynchronously, two stages deep, so the next tile loads while this
 // one is computed; rows are padded by 16 bytes so that ldmatrix reads are
 // free of bank conflicts. Scores are kept in base 2 (scaled by
 // log2(e) / sqrt(d)).
-constexpr int kFlashRows = 64, kFlashKeys = 64, kFlashThreads = 128;
+constexpr int kFlashKeys = 64;
 
 template <int D>
 constexpr int FlashSharedBytes() {
   return 2 * 2 * kFlashKeys * (D + 8) * static_cast<int>(sizeof(bf16));  // {K, V} x 2 stages
 }
 
-template <int D>
-__global__ void __launch_bounds__(kFlashThreads)
+template <int D, int kWarps>
+__global__ void __launch_bounds__(kWarps* kWarp)
     FlashPrefillKernel(const bf16* q, const bf16* k, const bf16* v, bf16* out, int tokens,
                        int heads, int kv_heads, bool causal, float scale_log2) {
-  constexpr int kStride = D + 8, kTile = kFlashKeys * kStride;
+  constexpr int kStride = D + 8, kTile = kFlashKeys * kStride, kRows = 16 * kWarps;
   extern __shared__ __align__(16) unsigned char flash_shared[];
   bf16* tiles = reinterpret_cast<bf16*>(flash_shared);  // stage s: K at 2s, V at 2s + 1
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp, g = lane / 4, t = lane % 4;
   // The longest query tiles (causal: the last) start first.
-  const int q0 = (gridDim.x - 1 - blockIdx.x) * kFlashRows;
+  const int q0 = (gridDim.x - 1 - blockIdx.x) * kRows;
   const int h = blockIdx.y, b = blockIdx.z, kvh = h / (heads / kv_heads);
   const long q_stride = static_cast<long>(heads) * D, kv_stride = static_cast<long>(kv_heads) * D;
   const bf16* qb = q + (static_cast<long>(b) * tokens * heads + h) * D;
   const bf16* kb = k + (static_cast<long>(b) * tokens * kv_heads + kvh) * D;
   const bf16* vb = v + (static_cast<long>(b) * tokens * kv_heads + kvh) * D;
   const int r0 = q0 + warp * 16 + g, r1 = r0 + 8;
-  const int key_end = causal ? min(tokens, q0 + kFlashRows) : tokens;
+  const int key_end = causal ? min(tokens, q0 + kRows) : tokens;
   const int key_tiles = (key_end + kFlashKeys - 1) / kFlashKeys;
 
   auto load_tile = [&](int tile, int stage) {
     bf16* ks = tiles + (2 * stage) * kTile;
     bf16* vs = ks + kTile;
     const int k0 = tile * kFlashKeys;
-    for (int i = threadIdx.x; i < kFlashKeys * D / 8; i += kFlashThreads) {
+    for (int i = threadIdx.x; i < kFlashKeys * D / 8; i += kWarps * kWarp) {
       const int row = i / (D / 8), col = (i % (D / 8)) * 8;
       const bool valid = k0 + row < tokens;
       const long at = valid ? (k0 + row) * kv_stride + col : 0;
@@ -498,7 +566,7 @@ __global__ void __launch_bounds__(kFlashThreads)
       mx[j] = fmaxf(mx[j], __shfl_xor_sync(0xffffffffu, mx[j], 1));
       mx[j] = fmaxf(mx[j], __shfl_xor_sync(0xffffffffu, mx[j], 2));
       base[j] = mx[j] == -INFINITY ? 0.0f : mx[j];  // a row with nothing visible yet
-      correction[j] = exp2f(m[j] - base[j]);
+      correction[j] = FastExp2(m[j] - base[j]);
       m[j] = mx[j];
       l[j] *= correction[j];
     }
@@ -506,7 +574,7 @@ __global__ void __launch_bounds__(kFlashThreads)
     for (int n = 0; n < kFlashKeys / 8; ++n) {
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
-        sc[n][e] = exp2f(sc[n][e] - base[e / 2]);
+        sc[n][e] = FastExp2(sc[n][e] - base[e / 2]);
         l[e / 2] += sc[n][e];
       }
     }
@@ -724,10 +792,11 @@ bool WideRows(int h, const void* x, const void* w, const void* y) {
 
 // Raises FlashPrefillKernel<D>'s dynamic shared memory limit past the
 // default 48 KB, once per process.
-template <int D>
+template <int D, int kWarps>
 void AllowFlashSharedMemory() {
-  static const cudaError_t status = cudaFuncSetAttribute(
-      FlashPrefillKernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, FlashSharedBytes<D>());
+  static const cudaError_t status =
+      cudaFuncSetAttribute(FlashPrefillKernel<D, kWarps>,
+                           cudaFuncAttributeMaxDynamicSharedMemorySize, FlashSharedBytes<D>());
   Check(status, "cudaFuncSetAttribute(FlashPrefillKernel)");
 }
 
@@ -753,6 +822,32 @@ int DecodeSplits(int batch, int max_len, int kv_heads) {
   const long by_sms = (2L * MultiprocessorCount() + blocks - 1) / blocks;
   const long by_len = (max_len + 255L) / 256;
   return static_cast<int>(std::max(1L, std::min(by_sms, by_len)));
+}
+
+void CheckLaunch(const char* kernel);
+
+// Launches WarpNormKernel with the fewest chunks per lane that hold a row,
+// if rows of h fit it; false if they do not.
+template <bool kLayerNorm>
+bool WarpRows(const bf16* x, const bf16* g, const bf16* b, bf16* y, int rows, int h, float eps,
+              cudaStream_t stream) {
+  if (h % 8 != 0 || h > 16 * 256 || !Aligned16(x, g, y) || (kLayerNorm && !Aligned16(b, b, b)))
+    return false;
+  const int blocks = (rows + 3) / 4;
+  const int needed = (h + 255) / 256;
+#define PLATSIM_WARP_NORM(c)                                                             \
+  if (needed <= c) {                                                                     \
+    WarpNormKernel<c, kLayerNorm><<<blocks, 128, 0, stream>>>(x, g, b, y, rows, h, eps); \
+    CheckLaunch("WarpNormKernel");                                                       \
+    return true;                                                                         \
+  }
+  PLATSIM_WARP_NORM(1)
+  PLATSIM_WARP_NORM(2)
+  PLATSIM_WARP_NORM(4)
+  PLATSIM_WARP_NORM(8)
+  PLATSIM_WARP_NORM(16)
+#undef PLATSIM_WARP_NORM
+  return false;
 }
 
 void CheckLaunch(const char* kernel) {
@@ -836,6 +931,7 @@ void Embedding(const int* ids, const bf16* table, bf16* y, int tokens, int h, cu
 
 void RmsNorm(const bf16* x, const bf16* weight, bf16* y, int rows, int h, float eps,
              cudaStream_t stream) {
+  if (WarpRows<false>(x, weight, nullptr, y, rows, h, eps, stream)) return;
   if (WideRows(h, x, weight, y)) {
     WideNormKernel<false><<<rows, kNormThreads, 0, stream>>>(x, weight, nullptr, y, h, eps);
     CheckLaunch("WideNormKernel<RMSNorm>");
@@ -847,6 +943,7 @@ void RmsNorm(const bf16* x, const bf16* weight, bf16* y, int rows, int h, float 
 
 void LayerNorm(const bf16* x, const bf16* gamma, const bf16* beta, bf16* y, int rows, int h,
                float eps, cudaStream_t stream) {
+  if (WarpRows<true>(x, gamma, beta, y, rows, h, eps, stream)) return;
   if (WideRows(h, x, gamma, y) && Aligned16(beta, beta, beta)) {
     WideNormKernel<true><<<rows, kNormThreads, 0, stream>>>(x, gamma, beta, y, h, eps);
     CheckLaunch("WideNormKernel<LayerNorm>");
@@ -896,19 +993,27 @@ void AttentionPrefill(const bf16* q, const bf16* k, const bf16* v, bf16* out, in
                       int heads, int kv_heads, int d, bool causal, cudaStream_t stream) {
   CheckHeadDim(d, "AttentionPrefill");
   if (d <= 128 && Aligned16(q, k, v) && Aligned16(out, out, out)) {
-    const dim3 grid((tokens + kFlashRows - 1) / kFlashRows, heads, batch);
+    // 128 query rows per block (8 warps) halve the K and V traffic per row
+    // when that still gives two blocks per multiprocessor; else 64.
+    const long wide_blocks = static_cast<long>(batch) * heads * ((tokens + 127) / 128);
+    const int warps = wide_blocks >= 2L * MultiprocessorCount() ? 8 : 4;
+    const dim3 grid((tokens + 16 * warps - 1) / (16 * warps), heads, batch);
     const float scale_log2 = static_cast<float>(M_LOG2E / std::sqrt(static_cast<double>(d)));
-    switch (d) {
-#define PLATSIM_FLASH(n)                                                           \
-  case n:                                                                          \
-    AllowFlashSharedMemory<n>();                                                   \
-    FlashPrefillKernel<n><<<grid, kFlashThreads, FlashSharedBytes<n>(), stream>>>( \
-        q, k, v, out, tokens, heads, kv_heads, causal, scale_log2);                \
+    switch (d * 16 + warps) {
+#define PLATSIM_FLASH(n, w)                                                       \
+  case n * 16 + w:                                                                \
+    AllowFlashSharedMemory<n, w>();                                               \
+    FlashPrefillKernel<n, w><<<grid, w * kWarp, FlashSharedBytes<n>(), stream>>>( \
+        q, k, v, out, tokens, heads, kv_heads, causal, scale_log2);               \
     break;
-      PLATSIM_FLASH(32)
-      PLATSIM_FLASH(64)
-      PLATSIM_FLASH(96)
-      PLATSIM_FLASH(128)
+      PLATSIM_FLASH(32, 4)
+      PLATSIM_FLASH(32, 8)
+      PLATSIM_FLASH(64, 4)
+      PLATSIM_FLASH(64, 8)
+      PLATSIM_FLASH(96, 4)
+      PLATSIM_FLASH(96, 8)
+      PLATSIM_FLASH(128, 4)
+      PLATSIM_FLASH(128, 8)
 #undef PLATSIM_FLASH
     }
     CheckLaunch("FlashPrefillKernel");

@@ -76,18 +76,22 @@ class GpuKernels : public ::testing::Test {
   static constexpr double kBf16Tolerance = 1e-2;
 };
 
+// h of 4096 and 1000 take a warp per row (16 and 4 chunks per lane), 8192 a
+// block per row, 4100 (not a multiple of 8) the one-element kernels.
 TEST_F(GpuKernels, RmsNormAndLayerNormMatchTheReference) {
-  const int rows = 64, h = 4096;
-  DeviceBuffer<bf16> x(rows * h), w(h), b(h), y(rows * h);
-  const auto hx = Upload(x, rows * h, 3.0f), hw = Upload(w, h), hb = Upload(b, h);
-  std::vector<float> want(rows * h);
-  RmsNorm(x.get(), w.get(), y.get(), rows, h, 1e-5f, nullptr);
-  reference::RmsNorm(hx, hw, want, rows, h, 1e-5f);
-  ExpectClose(Download(y, rows * h), want, kBf16Tolerance, "RmsNorm");
-  DeviceBuffer<bf16> z(rows * h);
-  LayerNorm(x.get(), w.get(), b.get(), z.get(), rows, h, 1e-5f, nullptr);
-  reference::LayerNorm(hx, hw, hb, want, rows, h, 1e-5f);
-  ExpectClose(Download(z, rows * h), want, kBf16Tolerance, "LayerNorm");
+  for (const int h : {4096, 1000, 8192, 4100}) {
+    const int rows = 66;
+    DeviceBuffer<bf16> x(rows * h), w(h), b(h), y(rows * h);
+    const auto hx = Upload(x, rows * h, 3.0f), hw = Upload(w, h), hb = Upload(b, h);
+    std::vector<float> want(rows * h);
+    RmsNorm(x.get(), w.get(), y.get(), rows, h, 1e-5f, nullptr);
+    reference::RmsNorm(hx, hw, want, rows, h, 1e-5f);
+    ExpectClose(Download(y, rows * h), want, kBf16Tolerance, "RmsNorm");
+    DeviceBuffer<bf16> z(rows * h);
+    LayerNorm(x.get(), w.get(), b.get(), z.get(), rows, h, 1e-5f, nullptr);
+    reference::LayerNorm(hx, hw, hb, want, rows, h, 1e-5f);
+    ExpectClose(Download(z, rows * h), want, kBf16Tolerance, "LayerNorm");
+  }
 }
 
 TEST_F(GpuKernels, RopeMatchesTheReference) {
