@@ -993,27 +993,22 @@ void AttentionPrefill(const bf16* q, const bf16* k, const bf16* v, bf16* out, in
                       int heads, int kv_heads, int d, bool causal, cudaStream_t stream) {
   CheckHeadDim(d, "AttentionPrefill");
   if (d <= 128 && Aligned16(q, k, v) && Aligned16(out, out, out)) {
-    // 128 query rows per block (8 warps) halve the K and V traffic per row
-    // when that still gives two blocks per multiprocessor; else 64.
-    const long wide_blocks = static_cast<long>(batch) * heads * ((tokens + 127) / 128);
-    const int warps = wide_blocks >= 2L * MultiprocessorCount() ? 8 : 4;
-    const dim3 grid((tokens + 16 * warps - 1) / (16 * warps), heads, batch);
+    // 64 query rows per block: 128-row blocks (8 warps) measured no faster
+    // for Llama's prefill and 12% slower for BERT's on an H100.
+    constexpr int kWarps = 4;
+    const dim3 grid((tokens + 16 * kWarps - 1) / (16 * kWarps), heads, batch);
     const float scale_log2 = static_cast<float>(M_LOG2E / std::sqrt(static_cast<double>(d)));
-    switch (d * 16 + warps) {
-#define PLATSIM_FLASH(n, w)                                                       \
-  case n * 16 + w:                                                                \
-    AllowFlashSharedMemory<n, w>();                                               \
-    FlashPrefillKernel<n, w><<<grid, w * kWarp, FlashSharedBytes<n>(), stream>>>( \
-        q, k, v, out, tokens, heads, kv_heads, causal, scale_log2);               \
+    switch (d) {
+#define PLATSIM_FLASH(n)                                                                    \
+  case n:                                                                                   \
+    AllowFlashSharedMemory<n, kWarps>();                                                    \
+    FlashPrefillKernel<n, kWarps><<<grid, kWarps * kWarp, FlashSharedBytes<n>(), stream>>>( \
+        q, k, v, out, tokens, heads, kv_heads, causal, scale_log2);                         \
     break;
-      PLATSIM_FLASH(32, 4)
-      PLATSIM_FLASH(32, 8)
-      PLATSIM_FLASH(64, 4)
-      PLATSIM_FLASH(64, 8)
-      PLATSIM_FLASH(96, 4)
-      PLATSIM_FLASH(96, 8)
-      PLATSIM_FLASH(128, 4)
-      PLATSIM_FLASH(128, 8)
+      PLATSIM_FLASH(32)
+      PLATSIM_FLASH(64)
+      PLATSIM_FLASH(96)
+      PLATSIM_FLASH(128)
 #undef PLATSIM_FLASH
     }
     CheckLaunch("FlashPrefillKernel");
