@@ -957,5 +957,33 @@ TEST(Cli, AMeasuredProfileIsReadByTheLatencyModelExactlyAtItsGridPoints) {
   EXPECT_EQ(Cli({"profile", "--check", path.string()}).code, kExitOk);
 }
 
+// Every scenario shipped under scenarios/ validates; the H100 one reads the
+// profile measured on an H100 (not an estimate), and its results hold
+// Little's law (mean requests in the system = arrival rate x mean latency,
+// measured apart: one a time average of the pods' gauges, the others counts
+// and per-request latencies).
+TEST(Cli, TheShippedScenariosValidateAndTheH100OneRunsOnMeasuredServiceTimes) {
+  int scenarios = 0;
+  for (const auto& e : std::filesystem::directory_iterator(SourceDir() / "scenarios")) {
+    if (e.path().extension() != ".yaml") continue;
+    ++scenarios;
+    const CliResult r = Cli({"validate", e.path().string()});
+    EXPECT_EQ(r.code, kExitOk) << e.path() << ": " << r.err;
+  }
+  EXPECT_GE(scenarios, 2);
+  TempDir dir;
+  const std::string out = (dir.path() / "h100").string();
+  const CliResult r = Cli({"run", (SourceDir() / "scenarios/embeddings-h100.yaml").string(),
+                           "--out", out, "--duration", "6m"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  const auto summary = nlohmann::json::parse(ReadFile(dir.path() / "h100/summary.json"));
+  EXPECT_FALSE(summary["modelServers"]["search/embed"]["serviceTimeByGpu"]["NVIDIA-H100-80GB-HBM3"]
+                      ["estimate"]
+                          .get<bool>());
+  const auto& m = summary["services"]["search/embed"]["metrics"];
+  const double lambda = m["arrival_rps"].get<double>(), w = m["latency_mean_s"].get<double>();
+  EXPECT_NEAR(m["in_system_mean"].get<double>(), lambda * w, 0.05 * lambda * w);
+}
+
 }  // namespace
 }  // namespace platsim::tools
