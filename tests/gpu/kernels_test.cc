@@ -153,15 +153,17 @@ TEST_F(GpuKernels, PrefillAttentionMatchesTheReference) {
 }
 
 // Few sequences over long caches split the KV length over blocks (with
-// slices past a short sequence's end); many sequences do not; d 96 with
-// three query heads per KV head takes the per-row kernel.
+// slices past a short sequence's end); many sequences do not; 1, 2, 4 and 8
+// query heads per KV head; d 96 with three query heads per KV head takes
+// the per-row kernel.
 TEST_F(GpuKernels, DecodeAttentionMatchesTheReference) {
   struct Case {
     int max_len, heads, kv_heads, d;
     std::vector<int> lengths;
   };
   for (const Case& c : {Case{100, 32, 8, 128, {1, 57, 100}}, Case{1000, 8, 8, 64, {1000, 333}},
-                        Case{4096, 32, 8, 128, {4096}}, Case{300, 6, 2, 96, {300, 7}}}) {
+                        Case{4096, 32, 8, 128, {4096}}, Case{777, 16, 2, 128, {777, 5, 400}},
+                        Case{513, 8, 4, 64, {513}}, Case{300, 6, 2, 96, {300, 7}}}) {
     const int batch = static_cast<int>(c.lengths.size());
     const long nq = long(batch) * c.heads * c.d, nkv = long(batch) * c.max_len * c.kv_heads * c.d;
     DeviceBuffer<bf16> q(nq), kc(nkv), vc(nkv), out(nq);
