@@ -628,11 +628,11 @@ __global__ void __launch_bounds__(kWarps* kWarp)
 // kDecodeThreads takes one (sequence, KV head) and one slice of the cache,
 // for all G query heads that share the KV head, so each K and V row is read
 // once. D / 8 lanes hold a key row, 8 elements (16 bytes) each; the block
-// visits 128 / (D / 8) keys at a time. Each key slot keeps an online softmax
+// visits 2 x 128 / (D / 8) keys at a time. Each key slot keeps an online softmax
 // (base 2); the block merges its slots through shared memory and writes
 // either the output (one split) or its partial state (max, sum, weighted
 // values) for DecodeCombineKernel.
-constexpr int kDecodeThreads = 128;
+constexpr int kDecodeThreads = 128, kDecodeChunk = 2;
 
 template <int D, int G>
 __global__ void __launch_bounds__(kDecodeThreads)
@@ -666,45 +666,70 @@ __global__ void __launch_bounds__(kDecodeThreads)
   const long kv_stride = static_cast<long>(kv_heads) * D;
   const bf16* kb = kc + (static_cast<long>(b) * max_len * kv_heads + kvh) * D + part * 8;
   const bf16* vb = vc + (static_cast<long>(b) * max_len * kv_heads + kvh) * D + part * 8;
+  // Each slot takes kDecodeChunk keys per step (kSlots apart, so the slots
+  // read consecutive rows): their loads are in flight together, their dot
+  // products reduce side by side, and the softmax rescales once per chunk.
   // Every lane runs the same number of steps (the shuffles need the whole
-  // warp); a slot past the end takes no part.
-#pragma unroll 2
-  for (int s0 = begin; s0 < end; s0 += kSlots) {
-    const int s = s0 + slot;
-    const bool valid = s < end;
-    uint4 kraw{}, vraw{};
-    if (valid) {
-      kraw = *reinterpret_cast<const uint4*>(kb + s * kv_stride);
-      vraw = *reinterpret_cast<const uint4*>(vb + s * kv_stride);
-    }
-    float kf[8], vf[8];
-    const auto* ke = reinterpret_cast<const __nv_bfloat162*>(&kraw);
-    const auto* ve = reinterpret_cast<const __nv_bfloat162*>(&vraw);
+  // warp); keys past the end take no part.
+  for (int s0 = begin; s0 < end; s0 += kSlots * kDecodeChunk) {
+    uint4 kraw[kDecodeChunk], vraw[kDecodeChunk];
+    bool valid[kDecodeChunk];
 #pragma unroll
-    for (int k = 0; k < 4; ++k) {
-      const float2 a = __bfloat1622float2(ke[k]), c = __bfloat1622float2(ve[k]);
-      kf[2 * k] = a.x;
-      kf[2 * k + 1] = a.y;
-      vf[2 * k] = c.x;
-      vf[2 * k + 1] = c.y;
+    for (int c = 0; c < kDecodeChunk; ++c) {
+      const int s = s0 + c * kSlots + slot;
+      valid[c] = s < end;
+      kraw[c] = valid[c] ? *reinterpret_cast<const uint4*>(kb + s * kv_stride) : uint4{};
+      vraw[c] = valid[c] ? *reinterpret_cast<const uint4*>(vb + s * kv_stride) : uint4{};
+    }
+    float kf[kDecodeChunk][8], vf[kDecodeChunk][8];
+#pragma unroll
+    for (int c = 0; c < kDecodeChunk; ++c) {
+      const auto* ke = reinterpret_cast<const __nv_bfloat162*>(&kraw[c]);
+      const auto* ve = reinterpret_cast<const __nv_bfloat162*>(&vraw[c]);
+#pragma unroll
+      for (int k = 0; k < 4; ++k) {
+        const float2 a = __bfloat1622float2(ke[k]), v2 = __bfloat1622float2(ve[k]);
+        kf[c][2 * k] = a.x;
+        kf[c][2 * k + 1] = a.y;
+        vf[c][2 * k] = v2.x;
+        vf[c][2 * k + 1] = v2.y;
+      }
     }
 #pragma unroll
     for (int j = 0; j < G; ++j) {
-      float dot = 0.0f;
+      float dot[kDecodeChunk];
+#pragma unroll
+      for (int c = 0; c < kDecodeChunk; ++c) {
+        dot[c] = 0.0f;
+#pragma unroll
+        for (int e = 0; e < 8; ++e)
+          dot[c] += qv[j][e] * kf[c][e];
+      }
+#pragma unroll
+      for (int offset = kLanes / 2; offset > 0; offset /= 2) {
+#pragma unroll
+        for (int c = 0; c < kDecodeChunk; ++c)
+          dot[c] += __shfl_xor_sync(0xffffffffu, dot[c], offset);
+      }
+      float top = m[j];
+#pragma unroll
+      for (int c = 0; c < kDecodeChunk; ++c)
+        if (valid[c]) top = fmaxf(top, dot[c]);
+      if (top == -INFINITY) continue;  // nothing seen yet, nothing visible here
+      const float correction = FastExp2(m[j] - top);
+      l[j] *= correction;
 #pragma unroll
       for (int e = 0; e < 8; ++e)
-        dot += qv[j][e] * kf[e];
+        acc[j][e] *= correction;
 #pragma unroll
-      for (int offset = kLanes / 2; offset > 0; offset /= 2)
-        dot += __shfl_xor_sync(0xffffffffu, dot, offset);
-      if (!valid) continue;
-      const float new_max = fmaxf(m[j], dot);
-      const float correction = exp2f(m[j] - new_max), p = exp2f(dot - new_max);
-      l[j] = l[j] * correction + p;
+      for (int c = 0; c < kDecodeChunk; ++c) {
+        const float p = valid[c] ? FastExp2(dot[c] - top) : 0.0f;
+        l[j] += p;
 #pragma unroll
-      for (int e = 0; e < 8; ++e)
-        acc[j][e] = acc[j][e] * correction + p * vf[e];
-      m[j] = new_max;
+        for (int e = 0; e < 8; ++e)
+          acc[j][e] += p * vf[c][e];
+      }
+      m[j] = top;
     }
   }
   // Merge the slots: the block's max per head, then each slot's share.
