@@ -62,10 +62,8 @@ const ServiceColumn kServiceColumns[] = {
     {"timed_out", [](const ServiceSample& s) { return 1.0 * s.m().interval.timed_out; }},
     {"in_flight", [](const ServiceSample& s) { return 1.0 * s.m().all.in_flight(); }},
     {"queued", [](const ServiceSample& s) { return 1.0 * s.pods.queued; }},
-    {"latency_p50_s",
-     [](const ServiceSample& s) { return s.m().interval_latency_s.Quantile(0.5); }},
-    {"latency_p99_s",
-     [](const ServiceSample& s) { return s.m().interval_latency_s.Quantile(0.99); }},
+    {"latency_p50_s", [](const ServiceSample& s) { return s.m().IntervalLatencyQuantile(0.5); }},
+    {"latency_p99_s", [](const ServiceSample& s) { return s.m().IntervalLatencyQuantile(0.99); }},
     {"gpu_utilization",
      [](const ServiceSample& s) {
        return Ratio(s.Delta(&PodMetrics::gpu_busy_s), s.Delta(&PodMetrics::gpu_held_s));
@@ -268,6 +266,7 @@ RunResult Simulation::Run(const RunOptions& options) {
       {"cost_usd", platform.cost_usd},
       {"energy_kwh", (platform.floor_j + busy_extra_j(false)) / 3.6e6},
   };
+  data_plane.FoldIntervals();  // the run's latencies, whole
   for (std::size_t i = 0; i < data_plane.route_count(); ++i) {
     const ServiceMetrics& m = data_plane.metrics(i);
     const RequestCounts& c = m.measured;

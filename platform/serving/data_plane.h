@@ -59,6 +59,7 @@ class DataPlane : public ContainerRuntime {
   sim::Time slo_latency(std::size_t i) const { return routes_[i].slo_latency; }
   const ServiceMetrics& metrics(std::size_t i) const { return stats_.metrics(i); }
   void ResetInterval(std::size_t i) { stats_.ResetInterval(i); }
+  void FoldIntervals() { stats_.FoldIntervals(); }
   // Endpoints route `i`'s proxy balances over now.
   int ReadyEndpoints(std::size_t i) const;
   // The pods route `i`'s Service selected, not yet stopped.

@@ -41,9 +41,31 @@ void ServiceStats::StartWindow(sim::Time now) {
   }
 }
 
+double ServiceMetrics::IntervalLatencyQuantile(double q) const {
+  if (interval_warmup_latency_s.count() == 0) return interval_latency_s.Quantile(q);
+  sim::QuantileSketch both = interval_latency_s;
+  both.Merge(interval_warmup_latency_s);
+  return both.Quantile(q);
+}
+
+namespace {
+
+void Fold(ServiceMetrics& m) {
+  m.latency_s.Merge(m.interval_latency_s);
+  m.interval_latency_s.Clear();
+  m.interval_warmup_latency_s.Clear();
+}
+
+}  // namespace
+
 void ServiceStats::ResetInterval(std::size_t client) {
   metrics_[client].interval = RequestCounts{};
-  metrics_[client].interval_latency_s.Clear();
+  Fold(metrics_[client]);
+}
+
+void ServiceStats::FoldIntervals() {
+  for (ServiceMetrics& m : metrics_)
+    Fold(m);
 }
 
 void ServiceStats::OnArrival(const Request& r, sim::Time now) {
@@ -60,17 +82,13 @@ void ServiceStats::OnEnd(const Request& r, Outcome outcome, sim::Time now) {
   m.interval.Count(outcome);
   m.in_system.Add(now, -1.0);
   const double latency_s = sim::ToSeconds(now - r.arrival);
-  // One logarithm for both sketches.
-  const double log_latency =
-      latency_s > sim::QuantileSketch::kMinPositive ? std::log(latency_s) : 0.0;
   if (outcome == Outcome::kCompleted) {
-    m.interval_latency_s.AddWithLog(latency_s, log_latency);
+    (r.measured ? m.interval_latency_s : m.interval_warmup_latency_s).Add(latency_s);
     if (now >= warmup_) ++m.completed_in_window;
   }
   if (!r.measured) return;
   m.measured.Count(outcome);
   if (outcome == Outcome::kCompleted) {
-    m.latency_s.AddWithLog(latency_s, log_latency);
     m.latency_stats_s.Add(latency_s);
     const sim::Time slo = slo_latency_[r.client];
     if (slo > 0 && now - r.arrival <= slo) ++m.slo_met;

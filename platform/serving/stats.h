@@ -43,9 +43,18 @@ struct ServiceMetrics {
   // the service delivered inside the measured window (throughput).
   std::uint64_t completed_in_window = 0;
   sim::RunningStats latency_stats_s;
-  sim::QuantileSketch latency_s = sim::QuantileSketch();           // completed, measured requests
-  sim::QuantileSketch interval_latency_s = sim::QuantileSketch();  // reset at every sample
+  // Latency of completed requests. A completion is added to one sketch
+  // only, its interval's (measured requests, or those that arrived before
+  // the warm-up); at every sample and at the end the interval's measured
+  // sketch is merged into the run's, which is exact (QuantileSketch::Merge)
+  // and reads each bucket in order rather than one at random per request.
+  sim::QuantileSketch latency_s = sim::QuantileSketch();           // measured, up to the last fold
+  sim::QuantileSketch interval_latency_s = sim::QuantileSketch();  // measured
+  sim::QuantileSketch interval_warmup_latency_s = sim::QuantileSketch();  // arrived before warm-up
   sim::TimeAverage ready_replicas = sim::TimeAverage();
+
+  // The q-quantile of the latency of requests completed in this interval.
+  double IntervalLatencyQuantile(double q) const;
 };
 
 class ServiceStats : public RequestObserver {
@@ -59,7 +68,11 @@ class ServiceStats : public RequestObserver {
   void SetReadyEndpoints(std::size_t client, sim::Time now, std::size_t ready);
   // Restarts the time averages at the warm-up.
   void StartWindow(sim::Time now);
+  // Folds the interval's latencies into the run's and starts a new interval.
   void ResetInterval(std::size_t client);
+  // Folds every client's interval into its run (at the end of a run, before
+  // the run's latencies are read). The interval's counts stay.
+  void FoldIntervals();
 
   void OnArrival(const Request& request, sim::Time now) override;
   void OnEnd(const Request& request, Outcome outcome, sim::Time now) override;
