@@ -78,6 +78,12 @@ class EventQueue {
   // main loop.
   bool PopUntil(Time until, Event* out);
 
+  // Target of the earliest entry (perhaps a cancelled one: then, or when
+  // empty, a value no target has), for prefetching what it will touch.
+  std::uint32_t TopTargetHint() const {
+    return end_ > kRoot ? slots_[heap_[kRoot].key & kSlotMask].target : kCancelled;
+  }
+
   // Target of a pending event. REQUIRES: IsPending(id).
   std::uint32_t TargetOf(EventId id) const { return slots_[id.slot].target; }
   std::uint64_t PayloadOf(EventId id) const { return slots_[id.slot].payload; }
