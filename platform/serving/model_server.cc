@@ -34,7 +34,7 @@ ModelServer::ModelServer(sim::Engine& engine, RequestTable& table, const ModelSe
       shared_(config.max_concurrency > capacity_),
       warmup_(warmup),
       handler_(engine.AddHandler(this)),
-      batcher_(std::make_unique<DynamicBatcher>(config.max_batch_size, config.max_queue_delay)),
+      batcher_(config.max_batch_size, config.max_queue_delay),
       held_since_(engine.Now()) {
   batches_.resize(static_cast<std::size_t>(std::max(1, config.max_concurrency)));
   for (int i = static_cast<int>(batches_.size()) - 1; i >= 0; --i)
@@ -170,7 +170,7 @@ void ModelServer::TryDispatch() {
     DropRemovedFront();
     if (queued_ == 0) return;
     const Batcher::Decision d =
-        batcher_->Next(queued_, queue_.front().enqueued, now, state_ == State::kStopping);
+        batcher_.Next(queued_, queue_.front().enqueued, now, state_ == State::kStopping);
     if (d.take == 0) {
       if (!dispatch_armed_) {
         dispatch_timer_ = engine_.ScheduleAt(d.ask_again, handler_, kDispatch);

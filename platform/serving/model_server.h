@@ -200,7 +200,7 @@ class ModelServer : public sim::EventHandler, public Hop {
   const bool shared_;            // more batches may run than run at full speed
   const sim::Time warmup_;
   const sim::HandlerId handler_;
-  const std::unique_ptr<const Batcher> batcher_;
+  const DynamicBatcher batcher_;  // in the object: one cache miss fewer per dispatch
 
   State state_ = State::kStarting;
   RingQueue<Entry> queue_;
