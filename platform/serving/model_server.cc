@@ -20,6 +20,16 @@ Batcher::Decision DynamicBatcher::Next(std::size_t queued, sim::Time oldest_enqu
   return {static_cast<int>(queued), sim::kNever};
 }
 
+namespace {
+
+// Batches that run at full speed at once: one per GPU, or all of them on a
+// pod without GPUs.
+std::int64_t CapacityOf(const ModelServerConfig& config, std::int64_t gpus) {
+  return gpus > 0 ? gpus : std::max(1, config.max_concurrency);
+}
+
+}  // namespace
+
 ModelServer::ModelServer(sim::Engine& engine, RequestTable& table, const ModelServerConfig& config,
                          const models::ServiceTimeModel* service_time, sim::RandomStream& rng,
                          std::uint32_t pod, std::int64_t gpus, sim::Time warmup)
@@ -27,18 +37,19 @@ ModelServer::ModelServer(sim::Engine& engine, RequestTable& table, const ModelSe
       table_(table),
       config_(config),
       service_time_(service_time),
-      rng_(rng),
+      shared_(config.max_concurrency > CapacityOf(config, gpus)),
       pod_(pod),
-      gpus_(gpus),
-      capacity_(gpus > 0 ? gpus : std::max(1, config.max_concurrency)),
-      shared_(config.max_concurrency > capacity_),
-      warmup_(warmup),
       handler_(engine.AddHandler(this)),
       batcher_(config.max_batch_size, config.max_queue_delay),
+      rng_(rng),
+      gpus_(gpus),
+      capacity_(CapacityOf(config, gpus)),
+      warmup_(warmup),
       held_since_(engine.Now()) {
+  // Every slot free, the lowest first.
   batches_.resize(static_cast<std::size_t>(std::max(1, config.max_concurrency)));
-  for (int i = static_cast<int>(batches_.size()) - 1; i >= 0; --i)
-    free_slots_.push_back(i);
+  for (std::size_t i = 0; i + 1 < batches_.size(); ++i)
+    batches_[i].next_free = static_cast<int>(i + 1);
 }
 
 void ModelServer::OnEvent(std::uint64_t payload) {
@@ -166,7 +177,7 @@ void ModelServer::Withdraw(RequestId id) {
 void ModelServer::TryDispatch() {
   if (state_ != State::kServing && state_ != State::kStopping) return;
   const sim::Time now = engine_.Now();
-  while (!free_slots_.empty()) {
+  while (free_head_ >= 0) {
     DropRemovedFront();
     if (queued_ == 0) return;
     const Batcher::Decision d =
@@ -183,9 +194,9 @@ void ModelServer::TryDispatch() {
 }
 
 void ModelServer::StartBatch(int size) {
-  const int slot = free_slots_.back();
-  free_slots_.pop_back();
+  const int slot = free_head_;
   Batch& batch = batches_[static_cast<std::size_t>(slot)];
+  free_head_ = batch.next_free;
   batch.requests.clear();
   while (static_cast<int>(batch.requests.size()) < size) {
     const Entry e = queue_.pop_front();
@@ -289,7 +300,8 @@ void ModelServer::EndBatch(Batch& batch, int slot, Outcome outcome, sim::Time no
   batch.counted = 0;
   batch.requests.clear();
   batch.running = false;
-  free_slots_.push_back(slot);
+  batch.next_free = free_head_;
+  free_head_ = slot;
   SetRunning(running_ - 1);
 }
 

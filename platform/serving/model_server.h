@@ -157,6 +157,7 @@ class ModelServer : public sim::EventHandler, public Hop {
   struct Batch {
     std::vector<RequestRef> requests;
     int counted = 0;               // requests the server still counts as executing
+    int next_free = -1;            // the next free slot after this one, while free
     std::int64_t finish_work = 0;  // the work clock's reading when it completes
     bool running = false;
   };
@@ -189,49 +190,52 @@ class ModelServer : public sim::EventHandler, public Hop {
   double GpuBusySeconds(bool whole_run) const;
   double GpuHeldSeconds() const;
 
+  // Members in the order a request touches them: what every request reads
+  // or writes first, together, so that the pod's hot state spans few cache
+  // lines (on a large platform each pod's state is a cache miss away).
   sim::Engine& engine_;
   RequestTable& table_;
   const ModelServerConfig& config_;
   const models::ServiceTimeModel* const service_time_;
-  sim::RandomStream& rng_;
-  const std::uint32_t pod_;
-  const std::int64_t gpus_;
-  const std::int64_t capacity_;  // batches that run at full speed at once
-  const bool shared_;            // more batches may run than run at full speed
-  const sim::Time warmup_;
-  const sim::HandlerId handler_;
-  const DynamicBatcher batcher_;  // in the object: one cache miss fewer per dispatch
-
   State state_ = State::kStarting;
-  RingQueue<Entry> queue_;
-  std::uint32_t pushed_ = 0;  // entries ever pushed (wraps)
-  std::uint32_t popped_ = 0;
+  bool dispatch_armed_ = false;  // dispatch_timer_ is pending
+  bool deadline_armed_ = false;  // a kQueueDeadline event is pending
+  bool completion_pending_ = false;
+  const bool shared_;  // more batches may run than run at full speed
+  const std::uint32_t pod_;
+  const sim::HandlerId handler_;
   // Requests waiting as the server counts them; with those executing they
   // make Hop::outstanding_, so executing = outstanding_ - queued_.
   std::size_t queued_ = 0;
-  bool deadline_armed_ = false;  // a kQueueDeadline event is pending
-  sim::EventId deadline_timer_;
-  sim::EventId dispatch_timer_;
-  bool dispatch_armed_ = false;  // dispatch_timer_ is pending
-  std::vector<Batch> batches_;   // max_concurrency slots
-  std::vector<int> free_slots_;
+  std::uint32_t pushed_ = 0;  // entries ever pushed (wraps)
+  std::uint32_t popped_ = 0;
   int running_ = 0;
+  int free_head_ = 0;  // first free batch slot (a list through Batch::next_free); -1: none
+  RingQueue<Entry> queue_;
+  std::vector<Batch> batches_;    // max_concurrency slots
+  const DynamicBatcher batcher_;  // in the object: one cache miss fewer per dispatch
+  sim::RandomStream& rng_;
+  const std::int64_t gpus_;
+  const std::int64_t capacity_;  // batches that run at full speed at once
+  const sim::Time warmup_;
   std::int64_t work_ = 0;
   sim::Time work_at_ = 0;
-  sim::EventId completion_;
-  bool completion_pending_ = false;
   std::int64_t completion_work_ = 0;  // the work clock's reading it is for
-  std::function<void()> on_stopped_;
-  sim::EventId grace_timer_;
-  // Accounting.
+  sim::EventId completion_;
+  sim::EventId dispatch_timer_;
+  sim::EventId deadline_timer_;
+  // Accounting, touched once per batch.
+  sim::Time busy_at_ = 0;
+  double busy_gpu_ns_ = 0;              // from the warm-up
+  double busy_all_gpu_ns_ = 0;          // from admission
+  std::uint64_t batched_requests_ = 0;  // from the warm-up on
+  std::uint64_t batches_started_ = 0;   // from the warm-up on
+  // Lifecycle, rarely touched.
   sim::Time held_since_;
   sim::Time held_until_ = sim::kNever;
   sim::Time started_at_ = sim::kNever;  // containers started
-  double busy_gpu_ns_ = 0;              // from the warm-up
-  double busy_all_gpu_ns_ = 0;          // from admission
-  sim::Time busy_at_ = 0;
-  std::uint64_t batched_requests_ = 0;  // from the warm-up on
-  std::uint64_t batches_started_ = 0;   // from the warm-up on
+  std::function<void()> on_stopped_;
+  sim::EventId grace_timer_;
 };
 
 }  // namespace platsim::platform
