@@ -4,11 +4,11 @@ namespace platsim::platform {
 
 ServiceProxy::ServiceProxy(sim::Engine& engine, RequestTable& table, std::string service_key,
                            Balancer balancer)
-    : engine_(engine),
+    : balancer_(balancer),
+      rng_(engine.Stream("balancer/" + service_key)),
+      engine_(engine),
       table_(table),
-      service_key_(std::move(service_key)),
-      balancer_(balancer),
-      rng_(engine.Stream("balancer/" + service_key_)) {}
+      service_key_(std::move(service_key)) {}
 
 void ServiceProxy::SetEndpoints(std::vector<Hop*> endpoints) {
   endpoints_ = std::move(endpoints);
