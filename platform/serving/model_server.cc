@@ -48,6 +48,7 @@ ModelServer::ModelServer(sim::Engine& engine, RequestTable& table, const ModelSe
       held_since_(engine.Now()) {
   // Every slot free, the lowest first.
   batches_.resize(static_cast<std::size_t>(std::max(1, config.max_concurrency)));
+  finish_.assign(batches_.size(), kIdle);
   for (std::size_t i = 0; i + 1 < batches_.size(); ++i)
     batches_[i].next_free = static_cast<int>(i + 1);
 }
@@ -218,16 +219,18 @@ void ModelServer::StartBatch(int size) {
     ++batches_started_;
   }
   AdvanceWork();
-  batch.finish_work = sim::SatAdd(work_, service_time_->BatchTime(size, rng_));
-  batch.running = true;
+  // kIdle - 1 at most: a batch that would finish at the end of time still runs.
+  const std::int64_t finish =
+      std::min(sim::SatAdd(work_, service_time_->BatchTime(size, rng_)), kIdle - 1);
+  finish_[static_cast<std::size_t>(slot)] = finish;
   // Below the pod's capacity every batch runs at full speed before and
   // after: only a batch finishing first moves the completion event.
   const bool same_rates = running_ < capacity_;
   SetRunning(running_ + 1);
   if (!same_rates) {
     ScheduleNextCompletion();
-  } else if (!completion_pending_ || batch.finish_work < completion_work_) {
-    ScheduleCompletion(batch.finish_work);
+  } else if (!completion_pending_ || finish < completion_work_) {
+    ScheduleCompletion(finish);
   }
 }
 
@@ -252,11 +255,7 @@ void ModelServer::ScheduleNextCompletion() {
     completion_pending_ = false;
     return;
   }
-  std::int64_t next = INT64_MAX;
-  for (const Batch& b : batches_) {
-    if (b.running) next = std::min(next, b.finish_work);
-  }
-  ScheduleCompletion(next);
+  ScheduleCompletion(*std::min_element(finish_.begin(), finish_.end()));
 }
 
 void ModelServer::ScheduleCompletion(std::int64_t finish_work) {
@@ -282,10 +281,9 @@ void ModelServer::OnCompletion() {
   // leave it a nanosecond short.
   work_ = std::max(work_, completion_work_);
   const sim::Time now = engine_.Now();
-  for (std::size_t slot = 0; slot < batches_.size(); ++slot) {
-    Batch& batch = batches_[slot];
-    if (!batch.running || batch.finish_work > work_) continue;
-    EndBatch(batch, static_cast<int>(slot), Outcome::kCompleted, now);
+  for (std::size_t slot = 0; slot < finish_.size(); ++slot) {
+    if (finish_[slot] > work_) continue;  // running on, or idle (kIdle)
+    EndBatch(batches_[slot], static_cast<int>(slot), Outcome::kCompleted, now);
   }
   ScheduleNextCompletion();
   TryDispatch();
@@ -299,7 +297,7 @@ void ModelServer::EndBatch(Batch& batch, int slot, Outcome outcome, sim::Time no
   outstanding_ -= static_cast<std::size_t>(batch.counted);
   batch.counted = 0;
   batch.requests.clear();
-  batch.running = false;
+  finish_[static_cast<std::size_t>(slot)] = kIdle;
   batch.next_free = free_head_;
   free_head_ = slot;
   SetRunning(running_ - 1);
@@ -338,9 +336,9 @@ void ModelServer::Kill() {
   outstanding_ -= queued_;
   queued_ = 0;
   AdvanceWork();
-  for (std::size_t slot = 0; slot < batches_.size(); ++slot) {
-    Batch& batch = batches_[slot];
-    if (batch.running) EndBatch(batch, static_cast<int>(slot), Outcome::kTerminated, now);
+  for (std::size_t slot = 0; slot < finish_.size(); ++slot) {
+    if (finish_[slot] != kIdle)
+      EndBatch(batches_[slot], static_cast<int>(slot), Outcome::kTerminated, now);
   }
   ScheduleNextCompletion();
   MaybeStopped();

@@ -156,11 +156,11 @@ class ModelServer : public sim::EventHandler, public Hop {
   };
   struct Batch {
     std::vector<RequestRef> requests;
-    int counted = 0;               // requests the server still counts as executing
-    int next_free = -1;            // the next free slot after this one, while free
-    std::int64_t finish_work = 0;  // the work clock's reading when it completes
-    bool running = false;
+    int counted = 0;     // requests the server still counts as executing
+    int next_free = -1;  // the next free slot after this one, while free
   };
+  // finish_ of a slot whose batch is not running.
+  static constexpr std::int64_t kIdle = INT64_MAX;
 
   void TryDispatch();
   void StartBatch(int size);
@@ -212,7 +212,11 @@ class ModelServer : public sim::EventHandler, public Hop {
   int running_ = 0;
   int free_head_ = 0;  // first free batch slot (a list through Batch::next_free); -1: none
   RingQueue<Entry> queue_;
-  std::vector<Batch> batches_;    // max_concurrency slots
+  std::vector<Batch> batches_;  // max_concurrency slots
+  // By slot: the work clock's reading when its batch completes, or kIdle.
+  // Apart from the batches, so that finding the next to finish reads one
+  // small array.
+  std::vector<std::int64_t> finish_;
   const DynamicBatcher batcher_;  // in the object: one cache miss fewer per dispatch
   sim::RandomStream& rng_;
   const std::int64_t gpus_;
