@@ -31,6 +31,7 @@ void Kubelets::Admit(const Pod& pod) {
   const std::string key = pod.meta.Key();
   PodState& state = pods_[key];
   state.node = pod.node_name;
+  state.admitted = engine_.Now();
   runtime_.Admit(pod);
   NodeState& node = nodes_[pod.node_name];
   const std::string image = pod.spec.image;
@@ -82,7 +83,10 @@ void Kubelets::ContainersStarted(const std::string& key) {
   PodState& state = pods_[key];
   runtime_.StartContainers(*pod);
   const sim::Time now = engine_.Now();
-  api_.Patch<Pod>(key, [](Pod& p) { p.phase = PodPhase::kRunning; });
+  api_.Patch<Pod>(key, [admitted = state.admitted](Pod& p) {
+    p.phase = PodPhase::kRunning;
+    p.start_time = admitted;
+  });
   events_.Emit({now, "Started", "Pod", key, "Started container", {}});
   if (!pod->spec.has_readiness_probe) {
     api_.Patch<Pod>(key, [now](Pod& p) {

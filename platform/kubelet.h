@@ -62,6 +62,7 @@ class Kubelets {
  private:
   struct PodState {
     std::string node;
+    sim::Time admitted = 0;  // status.startTime
     bool stopping = false;
     int successes = 0;
     sim::EventId timer;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -163,6 +164,9 @@ struct Pod {
   bool unschedulable = false;  // PodScheduled=False, reason Unschedulable
   bool ready = false;          // condition Ready
   sim::Time ready_since = 0;
+  // status.startTime: when the kubelet took the pod (recorded with the
+  // phase Running it writes next; the HPA looks at it only then).
+  std::optional<sim::Time> start_time;
 };
 
 struct DeploymentStatus {

@@ -279,15 +279,6 @@ Proposal PerPodValueReplicas(std::int32_t status_replicas, std::int64_t usage_mi
   return p;
 }
 
-ScalingRules DefaultScaleUpRules() {
-  return ScalingRules{
-      0, SelectPolicy::kMax, {{PolicyType::kPods, 4, 15}, {PolicyType::kPercent, 100, 15}}};
-}
-
-ScalingRules DefaultScaleDownRules() {
-  return ScalingRules{std::nullopt, SelectPolicy::kMax, {{PolicyType::kPercent, 100, 15}}};
-}
-
 void ScaleHistory::RecordInitial(std::int32_t current, sim::Time now) {
   if (recommendations.empty()) recommendations.push_back({current, now});
 }

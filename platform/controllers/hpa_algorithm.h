@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "platform/autoscaling.h"
 #include "sim/time.h"
 
 namespace platsim::platform::hpa {
@@ -44,8 +45,6 @@ struct ControllerOptions {
   sim::Time initial_readiness_delay = 30 * sim::kSecond;
   sim::Time downscale_stabilization = 5 * sim::kMinute;  // without spec.behavior
 };
-
-enum class PodPhase { kPending, kRunning, kSucceeded, kFailed };
 
 // A pod the HPA's selector matches, as the controller's pod lister sees it.
 struct PodState {
@@ -109,37 +108,6 @@ Proposal PerPodValueReplicas(std::int32_t status_replicas, std::int64_t usage_mi
                              std::int64_t target_average_milli, const Tolerances& tolerances);
 
 // ---- Normalization (horizontal.go).
-
-// autoscaling/v2 HPAScalingRules.
-enum class PolicyType { kPods, kPercent };
-struct ScalingPolicy {
-  PolicyType type = PolicyType::kPods;
-  std::int32_t value = 0;
-  std::int32_t period_seconds = 0;
-};
-enum class SelectPolicy { kMax, kMin, kDisabled };
-struct ScalingRules {
-  std::optional<std::int32_t> stabilization_window_seconds;
-  SelectPolicy select = SelectPolicy::kMax;
-  std::vector<ScalingPolicy> policies;
-};
-// pkg/apis/autoscaling/v2/defaults.go: scale up 0s, {4 pods, 100%} per
-// 15s, Max; scale down {100%} per 15s, Max, its window from the
-// controller's downscale stabilization (300s).
-ScalingRules DefaultScaleUpRules();
-ScalingRules DefaultScaleDownRules();
-struct Behavior {
-  ScalingRules scale_up = DefaultScaleUpRules();
-  ScalingRules scale_down = DefaultScaleDownRules();
-};
-
-// A condition as the HPA's status reports it.
-struct Condition {
-  std::string type;  // AbleToScale, ScalingActive, ScalingLimited
-  bool status = false;
-  std::string reason;
-  std::string message;
-};
 
 // What one HPA remembers between syncs for normalization: its recent
 // recommendations and (with spec.behavior) its recent scale events.

@@ -1,0 +1,88 @@
+// The autoscaling/v2 HorizontalPodAutoscaler as the simulator keeps it:
+// its spec as the manifest gives it (with upstream's defaults,
+// pkg/apis/autoscaling/v2/defaults.go) and the status its controller
+// writes. The controller's arithmetic is in controllers/hpa_algorithm.h.
+#ifndef PLATSIM_PLATFORM_AUTOSCALING_H_
+#define PLATSIM_PLATFORM_AUTOSCALING_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "platform/objects.h"
+#include "sim/time.h"
+
+namespace platsim::platform {
+namespace hpa {
+
+// HPAScalingPolicy and HPAScalingRules.
+enum class PolicyType { kPods, kPercent };
+struct ScalingPolicy {
+  PolicyType type = PolicyType::kPods;
+  std::int32_t value = 0;
+  std::int32_t period_seconds = 0;
+};
+enum class SelectPolicy { kMax, kMin, kDisabled };
+struct ScalingRules {
+  std::optional<std::int32_t> stabilization_window_seconds;
+  SelectPolicy select = SelectPolicy::kMax;
+  std::vector<ScalingPolicy> policies;
+};
+// defaults.go GenerateHPAScaleUpRules: no window, {4 pods, 100%} per 15s,
+// Max.
+inline ScalingRules DefaultScaleUpRules() {
+  return ScalingRules{
+      0, SelectPolicy::kMax, {{PolicyType::kPods, 4, 15}, {PolicyType::kPercent, 100, 15}}};
+}
+// GenerateHPAScaleDownRules: {100%} per 15s, Max; the window left unset
+// takes the controller's downscale stabilization (300s).
+inline ScalingRules DefaultScaleDownRules() {
+  return ScalingRules{std::nullopt, SelectPolicy::kMax, {{PolicyType::kPercent, 100, 15}}};
+}
+struct Behavior {
+  ScalingRules scale_up = DefaultScaleUpRules();
+  ScalingRules scale_down = DefaultScaleDownRules();
+};
+
+// A condition as the HPA's status reports it.
+struct Condition {
+  std::string type;  // AbleToScale, ScalingActive, ScalingLimited
+  bool status = false;
+  std::string reason;
+  std::string message;
+};
+
+// One entry of spec.metrics. Simulated: Resource cpu, with a Utilization
+// (percent of request) or AverageValue (millicores per pod) target.
+struct MetricSpec {
+  std::string resource = "cpu";
+  bool utilization = true;                // target.type Utilization; else AverageValue
+  std::int32_t average_utilization = 80;  // percent
+  std::int64_t average_value_milli = 0;
+};
+
+}  // namespace hpa
+
+struct HorizontalPodAutoscalerStatus {
+  std::int32_t current_replicas = 0;
+  std::int32_t desired_replicas = 0;
+  std::optional<sim::Time> last_scale_time;
+  std::vector<hpa::Condition> conditions;
+};
+
+struct HorizontalPodAutoscaler {
+  static constexpr const char* kKind = "HorizontalPodAutoscaler";
+  ObjectMeta meta;
+  std::string target;  // namespace/name of the Deployment (scaleTargetRef)
+  std::int32_t min_replicas = 1;
+  std::int32_t max_replicas = 1;
+  // Absent from the manifest: one cpu Utilization target of 80%.
+  std::vector<hpa::MetricSpec> metrics = {hpa::MetricSpec{}};
+  std::optional<hpa::Behavior> behavior;
+  HorizontalPodAutoscalerStatus status;
+};
+
+}  // namespace platsim::platform
+
+#endif  // PLATSIM_PLATFORM_AUTOSCALING_H_
