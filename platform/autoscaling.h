@@ -16,6 +16,25 @@
 namespace platsim::platform {
 namespace hpa {
 
+// replica_calculator.go Tolerances.isWithin: no change while
+// 1 - down <= ratio <= 1 + up (both ends included). Upstream's default is
+// 0.1 both ways (--horizontal-pod-autoscaler-tolerance).
+struct Tolerances {
+  double down = 0.1;
+  double up = 0.1;
+  bool IsWithin(double ratio) const { return 1.0 - down <= ratio && ratio <= 1.0 + up; }
+};
+
+// The controller's settings (config/v1alpha1/defaults.go
+// RecommendedDefaultHPAControllerConfiguration).
+struct ControllerOptions {
+  sim::Time sync_period = 15 * sim::kSecond;
+  Tolerances tolerances;
+  sim::Time cpu_initialization_period = 5 * sim::kMinute;
+  sim::Time initial_readiness_delay = 30 * sim::kSecond;
+  sim::Time downscale_stabilization = 5 * sim::kMinute;  // without spec.behavior
+};
+
 // HPAScalingPolicy and HPAScalingRules.
 enum class PolicyType { kPods, kPercent };
 struct ScalingPolicy {

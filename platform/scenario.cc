@@ -204,7 +204,8 @@ Placement ReadPlacement(MapReader& spec, Diagnostics& diags) {
 
 struct ManifestContext {
   Diagnostics& diags;
-  std::map<std::string, Node> objects;  // kind/namespace/name -> its document
+  std::map<std::string, Node> objects;   // kind/namespace/name -> its document
+  std::vector<Node> autoscaler_targets;  // each HPA's scaleTargetRef.name, in order
 };
 
 void ReadMetadata(MapReader& object, ObjectMeta& meta, bool namespaced, Diagnostics& diags) {
@@ -323,6 +324,148 @@ void ReadService(MapReader& m, Scenario& s, Diagnostics& diags) {
   s.services.push_back(std::move(svc));
 }
 
+// autoscaling/v2 HPAScalingRules, with upstream's defaults for what is
+// left out (pkg/apis/autoscaling/v2/defaults.go: a field given replaces the
+// default whole) and its validation ranges (pkg/apis/autoscaling/
+// validation: windows 0..3600 s, periods 1..1800 s, values above 0).
+hpa::ScalingRules ReadScalingRules(const Node& node, hpa::ScalingRules rules, Diagnostics& diags) {
+  if (!node.present()) return rules;
+  MapReader m(node, diags);
+  if (m.Has("stabilizationWindowSeconds")) {
+    rules.stabilization_window_seconds =
+        static_cast<std::int32_t>(m.Int("stabilizationWindowSeconds", 0, 0, 3600));
+  }
+  const std::string select = m.Enum("selectPolicy", "Max", {"Max", "Min", "Disabled"});
+  rules.select = select == "Min"        ? hpa::SelectPolicy::kMin
+                 : select == "Disabled" ? hpa::SelectPolicy::kDisabled
+                                        : hpa::SelectPolicy::kMax;
+  const Node policies = m.Get("policies");
+  if (policies.present() && IsList(policies, "policies", diags)) {
+    rules.policies.clear();
+    for (const Node& p : policies.Elements()) {
+      MapReader pm(p, diags);
+      hpa::ScalingPolicy policy;
+      const std::string type = pm.Enum("type", "", {"Pods", "Percent"});
+      if (!pm.Has("type")) diags.Error(p.location(), p.path() + ".type", "is required");
+      policy.type = type == "Percent" ? hpa::PolicyType::kPercent : hpa::PolicyType::kPods;
+      policy.value = static_cast<std::int32_t>(pm.Int("value", 0, 1, 1'000'000));
+      if (!pm.Has("value")) diags.Error(p.location(), p.path() + ".value", "is required");
+      policy.period_seconds = static_cast<std::int32_t>(pm.Int("periodSeconds", 0, 1, 1800));
+      if (!pm.Has("periodSeconds")) {
+        diags.Error(p.location(), p.path() + ".periodSeconds", "is required");
+      }
+      pm.RejectUnknown();
+      rules.policies.push_back(policy);
+    }
+    if (rules.policies.empty()) {
+      diags.Error(policies.location(), policies.path(), "needs at least one policy");
+    }
+  }
+  m.WarnUnknown(kNotSimulated);
+  return rules;
+}
+
+void ReadHorizontalPodAutoscaler(MapReader& m, Scenario& s, ManifestContext& ctx) {
+  Diagnostics& diags = ctx.diags;
+  HorizontalPodAutoscaler h;
+  ReadMetadata(m, h.meta, true, diags);
+  MapReader spec(m.Require("spec"), diags);
+  const Node ref_node = spec.Require("scaleTargetRef");
+  MapReader ref(ref_node, diags);
+  const std::string api = ref.String("apiVersion", "apps/v1");
+  const std::string kind = ref.String("kind", "");
+  if (!ref.Has("kind")) diags.Error(ref_node.location(), ref_node.path() + ".kind", "is required");
+  if (ref.Has("kind") && (api != "apps/v1" || kind != "Deployment")) {
+    diags.Error(ref.Get("kind").location(), ref_node.path(),
+                kind + " of " + api +
+                    " as a scale target is not simulated yet (simulated: apps/v1 Deployment)");
+  }
+  const Node target_name = ref.Get("name");
+  if (const auto name = ref.RequiredString("name")) h.target = Key(h.meta.namespace_name, *name);
+  ref.RejectUnknown();
+  ctx.autoscaler_targets.push_back(target_name);
+  if (spec.Has("minReplicas")) {
+    const Node min = spec.Get("minReplicas");
+    if (min.IsScalar() && min.scalar() == "0") {
+      diags.Error(min.location(), min.path(),
+                  "0 needs the HPAScaleToZero feature gate, which is not simulated");
+    }
+  }
+  h.min_replicas = static_cast<std::int32_t>(spec.Int("minReplicas", 1, 0, 100000));
+  h.max_replicas = static_cast<std::int32_t>(spec.Int("maxReplicas", 1, 1, 100000));
+  if (!spec.Has("maxReplicas")) {
+    diags.Error(spec.Get("maxReplicas").location(), m.Get("spec").path() + ".maxReplicas",
+                "is required");
+  } else if (h.max_replicas < h.min_replicas) {
+    const Node max = spec.Get("maxReplicas");
+    diags.Error(max.location(), max.path(), "must be at least minReplicas");
+  }
+  const Node metrics = spec.Get("metrics");
+  if (metrics.present() && IsList(metrics, "metrics", diags)) {
+    h.metrics.clear();
+    for (const Node& entry : metrics.Elements()) {
+      MapReader e(entry, diags);
+      const auto type = e.RequiredString("type");
+      if (type && *type != "Resource") {
+        diags.Error(e.Get("type").location(), entry.path() + ".type",
+                    *type + " metrics are not simulated yet (simulated: Resource cpu)");
+        e.AcceptRest();
+        continue;
+      }
+      const Node res_node = e.Require("resource");
+      MapReader res(res_node, diags);
+      hpa::MetricSpec metric;
+      if (const auto name = res.RequiredString("name")) {
+        if (*name != "cpu") {
+          diags.Error(res.Get("name").location(), res_node.path() + ".name",
+                      *name + " is not simulated yet (the serving layer models CPU usage only)");
+        }
+        metric.resource = *name;
+      }
+      const Node target_node = res.Require("target");
+      MapReader target(target_node, diags);
+      const auto target_type = target.RequiredString("type");
+      if (target_type == std::optional<std::string>("Utilization")) {
+        metric.utilization = true;
+        metric.average_utilization =
+            static_cast<std::int32_t>(target.Int("averageUtilization", 0, 1, 1'000'000));
+        if (!target.Has("averageUtilization")) {
+          diags.Error(target_node.location(), target_node.path() + ".averageUtilization",
+                      "is required for a Utilization target");
+        }
+      } else if (target_type == std::optional<std::string>("AverageValue")) {
+        metric.utilization = false;
+        const Node value = target.Require("averageValue");
+        if (value.present()) {
+          metric.average_value_milli =
+              input::ReadQuantityMilli(value, diags, 1, kMaxCpuMilli).value_or(1);
+        }
+      } else if (target_type) {
+        diags.Error(target.Get("type").location(), target_node.path() + ".type",
+                    "must be Utilization or AverageValue for a Resource metric");
+      }
+      target.RejectUnknown();
+      res.RejectUnknown();
+      e.RejectUnknown();
+      h.metrics.push_back(metric);
+    }
+    if (h.metrics.empty() && metrics.IsSequence() && metrics.Elements().empty()) {
+      diags.Error(metrics.location(), metrics.path(), "needs at least one metric");
+    }
+  }
+  const Node behavior = spec.Get("behavior");
+  if (behavior.present()) {
+    MapReader b(behavior, diags);
+    hpa::Behavior rules;
+    rules.scale_up = ReadScalingRules(b.Get("scaleUp"), hpa::DefaultScaleUpRules(), diags);
+    rules.scale_down = ReadScalingRules(b.Get("scaleDown"), hpa::DefaultScaleDownRules(), diags);
+    b.WarnUnknown(kNotSimulated);
+    h.behavior = rules;
+  }
+  spec.WarnUnknown(kNotSimulated);
+  s.autoscalers.push_back(std::move(h));
+}
+
 void ReadManifest(const Node& doc, Scenario& s, ManifestContext& ctx) {
   Diagnostics& diags = ctx.diags;
   MapReader m(doc, diags);
@@ -334,7 +477,7 @@ void ReadManifest(const Node& doc, Scenario& s, ManifestContext& ctx) {
     return;
   }
   const std::size_t deployments = s.deployments.size(), services = s.services.size(),
-                    namespaces = s.namespaces.size();
+                    namespaces = s.namespaces.size(), autoscalers = s.autoscalers.size();
   // What platsim simulates is a kind of one API group and version: a
   // Knative Service (serving.knative.dev/v1) is not a v1 Service.
   std::string name;
@@ -344,6 +487,9 @@ void ReadManifest(const Node& doc, Scenario& s, ManifestContext& ctx) {
   } else if (*api == "v1" && *kind == "Service") {
     ReadService(m, s, diags);
     if (s.services.size() > services) name = s.services.back().meta.Key();
+  } else if (*api == "autoscaling/v2" && *kind == "HorizontalPodAutoscaler") {
+    ReadHorizontalPodAutoscaler(m, s, ctx);
+    if (s.autoscalers.size() > autoscalers) name = s.autoscalers.back().meta.Key();
   } else if (*api == "v1" && *kind == "Namespace") {
     Namespace ns;
     ReadMetadata(m, ns.meta, false, diags);
@@ -354,7 +500,8 @@ void ReadManifest(const Node& doc, Scenario& s, ManifestContext& ctx) {
     diags.Warning(doc.location(), doc.path(),
                   *kind + " of " + *api +
                       " is not simulated yet; the object is ignored (simulated: apps/v1 "
-                      "Deployment, v1 Service, v1 Namespace)");
+                      "Deployment, v1 Service, v1 Namespace, autoscaling/v2 "
+                      "HorizontalPodAutoscaler)");
     m.AcceptRest();
     return;
   }
@@ -560,6 +707,61 @@ void CheckEveryGpuHasAServiceTime(const Node& entry, const ModelServerSpec& spec
   }
 }
 
+// spec.horizontalPodAutoscaler: the controller's flags, with upstream's
+// defaults (RecommendedDefaultHPAControllerConfiguration);
+// spec.metricsServer.resolution: how often metrics-server scrapes the
+// kubelets (its --metric-resolution, 15s by default).
+void ReadAutoscalingSettings(MapReader& spec, Scenario& s, Diagnostics& diags) {
+  MapReader h(spec.Get("horizontalPodAutoscaler"), diags);
+  hpa::ControllerOptions& o = s.hpa_controller;
+  o.sync_period = h.Duration("syncPeriod", o.sync_period, sim::kSecond);
+  const double tolerance = h.Number("tolerance", 0.1, 0.0, 1.0);
+  o.tolerances = hpa::Tolerances{tolerance, tolerance};
+  o.cpu_initialization_period = h.Duration("cpuInitializationPeriod", o.cpu_initialization_period);
+  o.initial_readiness_delay = h.Duration("initialReadinessDelay", o.initial_readiness_delay);
+  o.downscale_stabilization = h.Duration("downscaleStabilization", o.downscale_stabilization);
+  h.RejectUnknown();
+  MapReader ms(spec.Get("metricsServer"), diags);
+  s.metrics_resolution = ms.Duration("resolution", s.metrics_resolution, sim::kSecond);
+  ms.RejectUnknown();
+}
+
+// Each HPA's target is a Deployment among the manifests, targeted by no
+// other HPA (two would fight over its replicas), whose pods request CPU
+// and have a model server (else there is no usage to measure).
+void CheckAutoscalers(const Scenario& s, ManifestContext& ctx) {
+  Diagnostics& diags = ctx.diags;
+  const auto deployments = ByKey(s.deployments);
+  std::set<std::string> servers, targeted;
+  for (const auto& m : s.model_servers)
+    servers.insert(m.deployment);
+  for (std::size_t i = 0; i < s.autoscalers.size(); ++i) {
+    const HorizontalPodAutoscaler& h = s.autoscalers[i];
+    const Node& at = ctx.autoscaler_targets[i];
+    if (h.target.empty()) continue;
+    const auto d = deployments.find(h.target);
+    if (d == deployments.end()) {
+      diags.Error(at.location(), at.path(), "no Deployment " + h.target + " among the manifests");
+      continue;
+    }
+    if (!targeted.insert(h.target).second) {
+      diags.Error(at.location(), at.path(),
+                  "Deployment " + h.target + " is the target of another HorizontalPodAutoscaler");
+    }
+    if (d->second->pod_template.requests.cpu_milli <= 0) {
+      diags.Warning(at.location(), at.path(),
+                    "the pods of Deployment " + h.target +
+                        " request no CPU: a cpu Utilization target cannot be computed");
+    }
+    if (!servers.count(h.target)) {
+      diags.Warning(at.location(), at.path(),
+                    "Deployment " + h.target +
+                        " has no model server: its pods use no CPU, so the HPA scales it down "
+                        "to minReplicas");
+    }
+  }
+}
+
 void ReadModelServers(const Node& list, const std::filesystem::path& base, Scenario& s,
                       Diagnostics& diags) {
   if (!IsList(list, "model servers", diags)) return;
@@ -707,10 +909,12 @@ std::optional<Scenario> LoadScenarioSource(std::optional<input::Source> source,
   s.service_proxy.programming_delay = proxy.Duration("programmingDelay", 0);
   proxy.RejectUnknown();
   ReadNodePools(spec.Require("nodePools"), s, diags);
-  ManifestContext ctx{diags, {}};
+  ManifestContext ctx{diags, {}, {}};
   ReadManifests(spec.Require("manifests"), base, s, ctx);
   ReadModelServers(spec.Get("modelServers"), base, s, diags);
   ReadTraffic(spec.Require("traffic"), base, s, diags);
+  ReadAutoscalingSettings(spec, s, diags);
+  CheckAutoscalers(s, ctx);
   spec.RejectUnknown();
   root.RejectUnknown();
 

@@ -14,6 +14,7 @@
 
 #include "models/arrivals.h"
 #include "models/input/diagnostics.h"
+#include "platform/autoscaling.h"
 #include "platform/objects.h"
 #include "platform/serving/config.h"
 
@@ -66,6 +67,9 @@ struct Scenario {
   std::vector<Service> services;
   std::vector<ModelServerSpec> model_servers;
   std::vector<TrafficSpec> traffic;
+  std::vector<HorizontalPodAutoscaler> autoscalers;
+  hpa::ControllerOptions hpa_controller;             // spec.horizontalPodAutoscaler
+  sim::Time metrics_resolution = 15 * sim::kSecond;  // spec.metricsServer.resolution
 };
 
 // Loads `path`. Every problem goes to `diags` (errors and warnings, all at

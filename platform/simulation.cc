@@ -8,6 +8,7 @@
 #include "platform/api_server.h"
 #include "platform/controllers/deployment.h"
 #include "platform/controllers/endpoints.h"
+#include "platform/controllers/hpa.h"
 #include "platform/controllers/replicaset.h"
 #include "platform/kubelet.h"
 #include "platform/scheduler.h"
@@ -139,6 +140,9 @@ RunResult Simulation::Run(const RunOptions& options) {
   EndpointsController endpoints(engine, api, events_);
   ReplicaSetController replicasets(engine, api, events_);
   Scheduler scheduler(engine, api, events_);
+  HorizontalPodAutoscalerController autoscalers(
+      engine, api, events_, sc.hpa_controller, sc.metrics_resolution,
+      [&data_plane](const std::string& pod) { return data_plane.CpuSecondsOf(pod); });
   Accounting accounting(engine, api, sc.node_pools);
   Kubelets kubelets(engine, api, events_, data_plane, [&images](const std::string& image) {
     const auto it = images.find(image);
@@ -163,6 +167,8 @@ RunResult Simulation::Run(const RunOptions& options) {
     api.Create(svc);
   for (const auto& d : sc.deployments)
     api.Create(d);
+  for (const auto& h : sc.autoscalers)
+    api.Create(h);
 
   // Joules the GPUs drew above idle, from `whole_run` busy time (warm-up
   // included) or from the warm-up.

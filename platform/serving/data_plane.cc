@@ -146,6 +146,12 @@ int DataPlane::Pods(std::size_t i) const {
   return n;
 }
 
+std::optional<double> DataPlane::CpuSecondsOf(const std::string& pod_key) const {
+  const auto it = server_of_pod_.find(pod_key);
+  if (it == server_of_pod_.end()) return std::nullopt;
+  return PodMetricsOf(it->second).cpu_s;
+}
+
 PodMetrics DataPlane::PodMetricsOf(std::uint32_t pod) const {
   PodMetrics m = servers_[pod]->Metrics();
   m.completed = pod_stats_.completed(pod);

@@ -14,6 +14,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,9 @@ class DataPlane : public ContainerRuntime {
   std::uint32_t pod_count() const { return static_cast<std::uint32_t>(servers_.size()); }
   const std::string& pod_node(std::uint32_t pod) const { return pod_nodes_[pod]; }
   PodMetrics PodMetricsOf(std::uint32_t pod) const;
+  // The CPU-seconds the model server of pod `pod_key` has used, or nothing
+  // for a pod without one.
+  std::optional<double> CpuSecondsOf(const std::string& pod_key) const;
 
   // ContainerRuntime
   void Admit(const Pod& pod) override;

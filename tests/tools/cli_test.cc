@@ -191,10 +191,44 @@ TEST(Cli, TheValidScenarioOfTheBrokenTableIsValid) {
   EXPECT_EQ(r.code, 0) << r.err;
 }
 
+// Manifests() with an HPA on the app's CPU, as document[2] (from line 18).
+std::string WithAutoscaler() {
+  return Manifests() + R"(---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: app}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: app}
+  maxReplicas: 5
+  metrics:
+  - type: Resource
+    resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+)";
+}
+
 TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
   const std::string v = ValidScenario();
   const std::string m = Manifests();
+  const std::string h = WithAutoscaler();
   const std::vector<BrokenCase> cases = {
+      {"hpa max below min", v, Replace(h, "  maxReplicas: 5", "  minReplicas: 6\n  maxReplicas: 5"),
+       "app.yaml:24:", "document[2].spec.maxReplicas: must be at least minReplicas"},
+      {"hpa without max", v, Replace(h, "  maxReplicas: 5\n", ""),
+       "app.yaml:", "document[2].spec.maxReplicas: is required"},
+      {"hpa pods metric", v, Replace(h, "type: Resource", "type: Pods"),
+       "app.yaml:25:", "document[2].spec.metrics[0].type: Pods metrics are not simulated yet"},
+      {"hpa memory", v, Replace(h, "{name: cpu,", "{name: memory,"),
+       "app.yaml:26:", "memory is not simulated yet"},
+      {"hpa target", v,
+       Replace(h, "kind: Deployment, name: app}", "kind: Deployment, name: ghost}"),
+       "app.yaml:22:", "no Deployment default/ghost among the manifests"},
+      {"hpa scale to zero", v, Replace(h, "  maxReplicas: 5", "  minReplicas: 0\n  maxReplicas: 5"),
+       "app.yaml:23:", "HPAScaleToZero"},
+      {"hpa policy value", v,
+       Replace(h, "  maxReplicas: 5",
+               "  maxReplicas: 5\n  behavior: {scaleUp: {policies: [{type: Pods, value: 0, "
+               "periodSeconds: 15}]}}"),
+       "app.yaml:24:", "document[2].spec.behavior.scaleUp.policies[0].value: out of range"},
       {"syntax error", Replace(v, "metadata: {name: t}", "metadata: {name: t"), m, "s.yaml:4:"},
       {"wrong type", Replace(v, "count: 1", "count: many"), m,
        "s.yaml:8:12: spec.nodePools[0].count: expected an integer, got 'many'"},
@@ -983,6 +1017,97 @@ TEST(Cli, TheShippedScenariosValidateAndTheH100OneRunsOnMeasuredServiceTimes) {
   const auto& m = summary["services"]["search/embed"]["metrics"];
   const double lambda = m["arrival_rps"].get<double>(), w = m["latency_mean_s"].get<double>();
   EXPECT_NEAR(m["in_system_mean"].get<double>(), lambda * w, 0.05 * lambda * w);
+}
+
+// An HPA on CPU utilization, end to end: pods use 100m plus 10 ms of CPU per
+// request, request 1 core, and the target is 50%. At 100 requests/s over 2
+// pods each uses 0.1 + 0.5 = 0.6 cores, 60%: ratio 1.2, so the first
+// rescale is to ceil(1.2 x 2) = 3. At 400 requests/s over those 3 pods each
+// would use 0.1 + 1.33 cores: upstream's scale-up limit without behavior,
+// max(2 x 3, 4), allows 6 of the 9 asked for. With n pods the ratio is
+// (0.1 + 4/n) / 0.5, within the 10% tolerance only for n of 9, 10 or 11:
+// where the HPA must come to rest.
+TEST(Cli, AnHpaScalesOnCpuUtilizationAsUpstreamComputesIt) {
+  TempDir dir;
+  dir.Write("app.yaml", R"(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      containers:
+      - name: s
+        image: "app:1"
+        resources: {requests: {cpu: "1"}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: app}
+spec: {selector: {app: app}}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: app}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: app}
+  minReplicas: 1
+  maxReplicas: 20
+  metrics:
+  - type: Resource
+    resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+)");
+  const auto scenario = dir.Write("s.yaml", R"(apiVersion: platsim.dev/v1alpha1
+kind: Scenario
+metadata: {name: hpa}
+spec:
+  duration: 25m
+  sampleInterval: 1m
+  nodePools:
+  - name: pool
+    count: 4
+    allocatable: {cpu: "64", memory: 256Gi}
+  manifests:
+  - file: app.yaml
+  modelServers:
+  - deployment: app
+    maxConcurrency: 64
+    serviceTime: {kind: constant, value: 1ms}
+    cpuBase: 100m
+    cpuPerRequest: 10ms
+    imagePull: 10s
+    modelLoad: 5s
+  traffic:
+  - service: app
+    arrivals: {kind: steps, steps: [{at: 0s, rate: 100}, {at: 10m, rate: 400}]}
+)");
+  const std::string out = (dir.path() / "out").string();
+  const CliResult r = Cli({"run", scenario.string(), "--out", out});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  std::vector<std::pair<double, int>> rescales;  // (time, new size)
+  std::istringstream events(ReadFile(dir.path() / "out/events.jsonl"));
+  for (std::string line; std::getline(events, line);) {
+    const auto e = nlohmann::json::parse(line);
+    if (e["reason"] != "SuccessfulRescale") continue;
+    const std::string message = e["message"];
+    EXPECT_NE(message.find("; reason: "), std::string::npos) << message;
+    rescales.emplace_back(e["time_s"].get<double>(), std::stoi(message.substr(10)));
+  }
+  ASSERT_GE(rescales.size(), 3u) << r.err;
+  EXPECT_EQ(rescales[0].second, 3);
+  EXPECT_LT(rescales[0].first, 600);
+  std::size_t step = 0;
+  while (step < rescales.size() && rescales[step].first < 600)
+    ++step;
+  ASSERT_LT(step, rescales.size());
+  EXPECT_EQ(rescales[step].second, 6);
+  EXPECT_GE(rescales.back().second, 9);
+  EXPECT_LE(rescales.back().second, 11);
+  const auto summary = nlohmann::json::parse(ReadFile(dir.path() / "out/summary.json"));
+  EXPECT_EQ(summary["services"]["default/app"]["metrics"]["ready_replicas_final"].get<double>(),
+            rescales.back().second);
 }
 
 }  // namespace

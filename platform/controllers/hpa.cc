@@ -1,0 +1,263 @@
+#include "platform/controllers/hpa.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+namespace platsim::platform {
+namespace {
+
+std::string MetricName(const hpa::MetricSpec& m) {
+  // computeReplicasForMetric's names for Resource metrics.
+  return m.utilization ? m.resource + " resource utilization (percentage of request)"
+                       : m.resource + " resource";
+}
+
+void SetCondition(std::vector<hpa::Condition>& conditions, hpa::Condition c) {
+  for (auto& existing : conditions) {
+    if (existing.type == c.type) {
+      existing = std::move(c);
+      return;
+    }
+  }
+  conditions.push_back(std::move(c));
+}
+
+bool SameStatus(const HorizontalPodAutoscalerStatus& a, const HorizontalPodAutoscalerStatus& b) {
+  if (a.current_replicas != b.current_replicas || a.desired_replicas != b.desired_replicas ||
+      a.last_scale_time != b.last_scale_time || a.conditions.size() != b.conditions.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.conditions.size(); ++i) {
+    const auto &x = a.conditions[i], &y = b.conditions[i];
+    if (x.type != y.type || x.status != y.status || x.reason != y.reason ||
+        x.message != y.message) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+HorizontalPodAutoscalerController::HorizontalPodAutoscalerController(
+    sim::Engine& engine, ApiServer& api, EventSink& events, const hpa::ControllerOptions& options,
+    sim::Time metrics_resolution, CpuSeconds cpu)
+    : engine_(engine),
+      api_(api),
+      events_(events),
+      options_(options),
+      resolution_(metrics_resolution),
+      cpu_(std::move(cpu)) {
+  api_.Watch<HorizontalPodAutoscaler>(
+      [this](WatchType type, const HorizontalPodAutoscaler& h) { OnAutoscaler(type, h); });
+  api_.Watch<Pod>([this](WatchType type, const Pod& pod) { OnPod(type, pod); });
+  engine_.ScheduleCallbackAfter(0, [this] { Scrape(); });
+}
+
+const hpa::ScaleHistory* HorizontalPodAutoscalerController::HistoryOf(
+    const std::string& hpa_key) const {
+  const auto it = history_.find(hpa_key);
+  return it == history_.end() ? nullptr : &it->second;
+}
+
+void HorizontalPodAutoscalerController::OnAutoscaler(WatchType type,
+                                                     const HorizontalPodAutoscaler& h) {
+  const std::string key = h.meta.Key();
+  if (type == WatchType::kAdded) {
+    ++targets_[h.target];
+    timers_[key] = engine_.ScheduleCallbackAfter(0, [this, key] { Reconcile(key); });
+  } else if (type == WatchType::kDeleted) {
+    if (--targets_[h.target] == 0) targets_.erase(h.target);
+    engine_.Cancel(timers_[key]);
+    timers_.erase(key);
+    history_.erase(key);
+  }
+}
+
+void HorizontalPodAutoscalerController::OnPod(WatchType type, const Pod& pod) {
+  if (pod.template_owner.empty()) return;
+  const std::string key = pod.meta.Key();
+  if (type == WatchType::kDeleted) {
+    const auto it = pods_of_.find(pod.template_owner);
+    if (it != pods_of_.end()) {
+      it->second.erase(key);
+      if (it->second.empty()) pods_of_.erase(it);
+    }
+    last_scrape_.erase(key);
+    samples_.erase(key);
+    return;
+  }
+  pods_of_[pod.template_owner].insert(key);
+}
+
+void HorizontalPodAutoscalerController::Scrape() {
+  const sim::Time now = engine_.Now();
+  for (const auto& [deployment, count] : targets_) {
+    const auto pods = pods_of_.find(deployment);
+    if (pods == pods_of_.end()) continue;
+    for (const std::string& key : pods->second) {
+      const Pod* pod = api_.Get<Pod>(key);
+      const std::optional<double> cpu =
+          pod != nullptr && pod->phase == PodPhase::kRunning ? cpu_(key) : std::nullopt;
+      if (!cpu) {
+        last_scrape_.erase(key);
+        samples_.erase(key);
+        continue;
+      }
+      const auto last = last_scrape_.find(key);
+      if (last != last_scrape_.end() && now > last->second.at) {
+        // The rate between the two scrapes, in millicores.
+        const double cores = (*cpu - last->second.cpu_s) / sim::ToSeconds(now - last->second.at);
+        samples_[key] = hpa::PodMetric{static_cast<std::int64_t>(std::llround(cores * 1000.0)), now,
+                                       now - last->second.at};
+      }
+      last_scrape_[key] = Scraped{*cpu, now};
+    }
+  }
+  engine_.ScheduleCallbackAfter(resolution_, [this] { Scrape(); });
+}
+
+std::vector<hpa::PodState> HorizontalPodAutoscalerController::PodsOf(
+    const std::string& deployment) const {
+  std::vector<hpa::PodState> out;
+  const auto pods = pods_of_.find(deployment);
+  if (pods == pods_of_.end()) return out;
+  for (const std::string& key : pods->second) {
+    const Pod* pod = api_.Get<Pod>(key);
+    if (pod == nullptr) continue;
+    hpa::PodState s;
+    s.name = key;
+    s.phase = pod->phase;
+    s.deleting = pod->meta.deleting;
+    // The Ready condition exists once the kubelet has the pod; it last
+    // changed when the pod became ready, or, never ready, when it started.
+    s.has_ready_condition = pod->start_time.has_value();
+    s.ready = pod->ready;
+    s.start_time = pod->start_time;
+    s.ready_transition = pod->ready ? pod->ready_since : pod->start_time.value_or(0);
+    s.request_milli = pod->spec.requests.cpu_milli;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+void HorizontalPodAutoscalerController::Reconcile(const std::string& key) {
+  const HorizontalPodAutoscaler* h = api_.Get<HorizontalPodAutoscaler>(key);
+  if (h == nullptr) return;
+  timers_[key] =
+      engine_.ScheduleCallbackAfter(options_.sync_period, [this, key] { Reconcile(key); });
+  const sim::Time now = engine_.Now();
+  HorizontalPodAutoscalerStatus status = h->status;
+  const Deployment* target = api_.Get<Deployment>(h->target);
+  if (target == nullptr) {
+    SetCondition(status.conditions, {"AbleToScale", false, "FailedGetScale",
+                                     "the HPA controller was unable to get the target's current "
+                                     "scale: Deployment " +
+                                         h->target + " not found"});
+  } else {
+    SetCondition(status.conditions, {"AbleToScale", true, "SucceededGetScale",
+                                     "the HPA controller was able to get the target's current "
+                                     "scale"});
+    const std::int32_t current = target->replicas;
+    hpa::ScaleHistory& history = history_[key];
+    history.RecordInitial(current, now);
+    std::int32_t desired = current;
+    bool rescale = false;
+    std::string reason;
+    bool computed = true;
+    if (current == 0 && h->min_replicas != 0) {
+      SetCondition(status.conditions,
+                   {"ScalingActive", false, "ScalingDisabled",
+                    "scaling is disabled since the replica count of the target is zero"});
+    } else if (current > h->max_replicas) {
+      desired = h->max_replicas;
+      reason = "Current number of replicas above Spec.MaxReplicas";
+      rescale = true;
+    } else if (current < h->min_replicas) {
+      desired = h->min_replicas;
+      reason = "Current number of replicas below Spec.MinReplicas";
+      rescale = true;
+    } else {
+      // computeReplicasForMetrics: the largest proposal wins; too many
+      // invalid metrics stop the sync.
+      const std::vector<hpa::PodState> pods = PodsOf(h->target);
+      std::int32_t proposal = 0;
+      std::string metric_name, first_error;
+      int invalid = 0;
+      for (const hpa::MetricSpec& m : h->metrics) {
+        const hpa::Proposal p =
+            m.utilization ? hpa::ResourceUtilizationReplicas(current, m.average_utilization, pods,
+                                                             samples_, true, now, options_)
+                          : hpa::AverageValueReplicas(current, m.average_value_milli, pods,
+                                                      samples_, true, now, options_);
+        if (!p.ok) {
+          if (invalid++ == 0) first_error = p.error;
+        } else if (proposal == 0 || p.replicas > proposal) {
+          proposal = p.replicas;
+          metric_name = MetricName(m);
+        }
+      }
+      const int n = static_cast<int>(h->metrics.size());
+      if (invalid >= n || (invalid > 0 && proposal < current)) {
+        computed = false;
+        SetCondition(status.conditions,
+                     {"ScalingActive", false, "FailedGetResourceMetric",
+                      "the HPA was unable to compute the replica count: " + first_error});
+        events_.Emit({now,
+                      "FailedComputeMetricsReplicas",
+                      "HorizontalPodAutoscaler",
+                      key,
+                      "invalid metrics (" + std::to_string(invalid) + " invalid out of " +
+                          std::to_string(n) + "), first error is: " + first_error,
+                      {}});
+      } else {
+        SetCondition(
+            status.conditions,
+            {"ScalingActive", true, "ValidMetricFound",
+             "the HPA was able to successfully calculate a replica count from " + metric_name});
+        const std::int32_t metric_desired = std::max(0, proposal);
+        if (metric_desired > current) reason = metric_name + " above target";
+        if (metric_desired < current) reason = "All metrics below target";
+        const hpa::Normalized normalized =
+            h->behavior
+                ? hpa::NormalizeWithBehavior(history, *h->behavior, current, metric_desired,
+                                             h->min_replicas, h->max_replicas, now,
+                                             options_.downscale_stabilization)
+                : hpa::NormalizeLegacy(history, current, metric_desired, h->min_replicas,
+                                       h->max_replicas, now, options_.downscale_stabilization);
+        desired = normalized.replicas;
+        SetCondition(status.conditions, normalized.able_to_scale);
+        SetCondition(status.conditions, normalized.scaling_limited);
+        rescale = desired != current;
+      }
+    }
+    if (computed) {
+      if (rescale) {
+        api_.Patch<Deployment>(h->target, [desired](Deployment& d) { d.replicas = desired; });
+        events_.Emit({now,
+                      "SuccessfulRescale",
+                      "HorizontalPodAutoscaler",
+                      key,
+                      "New size: " + std::to_string(desired) + "; reason: " + reason,
+                      {{"from", std::to_string(current)}, {"to", std::to_string(desired)}}});
+        if (h->behavior) history.StoreScaleEvent(*h->behavior, current, desired, now);
+        SetCondition(status.conditions, {"AbleToScale", true, "SucceededRescale",
+                                         "the HPA controller was able to update the target "
+                                         "scale to " +
+                                             std::to_string(desired)});
+        status.last_scale_time = now;
+      } else {
+        desired = current;
+      }
+      status.current_replicas = target->status.replicas;
+      status.desired_replicas = desired;
+    }
+  }
+  if (!SameStatus(status, h->status)) {
+    api_.Patch<HorizontalPodAutoscaler>(
+        key, [status](HorizontalPodAutoscaler& a) { a.status = status; });
+  }
+}
+
+}  // namespace platsim::platform

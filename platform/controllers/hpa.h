@@ -1,0 +1,76 @@
+// The HorizontalPodAutoscaler controller and the metrics-server it reads,
+// as upstream runs them:
+// - metrics-server scrapes every pod's cumulative CPU time every
+//   `resolution` (its --metric-resolution) and serves each pod's usage as
+//   the rate between its last two scrapes, stamped with the later one and
+//   with that interval as its window. Only the pods of Deployments that an
+//   HPA targets are scraped: nothing else reads the samples.
+// - The controller reconciles each HPA when it is created and then every
+//   sync period (kubernetes pkg/controller/podautoscaler/horizontal.go
+//   reconcileAutoscaler, with its queue's fixed resync rate limiter): it
+//   reads the target's replicas, computes a proposal per metric
+//   (computeReplicasForMetrics: the largest wins), normalizes it
+//   (hpa_algorithm.h), writes the target's replicas and emits
+//   SuccessfulRescale when they change, and writes the HPA's status when it
+//   changes.
+#ifndef PLATSIM_PLATFORM_CONTROLLERS_HPA_H_
+#define PLATSIM_PLATFORM_CONTROLLERS_HPA_H_
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "platform/api_server.h"
+#include "platform/controllers/hpa_algorithm.h"
+#include "platform/events.h"
+#include "sim/engine.h"
+
+namespace platsim::platform {
+
+class HorizontalPodAutoscalerController {
+ public:
+  // A pod's cumulative CPU-seconds (its container runtime's counter), or
+  // nothing for a pod with no running containers.
+  using CpuSeconds = std::function<std::optional<double>(const std::string& pod_key)>;
+
+  // Borrows engine, api and events; watches HPAs and pods from now on and
+  // scrapes from now on every `metrics_resolution`.
+  HorizontalPodAutoscalerController(sim::Engine& engine, ApiServer& api, EventSink& events,
+                                    const hpa::ControllerOptions& options,
+                                    sim::Time metrics_resolution, CpuSeconds cpu);
+
+  // The scale history of an HPA (tests).
+  const hpa::ScaleHistory* HistoryOf(const std::string& hpa_key) const;
+
+ private:
+  void OnAutoscaler(WatchType type, const HorizontalPodAutoscaler& h);
+  void OnPod(WatchType type, const Pod& pod);
+  void Scrape();
+  void Reconcile(const std::string& key);
+  std::vector<hpa::PodState> PodsOf(const std::string& deployment) const;
+
+  sim::Engine& engine_;
+  ApiServer& api_;
+  EventSink& events_;
+  const hpa::ControllerOptions options_;
+  const sim::Time resolution_;
+  const CpuSeconds cpu_;
+  // Pods by the Deployment whose template they came from, for the
+  // Deployments an HPA targets (kept whether or not one does yet).
+  std::map<std::string, std::set<std::string>> pods_of_;
+  std::map<std::string, int> targets_;  // Deployment -> HPAs targeting it
+  struct Scraped {
+    double cpu_s;
+    sim::Time at;
+  };
+  std::map<std::string, Scraped> last_scrape_;        // by pod key
+  hpa::PodMetrics samples_;                           // by pod key: what metrics-server serves
+  std::map<std::string, hpa::ScaleHistory> history_;  // by HPA key
+  std::map<std::string, sim::EventId> timers_;        // each HPA's next reconcile
+};
+
+}  // namespace platsim::platform
+
+#endif  // PLATSIM_PLATFORM_CONTROLLERS_HPA_H_
