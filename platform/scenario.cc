@@ -710,7 +710,8 @@ void CheckEveryGpuHasAServiceTime(const Node& entry, const ModelServerSpec& spec
 // spec.horizontalPodAutoscaler: the controller's flags, with upstream's
 // defaults (RecommendedDefaultHPAControllerConfiguration);
 // spec.metricsServer.resolution: how often metrics-server scrapes the
-// kubelets (its --metric-resolution, 15s by default).
+// kubelets (its --metric-resolution: 15s in the components.yaml it is
+// released with).
 void ReadAutoscalingSettings(MapReader& spec, Scenario& s, Diagnostics& diags) {
   MapReader h(spec.Get("horizontalPodAutoscaler"), diags);
   hpa::ControllerOptions& o = s.hpa_controller;
