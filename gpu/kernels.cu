@@ -74,6 +74,27 @@ __global__ void LayerNormKernel(const bf16* x, const bf16* g, const bf16* b, bf1
   }
 }
 
+// One chunk of 8 normalized values: (x - mean) * inv * gamma (+ beta).
+template <bool kLayerNorm>
+__device__ __forceinline__ uint4 NormChunk(const float x[8], const bf16* g, const bf16* b, int j,
+                                           float mean, float inv) {
+  const uint4 graw = reinterpret_cast<const uint4*>(g)[j];
+  uint4 braw{};
+  if constexpr (kLayerNorm) braw = reinterpret_cast<const uint4*>(b)[j];
+  const auto* ge = reinterpret_cast<const __nv_bfloat162*>(&graw);
+  const auto* be = reinterpret_cast<const __nv_bfloat162*>(&braw);
+  uint4 o;
+  auto* oe = reinterpret_cast<__nv_bfloat162*>(&o);
+#pragma unroll
+  for (int k = 0; k < 4; ++k) {
+    const float2 gf = __bfloat1622float2(ge[k]);
+    const float2 bf = kLayerNorm ? __bfloat1622float2(be[k]) : make_float2(0.0f, 0.0f);
+    oe[k] = __floats2bfloat162_rn((x[2 * k] - mean) * inv * gf.x + bf.x,
+                                  (x[2 * k + 1] - mean) * inv * gf.y + bf.y);
+  }
+  return o;
+}
+
 // Rows of h = 8 x chunks elements with 16-byte alignment, one block per row:
 // each thread holds its chunks of 8 in registers between the passes, so the
 // row is read once. Rows up to kNormThreads x kNormChunks x 8 elements.
@@ -116,21 +137,7 @@ __global__ void __launch_bounds__(kNormThreads)
   for (int c = 0; c < kNormChunks; ++c) {
     const int j = threadIdx.x + c * kNormThreads;
     if (j >= chunks) break;
-    const uint4 graw = reinterpret_cast<const uint4*>(g)[j];
-    uint4 braw{};
-    if constexpr (kLayerNorm) braw = reinterpret_cast<const uint4*>(b)[j];
-    const auto* ge = reinterpret_cast<const __nv_bfloat162*>(&graw);
-    const auto* be = reinterpret_cast<const __nv_bfloat162*>(&braw);
-    uint4 o;
-    auto* oe = reinterpret_cast<__nv_bfloat162*>(&o);
-#pragma unroll
-    for (int k = 0; k < 4; ++k) {
-      const float2 gf = __bfloat1622float2(ge[k]);
-      const float2 bf = kLayerNorm ? __bfloat1622float2(be[k]) : make_float2(0.0f, 0.0f);
-      oe[k] = __floats2bfloat162_rn((v[c][2 * k] - mean) * inv * gf.x + bf.x,
-                                    (v[c][2 * k + 1] - mean) * inv * gf.y + bf.y);
-    }
-    out[j] = o;
+    out[j] = NormChunk<kLayerNorm>(v[c], g, b, j, mean, inv);
   }
 }
 
@@ -176,22 +183,15 @@ __global__ void __launch_bounds__(128) WarpNormKernel(const bf16* x, const bf16*
   for (int c = 0; c < kChunks; ++c) {
     const int j = lane + c * kWarp;
     if (j >= chunks) break;
-    const uint4 graw = reinterpret_cast<const uint4*>(g)[j];
-    uint4 braw{};
-    if constexpr (kLayerNorm) braw = reinterpret_cast<const uint4*>(b)[j];
+    float x[8];
     const auto* xe = reinterpret_cast<const __nv_bfloat162*>(&raw[c]);
-    const auto* ge = reinterpret_cast<const __nv_bfloat162*>(&graw);
-    const auto* be = reinterpret_cast<const __nv_bfloat162*>(&braw);
-    uint4 o;
-    auto* oe = reinterpret_cast<__nv_bfloat162*>(&o);
 #pragma unroll
     for (int k = 0; k < 4; ++k) {
-      const float2 f = __bfloat1622float2(xe[k]), gf = __bfloat1622float2(ge[k]);
-      const float2 bf = kLayerNorm ? __bfloat1622float2(be[k]) : make_float2(0.0f, 0.0f);
-      oe[k] =
-          __floats2bfloat162_rn((f.x - mean) * inv * gf.x + bf.x, (f.y - mean) * inv * gf.y + bf.y);
+      const float2 f = __bfloat1622float2(xe[k]);
+      x[2 * k] = f.x;
+      x[2 * k + 1] = f.y;
     }
-    out[j] = o;
+    out[j] = NormChunk<kLayerNorm>(x, g, b, j, mean, inv);
   }
 }
 

@@ -183,6 +183,14 @@ std::int32_t ChangePerPeriod(std::int32_t period_seconds,
   return change;
 }
 
+// The replica count at the start of a policy's period: the current count
+// less what scale events added within it, plus what they removed.
+std::int32_t PeriodStart(std::int32_t current, const ScaleHistory& history,
+                         std::int32_t period_seconds, sim::Time now) {
+  return current - ChangePerPeriod(period_seconds, history.up_events, now) +
+         ChangePerPeriod(period_seconds, history.down_events, now);
+}
+
 }  // namespace
 
 Proposal ResourceUtilizationReplicas(std::int32_t current_replicas, std::int32_t target_utilization,
@@ -369,8 +377,7 @@ std::int32_t ScaleUpLimit(std::int32_t current, const ScaleHistory& history,
   const bool min = rules.select == SelectPolicy::kMin;
   std::int32_t result = min ? kMaxInt32 : kMinInt32;
   for (const ScalingPolicy& p : rules.policies) {
-    const std::int32_t start = current - ChangePerPeriod(p.period_seconds, history.up_events, now) +
-                               ChangePerPeriod(p.period_seconds, history.down_events, now);
+    const std::int32_t start = PeriodStart(current, history, p.period_seconds, now);
     const std::int32_t proposed =
         p.type == PolicyType::kPods
             ? start + p.value
@@ -387,8 +394,7 @@ std::int32_t ScaleDownLimit(std::int32_t current, const ScaleHistory& history,
   const bool min = rules.select == SelectPolicy::kMin;
   std::int32_t result = min ? kMinInt32 : kMaxInt32;
   for (const ScalingPolicy& p : rules.policies) {
-    const std::int32_t start = current - ChangePerPeriod(p.period_seconds, history.up_events, now) +
-                               ChangePerPeriod(p.period_seconds, history.down_events, now);
+    const std::int32_t start = PeriodStart(current, history, p.period_seconds, now);
     const std::int32_t proposed =
         p.type == PolicyType::kPods
             ? start - p.value
