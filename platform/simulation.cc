@@ -142,7 +142,7 @@ RunResult Simulation::Run(const RunOptions& options) {
   Scheduler scheduler(engine, api, events_);
   HorizontalPodAutoscalerController autoscalers(
       engine, api, events_, sc.hpa_controller, sc.metrics_resolution,
-      [&data_plane](const std::string& pod) { return data_plane.CpuSecondsOf(pod); });
+      [&data_plane](const std::string& pod) { return data_plane.CpuSecondsOf(pod); }, sc.warmup);
   Accounting accounting(engine, api, sc.node_pools);
   Kubelets kubelets(engine, api, events_, data_plane, [&images](const std::string& image) {
     const auto it = images.find(image);
@@ -272,6 +272,7 @@ RunResult Simulation::Run(const RunOptions& options) {
       {"cost_usd", platform.cost_usd},
       {"energy_kwh", (platform.floor_j + busy_extra_j(false)) / 3.6e6},
   };
+  result.autoscalers = autoscalers.Results(engine.Now());
   data_plane.FoldIntervals();  // the run's latencies, whole
   for (std::size_t i = 0; i < data_plane.route_count(); ++i) {
     const ServiceMetrics& m = data_plane.metrics(i);

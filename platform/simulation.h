@@ -40,6 +40,9 @@ struct RunResult {
   // `platform`): node_hours, gpu_hours_provisioned, gpu_hours_held,
   // cost_usd, energy_kwh.
   std::map<std::string, double> platform;
+  // What each HPA did over the window, by HPA key (see
+  // HorizontalPodAutoscalerController::Results).
+  std::map<std::string, std::map<std::string, double>> autoscalers;
   std::uint64_t events_executed = 0;
   std::uint64_t requests = 0;  // arrivals, every service, whole run
   std::uint64_t api_writes = 0;

@@ -124,8 +124,23 @@ void WriteSummary(std::ostream& out, const platform::Scenario& scenario, std::ui
       services[service] = entry;
     }
   }
+  // What each HPA did, pooled as the services' metrics.
+  Json autoscalers = Json::object();
+  if (!pooled.empty()) {
+    for (const auto& [key, metrics] : pooled.front()->autoscalers) {
+      std::vector<const std::map<std::string, double>*> runs_hpa;
+      for (const platform::RunResult* run : pooled) {
+        const auto it = run->autoscalers.find(key);
+        if (it != run->autoscalers.end()) runs_hpa.push_back(&it->second);
+      }
+      Json entry;
+      Pool(runs_hpa, entry);
+      autoscalers[key] = entry;
+    }
+  }
   j["platform"] = platform;
   j["services"] = services;
+  j["autoscalers"] = autoscalers;
   Json per_run = Json::array();
   for (std::size_t i = 0; i < runs.size(); ++i) {
     Json r;
@@ -138,6 +153,10 @@ void WriteSummary(std::ostream& out, const platform::Scenario& scenario, std::ui
     r["requests"] = runs[i].requests;
     r["api_writes"] = runs[i].api_writes;
     r["platform"] = Numbers(runs[i].platform);
+    Json hpas = Json::object();
+    for (const auto& [key, metrics] : runs[i].autoscalers)
+      hpas[key] = Numbers(metrics);
+    r["autoscalers"] = hpas;
     Json svc = Json::object();
     for (const auto& s : runs[i].services)
       svc[s.service] = Numbers(s.metrics);

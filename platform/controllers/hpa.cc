@@ -42,17 +42,55 @@ bool SameStatus(const HorizontalPodAutoscalerStatus& a, const HorizontalPodAutos
 
 HorizontalPodAutoscalerController::HorizontalPodAutoscalerController(
     sim::Engine& engine, ApiServer& api, EventSink& events, const hpa::ControllerOptions& options,
-    sim::Time metrics_resolution, CpuSeconds cpu)
+    sim::Time metrics_resolution, CpuSeconds cpu, sim::Time warmup)
     : engine_(engine),
       api_(api),
       events_(events),
       options_(options),
       resolution_(metrics_resolution),
-      cpu_(std::move(cpu)) {
+      cpu_(std::move(cpu)),
+      warmup_(warmup) {
   api_.Watch<HorizontalPodAutoscaler>(
       [this](WatchType type, const HorizontalPodAutoscaler& h) { OnAutoscaler(type, h); });
   api_.Watch<Pod>([this](WatchType type, const Pod& pod) { OnPod(type, pod); });
   engine_.ScheduleCallbackAfter(0, [this] { Scrape(); });
+  if (warmup_ > 0) {
+    engine_.ScheduleCallbackAt(warmup_, [this] {
+      for (auto& [key, r] : records_) {
+        r.ups = r.downs = 0;
+        r.highest = r.replicas;
+        r.mean.Reset(warmup_);
+      }
+    });
+  }
+}
+
+void HorizontalPodAutoscalerController::Record(const std::string& key, std::int32_t replicas,
+                                               int direction) {
+  const sim::Time now = engine_.Now();
+  auto [it, added] = records_.try_emplace(key);
+  Tally& r = it->second;
+  if (added) {
+    r.mean = sim::TimeAverage(std::max(now, warmup_), replicas);
+    r.highest = replicas;
+  }
+  if (direction > 0) ++r.ups;
+  if (direction < 0) ++r.downs;
+  r.replicas = replicas;
+  r.highest = std::max(r.highest, replicas);
+  if (now >= warmup_) r.mean.Set(now, replicas);
+}
+
+std::map<std::string, std::map<std::string, double>> HorizontalPodAutoscalerController::Results(
+    sim::Time now) const {
+  std::map<std::string, std::map<std::string, double>> out;
+  for (const auto& [key, r] : records_) {
+    out[key] = {
+        {"rescales", r.ups + r.downs}, {"scale_ups", r.ups},
+        {"scale_downs", r.downs},      {"replicas_final", r.replicas},
+        {"replicas_max", r.highest},   {"replicas_mean", r.mean.Mean(std::max(now, warmup_))}};
+  }
+  return out;
 }
 
 const hpa::ScaleHistory* HorizontalPodAutoscalerController::HistoryOf(
@@ -160,6 +198,7 @@ void HorizontalPodAutoscalerController::Reconcile(const std::string& key) {
                                      "the HPA controller was able to get the target's current "
                                      "scale"});
     const std::int32_t current = target->replicas;
+    if (!records_.count(key)) Record(key, current, 0);  // from the first sync on
     hpa::ScaleHistory& history = history_[key];
     history.RecordInitial(current, now);
     std::int32_t desired = current;
@@ -233,6 +272,7 @@ void HorizontalPodAutoscalerController::Reconcile(const std::string& key) {
       }
     }
     if (computed) {
+      Record(key, rescale ? desired : current, rescale ? (desired > current ? 1 : -1) : 0);
       if (rescale) {
         api_.Patch<Deployment>(h->target, [desired](Deployment& d) { d.replicas = desired; });
         events_.Emit({now,

@@ -26,6 +26,7 @@
 #include "platform/controllers/hpa_algorithm.h"
 #include "platform/events.h"
 #include "sim/engine.h"
+#include "sim/stats.h"
 
 namespace platsim::platform {
 
@@ -39,10 +40,17 @@ class HorizontalPodAutoscalerController {
   // scrapes from now on every `metrics_resolution`.
   HorizontalPodAutoscalerController(sim::Engine& engine, ApiServer& api, EventSink& events,
                                     const hpa::ControllerOptions& options,
-                                    sim::Time metrics_resolution, CpuSeconds cpu);
+                                    sim::Time metrics_resolution, CpuSeconds cpu,
+                                    sim::Time warmup = 0);
 
   // The scale history of an HPA (tests).
   const hpa::ScaleHistory* HistoryOf(const std::string& hpa_key) const;
+
+  // What each HPA did from `warmup` to `now`, by HPA key (summary.json's
+  // `autoscalers`): rescales (and how many up and down), the target's
+  // replicas as the HPA last set or found them, their time average and
+  // their highest.
+  std::map<std::string, std::map<std::string, double>> Results(sim::Time now) const;
 
  private:
   void OnAutoscaler(WatchType type, const HorizontalPodAutoscaler& h);
@@ -69,6 +77,14 @@ class HorizontalPodAutoscalerController {
   hpa::PodMetrics samples_;                           // by pod key: what metrics-server serves
   std::map<std::string, hpa::ScaleHistory> history_;  // by HPA key
   std::map<std::string, sim::EventId> timers_;        // each HPA's next reconcile
+  struct Tally {
+    int ups = 0, downs = 0;
+    std::int32_t replicas = 0, highest = 0;
+    sim::TimeAverage mean;
+  };
+  void Record(const std::string& key, std::int32_t replicas, int direction);
+  std::map<std::string, Tally> records_;  // by HPA key
+  sim::Time warmup_;
 };
 
 }  // namespace platsim::platform

@@ -1108,6 +1108,21 @@ spec:
   const auto summary = nlohmann::json::parse(ReadFile(dir.path() / "out/summary.json"));
   EXPECT_EQ(summary["services"]["default/app"]["metrics"]["ready_replicas_final"].get<double>(),
             rescales.back().second);
+  // The HPA's summary against its events: the replicas' time average from
+  // its first sync (2 replicas, 10 ms in: the API server's latency) to the
+  // end, segment by segment.
+  const auto& hpa = summary["autoscalers"]["default/app"]["metrics"];
+  EXPECT_EQ(hpa["rescales"].get<double>(), static_cast<double>(rescales.size()));
+  EXPECT_EQ(hpa["replicas_final"].get<double>(), rescales.back().second);
+  double area = 0, at = 0.01;
+  int replicas = 2;
+  for (const auto& [time, size] : rescales) {
+    area += replicas * (time - at);
+    at = time;
+    replicas = size;
+  }
+  area += replicas * (25 * 60 - at);
+  EXPECT_NEAR(hpa["replicas_mean"].get<double>(), area / (25 * 60 - 0.01), 1e-6);
 }
 
 }  // namespace
