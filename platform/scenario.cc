@@ -733,9 +733,11 @@ void ReadAutoscalingSettings(MapReader& spec, Scenario& s, Diagnostics& diags) {
 void CheckAutoscalers(const Scenario& s, ManifestContext& ctx) {
   Diagnostics& diags = ctx.diags;
   const auto deployments = ByKey(s.deployments);
-  std::set<std::string> servers, targeted;
-  for (const auto& m : s.model_servers)
+  std::set<std::string> servers, targeted, idle;
+  for (const auto& m : s.model_servers) {
     servers.insert(m.deployment);
+    if (m.config.cpu_base_milli == 0 && m.config.cpu_per_request == 0) idle.insert(m.deployment);
+  }
   for (std::size_t i = 0; i < s.autoscalers.size(); ++i) {
     const HorizontalPodAutoscaler& h = s.autoscalers[i];
     const Node& at = ctx.autoscaler_targets[i];
@@ -753,6 +755,12 @@ void CheckAutoscalers(const Scenario& s, ManifestContext& ctx) {
       diags.Warning(at.location(), at.path(),
                     "the pods of Deployment " + h.target +
                         " request no CPU: a cpu Utilization target cannot be computed");
+    }
+    if (idle.count(h.target)) {
+      diags.Warning(at.location(), at.path(),
+                    "the model server of Deployment " + h.target +
+                        " uses no CPU (cpuBase and cpuPerRequest are 0): the HPA sees 0% and "
+                        "scales it down to minReplicas");
     }
     if (!servers.count(h.target)) {
       diags.Warning(at.location(), at.path(),

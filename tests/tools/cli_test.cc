@@ -773,6 +773,18 @@ TEST(Cli, CountsAddUpOverTheWindowAndThroughputIsWhatCompletedInIt) {
 
 // Warnings for what makes results meaningless without being an error,
 // each with its file and line; validate still passes.
+// An HPA on pods whose server uses no CPU would only ever scale down.
+TEST(Cli, ValidateWarnsOfAnHpaOnPodsThatUseNoCpu) {
+  TempDir dir;
+  dir.Write("app.yaml", WithAutoscaler());
+  const auto path = dir.Write("s.yaml", ValidScenario());
+  const CliResult r = Cli({"validate", path.string()});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_NE(r.err.find("app.yaml:22:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("uses no CPU (cpuBase and cpuPerRequest are 0)"), std::string::npos)
+      << r.err;
+}
+
 TEST(Cli, ValidateWarnsWhereResultsWouldMeanNothing) {
   const std::string profile = R"({"apiVersion": "platsim.dev/v1alpha1", "kind": "LatencyProfile",
  "metadata": {"name": "p"},
