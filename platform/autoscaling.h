@@ -73,12 +73,34 @@ struct Condition {
 };
 
 // One entry of spec.metrics. Simulated: Resource cpu, with a Utilization
-// (percent of request) or AverageValue (millicores per pod) target.
+// (percent of request) or AverageValue (millicores per pod) target; Pods
+// metrics of the model servers (kPodsMetricNames) with an AverageValue
+// target.
 struct MetricSpec {
+  bool pods = false;  // type Pods (then `name`); else Resource (`resource`)
+  std::string name;
   std::string resource = "cpu";
   bool utilization = true;                // target.type Utilization; else AverageValue
   std::int32_t average_utilization = 80;  // percent
   std::int64_t average_value_milli = 0;
+};
+
+// The per-pod custom metrics a model server's pods offer through
+// Prometheus and its adapter, by the names an HPA asks for:
+// nv_inference_pending_request_count (Triton's gauge of requests waiting),
+// nv_inference_request_success_per_second (the rate of Triton's success
+// counter) and inflight_requests (waiting and executing).
+inline constexpr const char* kPodsMetricNames[] = {"nv_inference_pending_request_count",
+                                                   "nv_inference_request_success_per_second",
+                                                   "inflight_requests"};
+
+// Prometheus and prometheus-adapter as the custom metrics reach the HPA:
+// scraped every `scrape_interval` (kube-prometheus-stack's 30s), a
+// counter's rate over `rate_window` (the adapter chart's default rules use
+// [5m]), a gauge's latest sample.
+struct PrometheusOptions {
+  sim::Time scrape_interval = 30 * sim::kSecond;
+  sim::Time rate_window = 5 * sim::kMinute;
 };
 
 }  // namespace hpa

@@ -365,6 +365,50 @@ hpa::ScalingRules ReadScalingRules(const Node& node, hpa::ScalingRules rules, Di
   return rules;
 }
 
+// A Pods metric: one of the model servers' custom metrics, with an
+// AverageValue target (the only one the API allows for Pods metrics).
+hpa::MetricSpec ReadPodsMetric(MapReader& e, const Node& entry, Diagnostics& diags) {
+  hpa::MetricSpec metric;
+  metric.pods = true;
+  const Node pods_node = e.Require("pods");
+  MapReader pods(pods_node, diags);
+  const Node metric_node = pods.Require("metric");
+  MapReader m(metric_node, diags);
+  if (const auto name = m.RequiredString("name")) {
+    metric.name = *name;
+    const auto& known = hpa::kPodsMetricNames;
+    if (std::find(std::begin(known), std::end(known), *name) == std::end(known)) {
+      std::string list;
+      for (const char* k : known)
+        list += std::string(list.empty() ? "" : ", ") + k;
+      diags.Error(m.Get("name").location(), metric_node.path() + ".name",
+                  "no pod metric " + *name + " (the model servers offer " + list + ")");
+    }
+  }
+  if (m.Has("selector")) {
+    const Node sel = m.Get("selector");
+    diags.Error(sel.location(), sel.path(), "metric selectors are not simulated yet");
+  }
+  m.RejectUnknown();
+  const Node target_node = pods.Require("target");
+  MapReader target(target_node, diags);
+  const auto target_type = target.RequiredString("type");
+  if (target_type && *target_type != "AverageValue") {
+    diags.Error(target.Get("type").location(), target_node.path() + ".type",
+                "must be AverageValue for a Pods metric");
+  }
+  metric.utilization = false;
+  const Node value = target.Require("averageValue");
+  if (value.present()) {
+    metric.average_value_milli =
+        input::ReadQuantityMilli(value, diags, 1, kMaxCpuMilli).value_or(1);
+  }
+  target.RejectUnknown();
+  pods.RejectUnknown();
+  (void)entry;
+  return metric;
+}
+
 void ReadHorizontalPodAutoscaler(MapReader& m, Scenario& s, ManifestContext& ctx) {
   Diagnostics& diags = ctx.diags;
   HorizontalPodAutoscaler h;
@@ -406,9 +450,14 @@ void ReadHorizontalPodAutoscaler(MapReader& m, Scenario& s, ManifestContext& ctx
     for (const Node& entry : metrics.Elements()) {
       MapReader e(entry, diags);
       const auto type = e.RequiredString("type");
+      if (type == std::optional<std::string>("Pods")) {
+        h.metrics.push_back(ReadPodsMetric(e, entry, diags));
+        e.RejectUnknown();
+        continue;
+      }
       if (type && *type != "Resource") {
         diags.Error(e.Get("type").location(), entry.path() + ".type",
-                    *type + " metrics are not simulated yet (simulated: Resource cpu)");
+                    *type + " metrics are not simulated yet (simulated: Resource cpu, Pods)");
         e.AcceptRest();
         continue;
       }
@@ -725,6 +774,11 @@ void ReadAutoscalingSettings(MapReader& spec, Scenario& s, Diagnostics& diags) {
   MapReader ms(spec.Get("metricsServer"), diags);
   s.metrics_resolution = ms.Duration("resolution", s.metrics_resolution, sim::kSecond);
   ms.RejectUnknown();
+  MapReader prom(spec.Get("prometheus"), diags);
+  s.prometheus.scrape_interval =
+      prom.Duration("scrapeInterval", s.prometheus.scrape_interval, sim::kSecond);
+  s.prometheus.rate_window = prom.Duration("rateWindow", s.prometheus.rate_window, sim::kSecond);
+  prom.RejectUnknown();
 }
 
 // Each HPA's target is a Deployment among the manifests, targeted by no
@@ -751,12 +805,14 @@ void CheckAutoscalers(const Scenario& s, ManifestContext& ctx) {
       diags.Error(at.location(), at.path(),
                   "Deployment " + h.target + " is the target of another HorizontalPodAutoscaler");
     }
-    if (d->second->pod_template.requests.cpu_milli <= 0) {
+    const bool on_cpu = std::any_of(h.metrics.begin(), h.metrics.end(),
+                                    [](const hpa::MetricSpec& m) { return !m.pods; });
+    if (on_cpu && d->second->pod_template.requests.cpu_milli <= 0) {
       diags.Warning(at.location(), at.path(),
                     "the pods of Deployment " + h.target +
                         " request no CPU: a cpu Utilization target cannot be computed");
     }
-    if (idle.count(h.target)) {
+    if (on_cpu && idle.count(h.target)) {
       diags.Warning(at.location(), at.path(),
                     "the model server of Deployment " + h.target +
                         " uses no CPU (cpuBase and cpuPerRequest are 0): the HPA sees 0% and "
@@ -765,8 +821,8 @@ void CheckAutoscalers(const Scenario& s, ManifestContext& ctx) {
     if (!servers.count(h.target)) {
       diags.Warning(at.location(), at.path(),
                     "Deployment " + h.target +
-                        " has no model server: its pods use no CPU, so the HPA scales it down "
-                        "to minReplicas");
+                        " has no model server: its pods have no usage or request metrics, so "
+                        "the HPA scales it down to minReplicas");
     }
   }
 }

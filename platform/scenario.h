@@ -70,6 +70,7 @@ struct Scenario {
   std::vector<HorizontalPodAutoscaler> autoscalers;
   hpa::ControllerOptions hpa_controller;             // spec.horizontalPodAutoscaler
   sim::Time metrics_resolution = 15 * sim::kSecond;  // spec.metricsServer.resolution
+  hpa::PrometheusOptions prometheus;                 // spec.prometheus
 };
 
 // Loads `path`. Every problem goes to `diags` (errors and warnings, all at

@@ -141,8 +141,14 @@ RunResult Simulation::Run(const RunOptions& options) {
   ReplicaSetController replicasets(engine, api, events_);
   Scheduler scheduler(engine, api, events_);
   HorizontalPodAutoscalerController autoscalers(
-      engine, api, events_, sc.hpa_controller, sc.metrics_resolution,
-      [&data_plane](const std::string& pod) { return data_plane.CpuSecondsOf(pod); }, sc.warmup);
+      engine, api, events_, {sc.hpa_controller, sc.metrics_resolution, sc.prometheus, sc.warmup},
+      [&data_plane](const std::string& pod) { return data_plane.CpuSecondsOf(pod); },
+      [&data_plane](const std::string& pod) {
+        std::optional<HorizontalPodAutoscalerController::Series> out;
+        if (const auto s = data_plane.SeriesOf(pod))
+          out = {{s->queued, s->in_flight, s->completed}};
+        return out;
+      });
   Accounting accounting(engine, api, sc.node_pools);
   Kubelets kubelets(engine, api, events_, data_plane, [&images](const std::string& image) {
     const auto it = images.find(image);

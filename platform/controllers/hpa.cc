@@ -8,7 +8,8 @@ namespace platsim::platform {
 namespace {
 
 std::string MetricName(const hpa::MetricSpec& m) {
-  // computeReplicasForMetric's names for Resource metrics.
+  // computeReplicasForMetric's names.
+  if (m.pods) return "pods metric " + m.name;
   return m.utilization ? m.resource + " resource utilization (percentage of request)"
                        : m.resource + " resource";
 }
@@ -41,18 +42,21 @@ bool SameStatus(const HorizontalPodAutoscalerStatus& a, const HorizontalPodAutos
 }  // namespace
 
 HorizontalPodAutoscalerController::HorizontalPodAutoscalerController(
-    sim::Engine& engine, ApiServer& api, EventSink& events, const hpa::ControllerOptions& options,
-    sim::Time metrics_resolution, CpuSeconds cpu, sim::Time warmup)
+    sim::Engine& engine, ApiServer& api, EventSink& events, const Settings& settings,
+    CpuSeconds cpu, PodSeries series)
     : engine_(engine),
       api_(api),
       events_(events),
-      options_(options),
-      resolution_(metrics_resolution),
+      options_(settings.controller),
+      resolution_(settings.metrics_resolution),
+      prometheus_(settings.prometheus),
       cpu_(std::move(cpu)),
-      warmup_(warmup) {
+      series_(std::move(series)),
+      warmup_(settings.warmup) {
   api_.Watch<HorizontalPodAutoscaler>(
       [this](WatchType type, const HorizontalPodAutoscaler& h) { OnAutoscaler(type, h); });
   api_.Watch<Pod>([this](WatchType type, const Pod& pod) { OnPod(type, pod); });
+  engine_.ScheduleCallbackAfter(0, [this] { ScrapeSeries(); });
   engine_.ScheduleCallbackAfter(0, [this] { Scrape(); });
   if (warmup_ > 0) {
     engine_.ScheduleCallbackAt(warmup_, [this] {
@@ -124,6 +128,7 @@ void HorizontalPodAutoscalerController::OnPod(WatchType type, const Pod& pod) {
     }
     last_scrape_.erase(key);
     samples_.erase(key);
+    series_samples_.erase(key);
     return;
   }
   pods_of_[pod.template_owner].insert(key);
@@ -154,6 +159,62 @@ void HorizontalPodAutoscalerController::Scrape() {
     }
   }
   engine_.ScheduleCallbackAfter(resolution_, [this] { Scrape(); });
+}
+
+void HorizontalPodAutoscalerController::ScrapeSeries() {
+  const sim::Time now = engine_.Now();
+  for (const auto& [deployment, count] : targets_) {
+    const auto pods = pods_of_.find(deployment);
+    if (pods == pods_of_.end()) continue;
+    for (const std::string& key : pods->second) {
+      const Pod* pod = api_.Get<Pod>(key);
+      const std::optional<Series> value =
+          pod != nullptr && pod->phase == PodPhase::kRunning ? series_(key) : std::nullopt;
+      if (!value) {
+        series_samples_.erase(key);
+        continue;
+      }
+      auto& samples = series_samples_[key];
+      samples.push_back({now, *value});
+      // Keep the window and the one sample before it.
+      while (samples.size() > 2 && samples[1].at < now - prometheus_.rate_window)
+        samples.erase(samples.begin());
+    }
+  }
+  engine_.ScheduleCallbackAfter(prometheus_.scrape_interval, [this] { ScrapeSeries(); });
+}
+
+hpa::PodMetrics HorizontalPodAutoscalerController::PodsMetric(const std::string& deployment,
+                                                              const std::string& name) const {
+  hpa::PodMetrics out;
+  const sim::Time now = engine_.Now();
+  const auto pods = pods_of_.find(deployment);
+  if (pods == pods_of_.end()) return out;
+  for (const std::string& key : pods->second) {
+    const auto it = series_samples_.find(key);
+    if (it == series_samples_.end() || it->second.empty()) continue;
+    const auto& samples = it->second;
+    const SeriesSample& last = samples.back();
+    double value = 0;
+    if (name == "nv_inference_request_success_per_second") {
+      // rate(): the counter's increase over the samples inside the window,
+      // per second between the first and the last of them (Prometheus
+      // also extrapolates to the window's ends; that is not modelled).
+      std::size_t first = 0;
+      while (first + 1 < samples.size() && samples[first].at <= now - prometheus_.rate_window)
+        ++first;
+      if (samples.size() - first < 2) continue;  // no rate yet: missing
+      value = (last.value.completed - samples[first].value.completed) /
+              sim::ToSeconds(last.at - samples[first].at);
+    } else if (name == "nv_inference_pending_request_count") {
+      value = last.value.pending;
+    } else {
+      value = last.value.in_flight;
+    }
+    out[key] = hpa::PodMetric{static_cast<std::int64_t>(std::llround(value * 1000.0)), last.at,
+                              prometheus_.scrape_interval};
+  }
+  return out;
 }
 
 std::vector<hpa::PodState> HorizontalPodAutoscalerController::PodsOf(
@@ -223,15 +284,25 @@ void HorizontalPodAutoscalerController::Reconcile(const std::string& key) {
       const std::vector<hpa::PodState> pods = PodsOf(h->target);
       std::int32_t proposal = 0;
       std::string metric_name, first_error;
+      bool failed_pods_metric = false;
       int invalid = 0;
       for (const hpa::MetricSpec& m : h->metrics) {
-        const hpa::Proposal p =
-            m.utilization ? hpa::ResourceUtilizationReplicas(current, m.average_utilization, pods,
-                                                             samples_, true, now, options_)
-                          : hpa::AverageValueReplicas(current, m.average_value_milli, pods,
-                                                      samples_, true, now, options_);
+        hpa::Proposal p;
+        if (m.pods) {  // GetMetricReplicas: readiness is not looked at
+          p = hpa::AverageValueReplicas(current, m.average_value_milli, pods,
+                                        PodsMetric(h->target, m.name), false, now, options_);
+        } else if (m.utilization) {
+          p = hpa::ResourceUtilizationReplicas(current, m.average_utilization, pods, samples_, true,
+                                               now, options_);
+        } else {
+          p = hpa::AverageValueReplicas(current, m.average_value_milli, pods, samples_, true, now,
+                                        options_);
+        }
         if (!p.ok) {
-          if (invalid++ == 0) first_error = p.error;
+          if (invalid++ == 0) {
+            first_error = p.error;
+            failed_pods_metric = m.pods;
+          }
         } else if (proposal == 0 || p.replicas > proposal) {
           proposal = p.replicas;
           metric_name = MetricName(m);
@@ -241,7 +312,8 @@ void HorizontalPodAutoscalerController::Reconcile(const std::string& key) {
       if (invalid >= n || (invalid > 0 && proposal < current)) {
         computed = false;
         SetCondition(status.conditions,
-                     {"ScalingActive", false, "FailedGetResourceMetric",
+                     {"ScalingActive", false,
+                      failed_pods_metric ? "FailedGetPodsMetric" : "FailedGetResourceMetric",
                       "the HPA was unable to compute the replica count: " + first_error});
         events_.Emit({now,
                       "FailedComputeMetricsReplicas",

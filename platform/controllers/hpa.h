@@ -36,12 +36,25 @@ class HorizontalPodAutoscalerController {
   // nothing for a pod with no running containers.
   using CpuSeconds = std::function<std::optional<double>(const std::string& pod_key)>;
 
-  // Borrows engine, api and events; watches HPAs and pods from now on and
-  // scrapes from now on every `metrics_resolution`.
+  // The custom metrics series of a pod's model server, as Prometheus
+  // scrapes them (gauges and a counter), or nothing for a pod without one.
+  struct Series {
+    double pending = 0, in_flight = 0, completed = 0;
+  };
+  using PodSeries = std::function<std::optional<Series>(const std::string& pod_key)>;
+
+  struct Settings {
+    hpa::ControllerOptions controller;
+    sim::Time metrics_resolution = 15 * sim::kSecond;
+    hpa::PrometheusOptions prometheus;
+    sim::Time warmup = 0;  // the summary's window starts here
+  };
+
+  // Borrows engine, api and events; watches HPAs and pods from now on;
+  // metrics-server scrapes every metrics_resolution and Prometheus every
+  // scrape_interval from now on.
   HorizontalPodAutoscalerController(sim::Engine& engine, ApiServer& api, EventSink& events,
-                                    const hpa::ControllerOptions& options,
-                                    sim::Time metrics_resolution, CpuSeconds cpu,
-                                    sim::Time warmup = 0);
+                                    const Settings& settings, CpuSeconds cpu, PodSeries series);
 
   // The scale history of an HPA (tests).
   const hpa::ScaleHistory* HistoryOf(const std::string& hpa_key) const;
@@ -56,6 +69,9 @@ class HorizontalPodAutoscalerController {
   void OnAutoscaler(WatchType type, const HorizontalPodAutoscaler& h);
   void OnPod(WatchType type, const Pod& pod);
   void Scrape();
+  void ScrapeSeries();  // Prometheus
+  // A Pods metric's samples as prometheus-adapter serves them, by pod key.
+  hpa::PodMetrics PodsMetric(const std::string& deployment, const std::string& name) const;
   void Reconcile(const std::string& key);
   std::vector<hpa::PodState> PodsOf(const std::string& deployment) const;
 
@@ -64,7 +80,9 @@ class HorizontalPodAutoscalerController {
   EventSink& events_;
   const hpa::ControllerOptions options_;
   const sim::Time resolution_;
+  const hpa::PrometheusOptions prometheus_;
   const CpuSeconds cpu_;
+  const PodSeries series_;
   // Pods by the Deployment whose template they came from, for the
   // Deployments an HPA targets (kept whether or not one does yet).
   std::map<std::string, std::set<std::string>> pods_of_;
@@ -73,8 +91,15 @@ class HorizontalPodAutoscalerController {
     double cpu_s;
     sim::Time at;
   };
-  std::map<std::string, Scraped> last_scrape_;        // by pod key
-  hpa::PodMetrics samples_;                           // by pod key: what metrics-server serves
+  std::map<std::string, Scraped> last_scrape_;  // by pod key
+  hpa::PodMetrics samples_;                     // by pod key: what metrics-server serves
+  // Prometheus's samples of each pod's series, oldest first, within the
+  // rate window (and one before it).
+  struct SeriesSample {
+    sim::Time at;
+    Series value;
+  };
+  std::map<std::string, std::vector<SeriesSample>> series_samples_;
   std::map<std::string, hpa::ScaleHistory> history_;  // by HPA key
   std::map<std::string, sim::EventId> timers_;        // each HPA's next reconcile
   struct Tally {

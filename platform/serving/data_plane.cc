@@ -152,6 +152,14 @@ std::optional<double> DataPlane::CpuSecondsOf(const std::string& pod_key) const 
   return PodMetricsOf(it->second).cpu_s;
 }
 
+std::optional<DataPlane::ScrapedSeries> DataPlane::SeriesOf(const std::string& pod_key) const {
+  const auto it = server_of_pod_.find(pod_key);
+  if (it == server_of_pod_.end()) return std::nullopt;
+  const PodMetrics m = servers_[it->second]->Metrics();
+  return ScrapedSeries{static_cast<double>(m.queued), static_cast<double>(m.in_flight()),
+                       static_cast<double>(pod_stats_.completed_all(it->second))};
+}
+
 PodMetrics DataPlane::PodMetricsOf(std::uint32_t pod) const {
   PodMetrics m = servers_[pod]->Metrics();
   m.completed = pod_stats_.completed(pod);

@@ -75,6 +75,13 @@ class DataPlane : public ContainerRuntime {
   // The CPU-seconds the model server of pod `pod_key` has used, or nothing
   // for a pod without one.
   std::optional<double> CpuSecondsOf(const std::string& pod_key) const;
+  // What a metrics scrape of pod `pod_key`'s model server reads: requests
+  // queued, requests in flight (queued and executing) and requests
+  // completed since it started; nothing for a pod without a server.
+  struct ScrapedSeries {
+    double queued = 0, in_flight = 0, completed = 0;
+  };
+  std::optional<ScrapedSeries> SeriesOf(const std::string& pod_key) const;
 
   // ContainerRuntime
   void Admit(const Pod& pod) override;

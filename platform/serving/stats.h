@@ -92,15 +92,24 @@ class PodStats : public RequestObserver {
     return pod < completed_.size() ? completed_[pod] : 0;
   }
   void OnArrival(const Request&, sim::Time) override {}
+  // Every completion, warm-up included: the counter a metrics scrape reads.
+  std::uint64_t completed_all(std::uint32_t pod) const {
+    return pod < completed_all_.size() ? completed_all_[pod] : 0;
+  }
   void OnEnd(const Request& request, Outcome outcome, sim::Time now) override {
-    if (outcome != Outcome::kCompleted || request.pod == kNoPod || now < warmup_) return;
-    if (request.pod >= completed_.size()) completed_.resize(request.pod + 1, 0);
-    ++completed_[request.pod];
+    if (outcome != Outcome::kCompleted || request.pod == kNoPod) return;
+    if (request.pod >= completed_.size()) {
+      completed_.resize(request.pod + 1, 0);
+      completed_all_.resize(request.pod + 1, 0);
+    }
+    ++completed_all_[request.pod];
+    if (now >= warmup_) ++completed_[request.pod];
   }
 
  private:
   const sim::Time warmup_;
   std::vector<std::uint64_t> completed_;
+  std::vector<std::uint64_t> completed_all_;
 };
 
 }  // namespace platsim::platform

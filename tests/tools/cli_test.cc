@@ -215,8 +215,15 @@ TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
        "app.yaml:24:", "document[2].spec.maxReplicas: must be at least minReplicas"},
       {"hpa without max", v, Replace(h, "  maxReplicas: 5\n", ""),
        "app.yaml:", "document[2].spec.maxReplicas: is required"},
-      {"hpa pods metric", v, Replace(h, "type: Resource", "type: Pods"),
-       "app.yaml:25:", "document[2].spec.metrics[0].type: Pods metrics are not simulated yet"},
+      {"hpa object metric", v, Replace(h, "type: Resource", "type: Object"),
+       "app.yaml:25:", "document[2].spec.metrics[0].type: Object metrics are not simulated yet"},
+      {"hpa unknown pods metric", v,
+       Replace(h,
+               "- type: Resource\n    resource: {name: cpu, target: {type: Utilization, "
+               "averageUtilization: 50}}",
+               "- type: Pods\n    pods: {metric: {name: bogus}, target: {type: AverageValue, "
+               "averageValue: 1}}"),
+       "app.yaml:26:", "no pod metric bogus (the model servers offer"},
       {"hpa memory", v, Replace(h, "{name: cpu,", "{name: memory,"),
        "app.yaml:26:", "memory is not simulated yet"},
       {"hpa target", v,
@@ -1135,6 +1142,42 @@ spec:
   }
   area += replicas * (25 * 60 - at);
   EXPECT_NEAR(hpa["replicas_mean"].get<double>(), area / (25 * 60 - 0.01), 1e-6);
+}
+
+// An HPA on a Pods metric, the rate of completed requests per pod through
+// Prometheus (30s scrapes, a 5-minute rate window), against 20 per pod: at
+// 100 requests/s over 2 pods each serves 50, ratio 2.5, and the first
+// rescale is capped at max(2 x 2, 4) = 4. With n pods the ratio is
+// 100 / (20 n), within the tolerance only at n = 5: where the HPA ends.
+TEST(Cli, AnHpaScalesOnAPodsMetricFromPrometheus) {
+  TempDir dir;
+  dir.Write("app.yaml", Replace(Replace(WithAutoscaler(), "maxReplicas: 5", "maxReplicas: 20"),
+                                R"(  metrics:
+  - type: Resource
+    resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+)",
+                                R"(  metrics:
+  - type: Pods
+    pods:
+      metric: {name: nv_inference_request_success_per_second}
+      target: {type: AverageValue, averageValue: "20"}
+)"));
+  std::string scenario = Replace(ValidScenario(), "duration: 10m", "duration: 40m");
+  scenario = Replace(scenario, "{kind: poisson, rate: 10}", "{kind: poisson, rate: 100}");
+  scenario = Replace(scenario, "count: 1", "count: 4");
+  const auto path = dir.Write("s.yaml", scenario);
+  const std::string out = (dir.path() / "out").string();
+  const CliResult r = Cli({"run", path.string(), "--out", out});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  std::vector<int> sizes;
+  std::istringstream events(ReadFile(dir.path() / "out/events.jsonl"));
+  for (std::string line; std::getline(events, line);) {
+    const auto e = nlohmann::json::parse(line);
+    if (e["reason"] == "SuccessfulRescale") sizes.push_back(std::stoi(e["to"].get<std::string>()));
+  }
+  ASSERT_GE(sizes.size(), 2u);
+  EXPECT_EQ(sizes.front(), 4);
+  EXPECT_EQ(sizes.back(), 5);
 }
 
 }  // namespace
