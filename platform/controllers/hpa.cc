@@ -134,53 +134,53 @@ void HorizontalPodAutoscalerController::OnPod(WatchType type, const Pod& pod) {
   pods_of_[pod.template_owner].insert(key);
 }
 
-void HorizontalPodAutoscalerController::Scrape() {
-  const sim::Time now = engine_.Now();
+void HorizontalPodAutoscalerController::ForEachTargetPod(
+    const std::function<void(const std::string& key, bool running)>& fn) const {
   for (const auto& [deployment, count] : targets_) {
     const auto pods = pods_of_.find(deployment);
     if (pods == pods_of_.end()) continue;
     for (const std::string& key : pods->second) {
       const Pod* pod = api_.Get<Pod>(key);
-      const std::optional<double> cpu =
-          pod != nullptr && pod->phase == PodPhase::kRunning ? cpu_(key) : std::nullopt;
-      if (!cpu) {
-        last_scrape_.erase(key);
-        samples_.erase(key);
-        continue;
-      }
-      const auto last = last_scrape_.find(key);
-      if (last != last_scrape_.end() && now > last->second.at) {
-        // The rate between the two scrapes, in millicores.
-        const double cores = (*cpu - last->second.cpu_s) / sim::ToSeconds(now - last->second.at);
-        samples_[key] = hpa::PodMetric{static_cast<std::int64_t>(std::llround(cores * 1000.0)), now,
-                                       now - last->second.at};
-      }
-      last_scrape_[key] = Scraped{*cpu, now};
+      fn(key, pod != nullptr && pod->phase == PodPhase::kRunning);
     }
   }
+}
+
+void HorizontalPodAutoscalerController::Scrape() {
+  const sim::Time now = engine_.Now();
+  ForEachTargetPod([&](const std::string& key, bool running) {
+    const std::optional<double> cpu = running ? cpu_(key) : std::nullopt;
+    if (!cpu) {
+      last_scrape_.erase(key);
+      samples_.erase(key);
+      return;
+    }
+    const auto last = last_scrape_.find(key);
+    if (last != last_scrape_.end() && now > last->second.at) {
+      // The rate between the two scrapes, in millicores.
+      const double cores = (*cpu - last->second.cpu_s) / sim::ToSeconds(now - last->second.at);
+      samples_[key] = hpa::PodMetric{static_cast<std::int64_t>(std::llround(cores * 1000.0)), now,
+                                     now - last->second.at};
+    }
+    last_scrape_[key] = Scraped{*cpu, now};
+  });
   engine_.ScheduleCallbackAfter(resolution_, [this] { Scrape(); });
 }
 
 void HorizontalPodAutoscalerController::ScrapeSeries() {
   const sim::Time now = engine_.Now();
-  for (const auto& [deployment, count] : targets_) {
-    const auto pods = pods_of_.find(deployment);
-    if (pods == pods_of_.end()) continue;
-    for (const std::string& key : pods->second) {
-      const Pod* pod = api_.Get<Pod>(key);
-      const std::optional<Series> value =
-          pod != nullptr && pod->phase == PodPhase::kRunning ? series_(key) : std::nullopt;
-      if (!value) {
-        series_samples_.erase(key);
-        continue;
-      }
-      auto& samples = series_samples_[key];
-      samples.push_back({now, *value});
-      // Keep the window and the one sample before it.
-      while (samples.size() > 2 && samples[1].at < now - prometheus_.rate_window)
-        samples.erase(samples.begin());
+  ForEachTargetPod([&](const std::string& key, bool running) {
+    const std::optional<Series> value = running ? series_(key) : std::nullopt;
+    if (!value) {
+      series_samples_.erase(key);
+      return;
     }
-  }
+    auto& samples = series_samples_[key];
+    samples.push_back({now, *value});
+    // Keep the window and the one sample before it.
+    while (samples.size() > 2 && samples[1].at < now - prometheus_.rate_window)
+      samples.erase(samples.begin());
+  });
   engine_.ScheduleCallbackAfter(prometheus_.scrape_interval, [this] { ScrapeSeries(); });
 }
 

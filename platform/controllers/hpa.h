@@ -68,7 +68,9 @@ class HorizontalPodAutoscalerController {
  private:
   void OnAutoscaler(WatchType type, const HorizontalPodAutoscaler& h);
   void OnPod(WatchType type, const Pod& pod);
-  void Scrape();
+  // Calls `fn` for every pod of a Deployment an HPA targets, in order.
+  void ForEachTargetPod(const std::function<void(const std::string& key, bool running)>& fn) const;
+  void Scrape();        // metrics-server
   void ScrapeSeries();  // Prometheus
   // A Pods metric's samples as prometheus-adapter serves them, by pod key.
   hpa::PodMetrics PodsMetric(const std::string& deployment, const std::string& name) const;
