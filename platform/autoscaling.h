@@ -78,6 +78,11 @@ struct Condition {
 // target.
 struct MetricSpec {
   bool pods = false;  // type Pods (then `name`); else Resource (`resource`)
+  // type Object: `name` of the Service `object` (namespace/name), against a
+  // Value (`average_value_milli` then holds the value) or AverageValue target.
+  bool object = false;
+  std::string object_key;
+  bool per_pod = false;  // an Object metric's AverageValue target
   std::string name;
   std::string resource = "cpu";
   bool utilization = true;                // target.type Utilization; else AverageValue
@@ -93,6 +98,10 @@ struct MetricSpec {
 inline constexpr const char* kPodsMetricNames[] = {"nv_inference_pending_request_count",
                                                    "nv_inference_request_success_per_second",
                                                    "inflight_requests"};
+
+// The metrics a Service object offers an HPA's Object metric: the rate of
+// requests arriving at it (as an ingress or mesh proxy counts them).
+inline constexpr const char* kServiceMetricNames[] = {"requests_per_second"};
 
 // Prometheus and prometheus-adapter as the custom metrics reach the HPA:
 // scraped every `scrape_interval` (kube-prometheus-stack's 30s), a

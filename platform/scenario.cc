@@ -409,6 +409,57 @@ hpa::MetricSpec ReadPodsMetric(MapReader& e, const Node& entry, Diagnostics& dia
   return metric;
 }
 
+// An Object metric: the request rate of a v1 Service, with a Value or an
+// AverageValue target.
+hpa::MetricSpec ReadObjectMetric(MapReader& e, const std::string& ns, Diagnostics& diags) {
+  hpa::MetricSpec metric;
+  metric.object = true;
+  metric.utilization = false;
+  const Node object_node = e.Require("object");
+  MapReader object(object_node, diags);
+  const Node described = object.Require("describedObject");
+  MapReader d(described, diags);
+  const std::string api = d.String("apiVersion", "v1");
+  const std::string kind = d.String("kind", "");
+  if (kind != "Service" || api != "v1") {
+    diags.Error(described.location(), described.path(),
+                "an Object metric of " + (kind.empty() ? std::string("no kind") : kind) +
+                    " is not simulated yet (simulated: v1 Service)");
+  }
+  if (const auto name = d.RequiredString("name")) metric.object_key = Key(ns, *name);
+  d.RejectUnknown();
+  const Node metric_node = object.Require("metric");
+  MapReader m(metric_node, diags);
+  if (const auto name = m.RequiredString("name")) {
+    metric.name = *name;
+    const auto& known = hpa::kServiceMetricNames;
+    if (std::find(std::begin(known), std::end(known), *name) == std::end(known)) {
+      diags.Error(m.Get("name").location(), metric_node.path() + ".name",
+                  "no Service metric " + *name + " (a Service offers requests_per_second)");
+    }
+  }
+  m.RejectUnknown();
+  const Node target_node = object.Require("target");
+  MapReader target(target_node, diags);
+  const auto type = target.RequiredString("type");
+  const char* field = "value";
+  if (type == std::optional<std::string>("AverageValue")) {
+    field = "averageValue";
+    metric.per_pod = true;
+  } else if (type && *type != "Value") {
+    diags.Error(target.Get("type").location(), target_node.path() + ".type",
+                "must be Value or AverageValue for an Object metric");
+  }
+  const Node value = target.Require(field);
+  if (value.present()) {
+    metric.average_value_milli =
+        input::ReadQuantityMilli(value, diags, 1, kMaxCpuMilli).value_or(1);
+  }
+  target.RejectUnknown();
+  object.RejectUnknown();
+  return metric;
+}
+
 void ReadHorizontalPodAutoscaler(MapReader& m, Scenario& s, ManifestContext& ctx) {
   Diagnostics& diags = ctx.diags;
   HorizontalPodAutoscaler h;
@@ -455,9 +506,15 @@ void ReadHorizontalPodAutoscaler(MapReader& m, Scenario& s, ManifestContext& ctx
         e.RejectUnknown();
         continue;
       }
+      if (type == std::optional<std::string>("Object")) {
+        h.metrics.push_back(ReadObjectMetric(e, h.meta.namespace_name, diags));
+        e.RejectUnknown();
+        continue;
+      }
       if (type && *type != "Resource") {
-        diags.Error(e.Get("type").location(), entry.path() + ".type",
-                    *type + " metrics are not simulated yet (simulated: Resource cpu, Pods)");
+        diags.Error(
+            e.Get("type").location(), entry.path() + ".type",
+            *type + " metrics are not simulated yet (simulated: Resource cpu, Pods, Object)");
         e.AcceptRest();
         continue;
       }
@@ -787,6 +844,7 @@ void ReadAutoscalingSettings(MapReader& spec, Scenario& s, Diagnostics& diags) {
 void CheckAutoscalers(const Scenario& s, ManifestContext& ctx) {
   Diagnostics& diags = ctx.diags;
   const auto deployments = ByKey(s.deployments);
+  const auto services = ByKey(s.services);
   std::set<std::string> servers, targeted, idle;
   for (const auto& m : s.model_servers) {
     servers.insert(m.deployment);
@@ -805,8 +863,16 @@ void CheckAutoscalers(const Scenario& s, ManifestContext& ctx) {
       diags.Error(at.location(), at.path(),
                   "Deployment " + h.target + " is the target of another HorizontalPodAutoscaler");
     }
+    for (const hpa::MetricSpec& m : h.metrics) {
+      if (m.object && !m.object_key.empty() && !services.count(m.object_key)) {
+        diags.Error(at.location(), at.path(),
+                    "the Object metric of HorizontalPodAutoscaler " + h.meta.Key() +
+                        " describes Service " + m.object_key +
+                        ", which is not among the manifests");
+      }
+    }
     const bool on_cpu = std::any_of(h.metrics.begin(), h.metrics.end(),
-                                    [](const hpa::MetricSpec& m) { return !m.pods; });
+                                    [](const hpa::MetricSpec& m) { return !m.pods && !m.object; });
     if (on_cpu && d->second->pod_template.requests.cpu_milli <= 0) {
       diags.Warning(at.location(), at.path(),
                     "the pods of Deployment " + h.target +

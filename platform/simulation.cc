@@ -148,7 +148,8 @@ RunResult Simulation::Run(const RunOptions& options) {
         if (const auto s = data_plane.SeriesOf(pod))
           out = {{s->queued, s->in_flight, s->completed}};
         return out;
-      });
+      },
+      [&data_plane](const std::string& service) { return data_plane.ArrivalsOf(service); });
   Accounting accounting(engine, api, sc.node_pools);
   Kubelets kubelets(engine, api, events_, data_plane, [&images](const std::string& image) {
     const auto it = images.find(image);

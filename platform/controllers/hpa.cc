@@ -10,6 +10,7 @@ namespace {
 std::string MetricName(const hpa::MetricSpec& m) {
   // computeReplicasForMetric's names.
   if (m.pods) return "pods metric " + m.name;
+  if (m.object) return "Service metric " + m.name;
   return m.utilization ? m.resource + " resource utilization (percentage of request)"
                        : m.resource + " resource";
 }
@@ -22,6 +23,20 @@ void SetCondition(std::vector<hpa::Condition>& conditions, hpa::Condition c) {
     }
   }
   conditions.push_back(std::move(c));
+}
+
+// rate(): a counter's increase over the samples inside the window, per
+// second between the first and the last of them (Prometheus also
+// extrapolates to the window's ends; that is not modelled). Nothing before
+// two samples.
+template <class Samples>
+std::optional<double> Rate(const Samples& samples, sim::Time now, sim::Time window) {
+  std::size_t first = 0;
+  while (first + 1 < samples.size() && samples[first].at <= now - window)
+    ++first;
+  if (samples.size() < first + 2) return std::nullopt;
+  return (samples.back().value.completed - samples[first].value.completed) /
+         sim::ToSeconds(samples.back().at - samples[first].at);
 }
 
 bool SameStatus(const HorizontalPodAutoscalerStatus& a, const HorizontalPodAutoscalerStatus& b) {
@@ -43,7 +58,7 @@ bool SameStatus(const HorizontalPodAutoscalerStatus& a, const HorizontalPodAutos
 
 HorizontalPodAutoscalerController::HorizontalPodAutoscalerController(
     sim::Engine& engine, ApiServer& api, EventSink& events, const Settings& settings,
-    CpuSeconds cpu, PodSeries series)
+    CpuSeconds cpu, PodSeries series, ServiceArrivals arrivals)
     : engine_(engine),
       api_(api),
       events_(events),
@@ -52,6 +67,7 @@ HorizontalPodAutoscalerController::HorizontalPodAutoscalerController(
       prometheus_(settings.prometheus),
       cpu_(std::move(cpu)),
       series_(std::move(series)),
+      arrivals_(std::move(arrivals)),
       warmup_(settings.warmup) {
   api_.Watch<HorizontalPodAutoscaler>(
       [this](WatchType type, const HorizontalPodAutoscaler& h) { OnAutoscaler(type, h); });
@@ -108,9 +124,18 @@ void HorizontalPodAutoscalerController::OnAutoscaler(WatchType type,
   const std::string key = h.meta.Key();
   if (type == WatchType::kAdded) {
     ++targets_[h.target];
+    for (const hpa::MetricSpec& m : h.metrics) {
+      if (m.object) ++object_services_[m.object_key];
+    }
     timers_[key] = engine_.ScheduleCallbackAfter(0, [this, key] { Reconcile(key); });
   } else if (type == WatchType::kDeleted) {
     if (--targets_[h.target] == 0) targets_.erase(h.target);
+    for (const hpa::MetricSpec& m : h.metrics) {
+      if (m.object && --object_services_[m.object_key] == 0) {
+        object_services_.erase(m.object_key);
+        service_samples_.erase(m.object_key);
+      }
+    }
     engine_.Cancel(timers_[key]);
     timers_.erase(key);
     history_.erase(key);
@@ -181,6 +206,14 @@ void HorizontalPodAutoscalerController::ScrapeSeries() {
     while (samples.size() > 2 && samples[1].at < now - prometheus_.rate_window)
       samples.erase(samples.begin());
   });
+  for (const auto& [service, count] : object_services_) {
+    const std::optional<double> arrived = arrivals_ ? arrivals_(service) : std::nullopt;
+    if (!arrived) continue;
+    auto& samples = service_samples_[service];
+    samples.push_back({now, Series{0, 0, *arrived}});
+    while (samples.size() > 2 && samples[1].at < now - prometheus_.rate_window)
+      samples.erase(samples.begin());
+  }
   engine_.ScheduleCallbackAfter(prometheus_.scrape_interval, [this] { ScrapeSeries(); });
 }
 
@@ -197,15 +230,9 @@ hpa::PodMetrics HorizontalPodAutoscalerController::PodsMetric(const std::string&
     const SeriesSample& last = samples.back();
     double value = 0;
     if (name == "nv_inference_request_success_per_second") {
-      // rate(): the counter's increase over the samples inside the window,
-      // per second between the first and the last of them (Prometheus
-      // also extrapolates to the window's ends; that is not modelled).
-      std::size_t first = 0;
-      while (first + 1 < samples.size() && samples[first].at <= now - prometheus_.rate_window)
-        ++first;
-      if (samples.size() - first < 2) continue;  // no rate yet: missing
-      value = (last.value.completed - samples[first].value.completed) /
-              sim::ToSeconds(last.at - samples[first].at);
+      const std::optional<double> rate = Rate(samples, now, prometheus_.rate_window);
+      if (!rate) continue;  // no rate yet: missing
+      value = *rate;
     } else if (name == "nv_inference_pending_request_count") {
       value = last.value.pending;
     } else {
@@ -215,6 +242,13 @@ hpa::PodMetrics HorizontalPodAutoscalerController::PodsMetric(const std::string&
                               prometheus_.scrape_interval};
   }
   return out;
+}
+
+std::optional<double> HorizontalPodAutoscalerController::ServiceRate(
+    const std::string& service) const {
+  const auto it = service_samples_.find(service);
+  if (it == service_samples_.end()) return std::nullopt;
+  return Rate(it->second, engine_.Now(), prometheus_.rate_window);
 }
 
 std::vector<hpa::PodState> HorizontalPodAutoscalerController::PodsOf(
@@ -288,7 +322,19 @@ void HorizontalPodAutoscalerController::Reconcile(const std::string& key) {
       int invalid = 0;
       for (const hpa::MetricSpec& m : h->metrics) {
         hpa::Proposal p;
-        if (m.pods) {  // GetMetricReplicas: readiness is not looked at
+        if (m.object) {
+          const std::optional<double> rate = ServiceRate(m.object_key);
+          if (!rate) {
+            p.error = "unable to get metric " + m.name + ": Service " + m.object_key +
+                      ": no rate yet (fewer than two samples)";
+          } else {
+            const auto usage = static_cast<std::int64_t>(std::llround(*rate * 1000.0));
+            p = m.per_pod ? hpa::PerPodValueReplicas(target->status.replicas, usage,
+                                                     m.average_value_milli, options_.tolerances)
+                          : hpa::ValueReplicas(current, usage, m.average_value_milli, pods,
+                                               options_.tolerances);
+          }
+        } else if (m.pods) {  // GetMetricReplicas: readiness is not looked at
           p = hpa::AverageValueReplicas(current, m.average_value_milli, pods,
                                         PodsMetric(h->target, m.name), false, now, options_);
         } else if (m.utilization) {

@@ -42,6 +42,8 @@ class HorizontalPodAutoscalerController {
     double pending = 0, in_flight = 0, completed = 0;
   };
   using PodSeries = std::function<std::optional<Series>(const std::string& pod_key)>;
+  // Requests that have arrived at a Service, or nothing.
+  using ServiceArrivals = std::function<std::optional<double>(const std::string& service_key)>;
 
   struct Settings {
     hpa::ControllerOptions controller;
@@ -54,7 +56,8 @@ class HorizontalPodAutoscalerController {
   // metrics-server scrapes every metrics_resolution and Prometheus every
   // scrape_interval from now on.
   HorizontalPodAutoscalerController(sim::Engine& engine, ApiServer& api, EventSink& events,
-                                    const Settings& settings, CpuSeconds cpu, PodSeries series);
+                                    const Settings& settings, CpuSeconds cpu, PodSeries series,
+                                    ServiceArrivals arrivals = {});
 
   // The scale history of an HPA (tests).
   const hpa::ScaleHistory* HistoryOf(const std::string& hpa_key) const;
@@ -74,6 +77,9 @@ class HorizontalPodAutoscalerController {
   void ScrapeSeries();  // Prometheus
   // A Pods metric's samples as prometheus-adapter serves them, by pod key.
   hpa::PodMetrics PodsMetric(const std::string& deployment, const std::string& name) const;
+  // A Service's request rate over the rate window, from Prometheus's
+  // samples; nothing before two samples.
+  std::optional<double> ServiceRate(const std::string& service) const;
   void Reconcile(const std::string& key);
   std::vector<hpa::PodState> PodsOf(const std::string& deployment) const;
 
@@ -85,6 +91,7 @@ class HorizontalPodAutoscalerController {
   const hpa::PrometheusOptions prometheus_;
   const CpuSeconds cpu_;
   const PodSeries series_;
+  const ServiceArrivals arrivals_;
   // Pods by the Deployment whose template they came from, for the
   // Deployments an HPA targets (kept whether or not one does yet).
   std::map<std::string, std::set<std::string>> pods_of_;
@@ -102,8 +109,10 @@ class HorizontalPodAutoscalerController {
     Series value;
   };
   std::map<std::string, std::vector<SeriesSample>> series_samples_;
-  std::map<std::string, hpa::ScaleHistory> history_;  // by HPA key
-  std::map<std::string, sim::EventId> timers_;        // each HPA's next reconcile
+  std::map<std::string, int> object_services_;  // Services an Object metric reads -> HPAs
+  std::map<std::string, std::vector<SeriesSample>> service_samples_;  // arrivals in `completed`
+  std::map<std::string, hpa::ScaleHistory> history_;                  // by HPA key
+  std::map<std::string, sim::EventId> timers_;                        // each HPA's next reconcile
   struct Tally {
     int ups = 0, downs = 0;
     std::int32_t replicas = 0, highest = 0;

@@ -160,6 +160,15 @@ std::optional<DataPlane::ScrapedSeries> DataPlane::SeriesOf(const std::string& p
                        static_cast<double>(pod_stats_.completed_all(it->second))};
 }
 
+std::optional<double> DataPlane::ArrivalsOf(const std::string& service_key) const {
+  const auto it = routes_of_service_.find(service_key);
+  if (it == routes_of_service_.end()) return std::nullopt;
+  double arrived = 0;
+  for (const std::size_t route : it->second)
+    arrived += static_cast<double>(stats_.metrics(route).all.arrived);
+  return arrived;
+}
+
 PodMetrics DataPlane::PodMetricsOf(std::uint32_t pod) const {
   PodMetrics m = servers_[pod]->Metrics();
   m.completed = pod_stats_.completed(pod);

@@ -82,6 +82,9 @@ class DataPlane : public ContainerRuntime {
     double queued = 0, in_flight = 0, completed = 0;
   };
   std::optional<ScrapedSeries> SeriesOf(const std::string& pod_key) const;
+  // Requests that have arrived at Service `service_key` (every client's), or
+  // nothing for a Service no traffic targets.
+  std::optional<double> ArrivalsOf(const std::string& service_key) const;
 
   // ContainerRuntime
   void Admit(const Pod& pod) override;

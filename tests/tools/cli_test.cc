@@ -215,8 +215,16 @@ TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
        "app.yaml:24:", "document[2].spec.maxReplicas: must be at least minReplicas"},
       {"hpa without max", v, Replace(h, "  maxReplicas: 5\n", ""),
        "app.yaml:", "document[2].spec.maxReplicas: is required"},
-      {"hpa object metric", v, Replace(h, "type: Resource", "type: Object"),
-       "app.yaml:25:", "document[2].spec.metrics[0].type: Object metrics are not simulated yet"},
+      {"hpa external metric", v, Replace(h, "type: Resource", "type: External"),
+       "app.yaml:25:", "document[2].spec.metrics[0].type: External metrics are not simulated yet"},
+      {"hpa object of an unknown service", v,
+       Replace(h,
+               "- type: Resource\n    resource: {name: cpu, target: {type: Utilization, "
+               "averageUtilization: 50}}",
+               "- type: Object\n    object: {describedObject: {apiVersion: v1, kind: Service, "
+               "name: ghost}, metric: {name: requests_per_second}, target: {type: Value, "
+               "value: 10}}"),
+       "app.yaml:22:", "describes Service default/ghost, which is not among the manifests"},
       {"hpa unknown pods metric", v,
        Replace(h,
                "- type: Resource\n    resource: {name: cpu, target: {type: Utilization, "
@@ -1178,6 +1186,48 @@ TEST(Cli, AnHpaScalesOnAPodsMetricFromPrometheus) {
   ASSERT_GE(sizes.size(), 2u);
   EXPECT_EQ(sizes.front(), 4);
   EXPECT_EQ(sizes.back(), 5);
+}
+
+// An HPA on an Object metric: the Service's request rate (Prometheus, a
+// 5-minute window) against 50 per pod. At 100 requests/s over 2 pods the
+// ratio is 1: no rescale. After a step to 300 the windowed rate climbs by
+// about 20 requests/s per scrape, and each sync asks for ceil(rate / 50)
+// (GetObjectPerPodMetricReplicas): 3, 4, 5, then 6, the only count within
+// the tolerance of 300 / (50 n).
+TEST(Cli, AnHpaScalesOnAServicesRequestRate) {
+  TempDir dir;
+  const std::string manifests = Replace(
+      Replace(WithAutoscaler(), "maxReplicas: 5", "maxReplicas: 20"), "replicas: 1", "replicas: 2");
+  dir.Write("app.yaml", Replace(manifests,
+                                R"(  - type: Resource
+    resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+)",
+                                R"(  - type: Object
+    object:
+      describedObject: {apiVersion: v1, kind: Service, name: app}
+      metric: {name: requests_per_second}
+      target: {type: AverageValue, averageValue: "50"}
+)"));
+  std::string scenario = Replace(ValidScenario(), "duration: 10m", "duration: 30m");
+  scenario = Replace(scenario, "{kind: poisson, rate: 10}",
+                     "{kind: steps, steps: [{at: 0s, rate: 100}, {at: 10m, rate: 300}]}");
+  scenario = Replace(scenario, "count: 1", "count: 4");
+  const auto path = dir.Write("s.yaml", scenario);
+  const CliResult r = Cli({"run", path.string(), "--out", (dir.path() / "out").string()});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  std::vector<std::pair<double, int>> rescales;
+  std::istringstream events(ReadFile(dir.path() / "out/events.jsonl"));
+  for (std::string line; std::getline(events, line);) {
+    const auto e = nlohmann::json::parse(line);
+    if (e["reason"] == "SuccessfulRescale") {
+      rescales.emplace_back(e["time_s"].get<double>(), std::stoi(e["to"].get<std::string>()));
+    }
+  }
+  ASSERT_EQ(rescales.size(), 4u) << r.err;
+  for (std::size_t i = 0; i < rescales.size(); ++i) {
+    EXPECT_GT(rescales[i].first, 600);
+    EXPECT_EQ(rescales[i].second, static_cast<int>(3 + i));
+  }
 }
 
 }  // namespace
