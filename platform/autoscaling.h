@@ -81,8 +81,9 @@ struct MetricSpec {
   // type Object: `name` of the Service `object` (namespace/name), against a
   // Value (`average_value_milli` then holds the value) or AverageValue target.
   bool object = false;
-  std::string object_key;
-  bool per_pod = false;  // an Object metric's AverageValue target
+  bool external = false;   // type External: a Service's metric, chosen by selector
+  std::string object_key;  // the Service (Object: describedObject; External: selector)
+  bool per_pod = false;    // an Object metric's AverageValue target
   std::string name;
   std::string resource = "cpu";
   bool utilization = true;                // target.type Utilization; else AverageValue
@@ -102,6 +103,12 @@ inline constexpr const char* kPodsMetricNames[] = {"nv_inference_pending_request
 // The metrics a Service object offers an HPA's Object metric: the rate of
 // requests arriving at it (as an ingress or mesh proxy counts them).
 inline constexpr const char* kServiceMetricNames[] = {"requests_per_second"};
+// The External metrics of a Service, chosen by the selector
+// `matchLabels: {service: NAME}` (as a KEDA Prometheus trigger or an
+// adapter's external rule sums a Service's pods): its request rate, and
+// the requests waiting in its pods' queues.
+inline constexpr const char* kExternalMetricNames[] = {"service_requests_per_second",
+                                                       "service_pending_requests"};
 
 // Prometheus and prometheus-adapter as the custom metrics reach the HPA:
 // scraped every `scrape_interval` (kube-prometheus-stack's 30s), a

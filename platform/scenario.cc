@@ -409,6 +409,64 @@ hpa::MetricSpec ReadPodsMetric(MapReader& e, const Node& entry, Diagnostics& dia
   return metric;
 }
 
+// The Value or AverageValue target of an Object or External metric.
+void ReadValueTarget(MapReader& parent, hpa::MetricSpec& metric, const char* kind,
+                     Diagnostics& diags) {
+  const Node target_node = parent.Require("target");
+  MapReader target(target_node, diags);
+  const auto type = target.RequiredString("type");
+  const char* field = "value";
+  if (type == std::optional<std::string>("AverageValue")) {
+    field = "averageValue";
+    metric.per_pod = true;
+  } else if (type && *type != "Value") {
+    diags.Error(target.Get("type").location(), target_node.path() + ".type",
+                std::string("must be Value or AverageValue for an ") + kind + " metric");
+  }
+  const Node value = target.Require(field);
+  if (value.present()) {
+    metric.average_value_milli =
+        input::ReadQuantityMilli(value, diags, 1, kMaxCpuMilli).value_or(1);
+  }
+  target.RejectUnknown();
+}
+
+// An External metric: a Service's metric chosen by `matchLabels: {service:
+// NAME}`.
+hpa::MetricSpec ReadExternalMetric(MapReader& e, const std::string& ns, Diagnostics& diags) {
+  hpa::MetricSpec metric;
+  metric.object = metric.external = true;
+  metric.utilization = false;
+  const Node external_node = e.Require("external");
+  MapReader external(external_node, diags);
+  const Node metric_node = external.Require("metric");
+  MapReader m(metric_node, diags);
+  if (const auto name = m.RequiredString("name")) {
+    metric.name = *name;
+    const auto& known = hpa::kExternalMetricNames;
+    if (std::find(std::begin(known), std::end(known), *name) == std::end(known)) {
+      diags.Error(m.Get("name").location(), metric_node.path() + ".name",
+                  "no external metric " + *name +
+                      " (simulated: service_requests_per_second, service_pending_requests)");
+    }
+  }
+  const Node selector = m.Require("selector");
+  MapReader sel(selector, diags);
+  const Labels labels = ReadLabels(sel.Get("matchLabels"), diags);
+  const auto service = labels.find("service");
+  if (selector.present() && (service == labels.end() || labels.size() != 1)) {
+    diags.Error(selector.location(), selector.path(),
+                "must be matchLabels: {service: NAME}, naming the Service whose metric it is");
+  } else if (service != labels.end()) {
+    metric.object_key = Key(ns, service->second);
+  }
+  sel.RejectUnknown();
+  m.RejectUnknown();
+  ReadValueTarget(external, metric, "External", diags);
+  external.RejectUnknown();
+  return metric;
+}
+
 // An Object metric: the request rate of a v1 Service, with a Value or an
 // AverageValue target.
 hpa::MetricSpec ReadObjectMetric(MapReader& e, const std::string& ns, Diagnostics& diags) {
@@ -439,23 +497,7 @@ hpa::MetricSpec ReadObjectMetric(MapReader& e, const std::string& ns, Diagnostic
     }
   }
   m.RejectUnknown();
-  const Node target_node = object.Require("target");
-  MapReader target(target_node, diags);
-  const auto type = target.RequiredString("type");
-  const char* field = "value";
-  if (type == std::optional<std::string>("AverageValue")) {
-    field = "averageValue";
-    metric.per_pod = true;
-  } else if (type && *type != "Value") {
-    diags.Error(target.Get("type").location(), target_node.path() + ".type",
-                "must be Value or AverageValue for an Object metric");
-  }
-  const Node value = target.Require(field);
-  if (value.present()) {
-    metric.average_value_milli =
-        input::ReadQuantityMilli(value, diags, 1, kMaxCpuMilli).value_or(1);
-  }
-  target.RejectUnknown();
+  ReadValueTarget(object, metric, "Object", diags);
   object.RejectUnknown();
   return metric;
 }
@@ -506,6 +548,11 @@ void ReadHorizontalPodAutoscaler(MapReader& m, Scenario& s, ManifestContext& ctx
         e.RejectUnknown();
         continue;
       }
+      if (type == std::optional<std::string>("External")) {
+        h.metrics.push_back(ReadExternalMetric(e, h.meta.namespace_name, diags));
+        e.RejectUnknown();
+        continue;
+      }
       if (type == std::optional<std::string>("Object")) {
         h.metrics.push_back(ReadObjectMetric(e, h.meta.namespace_name, diags));
         e.RejectUnknown();
@@ -514,7 +561,8 @@ void ReadHorizontalPodAutoscaler(MapReader& m, Scenario& s, ManifestContext& ctx
       if (type && *type != "Resource") {
         diags.Error(
             e.Get("type").location(), entry.path() + ".type",
-            *type + " metrics are not simulated yet (simulated: Resource cpu, Pods, Object)");
+            *type +
+                " metrics are not simulated yet (simulated: Resource cpu, Pods, Object, External)");
         e.AcceptRest();
         continue;
       }

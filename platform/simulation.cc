@@ -149,7 +149,11 @@ RunResult Simulation::Run(const RunOptions& options) {
           out = {{s->queued, s->in_flight, s->completed}};
         return out;
       },
-      [&data_plane](const std::string& service) { return data_plane.ArrivalsOf(service); });
+      [&data_plane](const std::string& service) {
+        std::optional<HorizontalPodAutoscalerController::Series> out;
+        if (const auto s = data_plane.ServiceSeriesOf(service)) out = {{s->pending, 0, s->arrived}};
+        return out;
+      });
   Accounting accounting(engine, api, sc.node_pools);
   Kubelets kubelets(engine, api, events_, data_plane, [&images](const std::string& image) {
     const auto it = images.find(image);

@@ -10,6 +10,10 @@ namespace {
 std::string MetricName(const hpa::MetricSpec& m) {
   // computeReplicasForMetric's names.
   if (m.pods) return "pods metric " + m.name;
+  if (m.external) {
+    const auto slash = m.object_key.find('/');
+    return "external metric " + m.name + "(service=" + m.object_key.substr(slash + 1) + ")";
+  }
   if (m.object) return "Service metric " + m.name;
   return m.utilization ? m.resource + " resource utilization (percentage of request)"
                        : m.resource + " resource";
@@ -58,7 +62,7 @@ bool SameStatus(const HorizontalPodAutoscalerStatus& a, const HorizontalPodAutos
 
 HorizontalPodAutoscalerController::HorizontalPodAutoscalerController(
     sim::Engine& engine, ApiServer& api, EventSink& events, const Settings& settings,
-    CpuSeconds cpu, PodSeries series, ServiceArrivals arrivals)
+    CpuSeconds cpu, PodSeries series, ServiceSeries services)
     : engine_(engine),
       api_(api),
       events_(events),
@@ -67,7 +71,7 @@ HorizontalPodAutoscalerController::HorizontalPodAutoscalerController(
       prometheus_(settings.prometheus),
       cpu_(std::move(cpu)),
       series_(std::move(series)),
-      arrivals_(std::move(arrivals)),
+      services_(std::move(services)),
       warmup_(settings.warmup) {
   api_.Watch<HorizontalPodAutoscaler>(
       [this](WatchType type, const HorizontalPodAutoscaler& h) { OnAutoscaler(type, h); });
@@ -207,10 +211,10 @@ void HorizontalPodAutoscalerController::ScrapeSeries() {
       samples.erase(samples.begin());
   });
   for (const auto& [service, count] : object_services_) {
-    const std::optional<double> arrived = arrivals_ ? arrivals_(service) : std::nullopt;
-    if (!arrived) continue;
+    const std::optional<Series> value = services_ ? services_(service) : std::nullopt;
+    if (!value) continue;
     auto& samples = service_samples_[service];
-    samples.push_back({now, Series{0, 0, *arrived}});
+    samples.push_back({now, *value});
     while (samples.size() > 2 && samples[1].at < now - prometheus_.rate_window)
       samples.erase(samples.begin());
   }
@@ -244,10 +248,11 @@ hpa::PodMetrics HorizontalPodAutoscalerController::PodsMetric(const std::string&
   return out;
 }
 
-std::optional<double> HorizontalPodAutoscalerController::ServiceRate(
-    const std::string& service) const {
+std::optional<double> HorizontalPodAutoscalerController::ServiceMetric(
+    const std::string& service, const std::string& name) const {
   const auto it = service_samples_.find(service);
-  if (it == service_samples_.end()) return std::nullopt;
+  if (it == service_samples_.end() || it->second.empty()) return std::nullopt;
+  if (name == "service_pending_requests") return it->second.back().value.pending;
   return Rate(it->second, engine_.Now(), prometheus_.rate_window);
 }
 
@@ -323,12 +328,12 @@ void HorizontalPodAutoscalerController::Reconcile(const std::string& key) {
       for (const hpa::MetricSpec& m : h->metrics) {
         hpa::Proposal p;
         if (m.object) {
-          const std::optional<double> rate = ServiceRate(m.object_key);
-          if (!rate) {
+          const std::optional<double> value = ServiceMetric(m.object_key, m.name);
+          if (!value) {
             p.error = "unable to get metric " + m.name + ": Service " + m.object_key +
-                      ": no rate yet (fewer than two samples)";
+                      ": not enough samples yet";
           } else {
-            const auto usage = static_cast<std::int64_t>(std::llround(*rate * 1000.0));
+            const auto usage = static_cast<std::int64_t>(std::llround(*value * 1000.0));
             p = m.per_pod ? hpa::PerPodValueReplicas(target->status.replicas, usage,
                                                      m.average_value_milli, options_.tolerances)
                           : hpa::ValueReplicas(current, usage, m.average_value_milli, pods,

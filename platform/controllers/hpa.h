@@ -42,8 +42,9 @@ class HorizontalPodAutoscalerController {
     double pending = 0, in_flight = 0, completed = 0;
   };
   using PodSeries = std::function<std::optional<Series>(const std::string& pod_key)>;
-  // Requests that have arrived at a Service, or nothing.
-  using ServiceArrivals = std::function<std::optional<double>(const std::string& service_key)>;
+  // A Service's series as Prometheus scrapes them: requests arrived (in
+  // `completed`, a counter) and requests waiting in its pods (`pending`).
+  using ServiceSeries = std::function<std::optional<Series>(const std::string& service_key)>;
 
   struct Settings {
     hpa::ControllerOptions controller;
@@ -57,7 +58,7 @@ class HorizontalPodAutoscalerController {
   // scrape_interval from now on.
   HorizontalPodAutoscalerController(sim::Engine& engine, ApiServer& api, EventSink& events,
                                     const Settings& settings, CpuSeconds cpu, PodSeries series,
-                                    ServiceArrivals arrivals = {});
+                                    ServiceSeries services = {});
 
   // The scale history of an HPA (tests).
   const hpa::ScaleHistory* HistoryOf(const std::string& hpa_key) const;
@@ -77,9 +78,10 @@ class HorizontalPodAutoscalerController {
   void ScrapeSeries();  // Prometheus
   // A Pods metric's samples as prometheus-adapter serves them, by pod key.
   hpa::PodMetrics PodsMetric(const std::string& deployment, const std::string& name) const;
-  // A Service's request rate over the rate window, from Prometheus's
-  // samples; nothing before two samples.
-  std::optional<double> ServiceRate(const std::string& service) const;
+  // A Service's metric `name` (its request rate over the rate window, or
+  // its pending requests) from Prometheus's samples; nothing before there
+  // are enough.
+  std::optional<double> ServiceMetric(const std::string& service, const std::string& name) const;
   void Reconcile(const std::string& key);
   std::vector<hpa::PodState> PodsOf(const std::string& deployment) const;
 
@@ -91,7 +93,7 @@ class HorizontalPodAutoscalerController {
   const hpa::PrometheusOptions prometheus_;
   const CpuSeconds cpu_;
   const PodSeries series_;
-  const ServiceArrivals arrivals_;
+  const ServiceSeries services_;
   // Pods by the Deployment whose template they came from, for the
   // Deployments an HPA targets (kept whether or not one does yet).
   std::map<std::string, std::set<std::string>> pods_of_;
@@ -110,9 +112,9 @@ class HorizontalPodAutoscalerController {
   };
   std::map<std::string, std::vector<SeriesSample>> series_samples_;
   std::map<std::string, int> object_services_;  // Services an Object metric reads -> HPAs
-  std::map<std::string, std::vector<SeriesSample>> service_samples_;  // arrivals in `completed`
-  std::map<std::string, hpa::ScaleHistory> history_;                  // by HPA key
-  std::map<std::string, sim::EventId> timers_;                        // each HPA's next reconcile
+  std::map<std::string, std::vector<SeriesSample>> service_samples_;
+  std::map<std::string, hpa::ScaleHistory> history_;  // by HPA key
+  std::map<std::string, sim::EventId> timers_;        // each HPA's next reconcile
   struct Tally {
     int ups = 0, downs = 0;
     std::int32_t replicas = 0, highest = 0;

@@ -160,13 +160,19 @@ std::optional<DataPlane::ScrapedSeries> DataPlane::SeriesOf(const std::string& p
                        static_cast<double>(pod_stats_.completed_all(it->second))};
 }
 
-std::optional<double> DataPlane::ArrivalsOf(const std::string& service_key) const {
+std::optional<DataPlane::ServiceSeries> DataPlane::ServiceSeriesOf(
+    const std::string& service_key) const {
   const auto it = routes_of_service_.find(service_key);
   if (it == routes_of_service_.end()) return std::nullopt;
-  double arrived = 0;
-  for (const std::size_t route : it->second)
-    arrived += static_cast<double>(stats_.metrics(route).all.arrived);
-  return arrived;
+  ServiceSeries out;
+  std::set<std::uint32_t> pods;  // a pod behind two routes of the Service counts once
+  for (const std::size_t route : it->second) {
+    out.arrived += static_cast<double>(stats_.metrics(route).all.arrived);
+    pods.insert(routes_[route].servers.begin(), routes_[route].servers.end());
+  }
+  for (const std::uint32_t pod : pods)
+    out.pending += static_cast<double>(servers_[pod]->Metrics().queued);
+  return out;
 }
 
 PodMetrics DataPlane::PodMetricsOf(std::uint32_t pod) const {

@@ -82,9 +82,13 @@ class DataPlane : public ContainerRuntime {
     double queued = 0, in_flight = 0, completed = 0;
   };
   std::optional<ScrapedSeries> SeriesOf(const std::string& pod_key) const;
-  // Requests that have arrived at Service `service_key` (every client's), or
-  // nothing for a Service no traffic targets.
-  std::optional<double> ArrivalsOf(const std::string& service_key) const;
+  // Requests that have arrived at Service `service_key` (every client's) and
+  // requests waiting in the queues of its pods, or nothing for a Service no
+  // traffic targets.
+  struct ServiceSeries {
+    double arrived = 0, pending = 0;
+  };
+  std::optional<ServiceSeries> ServiceSeriesOf(const std::string& service_key) const;
 
   // ContainerRuntime
   void Admit(const Pod& pod) override;

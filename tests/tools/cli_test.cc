@@ -215,8 +215,16 @@ TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
        "app.yaml:24:", "document[2].spec.maxReplicas: must be at least minReplicas"},
       {"hpa without max", v, Replace(h, "  maxReplicas: 5\n", ""),
        "app.yaml:", "document[2].spec.maxReplicas: is required"},
-      {"hpa external metric", v, Replace(h, "type: Resource", "type: External"),
-       "app.yaml:25:", "document[2].spec.metrics[0].type: External metrics are not simulated yet"},
+      {"hpa container resource metric", v, Replace(h, "type: Resource", "type: ContainerResource"),
+       "app.yaml:25:",
+       "document[2].spec.metrics[0].type: ContainerResource metrics are not simulated yet"},
+      {"hpa external metric without a service", v,
+       Replace(h,
+               "- type: Resource\n    resource: {name: cpu, target: {type: Utilization, "
+               "averageUtilization: 50}}",
+               "- type: External\n    external: {metric: {name: service_pending_requests, "
+               "selector: {matchLabels: {queue: q}}}, target: {type: Value, value: 10}}"),
+       "app.yaml:26:", "must be matchLabels: {service: NAME}"},
       {"hpa object of an unknown service", v,
        Replace(h,
                "- type: Resource\n    resource: {name: cpu, target: {type: Utilization, "
@@ -1188,46 +1196,84 @@ TEST(Cli, AnHpaScalesOnAPodsMetricFromPrometheus) {
   EXPECT_EQ(sizes.back(), 5);
 }
 
-// An HPA on an Object metric: the Service's request rate (Prometheus, a
-// 5-minute window) against 50 per pod. At 100 requests/s over 2 pods the
-// ratio is 1: no rescale. After a step to 300 the windowed rate climbs by
-// about 20 requests/s per scrape, and each sync asks for ceil(rate / 50)
-// (GetObjectPerPodMetricReplicas): 3, 4, 5, then 6, the only count within
-// the tolerance of 300 / (50 n).
+// An HPA on a Service's request rate (Prometheus, a 5-minute window)
+// against 50 per pod, as an Object metric or as an External one: the same
+// arithmetic (GetObjectPerPodMetricReplicas, GetExternalPerPodMetricReplicas).
+// At 100 requests/s over 2 pods the ratio is 1: no rescale. After a step to
+// 300 the windowed rate climbs by about 20 requests/s per scrape, and each
+// sync asks for ceil(rate / 50): 3, 4, 5, then 6, the only count within the
+// tolerance of 300 / (50 n).
 TEST(Cli, AnHpaScalesOnAServicesRequestRate) {
-  TempDir dir;
-  const std::string manifests = Replace(
-      Replace(WithAutoscaler(), "maxReplicas: 5", "maxReplicas: 20"), "replicas: 1", "replicas: 2");
-  dir.Write("app.yaml", Replace(manifests,
-                                R"(  - type: Resource
-    resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
-)",
-                                R"(  - type: Object
+  const char* metrics[] = {R"(  - type: Object
     object:
       describedObject: {apiVersion: v1, kind: Service, name: app}
       metric: {name: requests_per_second}
       target: {type: AverageValue, averageValue: "50"}
+)",
+                           R"(  - type: External
+    external:
+      metric: {name: service_requests_per_second, selector: {matchLabels: {service: app}}}
+      target: {type: AverageValue, averageValue: "50"}
+)"};
+  for (const char* metric : metrics) {
+    TempDir dir;
+    const std::string manifests =
+        Replace(Replace(WithAutoscaler(), "maxReplicas: 5", "maxReplicas: 20"), "replicas: 1",
+                "replicas: 2");
+    dir.Write("app.yaml", Replace(manifests, R"(  - type: Resource
+    resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+)",
+                                  metric));
+    std::string scenario = Replace(ValidScenario(), "duration: 10m", "duration: 30m");
+    scenario = Replace(scenario, "{kind: poisson, rate: 10}",
+                       "{kind: steps, steps: [{at: 0s, rate: 100}, {at: 10m, rate: 300}]}");
+    scenario = Replace(scenario, "count: 1", "count: 4");
+    const auto path = dir.Write("s.yaml", scenario);
+    const CliResult r = Cli({"run", path.string(), "--out", (dir.path() / "out").string()});
+    ASSERT_EQ(r.code, kExitOk) << r.err;
+    std::vector<std::pair<double, int>> rescales;
+    std::istringstream events(ReadFile(dir.path() / "out/events.jsonl"));
+    for (std::string line; std::getline(events, line);) {
+      const auto e = nlohmann::json::parse(line);
+      if (e["reason"] == "SuccessfulRescale") {
+        rescales.emplace_back(e["time_s"].get<double>(), std::stoi(e["to"].get<std::string>()));
+      }
+    }
+    ASSERT_EQ(rescales.size(), 4u) << metric;
+    for (std::size_t i = 0; i < rescales.size(); ++i) {
+      EXPECT_GT(rescales[i].first, 600) << metric;
+      EXPECT_EQ(rescales[i].second, static_cast<int>(3 + i)) << metric;
+    }
+  }
+}
+
+// An External metric on the requests waiting in a Service's pods, against
+// a Value of 10 (GetExternalMetricReplicas: ceil(pending / 10 x ready
+// pods)): 2 pods that serve 100 requests/s each, offered 300, build a queue
+// without bound; the HPA must add pods until the queue drains, at least 3.
+TEST(Cli, AnHpaScalesOnTheRequestsWaitingInAService) {
+  TempDir dir;
+  const std::string manifests = Replace(
+      Replace(WithAutoscaler(), "maxReplicas: 5", "maxReplicas: 20"), "replicas: 1", "replicas: 2");
+  dir.Write("app.yaml", Replace(manifests, R"(  - type: Resource
+    resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+)",
+                                R"(  - type: External
+    external:
+      metric: {name: service_pending_requests, selector: {matchLabels: {service: app}}}
+      target: {type: Value, value: "10"}
 )"));
-  std::string scenario = Replace(ValidScenario(), "duration: 10m", "duration: 30m");
-  scenario = Replace(scenario, "{kind: poisson, rate: 10}",
-                     "{kind: steps, steps: [{at: 0s, rate: 100}, {at: 10m, rate: 300}]}");
+  std::string scenario = Replace(ValidScenario(), "duration: 10m", "duration: 20m");
+  scenario = Replace(scenario, "{kind: poisson, rate: 10}", "{kind: poisson, rate: 300}");
   scenario = Replace(scenario, "count: 1", "count: 4");
   const auto path = dir.Write("s.yaml", scenario);
   const CliResult r = Cli({"run", path.string(), "--out", (dir.path() / "out").string()});
   ASSERT_EQ(r.code, kExitOk) << r.err;
-  std::vector<std::pair<double, int>> rescales;
-  std::istringstream events(ReadFile(dir.path() / "out/events.jsonl"));
-  for (std::string line; std::getline(events, line);) {
-    const auto e = nlohmann::json::parse(line);
-    if (e["reason"] == "SuccessfulRescale") {
-      rescales.emplace_back(e["time_s"].get<double>(), std::stoi(e["to"].get<std::string>()));
-    }
-  }
-  ASSERT_EQ(rescales.size(), 4u) << r.err;
-  for (std::size_t i = 0; i < rescales.size(); ++i) {
-    EXPECT_GT(rescales[i].first, 600);
-    EXPECT_EQ(rescales[i].second, static_cast<int>(3 + i));
-  }
+  const auto summary = nlohmann::json::parse(ReadFile(dir.path() / "out/summary.json"));
+  const auto& hpa = summary["autoscalers"]["default/app"]["metrics"];
+  EXPECT_GE(hpa["scale_ups"].get<double>(), 1);
+  EXPECT_GE(hpa["replicas_final"].get<double>(), 3);
+  EXPECT_LE(hpa["replicas_final"].get<double>(), 20);
 }
 
 }  // namespace
