@@ -70,6 +70,7 @@ struct Condition {
   bool status = false;
   std::string reason;
   std::string message;
+  bool operator==(const Condition&) const = default;
 };
 
 // One entry of spec.metrics. Simulated: Resource cpu, with a Utilization
@@ -77,18 +78,19 @@ struct Condition {
 // metrics of the model servers (kPodsMetricNames) with an AverageValue
 // target.
 struct MetricSpec {
-  bool pods = false;  // type Pods (then `name`); else Resource (`resource`)
-  // type Object: `name` of the Service `object` (namespace/name), against a
-  // Value (`average_value_milli` then holds the value) or AverageValue target.
-  bool object = false;
-  bool external = false;   // type External: a Service's metric, chosen by selector
-  std::string object_key;  // the Service (Object: describedObject; External: selector)
-  bool per_pod = false;    // an Object metric's AverageValue target
-  std::string name;
-  std::string resource = "cpu";
-  bool utilization = true;                // target.type Utilization; else AverageValue
-  std::int32_t average_utilization = 80;  // percent
-  std::int64_t average_value_milli = 0;
+  // spec.metrics[].type.
+  enum class Source { kResource, kPods, kObject, kExternal };
+  // target.type: Utilization (Resource only), AverageValue, Value (Object
+  // and External only).
+  enum class Target { kUtilization, kAverageValue, kValue };
+  Source source = Source::kResource;
+  Target target = Target::kUtilization;
+  std::string resource = "cpu";  // kResource
+  std::string name;              // kPods, kObject, kExternal
+  std::string service;           // kObject: describedObject; kExternal: the selector's service
+  std::int32_t average_utilization = 80;  // kUtilization, percent
+  std::int64_t value_milli = 0;           // kAverageValue, kValue
+  bool of_service() const { return source == Source::kObject || source == Source::kExternal; }
 };
 
 // The per-pod custom metrics a model server's pods offer through
@@ -126,6 +128,7 @@ struct HorizontalPodAutoscalerStatus {
   std::int32_t desired_replicas = 0;
   std::optional<sim::Time> last_scale_time;
   std::vector<hpa::Condition> conditions;
+  bool operator==(const HorizontalPodAutoscalerStatus&) const = default;
 };
 
 struct HorizontalPodAutoscaler {

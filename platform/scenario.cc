@@ -367,9 +367,9 @@ hpa::ScalingRules ReadScalingRules(const Node& node, hpa::ScalingRules rules, Di
 
 // A Pods metric: one of the model servers' custom metrics, with an
 // AverageValue target (the only one the API allows for Pods metrics).
-hpa::MetricSpec ReadPodsMetric(MapReader& e, const Node& entry, Diagnostics& diags) {
+hpa::MetricSpec ReadPodsMetric(MapReader& e, Diagnostics& diags) {
   hpa::MetricSpec metric;
-  metric.pods = true;
+  metric.source = hpa::MetricSpec::Source::kPods;
   const Node pods_node = e.Require("pods");
   MapReader pods(pods_node, diags);
   const Node metric_node = pods.Require("metric");
@@ -397,15 +397,13 @@ hpa::MetricSpec ReadPodsMetric(MapReader& e, const Node& entry, Diagnostics& dia
     diags.Error(target.Get("type").location(), target_node.path() + ".type",
                 "must be AverageValue for a Pods metric");
   }
-  metric.utilization = false;
+  metric.target = hpa::MetricSpec::Target::kAverageValue;
   const Node value = target.Require("averageValue");
   if (value.present()) {
-    metric.average_value_milli =
-        input::ReadQuantityMilli(value, diags, 1, kMaxCpuMilli).value_or(1);
+    metric.value_milli = input::ReadQuantityMilli(value, diags, 1, kMaxCpuMilli).value_or(1);
   }
   target.RejectUnknown();
   pods.RejectUnknown();
-  (void)entry;
   return metric;
 }
 
@@ -416,17 +414,17 @@ void ReadValueTarget(MapReader& parent, hpa::MetricSpec& metric, const char* kin
   MapReader target(target_node, diags);
   const auto type = target.RequiredString("type");
   const char* field = "value";
+  metric.target = hpa::MetricSpec::Target::kValue;
   if (type == std::optional<std::string>("AverageValue")) {
     field = "averageValue";
-    metric.per_pod = true;
+    metric.target = hpa::MetricSpec::Target::kAverageValue;
   } else if (type && *type != "Value") {
     diags.Error(target.Get("type").location(), target_node.path() + ".type",
                 std::string("must be Value or AverageValue for an ") + kind + " metric");
   }
   const Node value = target.Require(field);
   if (value.present()) {
-    metric.average_value_milli =
-        input::ReadQuantityMilli(value, diags, 1, kMaxCpuMilli).value_or(1);
+    metric.value_milli = input::ReadQuantityMilli(value, diags, 1, kMaxCpuMilli).value_or(1);
   }
   target.RejectUnknown();
 }
@@ -435,8 +433,7 @@ void ReadValueTarget(MapReader& parent, hpa::MetricSpec& metric, const char* kin
 // NAME}`.
 hpa::MetricSpec ReadExternalMetric(MapReader& e, const std::string& ns, Diagnostics& diags) {
   hpa::MetricSpec metric;
-  metric.object = metric.external = true;
-  metric.utilization = false;
+  metric.source = hpa::MetricSpec::Source::kExternal;
   const Node external_node = e.Require("external");
   MapReader external(external_node, diags);
   const Node metric_node = external.Require("metric");
@@ -458,7 +455,7 @@ hpa::MetricSpec ReadExternalMetric(MapReader& e, const std::string& ns, Diagnost
     diags.Error(selector.location(), selector.path(),
                 "must be matchLabels: {service: NAME}, naming the Service whose metric it is");
   } else if (service != labels.end()) {
-    metric.object_key = Key(ns, service->second);
+    metric.service = Key(ns, service->second);
   }
   sel.RejectUnknown();
   m.RejectUnknown();
@@ -471,8 +468,7 @@ hpa::MetricSpec ReadExternalMetric(MapReader& e, const std::string& ns, Diagnost
 // AverageValue target.
 hpa::MetricSpec ReadObjectMetric(MapReader& e, const std::string& ns, Diagnostics& diags) {
   hpa::MetricSpec metric;
-  metric.object = true;
-  metric.utilization = false;
+  metric.source = hpa::MetricSpec::Source::kObject;
   const Node object_node = e.Require("object");
   MapReader object(object_node, diags);
   const Node described = object.Require("describedObject");
@@ -484,7 +480,7 @@ hpa::MetricSpec ReadObjectMetric(MapReader& e, const std::string& ns, Diagnostic
                 "an Object metric of " + (kind.empty() ? std::string("no kind") : kind) +
                     " is not simulated yet (simulated: v1 Service)");
   }
-  if (const auto name = d.RequiredString("name")) metric.object_key = Key(ns, *name);
+  if (const auto name = d.RequiredString("name")) metric.service = Key(ns, *name);
   d.RejectUnknown();
   const Node metric_node = object.Require("metric");
   MapReader m(metric_node, diags);
@@ -544,7 +540,7 @@ void ReadHorizontalPodAutoscaler(MapReader& m, Scenario& s, ManifestContext& ctx
       MapReader e(entry, diags);
       const auto type = e.RequiredString("type");
       if (type == std::optional<std::string>("Pods")) {
-        h.metrics.push_back(ReadPodsMetric(e, entry, diags));
+        h.metrics.push_back(ReadPodsMetric(e, diags));
         e.RejectUnknown();
         continue;
       }
@@ -580,7 +576,7 @@ void ReadHorizontalPodAutoscaler(MapReader& m, Scenario& s, ManifestContext& ctx
       MapReader target(target_node, diags);
       const auto target_type = target.RequiredString("type");
       if (target_type == std::optional<std::string>("Utilization")) {
-        metric.utilization = true;
+        metric.target = hpa::MetricSpec::Target::kUtilization;
         metric.average_utilization =
             static_cast<std::int32_t>(target.Int("averageUtilization", 0, 1, 1'000'000));
         if (!target.Has("averageUtilization")) {
@@ -588,11 +584,10 @@ void ReadHorizontalPodAutoscaler(MapReader& m, Scenario& s, ManifestContext& ctx
                       "is required for a Utilization target");
         }
       } else if (target_type == std::optional<std::string>("AverageValue")) {
-        metric.utilization = false;
+        metric.target = hpa::MetricSpec::Target::kAverageValue;
         const Node value = target.Require("averageValue");
         if (value.present()) {
-          metric.average_value_milli =
-              input::ReadQuantityMilli(value, diags, 1, kMaxCpuMilli).value_or(1);
+          metric.value_milli = input::ReadQuantityMilli(value, diags, 1, kMaxCpuMilli).value_or(1);
         }
       } else if (target_type) {
         diags.Error(target.Get("type").location(), target_node.path() + ".type",
@@ -912,15 +907,15 @@ void CheckAutoscalers(const Scenario& s, ManifestContext& ctx) {
                   "Deployment " + h.target + " is the target of another HorizontalPodAutoscaler");
     }
     for (const hpa::MetricSpec& m : h.metrics) {
-      if (m.object && !m.object_key.empty() && !services.count(m.object_key)) {
+      if (m.of_service() && !m.service.empty() && !services.count(m.service)) {
         diags.Error(at.location(), at.path(),
                     "the Object metric of HorizontalPodAutoscaler " + h.meta.Key() +
-                        " describes Service " + m.object_key +
-                        ", which is not among the manifests");
+                        " describes Service " + m.service + ", which is not among the manifests");
       }
     }
-    const bool on_cpu = std::any_of(h.metrics.begin(), h.metrics.end(),
-                                    [](const hpa::MetricSpec& m) { return !m.pods && !m.object; });
+    const bool on_cpu = std::any_of(
+        h.metrics.begin(), h.metrics.end(),
+        [](const hpa::MetricSpec& m) { return m.source == hpa::MetricSpec::Source::kResource; });
     if (on_cpu && d->second->pod_template.requests.cpu_milli <= 0) {
       diags.Warning(at.location(), at.path(),
                     "the pods of Deployment " + h.target +

@@ -9,14 +9,37 @@ namespace {
 
 std::string MetricName(const hpa::MetricSpec& m) {
   // computeReplicasForMetric's names.
-  if (m.pods) return "pods metric " + m.name;
-  if (m.external) {
-    const auto slash = m.object_key.find('/');
-    return "external metric " + m.name + "(service=" + m.object_key.substr(slash + 1) + ")";
+  using Source = hpa::MetricSpec::Source;
+  switch (m.source) {
+    case Source::kPods:
+      return "pods metric " + m.name;
+    case Source::kObject:
+      return "Service metric " + m.name;
+    case Source::kExternal:
+      return "external metric " + m.name + "(service=" + m.service.substr(m.service.find('/') + 1) +
+             ")";
+    case Source::kResource:
+      break;
   }
-  if (m.object) return "Service metric " + m.name;
-  return m.utilization ? m.resource + " resource utilization (percentage of request)"
-                       : m.resource + " resource";
+  return m.target == hpa::MetricSpec::Target::kUtilization
+             ? m.resource + " resource utilization (percentage of request)"
+             : m.resource + " resource";
+}
+
+// ScalingActive's reason when a metric of `source` fails
+// (computeReplicasForMetric).
+const char* FailedReason(hpa::MetricSpec::Source source) {
+  switch (source) {
+    case hpa::MetricSpec::Source::kPods:
+      return "FailedGetPodsMetric";
+    case hpa::MetricSpec::Source::kObject:
+      return "FailedGetObjectMetric";
+    case hpa::MetricSpec::Source::kExternal:
+      return "FailedGetExternalMetric";
+    case hpa::MetricSpec::Source::kResource:
+      break;
+  }
+  return "FailedGetResourceMetric";
 }
 
 void SetCondition(std::vector<hpa::Condition>& conditions, hpa::Condition c) {
@@ -41,21 +64,6 @@ std::optional<double> Rate(const Samples& samples, sim::Time now, sim::Time wind
   if (samples.size() < first + 2) return std::nullopt;
   return (samples.back().value.completed - samples[first].value.completed) /
          sim::ToSeconds(samples.back().at - samples[first].at);
-}
-
-bool SameStatus(const HorizontalPodAutoscalerStatus& a, const HorizontalPodAutoscalerStatus& b) {
-  if (a.current_replicas != b.current_replicas || a.desired_replicas != b.desired_replicas ||
-      a.last_scale_time != b.last_scale_time || a.conditions.size() != b.conditions.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.conditions.size(); ++i) {
-    const auto &x = a.conditions[i], &y = b.conditions[i];
-    if (x.type != y.type || x.status != y.status || x.reason != y.reason ||
-        x.message != y.message) {
-      return false;
-    }
-  }
-  return true;
 }
 
 }  // namespace
@@ -129,15 +137,15 @@ void HorizontalPodAutoscalerController::OnAutoscaler(WatchType type,
   if (type == WatchType::kAdded) {
     ++targets_[h.target];
     for (const hpa::MetricSpec& m : h.metrics) {
-      if (m.object) ++object_services_[m.object_key];
+      if (m.of_service()) ++object_services_[m.service];
     }
     timers_[key] = engine_.ScheduleCallbackAfter(0, [this, key] { Reconcile(key); });
   } else if (type == WatchType::kDeleted) {
     if (--targets_[h.target] == 0) targets_.erase(h.target);
     for (const hpa::MetricSpec& m : h.metrics) {
-      if (m.object && --object_services_[m.object_key] == 0) {
-        object_services_.erase(m.object_key);
-        service_samples_.erase(m.object_key);
+      if (m.of_service() && --object_services_[m.service] == 0) {
+        object_services_.erase(m.service);
+        service_samples_.erase(m.service);
       }
     }
     engine_.Cancel(timers_[key]);
@@ -256,6 +264,42 @@ std::optional<double> HorizontalPodAutoscalerController::ServiceMetric(
   return Rate(it->second, engine_.Now(), prometheus_.rate_window);
 }
 
+hpa::Proposal HorizontalPodAutoscalerController::ProposalFor(
+    const hpa::MetricSpec& m, const HorizontalPodAutoscaler& h, const Deployment& target,
+    const std::vector<hpa::PodState>& pods) const {
+  using Source = hpa::MetricSpec::Source;
+  using Target = hpa::MetricSpec::Target;
+  const sim::Time now = engine_.Now();
+  const std::int32_t current = target.replicas;
+  switch (m.source) {
+    case Source::kObject:
+    case Source::kExternal: {
+      const std::optional<double> value = ServiceMetric(m.service, m.name);
+      if (!value) {
+        hpa::Proposal p;
+        p.error = "unable to get metric " + m.name + ": Service " + m.service +
+                  ": not enough samples yet";
+        return p;
+      }
+      const auto usage = static_cast<std::int64_t>(std::llround(*value * 1000.0));
+      return m.target == Target::kAverageValue
+                 ? hpa::PerPodValueReplicas(target.status.replicas, usage, m.value_milli,
+                                            options_.tolerances)
+                 : hpa::ValueReplicas(current, usage, m.value_milli, pods, options_.tolerances);
+    }
+    case Source::kPods:  // GetMetricReplicas: readiness is not looked at
+      return hpa::AverageValueReplicas(current, m.value_milli, pods, PodsMetric(h.target, m.name),
+                                       false, now, options_);
+    case Source::kResource:
+      break;
+  }
+  return m.target == Target::kUtilization
+             ? hpa::ResourceUtilizationReplicas(current, m.average_utilization, pods, samples_,
+                                                true, now, options_)
+             : hpa::AverageValueReplicas(current, m.value_milli, pods, samples_, true, now,
+                                         options_);
+}
+
 std::vector<hpa::PodState> HorizontalPodAutoscalerController::PodsOf(
     const std::string& deployment) const {
   std::vector<hpa::PodState> out;
@@ -323,36 +367,14 @@ void HorizontalPodAutoscalerController::Reconcile(const std::string& key) {
       const std::vector<hpa::PodState> pods = PodsOf(h->target);
       std::int32_t proposal = 0;
       std::string metric_name, first_error;
-      bool failed_pods_metric = false;
+      const char* failed_reason = "";
       int invalid = 0;
       for (const hpa::MetricSpec& m : h->metrics) {
-        hpa::Proposal p;
-        if (m.object) {
-          const std::optional<double> value = ServiceMetric(m.object_key, m.name);
-          if (!value) {
-            p.error = "unable to get metric " + m.name + ": Service " + m.object_key +
-                      ": not enough samples yet";
-          } else {
-            const auto usage = static_cast<std::int64_t>(std::llround(*value * 1000.0));
-            p = m.per_pod ? hpa::PerPodValueReplicas(target->status.replicas, usage,
-                                                     m.average_value_milli, options_.tolerances)
-                          : hpa::ValueReplicas(current, usage, m.average_value_milli, pods,
-                                               options_.tolerances);
-          }
-        } else if (m.pods) {  // GetMetricReplicas: readiness is not looked at
-          p = hpa::AverageValueReplicas(current, m.average_value_milli, pods,
-                                        PodsMetric(h->target, m.name), false, now, options_);
-        } else if (m.utilization) {
-          p = hpa::ResourceUtilizationReplicas(current, m.average_utilization, pods, samples_, true,
-                                               now, options_);
-        } else {
-          p = hpa::AverageValueReplicas(current, m.average_value_milli, pods, samples_, true, now,
-                                        options_);
-        }
+        const hpa::Proposal p = ProposalFor(m, *h, *target, pods);
         if (!p.ok) {
           if (invalid++ == 0) {
             first_error = p.error;
-            failed_pods_metric = m.pods;
+            failed_reason = FailedReason(m.source);
           }
         } else if (proposal == 0 || p.replicas > proposal) {
           proposal = p.replicas;
@@ -363,8 +385,7 @@ void HorizontalPodAutoscalerController::Reconcile(const std::string& key) {
       if (invalid >= n || (invalid > 0 && proposal < current)) {
         computed = false;
         SetCondition(status.conditions,
-                     {"ScalingActive", false,
-                      failed_pods_metric ? "FailedGetPodsMetric" : "FailedGetResourceMetric",
+                     {"ScalingActive", false, failed_reason,
                       "the HPA was unable to compute the replica count: " + first_error});
         events_.Emit({now,
                       "FailedComputeMetricsReplicas",
@@ -417,7 +438,7 @@ void HorizontalPodAutoscalerController::Reconcile(const std::string& key) {
       status.desired_replicas = desired;
     }
   }
-  if (!SameStatus(status, h->status)) {
+  if (status != h->status) {
     api_.Patch<HorizontalPodAutoscaler>(
         key, [status](HorizontalPodAutoscaler& a) { a.status = status; });
   }

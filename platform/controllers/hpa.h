@@ -84,6 +84,9 @@ class HorizontalPodAutoscalerController {
   std::optional<double> ServiceMetric(const std::string& service, const std::string& name) const;
   void Reconcile(const std::string& key);
   std::vector<hpa::PodState> PodsOf(const std::string& deployment) const;
+  // One metric's proposal (computeReplicasForMetric).
+  hpa::Proposal ProposalFor(const hpa::MetricSpec& m, const HorizontalPodAutoscaler& h,
+                            const Deployment& target, const std::vector<hpa::PodState>& pods) const;
 
   sim::Engine& engine_;
   ApiServer& api_;

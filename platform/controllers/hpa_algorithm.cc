@@ -354,7 +354,6 @@ std::pair<std::int32_t, std::string> ConvertWithRules(std::int32_t current, std:
 Normalized NormalizeLegacy(ScaleHistory& history, std::int32_t current, std::int32_t desired,
                            std::int32_t min_replicas, std::int32_t max_replicas, sim::Time now,
                            sim::Time downscale_stabilization) {
-  (void)current;
   const std::int32_t stabilized =
       StabilizeRecommendation(history, desired, now, downscale_stabilization);
   Normalized n;
@@ -371,38 +370,45 @@ Normalized NormalizeLegacy(ScaleHistory& history, std::int32_t current, std::int
   return n;
 }
 
-std::int32_t ScaleUpLimit(std::int32_t current, const ScaleHistory& history,
-                          const ScalingRules& rules, sim::Time now) {
+namespace {
+
+// calculateScaleUpLimitWithScalingRules and
+// calculateScaleDownLimitWithBehaviors: each policy allows a change from
+// the count at the start of its period; Max selects the policy that allows
+// the largest change, Min the smallest.
+std::int32_t PolicyLimit(std::int32_t current, const ScaleHistory& history,
+                         const ScalingRules& rules, sim::Time now, bool up) {
   if (rules.select == SelectPolicy::kDisabled) return current;
-  const bool min = rules.select == SelectPolicy::kMin;
-  std::int32_t result = min ? kMaxInt32 : kMinInt32;
+  // The largest change up is the highest limit; down, the lowest.
+  const bool highest = (rules.select == SelectPolicy::kMax) == up;
+  std::int32_t result = highest ? kMinInt32 : kMaxInt32;
   for (const ScalingPolicy& p : rules.policies) {
     const std::int32_t start = PeriodStart(current, history, p.period_seconds, now);
-    const std::int32_t proposed =
-        p.type == PolicyType::kPods
-            ? start + p.value
-            : static_cast<std::int32_t>(std::ceil(static_cast<double>(start) *
-                                                  (1.0 + static_cast<double>(p.value) / 100.0)));
-    result = min ? std::min(result, proposed) : std::max(result, proposed);
+    const double fraction = static_cast<double>(p.value) / 100.0;
+    std::int32_t proposed;
+    if (p.type == PolicyType::kPods) {
+      proposed = up ? start + p.value : start - p.value;
+    } else if (up) {
+      proposed =
+          static_cast<std::int32_t>(std::ceil(static_cast<double>(start) * (1.0 + fraction)));
+    } else {  // truncated, as upstream's int32 conversion
+      proposed = static_cast<std::int32_t>(static_cast<double>(start) * (1.0 - fraction));
+    }
+    result = highest ? std::max(result, proposed) : std::min(result, proposed);
   }
   return result;
 }
 
+}  // namespace
+
+std::int32_t ScaleUpLimit(std::int32_t current, const ScaleHistory& history,
+                          const ScalingRules& rules, sim::Time now) {
+  return PolicyLimit(current, history, rules, now, true);
+}
+
 std::int32_t ScaleDownLimit(std::int32_t current, const ScaleHistory& history,
                             const ScalingRules& rules, sim::Time now) {
-  if (rules.select == SelectPolicy::kDisabled) return current;
-  const bool min = rules.select == SelectPolicy::kMin;
-  std::int32_t result = min ? kMinInt32 : kMaxInt32;
-  for (const ScalingPolicy& p : rules.policies) {
-    const std::int32_t start = PeriodStart(current, history, p.period_seconds, now);
-    const std::int32_t proposed =
-        p.type == PolicyType::kPods
-            ? start - p.value
-            : static_cast<std::int32_t>(static_cast<double>(start) *
-                                        (1.0 - static_cast<double>(p.value) / 100.0));
-    result = min ? std::max(result, proposed) : std::min(result, proposed);
-  }
-  return result;
+  return PolicyLimit(current, history, rules, now, false);
 }
 
 std::pair<std::int32_t, std::string> ConvertWithBehaviorRate(
