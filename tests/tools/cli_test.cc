@@ -1054,6 +1054,42 @@ TEST(Cli, TheShippedScenariosValidateAndTheH100OneRunsOnMeasuredServiceTimes) {
   EXPECT_NEAR(m["in_system_mean"].get<double>(), lambda * w, 0.05 * lambda * w);
 }
 
+// The SuccessfulRescale events of a run in `out`, as (time, new size), each
+// checked to carry upstream's message ("New size: N; reason: ...") and the
+// same size in its `to` field.
+std::vector<std::pair<double, int>> Rescales(const std::filesystem::path& out) {
+  std::vector<std::pair<double, int>> rescales;
+  std::istringstream events(ReadFile(out / "events.jsonl"));
+  for (std::string line; std::getline(events, line);) {
+    const auto e = nlohmann::json::parse(line);
+    if (e["reason"] != "SuccessfulRescale") continue;
+    const std::string message = e["message"];
+    const int size = std::stoi(e["to"].get<std::string>());
+    EXPECT_EQ(message.rfind("New size: " + std::to_string(size) + "; reason: ", 0), 0u) << message;
+    rescales.emplace_back(e["time_s"].get<double>(), size);
+  }
+  return rescales;
+}
+
+// WithAutoscaler() starting from `replicas`, with up to 20, scaling on
+// `metric` (one spec.metrics entry) instead of CPU.
+std::string ManifestsScalingOn(const std::string& metric, int replicas) {
+  const std::string manifests =
+      Replace(Replace(WithAutoscaler(), "maxReplicas: 5", "maxReplicas: 20"), "replicas: 1",
+              "replicas: " + std::to_string(replicas));
+  return Replace(manifests, R"(  - type: Resource
+    resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+)",
+                 metric);
+}
+
+// ValidScenario() on 4 nodes for `duration` with `arrivals`.
+std::string ScenarioWith(const std::string& duration, const std::string& arrivals) {
+  std::string scenario = Replace(ValidScenario(), "duration: 10m", "duration: " + duration);
+  scenario = Replace(scenario, "{kind: poisson, rate: 10}", arrivals);
+  return Replace(scenario, "count: 1", "count: 4");
+}
+
 // An HPA on CPU utilization, end to end: pods use 100m plus 10 ms of CPU per
 // request, request 1 core, and the target is 50%. At 100 requests/s over 2
 // pods each uses 0.1 + 0.5 = 0.6 cores, 60%: ratio 1.2, so the first
@@ -1121,15 +1157,7 @@ spec:
   const std::string out = (dir.path() / "out").string();
   const CliResult r = Cli({"run", scenario.string(), "--out", out});
   ASSERT_EQ(r.code, kExitOk) << r.err;
-  std::vector<std::pair<double, int>> rescales;  // (time, new size)
-  std::istringstream events(ReadFile(dir.path() / "out/events.jsonl"));
-  for (std::string line; std::getline(events, line);) {
-    const auto e = nlohmann::json::parse(line);
-    if (e["reason"] != "SuccessfulRescale") continue;
-    const std::string message = e["message"];
-    EXPECT_NE(message.find("; reason: "), std::string::npos) << message;
-    rescales.emplace_back(e["time_s"].get<double>(), std::stoi(message.substr(10)));
-  }
+  const auto rescales = Rescales(dir.path() / "out");
   ASSERT_GE(rescales.size(), 3u) << r.err;
   EXPECT_EQ(rescales[0].second, 3);
   EXPECT_LT(rescales[0].first, 600);
@@ -1167,33 +1195,19 @@ spec:
 // 100 / (20 n), within the tolerance only at n = 5: where the HPA ends.
 TEST(Cli, AnHpaScalesOnAPodsMetricFromPrometheus) {
   TempDir dir;
-  dir.Write("app.yaml", Replace(Replace(WithAutoscaler(), "maxReplicas: 5", "maxReplicas: 20"),
-                                R"(  metrics:
-  - type: Resource
-    resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
-)",
-                                R"(  metrics:
-  - type: Pods
+  dir.Write("app.yaml", ManifestsScalingOn(R"(  - type: Pods
     pods:
       metric: {name: nv_inference_request_success_per_second}
       target: {type: AverageValue, averageValue: "20"}
-)"));
-  std::string scenario = Replace(ValidScenario(), "duration: 10m", "duration: 40m");
-  scenario = Replace(scenario, "{kind: poisson, rate: 10}", "{kind: poisson, rate: 100}");
-  scenario = Replace(scenario, "count: 1", "count: 4");
-  const auto path = dir.Write("s.yaml", scenario);
-  const std::string out = (dir.path() / "out").string();
-  const CliResult r = Cli({"run", path.string(), "--out", out});
+)",
+                                           1));
+  const auto path = dir.Write("s.yaml", ScenarioWith("40m", "{kind: poisson, rate: 100}"));
+  const CliResult r = Cli({"run", path.string(), "--out", (dir.path() / "out").string()});
   ASSERT_EQ(r.code, kExitOk) << r.err;
-  std::vector<int> sizes;
-  std::istringstream events(ReadFile(dir.path() / "out/events.jsonl"));
-  for (std::string line; std::getline(events, line);) {
-    const auto e = nlohmann::json::parse(line);
-    if (e["reason"] == "SuccessfulRescale") sizes.push_back(std::stoi(e["to"].get<std::string>()));
-  }
-  ASSERT_GE(sizes.size(), 2u);
-  EXPECT_EQ(sizes.front(), 4);
-  EXPECT_EQ(sizes.back(), 5);
+  const auto rescales = Rescales(dir.path() / "out");
+  ASSERT_GE(rescales.size(), 2u);
+  EXPECT_EQ(rescales.front().second, 4);
+  EXPECT_EQ(rescales.back().second, 5);
 }
 
 // An HPA on a Service's request rate (Prometheus, a 5-minute window)
@@ -1217,28 +1231,13 @@ TEST(Cli, AnHpaScalesOnAServicesRequestRate) {
 )"};
   for (const char* metric : metrics) {
     TempDir dir;
-    const std::string manifests =
-        Replace(Replace(WithAutoscaler(), "maxReplicas: 5", "maxReplicas: 20"), "replicas: 1",
-                "replicas: 2");
-    dir.Write("app.yaml", Replace(manifests, R"(  - type: Resource
-    resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
-)",
-                                  metric));
-    std::string scenario = Replace(ValidScenario(), "duration: 10m", "duration: 30m");
-    scenario = Replace(scenario, "{kind: poisson, rate: 10}",
-                       "{kind: steps, steps: [{at: 0s, rate: 100}, {at: 10m, rate: 300}]}");
-    scenario = Replace(scenario, "count: 1", "count: 4");
-    const auto path = dir.Write("s.yaml", scenario);
+    dir.Write("app.yaml", ManifestsScalingOn(metric, 2));
+    const auto path = dir.Write(
+        "s.yaml",
+        ScenarioWith("30m", "{kind: steps, steps: [{at: 0s, rate: 100}, {at: 10m, rate: 300}]}"));
     const CliResult r = Cli({"run", path.string(), "--out", (dir.path() / "out").string()});
     ASSERT_EQ(r.code, kExitOk) << r.err;
-    std::vector<std::pair<double, int>> rescales;
-    std::istringstream events(ReadFile(dir.path() / "out/events.jsonl"));
-    for (std::string line; std::getline(events, line);) {
-      const auto e = nlohmann::json::parse(line);
-      if (e["reason"] == "SuccessfulRescale") {
-        rescales.emplace_back(e["time_s"].get<double>(), std::stoi(e["to"].get<std::string>()));
-      }
-    }
+    const auto rescales = Rescales(dir.path() / "out");
     ASSERT_EQ(rescales.size(), 4u) << metric;
     for (std::size_t i = 0; i < rescales.size(); ++i) {
       EXPECT_GT(rescales[i].first, 600) << metric;
@@ -1253,20 +1252,13 @@ TEST(Cli, AnHpaScalesOnAServicesRequestRate) {
 // without bound; the HPA must add pods until the queue drains, at least 3.
 TEST(Cli, AnHpaScalesOnTheRequestsWaitingInAService) {
   TempDir dir;
-  const std::string manifests = Replace(
-      Replace(WithAutoscaler(), "maxReplicas: 5", "maxReplicas: 20"), "replicas: 1", "replicas: 2");
-  dir.Write("app.yaml", Replace(manifests, R"(  - type: Resource
-    resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
-)",
-                                R"(  - type: External
+  dir.Write("app.yaml", ManifestsScalingOn(R"(  - type: External
     external:
       metric: {name: service_pending_requests, selector: {matchLabels: {service: app}}}
       target: {type: Value, value: "10"}
-)"));
-  std::string scenario = Replace(ValidScenario(), "duration: 10m", "duration: 20m");
-  scenario = Replace(scenario, "{kind: poisson, rate: 10}", "{kind: poisson, rate: 300}");
-  scenario = Replace(scenario, "count: 1", "count: 4");
-  const auto path = dir.Write("s.yaml", scenario);
+)",
+                                           2));
+  const auto path = dir.Write("s.yaml", ScenarioWith("20m", "{kind: poisson, rate: 300}"));
   const CliResult r = Cli({"run", path.string(), "--out", (dir.path() / "out").string()});
   ASSERT_EQ(r.code, kExitOk) << r.err;
   const auto summary = nlohmann::json::parse(ReadFile(dir.path() / "out/summary.json"));
