@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <optional>
 
 #include "platform/accounting.h"
 #include "platform/api_server.h"
@@ -140,20 +141,28 @@ RunResult Simulation::Run(const RunOptions& options) {
   EndpointsController endpoints(engine, api, events_);
   ReplicaSetController replicasets(engine, api, events_);
   Scheduler scheduler(engine, api, events_);
-  HorizontalPodAutoscalerController autoscalers(
-      engine, api, events_, {sc.hpa_controller, sc.metrics_resolution, sc.prometheus, sc.warmup},
-      [&data_plane](const std::string& pod) { return data_plane.CpuSecondsOf(pod); },
-      [&data_plane](const std::string& pod) {
-        std::optional<HorizontalPodAutoscalerController::Series> out;
-        if (const auto s = data_plane.SeriesOf(pod))
-          out = {{s->queued, s->in_flight, s->completed}};
-        return out;
-      },
-      [&data_plane](const std::string& service) {
-        std::optional<HorizontalPodAutoscalerController::Series> out;
-        if (const auto s = data_plane.ServiceSeriesOf(service)) out = {{s->pending, 0, s->arrived}};
-        return out;
-      });
+  // The HPA controller and the metrics pipelines it reads, only where a
+  // scenario has HPAs: their scrapes are events of their own.
+  std::optional<HorizontalPodAutoscalerController> autoscalers;
+  if (!sc.autoscalers.empty()) {
+    autoscalers.emplace(
+        engine, api, events_,
+        HorizontalPodAutoscalerController::Settings{sc.hpa_controller, sc.metrics_resolution,
+                                                    sc.prometheus, sc.warmup},
+        [&data_plane](const std::string& pod) { return data_plane.CpuSecondsOf(pod); },
+        [&data_plane](const std::string& pod) {
+          std::optional<HorizontalPodAutoscalerController::Series> out;
+          if (const auto s = data_plane.SeriesOf(pod))
+            out = {{s->queued, s->in_flight, s->completed}};
+          return out;
+        },
+        [&data_plane](const std::string& service) {
+          std::optional<HorizontalPodAutoscalerController::Series> out;
+          if (const auto s = data_plane.ServiceSeriesOf(service))
+            out = {{s->pending, 0, s->arrived}};
+          return out;
+        });
+  }
   Accounting accounting(engine, api, sc.node_pools);
   Kubelets kubelets(engine, api, events_, data_plane, [&images](const std::string& image) {
     const auto it = images.find(image);
@@ -283,7 +292,7 @@ RunResult Simulation::Run(const RunOptions& options) {
       {"cost_usd", platform.cost_usd},
       {"energy_kwh", (platform.floor_j + busy_extra_j(false)) / 3.6e6},
   };
-  result.autoscalers = autoscalers.Results(engine.Now());
+  if (autoscalers) result.autoscalers = autoscalers->Results(engine.Now());
   data_plane.FoldIntervals();  // the run's latencies, whole
   for (std::size_t i = 0; i < data_plane.route_count(); ++i) {
     const ServiceMetrics& m = data_plane.metrics(i);
