@@ -1,7 +1,11 @@
 #include "platform/scenario.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <set>
 
 #include "models/input/yaml_reader.h"
@@ -216,13 +220,25 @@ void ReadMetadata(MapReader& object, ObjectMeta& meta, bool namespaced, Diagnost
   m.WarnUnknown(kNotSimulated);
 }
 
-PodTemplate ReadPodTemplate(const Node& node, Diagnostics& diags) {
+// What a pod template of another kind adds (a Knative revision template):
+// fields of its metadata and spec read by the caller, and containers
+// whose names are optional.
+struct TemplateExtras {
+  std::function<void(MapReader& metadata)> metadata;
+  std::function<void(MapReader& spec)> spec;
+  bool container_names_optional = false;
+};
+
+PodTemplate ReadPodTemplate(const Node& node, Diagnostics& diags,
+                            const TemplateExtras& extras = {}) {
   PodTemplate t;
   MapReader tmpl(node, diags);
   MapReader meta(tmpl.Get("metadata"), diags);
   t.labels = ReadLabels(meta.Get("labels"), diags);
+  if (extras.metadata) extras.metadata(meta);
   meta.WarnUnknown(kNotSimulated);
   MapReader spec(tmpl.Require("spec"), diags);
+  if (extras.spec) extras.spec(spec);
   t.termination_grace =
       spec.Int("terminationGracePeriodSeconds", 30, 0, 1'000'000'000) * sim::kSecond;
   t.placement = ReadPlacement(spec, diags);
@@ -236,7 +252,11 @@ PodTemplate ReadPodTemplate(const Node& node, Diagnostics& diags) {
     t.containers = static_cast<int>(std::max<std::size_t>(1, list.size()));
     for (std::size_t i = 0; i < list.size(); ++i) {
       MapReader c(list[i], diags);
-      c.RequiredString("name");
+      if (extras.container_names_optional) {
+        c.String("name", "");
+      } else {
+        c.RequiredString("name");
+      }
       const auto image = c.RequiredString("image");
       if (i == 0 && image) t.image = *image;
       MapReader resources(c.Get("resources"), diags);
@@ -615,6 +635,422 @@ void ReadHorizontalPodAutoscaler(MapReader& m, Scenario& s, ManifestContext& ctx
   s.autoscalers.push_back(std::move(h));
 }
 
+// Knative Serving.
+
+constexpr const char* kKnativeRevisionLabel = "serving.knative.dev/revision";
+
+// A scalar's text (annotations and ConfigMap data are strings; unquoted
+// numbers read as their text).
+std::optional<std::string> TextOf(const Node& v, const std::string& path, Diagnostics& diags) {
+  if (!v.IsScalar()) {
+    diags.Error(v.location(), path, "expected a string (got " + v.Describe() + ")");
+    return std::nullopt;
+  }
+  return v.scalar();
+}
+
+std::optional<double> ParseNumberText(const std::string& text) {
+  char* end = nullptr;
+  const double x = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(x)) return std::nullopt;
+  return x;
+}
+
+std::optional<std::int64_t> ParseIntText(const std::string& text) {
+  char* end = nullptr;
+  errno = 0;
+  const long long x = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || end != text.c_str() + text.size() || errno != 0) return std::nullopt;
+  return x;
+}
+
+// Reads one value of a Knative annotation or ConfigMap key, reporting a
+// malformed one or one outside the upstream rule `rule` (which `ok` checks).
+struct KnativeValues {
+  const Node& at;
+  std::string path;
+  Diagnostics& diags;
+  std::optional<double> Number(const std::function<bool(double)>& ok, const std::string& rule) {
+    const auto text = TextOf(at, path, diags);
+    if (!text) return std::nullopt;
+    const auto x = ParseNumberText(*text);
+    if (!x) {
+      diags.Error(at.location(), path, "invalid value '" + *text + "': expected a number");
+    } else if (!ok(*x)) {
+      diags.Error(at.location(), path, "invalid value '" + *text + "': " + rule);
+      return std::nullopt;
+    }
+    return x;
+  }
+  std::optional<int> Int32(std::int64_t min, const std::string& rule) {
+    const auto text = TextOf(at, path, diags);
+    if (!text) return std::nullopt;
+    const auto x = ParseIntText(*text);
+    if (!x || *x > INT32_MAX || *x < INT32_MIN) {
+      diags.Error(at.location(), path, "invalid value '" + *text + "': expected an int32");
+      return std::nullopt;
+    }
+    if (*x < min) {
+      diags.Error(at.location(), path, "invalid value '" + *text + "': " + rule);
+      return std::nullopt;
+    }
+    return static_cast<int>(*x);
+  }
+  // A Go duration; `whole_seconds`: at most second precision.
+  std::optional<sim::Time> Duration(sim::Time min, sim::Time max, bool whole_seconds,
+                                    const std::string& rule) {
+    const auto text = TextOf(at, path, diags);
+    if (!text) return std::nullopt;
+    std::string error;
+    const auto d = input::ParseDuration(*text, &error);
+    if (!d) {
+      diags.Error(at.location(), path, "invalid value '" + *text + "': " + error);
+      return std::nullopt;
+    }
+    if (*d < min || *d > max || (whole_seconds && *d % sim::kSecond != 0)) {
+      diags.Error(at.location(), path, "invalid value '" + *text + "': " + rule);
+      return std::nullopt;
+    }
+    return d;
+  }
+  std::optional<bool> Bool() {
+    const auto text = TextOf(at, path, diags);
+    if (!text) return std::nullopt;
+    if (*text == "true") return true;
+    if (*text == "false") return false;
+    diags.Error(at.location(), path, "invalid value '" + *text + "': expected true or false");
+    return std::nullopt;
+  }
+};
+
+// spec.knative: the cluster's Knative configuration as the data of its
+// ConfigMaps, config-autoscaler (keys, defaults and validation of
+// knative/serving pkg/autoscaler/config/config.go NewConfigFromMap and
+// validate) and config-deployment's progress-deadline.
+void ReadKnativeConfig(const Node& node, Scenario& s, Diagnostics& diags) {
+  if (!node.present()) return;
+  MapReader knative(node, diags);
+  kpa::Config& c = s.knative_autoscaler;
+  const Node autoscaler = knative.Get("config-autoscaler");
+  if (autoscaler.present() && !autoscaler.IsMap()) {
+    diags.Error(autoscaler.location(), autoscaler.path(),
+                "expected the config-autoscaler ConfigMap's data (a map)");
+  } else if (autoscaler.present()) {
+    const sim::Time kHourNs = sim::kHour;
+    for (const auto& e : autoscaler.Entries()) {
+      const std::string key = e.key.IsScalar() ? e.key.scalar() : "";
+      KnativeValues v{e.value, input::ChildPath(autoscaler.path(), key), diags};
+      auto positive = [](double x) { return x > 0; };
+      if (key == "enable-scale-to-zero") {
+        c.enable_scale_to_zero = v.Bool().value_or(c.enable_scale_to_zero);
+      } else if (key == "allow-zero-initial-scale") {
+        c.allow_zero_initial_scale = v.Bool().value_or(c.allow_zero_initial_scale);
+      } else if (key == "max-scale-up-rate" || key == "max-scale-down-rate") {
+        const auto x = v.Number([](double r) { return r > 1.0; }, "must be greater than 1.0");
+        (key == "max-scale-up-rate" ? c.max_scale_up_rate : c.max_scale_down_rate) =
+            x.value_or(key == "max-scale-up-rate" ? c.max_scale_up_rate : c.max_scale_down_rate);
+      } else if (key == "container-concurrency-target-percentage") {
+        // Values above 1 are percentages (legacy: fractions in (0, 1]).
+        if (const auto x =
+                v.Number([](double p) { return p > 0 && (p > 1.0 ? p / 100.0 : p) <= 1.0; },
+                         "outside of valid range of (0, 100]")) {
+          c.container_concurrency_target_fraction = *x > 1.0 ? *x / 100.0 : *x;
+        }
+      } else if (key == "container-concurrency-target-default") {
+        c.container_concurrency_target_default =
+            v.Number(positive, "must be positive").value_or(c.container_concurrency_target_default);
+      } else if (key == "requests-per-second-target-default") {
+        c.rps_target_default = v.Number([](double x) { return x >= 0.01; }, "must be at least 0.01")
+                                   .value_or(c.rps_target_default);
+      } else if (key == "target-burst-capacity") {
+        c.target_burst_capacity = v.Number([](double x) { return x >= 0 || x == -1; },
+                                           "must be either non-negative or -1 (for unlimited)")
+                                      .value_or(c.target_burst_capacity);
+      } else if (key == "panic-window-percentage") {
+        c.panic_window_percentage =
+            v.Number([](double x) { return x >= 1 && x <= 100; }, "must be in [1, 100] interval")
+                .value_or(c.panic_window_percentage);
+      } else if (key == "panic-threshold-percentage") {
+        c.panic_threshold_percentage =
+            v.Number(positive, "must be positive").value_or(c.panic_threshold_percentage);
+      } else if (key == "activator-capacity") {
+        c.activator_capacity = v.Number([](double x) { return x >= 1; }, "must be at least 1")
+                                   .value_or(c.activator_capacity);
+      } else if (key == "initial-scale") {
+        if (const auto x = v.Int32(0, "must be at least 0")) c.initial_scale = *x;
+      } else if (key == "min-scale") {
+        if (const auto x = v.Int32(0, "must be at least 0")) c.min_scale = *x;
+      } else if (key == "max-scale") {
+        if (const auto x = v.Int32(0, "must be at least 0")) c.max_scale = *x;
+      } else if (key == "stable-window") {
+        c.stable_window = v.Duration(6 * sim::kSecond, kHourNs, true,
+                                     "must be in [6s; 1h0m0s] range, with at most second precision")
+                              .value_or(c.stable_window);
+      } else if (key == "scale-down-delay") {
+        c.scale_down_delay =
+            v.Duration(0, sim::kMaxDuration, true,
+                       "cannot be negative, and must be specified with at most second precision")
+                .value_or(c.scale_down_delay);
+      } else if (key == "scale-to-zero-grace-period") {
+        c.scale_to_zero_grace_period = v.Duration(1, sim::kMaxDuration, false, "must be positive")
+                                           .value_or(c.scale_to_zero_grace_period);
+      } else if (key == "scale-to-zero-pod-retention-period") {
+        c.scale_to_zero_pod_retention_period =
+            v.Duration(0, sim::kMaxDuration, false, "cannot be negative")
+                .value_or(c.scale_to_zero_pod_retention_period);
+      } else if (key == "pod-autoscaler-class") {
+        if (const auto text = TextOf(e.value, v.path, diags);
+            text && *text != "kpa.autoscaling.knative.dev") {
+          diags.Error(e.value.location(), v.path,
+                      "only kpa.autoscaling.knative.dev is simulated (got '" + *text + "')");
+        }
+      } else {
+        diags.Warning(e.key.location(), v.path, kNotSimulated);
+      }
+    }
+    if (c.initial_scale == 0 && !c.allow_zero_initial_scale) {
+      diags.Error(autoscaler.location(), autoscaler.path() + ".initial-scale",
+                  "initial-scale = 0, must be at least 1 when allow-zero-initial-scale is false");
+    }
+    if (c.container_concurrency_target_fraction * c.container_concurrency_target_default < 0.01) {
+      diags.Error(autoscaler.location(), autoscaler.path(),
+                  "container-concurrency-target-percentage and "
+                  "container-concurrency-target-default yield a target concurrency under 0.01");
+    }
+    if (c.max_scale > 0 && c.min_scale > c.max_scale) {
+      diags.Error(autoscaler.location(), autoscaler.path() + ".min-scale",
+                  "min-scale (" + std::to_string(c.min_scale) + ") must be less than max-scale (" +
+                      std::to_string(c.max_scale) + ")");
+    }
+  }
+  const Node deployment = knative.Get("config-deployment");
+  if (deployment.present()) {
+    MapReader d(deployment, diags);
+    if (const Node pd = d.Get("progress-deadline"); pd.present()) {
+      KnativeValues v{pd, pd.path(), diags};
+      c.progress_deadline =
+          v.Duration(1, sim::kMaxDuration, false, "must be positive").value_or(c.progress_deadline);
+    }
+    d.WarnUnknown(kNotSimulated);
+  }
+  knative.RejectUnknown();
+}
+
+// A revision's autoscaling.knative.dev/* annotations, as knative/serving
+// pkg/apis/autoscaling/annotation_validation.go validates them (the
+// camelCase aliases of register.go accepted).
+kpa::Annotations ReadKnativeAnnotations(const Node& node, const kpa::Config& config,
+                                        Diagnostics& diags) {
+  kpa::Annotations a;
+  if (!node.present()) return a;
+  if (!node.IsMap()) {
+    diags.Error(node.location(), node.path(), "expected a map of annotations");
+    return a;
+  }
+  static const std::map<std::string, std::string> kAliases = {
+      {"initialScale", "initial-scale"},
+      {"maxScale", "max-scale"},
+      {"metricAggregationAlgorithm", "metric-aggregation-algorithm"},
+      {"minScale", "min-scale"},
+      {"panicThresholdPercentage", "panic-threshold-percentage"},
+      {"panicWindowPercentage", "panic-window-percentage"},
+      {"scaleDownDelay", "scale-down-delay"},
+      {"scaleToZeroPodRetentionPeriod", "scale-to-zero-pod-retention-period"},
+      {"targetBurstCapacity", "target-burst-capacity"},
+      {"targetUtilizationPercentage", "target-utilization-percentage"},
+  };
+  const std::string prefix = "autoscaling.knative.dev/";
+  const Node* activation_at = nullptr;
+  for (const auto& e : node.Entries()) {
+    const std::string full = e.key.IsScalar() ? e.key.scalar() : "";
+    if (full.rfind(prefix, 0) != 0) continue;  // not an autoscaling annotation
+    std::string key = full.substr(prefix.size());
+    if (const auto alias = kAliases.find(key); alias != kAliases.end()) key = alias->second;
+    KnativeValues v{e.value, input::ChildPath(node.path(), full), diags};
+    if (key == "class") {
+      const auto text = TextOf(e.value, v.path, diags);
+      if (text && *text != "kpa.autoscaling.knative.dev") {
+        diags.Error(e.value.location(), v.path,
+                    "class '" + *text +
+                        "' is not simulated (only kpa.autoscaling.knative.dev; for an HPA, give "
+                        "an autoscaling/v2 HorizontalPodAutoscaler)");
+      }
+    } else if (key == "metric") {
+      const auto text = TextOf(e.value, v.path, diags);
+      if (text && *text == "rps") {
+        a.metric = kpa::Metric::kRps;
+      } else if (text && *text != "concurrency") {
+        diags.Error(e.value.location(), v.path,
+                    "invalid value '" + *text + "': the KPA scales on concurrency or rps");
+      }
+    } else if (key == "target") {
+      a.target = v.Number([](double x) { return x >= 0.01; }, "must be at least 0.01");
+    } else if (key == "target-utilization-percentage") {
+      a.target_utilization_percentage =
+          v.Number([](double x) { return x >= 1 && x <= 100; }, "must be in [1, 100]");
+    } else if (key == "target-burst-capacity") {
+      a.target_burst_capacity = v.Number([](double x) { return x >= 0 || x == -1; },
+                                         "must be either non-negative or -1 (for unlimited)");
+    } else if (key == "panic-window-percentage") {
+      a.panic_window_percentage =
+          v.Number([](double x) { return x >= 1 && x <= 100; }, "must be in [1, 100]");
+    } else if (key == "panic-threshold-percentage") {
+      a.panic_threshold_percentage =
+          v.Number([](double x) { return x >= 110 && x <= 1000; }, "must be in [110, 1000]");
+    } else if (key == "window") {
+      a.window = v.Duration(6 * sim::kSecond, sim::kHour, true,
+                            "must be in [6s, 1h0m0s], with at most second precision");
+    } else if (key == "scale-down-delay") {
+      a.scale_down_delay =
+          v.Duration(0, sim::kHour, true, "must be in [0s, 1h0m0s], with at most second precision");
+    } else if (key == "scale-to-zero-pod-retention-period") {
+      a.scale_to_zero_pod_retention_period =
+          v.Duration(0, sim::kHour, false, "must be in [0s, 1h0m0s]");
+    } else if (key == "min-scale") {
+      a.min_scale = v.Int32(0, "must be at least 0");
+    } else if (key == "max-scale") {
+      a.max_scale = v.Int32(0, "must be at least 0");
+    } else if (key == "initial-scale") {
+      a.initial_scale = v.Int32(0, "must be at least 0");
+      if (a.initial_scale == 0 && !config.allow_zero_initial_scale) {
+        diags.Error(e.value.location(), v.path,
+                    "invalid value '0': initial-scale=0 requires allow-zero-initial-scale in "
+                    "config-autoscaler");
+      }
+    } else if (key == "activation-scale") {
+      a.activation_scale = v.Int32(INT32_MIN, "");
+      activation_at = &e.value;
+    } else if (key == "metric-aggregation-algorithm") {
+      const auto text = TextOf(e.value, v.path, diags);
+      if (text && (*text == "weighted-exponential" || *text == "weightedExponential")) {
+        a.weighted_exponential = true;
+      } else if (text && *text != "linear") {
+        diags.Error(e.value.location(), v.path,
+                    "invalid value '" + *text + "': linear or weighted-exponential");
+      }
+    } else {
+      diags.Warning(e.key.location(), v.path, "an unknown Knative autoscaling annotation; ignored");
+    }
+  }
+  const int min = a.min_scale.value_or(0), max = a.max_scale.value_or(0);
+  if (max != 0 && max < min) {
+    diags.Error(
+        node.location(), node.path(),
+        "max-scale=" + std::to_string(max) + " is less than min-scale=" + std::to_string(min));
+  }
+  if (a.activation_scale && activation_at != nullptr) {
+    const int n = *a.activation_scale;
+    std::string problem;
+    if (min > n) {
+      problem = "min-scale=" + std::to_string(min) +
+                " is greater than activation-scale=" + std::to_string(n);
+    } else if (max != 0 && max < n) {
+      problem = "max-scale=" + std::to_string(max) +
+                " is less than activation-scale=" + std::to_string(n);
+    } else if (n < 2) {
+      problem = "activation-scale=" + std::to_string(n) + " must be greater than 1";
+    }
+    if (!problem.empty()) {
+      diags.Error(activation_at->location(), node.path(), problem);
+      a.activation_scale.reset();
+    }
+  }
+  return a;
+}
+
+// A serving.knative.dev/v1 Service, rendered as Knative's controllers
+// render its latest revision (knative/serving pkg/reconciler/revision/
+// resources/deploy.go): a Deployment <revision>-deployment with the
+// initial scale as its replicas, whose pods carry the revision's labels
+// and the queue-proxy sidecar (requests.cpu 25m, pkg/deployment/config.go
+// QueueSidecarCPURequestDefault); a private Service <revision>-private
+// selecting them. The revision is template.metadata.name, else
+// <name>-00001.
+void ReadKnativeService(MapReader& m, Scenario& s, ManifestContext& ctx) {
+  Diagnostics& diags = ctx.diags;
+  KnativeServiceSpec k;
+  ObjectMeta meta;
+  ReadMetadata(m, meta, true, diags);
+  k.key = meta.Key();
+  MapReader spec(m.Require("spec"), diags);
+  const Node tmpl = spec.Require("template");
+  if (const Node traffic = spec.Get("traffic"); traffic.present()) {
+    diags.Warning(traffic.location(), traffic.path(),
+                  "not simulated yet: all traffic goes to the latest revision (traffic splits "
+                  "between revisions come with rollouts)");
+  }
+  spec.WarnUnknown(kNotSimulated);
+  if (!tmpl.present()) return;
+  Node annotations;
+  std::optional<std::string> revision_name;
+  std::optional<std::int64_t> cc, timeout;
+  TemplateExtras extras;
+  extras.container_names_optional = true;
+  extras.metadata = [&](MapReader& md) {
+    annotations = md.Get("annotations");
+    if (md.Has("name")) revision_name = md.String("name", "");
+  };
+  extras.spec = [&](MapReader& ts) {
+    // pkg/apis/serving/v1 revision validation: containerConcurrency in
+    // [0, 1000], timeoutSeconds in [0, 600] (max-revision-timeout-seconds).
+    if (ts.Has("containerConcurrency")) cc = ts.Int("containerConcurrency", 0, 0, 1000);
+    if (ts.Has("timeoutSeconds")) timeout = ts.Int("timeoutSeconds", 300, 0, 600);
+  };
+  PodTemplate pod = ReadPodTemplate(tmpl, diags, extras);
+  k.annotations = ReadKnativeAnnotations(annotations, s.knative_autoscaler, diags);
+  k.container_concurrency = static_cast<int>(cc.value_or(0));
+  // timeoutSeconds 0 takes the default (revision defaulting).
+  k.timeout = (timeout.value_or(0) == 0 ? 300 : *timeout) * sim::kSecond;
+  k.revision = revision_name.value_or(meta.name + "-00001");
+  if (revision_name && revision_name->rfind(meta.name + "-", 0) != 0) {
+    diags.Error(
+        tmpl.location(), input::ChildPath(tmpl.path(), "metadata.name"),
+        "must have the Service's name followed by '-' as its prefix (" + meta.name + "-...)");
+  }
+  pod.labels["serving.knative.dev/service"] = meta.name;
+  pod.labels["serving.knative.dev/configuration"] = meta.name;
+  pod.labels[kKnativeRevisionLabel] = k.revision;
+  pod.requests.cpu_milli += 25;  // the queue-proxy
+  pod.containers += 1;
+  // deploy.go: the pod's grace period is the revision's timeout.
+  pod.termination_grace = k.timeout;
+  // Without a readiness probe of its own, a revision gets a TCP probe that
+  // the queue-proxy runs every 50 ms until it passes (revision defaulting;
+  // pkg/queue/readiness/probe.go retryInterval), and the activator probes
+  // the queue-proxy itself: a pod takes requests as soon as its model has
+  // loaded.
+  if (!pod.has_readiness_probe) {
+    pod.has_readiness_probe = true;
+    pod.readiness = Probe{0, 50 * sim::kMillisecond, 1};
+  }
+
+  Deployment d;
+  d.meta.name = k.revision + "-deployment";
+  d.meta.namespace_name = meta.namespace_name;
+  d.meta.labels = meta.labels;
+  d.replicas = kpa::InitialScale(s.knative_autoscaler, k.annotations);
+  d.selector = {{kKnativeRevisionLabel, k.revision}};
+  d.pod_template = std::move(pod);
+  k.deployment = d.meta.Key();
+  Service svc;
+  svc.meta.name = k.revision + "-private";
+  svc.meta.namespace_name = meta.namespace_name;
+  svc.selector = d.selector;
+  k.private_service = svc.meta.Key();
+  // What Knative creates clashes with a manifest's object of that name.
+  for (const std::string& rendered :
+       {"Deployment/" + k.deployment, "Service/" + k.private_service}) {
+    if (!ctx.objects.emplace(rendered, m.node()).second) {
+      diags.Error(m.node().location(), m.node().path(),
+                  "Knative Service " + k.key + " creates " + rendered +
+                      ", which is already among the manifests");
+    }
+  }
+  s.deployments.push_back(std::move(d));
+  s.services.push_back(std::move(svc));
+  s.knative_services.push_back(std::move(k));
+}
+
 void ReadManifest(const Node& doc, Scenario& s, ManifestContext& ctx) {
   Diagnostics& diags = ctx.diags;
   MapReader m(doc, diags);
@@ -626,7 +1062,8 @@ void ReadManifest(const Node& doc, Scenario& s, ManifestContext& ctx) {
     return;
   }
   const std::size_t deployments = s.deployments.size(), services = s.services.size(),
-                    namespaces = s.namespaces.size(), autoscalers = s.autoscalers.size();
+                    namespaces = s.namespaces.size(), autoscalers = s.autoscalers.size(),
+                    knative = s.knative_services.size();
   // What platsim simulates is a kind of one API group and version: a
   // Knative Service (serving.knative.dev/v1) is not a v1 Service.
   std::string name;
@@ -636,6 +1073,9 @@ void ReadManifest(const Node& doc, Scenario& s, ManifestContext& ctx) {
   } else if (*api == "v1" && *kind == "Service") {
     ReadService(m, s, diags);
     if (s.services.size() > services) name = s.services.back().meta.Key();
+  } else if (*api == "serving.knative.dev/v1" && *kind == "Service") {
+    ReadKnativeService(m, s, ctx);
+    if (s.knative_services.size() > knative) name = s.knative_services.back().key;
   } else if (*api == "autoscaling/v2" && *kind == "HorizontalPodAutoscaler") {
     ReadHorizontalPodAutoscaler(m, s, ctx);
     if (s.autoscalers.size() > autoscalers) name = s.autoscalers.back().meta.Key();
@@ -650,12 +1090,13 @@ void ReadManifest(const Node& doc, Scenario& s, ManifestContext& ctx) {
                   *kind + " of " + *api +
                       " is not simulated yet; the object is ignored (simulated: apps/v1 "
                       "Deployment, v1 Service, v1 Namespace, autoscaling/v2 "
-                      "HorizontalPodAutoscaler)");
+                      "HorizontalPodAutoscaler, serving.knative.dev/v1 Service)");
     m.AcceptRest();
     return;
   }
   m.WarnUnknown(kNotSimulated);
-  if (!name.empty() && !ctx.objects.emplace(*kind + "/" + name, doc).second) {
+  const std::string kind_key = *api == "serving.knative.dev/v1" ? "KnativeService" : *kind;
+  if (!name.empty() && !ctx.objects.emplace(kind_key + "/" + name, doc).second) {
     diags.Error(doc.location(), doc.path(), "duplicate " + *kind + " " + name);
   }
 }
@@ -805,6 +1246,13 @@ std::map<std::string, const T*> ByKey(const std::vector<T>& objects) {
   return out;
 }
 
+std::map<std::string, const KnativeServiceSpec*> KnativeByKey(const Scenario& s) {
+  std::map<std::string, const KnativeServiceSpec*> out;
+  for (const KnativeServiceSpec& k : s.knative_services)
+    out.emplace(k.key, &k);
+  return out;
+}
+
 template <class T>
 std::string ReadReference(MapReader& m, const Node& entry, const char* field,
                           const std::map<std::string, const T*>& objects,
@@ -939,13 +1387,26 @@ void CheckAutoscalers(const Scenario& s, ManifestContext& ctx) {
 void ReadModelServers(const Node& list, const std::filesystem::path& base, Scenario& s,
                       Diagnostics& diags) {
   if (!IsList(list, "model servers", diags)) return;
-  std::set<std::string> seen;
+  std::set<std::string> seen, seen_knative;
   const auto deployments = ByKey(s.deployments);
+  const auto knative = KnativeByKey(s);
   for (const Node& entry : list.Elements()) {
     MapReader m(entry, diags);
     ModelServerSpec spec;
-    spec.deployment =
-        ReadReference(m, entry, "deployment", deployments, seen, "model server", diags);
+    if (m.Has("knativeService")) {
+      // The Knative Service's revision Deployment.
+      spec.deployment =
+          ReadReference(m, entry, "knativeService", knative, seen_knative, "model server", diags);
+      if (const auto k = knative.find(spec.deployment); k != knative.end()) {
+        spec.deployment = k->second->deployment;
+      }
+      if (m.Has("deployment")) {
+        diags.Error(entry.location(), entry.path(), "needs one of deployment or knativeService");
+      }
+    } else {
+      spec.deployment =
+          ReadReference(m, entry, "deployment", deployments, seen, "model server", diags);
+    }
     ModelServerConfig& c = spec.config;
     c.max_concurrency = static_cast<int>(m.Int("maxConcurrency", 1, 1, 4096));
     c.max_batch_size = static_cast<int>(m.Int("maxBatchSize", 1, 1, 65536));
@@ -1014,10 +1475,18 @@ void ReadTraffic(const Node& list, const std::filesystem::path& base, Scenario& 
   if (!IsList(list, "traffic sources", diags)) return;
   std::set<std::string> seen;
   const auto services = ByKey(s.services);
+  const auto knative = KnativeByKey(s);
   for (const Node& entry : list.Elements()) {
     MapReader m(entry, diags);
     TrafficSpec t;
-    t.service = ReadReference(m, entry, "service", services, seen, "traffic", diags);
+    // A Knative Service or a v1 Service (they cannot share a name: Knative
+    // creates a v1 Service of its own name).
+    const std::string wanted = Key(m.String("namespace", "default"), m.String("service", ""));
+    if (knative.count(wanted)) {
+      t.service = ReadReference(m, entry, "service", knative, seen, "traffic", diags);
+    } else {
+      t.service = ReadReference(m, entry, "service", services, seen, "traffic", diags);
+    }
     const std::string lb =
         m.Enum("loadBalancing", "least-request", {"random", "round-robin", "least-request"});
     t.balancer = lb == "random"        ? Balancer::kRandom
@@ -1083,6 +1552,7 @@ std::optional<Scenario> LoadScenarioSource(std::optional<input::Source> source,
   s.service_proxy.programming_delay = proxy.Duration("programmingDelay", 0);
   proxy.RejectUnknown();
   ReadNodePools(spec.Require("nodePools"), s, diags);
+  ReadKnativeConfig(spec.Get("knative"), s, diags);
   ManifestContext ctx{diags, {}, {}};
   ReadManifests(spec.Require("manifests"), base, s, ctx);
   ReadModelServers(spec.Get("modelServers"), base, s, diags);

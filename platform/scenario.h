@@ -15,6 +15,7 @@
 #include "models/arrivals.h"
 #include "models/input/diagnostics.h"
 #include "platform/autoscaling.h"
+#include "platform/controllers/kpa_algorithm.h"
 #include "platform/objects.h"
 #include "platform/serving/config.h"
 
@@ -52,6 +53,21 @@ struct TrafficSpec {
   double slo_target = 0.0;                                 // fraction, for reports
 };
 
+// A Knative Service (serving.knative.dev/v1) as the loader renders it:
+// its revision's Deployment and private Service are among the scenario's
+// deployments and services; the KPA scales the Deployment, and traffic to
+// the Knative Service goes through its ingress and activator.
+struct KnativeServiceSpec {
+  static constexpr const char* kKind = "Knative Service";
+  std::string key;              // namespace/name of the Knative Service
+  std::string revision;         // its revision's name
+  std::string deployment;       // namespace/<revision>-deployment
+  std::string private_service;  // namespace/<revision>-private
+  int container_concurrency = 0;
+  sim::Time timeout = 300 * sim::kSecond;  // timeoutSeconds
+  kpa::Annotations annotations;
+};
+
 struct Scenario {
   std::string name;
   std::string file;
@@ -71,6 +87,8 @@ struct Scenario {
   hpa::ControllerOptions hpa_controller;             // spec.horizontalPodAutoscaler
   sim::Time metrics_resolution = 15 * sim::kSecond;  // spec.metricsServer.resolution
   hpa::PrometheusOptions prometheus;                 // spec.prometheus
+  std::vector<KnativeServiceSpec> knative_services;
+  kpa::Config knative_autoscaler;  // spec.knative.config-autoscaler (and config-deployment)
 };
 
 // Loads `path`. Every problem goes to `diags` (errors and warnings, all at

@@ -10,6 +10,7 @@
 #include "platform/controllers/deployment.h"
 #include "platform/controllers/endpoints.h"
 #include "platform/controllers/hpa.h"
+#include "platform/controllers/kpa.h"
 #include "platform/controllers/replicaset.h"
 #include "platform/kubelet.h"
 #include "platform/scheduler.h"
@@ -114,10 +115,17 @@ RunResult Simulation::Run(const RunOptions& options) {
   sim::Engine engine(seed_);
   ApiServer api(engine, sc.api_request_latency);
 
+  std::map<std::string, const KnativeServiceSpec*> knative;
+  for (const auto& k : sc.knative_services)
+    knative.emplace(k.key, &k);
   std::vector<RouteConfig> routes;
   for (const auto& t : sc.traffic) {
     RouteConfig r;
     r.service_key = t.service;
+    if (const auto k = knative.find(t.service); k != knative.end()) {
+      r.knative = RouteConfig::Knative{k->second->private_service, k->second->container_concurrency,
+                                       k->second->timeout};
+    }
     r.balancer = t.balancer;
     r.arrivals = t.arrivals->Restarted();
     r.timeout = t.timeout;
@@ -162,6 +170,27 @@ RunResult Simulation::Run(const RunOptions& options) {
             out = {{s->pending, 0, s->arrived}};
           return out;
         });
+  }
+  // The Knative autoscaler, only where a scenario has Knative Services.
+  std::optional<KnativeAutoscaler> kpa;
+  if (!sc.knative_services.empty()) {
+    std::vector<KnativeAutoscaler::Revision> revisions;
+    for (const auto& k : sc.knative_services) {
+      revisions.push_back(
+          {k.key, k.deployment, k.private_service, k.container_concurrency, k.annotations});
+    }
+    kpa.emplace(
+        engine, api, events_, sc.knative_autoscaler, std::move(revisions),
+        [&data_plane](const std::string& service) {
+          const DataPlane::Load l = data_plane.LoadOf(service);
+          return KnativeAutoscaler::Load{l.request_seconds, l.arrived};
+        },
+        [&data_plane](const std::string& service, bool proxy) {
+          data_plane.SetActivatorInPath(service, proxy);
+        },
+        sc.warmup);
+    data_plane.OnActivatorReport(
+        [&kpa](const std::string& service) { kpa->ActivatorReport(service); });
   }
   Accounting accounting(engine, api, sc.node_pools);
   Kubelets kubelets(engine, api, events_, data_plane, [&images](const std::string& image) {
@@ -293,6 +322,13 @@ RunResult Simulation::Run(const RunOptions& options) {
       {"energy_kwh", (platform.floor_j + busy_extra_j(false)) / 3.6e6},
   };
   if (autoscalers) result.autoscalers = autoscalers->Results(engine.Now());
+  if (kpa) {
+    for (auto& [key, metrics] : kpa->Results(engine.Now())) {
+      metrics["activator_buffered_requests"] =
+          static_cast<double>(data_plane.ActivatorBuffered(key));
+      result.autoscalers[key] = std::move(metrics);
+    }
+  }
   data_plane.FoldIntervals();  // the run's latencies, whole
   for (std::size_t i = 0; i < data_plane.route_count(); ++i) {
     const ServiceMetrics& m = data_plane.metrics(i);

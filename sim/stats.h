@@ -111,6 +111,8 @@ class TimeAverage {
   double value() const { return value_; }
   // Mean over [start, now]; the current value if now == start.
   double Mean(Time now) const;
+  // The integral over [start, now], in value x nanoseconds.
+  double Integral(Time now) const { return integral_ + value_ * static_cast<double>(now - last_); }
   // Restarts the average at `now`, keeping the current value.
   void Reset(Time now);
 

@@ -33,18 +33,32 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
   table_.AddObserver(&pod_stats_);
   for (std::uint32_t i = 0; i < routes.size(); ++i) {
     RouteConfig& config = routes[i];
-    auto& proxy_slot = proxies_[config.service_key];
+    const std::string& backend = config.knative ? config.knative->backend : config.service_key;
+    auto& proxy_slot = proxies_[backend];
     if (!proxy_slot) {
-      proxy_slot =
-          std::make_unique<ServiceProxy>(engine_, table_, config.service_key, config.balancer);
+      proxy_slot = std::make_unique<ServiceProxy>(engine_, table_, backend, config.balancer);
       kube_proxy_.AddProxy(*proxy_slot);
     }
     ServiceProxy* service_proxy = proxy_slot.get();
-    routes_.push_back(Route{config.service_key, config.slo_latency, {}, {}, service_proxy});
-    routes_of_service_[config.service_key].push_back(i);
+    Hop* first_hop = service_proxy;
+    if (config.knative) {
+      KnativePath& path = knative_[config.service_key];
+      if (!path.ingress) {
+        path.activator = std::make_unique<Activator>(
+            engine_, table_, *service_proxy, config.knative->container_concurrency,
+            config.knative->timeout, [this, key = config.service_key] {
+              if (activator_report_) activator_report_(key);
+            });
+        path.ingress = std::make_unique<KnativeIngress>(*path.activator, *service_proxy);
+      }
+      first_hop = path.ingress.get();
+    }
+    routes_.push_back(
+        Route{config.service_key, backend, config.slo_latency, {}, {}, service_proxy});
+    routes_of_service_[backend].push_back(i);
     clients_.push_back(std::make_unique<Client>(engine_, table_, i, std::move(config.arrivals),
                                                 engine_.Stream("traffic/" + config.service_key),
-                                                config.timeout, warmup_, *service_proxy));
+                                                config.timeout, warmup_, *first_hop));
   }
   // Observers of endpoint changes, once every route has its proxy.
   for (auto& [key, proxy] : proxies_) {
@@ -133,6 +147,26 @@ void DataPlane::OnService(WatchType type, const Service& service) {
     routes_by_label_.Set(std::to_string(r),
                          LabelIndexValues(service.meta.namespace_name, routes_[r].selector));
   }
+}
+
+void DataPlane::SetActivatorInPath(const std::string& ksvc, bool proxy) {
+  if (const auto it = knative_.find(ksvc); it != knative_.end())
+    it->second.ingress->SetProxy(proxy);
+}
+
+DataPlane::Load DataPlane::LoadOf(const std::string& ksvc) const {
+  Load load;
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    if (routes_[i].service_key != ksvc) continue;
+    load.request_seconds += stats_.InSystemSeconds(i, engine_.Now());
+    load.arrived += static_cast<double>(stats_.metrics(i).all.arrived);
+  }
+  return load;
+}
+
+std::uint64_t DataPlane::ActivatorBuffered(const std::string& ksvc) const {
+  const auto it = knative_.find(ksvc);
+  return it == knative_.end() ? 0 : it->second.activator->ever_buffered();
 }
 
 int DataPlane::ReadyEndpoints(std::size_t i) const {

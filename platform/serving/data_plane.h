@@ -22,6 +22,7 @@
 #include "platform/api_server.h"
 #include "platform/index.h"
 #include "platform/kubelet.h"
+#include "platform/serving/activator.h"
 #include "platform/serving/client.h"
 #include "platform/serving/config.h"
 #include "platform/serving/kube_proxy.h"
@@ -33,7 +34,16 @@
 namespace platsim::platform {
 
 struct RouteConfig {
-  std::string service_key;  // namespace/name of the v1 Service
+  // namespace/name of the v1 Service, or of the Knative Service
+  std::string service_key;
+  // A Knative Service's route: its requests reach the revision's pods
+  // through the ingress and the activator (activator.h).
+  struct Knative {
+    std::string backend;  // namespace/name of the revision's private v1 Service
+    int container_concurrency = 0;
+    sim::Time timeout = 300 * sim::kSecond;  // the revision's timeoutSeconds
+  };
+  std::optional<Knative> knative;
   Balancer balancer = Balancer::kLeastRequest;
   std::unique_ptr<models::ArrivalProcess> arrivals;
   sim::Time timeout = 0;      // the client's; 0: none
@@ -90,6 +100,25 @@ class DataPlane : public ContainerRuntime {
   };
   std::optional<ServiceSeries> ServiceSeriesOf(const std::string& service_key) const;
 
+  // Knative Services (routes with `knative`), by the Knative Service's key.
+  // Puts the activator in the path of `ksvc` or takes it out (the
+  // ServerlessService's mode).
+  void SetActivatorInPath(const std::string& ksvc, bool proxy);
+  // Calls `fn` with the Knative Service's key at the first request of every
+  // second that reaches its activator. Set before Start.
+  void OnActivatorReport(std::function<void(const std::string& ksvc)> fn) {
+    activator_report_ = std::move(fn);
+  }
+  // What a Knative Service's requests have done since the run began, over
+  // all its clients: request-seconds in the system (the integral of the
+  // requests in flight, wherever they are) and arrivals.
+  struct Load {
+    double request_seconds = 0, arrived = 0;
+  };
+  Load LoadOf(const std::string& ksvc) const;
+  // Requests that waited in the activator for a pod, ever.
+  std::uint64_t ActivatorBuffered(const std::string& ksvc) const;
+
   // ContainerRuntime
   void Admit(const Pod& pod) override;
   void StartContainers(const Pod& pod) override;
@@ -99,6 +128,7 @@ class DataPlane : public ContainerRuntime {
  private:
   struct Route {
     std::string service_key;
+    std::string backend_key;  // the v1 Service whose pods it reaches
     sim::Time slo_latency;
     Labels selector;                     // from the Service object
     std::vector<std::uint32_t> servers;  // every pod this route's Service selected
@@ -118,8 +148,14 @@ class DataPlane : public ContainerRuntime {
   PodStats pod_stats_;
   KubeProxy kube_proxy_;
   std::map<std::string, std::unique_ptr<ServiceProxy>> proxies_;  // by Service key
+  struct KnativePath {
+    std::unique_ptr<Activator> activator;
+    std::unique_ptr<KnativeIngress> ingress;
+  };
+  std::map<std::string, KnativePath> knative_;  // by Knative Service key
+  std::function<void(const std::string&)> activator_report_;
   std::vector<Route> routes_;
-  std::map<std::string, std::vector<std::size_t>> routes_of_service_;  // by Service key
+  std::map<std::string, std::vector<std::size_t>> routes_of_service_;  // by backend key
   KeyIndex routes_by_label_;  // route index by "namespace/key=value" of its selector
   std::vector<std::unique_ptr<Client>> clients_;
   std::map<std::string, std::unique_ptr<sim::RandomStream>> service_rngs_;  // by deployment

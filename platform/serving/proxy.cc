@@ -12,7 +12,8 @@ ServiceProxy::ServiceProxy(sim::Engine& engine, RequestTable& table, std::string
 
 void ServiceProxy::SetEndpoints(std::vector<Hop*> endpoints) {
   endpoints_ = std::move(endpoints);
-  if (on_changed_) on_changed_(endpoints_.size());
+  for (const auto& fn : on_changed_)
+    fn(endpoints_.size());
 }
 
 void ServiceProxy::Accept(RequestId id) {

@@ -30,8 +30,11 @@ class ServiceProxy : public Hop {
   // Replaces the endpoints; the hops are borrowed until the next call.
   void SetEndpoints(std::vector<Hop*> endpoints);
   std::size_t endpoint_count() const { return endpoints_.size(); }
-  // Called after every SetEndpoints with the new count (for observers).
-  void OnEndpointsChanged(std::function<void(std::size_t)> fn) { on_changed_ = std::move(fn); }
+  const std::vector<Hop*>& endpoints() const { return endpoints_; }
+  // Adds an observer called after every SetEndpoints with the new count.
+  void OnEndpointsChanged(std::function<void(std::size_t)> fn) {
+    on_changed_.push_back(std::move(fn));
+  }
 
   void Accept(RequestId id) override;
   // The proxy never holds a request: it hands it on at once.
@@ -47,7 +50,7 @@ class ServiceProxy : public Hop {
   sim::Engine& engine_;
   RequestTable& table_;
   const std::string service_key_;
-  std::function<void(std::size_t)> on_changed_;
+  std::vector<std::function<void(std::size_t)>> on_changed_;
 };
 
 }  // namespace platsim::platform

@@ -128,6 +128,8 @@ class RequestTable {
   Request& operator[](RequestId id) { return requests_[id]; }
   const Request& operator[](RequestId id) const { return requests_[id]; }
   RequestRef Ref(RequestId id) const { return {id, requests_[id].generation}; }
+  // The id of a request of this table (observers are given the request).
+  RequestId IdOf(const Request& r) const { return static_cast<RequestId>(&r - requests_.data()); }
   // True if `ref` still names a live request (not ended, id not reused).
   bool Live(RequestRef ref) const {
     const Request& r = requests_[ref.id];

@@ -37,6 +37,7 @@ void ServiceStats::SetReadyEndpoints(std::size_t client, sim::Time now, std::siz
 void ServiceStats::StartWindow(sim::Time now) {
   for (auto& m : metrics_) {
     m.ready_replicas.Reset(now);
+    m.in_system_before_window += m.in_system.Integral(now);
     m.in_system.Reset(now);
   }
 }

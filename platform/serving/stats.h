@@ -52,6 +52,7 @@ struct ServiceMetrics {
   sim::QuantileSketch interval_latency_s = sim::QuantileSketch();  // measured
   sim::QuantileSketch interval_warmup_latency_s = sim::QuantileSketch();  // arrived before warm-up
   sim::TimeAverage ready_replicas = sim::TimeAverage();
+  double in_system_before_window = 0;  // in_system's integral up to the warm-up (x ns)
 
   // The q-quantile of the latency of requests completed in this interval.
   double IntervalLatencyQuantile(double q) const;
@@ -68,6 +69,12 @@ class ServiceStats : public RequestObserver {
   void SetReadyEndpoints(std::size_t client, sim::Time now, std::size_t ready);
   // Restarts the time averages at the warm-up.
   void StartWindow(sim::Time now);
+  // Request-seconds the client's requests have spent in the system since
+  // the run began: the integral of its requests in flight.
+  double InSystemSeconds(std::size_t client, sim::Time now) const {
+    const ServiceMetrics& m = metrics_[client];
+    return (m.in_system_before_window + m.in_system.Integral(now)) / 1e9;
+  }
   // Folds the interval's latencies into the run's and starts a new interval.
   void ResetInterval(std::size_t client);
   // Folds every client's interval into its run (at the end of a run, before

@@ -206,10 +206,29 @@ spec:
 )";
 }
 
+// A Knative Service `app` as document[0]: its annotations from line 8.
+std::string KnativeManifests() {
+  return R"(apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {name: app}
+spec:
+  template:
+    metadata:
+      annotations:
+        autoscaling.knative.dev/window: 60s
+    spec:
+      containers:
+      - image: "app:1"
+)";
+}
+
 TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
   const std::string v = ValidScenario();
   const std::string m = Manifests();
   const std::string h = WithAutoscaler();
+  const std::string kv = Replace(v, "- deployment: app", "- knativeService: app");
+  const std::string k0 = KnativeManifests();
+  const std::string kn = Replace(k0, "window: 60s", "window: 5s");
   const std::vector<BrokenCase> cases = {
       {"hpa max below min", v, Replace(h, "  maxReplicas: 5", "  minReplicas: 6\n  maxReplicas: 5"),
        "app.yaml:24:", "document[2].spec.maxReplicas: must be at least minReplicas"},
@@ -240,6 +259,26 @@ TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
                "- type: Pods\n    pods: {metric: {name: bogus}, target: {type: AverageValue, "
                "averageValue: 1}}"),
        "app.yaml:26:", "no pod metric bogus (the model servers offer"},
+      {"knative window", kv, kn, "app.yaml:8:", "window: invalid value '5s': must be in [6s, 1h0m0s]"},
+      {"knative class", kv, Replace(k0, "window: 60s", "class: hpa.autoscaling.knative.dev"),
+       "app.yaml:8:", "class 'hpa.autoscaling.knative.dev' is not simulated"},
+      {"knative panic threshold", kv,
+       Replace(k0, "window: 60s", "panic-threshold-percentage: \"100\""),
+       "app.yaml:8:", "must be in [110, 1000]"},
+      {"knative max below min", kv,
+       Replace(k0, "window: 60s",
+               "min-scale: \"3\"\n        autoscaling.knative.dev/max-scale: \"2\""),
+       "app.yaml:8:", "max-scale=2 is less than min-scale=3"},
+      {"knative container concurrency", kv,
+       Replace(k0, "      containers:", "      containerConcurrency: 2000\n      containers:"),
+       "app.yaml:10:", "containerConcurrency: out of range"},
+      {"knative revision name", kv,
+       Replace(k0, "    metadata:\n", "    metadata:\n      name: other-00001\n"),
+       "app.yaml:", "must have the Service's name followed by '-' as its prefix"},
+      {"knative config stable window",
+       Replace(kv,
+               "  nodePools:", "  knative: {config-autoscaler: {stable-window: 5s}}\n  nodePools:"),
+       kn, "s.yaml:6:", "stable-window: invalid value '5s'"},
       {"hpa memory", v, Replace(h, "{name: cpu,", "{name: memory,"),
        "app.yaml:26:", "memory is not simulated yet"},
       {"hpa target", v,
@@ -569,14 +608,14 @@ TEST(Cli, FlagsOutOfRangeAreErrorsNotClamped) {
 TEST(Cli, KindsOfOtherApiGroupsAreNotSimulatedYet) {
   TempDir dir;
   dir.Write("app.yaml", Manifests() +
-                            "---\napiVersion: serving.knative.dev/v1\nkind: Service\n"
-                            "metadata: {name: chat}\nspec: {template: {spec: {containers: "
-                            "[{image: x}]}}}\n");
+                            "---\napiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\n"
+                            "metadata: {name: chat}\nspec: {predictor: {model: {modelFormat: "
+                            "{name: onnx}}}}\n");
   const auto path = dir.Write("s.yaml", ValidScenario());
   const CliResult r = Cli({"validate", path.string()});
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.err.find("app.yaml:18:1: warning: document[2]: Service of serving.knative.dev/v1 "
-                       "is not simulated yet; the object is ignored"),
+  EXPECT_NE(r.err.find("app.yaml:18:1: warning: document[2]: InferenceService of "
+                       "serving.kserve.io/v1beta1 is not simulated yet; the object is ignored"),
             std::string::npos)
       << r.err;
   EXPECT_EQ(r.err.find("expected v1"), std::string::npos) << "says what to change: " << r.err;
@@ -1088,6 +1127,110 @@ std::string ScenarioWith(const std::string& duration, const std::string& arrival
   std::string scenario = Replace(ValidScenario(), "duration: 10m", "duration: " + duration);
   scenario = Replace(scenario, "{kind: poisson, rate: 10}", arrivals);
   return Replace(scenario, "count: 1", "count: 4");
+}
+
+std::vector<nlohmann::json> EventsOf(const std::filesystem::path& out, const std::string& kind) {
+  std::vector<nlohmann::json> events;
+  std::istringstream in(ReadFile(out / "events.jsonl"));
+  for (std::string line; std::getline(in, line);) {
+    auto e = nlohmann::json::parse(line);
+    if (e["kind"] == kind) events.push_back(std::move(e));
+  }
+  return events;
+}
+
+// Scale to zero and back, end to end, against the timeline upstream's
+// rules give (knative/serving kpa/scaler.go handleScaleToZero, kpa.go
+// computeActiveCondition, multiscaler.go Poke):
+// - the pod of the initial scale becomes ready (image pulled, model
+//   loaded) and the PodAutoscaler turns Active at the next 2-second tick,
+//   T; with no traffic the scaler holds 1 pod until it has been active for
+//   the 60-second stable window and then marks it inactive; the activator
+//   has been in the path all along (excess burst capacity 1 x 100 - 211 < 0),
+//   longer than the 30-second grace period, so the scale goes to 0 at
+//   T + 60 exactly;
+// - the first request (after 5 minutes) is buffered by the activator, whose
+//   stat pokes the decider: the scale goes from 0 to 1 at that request's
+//   arrival; the pod is ready a model load later (the image is on the
+//   node), 5 s plus the control plane's few API round trips, and every
+//   buffered request is then served: none is dropped;
+// - traffic stops at 6 minutes; the stable window's average reaches 0 one
+//   window after the last busy second, and the scale returns to 0 a tick or
+//   two later.
+TEST(Cli, AKnativeServiceScalesToZeroAndBackAsUpstreamTimesIt) {
+  TempDir dir;
+  dir.Write("app.yaml", KnativeManifests());
+  std::string scenario = Replace(ScenarioWith("10m",
+                                              "{kind: steps, steps: [{at: 5m, rate: 5}, "
+                                              "{at: 6m, rate: 0}]}"),
+                                 "- deployment: app", "- knativeService: app");
+  scenario = Replace(scenario,
+                     "    serviceTime:", "    imagePull: 10s\n    modelLoad: 5s\n    serviceTime:");
+  scenario = Replace(scenario, "count: 4", "count: 1");
+  const auto path = dir.Write("s.yaml", scenario);
+  for (const char* out : {"a", "b"}) {
+    const CliResult r = Cli({"run", path.string(), "--out", (dir.path() / out).string()});
+    ASSERT_EQ(r.code, kExitOk) << r.err;
+  }
+  for (const char* file : {"summary.json", "events.jsonl", "timeseries.csv"})
+    EXPECT_EQ(ReadFile(dir.path() / "a" / file), ReadFile(dir.path() / "b" / file)) << file;
+  const auto out = dir.path() / "a";
+  const auto pa = EventsOf(out, "PodAutoscaler");
+  std::vector<std::pair<double, std::string>> scaling, activity;
+  for (const auto& e : pa) {
+    const std::string reason = e["reason"];
+    if (reason == "Scaling") scaling.emplace_back(e["time_s"], e["message"]);
+    if (reason == "Active" || reason == "NoTraffic" || reason == "Queued")
+      activity.emplace_back(e["time_s"], reason);
+  }
+  ASSERT_EQ(scaling.size(), 3u) << pa.size();
+  ASSERT_GE(activity.size(), 4u);
+  // The initial pod: Active at a tick after it is ready, then to zero.
+  double first_ready = 0;
+  for (const auto& e : EventsOf(out, "Pod")) {
+    if (e["reason"] == "PodReady") {
+      first_ready = e["time_s"];
+      break;
+    }
+  }
+  EXPECT_GT(first_ready, 15.0);  // a 10 s image pull and a 5 s model load
+  EXPECT_EQ(activity[0].second, "Active");
+  const double active = activity[0].first;
+  EXPECT_GE(active, first_ready);
+  EXPECT_LT(active, first_ready + 2.0);
+  EXPECT_EQ(std::fmod(active, 2.0), 0.0);
+  EXPECT_EQ(scaling[0].second, "Scaling from 1 to 0");
+  EXPECT_NEAR(scaling[0].first, active + 60.0, 1e-9);
+  // From zero at the first request.
+  EXPECT_EQ(scaling[1].second, "Scaling from 0 to 1");
+  EXPECT_GE(scaling[1].first, 300.0);
+  EXPECT_LT(scaling[1].first, 302.0);
+  double ready_again = 0;
+  for (const auto& e : EventsOf(out, "Pod")) {
+    if (e["reason"] == "PodReady" && e["time_s"].get<double>() > scaling[1].first) {
+      ready_again = e["time_s"];
+      break;
+    }
+  }
+  EXPECT_GE(ready_again - scaling[1].first, 5.0);
+  EXPECT_LT(ready_again - scaling[1].first, 5.2);
+  // Back to zero about a window after the last request.
+  EXPECT_EQ(scaling[2].second, "Scaling from 1 to 0");
+  EXPECT_GT(scaling[2].first, 420.0);
+  EXPECT_LT(scaling[2].first, 428.0);
+  const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
+  const auto& m = summary["services"]["default/app"]["metrics"];
+  EXPECT_GT(m["arrived"].get<double>(), 200.0);
+  EXPECT_EQ(m["completed"].get<double>(), m["arrived"].get<double>());
+  // The cold start is in the latency users see: the requests of its 5
+  // seconds waited most of it.
+  EXPECT_GT(m["latency_p99_s"].get<double>(), 3.0);
+  EXPECT_LT(m["latency_p50_s"].get<double>(), 0.1);
+  const auto& kpa = summary["autoscalers"]["default/app"]["metrics"];
+  EXPECT_EQ(kpa["scales_to_zero"].get<double>(), 2.0);
+  EXPECT_EQ(kpa["scales_from_zero"].get<double>(), 1.0);
+  EXPECT_EQ(kpa["replicas_final"].get<double>(), 0.0);
+  EXPECT_GE(kpa["activator_buffered_requests"].get<double>(), 10.0);
 }
 
 // An HPA on CPU utilization, end to end: pods use 100m plus 10 ms of CPU per

@@ -1,0 +1,126 @@
+// Knative Serving's autoscaler (the KPA) for the revisions of Knative
+// Services, as upstream runs it (knative/serving v1.23):
+// - metrics: every second the revision's concurrency (the time average of
+//   its requests in flight over that second, wherever they are: buffered in
+//   the activator or in its pods) and its requests per second are recorded
+//   into the stable and panic windows (pkg/autoscaler/metrics/
+//   collector.go), while it has ready pods to scrape or its activator has
+//   requests; the activator's immediate stat at the first request of a
+//   second adds 1 at once (and is taken off the next second's), and pokes
+//   the decider when the revision is at zero (multiscaler.go Poke);
+// - the decider ticks every 2 seconds (multiscaler.go tickInterval) and
+//   computes the desired scale and excess burst capacity (kpa_algorithm.h);
+// - after every tick, and when the scaler asks to be requeued, the
+//   PodAutoscaler reconciler applies min, max and initial scale and the
+//   scale-to-zero rules, writes the revision Deployment's replicas, and
+//   sets the ServerlessService's mode (the activator in the path or not).
+//
+// The scraper's sampling of pods (a 95%-confidence sample beyond 3 pods,
+// stats_scraper.go) is not modelled: it reads every pod, the quantity the
+// sample estimates. Upstream reconciles the PodAutoscaler on more triggers
+// (pod and ServerlessService changes); here those wait for the next tick
+// (at most 2 s).
+//
+// Events: upstream emits no Kubernetes Event for a KPA decision; the
+// events written here carry the PodAutoscaler's Active condition reasons
+// (Queued, NoTraffic, and Active when it turns true), the scaler's
+// "Scaling from N to M" and the ServerlessService's mode (Proxy, Serve).
+#ifndef PLATSIM_PLATFORM_CONTROLLERS_KPA_H_
+#define PLATSIM_PLATFORM_CONTROLLERS_KPA_H_
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "platform/api_server.h"
+#include "platform/controllers/kpa_algorithm.h"
+#include "platform/events.h"
+#include "sim/engine.h"
+#include "sim/stats.h"
+
+namespace platsim::platform {
+
+class KnativeAutoscaler {
+ public:
+  // One Knative Service's (latest) revision.
+  struct Revision {
+    std::string service;          // namespace/name of the Knative Service
+    std::string deployment;       // namespace/name of the revision's Deployment
+    std::string private_service;  // its private v1 Service: ready pods are its ready endpoints
+    int container_concurrency = 0;
+    kpa::Annotations annotations;
+  };
+  // A Knative Service's requests since the run began: request-seconds in
+  // the system and arrivals (DataPlane::LoadOf).
+  struct Load {
+    double request_seconds = 0, arrived = 0;
+  };
+  using LoadOf = std::function<Load(const std::string& service)>;
+  // Puts the activator in the path of a Knative Service (true) or not.
+  using SetProxy = std::function<void(const std::string& service, bool proxy)>;
+
+  // Borrows engine, api and events. Scrapes from the first second on and
+  // ticks every 2 seconds; reconciles every revision once now.
+  KnativeAutoscaler(sim::Engine& engine, ApiServer& api, EventSink& events,
+                    const kpa::Config& config, std::vector<Revision> revisions, LoadOf load,
+                    SetProxy set_proxy, sim::Time warmup);
+
+  // The activator's immediate stat for `service` (its first request of a
+  // reporting second).
+  void ActivatorReport(const std::string& service);
+
+  // What each revision's autoscaler did from the warm-up to `now`, by
+  // Knative Service key (summary.json's `autoscalers`).
+  std::map<std::string, std::map<std::string, double>> Results(sim::Time now) const;
+
+  // The decider's and the PodAutoscaler's state (tests).
+  struct View {
+    std::int32_t desired = -1;
+    std::int32_t excess_burst_capacity = 0;
+    bool panicking = false;
+    kpa::PodAutoscalerStatus status;
+  };
+  View ViewOf(const std::string& service) const;
+
+ private:
+  struct State {
+    State(Revision r, const kpa::DeciderSpec& s, sim::Time now, sim::Time warmup);
+    Revision revision;
+    kpa::DeciderSpec spec;
+    kpa::Autoscaler decider;
+    kpa::Buckets stable, panic;
+    kpa::ScaleResult last;  // the decider's status: its last valid result
+    kpa::PodAutoscalerStatus status;
+    Load scraped;     // at the previous scrape
+    double owed = 0;  // the activator's immediate stat, taken off the next scrape
+    std::optional<sim::EventId> requeue;
+    sim::Time requeue_at = 0;
+    // Tallies for the results.
+    int ups = 0, downs = 0, to_zero = 0, from_zero = 0;
+    std::int32_t replicas = 0, highest = 0;
+    sim::TimeAverage mean = sim::TimeAverage();
+    double panic_s = 0;
+    sim::Time panic_mark = 0;  // when panic time was last counted up to
+  };
+  void Scrape();
+  void Tick();
+  void Decide(State& s);
+  void Reconcile(State& s);
+  int ReadyPods(const State& s) const;
+  void Emit(const State& s, const std::string& reason, const std::string& message);
+
+  sim::Engine& engine_;
+  ApiServer& api_;
+  EventSink& events_;
+  const kpa::Config config_;
+  const LoadOf load_;
+  const SetProxy set_proxy_;
+  const sim::Time warmup_;
+  std::map<std::string, State> states_;  // by Knative Service key
+};
+
+}  // namespace platsim::platform
+
+#endif  // PLATSIM_PLATFORM_CONTROLLERS_KPA_H_
