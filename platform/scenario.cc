@@ -737,6 +737,7 @@ void ReadKnativeConfig(const Node& node, Scenario& s, Diagnostics& diags) {
                 "expected the config-autoscaler ConfigMap's data (a map)");
   } else if (autoscaler.present()) {
     const sim::Time kHourNs = sim::kHour;
+    Node initial_scale_at = autoscaler;
     for (const auto& e : autoscaler.Entries()) {
       const std::string key = e.key.IsScalar() ? e.key.scalar() : "";
       KnativeValues v{e.value, input::ChildPath(autoscaler.path(), key), diags};
@@ -778,6 +779,7 @@ void ReadKnativeConfig(const Node& node, Scenario& s, Diagnostics& diags) {
                                    .value_or(c.activator_capacity);
       } else if (key == "initial-scale") {
         if (const auto x = v.Int32(0, "must be at least 0")) c.initial_scale = *x;
+        initial_scale_at = e.value;
       } else if (key == "min-scale") {
         if (const auto x = v.Int32(0, "must be at least 0")) c.min_scale = *x;
       } else if (key == "max-scale") {
@@ -809,7 +811,7 @@ void ReadKnativeConfig(const Node& node, Scenario& s, Diagnostics& diags) {
       }
     }
     if (c.initial_scale == 0 && !c.allow_zero_initial_scale) {
-      diags.Error(autoscaler.location(), autoscaler.path() + ".initial-scale",
+      diags.Error(initial_scale_at.location(), initial_scale_at.path(),
                   "initial-scale = 0, must be at least 1 when allow-zero-initial-scale is false");
     }
     if (c.container_concurrency_target_fraction * c.container_concurrency_target_default < 0.01) {
@@ -828,8 +830,9 @@ void ReadKnativeConfig(const Node& node, Scenario& s, Diagnostics& diags) {
     MapReader d(deployment, diags);
     if (const Node pd = d.Get("progress-deadline"); pd.present()) {
       KnativeValues v{pd, pd.path(), diags};
-      c.progress_deadline =
-          v.Duration(1, sim::kMaxDuration, false, "must be positive").value_or(c.progress_deadline);
+      c.progress_deadline = v.Duration(sim::kSecond, sim::kMaxDuration, true,
+                                       "must be a positive whole number of seconds")
+                                .value_or(c.progress_deadline);
     }
     d.WarnUnknown(kNotSimulated);
   }
@@ -861,8 +864,17 @@ kpa::Annotations ReadKnativeAnnotations(const Node& node, const kpa::Config& con
   };
   const std::string prefix = "autoscaling.knative.dev/";
   const Node* activation_at = nullptr;
+  std::string activation_path;
   for (const auto& e : node.Entries()) {
     const std::string full = e.key.IsScalar() ? e.key.scalar() : "";
+    if (full == "serving.knative.dev/progress-deadline") {
+      // pkg/apis/serving/metadata_validation.go: a positive whole number of
+      // seconds.
+      KnativeValues v{e.value, input::ChildPath(node.path(), full), diags};
+      a.progress_deadline = v.Duration(sim::kSecond, sim::kMaxDuration, true,
+                                       "must be a positive whole number of seconds");
+      continue;
+    }
     if (full.rfind(prefix, 0) != 0) continue;  // not an autoscaling annotation
     std::string key = full.substr(prefix.size());
     if (const auto alias = kAliases.find(key); alias != kAliases.end()) key = alias->second;
@@ -920,6 +932,7 @@ kpa::Annotations ReadKnativeAnnotations(const Node& node, const kpa::Config& con
     } else if (key == "activation-scale") {
       a.activation_scale = v.Int32(INT32_MIN, "");
       activation_at = &e.value;
+      activation_path = v.path;
     } else if (key == "metric-aggregation-algorithm") {
       const auto text = TextOf(e.value, v.path, diags);
       if (text && (*text == "weighted-exponential" || *text == "weightedExponential")) {
@@ -951,7 +964,7 @@ kpa::Annotations ReadKnativeAnnotations(const Node& node, const kpa::Config& con
       problem = "activation-scale=" + std::to_string(n) + " must be greater than 1";
     }
     if (!problem.empty()) {
-      diags.Error(activation_at->location(), node.path(), problem);
+      diags.Error(activation_at->location(), activation_path, problem);
       a.activation_scale.reset();
     }
   }
@@ -1384,6 +1397,31 @@ void CheckAutoscalers(const Scenario& s, ManifestContext& ctx) {
   }
 }
 
+// A Knative Service owns the v1 Service of its name (upstream, a ksvc fails
+// on a Service it does not own) and its revision's Deployment is scaled by
+// the KPA alone.
+void CheckKnative(const Scenario& s, ManifestContext& ctx) {
+  const auto services = ByKey(s.services);
+  std::map<std::string, std::string> scaled;  // revision Deployment -> Knative Service
+  for (const KnativeServiceSpec& k : s.knative_services) {
+    scaled.emplace(k.deployment, k.key);
+    if (services.count(k.key)) {
+      const Node& at = ctx.objects["KnativeService/" + k.key];
+      ctx.diags.Error(at.location(), at.path(),
+                      "Knative Service " + k.key +
+                          " needs the v1 Service of its name, which another manifest defines");
+    }
+  }
+  for (std::size_t i = 0; i < s.autoscalers.size(); ++i) {
+    const auto k = scaled.find(s.autoscalers[i].target);
+    if (k == scaled.end()) continue;
+    const Node& at = ctx.autoscaler_targets[i];
+    ctx.diags.Error(at.location(), at.path(),
+                    "Deployment " + k->first + " is the revision of Knative Service " + k->second +
+                        ", which its KPA scales");
+  }
+}
+
 void ReadModelServers(const Node& list, const std::filesystem::path& base, Scenario& s,
                       Diagnostics& diags) {
   if (!IsList(list, "model servers", diags)) return;
@@ -1399,6 +1437,11 @@ void ReadModelServers(const Node& list, const std::filesystem::path& base, Scena
           ReadReference(m, entry, "knativeService", knative, seen_knative, "model server", diags);
       if (const auto k = knative.find(spec.deployment); k != knative.end()) {
         spec.deployment = k->second->deployment;
+        if (!seen.insert(spec.deployment).second) {
+          diags.Error(entry.location(), entry.path(),
+                      "duplicate model server for " + spec.deployment + " (Knative Service " +
+                          k->first + "'s revision)");
+        }
       }
       if (m.Has("deployment")) {
         diags.Error(entry.location(), entry.path(), "needs one of deployment or knativeService");
@@ -1559,6 +1602,7 @@ std::optional<Scenario> LoadScenarioSource(std::optional<input::Source> source,
   ReadTraffic(spec.Require("traffic"), base, s, diags);
   ReadAutoscalingSettings(spec, s, diags);
   CheckAutoscalers(s, ctx);
+  CheckKnative(s, ctx);
   spec.RejectUnknown();
   root.RejectUnknown();
 

@@ -51,8 +51,27 @@ KnativeAutoscaler::KnativeAutoscaler(sim::Engine& engine, ApiServer& api, EventS
     const std::string key = r.service;
     states_.emplace(key, State(std::move(r), spec, now, warmup_));
   }
-  engine_.ScheduleCallbackAfter(kBucket, [this] { Scrape(); });
-  engine_.ScheduleCallbackAfter(kTick, [this] { Tick(); });
+  engine_.ScheduleCallbackAfter(kBucket, [this] { Second(); });
+  // The results count from the warm-up (as the HPA controller's).
+  if (warmup_ > now) {
+    engine_.ScheduleCallbackAt(warmup_, [this] {
+      for (auto& [key, s] : states_) {
+        s.ups = s.downs = s.to_zero = s.from_zero = 0;
+        s.highest = s.replicas;
+        s.mean = sim::TimeAverage(warmup_, s.replicas);
+      }
+    });
+  }
+}
+
+// Every second a scrape; every other second, after it, the deciders' tick.
+void KnativeAutoscaler::Second() {
+  Scrape();
+  if (engine_.Now() % kTick == 0) {
+    for (auto& [key, s] : states_)
+      Decide(s);
+  }
+  engine_.ScheduleCallbackAfter(kBucket, [this] { Second(); });
 }
 
 KnativeAutoscaler::State::State(Revision r, const kpa::DeciderSpec& s, sim::Time now,
@@ -94,7 +113,6 @@ void KnativeAutoscaler::Scrape() {
     s.stable.Record(now, value);
     s.panic.Record(now, value);
   }
-  engine_.ScheduleCallbackAfter(kBucket, [this] { Scrape(); });
 }
 
 void KnativeAutoscaler::ActivatorReport(const std::string& service) {
@@ -106,12 +124,6 @@ void KnativeAutoscaler::ActivatorReport(const std::string& service) {
   s.panic.Record(now, 1);
   s.owed = 1;
   if (s.last.desired == 0) Decide(s);  // a poke: decide now, not at the next tick
-}
-
-void KnativeAutoscaler::Tick() {
-  for (auto& [key, s] : states_)
-    Decide(s);
-  engine_.ScheduleCallbackAfter(kTick, [this] { Tick(); });
 }
 
 void KnativeAutoscaler::Decide(State& s) {
@@ -137,8 +149,10 @@ void KnativeAutoscaler::Reconcile(State& s) {
   const kpa::ScalerDecision d =
       kpa::Scaler(config_, rev.annotations, s.spec, s.status, s.last.desired, now);
   if (d.apply) {
-    if (const Deployment* dep = api_.Get<Deployment>(rev.deployment)) {
-      const std::int32_t current = dep->replicas;
+    if (api_.Get<Deployment>(rev.deployment) != nullptr) {
+      // What the autoscaler last wrote: a patch takes the API server's
+      // latency to land, and a reconcile may come before it has.
+      const std::int32_t current = s.replicas;
       const std::int32_t want = d.scale;
       if (want != current) {
         api_.Patch<Deployment>(rev.deployment, [want](Deployment& x) { x.replicas = want; });
@@ -150,7 +164,7 @@ void KnativeAutoscaler::Reconcile(State& s) {
         if (current == 0) ++s.from_zero;
         s.replicas = want;
         s.highest = std::max(s.highest, want);
-        if (now >= warmup_) s.mean.Set(now, want);
+        s.mean.Set(std::max(now, warmup_), want);
       }
     }
   }

@@ -61,8 +61,9 @@ class KnativeAutoscaler {
   // Puts the activator in the path of a Knative Service (true) or not.
   using SetProxy = std::function<void(const std::string& service, bool proxy)>;
 
-  // Borrows engine, api and events. Scrapes from the first second on and
-  // ticks every 2 seconds; reconciles every revision once now.
+  // Borrows engine, api and events. Scrapes every second from the first
+  // on and, after the scrape of every even second, ticks the deciders and
+  // reconciles (the first reconcile is at 2 s, not at creation).
   KnativeAutoscaler(sim::Engine& engine, ApiServer& api, EventSink& events,
                     const kpa::Config& config, std::vector<Revision> revisions, LoadOf load,
                     SetProxy set_proxy, sim::Time warmup);
@@ -104,8 +105,8 @@ class KnativeAutoscaler {
     double panic_s = 0;
     sim::Time panic_mark = 0;  // when panic time was last counted up to
   };
+  void Second();
   void Scrape();
-  void Tick();
   void Decide(State& s);
   void Reconcile(State& s);
   int ReadyPods(const State& s) const;

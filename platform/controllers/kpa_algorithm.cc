@@ -255,7 +255,8 @@ ScalerDecision Scaler(const Config& config, const Annotations& a, const DeciderS
   const sim::Time since = now - status.activity_since;
   switch (status.activity) {
     case Activity::kActivating: {
-      const sim::Time timeout = config.progress_deadline + kActivationTimeoutBuffer;
+      const sim::Time timeout =
+          a.progress_deadline.value_or(config.progress_deadline) + kActivationTimeoutBuffer;
       if (since > timeout) return {0, true, 0};
       return {-1, false, timeout};
     }

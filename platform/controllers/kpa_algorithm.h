@@ -62,7 +62,8 @@ struct Annotations {
   std::optional<sim::Time> scale_down_delay;
   std::optional<sim::Time> scale_to_zero_pod_retention_period;
   std::optional<int> min_scale, max_scale, initial_scale, activation_scale;
-  bool weighted_exponential = false;  // metric-aggregation-algorithm
+  bool weighted_exponential = false;           // metric-aggregation-algorithm
+  std::optional<sim::Time> progress_deadline;  // serving.knative.dev/progress-deadline
 };
 
 // What the decider scales against (pkg/reconciler/autoscaling/resources/

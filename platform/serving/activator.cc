@@ -36,7 +36,8 @@ Hop* Activator::Pick() {
     }
     return nullptr;
   }
-  for (std::size_t i = 0; i < n; ++i) {  // roundRobinPolicy
+  if (round_robin_ >= n) round_robin_ = 0;  // roundRobinPolicy
+  for (std::size_t i = 0; i < n; ++i) {
     const std::size_t at = (round_robin_ + i) % n;
     if (load(pods[at]) < cc_) {
       round_robin_ = at + 1;
@@ -56,19 +57,13 @@ void Activator::Send(RequestId id, Hop* pod) {
 
 void Activator::Accept(RequestId id) {
   const sim::Time now = engine_.Now();
-  if (now >= next_report_) {
-    next_report_ = now - now % sim::kSecond + sim::kSecond;
-    if (report_) report_();
-  }
+  if (through_ == 0 && now - idle_since_ >= sim::kSecond && report_) report_();
+  ++through_;
   if (buffered_ == 0) {
     if (Hop* pod = Pick()) {
       Send(id, pod);
       return;
     }
-  }
-  if (cc_ > 0 && buffered_ >= kQueueDepth) {
-    table_.End(id, Outcome::kQueueFull, now);
-    return;
   }
   Request& r = table_[id];
   r.holder = this;
@@ -76,7 +71,7 @@ void Activator::Accept(RequestId id) {
   queue_.push_back({table_.Ref(id), now});
   ++buffered_;
   ++outstanding_;
-  ++ever_buffered_;
+  if (r.measured) ++ever_buffered_;
   ArmTimeout();
 }
 
@@ -94,9 +89,13 @@ void Activator::DropWithdrawnFront() {
   }
 }
 
-void Activator::OnEnd(const Request& request, Outcome, sim::Time) {
+void Activator::OnEnd(const Request& request, Outcome, sim::Time now) {
   const RequestId id = table_.IdOf(request);
-  if (id >= sent_to_.size() || sent_to_[id] == nullptr) return;
+  const bool sent = id < sent_to_.size() && sent_to_[id] != nullptr;
+  if (sent || request.holder == this) {  // through the activator
+    if (--through_ == 0) idle_since_ = now;
+  }
+  if (!sent) return;
   --in_flight_[sent_to_[id]];
   sent_to_[id] = nullptr;
   if (buffered_ > 0 && cc_ > 0) ScheduleDrain();

@@ -19,14 +19,16 @@
 // - CC above 3: round robin from where the last pick left off, skipping
 //   pods without a free slot (roundRobinPolicy).
 // A pod's slots are CC minus the activator's requests in flight to it (its
-// tracker's breaker). With CC > 0 the revision's breaker queues at most
-// 10,000 requests; more are refused as queue full (HTTP 503). A request
-// still buffered when the revision's timeoutSeconds has passed since it
-// reached the activator ends timed out (the activator's timeout handler).
+// tracker's breaker). The revision's breaker never refuses: its slots are
+// a queue depth of 10,000 plus MaxInt32. A request still buffered when the
+// revision's timeoutSeconds has passed since it reached the activator ends
+// timed out (the activator's timeout handler).
 //
-// Not modelled: several activator replicas and their subsetting of pods
-// (one activator holds every pod's slots, which the replicas' subsets add
-// up to), the activator's own latency and CPU.
+// Not modelled: the timeout of a request already sent to a pod (upstream's
+// handler also cuts the response short; here the client's own timeout
+// does), several activator replicas and their subsetting of pods (one
+// activator holds every pod's slots, which the replicas' subsets add up
+// to), the activator's own latency and CPU.
 #ifndef PLATSIM_PLATFORM_SERVING_ACTIVATOR_H_
 #define PLATSIM_PLATFORM_SERVING_ACTIVATOR_H_
 
@@ -44,14 +46,13 @@ namespace platsim::platform {
 
 class Activator : public Hop, public RequestObserver {
  public:
-  // Breaker queue depth (pkg/activator/net/throttler.go).
-  static constexpr std::size_t kQueueDepth = 10000;
-
   // Borrows engine, table and backend (the revision's private Service
-  // proxy, whose endpoints are the ready pods). `report` is called at the
-  // first request of every 1-second reporting period (the concurrency
-  // reporter's immediate stat, pkg/activator/handler/
-  // concurrency_reporter.go). Registers itself as an observer of `table`.
+  // proxy, whose endpoints are the ready pods). `report` is called at a
+  // request that finds the revision without a stats entry: none of its
+  // requests in flight through the activator for a whole 1-second
+  // reporting period (the concurrency reporter's immediate stat,
+  // pkg/activator/handler/concurrency_reporter.go getOrCreateStat). Registers
+  // itself as an observer of `table`.
   Activator(sim::Engine& engine, RequestTable& table, ServiceProxy& backend,
             int container_concurrency, sim::Time timeout, std::function<void()> report);
 
@@ -62,7 +63,8 @@ class Activator : public Hop, public RequestObserver {
 
   // Requests buffered now (waiting for a pod).
   std::size_t buffered() const { return buffered_; }
-  // Requests that had to wait in the activator, ever.
+  // Requests arrived at or after the warm-up that had to wait in the
+  // activator.
   std::uint64_t ever_buffered() const { return ever_buffered_; }
 
  private:
@@ -94,7 +96,8 @@ class Activator : public Hop, public RequestObserver {
   std::size_t round_robin_ = 0;
   std::unordered_map<const Hop*, int> in_flight_;  // the activator's requests per pod
   std::vector<Hop*> sent_to_;                      // by request id: the pod, or null
-  sim::Time next_report_ = 0;
+  std::size_t through_ = 0;                        // requests buffered or sent and not yet ended
+  sim::Time idle_since_ = -sim::kSecond;           // when through_ last fell to 0
   bool timer_armed_ = false;
   bool drain_scheduled_ = false;
 };

@@ -68,7 +68,7 @@ TEST(Activator, BuffersWithoutPodsAndSendsWhenOneIsReady) {
     rig.Send();
   EXPECT_EQ(rig.activator.buffered(), 5u);
   EXPECT_EQ(rig.activator.Outstanding(), 5u);
-  EXPECT_EQ(rig.reports, 1) << "one immediate stat per second";
+  EXPECT_EQ(rig.reports, 1) << "one immediate stat, at the first";
   rig.backend.SetEndpoints({&pod});
   rig.Run();
   EXPECT_EQ(pod.taken, 5);
@@ -160,14 +160,36 @@ TEST(Activator, BufferedRequestsTimeOutAndWithdrawnOnesAreForgotten) {
   EXPECT_EQ(pod.taken, 0) << "nothing withdrawn or timed out is sent";
 }
 
-TEST(Activator, RefusesBeyondTheBreakerQueueDepth) {
+// The revision's breaker has MaxInt32 slots beyond its queue depth of
+// 10,000: it never refuses (throttler.go, queue/breaker.go NewBreaker).
+TEST(Activator, NeverRefusesWhileBuffering) {
   Rig rig(1);
-  for (std::size_t i = 0; i < Activator::kQueueDepth; ++i)
+  for (int i = 0; i < 20'000; ++i)
     rig.Send();
-  EXPECT_EQ(rig.activator.buffered(), Activator::kQueueDepth);
+  EXPECT_EQ(rig.activator.buffered(), 20'000u);
+  EXPECT_EQ(rig.table.live(), 20'000u);
+}
+
+// The immediate stat goes out only when the revision has no stats entry:
+// after a whole second with none of its requests in flight.
+TEST(Activator, SendsTheImmediateStatOnlyAfterAnIdleSecond) {
+  Rig rig(0);
+  Pod pod(rig.engine, rig.table);
+  rig.backend.SetEndpoints({&pod});
   rig.Send();
-  EXPECT_EQ(rig.activator.buffered(), Activator::kQueueDepth);
-  EXPECT_EQ(rig.table.live(), Activator::kQueueDepth) << "the one past the depth was refused";
+  EXPECT_EQ(rig.reports, 1);
+  rig.engine.RunUntil(3 * sim::kSecond);
+  rig.Send();  // still busy: the first is in flight
+  EXPECT_EQ(rig.reports, 1);
+  pod.FinishOne();
+  pod.FinishOne();  // idle from 3 s
+  rig.engine.RunUntil(3 * sim::kSecond + 900 * sim::kMillisecond);
+  rig.Send();
+  EXPECT_EQ(rig.reports, 1) << "idle for less than a period";
+  pod.FinishOne();  // idle again from 3.9 s
+  rig.engine.RunUntil(5 * sim::kSecond);
+  rig.Send();
+  EXPECT_EQ(rig.reports, 2);
 }
 
 }  // namespace

@@ -275,6 +275,20 @@ TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
       {"knative revision name", kv,
        Replace(k0, "    metadata:\n", "    metadata:\n      name: other-00001\n"),
        "app.yaml:", "must have the Service's name followed by '-' as its prefix"},
+      {"knative Service beside a v1 Service of its name", kv,
+       k0 + "---\napiVersion: v1\nkind: Service\nmetadata: {name: app}\nspec: {selector: {a: "
+            "b}}\n",
+       "app.yaml:1:", "needs the v1 Service of its name, which another manifest defines"},
+      {"hpa on a knative revision", kv,
+       k0 + "---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: "
+            "app}\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: "
+            "app-00001-deployment}\n  maxReplicas: 5\n",
+       "app.yaml:17:", "is the revision of Knative Service default/app, which its KPA scales"},
+      {"two model servers for a knative revision",
+       Replace(kv, "  traffic:",
+               "  - deployment: app-00001-deployment\n    serviceTime: {kind: constant, value: "
+               "10ms}\n  traffic:"),
+       k0, "s.yaml:", "duplicate model server for default/app-00001-deployment"},
       {"knative config stable window",
        Replace(kv,
                "  nodePools:", "  knative: {config-autoscaler: {stable-window: 5s}}\n  nodePools:"),
