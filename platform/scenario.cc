@@ -863,7 +863,7 @@ kpa::Annotations ReadKnativeAnnotations(const Node& node, const kpa::Config& con
       {"targetUtilizationPercentage", "target-utilization-percentage"},
   };
   const std::string prefix = "autoscaling.knative.dev/";
-  const Node* activation_at = nullptr;
+  Node activation_at;  // a copy: Entries() is a temporary
   std::string activation_path;
   for (const auto& e : node.Entries()) {
     const std::string full = e.key.IsScalar() ? e.key.scalar() : "";
@@ -931,7 +931,7 @@ kpa::Annotations ReadKnativeAnnotations(const Node& node, const kpa::Config& con
       }
     } else if (key == "activation-scale") {
       a.activation_scale = v.Int32(INT32_MIN, "");
-      activation_at = &e.value;
+      activation_at = e.value;
       activation_path = v.path;
     } else if (key == "metric-aggregation-algorithm") {
       const auto text = TextOf(e.value, v.path, diags);
@@ -951,7 +951,7 @@ kpa::Annotations ReadKnativeAnnotations(const Node& node, const kpa::Config& con
         node.location(), node.path(),
         "max-scale=" + std::to_string(max) + " is less than min-scale=" + std::to_string(min));
   }
-  if (a.activation_scale && activation_at != nullptr) {
+  if (a.activation_scale && activation_at.present()) {
     const int n = *a.activation_scale;
     std::string problem;
     if (min > n) {
@@ -964,7 +964,7 @@ kpa::Annotations ReadKnativeAnnotations(const Node& node, const kpa::Config& con
       problem = "activation-scale=" + std::to_string(n) + " must be greater than 1";
     }
     if (!problem.empty()) {
-      diags.Error(activation_at->location(), activation_path, problem);
+      diags.Error(activation_at.location(), activation_path, problem);
       a.activation_scale.reset();
     }
   }
