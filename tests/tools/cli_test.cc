@@ -259,7 +259,8 @@ TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
                "- type: Pods\n    pods: {metric: {name: bogus}, target: {type: AverageValue, "
                "averageValue: 1}}"),
        "app.yaml:26:", "no pod metric bogus (the model servers offer"},
-      {"knative window", kv, kn, "app.yaml:8:", "window: invalid value '5s': must be in [6s, 1h0m0s]"},
+      {"knative window", kv, kn,
+       "app.yaml:8:", "window: invalid value '5s': must be in [6s, 1h0m0s]"},
       {"knative class", kv, Replace(k0, "window: 60s", "class: hpa.autoscaling.knative.dev"),
        "app.yaml:8:", "class 'hpa.autoscaling.knative.dev' is not simulated"},
       {"knative panic threshold", kv,
