@@ -191,17 +191,41 @@ std::int32_t PeriodStart(std::int32_t current, const ScaleHistory& history,
          ChangePerPeriod(period_seconds, history.down_events, now);
 }
 
+// The start every per-pod calculation shares (GetResourceReplicas,
+// GetMetricReplicas): the pods grouped, and the metrics of the ready pods
+// with one; or upstream's error when there are no pods or no such metrics.
+struct Grouped {
+  PodGroups groups;
+  PodMetrics metrics;
+  std::string error;
+};
+
+Grouped GroupWithMetrics(const std::vector<PodState>& pods, const PodMetrics& metrics, bool cpu,
+                         sim::Time now, const ControllerOptions& options) {
+  Grouped out;
+  if (pods.empty()) {
+    out.error = "no pods returned by selector while calculating replica count";
+    return out;
+  }
+  out.groups = GroupPods(pods, metrics, cpu, now, options);
+  out.metrics = metrics;
+  RemoveMetrics(out.metrics, out.groups.ignored);
+  RemoveMetrics(out.metrics, out.groups.unready);
+  if (out.metrics.empty()) {
+    out.error = "did not receive metrics for targeted pods (pods might be unready)";
+  }
+  return out;
+}
+
 }  // namespace
 
 Proposal ResourceUtilizationReplicas(std::int32_t current_replicas, std::int32_t target_utilization,
                                      const std::vector<PodState>& pods, const PodMetrics& metrics,
                                      bool cpu, sim::Time now, const ControllerOptions& options) {
-  if (pods.empty()) return Error("no pods returned by selector while calculating replica count");
-  const PodGroups g = GroupPods(pods, metrics, cpu, now, options);
-  PodMetrics m = metrics;
-  RemoveMetrics(m, g.ignored);
-  RemoveMetrics(m, g.unready);
-  if (m.empty()) return Error("did not receive metrics for targeted pods (pods might be unready)");
+  Grouped grouped = GroupWithMetrics(pods, metrics, cpu, now, options);
+  if (!grouped.error.empty()) return Error(grouped.error);
+  const PodGroups& g = grouped.groups;
+  PodMetrics& m = grouped.metrics;
   // calculateRequests: every listed pod's request.
   std::map<std::string, std::int64_t> requests;
   for (const PodState& pod : pods) {
@@ -232,12 +256,10 @@ Proposal ResourceUtilizationReplicas(std::int32_t current_replicas, std::int32_t
 Proposal AverageValueReplicas(std::int32_t current_replicas, std::int64_t target_milli,
                               const std::vector<PodState>& pods, const PodMetrics& metrics,
                               bool cpu, sim::Time now, const ControllerOptions& options) {
-  if (pods.empty()) return Error("no pods returned by selector while calculating replica count");
-  const PodGroups g = GroupPods(pods, metrics, cpu, now, options);
-  PodMetrics m = metrics;
-  RemoveMetrics(m, g.ignored);
-  RemoveMetrics(m, g.unready);
-  if (m.empty()) return Error("did not receive metrics for targeted pods (pods might be unready)");
+  Grouped grouped = GroupWithMetrics(pods, metrics, cpu, now, options);
+  if (!grouped.error.empty()) return Error(grouped.error);
+  const PodGroups& g = grouped.groups;
+  PodMetrics& m = grouped.metrics;
   const auto [ratio, usage] = UsageRatio(m, target_milli);
   Proposal p;
   p.ok = true;
