@@ -385,8 +385,52 @@ hpa::ScalingRules ReadScalingRules(const Node& node, hpa::ScalingRules rules, Di
   return rules;
 }
 
+// A metric's name, which must be one that platsim's metrics pipelines
+// offer (`known`); the error names `what` kind of metric and who `offers`
+// which.
+template <std::size_t N>
+void ReadMetricName(MapReader& m, const Node& metric_node, const char* const (&known)[N],
+                    const std::string& what, const std::string& offers, hpa::MetricSpec& metric,
+                    Diagnostics& diags) {
+  const auto name = m.RequiredString("name");
+  if (!name) return;
+  metric.name = *name;
+  if (std::find(std::begin(known), std::end(known), *name) != std::end(known)) return;
+  std::string list;
+  for (const char* k : known)
+    list += std::string(list.empty() ? "" : ", ") + k;
+  diags.Error(m.Get("name").location(), metric_node.path() + ".name",
+              "no " + what + " metric " + *name + " (" + offers + " " + list + ")");
+}
+
+// The target of a metric: Value or AverageValue, or with `average_only`
+// AverageValue alone (all the API allows for a Pods metric).
+void ReadValueTarget(MapReader& parent, hpa::MetricSpec& metric, const char* kind,
+                     bool average_only, Diagnostics& diags) {
+  const Node target_node = parent.Require("target");
+  MapReader target(target_node, diags);
+  const auto type = target.RequiredString("type");
+  const char* field = "value";
+  metric.target = hpa::MetricSpec::Target::kValue;
+  if (average_only || type == std::optional<std::string>("AverageValue")) {
+    field = "averageValue";
+    metric.target = hpa::MetricSpec::Target::kAverageValue;
+  }
+  if (type && *type != "AverageValue" && (average_only || *type != "Value")) {
+    diags.Error(target.Get("type").location(), target_node.path() + ".type",
+                average_only
+                    ? std::string("must be AverageValue for a ") + kind + " metric"
+                    : std::string("must be Value or AverageValue for an ") + kind + " metric");
+  }
+  const Node value = target.Require(field);
+  if (value.present()) {
+    metric.value_milli = input::ReadQuantityMilli(value, diags, 1, kMaxCpuMilli).value_or(1);
+  }
+  target.RejectUnknown();
+}
+
 // A Pods metric: one of the model servers' custom metrics, with an
-// AverageValue target (the only one the API allows for Pods metrics).
+// AverageValue target.
 hpa::MetricSpec ReadPodsMetric(MapReader& e, Diagnostics& diags) {
   hpa::MetricSpec metric;
   metric.source = hpa::MetricSpec::Source::kPods;
@@ -394,59 +438,16 @@ hpa::MetricSpec ReadPodsMetric(MapReader& e, Diagnostics& diags) {
   MapReader pods(pods_node, diags);
   const Node metric_node = pods.Require("metric");
   MapReader m(metric_node, diags);
-  if (const auto name = m.RequiredString("name")) {
-    metric.name = *name;
-    const auto& known = hpa::kPodsMetricNames;
-    if (std::find(std::begin(known), std::end(known), *name) == std::end(known)) {
-      std::string list;
-      for (const char* k : known)
-        list += std::string(list.empty() ? "" : ", ") + k;
-      diags.Error(m.Get("name").location(), metric_node.path() + ".name",
-                  "no pod metric " + *name + " (the model servers offer " + list + ")");
-    }
-  }
+  ReadMetricName(m, metric_node, hpa::kPodsMetricNames, "pod", "the model servers offer", metric,
+                 diags);
   if (m.Has("selector")) {
     const Node sel = m.Get("selector");
     diags.Error(sel.location(), sel.path(), "metric selectors are not simulated yet");
   }
   m.RejectUnknown();
-  const Node target_node = pods.Require("target");
-  MapReader target(target_node, diags);
-  const auto target_type = target.RequiredString("type");
-  if (target_type && *target_type != "AverageValue") {
-    diags.Error(target.Get("type").location(), target_node.path() + ".type",
-                "must be AverageValue for a Pods metric");
-  }
-  metric.target = hpa::MetricSpec::Target::kAverageValue;
-  const Node value = target.Require("averageValue");
-  if (value.present()) {
-    metric.value_milli = input::ReadQuantityMilli(value, diags, 1, kMaxCpuMilli).value_or(1);
-  }
-  target.RejectUnknown();
+  ReadValueTarget(pods, metric, "Pods", true, diags);
   pods.RejectUnknown();
   return metric;
-}
-
-// The Value or AverageValue target of an Object or External metric.
-void ReadValueTarget(MapReader& parent, hpa::MetricSpec& metric, const char* kind,
-                     Diagnostics& diags) {
-  const Node target_node = parent.Require("target");
-  MapReader target(target_node, diags);
-  const auto type = target.RequiredString("type");
-  const char* field = "value";
-  metric.target = hpa::MetricSpec::Target::kValue;
-  if (type == std::optional<std::string>("AverageValue")) {
-    field = "averageValue";
-    metric.target = hpa::MetricSpec::Target::kAverageValue;
-  } else if (type && *type != "Value") {
-    diags.Error(target.Get("type").location(), target_node.path() + ".type",
-                std::string("must be Value or AverageValue for an ") + kind + " metric");
-  }
-  const Node value = target.Require(field);
-  if (value.present()) {
-    metric.value_milli = input::ReadQuantityMilli(value, diags, 1, kMaxCpuMilli).value_or(1);
-  }
-  target.RejectUnknown();
 }
 
 // An External metric: a Service's metric chosen by `matchLabels: {service:
@@ -458,15 +459,8 @@ hpa::MetricSpec ReadExternalMetric(MapReader& e, const std::string& ns, Diagnost
   MapReader external(external_node, diags);
   const Node metric_node = external.Require("metric");
   MapReader m(metric_node, diags);
-  if (const auto name = m.RequiredString("name")) {
-    metric.name = *name;
-    const auto& known = hpa::kExternalMetricNames;
-    if (std::find(std::begin(known), std::end(known), *name) == std::end(known)) {
-      diags.Error(m.Get("name").location(), metric_node.path() + ".name",
-                  "no external metric " + *name +
-                      " (simulated: service_requests_per_second, service_pending_requests)");
-    }
-  }
+  ReadMetricName(m, metric_node, hpa::kExternalMetricNames, "external", "simulated:", metric,
+                 diags);
   const Node selector = m.Require("selector");
   MapReader sel(selector, diags);
   const Labels labels = ReadLabels(sel.Get("matchLabels"), diags);
@@ -479,7 +473,7 @@ hpa::MetricSpec ReadExternalMetric(MapReader& e, const std::string& ns, Diagnost
   }
   sel.RejectUnknown();
   m.RejectUnknown();
-  ReadValueTarget(external, metric, "External", diags);
+  ReadValueTarget(external, metric, "External", false, diags);
   external.RejectUnknown();
   return metric;
 }
@@ -504,16 +498,10 @@ hpa::MetricSpec ReadObjectMetric(MapReader& e, const std::string& ns, Diagnostic
   d.RejectUnknown();
   const Node metric_node = object.Require("metric");
   MapReader m(metric_node, diags);
-  if (const auto name = m.RequiredString("name")) {
-    metric.name = *name;
-    const auto& known = hpa::kServiceMetricNames;
-    if (std::find(std::begin(known), std::end(known), *name) == std::end(known)) {
-      diags.Error(m.Get("name").location(), metric_node.path() + ".name",
-                  "no Service metric " + *name + " (a Service offers requests_per_second)");
-    }
-  }
+  ReadMetricName(m, metric_node, hpa::kServiceMetricNames, "Service", "a Service offers", metric,
+                 diags);
   m.RejectUnknown();
-  ReadValueTarget(object, metric, "Object", diags);
+  ReadValueTarget(object, metric, "Object", false, diags);
   object.RejectUnknown();
   return metric;
 }
