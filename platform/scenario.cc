@@ -735,9 +735,9 @@ void ReadKnativeConfig(const Node& node, Scenario& s, Diagnostics& diags) {
       } else if (key == "allow-zero-initial-scale") {
         c.allow_zero_initial_scale = v.Bool().value_or(c.allow_zero_initial_scale);
       } else if (key == "max-scale-up-rate" || key == "max-scale-down-rate") {
-        const auto x = v.Number([](double r) { return r > 1.0; }, "must be greater than 1.0");
-        (key == "max-scale-up-rate" ? c.max_scale_up_rate : c.max_scale_down_rate) =
-            x.value_or(key == "max-scale-up-rate" ? c.max_scale_up_rate : c.max_scale_down_rate);
+        double& rate = key == "max-scale-up-rate" ? c.max_scale_up_rate : c.max_scale_down_rate;
+        rate =
+            v.Number([](double r) { return r > 1.0; }, "must be greater than 1.0").value_or(rate);
       } else if (key == "container-concurrency-target-percentage") {
         // Values above 1 are percentages (legacy: fractions in (0, 1]).
         if (const auto x =

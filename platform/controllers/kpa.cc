@@ -239,9 +239,4 @@ std::map<std::string, std::map<std::string, double>> KnativeAutoscaler::Results(
   return out;
 }
 
-KnativeAutoscaler::View KnativeAutoscaler::ViewOf(const std::string& service) const {
-  const State& s = states_.at(service);
-  return {s.last.desired, s.last.excess_burst_capacity, s.decider.panicking(), s.status};
-}
-
 }  // namespace platsim::platform

@@ -76,15 +76,6 @@ class KnativeAutoscaler {
   // Knative Service key (summary.json's `autoscalers`).
   std::map<std::string, std::map<std::string, double>> Results(sim::Time now) const;
 
-  // The decider's and the PodAutoscaler's state (tests).
-  struct View {
-    std::int32_t desired = -1;
-    std::int32_t excess_burst_capacity = 0;
-    bool panicking = false;
-    kpa::PodAutoscalerStatus status;
-  };
-  View ViewOf(const std::string& service) const;
-
  private:
   struct State {
     State(Revision r, const kpa::DeciderSpec& s, sim::Time now, sim::Time warmup);

@@ -170,14 +170,12 @@ class Autoscaler {
   // result, which the caller ignores).
   ScaleResult Scale(sim::Time now, int ready, std::optional<Observed> observed);
   bool panicking() const { return panic_time_.has_value(); }
-  const DeciderSpec& spec() const { return spec_; }
 
-  // Test hooks, as upstream's tests set them.
+  // A test hook, as upstream's tests set the panic state.
   void SetPanic(sim::Time since, std::int32_t max_panic_pods) {
     panic_time_ = since;
     max_panic_pods_ = max_panic_pods;
   }
-  void SetReachable(bool reachable) { spec_.reachable = reachable; }
 
  private:
   DeciderSpec spec_;

@@ -51,6 +51,7 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
             });
         path.ingress = std::make_unique<KnativeIngress>(*path.activator, *service_proxy);
       }
+      path.routes.push_back(i);
       first_hop = path.ingress.get();
     }
     routes_.push_back(
@@ -156,8 +157,9 @@ void DataPlane::SetActivatorInPath(const std::string& ksvc, bool proxy) {
 
 DataPlane::Load DataPlane::LoadOf(const std::string& ksvc) const {
   Load load;
-  for (std::size_t i = 0; i < routes_.size(); ++i) {
-    if (routes_[i].service_key != ksvc) continue;
+  const auto it = knative_.find(ksvc);
+  if (it == knative_.end()) return load;
+  for (const std::size_t i : it->second.routes) {
     load.request_seconds += stats_.InSystemSeconds(i, engine_.Now());
     load.arrived += static_cast<double>(stats_.metrics(i).all.arrived);
   }

@@ -151,6 +151,7 @@ class DataPlane : public ContainerRuntime {
   struct KnativePath {
     std::unique_ptr<Activator> activator;
     std::unique_ptr<KnativeIngress> ingress;
+    std::vector<std::size_t> routes;  // the clients of the Knative Service
   };
   std::map<std::string, KnativePath> knative_;  // by Knative Service key
   std::function<void(const std::string&)> activator_report_;
