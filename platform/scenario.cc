@@ -1,9 +1,7 @@
 #include "platform/scenario.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <set>
@@ -627,88 +625,37 @@ void ReadHorizontalPodAutoscaler(MapReader& m, Scenario& s, ManifestContext& ctx
 
 constexpr const char* kKnativeRevisionLabel = "serving.knative.dev/revision";
 
-// A scalar's text (annotations and ConfigMap data are strings; unquoted
-// numbers read as their text).
-std::optional<std::string> TextOf(const Node& v, const std::string& path, Diagnostics& diags) {
-  if (!v.IsScalar()) {
-    diags.Error(v.location(), path, "expected a string (got " + v.Describe() + ")");
-    return std::nullopt;
-  }
-  return v.scalar();
-}
-
-std::optional<double> ParseNumberText(const std::string& text) {
-  char* end = nullptr;
-  const double x = std::strtod(text.c_str(), &end);
-  if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(x)) return std::nullopt;
-  return x;
-}
-
-std::optional<std::int64_t> ParseIntText(const std::string& text) {
-  char* end = nullptr;
-  errno = 0;
-  const long long x = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || end != text.c_str() + text.size() || errno != 0) return std::nullopt;
-  return x;
-}
-
-// Reads one value of a Knative annotation or ConfigMap key, reporting a
-// malformed one or one outside the upstream rule `rule` (which `ok` checks).
+// Reads one value of a Knative annotation or ConfigMap key (strings there;
+// unquoted numbers read as their text) with the project's readers, then
+// reports one outside upstream's rule `rule`.
 struct KnativeValues {
   const Node& at;
-  std::string path;
   Diagnostics& diags;
+  bool Check(bool ok, const std::string& rule) const {
+    if (!ok) diags.Error(at.location(), at.path(), "invalid value '" + at.scalar() + "': " + rule);
+    return ok;
+  }
   std::optional<double> Number(const std::function<bool(double)>& ok, const std::string& rule) {
-    const auto text = TextOf(at, path, diags);
-    if (!text) return std::nullopt;
-    const auto x = ParseNumberText(*text);
-    if (!x) {
-      diags.Error(at.location(), path, "invalid value '" + *text + "': expected a number");
-    } else if (!ok(*x)) {
-      diags.Error(at.location(), path, "invalid value '" + *text + "': " + rule);
-      return std::nullopt;
-    }
+    const auto x = input::ReadNumber(at, diags, -HUGE_VAL, HUGE_VAL);
+    if (!x || !Check(ok(*x), rule)) return std::nullopt;
     return x;
   }
   std::optional<int> Int32(std::int64_t min, const std::string& rule) {
-    const auto text = TextOf(at, path, diags);
-    if (!text) return std::nullopt;
-    const auto x = ParseIntText(*text);
-    if (!x || *x > INT32_MAX || *x < INT32_MIN) {
-      diags.Error(at.location(), path, "invalid value '" + *text + "': expected an int32");
-      return std::nullopt;
-    }
-    if (*x < min) {
-      diags.Error(at.location(), path, "invalid value '" + *text + "': " + rule);
-      return std::nullopt;
-    }
+    const auto x = input::ReadInt(at, diags, INT32_MIN, INT32_MAX);
+    if (!x || !Check(*x >= min, rule)) return std::nullopt;
     return static_cast<int>(*x);
   }
   // A Go duration; `whole_seconds`: at most second precision.
   std::optional<sim::Time> Duration(sim::Time min, sim::Time max, bool whole_seconds,
                                     const std::string& rule) {
-    const auto text = TextOf(at, path, diags);
-    if (!text) return std::nullopt;
-    std::string error;
-    const auto d = input::ParseDuration(*text, &error);
-    if (!d) {
-      diags.Error(at.location(), path, "invalid value '" + *text + "': " + error);
-      return std::nullopt;
-    }
-    if (*d < min || *d > max || (whole_seconds && *d % sim::kSecond != 0)) {
-      diags.Error(at.location(), path, "invalid value '" + *text + "': " + rule);
+    const auto d = input::ReadDuration(at, diags, 0, sim::kMaxDuration);
+    if (!d || !Check(*d >= min && *d <= max && (!whole_seconds || *d % sim::kSecond == 0), rule)) {
       return std::nullopt;
     }
     return d;
   }
-  std::optional<bool> Bool() {
-    const auto text = TextOf(at, path, diags);
-    if (!text) return std::nullopt;
-    if (*text == "true") return true;
-    if (*text == "false") return false;
-    diags.Error(at.location(), path, "invalid value '" + *text + "': expected true or false");
-    return std::nullopt;
-  }
+  std::optional<bool> Bool() { return input::ReadBool(at, diags); }
+  std::optional<std::string> String() { return input::ReadString(at, diags); }
 };
 
 // spec.knative: the cluster's Knative configuration as the data of its
@@ -728,7 +675,7 @@ void ReadKnativeConfig(const Node& node, Scenario& s, Diagnostics& diags) {
     Node initial_scale_at = autoscaler;
     for (const auto& e : autoscaler.Entries()) {
       const std::string key = e.key.IsScalar() ? e.key.scalar() : "";
-      KnativeValues v{e.value, input::ChildPath(autoscaler.path(), key), diags};
+      KnativeValues v{e.value, diags};
       auto positive = [](double x) { return x > 0; };
       if (key == "enable-scale-to-zero") {
         c.enable_scale_to_zero = v.Bool().value_or(c.enable_scale_to_zero);
@@ -789,13 +736,12 @@ void ReadKnativeConfig(const Node& node, Scenario& s, Diagnostics& diags) {
             v.Duration(0, sim::kMaxDuration, false, "cannot be negative")
                 .value_or(c.scale_to_zero_pod_retention_period);
       } else if (key == "pod-autoscaler-class") {
-        if (const auto text = TextOf(e.value, v.path, diags);
-            text && *text != "kpa.autoscaling.knative.dev") {
-          diags.Error(e.value.location(), v.path,
+        if (const auto text = v.String(); text && *text != "kpa.autoscaling.knative.dev") {
+          diags.Error(e.value.location(), e.value.path(),
                       "only kpa.autoscaling.knative.dev is simulated (got '" + *text + "')");
         }
       } else {
-        diags.Warning(e.key.location(), v.path, kNotSimulated);
+        diags.Warning(e.key.location(), e.value.path(), kNotSimulated);
       }
     }
     if (c.initial_scale == 0 && !c.allow_zero_initial_scale) {
@@ -817,7 +763,7 @@ void ReadKnativeConfig(const Node& node, Scenario& s, Diagnostics& diags) {
   if (deployment.present()) {
     MapReader d(deployment, diags);
     if (const Node pd = d.Get("progress-deadline"); pd.present()) {
-      KnativeValues v{pd, pd.path(), diags};
+      KnativeValues v{pd, diags};
       c.progress_deadline = v.Duration(sim::kSecond, sim::kMaxDuration, true,
                                        "must be a positive whole number of seconds")
                                 .value_or(c.progress_deadline);
@@ -858,7 +804,7 @@ kpa::Annotations ReadKnativeAnnotations(const Node& node, const kpa::Config& con
     if (full == "serving.knative.dev/progress-deadline") {
       // pkg/apis/serving/metadata_validation.go: a positive whole number of
       // seconds.
-      KnativeValues v{e.value, input::ChildPath(node.path(), full), diags};
+      KnativeValues v{e.value, diags};
       a.progress_deadline = v.Duration(sim::kSecond, sim::kMaxDuration, true,
                                        "must be a positive whole number of seconds");
       continue;
@@ -866,21 +812,21 @@ kpa::Annotations ReadKnativeAnnotations(const Node& node, const kpa::Config& con
     if (full.rfind(prefix, 0) != 0) continue;  // not an autoscaling annotation
     std::string key = full.substr(prefix.size());
     if (const auto alias = kAliases.find(key); alias != kAliases.end()) key = alias->second;
-    KnativeValues v{e.value, input::ChildPath(node.path(), full), diags};
+    KnativeValues v{e.value, diags};
     if (key == "class") {
-      const auto text = TextOf(e.value, v.path, diags);
+      const auto text = v.String();
       if (text && *text != "kpa.autoscaling.knative.dev") {
-        diags.Error(e.value.location(), v.path,
+        diags.Error(e.value.location(), e.value.path(),
                     "class '" + *text +
                         "' is not simulated (only kpa.autoscaling.knative.dev; for an HPA, give "
                         "an autoscaling/v2 HorizontalPodAutoscaler)");
       }
     } else if (key == "metric") {
-      const auto text = TextOf(e.value, v.path, diags);
+      const auto text = v.String();
       if (text && *text == "rps") {
         a.metric = kpa::Metric::kRps;
       } else if (text && *text != "concurrency") {
-        diags.Error(e.value.location(), v.path,
+        diags.Error(e.value.location(), e.value.path(),
                     "invalid value '" + *text + "': the KPA scales on concurrency or rps");
       }
     } else if (key == "target") {
@@ -913,24 +859,25 @@ kpa::Annotations ReadKnativeAnnotations(const Node& node, const kpa::Config& con
     } else if (key == "initial-scale") {
       a.initial_scale = v.Int32(0, "must be at least 0");
       if (a.initial_scale == 0 && !config.allow_zero_initial_scale) {
-        diags.Error(e.value.location(), v.path,
+        diags.Error(e.value.location(), e.value.path(),
                     "invalid value '0': initial-scale=0 requires allow-zero-initial-scale in "
                     "config-autoscaler");
       }
     } else if (key == "activation-scale") {
       a.activation_scale = v.Int32(INT32_MIN, "");
       activation_at = e.value;
-      activation_path = v.path;
+      activation_path = e.value.path();
     } else if (key == "metric-aggregation-algorithm") {
-      const auto text = TextOf(e.value, v.path, diags);
+      const auto text = v.String();
       if (text && (*text == "weighted-exponential" || *text == "weightedExponential")) {
         a.weighted_exponential = true;
       } else if (text && *text != "linear") {
-        diags.Error(e.value.location(), v.path,
+        diags.Error(e.value.location(), e.value.path(),
                     "invalid value '" + *text + "': linear or weighted-exponential");
       }
     } else {
-      diags.Warning(e.key.location(), v.path, "an unknown Knative autoscaling annotation; ignored");
+      diags.Warning(e.key.location(), e.value.path(),
+                    "an unknown Knative autoscaling annotation; ignored");
     }
   }
   const int min = a.min_scale.value_or(0), max = a.max_scale.value_or(0);
