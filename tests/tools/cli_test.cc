@@ -1258,36 +1258,12 @@ TEST(Cli, AKnativeServiceScalesToZeroAndBackAsUpstreamTimesIt) {
 // where the HPA must come to rest.
 TEST(Cli, AnHpaScalesOnCpuUtilizationAsUpstreamComputesIt) {
   TempDir dir;
-  dir.Write("app.yaml", R"(apiVersion: apps/v1
-kind: Deployment
-metadata: {name: app}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: app}}
-  template:
-    metadata: {labels: {app: app}}
-    spec:
-      containers:
-      - name: s
-        image: "app:1"
-        resources: {requests: {cpu: "1"}}
----
-apiVersion: v1
-kind: Service
-metadata: {name: app}
-spec: {selector: {app: app}}
----
-apiVersion: autoscaling/v2
-kind: HorizontalPodAutoscaler
-metadata: {name: app}
-spec:
-  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: app}
-  minReplicas: 1
-  maxReplicas: 20
-  metrics:
-  - type: Resource
-    resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
-)");
+  // WithAutoscaler() from 2 replicas requesting 1 core each, up to 20.
+  std::string manifests = Replace(Replace(WithAutoscaler(), "maxReplicas: 5", "maxReplicas: 20"),
+                                  "replicas: 1", "replicas: 2");
+  manifests = Replace(manifests, "- {name: s, image: \"app:1\"}",
+                      "- {name: s, image: \"app:1\", resources: {requests: {cpu: \"1\"}}}");
+  dir.Write("app.yaml", manifests);
   const auto scenario = dir.Write("s.yaml", R"(apiVersion: platsim.dev/v1alpha1
 kind: Scenario
 metadata: {name: hpa}
