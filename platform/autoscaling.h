@@ -6,6 +6,7 @@
 #define PLATSIM_PLATFORM_AUTOSCALING_H_
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -122,6 +123,18 @@ struct PrometheusOptions {
 };
 
 }  // namespace hpa
+
+// What an autoscaler shows at a time-series sample: the replicas it wants
+// its target to have, its first metric's value and target as it last
+// computed them (in the target's units: percent of request for a
+// Utilization target, else the value), and whether it is panicking (the
+// KPA's panic mode; never for an HPA).
+struct AutoscalerObservation {
+  std::int32_t desired = 0;
+  double metric = std::numeric_limits<double>::quiet_NaN();
+  double target = std::numeric_limits<double>::quiet_NaN();
+  bool panic = false;
+};
 
 struct HorizontalPodAutoscalerStatus {
   std::int32_t current_replicas = 0;

@@ -93,6 +93,9 @@ const ServiceColumn kServiceColumns[] = {
 // interval.
 const char* const kPlatformColumns[] = {"nodes", "gpus_provisioned", "cost_usd_per_hour",
                                         "power_w"};
+// An autoscaler's row's columns, after the platform's (AutoscalerObservation).
+const char* const kAutoscalerColumns[] = {"desired_replicas", "metric_value", "metric_target",
+                                          "panic_mode"};
 
 const std::vector<std::string>& TimeSeriesColumns() {
   static const std::vector<std::string> columns = [] {
@@ -100,6 +103,8 @@ const std::vector<std::string>& TimeSeriesColumns() {
     for (const ServiceColumn& c : kServiceColumns)
       names.emplace_back(c.name);
     for (const char* c : kPlatformColumns)
+      names.emplace_back(c);
+    for (const char* c : kAutoscalerColumns)
       names.emplace_back(c);
     return names;
   }();
@@ -260,6 +265,36 @@ RunResult Simulation::Run(const RunOptions& options) {
       row[c + 3] = now > 0 ? (energy_j - last_energy_j) / sim::ToSeconds(sc.sample_interval) : kNaN;
       last_energy_j = energy_j;
     });
+    // One row per autoscaler: "HorizontalPodAutoscaler/NS/NAME" and, for a
+    // Knative Service's revision, "PodAutoscaler/NS/NAME".
+    auto add_autoscaler = [&](const std::string& series,
+                              std::function<std::optional<AutoscalerObservation>()> observe) {
+      recorder->AddSeries(series, [observe](sim::Time, std::span<double> row) {
+        std::fill(row.begin(), row.end(), kNaN);
+        const std::size_t c = std::size(kServiceColumns) + std::size(kPlatformColumns);
+        if (const auto o = observe()) {
+          row[c] = o->desired;
+          row[c + 1] = o->metric;
+          row[c + 2] = o->target;
+          row[c + 3] = o->panic ? 1.0 : 0.0;
+        }
+      });
+    };
+    if (autoscalers) {
+      for (const auto& h : sc.autoscalers) {
+        add_autoscaler(
+            "HorizontalPodAutoscaler/" + h.meta.Key(),
+            [&autoscalers, key = h.meta.Key()] { return autoscalers->ObservationOf(key); });
+      }
+    }
+    if (kpa) {
+      for (const auto& k : sc.knative_services) {
+        add_autoscaler("PodAutoscaler/" + k.key,
+                       [&kpa, key = k.key]() -> std::optional<AutoscalerObservation> {
+                         return kpa->ObservationOf(key);
+                       });
+      }
+    }
     recorder->Start(0, sc.duration);
   }
 

@@ -1,5 +1,7 @@
 #include "platform/controllers/hpa.h"
 
+#include <limits>
+
 #include <algorithm>
 #include <cmath>
 #include <utility>
@@ -123,6 +125,16 @@ std::map<std::string, std::map<std::string, double>> HorizontalPodAutoscalerCont
         {"replicas_max", r.highest},   {"replicas_mean", r.mean.Mean(std::max(now, warmup_))}};
   }
   return out;
+}
+
+std::optional<AutoscalerObservation> HorizontalPodAutoscalerController::ObservationOf(
+    const std::string& key) const {
+  const auto metric = first_metric_.find(key);
+  const HorizontalPodAutoscaler* h = api_.Get<HorizontalPodAutoscaler>(key);
+  const Deployment* target = h != nullptr ? api_.Get<Deployment>(h->target) : nullptr;
+  if (metric == first_metric_.end() || target == nullptr) return std::nullopt;
+  return AutoscalerObservation{target->replicas, metric->second.first, metric->second.second,
+                               false};
 }
 
 const hpa::ScaleHistory* HorizontalPodAutoscalerController::HistoryOf(
@@ -371,6 +383,14 @@ void HorizontalPodAutoscalerController::Reconcile(const std::string& key) {
       int invalid = 0;
       for (const hpa::MetricSpec& m : h->metrics) {
         const hpa::Proposal p = ProposalFor(m, *h, *target, pods);
+        if (&m == &h->metrics.front()) {
+          const bool percent = m.target == hpa::MetricSpec::Target::kUtilization;
+          first_metric_[key] = {
+              !p.ok     ? std::numeric_limits<double>::quiet_NaN()
+              : percent ? p.utilization
+                        : static_cast<double>(p.usage) / 1000.0,
+              percent ? m.average_utilization : static_cast<double>(m.value_milli) / 1000.0};
+        }
         if (!p.ok) {
           if (invalid++ == 0) {
             first_error = p.error;

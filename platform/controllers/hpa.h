@@ -68,6 +68,9 @@ class HorizontalPodAutoscalerController {
   // replicas as the HPA last set or found them, their time average and
   // their highest.
   std::map<std::string, std::map<std::string, double>> Results(sim::Time now) const;
+  // HPA `key`'s observation now (its target's replicas, its first metric),
+  // or nothing before its first sync.
+  std::optional<AutoscalerObservation> ObservationOf(const std::string& key) const;
 
  private:
   void OnAutoscaler(WatchType type, const HorizontalPodAutoscaler& h);
@@ -124,7 +127,8 @@ class HorizontalPodAutoscalerController {
     sim::TimeAverage mean;
   };
   void Record(const std::string& key, std::int32_t replicas, int direction);
-  std::map<std::string, Tally> records_;  // by HPA key
+  std::map<std::string, Tally> records_;                           // by HPA key
+  std::map<std::string, std::pair<double, double>> first_metric_;  // by HPA key: value, target
   sim::Time warmup_;
 };
 

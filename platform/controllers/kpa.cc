@@ -134,6 +134,7 @@ void KnativeAutoscaler::Decide(State& s) {
   if (!s.stable.IsEmpty(now) || s.spec.target_burst_capacity == -1) {
     observed = kpa::Observed{s.stable.WindowAverage(now), s.panic.WindowAverage(now)};
   }
+  if (observed) s.observed = observed->stable;
   const bool was_panicking = s.decider.panicking();
   const kpa::ScaleResult r = s.decider.Scale(now, ReadyPods(s), observed);
   if (was_panicking && now >= warmup_)
@@ -219,6 +220,11 @@ void KnativeAutoscaler::Emit(const State& s, const std::string& reason,
                 {{"deployment", s.revision.deployment},
                  {"desired", std::to_string(s.last.desired)},
                  {"panic", s.decider.panicking() ? "true" : "false"}}});
+}
+
+AutoscalerObservation KnativeAutoscaler::ObservationOf(const std::string& service) const {
+  const State& s = states_.at(service);
+  return {s.replicas, s.observed, s.spec.target_value, s.decider.panicking()};
 }
 
 std::map<std::string, std::map<std::string, double>> KnativeAutoscaler::Results(

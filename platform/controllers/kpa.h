@@ -29,12 +29,14 @@
 #define PLATSIM_PLATFORM_CONTROLLERS_KPA_H_
 
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "platform/api_server.h"
+#include "platform/autoscaling.h"
 #include "platform/controllers/kpa_algorithm.h"
 #include "platform/events.h"
 #include "sim/engine.h"
@@ -75,6 +77,10 @@ class KnativeAutoscaler {
   // What each revision's autoscaler did from the warm-up to `now`, by
   // Knative Service key (summary.json's `autoscalers`).
   std::map<std::string, std::map<std::string, double>> Results(sim::Time now) const;
+  // The observation of Knative Service `service`'s revision now: the scale
+  // last written, the stable window's average at the last decision and the
+  // target, and panic mode.
+  AutoscalerObservation ObservationOf(const std::string& service) const;
 
  private:
   struct State {
@@ -87,6 +93,7 @@ class KnativeAutoscaler {
     kpa::PodAutoscalerStatus status;
     Load scraped;     // at the previous scrape
     double owed = 0;  // the activator's immediate stat, taken off the next scrape
+    double observed = std::numeric_limits<double>::quiet_NaN();  // stable average, last decision
     std::optional<sim::EventId> requeue;
     sim::Time requeue_at = 0;
     // Tallies for the results.

@@ -1144,6 +1144,56 @@ std::string ScenarioWith(const std::string& duration, const std::string& arrival
   return Replace(scenario, "count: 1", "count: 4");
 }
 
+// The rows of timeseries.csv in `out` of one series, as column -> text.
+std::vector<std::map<std::string, std::string>> SeriesRows(const std::filesystem::path& out,
+                                                           const std::string& series) {
+  std::istringstream in(ReadFile(out / "timeseries.csv"));
+  auto split = [](const std::string& line) {
+    std::vector<std::string> cells;
+    std::istringstream cells_in(line);
+    for (std::string cell; std::getline(cells_in, cell, ',');)
+      cells.push_back(cell);
+    if (!line.empty() && line.back() == ',') cells.emplace_back();
+    return cells;
+  };
+  std::string line;
+  std::getline(in, line);
+  const std::vector<std::string> header = split(line);
+  std::vector<std::map<std::string, std::string>> rows;
+  while (std::getline(in, line)) {
+    const std::vector<std::string> cells = split(line);
+    if (cells.size() < 3 || cells[2] != series) continue;
+    EXPECT_EQ(cells.size(), header.size()) << line;
+    std::map<std::string, std::string> row;
+    for (std::size_t i = 0; i < cells.size() && i < header.size(); ++i)
+      row[header[i]] = cells[i];
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+// For each row of an autoscaler's series, the replicas its events say it
+// last set (from `initial`), where no event is within `settle` before the
+// row: that is what desired_replicas must read.
+void ExpectDesiredReplicasFollowTheEvents(
+    const std::vector<std::map<std::string, std::string>>& rows,
+    const std::vector<std::pair<double, int>>& changes, int initial, double settle) {
+  std::size_t checked = 0;
+  for (const auto& row : rows) {
+    const double t = std::stod(row.at("time_s"));
+    int want = initial;
+    bool unsettled = false;
+    for (const auto& [at, replicas] : changes) {
+      if (at <= t - settle) want = replicas;
+      if (at > t - settle && at <= t) unsettled = true;
+    }
+    if (unsettled || row.at("desired_replicas").empty()) continue;
+    EXPECT_EQ(std::stoi(row.at("desired_replicas")), want) << "at " << t;
+    ++checked;
+  }
+  EXPECT_GT(checked, rows.size() / 2);
+}
+
 std::vector<nlohmann::json> EventsOf(const std::filesystem::path& out, const std::string& kind) {
   std::vector<nlohmann::json> events;
   std::istringstream in(ReadFile(out / "events.jsonl"));
@@ -1241,6 +1291,19 @@ TEST(Cli, AKnativeServiceScalesToZeroAndBackAsUpstreamTimesIt) {
   // seconds waited most of it.
   EXPECT_GT(m["latency_p99_s"].get<double>(), 3.0);
   EXPECT_LT(m["latency_p50_s"].get<double>(), 0.1);
+  // The time series' autoscaler row: the scale last written (the Scaling
+  // events'), the default target of 100 x 70% concurrency, panic mode.
+  std::vector<std::pair<double, int>> changes;
+  for (const auto& [at, message] : scaling)
+    changes.emplace_back(at, std::stoi(message.substr(message.rfind(' ') + 1)));
+  const auto rows = SeriesRows(out, "PodAutoscaler/default/app");
+  ASSERT_EQ(rows.size(), 61u);  // every 10 s of 10 minutes, both ends
+  ExpectDesiredReplicasFollowTheEvents(rows, changes, 1, 0.0);
+  for (const auto& row : rows) {
+    EXPECT_EQ(row.at("metric_target"), "70");
+    EXPECT_TRUE(row.at("panic_mode") == "0" || row.at("panic_mode") == "1");
+    EXPECT_EQ(row.at("ready_replicas"), "") << "a service column, empty in an autoscaler's row";
+  }
   const auto& kpa = summary["autoscalers"]["default/app"]["metrics"];
   EXPECT_EQ(kpa["scales_to_zero"].get<double>(), 2.0);
   EXPECT_EQ(kpa["scales_from_zero"].get<double>(), 1.0);
@@ -1302,6 +1365,19 @@ spec:
   EXPECT_EQ(rescales[step].second, 6);
   EXPECT_GE(rescales.back().second, 9);
   EXPECT_LE(rescales.back().second, 11);
+  // The HPA's time-series row: its target's replicas follow the rescales
+  // (each lands after the API server's 10 ms), against its 50% target.
+  const auto rows = SeriesRows(dir.path() / "out", "HorizontalPodAutoscaler/default/app");
+  ExpectDesiredReplicasFollowTheEvents(rows, rescales, 2, 0.011);
+  for (const auto& row : rows) {
+    if (row.at("metric_target").empty()) continue;
+    EXPECT_EQ(row.at("metric_target"), "50");
+  }
+  // At rest, the last utilization it computed is within its 10% tolerance
+  // of the target.
+  ASSERT_FALSE(rows.empty());
+  EXPECT_GE(std::stod(rows.back().at("metric_value")), 45.0);
+  EXPECT_LE(std::stod(rows.back().at("metric_value")), 55.0);
   const auto summary = nlohmann::json::parse(ReadFile(dir.path() / "out/summary.json"));
   EXPECT_EQ(summary["services"]["default/app"]["metrics"]["ready_replicas_final"].get<double>(),
             rescales.back().second);
