@@ -1465,6 +1465,7 @@ void ReadTraffic(const Node& list, const std::filesystem::path& base, Scenario& 
     } else {
       t.service = ReadReference(m, entry, "service", services, seen, "traffic", diags);
     }
+    t.stream = m.String("randomStream", "");
     const std::string lb =
         m.Enum("loadBalancing", "least-request", {"random", "round-robin", "least-request"});
     t.balancer = lb == "random"        ? Balancer::kRandom

@@ -46,6 +46,9 @@ struct ModelServerSpec {
 
 struct TrafficSpec {
   std::string service;  // namespace/name
+  // The random stream of its arrivals: entries that share one (with the
+  // same arrivals) send identical traffic, to compare designs side by side.
+  std::string stream;
   Balancer balancer = Balancer::kLeastRequest;
   std::shared_ptr<const models::ArrivalProcess> arrivals;  // restarted for each run
   sim::Time timeout = 60 * sim::kSecond;                   // the client's; 0: none

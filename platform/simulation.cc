@@ -127,6 +127,7 @@ RunResult Simulation::Run(const RunOptions& options) {
   for (const auto& t : sc.traffic) {
     RouteConfig r;
     r.service_key = t.service;
+    r.stream = t.stream;
     if (const auto k = knative.find(t.service); k != knative.end()) {
       r.knative = RouteConfig::Knative{k->second->private_service, k->second->container_concurrency,
                                        k->second->timeout};

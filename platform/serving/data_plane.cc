@@ -57,9 +57,10 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
     routes_.push_back(
         Route{config.service_key, backend, config.slo_latency, {}, {}, service_proxy});
     routes_of_service_[backend].push_back(i);
-    clients_.push_back(std::make_unique<Client>(engine_, table_, i, std::move(config.arrivals),
-                                                engine_.Stream("traffic/" + config.service_key),
-                                                config.timeout, warmup_, *first_hop));
+    clients_.push_back(std::make_unique<Client>(
+        engine_, table_, i, std::move(config.arrivals),
+        engine_.Stream("traffic/" + (config.stream.empty() ? config.service_key : config.stream)),
+        config.timeout, warmup_, *first_hop));
   }
   // Observers of endpoint changes, once every route has its proxy.
   for (auto& [key, proxy] : proxies_) {

@@ -44,6 +44,7 @@ struct RouteConfig {
     sim::Time timeout = 300 * sim::kSecond;  // the revision's timeoutSeconds
   };
   std::optional<Knative> knative;
+  std::string stream;  // the arrivals' random stream: "traffic/" + this (default: service_key)
   Balancer balancer = Balancer::kLeastRequest;
   std::unique_ptr<models::ArrivalProcess> arrivals;
   sim::Time timeout = 0;      // the client's; 0: none

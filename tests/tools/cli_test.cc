@@ -1311,6 +1311,51 @@ TEST(Cli, AKnativeServiceScalesToZeroAndBackAsUpstreamTimesIt) {
   EXPECT_GE(kpa["activator_buffered_requests"].get<double>(), 10.0);
 }
 
+// Two Services whose traffic entries share a random stream receive the
+// same requests (common random numbers); with streams of their own they do
+// not.
+TEST(Cli, TrafficEntriesSharingARandomStreamSendTheSameRequests) {
+  TempDir dir;
+  // Manifests() and the same again as app2.
+  std::string second = Manifests();
+  for (const char* from :
+       {"{name: app}", "{name: app}", "{app: app}", "{app: app}", "{app: app}"}) {
+    second =
+        Replace(second, from, std::string(from).replace(std::string(from).size() - 1, 1, "2}"));
+  }
+  dir.Write("app.yaml", Manifests() + "---\n" + second);
+  for (const bool shared : {true, false}) {
+    std::string scenario = Replace(ValidScenario(), "  traffic:\n", R"(  - deployment: app2
+    serviceTime: {kind: constant, value: 10ms}
+  traffic:
+  - service: app2
+    arrivals: {kind: poisson, rate: 10}
+)");
+    if (shared) {
+      scenario = Replace(scenario, "  - service: app\n", "  - service: app\n    randomStream: s\n");
+      scenario =
+          Replace(scenario, "  - service: app2\n", "  - service: app2\n    randomStream: s\n");
+    }
+    const auto path = dir.Write("s.yaml", scenario);
+    const auto out = dir.path() / (shared ? "shared" : "own");
+    const CliResult r = Cli({"run", path.string(), "--out", out.string()});
+    ASSERT_EQ(r.code, kExitOk) << r.err;
+    const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
+    const double a = summary["services"]["default/app"]["metrics"]["arrived"];
+    const double b = summary["services"]["default/app2"]["metrics"]["arrived"];
+    EXPECT_GT(a, 5000.0);
+    if (shared) {
+      EXPECT_EQ(a, b);
+      const auto rows_a = SeriesRows(out, "default/app"), rows_b = SeriesRows(out, "default/app2");
+      ASSERT_EQ(rows_a.size(), rows_b.size());
+      for (std::size_t i = 0; i < rows_a.size(); ++i)
+        EXPECT_EQ(rows_a[i].at("arrival_rps"), rows_b[i].at("arrival_rps")) << i;
+    } else {
+      EXPECT_NE(a, b);
+    }
+  }
+}
+
 // An HPA on CPU utilization, end to end: pods use 100m plus 10 ms of CPU per
 // request, request 1 core, and the target is 50%. At 100 requests/s over 2
 // pods each uses 0.1 + 0.5 = 0.6 cores, 60%: ratio 1.2, so the first
