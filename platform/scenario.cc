@@ -906,13 +906,63 @@ kpa::Annotations ReadKnativeAnnotations(const Node& node, const kpa::Config& con
   return a;
 }
 
-// A serving.knative.dev/v1 Service, rendered as Knative's controllers
-// render its latest revision (knative/serving pkg/reconciler/revision/
-// resources/deploy.go): a Deployment <revision>-deployment with the
-// initial scale as its replicas, whose pods carry the revision's labels
-// and the queue-proxy sidecar (requests.cpu 25m, pkg/deployment/config.go
-// QueueSidecarCPURequestDefault); a private Service <revision>-private
-// selecting them. The revision is template.metadata.name, else
+// Renders a Knative Service's latest revision (`k`, with its key, revision
+// name, concurrency, timeout and annotations) from its pod template, as
+// Knative's controllers do (knative/serving pkg/reconciler/revision/
+// resources/deploy.go): a Deployment REVISION-deployment at the initial
+// scale, whose pods carry the revision's labels and the queue-proxy sidecar
+// (requests.cpu 25m, pkg/deployment/config.go
+// QueueSidecarCPURequestDefault), and a private Service REVISION-private
+// selecting them. `doc` is the manifest it came from.
+void RenderKnativeRevision(const ObjectMeta& meta, PodTemplate pod, KnativeServiceSpec k,
+                           const Node& doc, Scenario& s, ManifestContext& ctx) {
+  Diagnostics& diags = ctx.diags;
+  pod.labels["serving.knative.dev/service"] = meta.name;
+  pod.labels["serving.knative.dev/configuration"] = meta.name;
+  pod.labels[kKnativeRevisionLabel] = k.revision;
+  pod.requests.cpu_milli += 25;  // the queue-proxy
+  pod.containers += 1;
+  // deploy.go: the pod's grace period is the revision's timeout.
+  pod.termination_grace = k.timeout;
+  // Without a readiness probe of its own, a revision gets a TCP probe that
+  // the queue-proxy runs every 50 ms until it passes (revision defaulting;
+  // pkg/queue/readiness/probe.go retryInterval), and the activator probes
+  // the queue-proxy itself: a pod takes requests as soon as its model has
+  // loaded.
+  if (!pod.has_readiness_probe) {
+    pod.has_readiness_probe = true;
+    pod.readiness = Probe{0, 50 * sim::kMillisecond, 1};
+  }
+
+  Deployment d;
+  d.meta.name = k.revision + "-deployment";
+  d.meta.namespace_name = meta.namespace_name;
+  d.meta.labels = meta.labels;
+  d.replicas = kpa::InitialScale(s.knative_autoscaler, k.annotations);
+  d.selector = {{kKnativeRevisionLabel, k.revision}};
+  d.pod_template = std::move(pod);
+  k.deployment = d.meta.Key();
+  Service svc;
+  svc.meta.name = k.revision + "-private";
+  svc.meta.namespace_name = meta.namespace_name;
+  svc.selector = d.selector;
+  k.private_service = svc.meta.Key();
+  // What Knative creates clashes with a manifest's object of that name.
+  for (const std::string& rendered :
+       {"Deployment/" + k.deployment, "Service/" + k.private_service}) {
+    if (!ctx.objects.emplace(rendered, doc).second) {
+      diags.Error(doc.location(), doc.path(),
+                  "Knative Service " + k.key + " creates " + rendered +
+                      ", which is already among the manifests");
+    }
+  }
+  s.deployments.push_back(std::move(d));
+  s.services.push_back(std::move(svc));
+  s.knative_services.push_back(std::move(k));
+}
+
+// A serving.knative.dev/v1 Service: its template read, then rendered
+// (RenderKnativeRevision). The revision is template.metadata.name, else
 // <name>-00001.
 void ReadKnativeService(MapReader& m, Scenario& s, ManifestContext& ctx) {
   Diagnostics& diags = ctx.diags;
@@ -955,48 +1005,7 @@ void ReadKnativeService(MapReader& m, Scenario& s, ManifestContext& ctx) {
         tmpl.location(), input::ChildPath(tmpl.path(), "metadata.name"),
         "must have the Service's name followed by '-' as its prefix (" + meta.name + "-...)");
   }
-  pod.labels["serving.knative.dev/service"] = meta.name;
-  pod.labels["serving.knative.dev/configuration"] = meta.name;
-  pod.labels[kKnativeRevisionLabel] = k.revision;
-  pod.requests.cpu_milli += 25;  // the queue-proxy
-  pod.containers += 1;
-  // deploy.go: the pod's grace period is the revision's timeout.
-  pod.termination_grace = k.timeout;
-  // Without a readiness probe of its own, a revision gets a TCP probe that
-  // the queue-proxy runs every 50 ms until it passes (revision defaulting;
-  // pkg/queue/readiness/probe.go retryInterval), and the activator probes
-  // the queue-proxy itself: a pod takes requests as soon as its model has
-  // loaded.
-  if (!pod.has_readiness_probe) {
-    pod.has_readiness_probe = true;
-    pod.readiness = Probe{0, 50 * sim::kMillisecond, 1};
-  }
-
-  Deployment d;
-  d.meta.name = k.revision + "-deployment";
-  d.meta.namespace_name = meta.namespace_name;
-  d.meta.labels = meta.labels;
-  d.replicas = kpa::InitialScale(s.knative_autoscaler, k.annotations);
-  d.selector = {{kKnativeRevisionLabel, k.revision}};
-  d.pod_template = std::move(pod);
-  k.deployment = d.meta.Key();
-  Service svc;
-  svc.meta.name = k.revision + "-private";
-  svc.meta.namespace_name = meta.namespace_name;
-  svc.selector = d.selector;
-  k.private_service = svc.meta.Key();
-  // What Knative creates clashes with a manifest's object of that name.
-  for (const std::string& rendered :
-       {"Deployment/" + k.deployment, "Service/" + k.private_service}) {
-    if (!ctx.objects.emplace(rendered, m.node()).second) {
-      diags.Error(m.node().location(), m.node().path(),
-                  "Knative Service " + k.key + " creates " + rendered +
-                      ", which is already among the manifests");
-    }
-  }
-  s.deployments.push_back(std::move(d));
-  s.services.push_back(std::move(svc));
-  s.knative_services.push_back(std::move(k));
+  RenderKnativeRevision(meta, std::move(pod), std::move(k), m.node(), s, ctx);
 }
 
 void ReadManifest(const Node& doc, Scenario& s, ManifestContext& ctx) {
