@@ -225,37 +225,57 @@ struct TemplateExtras {
   std::function<void(MapReader& metadata)> metadata;
   std::function<void(MapReader& spec)> spec;
   bool container_names_optional = false;
+  // The node is a PodSpec itself (an InferenceService's predictor), not a
+  // template of metadata and spec.
+  bool spec_only = false;
+  // A KServe model under this key of the spec: read as the first container
+  // (without an image: its serving runtime's), which makes `containers`
+  // optional; `model` reads its own fields.
+  std::string model_key;
+  std::function<void(MapReader& model)> model;
 };
 
 PodTemplate ReadPodTemplate(const Node& node, Diagnostics& diags,
                             const TemplateExtras& extras = {}) {
   PodTemplate t;
   MapReader tmpl(node, diags);
-  MapReader meta(tmpl.Get("metadata"), diags);
-  t.labels = ReadLabels(meta.Get("labels"), diags);
-  if (extras.metadata) extras.metadata(meta);
-  meta.WarnUnknown(kNotSimulated);
-  MapReader spec(tmpl.Require("spec"), diags);
+  if (!extras.spec_only) {
+    MapReader meta(tmpl.Get("metadata"), diags);
+    t.labels = ReadLabels(meta.Get("labels"), diags);
+    if (extras.metadata) extras.metadata(meta);
+    meta.WarnUnknown(kNotSimulated);
+  }
+  MapReader spec_reader(extras.spec_only ? Node() : tmpl.Require("spec"), diags);
+  MapReader& spec = extras.spec_only ? tmpl : spec_reader;
   if (extras.spec) extras.spec(spec);
   t.termination_grace =
       spec.Int("terminationGracePeriodSeconds", 30, 0, 1'000'000'000) * sim::kSecond;
   t.placement = ReadPlacement(spec, diags);
   std::int64_t cpu_milli = 0, memory_milli = 0, gpu_milli = 0;  // over all containers
-  const Node containers = spec.Require("containers");
+  const Node model = extras.model_key.empty() ? Node() : spec.Get(extras.model_key);
+  const Node containers = model.present() ? spec.Get("containers") : spec.Require("containers");
+  std::vector<Node> list;
+  if (model.present()) list.push_back(model);
   if (containers.present() && !containers.IsSequence()) {
     diags.Error(containers.location(), containers.path(), "expected a list of containers");
   } else if (containers.present()) {
-    const auto list = containers.Elements();
+    for (const Node& c : containers.Elements())
+      list.push_back(c);
     if (list.empty()) diags.Error(containers.location(), containers.path(), "needs a container");
-    t.containers = static_cast<int>(std::max<std::size_t>(1, list.size()));
+  }
+  if (!list.empty()) {
+    t.containers = static_cast<int>(list.size());
     for (std::size_t i = 0; i < list.size(); ++i) {
       MapReader c(list[i], diags);
-      if (extras.container_names_optional) {
+      const bool is_model = model.present() && i == 0;
+      if (is_model) {
+        extras.model(c);
+      } else if (extras.container_names_optional) {
         c.String("name", "");
       } else {
         c.RequiredString("name");
       }
-      const auto image = c.RequiredString("image");
+      const auto image = is_model ? c.String("image", "") : c.RequiredString("image");
       if (i == 0 && image) t.image = *image;
       MapReader resources(c.Get("resources"), diags);
       const ResourceFields requests = ReadResourceList(resources.Get("requests"), diags);
@@ -299,7 +319,7 @@ PodTemplate ReadPodTemplate(const Node& node, Diagnostics& diags,
     t.requests.gpus = gpu_milli / 1000;
   }
   spec.WarnUnknown(kNotSimulated);
-  tmpl.WarnUnknown(kNotSimulated);
+  if (!extras.spec_only) tmpl.WarnUnknown(kNotSimulated);
   return t;
 }
 
