@@ -210,11 +210,15 @@ struct ManifestContext {
   std::vector<Node> autoscaler_targets;  // each HPA's scaleTargetRef.name, in order
 };
 
-void ReadMetadata(MapReader& object, ObjectMeta& meta, bool namespaced, Diagnostics& diags) {
+// `annotations`, if given, receives metadata.annotations (else they are
+// warned about as not simulated).
+void ReadMetadata(MapReader& object, ObjectMeta& meta, bool namespaced, Diagnostics& diags,
+                  Node* annotations = nullptr) {
   MapReader m(object.Require("metadata"), diags);
   if (const auto name = m.RequiredString("name")) meta.name = *name;
   if (namespaced) meta.namespace_name = m.String("namespace", "default");
   meta.labels = ReadLabels(m.Get("labels"), diags);
+  if (annotations != nullptr) *annotations = m.Get("annotations");
   m.WarnUnknown(kNotSimulated);
 }
 
@@ -926,6 +930,18 @@ kpa::Annotations ReadKnativeAnnotations(const Node& node, const kpa::Config& con
   return a;
 }
 
+// Objects a controller creates for `owner` (kind/namespace/name) clash with
+// a manifest's object of that name.
+void ClaimRendered(ManifestContext& ctx, const Node& doc, const std::string& owner,
+                   const std::vector<std::string>& rendered) {
+  for (const std::string& r : rendered) {
+    if (!ctx.objects.emplace(r, doc).second) {
+      ctx.diags.Error(doc.location(), doc.path(),
+                      owner + " creates " + r + ", which is already among the manifests");
+    }
+  }
+}
+
 // Renders a Knative Service's latest revision (`k`, with its key, revision
 // name, concurrency, timeout and annotations) from its pod template, as
 // Knative's controllers do (knative/serving pkg/reconciler/revision/
@@ -936,7 +952,6 @@ kpa::Annotations ReadKnativeAnnotations(const Node& node, const kpa::Config& con
 // selecting them. `doc` is the manifest it came from.
 void RenderKnativeRevision(const ObjectMeta& meta, PodTemplate pod, KnativeServiceSpec k,
                            const Node& doc, Scenario& s, ManifestContext& ctx) {
-  Diagnostics& diags = ctx.diags;
   pod.labels["serving.knative.dev/service"] = meta.name;
   pod.labels["serving.knative.dev/configuration"] = meta.name;
   pod.labels[kKnativeRevisionLabel] = k.revision;
@@ -967,15 +982,8 @@ void RenderKnativeRevision(const ObjectMeta& meta, PodTemplate pod, KnativeServi
   svc.meta.namespace_name = meta.namespace_name;
   svc.selector = d.selector;
   k.private_service = svc.meta.Key();
-  // What Knative creates clashes with a manifest's object of that name.
-  for (const std::string& rendered :
-       {"Deployment/" + k.deployment, "Service/" + k.private_service}) {
-    if (!ctx.objects.emplace(rendered, doc).second) {
-      diags.Error(doc.location(), doc.path(),
-                  "Knative Service " + k.key + " creates " + rendered +
-                      ", which is already among the manifests");
-    }
-  }
+  ClaimRendered(ctx, doc, "Knative Service " + k.key,
+                {"Deployment/" + k.deployment, "Service/" + k.private_service});
   s.deployments.push_back(std::move(d));
   s.services.push_back(std::move(svc));
   s.knative_services.push_back(std::move(k));
@@ -1028,6 +1036,223 @@ void ReadKnativeService(MapReader& m, Scenario& s, ManifestContext& ctx) {
   RenderKnativeRevision(meta, std::move(pod), std::move(k), m.node(), s, ctx);
 }
 
+// A serving.kserve.io/v1beta1 InferenceService's predictor, rendered as
+// KServe's controller renders it (kserve/kserve v0.20; pkg/apis/serving/
+// v1beta1 component.go and inference_service_validation.go for the fields
+// and their rules, pkg/controller/v1beta1/inferenceservice/reconcilers for
+// the objects). The deployment mode is the serving.kserve.io/deploymentMode
+// annotation (Knative or its old name Serverless; Standard or
+// RawDeployment), else spec.kserve.defaultDeploymentMode.
+// - Knative: a Knative Service NAME-predictor whose revision carries
+//   min-scale = minReplicas (default 1; 0 scales to zero), max-scale =
+//   maxReplicas unless 0, target = scaleTarget, metric = scaleMetric
+//   (concurrency or rps), containerConcurrency and timeoutSeconds = timeout
+//   (reconcilers/knative, SetAutoScalingAnnotations).
+// - Standard: a Deployment and a Service NAME-predictor (pods labelled
+//   app: isvc.NAME-predictor, with a TCP readiness probe at its defaults)
+//   and, for the autoscaler class hpa (serving.kserve.io/autoscalerClass,
+//   the default), an HPA on cpu utilization at scaleTarget (default 80%)
+//   from max(1, minReplicas) to max(maxReplicas, min) (reconcilers/hpa).
+// The model (predictor.model: modelFormat, runtime, storageUri and the
+// container's resources) is the pod's first container; its image is the
+// serving runtime's, named kserve-runtime/RUNTIME-or-FORMAT here.
+void ReadInferenceService(MapReader& m, Scenario& s, ManifestContext& ctx) {
+  Diagnostics& diags = ctx.diags;
+  const Node doc = m.node();
+  ObjectMeta meta;
+  Node annotations;
+  ReadMetadata(m, meta, true, diags, &annotations);
+  InferenceServiceSpec isvc;
+  isvc.key = meta.Key();
+  isvc.knative = s.kserve_default_knative;
+  std::string autoscaler_class = "hpa";
+  Node class_at;
+  if (annotations.present() && annotations.IsMap()) {
+    for (const auto& e : annotations.Entries()) {
+      const std::string key = e.key.IsScalar() ? e.key.scalar() : "";
+      if (key == "serving.kserve.io/deploymentMode") {
+        const auto mode = input::ReadString(e.value, diags);
+        if (mode == "Knative" || mode == "Serverless") {
+          isvc.knative = true;
+        } else if (mode == "Standard" || mode == "RawDeployment") {
+          isvc.knative = false;
+        } else if (mode == "ModelMesh") {
+          diags.Error(e.value.location(), e.value.path(), "ModelMesh is not simulated");
+        } else if (mode) {
+          diags.Warning(e.value.location(), e.value.path(),
+                        "unknown deployment mode '" + *mode +
+                            "': KServe uses its default, as here (Knative, Serverless, Standard "
+                            "or RawDeployment)");
+        }
+      } else if (key == "serving.kserve.io/autoscalerClass") {
+        autoscaler_class = input::ReadString(e.value, diags).value_or(autoscaler_class);
+        class_at = e.value;
+      }
+    }
+  }
+  if (class_at.present() && !isvc.knative) {
+    // validateInferenceServiceAutoscaler.
+    if (autoscaler_class == "keda") {
+      diags.Error(class_at.location(), class_at.path(),
+                  "the keda autoscaler class is not simulated");
+    } else if (autoscaler_class != "hpa" && autoscaler_class != "external" &&
+               autoscaler_class != "none") {
+      diags.Error(class_at.location(), class_at.path(),
+                  "[" + autoscaler_class + "] is not a supported autoscaler class type");
+    }
+  }
+  MapReader spec(m.Require("spec"), diags);
+  const Node predictor = spec.Require("predictor");
+  for (const char* other : {"transformer", "explainer"}) {
+    if (const Node n = spec.Get(other); n.present()) {
+      diags.Warning(n.location(), n.path(), "not simulated yet: requests go to the predictor only");
+    }
+  }
+  spec.WarnUnknown(kNotSimulated);
+  if (!predictor.present()) return;
+
+  // ComponentExtensionSpec, with ComponentExtensionSpec.Validate's rules.
+  std::optional<std::int64_t> min_replicas, scale_target, cc, timeout;
+  std::int64_t max_replicas = 0;
+  std::string metric;
+  Node metric_at, target_at;
+  Labels predictor_labels;
+  std::string model_format, runtime;
+  TemplateExtras extras;
+  extras.spec_only = true;
+  extras.container_names_optional = true;
+  extras.model_key = "model";
+  extras.model = [&](MapReader& model) {
+    MapReader format(model.Require("modelFormat"), diags);
+    model_format = format.RequiredString("name").value_or("");
+    format.String("version", "");
+    format.RejectUnknown();
+    runtime = model.String("runtime", "");
+    for (const char* f : {"storageUri", "protocolVersion", "runtimeVersion"})
+      model.String(f, "");
+  };
+  extras.spec = [&](MapReader& p) {
+    auto at_least_zero = [&](const char* field, const char* rule) -> std::optional<std::int64_t> {
+      if (!p.Has(field)) return std::nullopt;
+      const std::int64_t x = p.Int(field, 0, INT32_MIN, INT32_MAX);
+      if (x < 0) diags.Error(p.Get(field).location(), p.Get(field).path(), rule);
+      return std::max<std::int64_t>(0, x);
+    };
+    min_replicas = at_least_zero("minReplicas", "'MinReplicas' cannot be less than 0");
+    max_replicas = at_least_zero("maxReplicas", "'MaxReplicas' cannot be less than 0").value_or(0);
+    if (min_replicas.value_or(1) > max_replicas && max_replicas != 0) {
+      diags.Error(p.Get("minReplicas").location(), p.Get("minReplicas").path(),
+                  "'MinReplicas' cannot be greater than MaxReplicas");
+    }
+    cc = at_least_zero("containerConcurrency", "parallelism cannot be less than 0");
+    if (p.Has("timeout")) timeout = p.Int("timeout", 0, 0, 600);
+    if (p.Has("scaleTarget")) {
+      scale_target = p.Int("scaleTarget", 0, INT32_MIN, INT32_MAX);
+      target_at = p.Get("scaleTarget");
+    }
+    if (p.Has("scaleMetric")) {
+      metric = p.Enum("scaleMetric", "", {"cpu", "memory", "concurrency", "rps"});
+      metric_at = p.Get("scaleMetric");
+    }
+    if (const Node canary = p.Get("canaryTrafficPercent"); canary.present()) {
+      diags.Warning(canary.location(), canary.path(),
+                    "not simulated yet (canary traffic comes with rollouts): all traffic goes to "
+                    "the latest revision");
+    }
+    predictor_labels = ReadLabels(p.Get("labels"), diags);
+  };
+  PodTemplate pod = ReadPodTemplate(predictor, diags, extras);
+  if (pod.image.empty()) {
+    pod.image = "kserve-runtime/" + (runtime.empty() ? model_format : runtime);
+  }
+  for (const auto& [k, v] : predictor_labels)
+    pod.labels[k] = v;
+  pod.labels["serving.kserve.io/inferenceservice"] = meta.name;
+  pod.labels["component"] = "predictor";
+  const std::string name = meta.name + "-predictor";
+
+  if (isvc.knative) {
+    // validateScalingKPACompExtension.
+    if (!metric.empty() && metric != "concurrency" && metric != "rps") {
+      diags.Error(metric_at.location(), metric_at.path(),
+                  "[" + metric +
+                      "] is not a supported metric (the KPA scales on concurrency or "
+                      "rps; cpu and memory need the Standard deployment mode)");
+    }
+    if (metric == "rps" && scale_target && *scale_target < 1) {
+      diags.Error(target_at.location(), target_at.path(),
+                  "the target for rps should be greater than 1");
+    }
+    KnativeServiceSpec k;
+    k.key = Key(meta.namespace_name, name);
+    k.revision = name + "-00001";
+    k.annotations = ReadKnativeAnnotations(annotations, s.knative_autoscaler, diags);
+    k.annotations.min_scale = static_cast<int>(min_replicas.value_or(1));
+    k.annotations.max_scale.reset();
+    if (max_replicas != 0) k.annotations.max_scale = static_cast<int>(max_replicas);
+    if (scale_target) k.annotations.target = static_cast<double>(*scale_target);
+    if (metric == "rps") k.annotations.metric = kpa::Metric::kRps;
+    k.container_concurrency = static_cast<int>(cc.value_or(0));
+    if (timeout.value_or(0) > 0) k.timeout = *timeout * sim::kSecond;
+    ObjectMeta ksvc = meta;
+    ksvc.name = name;
+    isvc.service = k.key;
+    isvc.deployment = Key(meta.namespace_name, k.revision + "-deployment");
+    RenderKnativeRevision(ksvc, std::move(pod), std::move(k), doc, s, ctx);
+    s.inference_services.push_back(std::move(isvc));
+    return;
+  }
+
+  // Standard: validateScalingHPACompExtension for the hpa class.
+  const bool hpa = autoscaler_class == "hpa";
+  if (hpa && metric == "memory") {
+    diags.Error(metric_at.location(), metric_at.path(),
+                "an HPA on memory is not simulated yet (only cpu)");
+  } else if (hpa && !metric.empty() && metric != "cpu") {
+    diags.Error(metric_at.location(), metric_at.path(),
+                "[" + metric + "] is not a supported metric (an HPA scales on cpu or memory)");
+  }
+  if (hpa && scale_target && (*scale_target < 1 || *scale_target > 100)) {
+    diags.Error(target_at.location(), target_at.path(),
+                "the target utilization percentage should be a [1-100] integer");
+  }
+  const Labels selector = {{"app", "isvc." + name}};
+  for (const auto& [k, v] : selector)
+    pod.labels[k] = v;
+  if (!pod.has_readiness_probe) pod.has_readiness_probe = true;  // TCP, at its defaults
+  Deployment d;
+  d.meta.name = name;
+  d.meta.namespace_name = meta.namespace_name;
+  d.meta.labels = meta.labels;
+  d.replicas = autoscaler_class == "none" && min_replicas ? static_cast<int>(*min_replicas) : 1;
+  d.selector = selector;
+  d.pod_template = std::move(pod);
+  Service svc;
+  svc.meta = d.meta;
+  svc.selector = selector;
+  isvc.service = svc.meta.Key();
+  isvc.deployment = d.meta.Key();
+  std::vector<std::string> rendered = {"Deployment/" + d.meta.Key(), "Service/" + svc.meta.Key()};
+  if (hpa) {
+    HorizontalPodAutoscaler h;
+    h.meta.name = name;
+    h.meta.namespace_name = meta.namespace_name;
+    h.target = d.meta.Key();
+    h.min_replicas = static_cast<std::int32_t>(std::max<std::int64_t>(1, min_replicas.value_or(1)));
+    h.max_replicas = std::max(h.min_replicas, static_cast<std::int32_t>(max_replicas));
+    hpa::MetricSpec cpu;  // Resource cpu, Utilization
+    cpu.average_utilization = static_cast<std::int32_t>(scale_target.value_or(80));
+    h.metrics = {cpu};
+    rendered.push_back("HorizontalPodAutoscaler/" + h.meta.Key());
+    s.autoscalers.push_back(std::move(h));
+    ctx.autoscaler_targets.push_back(doc);
+  }
+  ClaimRendered(ctx, doc, "InferenceService " + isvc.key, rendered);
+  s.deployments.push_back(std::move(d));
+  s.services.push_back(std::move(svc));
+  s.inference_services.push_back(std::move(isvc));
+}
+
 void ReadManifest(const Node& doc, Scenario& s, ManifestContext& ctx) {
   Diagnostics& diags = ctx.diags;
   MapReader m(doc, diags);
@@ -1040,7 +1265,7 @@ void ReadManifest(const Node& doc, Scenario& s, ManifestContext& ctx) {
   }
   const std::size_t deployments = s.deployments.size(), services = s.services.size(),
                     namespaces = s.namespaces.size(), autoscalers = s.autoscalers.size(),
-                    knative = s.knative_services.size();
+                    knative = s.knative_services.size(), isvcs = s.inference_services.size();
   // What platsim simulates is a kind of one API group and version: a
   // Knative Service (serving.knative.dev/v1) is not a v1 Service.
   std::string name;
@@ -1053,6 +1278,9 @@ void ReadManifest(const Node& doc, Scenario& s, ManifestContext& ctx) {
   } else if (*api == "serving.knative.dev/v1" && *kind == "Service") {
     ReadKnativeService(m, s, ctx);
     if (s.knative_services.size() > knative) name = s.knative_services.back().key;
+  } else if (*api == "serving.kserve.io/v1beta1" && *kind == "InferenceService") {
+    ReadInferenceService(m, s, ctx);
+    if (s.inference_services.size() > isvcs) name = s.inference_services.back().key;
   } else if (*api == "autoscaling/v2" && *kind == "HorizontalPodAutoscaler") {
     ReadHorizontalPodAutoscaler(m, s, ctx);
     if (s.autoscalers.size() > autoscalers) name = s.autoscalers.back().meta.Key();
@@ -1067,7 +1295,8 @@ void ReadManifest(const Node& doc, Scenario& s, ManifestContext& ctx) {
                   *kind + " of " + *api +
                       " is not simulated yet; the object is ignored (simulated: apps/v1 "
                       "Deployment, v1 Service, v1 Namespace, autoscaling/v2 "
-                      "HorizontalPodAutoscaler, serving.knative.dev/v1 Service)");
+                      "HorizontalPodAutoscaler, serving.knative.dev/v1 Service, "
+                      "serving.kserve.io/v1beta1 InferenceService)");
     m.AcceptRest();
     return;
   }
@@ -1223,11 +1452,20 @@ std::map<std::string, const T*> ByKey(const std::vector<T>& objects) {
   return out;
 }
 
-std::map<std::string, const KnativeServiceSpec*> KnativeByKey(const Scenario& s) {
-  std::map<std::string, const KnativeServiceSpec*> out;
-  for (const KnativeServiceSpec& k : s.knative_services)
-    out.emplace(k.key, &k);
+template <class T>
+std::map<std::string, const T*> ByItsKey(const std::vector<T>& objects) {
+  std::map<std::string, const T*> out;
+  for (const T& o : objects)
+    out.emplace(o.key, &o);
   return out;
+}
+
+std::map<std::string, const KnativeServiceSpec*> KnativeByKey(const Scenario& s) {
+  return ByItsKey(s.knative_services);
+}
+
+std::map<std::string, const InferenceServiceSpec*> InferenceServicesByKey(const Scenario& s) {
+  return ByItsKey(s.inference_services);
 }
 
 template <class T>
@@ -1389,13 +1627,32 @@ void CheckKnative(const Scenario& s, ManifestContext& ctx) {
 void ReadModelServers(const Node& list, const std::filesystem::path& base, Scenario& s,
                       Diagnostics& diags) {
   if (!IsList(list, "model servers", diags)) return;
-  std::set<std::string> seen, seen_knative;
+  std::set<std::string> seen, seen_knative, seen_isvc;
   const auto deployments = ByKey(s.deployments);
   const auto knative = KnativeByKey(s);
+  const auto isvcs = InferenceServicesByKey(s);
   for (const Node& entry : list.Elements()) {
     MapReader m(entry, diags);
     ModelServerSpec spec;
-    if (m.Has("knativeService")) {
+    if (m.Has("inferenceService")) {
+      // The InferenceService's predictor Deployment.
+      spec.deployment =
+          ReadReference(m, entry, "inferenceService", isvcs, seen_isvc, "model server", diags);
+      if (const auto i = isvcs.find(spec.deployment); i != isvcs.end()) {
+        spec.deployment = i->second->deployment;
+        if (!seen.insert(spec.deployment).second) {
+          diags.Error(entry.location(), entry.path(),
+                      "duplicate model server for " + spec.deployment + " (InferenceService " +
+                          i->first + "'s predictor)");
+        }
+      }
+      for (const char* other : {"deployment", "knativeService"}) {
+        if (m.Has(other)) {
+          diags.Error(entry.location(), entry.path(),
+                      "needs one of deployment, knativeService or inferenceService");
+        }
+      }
+    } else if (m.Has("knativeService")) {
       // The Knative Service's revision Deployment.
       spec.deployment =
           ReadReference(m, entry, "knativeService", knative, seen_knative, "model server", diags);
@@ -1483,13 +1740,18 @@ void ReadTraffic(const Node& list, const std::filesystem::path& base, Scenario& 
   std::set<std::string> seen;
   const auto services = ByKey(s.services);
   const auto knative = KnativeByKey(s);
+  const auto isvcs = InferenceServicesByKey(s);
   for (const Node& entry : list.Elements()) {
     MapReader m(entry, diags);
     TrafficSpec t;
     // A Knative Service or a v1 Service (they cannot share a name: Knative
     // creates a v1 Service of its own name).
     const std::string wanted = Key(m.String("namespace", "default"), m.String("service", ""));
-    if (knative.count(wanted)) {
+    if (const auto isvc = isvcs.find(wanted); isvc != isvcs.end()) {
+      // An InferenceService: the Service its predictor is reached at.
+      ReadReference(m, entry, "service", isvcs, seen, "traffic", diags);
+      t.service = isvc->second->service;
+    } else if (knative.count(wanted)) {
       t.service = ReadReference(m, entry, "service", knative, seen, "traffic", diags);
     } else {
       t.service = ReadReference(m, entry, "service", services, seen, "traffic", diags);
@@ -1561,6 +1823,14 @@ std::optional<Scenario> LoadScenarioSource(std::optional<input::Source> source,
   proxy.RejectUnknown();
   ReadNodePools(spec.Require("nodePools"), s, diags);
   ReadKnativeConfig(spec.Get("knative"), s, diags);
+  // spec.kserve.defaultDeploymentMode: the inferenceservice-config
+  // ConfigMap's deploy.defaultDeploymentMode (Serverless, i.e. Knative, as
+  // KServe ships it).
+  MapReader kserve(spec.Get("kserve"), diags);
+  const std::string mode = kserve.Enum("defaultDeploymentMode", "Knative",
+                                       {"Knative", "Serverless", "Standard", "RawDeployment"});
+  s.kserve_default_knative = mode == "Knative" || mode == "Serverless";
+  kserve.RejectUnknown();
   ManifestContext ctx{diags, {}, {}};
   ReadManifests(spec.Require("manifests"), base, s, ctx);
   ReadModelServers(spec.Get("modelServers"), base, s, diags);

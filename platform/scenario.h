@@ -71,6 +71,17 @@ struct KnativeServiceSpec {
   kpa::Annotations annotations;
 };
 
+// A KServe InferenceService (serving.kserve.io/v1beta1) as the loader
+// renders its predictor: in Knative mode a Knative Service (among
+// knative_services), in Standard mode a Deployment, a Service and an HPA.
+struct InferenceServiceSpec {
+  static constexpr const char* kKind = "InferenceService";
+  std::string key;         // namespace/name of the InferenceService
+  bool knative = true;     // the deployment mode: Knative (Serverless), else Standard
+  std::string service;     // what its traffic reaches: the Knative Service or v1 Service key
+  std::string deployment;  // the predictor's Deployment
+};
+
 struct Scenario {
   std::string name;
   std::string file;
@@ -92,6 +103,8 @@ struct Scenario {
   hpa::PrometheusOptions prometheus;                 // spec.prometheus
   std::vector<KnativeServiceSpec> knative_services;
   kpa::Config knative_autoscaler;  // spec.knative.config-autoscaler (and config-deployment)
+  std::vector<InferenceServiceSpec> inference_services;
+  bool kserve_default_knative = true;  // spec.kserve.defaultDeploymentMode
 };
 
 // Loads `path`. Every problem goes to `diags` (errors and warnings, all at

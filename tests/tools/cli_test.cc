@@ -222,12 +222,35 @@ spec:
 )";
 }
 
+// A KServe InferenceService `app` as document[0] (the predictor's fields
+// from line 9).
+std::string InferenceServiceManifest() {
+  return R"(apiVersion: serving.kserve.io/v1beta1
+kind: InferenceService
+metadata:
+  name: app
+  annotations:
+    serving.kserve.io/deploymentMode: Serverless
+spec:
+  predictor:
+    minReplicas: 2
+    maxReplicas: 3
+    scaleTarget: 4
+    model:
+      modelFormat: {name: sklearn}
+      storageUri: gs://models/app
+      resources: {requests: {cpu: "1", memory: 2Gi}}
+)";
+}
+
 TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
   const std::string v = ValidScenario();
   const std::string m = Manifests();
   const std::string h = WithAutoscaler();
   const std::string kv = Replace(v, "- deployment: app", "- knativeService: app");
   const std::string k0 = KnativeManifests();
+  const std::string is = InferenceServiceManifest();
+  const std::string iv = Replace(v, "- deployment: app", "- inferenceService: app");
   const std::string kn = Replace(k0, "window: 60s", "window: 5s");
   const std::vector<BrokenCase> cases = {
       {"hpa max below min", v, Replace(h, "  maxReplicas: 5", "  minReplicas: 6\n  maxReplicas: 5"),
@@ -290,6 +313,22 @@ TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
                "  - deployment: app-00001-deployment\n    serviceTime: {kind: constant, value: "
                "10ms}\n  traffic:"),
        k0, "s.yaml:", "duplicate model server for default/app-00001-deployment"},
+      {"isvc min above max", iv, Replace(is, "maxReplicas: 3", "maxReplicas: 1"),
+       "app.yaml:9:", "'MinReplicas' cannot be greater than MaxReplicas"},
+      {"isvc cpu metric on knative", iv, Replace(is, "scaleTarget: 4", "scaleMetric: cpu"),
+       "app.yaml:11:", "[cpu] is not a supported metric (the KPA scales on concurrency or rps"},
+      {"isvc target over 100 on an hpa", iv,
+       Replace(Replace(is, "Serverless", "RawDeployment"), "scaleTarget: 4", "scaleTarget: 120"),
+       "app.yaml:11:", "the target utilization percentage should be a [1-100] integer"},
+      {"isvc keda class", iv,
+       Replace(is, "deploymentMode: Serverless",
+               "deploymentMode: Standard\n    serving.kserve.io/autoscalerClass: keda"),
+       "app.yaml:7:", "the keda autoscaler class is not simulated"},
+      {"isvc model mesh", iv, Replace(is, "Serverless", "ModelMesh"),
+       "app.yaml:6:", "ModelMesh is not simulated"},
+      {"isvc negative concurrency", iv,
+       Replace(is, "scaleTarget: 4", "scaleTarget: 4\n    containerConcurrency: -1"),
+       "app.yaml:12:", "parallelism cannot be less than 0"},
       {"knative config stable window",
        Replace(kv,
                "  nodePools:", "  knative: {config-autoscaler: {stable-window: 5s}}\n  nodePools:"),
@@ -623,15 +662,15 @@ TEST(Cli, FlagsOutOfRangeAreErrorsNotClamped) {
 TEST(Cli, KindsOfOtherApiGroupsAreNotSimulatedYet) {
   TempDir dir;
   dir.Write("app.yaml", Manifests() +
-                            "---\napiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\n"
-                            "metadata: {name: chat}\nspec: {predictor: {model: {modelFormat: "
-                            "{name: onnx}}}}\n");
+                            "---\napiVersion: argoproj.io/v1alpha1\nkind: Rollout\n"
+                            "metadata: {name: chat}\nspec: {replicas: 2}\n");
   const auto path = dir.Write("s.yaml", ValidScenario());
   const CliResult r = Cli({"validate", path.string()});
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.err.find("app.yaml:18:1: warning: document[2]: InferenceService of "
-                       "serving.kserve.io/v1beta1 is not simulated yet; the object is ignored"),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find("app.yaml:18:1: warning: document[2]: Rollout of argoproj.io/v1alpha1 is not "
+                 "simulated yet; the object is ignored"),
+      std::string::npos)
       << r.err;
   EXPECT_EQ(r.err.find("expected v1"), std::string::npos) << "says what to change: " << r.err;
 }
@@ -1354,6 +1393,77 @@ TEST(Cli, TrafficEntriesSharingARandomStreamSendTheSameRequests) {
       EXPECT_NE(a, b);
     }
   }
+}
+
+// KServe's two deployment modes, end to end, as its controller renders them:
+// - Serverless: minReplicas 0 becomes min-scale 0, so the predictor's
+//   revision scales to zero and back; maxReplicas 3 caps it (max-scale);
+// - RawDeployment: a Deployment, a Service and an HPA named app-predictor;
+//   minReplicas 0 is raised to 1, and the HPA scales on cpu at scaleTarget
+//   50%. Each pod uses 0.1 + 150 x 0.01 = 1.6 of its 1 core at first, 320%
+//   of target, so the first rescale asks for ceil(3.2 x 1) = 4, exactly what
+//   the legacy scale-up limit max(2 x 1, 4) allows; on 4 pods each uses
+//   0.475 cores, 95% of target, inside the tolerance, where it rests.
+TEST(Cli, InferenceServicesRenderAsKServeRendersThem) {
+  TempDir dir;
+  const std::string serverless =
+      Replace(Replace(InferenceServiceManifest(), "minReplicas: 2", "minReplicas: 0"),
+              "name: app\n", "name: iris\n");
+  const std::string raw =
+      Replace(Replace(Replace(Replace(InferenceServiceManifest(), "Serverless", "RawDeployment"),
+                              "minReplicas: 2", "minReplicas: 0"),
+                      "maxReplicas: 3", "maxReplicas: 10"),
+              "scaleTarget: 4", "scaleTarget: 50");
+  dir.Write("app.yaml", serverless + "---\n" + raw);
+  const auto path = dir.Write("s.yaml", R"(apiVersion: platsim.dev/v1alpha1
+kind: Scenario
+metadata: {name: kserve}
+spec:
+  duration: 10m
+  nodePools:
+  - name: pool
+    count: 4
+    allocatable: {cpu: "8", memory: 64Gi}
+  manifests:
+  - file: app.yaml
+  modelServers:
+  - inferenceService: iris
+    serviceTime: {kind: constant, value: 10ms}
+    modelLoad: 5s
+  - inferenceService: app
+    maxConcurrency: 64
+    serviceTime: {kind: constant, value: 1ms}
+    cpuBase: 100m
+    cpuPerRequest: 10ms
+    modelLoad: 5s
+  traffic:
+  - service: iris
+    arrivals: {kind: steps, steps: [{at: 3m, rate: 5}, {at: 4m, rate: 0}]}
+  - service: app
+    arrivals: {kind: poisson, rate: 150}
+)");
+  const auto out = dir.path() / "out";
+  const CliResult r = Cli({"run", path.string(), "--out", out.string()});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
+  const auto& iris = summary["autoscalers"]["default/iris-predictor"]["metrics"];
+  EXPECT_GE(iris["scales_to_zero"].get<double>(), 1.0);
+  EXPECT_EQ(iris["scales_from_zero"].get<double>(), 1.0);
+  EXPECT_LE(iris["replicas_max"].get<double>(), 3.0);
+  const auto& m = summary["services"]["default/iris-predictor"]["metrics"];
+  EXPECT_EQ(m["completed"].get<double>(), m["arrived"].get<double>());
+  bool revision_pods = false;
+  for (const auto& e : EventsOf(out, "ReplicaSet"))
+    revision_pods |=
+        e["object"].get<std::string>().rfind("default/iris-predictor-00001-deployment-", 0) == 0;
+  EXPECT_TRUE(revision_pods);
+  const auto rescales = Rescales(out);
+  ASSERT_FALSE(rescales.empty());
+  EXPECT_EQ(rescales.front().second, 4);
+  EXPECT_EQ(rescales.back().second, 4);
+  const auto& hpa = summary["autoscalers"]["default/app-predictor"]["metrics"];
+  EXPECT_EQ(hpa["replicas_final"].get<double>(), 4.0);
+  EXPECT_EQ(summary["services"]["default/app-predictor"]["metrics"]["ready_replicas_final"], 4.0);
 }
 
 // An HPA on CPU utilization, end to end: pods use 100m plus 10 ms of CPU per
