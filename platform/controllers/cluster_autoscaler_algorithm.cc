@@ -1,0 +1,93 @@
+#include "platform/controllers/cluster_autoscaler_algorithm.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace platsim::platform::ca {
+namespace {
+
+double Share(std::int64_t part, std::int64_t whole) {
+  return whole > 0 ? static_cast<double>(part) / static_cast<double>(whole) : 0.0;
+}
+
+}  // namespace
+
+bool FitsResources(const Resources& allocatable, const Resources& used, const Resources& pod) {
+  return used.cpu_milli + pod.cpu_milli <= allocatable.cpu_milli &&
+         used.memory_bytes + pod.memory_bytes <= allocatable.memory_bytes &&
+         used.gpus + pod.gpus <= allocatable.gpus && used.pods + 1 <= allocatable.pods;
+}
+
+Estimate EstimateNodes(const std::vector<std::vector<Resources>>& groups,
+                       const Resources& allocatable, int limit) {
+  Estimate e;
+  e.placed.assign(groups.size(), 0);
+  // DecreasingPodOrderer.
+  std::vector<std::size_t> order(groups.size());
+  std::iota(order.begin(), order.end(), 0);
+  auto score = [&](std::size_t g) {
+    if (groups[g].empty()) return 0.0;
+    const Resources& p = groups[g].front();
+    return Share(p.cpu_milli, allocatable.cpu_milli) +
+           Share(p.memory_bytes, allocatable.memory_bytes);
+  };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return score(a) > score(b); });
+  std::vector<Resources> nodes;  // what the added nodes hold
+  auto place = [&](Resources& node, const Resources& pod) {
+    node += pod;
+    node.pods += 1;
+  };
+  bool limited = false;  // the limit was reached: the estimate ends
+  for (const std::size_t g : order) {
+    if (limited) break;
+    const std::vector<Resources>& pods = groups[g];
+    std::size_t i = 0;
+    // tryToScheduleOnExistingNodes: until the first pod that fits none.
+    for (; i < pods.size(); ++i) {
+      auto it = std::find_if(nodes.begin(), nodes.end(), [&](const Resources& n) {
+        return FitsResources(allocatable, n, pods[i]);
+      });
+      if (it == nodes.end()) break;
+      place(*it, pods[i]);
+      ++e.placed[g];
+    }
+    // tryToScheduleOnNewNodes.
+    for (; i < pods.size(); ++i) {
+      if (!nodes.empty() && FitsResources(allocatable, nodes.back(), pods[i])) {
+        place(nodes.back(), pods[i]);
+        ++e.placed[g];
+        continue;
+      }
+      if (!nodes.empty() && nodes.back().pods == 0) break;  // not even an empty node takes it
+      if (static_cast<int>(nodes.size()) >= limit) {
+        limited = true;
+        break;
+      }
+      nodes.push_back(Resources{});
+      if (!FitsResources(allocatable, nodes.back(), pods[i])) break;
+      place(nodes.back(), pods[i]);
+      ++e.placed[g];
+    }
+  }
+  e.nodes = static_cast<int>(
+      std::count_if(nodes.begin(), nodes.end(), [](const Resources& n) { return n.pods > 0; }));
+  return e;
+}
+
+double WasteScore(const Resources& allocatable, int nodes, const Resources& requested) {
+  const double cpu = static_cast<double>(allocatable.cpu_milli) * nodes;
+  const double memory = static_cast<double>(allocatable.memory_bytes) * nodes;
+  const double cpu_waste = cpu > 0 ? (cpu - static_cast<double>(requested.cpu_milli)) / cpu : 0;
+  const double memory_waste =
+      memory > 0 ? (memory - static_cast<double>(requested.memory_bytes)) / memory : 0;
+  return cpu_waste + memory_waste;
+}
+
+double Utilization(const Resources& allocatable, const Resources& requested, bool gpu_node) {
+  if (gpu_node) return Share(requested.gpus, allocatable.gpus);
+  return std::max(Share(requested.cpu_milli, allocatable.cpu_milli),
+                  Share(requested.memory_bytes, allocatable.memory_bytes));
+}
+
+}  // namespace platsim::platform::ca
