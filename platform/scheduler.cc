@@ -57,10 +57,26 @@ Scheduler::Scheduler(sim::Engine& engine, ApiServer& api, EventSink& events)
     } else {
       node_images_.erase(node.meta.name);
     }
-    // A new node may fit a pod that fits nowhere. Node updates today only
-    // add pulled images, which no filter looks at (upstream's queueing
-    // hints register no event for ImageLocality), so they do not requeue.
-    if (type == WatchType::kAdded) RetryUnschedulable();
+    // A new node may fit a pod that fits nowhere, and so may a node whose
+    // allocatable grew or whose taints changed (upstream's NodeAllocatable
+    // and NodeTaint queueing hints); an update that only adds pulled images
+    // does not requeue (no filter looks at them).
+    Resources& had_allocatable = node_allocatable_[node.meta.name];
+    std::size_t& had_taints = node_taints_[node.meta.name];
+    const bool more = node.allocatable.cpu_milli > had_allocatable.cpu_milli ||
+                      node.allocatable.memory_bytes > had_allocatable.memory_bytes ||
+                      node.allocatable.gpus > had_allocatable.gpus ||
+                      node.allocatable.pods > had_allocatable.pods;
+    const bool taints = node.taints.size() != had_taints;
+    had_allocatable = node.allocatable;
+    had_taints = node.taints.size();
+    if (type == WatchType::kDeleted) {
+      node_allocatable_.erase(node.meta.name);
+      node_taints_.erase(node.meta.name);
+    }
+    if (type == WatchType::kAdded || (type == WatchType::kModified && (more || taints))) {
+      RetryUnschedulable();
+    }
   });
 }
 

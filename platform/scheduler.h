@@ -118,6 +118,9 @@ class Scheduler : public Reconciler {
   // How many nodes have each image (ImageStateSummary.NumNodes).
   std::unordered_map<std::string, int> nodes_with_image_;
   std::map<std::string, std::set<std::string>> node_images_;
+  // Each node's allocatable and taint count as last seen (what requeues).
+  std::map<std::string, Resources> node_allocatable_;
+  std::map<std::string, std::size_t> node_taints_;
 };
 
 }  // namespace platsim::platform
