@@ -1434,6 +1434,37 @@ void ReadNodePools(const Node& list, Scenario& s, Diagnostics& diags) {
       input::ReadNumber(spot_price, diags, 0.0, 1e9);  // checked; billed on demand
     }
     ReadPower(m.Get("power"), entry, gpu_power, pool, diags);
+    if (const Node as = m.Get("autoscaling"); as.present()) {
+      // The cluster autoscaler's node group: min and max size (the pool's
+      // count is where it starts), how long a node takes to register (a
+      // duration, or {min, max} for a uniform draw), and how long its GPUs
+      // take after that.
+      MapReader a(as, diags);
+      NodePool::Autoscaling g;
+      g.min_size = static_cast<int>(a.Int("minSize", 0, 0, 5000));
+      const bool max_given = a.Require("maxSize").present();
+      g.max_size = static_cast<int>(a.Int("maxSize", 0, 0, 5000));
+      if (max_given && (g.max_size < g.min_size || g.max_size < 1 || pool.count < g.min_size ||
+                        pool.count > g.max_size)) {
+        diags.Error(a.Get("maxSize").location(), a.Get("maxSize").path(),
+                    "must be at least 1 and minSize, and count must lie in [minSize, maxSize]");
+      }
+      const Node delay = a.Get("provisioningDelay");
+      if (delay.IsMap()) {
+        MapReader d(delay, diags);
+        g.provision_min = d.RequiredDuration("min").value_or(0);
+        g.provision_max = d.RequiredDuration("max").value_or(g.provision_min);
+        if (g.provision_max < g.provision_min) {
+          diags.Error(delay.location(), delay.path() + ".max", "must be at least min");
+        }
+        d.RejectUnknown();
+      } else {
+        g.provision_min = g.provision_max = a.Duration("provisioningDelay", 2 * sim::kMinute);
+      }
+      g.gpu_ready_delay = a.Duration("gpuReadyDelay", 0);
+      a.RejectUnknown();
+      pool.autoscaling = g;
+    }
     m.RejectUnknown();
     s.node_pools.push_back(std::move(pool));
   }
@@ -1836,6 +1867,25 @@ std::optional<Scenario> LoadScenarioSource(std::optional<input::Source> source,
   ReadModelServers(spec.Get("modelServers"), base, s, diags);
   ReadTraffic(spec.Require("traffic"), base, s, diags);
   ReadAutoscalingSettings(spec, s, diags);
+  {
+    // spec.clusterAutoscaler: the flags, with upstream's defaults.
+    MapReader c(spec.Get("clusterAutoscaler"), diags);
+    ca::Options& o = s.cluster_autoscaler;
+    o.scan_interval = c.Duration("scanInterval", o.scan_interval, sim::kSecond);
+    const std::string expander =
+        c.Enum("expander", "least-waste", {"least-waste", "most-pods", "random"});
+    o.expander = expander == "most-pods" ? ca::Expander::kMostPods
+                 : expander == "random"  ? ca::Expander::kRandom
+                                         : ca::Expander::kLeastWaste;
+    o.scale_down_unneeded_time = c.Duration("scaleDownUnneededTime", o.scale_down_unneeded_time);
+    o.scale_down_delay_after_add =
+        c.Duration("scaleDownDelayAfterAdd", o.scale_down_delay_after_add);
+    o.scale_down_utilization_threshold =
+        c.Number("scaleDownUtilizationThreshold", o.scale_down_utilization_threshold, 0, 1);
+    o.scale_down_gpu_utilization_threshold =
+        c.Number("scaleDownGpuUtilizationThreshold", o.scale_down_gpu_utilization_threshold, 0, 1);
+    c.RejectUnknown();
+  }
   CheckAutoscalers(s, ctx);
   CheckKnative(s, ctx);
   spec.RejectUnknown();

@@ -15,6 +15,7 @@
 #include "models/arrivals.h"
 #include "models/input/diagnostics.h"
 #include "platform/autoscaling.h"
+#include "platform/controllers/cluster_autoscaler.h"
 #include "platform/controllers/kpa_algorithm.h"
 #include "platform/objects.h"
 #include "platform/serving/config.h"
@@ -35,6 +36,13 @@ struct NodePool {
   double node_base_w = 0;
   double gpu_idle_w = 0;
   double gpu_max_w = 0;
+  // The cluster autoscaler's node group, if the pool autoscales.
+  struct Autoscaling {
+    int min_size = 0, max_size = 0;
+    sim::Time provision_min = 0, provision_max = 0;
+    sim::Time gpu_ready_delay = 0;
+  };
+  std::optional<Autoscaling> autoscaling;
 };
 
 struct ModelServerSpec {
@@ -105,6 +113,7 @@ struct Scenario {
   kpa::Config knative_autoscaler;  // spec.knative.config-autoscaler (and config-deployment)
   std::vector<InferenceServiceSpec> inference_services;
   bool kserve_default_knative = true;  // spec.kserve.defaultDeploymentMode
+  ca::Options cluster_autoscaler;      // spec.clusterAutoscaler
 };
 
 // Loads `path`. Every problem goes to `diags` (errors and warnings, all at

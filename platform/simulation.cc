@@ -7,6 +7,7 @@
 
 #include "platform/accounting.h"
 #include "platform/api_server.h"
+#include "platform/controllers/cluster_autoscaler.h"
 #include "platform/controllers/deployment.h"
 #include "platform/controllers/endpoints.h"
 #include "platform/controllers/hpa.h"
@@ -198,6 +199,22 @@ RunResult Simulation::Run(const RunOptions& options) {
     data_plane.OnActivatorReport(
         [&kpa](const std::string& service) { kpa->ActivatorReport(service); });
   }
+  // The cluster autoscaler, only where a node pool autoscales.
+  std::optional<ClusterAutoscaler> cluster_autoscaler;
+  {
+    std::vector<ca::NodeGroup> groups;
+    for (const auto& pool : sc.node_pools) {
+      if (!pool.autoscaling) continue;
+      const NodePool::Autoscaling& a = *pool.autoscaling;
+      groups.push_back({pool.name, pool.count, a.min_size, a.max_size, a.provision_min,
+                        a.provision_max, a.gpu_ready_delay, pool.labels, pool.allocatable,
+                        pool.taints});
+    }
+    if (!groups.empty()) {
+      cluster_autoscaler.emplace(engine, api, events_, sc.cluster_autoscaler, std::move(groups),
+                                 sc.warmup);
+    }
+  }
   Accounting accounting(engine, api, sc.node_pools);
   Kubelets kubelets(engine, api, events_, data_plane, [&images](const std::string& image) {
     const auto it = images.find(image);
@@ -288,6 +305,16 @@ RunResult Simulation::Run(const RunOptions& options) {
             [&autoscalers, key = h.meta.Key()] { return autoscalers->ObservationOf(key); });
       }
     }
+    if (cluster_autoscaler) {
+      for (const auto& pool : sc.node_pools) {
+        if (!pool.autoscaling) continue;
+        add_autoscaler(
+            "NodeGroup/" + pool.name,
+            [&cluster_autoscaler, name = pool.name]() -> std::optional<AutoscalerObservation> {
+              return cluster_autoscaler->ObservationOf(name);
+            });
+      }
+    }
     if (kpa) {
       for (const auto& k : sc.knative_services) {
         add_autoscaler("PodAutoscaler/" + k.key,
@@ -358,6 +385,10 @@ RunResult Simulation::Run(const RunOptions& options) {
       {"energy_kwh", (platform.floor_j + busy_extra_j(false)) / 3.6e6},
   };
   if (autoscalers) result.autoscalers = autoscalers->Results(engine.Now());
+  if (cluster_autoscaler) {
+    for (auto& [key, metrics] : cluster_autoscaler->Results(engine.Now()))
+      result.autoscalers[key] = std::move(metrics);
+  }
   if (kpa) {
     for (auto& [key, metrics] : kpa->Results(engine.Now())) {
       metrics["activator_buffered_requests"] =

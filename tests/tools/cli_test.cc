@@ -329,6 +329,12 @@ TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
       {"isvc negative concurrency", iv,
        Replace(is, "scaleTarget: 4", "scaleTarget: 4\n    containerConcurrency: -1"),
        "app.yaml:12:", "parallelism cannot be less than 0"},
+      {"node group count outside its sizes",
+       Replace(v, "    count: 1\n", "    count: 1\n    autoscaling: {minSize: 2, maxSize: 3}\n"), m,
+       "s.yaml:9:", "count must lie in [minSize, maxSize]"},
+      {"node group without a max",
+       Replace(v, "    count: 1\n", "    count: 1\n    autoscaling: {}\n"), m,
+       "s.yaml:9:", "maxSize: required field is missing"},
       {"knative config stable window",
        Replace(kv,
                "  nodePools:", "  knative: {config-autoscaler: {stable-window: 5s}}\n  nodePools:"),
@@ -1464,6 +1470,126 @@ spec:
   const auto& hpa = summary["autoscalers"]["default/app-predictor"]["metrics"];
   EXPECT_EQ(hpa["replicas_final"].get<double>(), 4.0);
   EXPECT_EQ(summary["services"]["default/app-predictor"]["metrics"]["ready_replicas_final"], 4.0);
+}
+
+// A node pool `work` of 8-core nodes that autoscales, from `count` nodes
+// between 1 and 3, nodes registering 60 s after a scale-up, under a
+// Deployment of `replicas` pods of 3 cores each (two to a node).
+std::string ClusterAutoscalerScenario(int count, int replicas) {
+  return Replace(Replace(R"(apiVersion: platsim.dev/v1alpha1
+kind: Scenario
+metadata: {name: ca}
+spec:
+  duration: 15m
+  nodePools:
+  - name: work
+    count: COUNT
+    allocatable: {cpu: "8", memory: 64Gi}
+    autoscaling: {minSize: 1, maxSize: 3, provisioningDelay: 60s}
+  manifests:
+  - inline:
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata: {name: app}
+      spec:
+        replicas: REPLICAS
+        selector: {matchLabels: {app: app}}
+        template:
+          metadata: {labels: {app: app}}
+          spec:
+            containers: [{name: s, image: "app:1", resources: {requests: {cpu: "3"}}}]
+  - inline:
+      apiVersion: v1
+      kind: Service
+      metadata: {name: app}
+      spec: {selector: {app: app}}
+  modelServers:
+  - deployment: app
+    serviceTime: {kind: constant, value: 10ms}
+  traffic:
+  - service: app
+    arrivals: {kind: poisson, rate: 1}
+)",
+                         "COUNT", std::to_string(count)),
+                 "REPLICAS", std::to_string(replicas));
+}
+
+// Scale-up, as upstream times and sizes it: 6 pods, 2 fit the one node, 4
+// wait unschedulable. At the first scan (10 s, the scan interval) they are
+// older than 2 s: the binpacking estimate puts them two to a node on 2
+// new nodes (1 -> 3, the max), and each waiting pod gets TriggeredScaleUp.
+// The nodes register 60 s later and take the pods; at 6 x 3 of 24 cores
+// (75%) no node is under the 50% threshold, so none is removed.
+TEST(Cli, TheClusterAutoscalerAddsTheNodesPendingPodsNeed) {
+  TempDir dir;
+  const auto path = dir.Write("s.yaml", ClusterAutoscalerScenario(1, 6));
+  const auto out = dir.path() / "out";
+  const CliResult r = Cli({"run", path.string(), "--out", out.string()});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  const auto triggered = EventsOf(out, "Pod");
+  int scale_ups = 0;
+  for (const auto& e : triggered) {
+    if (e["reason"] != "TriggeredScaleUp") continue;
+    ++scale_ups;
+    EXPECT_EQ(e["time_s"].get<double>(), 10.0);
+    EXPECT_EQ(e["message"], "pod triggered scale-up: [{work 1->3 (max: 3)}]");
+  }
+  EXPECT_EQ(scale_ups, 4);
+  std::vector<double> registered;
+  for (const auto& e : EventsOf(out, "Pod")) {
+    if (e["reason"] == "Scheduled" && e["time_s"].get<double>() > 1.0) {
+      registered.push_back(e["time_s"]);
+    }
+  }
+  ASSERT_EQ(registered.size(), 4u) << "the waiting pods, scheduled once the nodes register";
+  for (const double t : registered) {
+    EXPECT_GE(t, 70.0);
+    EXPECT_LT(t, 70.1);
+  }
+  const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
+  const auto& group = summary["autoscalers"]["cluster-autoscaler/work"]["metrics"];
+  EXPECT_EQ(group["scale_ups"].get<double>(), 2.0);
+  EXPECT_EQ(group["scale_downs"].get<double>(), 0.0);
+  EXPECT_EQ(group["nodes_final"].get<double>(), 3.0);
+  const auto rows = SeriesRows(out, "NodeGroup/work");
+  ASSERT_GE(rows.size(), 3u);
+  EXPECT_EQ(rows[0].at("desired_replicas"), "1");
+  EXPECT_EQ(rows[2].at("desired_replicas"), "3");  // at 20 s
+}
+
+// Scale-down, as upstream times it: 2 pods spread over 3 nodes leave one
+// empty and two at 3 of 8 cores (37.5%, under 50%). At the first scan
+// (10 s) the empty node is unneeded, and so is the first of the others,
+// whose pod fits on the last; the last's pod then has nowhere to go. A
+// node is removed once unneeded since + 10 minutes is before the scan:
+// at 620 s both are tainted, the empty one and the drained one, and the
+// group ends at 1 node holding both pods.
+TEST(Cli, TheClusterAutoscalerRemovesNodesUnneededForTenMinutes) {
+  TempDir dir;
+  const auto path = dir.Write("s.yaml", ClusterAutoscalerScenario(3, 2));
+  const auto out = dir.path() / "out";
+  const CliResult r = Cli({"run", path.string(), "--out", out.string()});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  std::vector<std::string> status;
+  for (const auto& e : EventsOf(out, "ConfigMap")) {
+    EXPECT_EQ(e["time_s"].get<double>(), 620.0);
+    status.push_back(e["reason"].get<std::string>() + ": " + e["message"].get<std::string>());
+  }
+  ASSERT_EQ(status.size(), 2u);
+  int empty = 0, drained = 0;
+  for (const auto& s : status) {
+    empty += s.rfind("ScaleDownEmpty: Scale-down: removing empty node \"work-", 0) == 0;
+    drained += s.rfind("ScaleDown: Scale-down: removing node work-", 0) == 0 &&
+               s.find("utilization: 0.375") != std::string::npos;
+  }
+  EXPECT_EQ(empty, 1);
+  EXPECT_EQ(drained, 1);
+  const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
+  const auto& group = summary["autoscalers"]["cluster-autoscaler/work"]["metrics"];
+  EXPECT_EQ(group["scale_downs"].get<double>(), 2.0);
+  EXPECT_EQ(group["nodes_final"].get<double>(), 1.0);
+  EXPECT_EQ(summary["platform"]["metrics"]["node_hours"].get<double>() > 0, true);
+  EXPECT_EQ(summary["services"]["default/app"]["metrics"]["ready_replicas_final"], 2.0);
 }
 
 // An HPA on CPU utilization, end to end: pods use 100m plus 10 ms of CPU per
