@@ -1557,6 +1557,51 @@ TEST(Cli, TheClusterAutoscalerAddsTheNodesPendingPodsNeed) {
   EXPECT_EQ(rows[2].at("desired_replicas"), "3");  // at 20 s
 }
 
+// The expander's choice, worked out by hand: 4 pending pods of 3 cores and
+// 1Gi, two empty groups. Group a (8 cores, 32Gi, up to 10 nodes) takes
+// them two to a node on 2 nodes: waste (16 - 12) / 16 + (64 - 4) / 64 =
+// 1.1875. Group b (8 cores, 8Gi, up to 1 node) takes 2 of them on 1 node:
+// waste (8 - 6) / 8 + (8 - 2) / 8 = 1.0. least-waste picks b; most-pods
+// picks a (4 pods against 2).
+TEST(Cli, TheClusterAutoscalersExpandersChooseAsUpstreamScoresThem) {
+  for (const auto& [expander, want] : std::vector<std::pair<std::string, std::string>>{
+           {"least-waste", "pod triggered scale-up: [{b 0->1 (max: 1)}]"},
+           {"most-pods", "pod triggered scale-up: [{a 0->2 (max: 10)}]"}}) {
+    TempDir dir;
+    std::string scenario = Replace(ClusterAutoscalerScenario(0, 4), R"(  - name: work
+    count: 0
+    allocatable: {cpu: "8", memory: 64Gi}
+    autoscaling: {minSize: 1, maxSize: 3, provisioningDelay: 60s}
+)",
+                                   R"(  - name: a
+    count: 0
+    allocatable: {cpu: "8", memory: 32Gi}
+    autoscaling: {minSize: 0, maxSize: 10, provisioningDelay: 60s}
+  - name: b
+    count: 0
+    allocatable: {cpu: "8", memory: 8Gi}
+    autoscaling: {minSize: 0, maxSize: 1, provisioningDelay: 60s}
+)");
+    scenario = Replace(scenario, "requests: {cpu: \"3\"}", "requests: {cpu: \"3\", memory: 1Gi}");
+    scenario =
+        Replace(scenario,
+                "  nodePools:", "  clusterAutoscaler: {expander: " + expander + "}\n  nodePools:");
+    const auto path = dir.Write("s.yaml", scenario);
+    const auto out = dir.path() / "out";
+    const CliResult r = Cli({"run", path.string(), "--out", out.string()});
+    ASSERT_EQ(r.code, kExitOk) << r.err;
+    std::vector<std::string> messages;
+    for (const auto& e : EventsOf(out, "Pod")) {
+      if (e["reason"] == "TriggeredScaleUp" && e["time_s"].get<double>() == 10.0) {
+        messages.push_back(e["message"]);
+      }
+    }
+    ASSERT_FALSE(messages.empty()) << expander;
+    for (const auto& m : messages)
+      EXPECT_EQ(m, want) << expander;
+  }
+}
+
 // Scale-down, as upstream times it: 2 pods spread over 3 nodes leave one
 // empty and two at 3 of 8 cores (37.5%, under 50%). At the first scan
 // (10 s) the empty node is unneeded, and so is the first of the others,
