@@ -122,8 +122,13 @@ void ClusterAutoscaler::Scan() {
     snapshot.push_back({name, &node.meta.labels, &node.taints, node.allocatable,
                         used == requested.end() ? Resources{} : used->second});
   }
+  // Upcoming nodes: the target less the nodes registered, plus those whose
+  // GPUs are not allocatable yet (clusterstate.go GetUpcomingNodes; a node
+  // in the API server's write latency is still coming).
+  const std::map<std::string, int> registered = Registered();
   for (const auto& [pool, g] : groups_) {
-    int coming = g.provisioning;
+    const auto r = registered.find(pool);
+    int coming = std::max(0, g.target - (r == registered.end() ? 0 : r->second));
     for (const auto& [node, node_pool] : gpu_pending_)
       coming += node_pool == pool;
     for (int i = 0; i < coming; ++i)
@@ -262,7 +267,6 @@ void ClusterAutoscaler::ScaleUp(const std::vector<const Pod*>& pods) {
     }
   }
   for (int i = 0; i < add; ++i) {
-    ++g.provisioning;
     const sim::Time delay =
         g.spec.provision_min +
         static_cast<sim::Time>(rng_.Uniform() *
@@ -272,8 +276,15 @@ void ClusterAutoscaler::ScaleUp(const std::vector<const Pod*>& pods) {
   }
 }
 
+std::map<std::string, int> ClusterAutoscaler::Registered() const {
+  std::map<std::string, int> out;
+  for (const auto& [name, node] : api_.List<Node>()) {
+    if (groups_.count(node.pool)) ++out[node.pool];
+  }
+  return out;
+}
+
 void ClusterAutoscaler::Register(Group& g) {
-  --g.provisioning;
   Node node;
   node.meta.name = g.spec.pool + "-" + std::to_string(g.next_index++);
   node.meta.labels = g.spec.labels;
@@ -285,11 +296,13 @@ void ClusterAutoscaler::Register(Group& g) {
     // The GPUs show up once the device plugin reports them.
     node.allocatable.gpus = 0;
     gpu_pending_.emplace(name, g.spec.pool);
-    engine_.ScheduleCallbackAfter(
-        g.spec.gpu_ready_delay, [this, name, gpus = g.spec.allocatable.gpus] {
-          gpu_pending_.erase(name);
-          api_.Patch<Node>(name, [gpus](Node& n) { n.allocatable.gpus = gpus; });
-        });
+    engine_.ScheduleCallbackAfter(g.spec.gpu_ready_delay,
+                                  [this, name, gpus = g.spec.allocatable.gpus] {
+                                    // Coming until the GPUs have landed.
+                                    api_.Patch<Node>(
+                                        name, [gpus](Node& n) { n.allocatable.gpus = gpus; },
+                                        [this, name](WriteStatus) { gpu_pending_.erase(name); });
+                                  });
   }
   api_.Create(std::move(node));
 }
@@ -366,8 +379,8 @@ void ClusterAutoscaler::ScaleDown(bool cooldown) {
   if (cooldown) return;
 
   int empty_in_progress = 0, drains_in_progress = 0;
-  for (const std::string& n : deleting_)
-    ++(on_node.count(n) ? drains_in_progress : empty_in_progress);
+  for (const auto& [n, d] : deleting_)
+    ++(d.drain ? drains_in_progress : empty_in_progress);
   for (const Node* node : candidates) {
     const std::string& name = node->meta.name;
     const auto since = unneeded_since_.find(name);
@@ -397,7 +410,7 @@ void ClusterAutoscaler::StartDeletion(const Node& node, bool empty, double utili
   const std::string name = node.meta.name;
   Group& g = *GroupOf(node);
   ++g.deleting;
-  deleting_.insert(name);
+  deleting_[name] = Deletion{g.spec.pool, !empty, {}};
   unneeded_since_.erase(name);
   api_.Patch<Node>(name, [](Node& n) {
     n.taints.push_back({kToBeDeletedTaint, "", TaintEffect::kNoSchedule});
@@ -412,27 +425,38 @@ void ClusterAutoscaler::StartDeletion(const Node& node, bool empty, double utili
   Emit(empty ? "ScaleDownEmpty" : "ScaleDown", "ConfigMap", "kube-system/cluster-autoscaler-status",
        status.str());
   engine_.ScheduleCallbackAfter(options_.node_delete_delay_after_taint, [this, name] {
+    std::vector<std::string>& evicted = deleting_.at(name).evicted;
     for (const auto& [key, pod] : api_.List<Pod>()) {
       if (pod.node_name != name || pod.meta.deleting) continue;
       Emit("ScaleDown", "Pod", key, "deleting pod for node scale down");
       api_.Delete<Pod>(key);
+      evicted.push_back(key);
     }
     FinishDeletion(name);
   });
 }
 
+// Waits for the pods it evicted to be gone (a pod that tolerates the taint
+// and lands on the node later goes with it), then deletes the node; the
+// node counts as being deleted until that lands.
 void ClusterAutoscaler::FinishDeletion(const std::string& name) {
-  for (const auto& [key, pod] : api_.List<Pod>()) {
-    if (pod.node_name == name) {
+  Deletion& d = deleting_.at(name);
+  for (const std::string& key : d.evicted) {
+    const Pod* pod = api_.Get<Pod>(key);
+    if (pod != nullptr && pod->node_name == name) {
       engine_.ScheduleCallbackAfter(kDrainPoll, [this, name] { FinishDeletion(name); });
       return;
     }
   }
-  Group& g = *GroupOf(*api_.Get<Node>(name));
-  --g.deleting;
-  deleting_.erase(name);
+  Group& g = groups_.at(d.pool);
   Resize(g, -1);
-  api_.Delete<Node>(name);
+  for (const auto& [key, pod] : api_.List<Pod>()) {
+    if (pod.node_name == name && !pod.meta.deleting) api_.Delete<Pod>(key);
+  }
+  api_.Delete<Node>(name, [this, name](WriteStatus) {
+    --groups_.at(deleting_.at(name).pool).deleting;
+    deleting_.erase(name);
+  });
   Emit("ScaleDown", "Node", name, "nodes removed by cluster autoscaler");
 }
 

@@ -97,9 +97,8 @@ class ClusterAutoscaler {
  private:
   struct Group {
     ca::NodeGroup spec;
-    int target = 0;      // nodes registered or provisioning, less those deleted
+    int target = 0;      // nodes registered or coming, less those deleted
     int next_index = 0;  // the next node's name suffix
-    int provisioning = 0;
     int deleting = 0;
     // Results, from the warm-up.
     int ups = 0, downs = 0, highest = 0;
@@ -114,6 +113,9 @@ class ClusterAutoscaler {
   void Register(Group& g);
   void StartDeletion(const Node& node, bool empty, double utilization);
   void FinishDeletion(const std::string& node);
+  // Nodes registered in the API, by pool (those whose GPUs are pending
+  // included).
+  std::map<std::string, int> Registered() const;
   void Emit(const std::string& reason, const std::string& kind, const std::string& object,
             const std::string& message);
 
@@ -125,10 +127,17 @@ class ClusterAutoscaler {
   sim::RandomStream rng_;
   std::map<std::string, Group> groups_;  // by pool
   std::map<std::string, std::string>
-      gpu_pending_;                 // nodes whose GPUs are not allocatable yet -> pool
-  std::set<std::string> deleting_;  // nodes tainted for deletion
+      gpu_pending_;  // nodes whose GPUs are not allocatable yet -> pool
+  // Nodes tainted for deletion until their deletion lands: their group,
+  // whether they are drained (not empty), and the pods evicted from them.
+  struct Deletion {
+    std::string pool;
+    bool drain = false;
+    std::vector<std::string> evicted;
+  };
+  std::map<std::string, Deletion> deleting_;
   std::map<std::string, sim::Time> unneeded_since_;
-  std::set<std::string> told_;                      // pods given NotTriggerScaleUp
+  std::set<std::string> told_;  // pods given NotTriggerScaleUp
   sim::Time last_scale_up_ = -sim::kMaxDuration;
 };
 
