@@ -38,9 +38,10 @@ Estimate EstimateNodes(const std::vector<std::vector<Resources>>& groups,
     node += pod;
     node.pods += 1;
   };
-  bool limited = false;  // the limit was reached: the estimate ends
+  // Once the limit is reached no node is added, but later groups still go
+  // onto the nodes already added (newNodesAvailable).
+  bool new_nodes_available = true;
   for (const std::size_t g : order) {
-    if (limited) break;
     const std::vector<Resources>& pods = groups[g];
     std::size_t i = 0;
     // tryToScheduleOnExistingNodes: until the first pod that fits none.
@@ -53,7 +54,7 @@ Estimate EstimateNodes(const std::vector<std::vector<Resources>>& groups,
       ++e.placed[g];
     }
     // tryToScheduleOnNewNodes.
-    for (; i < pods.size(); ++i) {
+    for (; new_nodes_available && i < pods.size(); ++i) {
       if (!nodes.empty() && FitsResources(allocatable, nodes.back(), pods[i])) {
         place(nodes.back(), pods[i]);
         ++e.placed[g];
@@ -61,7 +62,7 @@ Estimate EstimateNodes(const std::vector<std::vector<Resources>>& groups,
       }
       if (!nodes.empty() && nodes.back().pods == 0) break;  // not even an empty node takes it
       if (static_cast<int>(nodes.size()) >= limit) {
-        limited = true;
+        new_nodes_available = false;
         break;
       }
       nodes.push_back(Resources{});

@@ -24,9 +24,10 @@ bool FitsResources(const Resources& allocatable, const Resources& used, const Re
 // memory/allocatable (ties in the given order); a group's pods first go to
 // the new nodes already added (first that fits), then each to the last
 // node added, else to a node added for it, while fewer than `limit` nodes
-// are added; a group stops when its pod does not fit even an empty node,
-// and the estimate stops when the limit is reached. `nodes` counts the new
-// nodes that hold a pod; `placed[g]` the pods of group g placed.
+// are added; a group stops when its pod does not fit even an empty node.
+// Once the limit is reached no node is added, but later groups still go
+// onto the nodes added. `nodes` counts the new nodes that hold a pod;
+// `placed[g]` the pods of group g placed.
 struct Estimate {
   int nodes = 0;
   std::vector<int> placed;

@@ -46,6 +46,17 @@ TEST(CaEstimate, StopsAtTheLimit) {
 // First-fit decreasing is not optimal: two 5-core pods (the bigger, first)
 // take a node each, then three 2-core pods fill them to 7 and need a third
 // node, although 16 cores would fit on two.
+// At the limit no node is added, but a later (smaller) group still fills
+// the nodes added: one node for a 6-core pod (the limit), then of three
+// 1-core pods two fit beside it.
+TEST(CaEstimate, AfterTheLimitLaterGroupsStillFillTheNodesAdded) {
+  const Estimate e = EstimateNodes(
+      {std::vector<Resources>(3, Cpu(1000)), std::vector<Resources>(2, Cpu(6000))}, Node8(), 1);
+  EXPECT_EQ(e.nodes, 1);
+  EXPECT_EQ(e.placed[1], 1);
+  EXPECT_EQ(e.placed[0], 2);
+}
+
 TEST(CaEstimate, IsFirstFitDecreasingNotOptimal) {
   const Estimate e = EstimateNodes(
       {std::vector<Resources>(3, Cpu(2000)), std::vector<Resources>(2, Cpu(5000))}, Node8(), 10);
