@@ -1182,11 +1182,19 @@ void ReadInferenceService(MapReader& m, Scenario& s, ManifestContext& ctx) {
     if (metric == "rps" && scale_target && *scale_target < 1) {
       diags.Error(target_at.location(), target_at.path(),
                   "the target for rps should be greater than 1");
+    } else if (scale_target && *scale_target < 1) {
+      // The annotation it becomes must be at least 0.01 (Knative's
+      // annotation validation).
+      diags.Error(target_at.location(), target_at.path(),
+                  "must be at least 1: it becomes autoscaling.knative.dev/target, which must be "
+                  "at least 0.01");
     }
     KnativeServiceSpec k;
     k.key = Key(meta.namespace_name, name);
     k.revision = name + "-00001";
     k.annotations = ReadKnativeAnnotations(annotations, s.knative_autoscaler, diags);
+    // min-scale and max-scale annotations on the InferenceService are
+    // dropped (constants.ServiceAnnotationDisallowedList); the spec sets them.
     k.annotations.min_scale = static_cast<int>(min_replicas.value_or(1));
     k.annotations.max_scale.reset();
     if (max_replicas != 0) k.annotations.max_scale = static_cast<int>(max_replicas);

@@ -324,6 +324,8 @@ TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
        Replace(is, "deploymentMode: Serverless",
                "deploymentMode: Standard\n    serving.kserve.io/autoscalerClass: keda"),
        "app.yaml:7:", "the keda autoscaler class is not simulated"},
+      {"isvc zero concurrency target", iv, Replace(is, "scaleTarget: 4", "scaleTarget: 0"),
+       "app.yaml:11:", "must be at least 1: it becomes autoscaling.knative.dev/target"},
       {"isvc model mesh", iv, Replace(is, "Serverless", "ModelMesh"),
        "app.yaml:6:", "ModelMesh is not simulated"},
       {"isvc negative concurrency", iv,
@@ -1473,7 +1475,7 @@ spec:
 }
 
 // A node pool `work` of 8-core nodes that autoscales, from `count` nodes
-// between 1 and 3, nodes registering 60 s after a scale-up, under a
+// between 1 and 10, nodes registering 60 s after a scale-up, under a
 // Deployment of `replicas` pods of 3 cores each (two to a node).
 std::string ClusterAutoscalerScenario(int count, int replicas) {
   return Replace(Replace(R"(apiVersion: platsim.dev/v1alpha1
@@ -1485,7 +1487,7 @@ spec:
   - name: work
     count: COUNT
     allocatable: {cpu: "8", memory: 64Gi}
-    autoscaling: {minSize: 1, maxSize: 3, provisioningDelay: 60s}
+    autoscaling: {minSize: 1, maxSize: 10, provisioningDelay: 60s}
   manifests:
   - inline:
       apiVersion: apps/v1
@@ -1517,9 +1519,11 @@ spec:
 // Scale-up, as upstream times and sizes it: 6 pods, 2 fit the one node, 4
 // wait unschedulable. At the first scan (10 s, the scan interval) they are
 // older than 2 s: the binpacking estimate puts them two to a node on 2
-// new nodes (1 -> 3, the max), and each waiting pod gets TriggeredScaleUp.
-// The nodes register 60 s later and take the pods; at 6 x 3 of 24 cores
-// (75%) no node is under the 50% threshold, so none is removed.
+// new nodes (1 -> 3), and each waiting pod gets TriggeredScaleUp. The
+// nodes register 60 s later and take the pods; meanwhile they count as
+// coming, so no scan scales up again (the scan at 70 s included, when they
+// register); at 6 x 3 of 24 cores (75%) no node is under the 50%
+// threshold, so none is removed.
 TEST(Cli, TheClusterAutoscalerAddsTheNodesPendingPodsNeed) {
   TempDir dir;
   const auto path = dir.Write("s.yaml", ClusterAutoscalerScenario(1, 6));
@@ -1532,7 +1536,7 @@ TEST(Cli, TheClusterAutoscalerAddsTheNodesPendingPodsNeed) {
     if (e["reason"] != "TriggeredScaleUp") continue;
     ++scale_ups;
     EXPECT_EQ(e["time_s"].get<double>(), 10.0);
-    EXPECT_EQ(e["message"], "pod triggered scale-up: [{work 1->3 (max: 3)}]");
+    EXPECT_EQ(e["message"], "pod triggered scale-up: [{work 1->3 (max: 10)}]");
   }
   EXPECT_EQ(scale_ups, 4);
   std::vector<double> registered;
@@ -1557,6 +1561,43 @@ TEST(Cli, TheClusterAutoscalerAddsTheNodesPendingPodsNeed) {
   EXPECT_EQ(rows[2].at("desired_replicas"), "3");  // at 20 s
 }
 
+// GPU nodes count as coming until their GPUs are allocatable: 6 pods of
+// one GPU on nodes of 2, one node at first. The waiting 4 are older than
+// the 30 s GPU buffer at the 40 s scan: 1 -> 3 then, the nodes register at
+// 100 s and their GPUs land at 160 s; no scan in between scales up again.
+TEST(Cli, TheClusterAutoscalerWaitsForGpusItHasAsked) {
+  TempDir dir;
+  std::string scenario = Replace(ClusterAutoscalerScenario(1, 6), "memory: 64Gi}",
+                                 "memory: 64Gi, nvidia.com/gpu: \"2\"}");
+  scenario =
+      Replace(scenario, "provisioningDelay: 60s}", "provisioningDelay: 60s, gpuReadyDelay: 60s}");
+  scenario = Replace(scenario, "requests: {cpu: \"3\"}",
+                     "requests: {cpu: \"1\"}, limits: {nvidia.com/gpu: \"1\"}");
+  const auto path = dir.Write("s.yaml", scenario);
+  const auto out = dir.path() / "out";
+  const CliResult r = Cli({"run", path.string(), "--out", out.string()});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  int triggered = 0;
+  std::vector<double> scheduled;
+  for (const auto& e : EventsOf(out, "Pod")) {
+    if (e["reason"] == "TriggeredScaleUp") {
+      ++triggered;
+      EXPECT_EQ(e["time_s"].get<double>(), 40.0);
+      EXPECT_EQ(e["message"], "pod triggered scale-up: [{work 1->3 (max: 10)}]");
+    }
+    if (e["reason"] == "Scheduled" && e["time_s"].get<double>() > 1.0)
+      scheduled.push_back(e["time_s"]);
+  }
+  EXPECT_EQ(triggered, 4);
+  ASSERT_EQ(scheduled.size(), 4u);
+  for (const double t : scheduled) {
+    EXPECT_GE(t, 160.0);
+    EXPECT_LT(t, 160.1);
+  }
+  const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
+  EXPECT_EQ(summary["autoscalers"]["cluster-autoscaler/work"]["metrics"]["nodes_max"], 3.0);
+}
+
 // The expander's choice, worked out by hand: 4 pending pods of 3 cores and
 // 1Gi, two empty groups. Group a (8 cores, 32Gi, up to 10 nodes) takes
 // them two to a node on 2 nodes: waste (16 - 12) / 16 + (64 - 4) / 64 =
@@ -1571,7 +1612,7 @@ TEST(Cli, TheClusterAutoscalersExpandersChooseAsUpstreamScoresThem) {
     std::string scenario = Replace(ClusterAutoscalerScenario(0, 4), R"(  - name: work
     count: 0
     allocatable: {cpu: "8", memory: 64Gi}
-    autoscaling: {minSize: 1, maxSize: 3, provisioningDelay: 60s}
+    autoscaling: {minSize: 1, maxSize: 10, provisioningDelay: 60s}
 )",
                                    R"(  - name: a
     count: 0
@@ -1611,7 +1652,11 @@ TEST(Cli, TheClusterAutoscalersExpandersChooseAsUpstreamScoresThem) {
 // group ends at 1 node holding both pods.
 TEST(Cli, TheClusterAutoscalerRemovesNodesUnneededForTenMinutes) {
   TempDir dir;
-  const auto path = dir.Write("s.yaml", ClusterAutoscalerScenario(3, 2));
+  // The pods tolerate every taint, ToBeDeletedByClusterAutoscaler too: a
+  // replacement may land on the node being drained, and goes with it.
+  const auto path = dir.Write(
+      "s.yaml", Replace(ClusterAutoscalerScenario(3, 2), "            containers:",
+                        "            tolerations: [{operator: Exists}]\n            containers:"));
   const auto out = dir.path() / "out";
   const CliResult r = Cli({"run", path.string(), "--out", out.string()});
   ASSERT_EQ(r.code, kExitOk) << r.err;
