@@ -1678,7 +1678,12 @@ TEST(Cli, TheClusterAutoscalerRemovesNodesUnneededForTenMinutes) {
   const auto& group = summary["autoscalers"]["cluster-autoscaler/work"]["metrics"];
   EXPECT_EQ(group["scale_downs"].get<double>(), 2.0);
   EXPECT_EQ(group["nodes_final"].get<double>(), 1.0);
-  EXPECT_EQ(summary["platform"]["metrics"]["node_hours"].get<double>() > 0, true);
+  // Three nodes for the first 620 s, then one for the rest of 15 minutes:
+  // at least 3 x 620 + 1 x 280 node-seconds, and less than if the two went
+  // a minute later.
+  const double node_hours = summary["platform"]["metrics"]["node_hours"];
+  EXPECT_GT(node_hours, (3 * 620.0 + 280.0) / 3600);
+  EXPECT_LT(node_hours, (3 * 680.0 + 220.0) / 3600);
   EXPECT_EQ(summary["services"]["default/app"]["metrics"]["ready_replicas_final"], 2.0);
 }
 
