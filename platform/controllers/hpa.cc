@@ -459,8 +459,30 @@ void HorizontalPodAutoscalerController::Reconcile(const std::string& key) {
     }
   }
   if (status != h->status) {
+    EmitConditionChanges(key, h->status.conditions, status.conditions);
     api_.Patch<HorizontalPodAutoscaler>(
         key, [status](HorizontalPodAutoscaler& a) { a.status = status; });
+  }
+}
+
+// A condition that changed, as an event of its reason and message (what
+// `kubectl describe hpa` shows; upstream writes it to the status only):
+// ScalingActive and ScalingLimited whenever their status or reason
+// changes, AbleToScale when it turns or stays false for a new reason.
+void HorizontalPodAutoscalerController::EmitConditionChanges(
+    const std::string& key, const std::vector<hpa::Condition>& before,
+    const std::vector<hpa::Condition>& after) {
+  for (const hpa::Condition& c : after) {
+    const auto old = std::find_if(before.begin(), before.end(),
+                                  [&](const hpa::Condition& b) { return b.type == c.type; });
+    const bool changed = old == before.end() || old->status != c.status || old->reason != c.reason;
+    if (!changed || (c.type == "AbleToScale" && c.status)) continue;
+    events_.Emit({engine_.Now(),
+                  c.reason,
+                  "HorizontalPodAutoscaler",
+                  key,
+                  c.message,
+                  {{"condition", c.type}, {"status", c.status ? "True" : "False"}}});
   }
 }
 

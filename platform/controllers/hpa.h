@@ -86,6 +86,8 @@ class HorizontalPodAutoscalerController {
   // are enough.
   std::optional<double> ServiceMetric(const std::string& service, const std::string& name) const;
   void Reconcile(const std::string& key);
+  void EmitConditionChanges(const std::string& key, const std::vector<hpa::Condition>& before,
+                            const std::vector<hpa::Condition>& after);
   std::vector<hpa::PodState> PodsOf(const std::string& deployment) const;
   // One metric's proposal (computeReplicasForMetric).
   hpa::Proposal ProposalFor(const hpa::MetricSpec& m, const HorizontalPodAutoscaler& h,

@@ -1739,6 +1739,18 @@ spec:
     ++step;
   ASSERT_LT(step, rescales.size());
   EXPECT_EQ(rescales[step].second, 6);
+  // That sync's ScalingLimited condition, True for ScaleUpLimit, as an event
+  // of its reason (and the condition's first ScalingActive, ValidMetricFound).
+  bool limited = false, active = false;
+  for (const auto& e : EventsOf(dir.path() / "out", "HorizontalPodAutoscaler")) {
+    if (!e.contains("condition")) continue;
+    limited |= e["condition"] == "ScalingLimited" && e["reason"] == "ScaleUpLimit" &&
+               e["status"] == "True" && e["time_s"].get<double>() == rescales[step].first;
+    active |= e["condition"] == "ScalingActive" && e["reason"] == "ValidMetricFound" &&
+              e["status"] == "True";
+  }
+  EXPECT_TRUE(limited);
+  EXPECT_TRUE(active);
   EXPECT_GE(rescales.back().second, 9);
   EXPECT_LE(rescales.back().second, 11);
   // The HPA's time-series row: its target's replicas follow the rescales
