@@ -1881,10 +1881,18 @@ std::optional<Scenario> LoadScenarioSource(std::optional<input::Source> source,
     ca::Options& o = s.cluster_autoscaler;
     o.scan_interval = c.Duration("scanInterval", o.scan_interval, sim::kSecond);
     const std::string expander =
-        c.Enum("expander", "least-waste", {"least-waste", "most-pods", "random"});
+        c.Enum("expander", "least-waste", {"least-waste", "most-pods", "price", "random"});
     o.expander = expander == "most-pods" ? ca::Expander::kMostPods
+                 : expander == "price"   ? ca::Expander::kPrice
                  : expander == "random"  ? ca::Expander::kRandom
                                          : ca::Expander::kLeastWaste;
+    // The price expander's pod prices, per hour: GCE's base prices unless
+    // given.
+    MapReader pricing(c.Get("podPricing"), diags);
+    o.pod_pricing.cpu = pricing.Number("cpuPerHour", o.pod_pricing.cpu, 0, 1e6);
+    o.pod_pricing.memory_gib = pricing.Number("memoryGiBPerHour", o.pod_pricing.memory_gib, 0, 1e6);
+    o.pod_pricing.gpu = pricing.Number("gpuPerHour", o.pod_pricing.gpu, 0, 1e6);
+    pricing.RejectUnknown();
     o.scale_down_unneeded_time = c.Duration("scaleDownUnneededTime", o.scale_down_unneeded_time);
     o.scale_down_delay_after_add =
         c.Duration("scaleDownDelayAfterAdd", o.scale_down_delay_after_add);

@@ -208,7 +208,7 @@ RunResult Simulation::Run(const RunOptions& options) {
       const NodePool::Autoscaling& a = *pool.autoscaling;
       groups.push_back({pool.name, pool.count, a.min_size, a.max_size, a.provision_min,
                         a.provision_max, a.gpu_ready_delay, pool.labels, pool.allocatable,
-                        pool.taints});
+                        pool.taints, pool.price_usd_per_hour});
     }
     if (!groups.empty()) {
       cluster_autoscaler.emplace(engine, api, events_, sc.cluster_autoscaler, std::move(groups),

@@ -228,6 +228,12 @@ void ClusterAutoscaler::ScaleUp(const std::vector<const Pod*>& pods) {
     return;
   }
   // The expander; ties go to a random one of the best.
+  Resources stabilization_pod;  // price.go priceStabilizationPod
+  stabilization_pod.cpu_milli = 500;
+  stabilization_pod.memory_bytes = 500 * (std::int64_t{1} << 20);
+  const double stabilization = ca::PodPricePerHour(stabilization_pod, options_.pod_pricing);
+  const std::int64_t preferred_cpu =
+      ca::PreferredNodeCpuMilli(static_cast<int>(api_.List<Node>().size()));
   std::vector<std::size_t> best;
   double best_score = 0;
   for (std::size_t i = 0; i < options.size(); ++i) {
@@ -240,6 +246,14 @@ void ClusterAutoscaler::ScaleUp(const std::vector<const Pod*>& pods) {
       case ca::Expander::kMostPods:
         score = -options[i].pods;
         break;
+      case ca::Expander::kPrice: {
+        const ca::NodeGroup& spec = options[i].group->spec;
+        score = ca::PriceScore(spec.price_per_hour, options[i].estimate.nodes,
+                               ca::PodPricePerHour(options[i].requested, options_.pod_pricing),
+                               stabilization, spec.allocatable.cpu_milli, preferred_cpu,
+                               spec.allocatable.gpus > 0);
+        break;
+      }
       case ca::Expander::kRandom:
         break;
     }

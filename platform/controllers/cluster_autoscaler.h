@@ -10,7 +10,7 @@
 // - scale-up: for each group below its max size, the pods whose first of a
 //   kind fits an empty node of the group, binpacked onto new nodes up to
 //   the max (cluster_autoscaler_algorithm.h); the expander (least-waste,
-//   most-pods or random) picks one group, whose size grows; each node
+//   most-pods, price or random) picks one group, whose size grows; each node
 //   registers after the group's provisioning delay and, on GPU groups, its
 //   GPUs become allocatable after a further delay. TriggeredScaleUp and
 //   NotTriggerScaleUp events on the pods;
@@ -23,7 +23,7 @@
 //   is deleted once they are gone: empty nodes up to 10 at once, others
 //   one at a time.
 //
-// Not modelled: the price and priority expanders, node groups that fail
+// Not modelled: the priority expander, node groups that fail
 // to provision (max-node-provision-time and back-off), unready nodes,
 // PodDisruptionBudgets, system and local-storage pods (pods here all come
 // from ReplicaSets), balancing similar groups, resource quotas; a node is
@@ -39,6 +39,7 @@
 
 #include "platform/api_server.h"
 #include "platform/autoscaling.h"
+#include "platform/controllers/cluster_autoscaler_algorithm.h"
 #include "platform/events.h"
 #include "sim/engine.h"
 #include "sim/random.h"
@@ -48,7 +49,7 @@ namespace platsim::platform {
 
 namespace ca {
 
-enum class Expander { kLeastWaste, kMostPods, kRandom };
+enum class Expander { kLeastWaste, kMostPods, kPrice, kRandom };
 
 // Flags and their defaults (config/flags/flags.go).
 struct Options {
@@ -61,6 +62,7 @@ struct Options {
   int max_scale_down_parallelism = 10;
   int max_drain_parallelism = 1;
   sim::Time node_delete_delay_after_taint = 5 * sim::kSecond;
+  PodPricing pod_pricing;  // for the price expander
 };
 
 // A node pool that autoscales.
@@ -75,6 +77,7 @@ struct NodeGroup {
   Labels labels;
   Resources allocatable;
   std::vector<Taint> taints;
+  double price_per_hour = 0;  // a node's, for the price expander
 };
 
 }  // namespace ca

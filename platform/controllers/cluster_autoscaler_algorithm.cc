@@ -1,6 +1,7 @@
 #include "platform/controllers/cluster_autoscaler_algorithm.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 namespace platsim::platform::ca {
@@ -83,6 +84,33 @@ double WasteScore(const Resources& allocatable, int nodes, const Resources& requ
   const double memory_waste =
       memory > 0 ? (memory - static_cast<double>(requested.memory_bytes)) / memory : 0;
   return cpu_waste + memory_waste;
+}
+
+double PodPricePerHour(const Resources& pod, const PodPricing& pricing) {
+  return static_cast<double>(pod.cpu_milli) / 1000.0 * pricing.cpu +
+         static_cast<double>(pod.memory_bytes) / static_cast<double>(std::int64_t{1} << 30) *
+             pricing.memory_gib +
+         static_cast<double>(pod.gpus) * pricing.gpu;
+}
+
+std::int64_t PreferredNodeCpuMilli(int nodes) {
+  if (nodes <= 2) return 1000;
+  if (nodes <= 6) return 2000;
+  if (nodes <= 20) return 4000;
+  if (nodes <= 60) return 8000;
+  if (nodes <= 200) return 16000;
+  return 32000;
+}
+
+double PriceScore(double node_price, int nodes, double pods_price, double stabilization,
+                  std::int64_t node_cpu_milli, std::int64_t preferred_cpu_milli, bool gpu_node) {
+  const double price = (node_price * nodes + stabilization) / (pods_price + stabilization);
+  const double preferred = static_cast<double>(preferred_cpu_milli);
+  const double cpu = static_cast<double>(std::max<std::int64_t>(1, node_cpu_milli));
+  const double unfitness = std::max(preferred / cpu, cpu / preferred);
+  const double suppressed =
+      gpu_node ? 1000.0 : (unfitness - 1.0) * (1.0 - std::tanh((nodes - 1) / 15.0)) + 1.0;
+  return suppressed * price;
 }
 
 double Utilization(const Resources& allocatable, const Resources& requested, bool gpu_node) {

@@ -40,6 +40,27 @@ Estimate EstimateNodes(const std::vector<std::vector<Resources>>& groups,
 // given what the pods it helps request. Lowest wins.
 double WasteScore(const Resources& allocatable, int nodes, const Resources& requested);
 
+// The price expander (expander/price/price.go BestOptions, preferred.go):
+// score = suppressed unfitness x (node price x nodes + stabilization) /
+// (pods' price + stabilization), lowest wins, all per hour. Unfitness is
+// max(preferred/node, node/preferred) of cpu, suppressed as (unfitness - 1)
+// x (1 - tanh((nodes - 1) / 15)) + 1, and 1000 for a GPU node (never
+// chosen for pods that could go elsewhere). Pods are priced per resource
+// (the price model's PodPrice); stabilization is a 500m, 500MiB pod's
+// price.
+struct PodPricing {  // USD per hour; GCE's base prices (gce_price_info.go)
+  double cpu = 0.033174;
+  double memory_gib = 0.004446;
+  double gpu = 0.700;
+};
+double PodPricePerHour(const Resources& pod, const PodPricing& pricing);
+// The preferred node's cores for a cluster of `nodes` nodes
+// (SimplePreferredNodeProvider: 1 up to 2 nodes, 2 up to 6, 4 up to 20, 8
+// up to 60, 16 up to 200, then 32), in millicores.
+std::int64_t PreferredNodeCpuMilli(int nodes);
+double PriceScore(double node_price, int nodes, double pods_price, double stabilization,
+                  std::int64_t node_cpu_milli, std::int64_t preferred_cpu_milli, bool gpu_node);
+
 // A node's utilization for scale-down (simulator/utilization/info.go): on
 // a GPU node the share of its GPUs requested (0 if none is allocatable
 // yet), else the larger of its cpu and memory shares.

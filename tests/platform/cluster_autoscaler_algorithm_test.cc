@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <vector>
 
 namespace platsim::platform::ca {
@@ -89,6 +90,35 @@ TEST(CaExpander, LeastWasteIsUnusedCpuPlusUnusedMemory) {
   EXPECT_DOUBLE_EQ(WasteScore(small, 1, asked), 1.0);
   EXPECT_DOUBLE_EQ(WasteScore(big, 1, asked), 0.625 + 0.875);
   EXPECT_DOUBLE_EQ(WasteScore(small, 2, asked), 10.0 / 16 + 56.0 / 64);
+}
+
+// The price expander's numbers, worked out by hand for two 3-core, 1Gi
+// pods on one 8-core node at 0.1 USD an hour in a cluster of no nodes (a
+// 1-core preferred node): pods 2 x (3 x 0.033174 + 0.004446) = 0.207936,
+// stabilization 0.5 x 0.033174 + 500/1024 x 0.004446 = 0.018758; price
+// (0.1 + 0.018758) / (0.207936 + 0.018758) = 0.523868; unfitness 8, not
+// suppressed for a single node: score 4.19094.
+TEST(CaExpander, PriceScoresAsUpstreamsFormula) {
+  const PodPricing gce;
+  Resources pod = Cpu(3000);
+  EXPECT_NEAR(PodPricePerHour(pod, gce), 0.103968, 1e-9);
+  Resources stab;
+  stab.cpu_milli = 500;
+  stab.memory_bytes = 500 * (std::int64_t{1} << 20);
+  const double stabilization = PodPricePerHour(stab, gce);
+  EXPECT_NEAR(stabilization, 0.0187579, 1e-6);
+  EXPECT_EQ(PreferredNodeCpuMilli(0), 1000);
+  EXPECT_EQ(PreferredNodeCpuMilli(7), 4000);
+  EXPECT_EQ(PreferredNodeCpuMilli(201), 32000);
+  EXPECT_NEAR(PriceScore(0.1, 1, 2 * 0.103968, stabilization, 8000, 1000, false), 4.19094, 1e-4);
+  // Two nodes: the unfitness of 8 is suppressed to 7 x (1 - tanh(1/15)) + 1.
+  const double two = PriceScore(1.0, 2, 4 * 0.103968, stabilization, 8000, 1000, false);
+  EXPECT_NEAR(
+      two,
+      (7 * (1 - std::tanh(1.0 / 15)) + 1) * (2.0 + stabilization) / (4 * 0.103968 + stabilization),
+      1e-9);
+  EXPECT_NEAR(PriceScore(0.1, 1, 0.2, 0.02, 8000, 1000, true), 1000 * 0.12 / 0.22, 1e-9)
+      << "a GPU node's unfitness is 1000";
 }
 
 TEST(CaUtilization, GpuNodesByGpusOthersByTheLargerOfCpuAndMemory) {

@@ -1603,11 +1603,21 @@ TEST(Cli, TheClusterAutoscalerWaitsForGpusItHasAsked) {
 // them two to a node on 2 nodes: waste (16 - 12) / 16 + (64 - 4) / 64 =
 // 1.1875. Group b (8 cores, 8Gi, up to 1 node) takes 2 of them on 1 node:
 // waste (8 - 6) / 8 + (8 - 2) / 8 = 1.0. least-waste picks b; most-pods
-// picks a (4 pods against 2).
+// picks a (4 pods against 2). price, with no cluster yet (a 1-core
+// preferred node, so an unfitness of 8) and GCE's pod prices (4 pods:
+// 0.415872 an hour; 2: 0.207936; stabilization 0.018758): with nodes free,
+// a scores 7.5340 x 0.018758 / 0.434630 = 0.3252 and b 8 x 0.018758 /
+// 0.226694 = 0.6620, so a; at 1.00 and 0.10 USD an hour a scores 7.5340 x
+// 2.018758 / 0.434630 = 34.99 and b 8 x 0.118758 / 0.226694 = 4.19, so b.
 TEST(Cli, TheClusterAutoscalersExpandersChooseAsUpstreamScoresThem) {
-  for (const auto& [expander, want] : std::vector<std::pair<std::string, std::string>>{
-           {"least-waste", "pod triggered scale-up: [{b 0->1 (max: 1)}]"},
-           {"most-pods", "pod triggered scale-up: [{a 0->2 (max: 10)}]"}}) {
+  struct Case {
+    std::string expander, price_a, price_b, want;
+  };
+  for (const auto& [expander, price_a, price_b, want] : std::vector<Case>{
+           {"least-waste", "0", "0", "pod triggered scale-up: [{b 0->1 (max: 1)}]"},
+           {"most-pods", "0", "0", "pod triggered scale-up: [{a 0->2 (max: 10)}]"},
+           {"price", "0", "0", "pod triggered scale-up: [{a 0->2 (max: 10)}]"},
+           {"price", "1.00", "0.10", "pod triggered scale-up: [{b 0->1 (max: 1)}]"}}) {
     TempDir dir;
     std::string scenario = Replace(ClusterAutoscalerScenario(0, 4), R"(  - name: work
     count: 0
@@ -1617,12 +1627,15 @@ TEST(Cli, TheClusterAutoscalersExpandersChooseAsUpstreamScoresThem) {
                                    R"(  - name: a
     count: 0
     allocatable: {cpu: "8", memory: 32Gi}
+    pricePerHour: PRICE_A
     autoscaling: {minSize: 0, maxSize: 10, provisioningDelay: 60s}
   - name: b
     count: 0
     allocatable: {cpu: "8", memory: 8Gi}
+    pricePerHour: PRICE_B
     autoscaling: {minSize: 0, maxSize: 1, provisioningDelay: 60s}
 )");
+    scenario = Replace(Replace(scenario, "PRICE_A", price_a), "PRICE_B", price_b);
     scenario = Replace(scenario, "requests: {cpu: \"3\"}", "requests: {cpu: \"3\", memory: 1Gi}");
     scenario =
         Replace(scenario,
