@@ -116,6 +116,8 @@ struct Value {
 struct Document {
   std::string file;
   std::deque<Value> values;  // stable addresses
+  // Documents whose values this one's point to (a merge's inputs).
+  std::vector<std::shared_ptr<const Document>> borrowed;
 };
 
 }  // namespace yaml
@@ -230,6 +232,90 @@ std::string Node::Describe() const {
       break;
   }
   return Quote(value_->scalar);
+}
+
+namespace {
+
+// RFC 7386's MergePatch over our values: new mappings go into `doc`, every
+// other value is shared with the inputs.
+class Merger {
+ public:
+  Merger(yaml::Document& doc, Diagnostics& diags) : doc_(doc), diags_(diags) {}
+
+  // `patch` applied to `target` (null: none, as for a key target lacks).
+  const yaml::Value* Merge(const yaml::Value* target, const yaml::Value* patch,
+                           const std::string& path) {
+    if (patch->kind != Kind::kMap) return patch;
+    std::vector<const yaml::Value*> keys, values;
+    if (target != nullptr && target->kind == Kind::kMap) {
+      for (std::size_t i = 0; i + 1 < target->children.size(); i += 2) {
+        keys.push_back(target->children[i]);
+        values.push_back(target->children[i + 1]);
+      }
+    }
+    std::vector<std::string> seen;
+    const auto& c = patch->children;
+    for (std::size_t i = 0; i + 1 < c.size(); i += 2) {
+      const yaml::Value* key = c[i];
+      const yaml::Value* value = c[i + 1];
+      if (key->kind != Kind::kScalar) {
+        diags_.Error({doc_.file, key->line, key->column}, path, "mapping keys must be strings");
+        continue;
+      }
+      const std::string child = ChildPath(path, key->scalar);
+      if (std::find(seen.begin(), seen.end(), key->scalar) != seen.end()) {
+        diags_.Error({doc_.file, key->line, key->column}, child, "duplicate key");
+        continue;
+      }
+      seen.push_back(key->scalar);
+      const auto at = std::find_if(keys.begin(), keys.end(), [&](const yaml::Value* k) {
+        return k->kind == Kind::kScalar && k->scalar == key->scalar;
+      });
+      const auto j = at - keys.begin();
+      if (value->kind == Kind::kNull) {
+        if (at != keys.end()) {
+          keys.erase(at);
+          values.erase(values.begin() + j);
+        }
+      } else if (at != keys.end()) {
+        values[j] = Merge(values[j], value, child);
+      } else {
+        keys.push_back(key);
+        values.push_back(Merge(nullptr, value, child));
+      }
+    }
+    yaml::Value& out = doc_.values.emplace_back();
+    out.kind = Kind::kMap;
+    const yaml::Value* at = target != nullptr && target->kind == Kind::kMap ? target : patch;
+    out.line = at->line;
+    out.column = at->column;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      out.children.push_back(keys[i]);
+      out.children.push_back(values[i]);
+      out.expanded = std::min(out.expanded + keys[i]->expanded + values[i]->expanded,
+                              kMaxYamlExpandedNodes + 1);
+    }
+    return &out;
+  }
+
+ private:
+  yaml::Document& doc_;
+  Diagnostics& diags_;
+};
+
+}  // namespace
+
+Node MergePatch(const Node& target, const Node& patch, Diagnostics& diags) {
+  if (!patch.present()) return target;
+  auto doc = std::make_shared<yaml::Document>();
+  doc->file = target.present() ? target.file() : patch.file();
+  for (const Node* n : {&target, &patch}) {
+    if (n->doc_) doc->borrowed.push_back(n->doc_);
+  }
+  Merger merger(*doc, diags);
+  const yaml::Value* merged = merger.Merge(target.value_, patch.value_, target.path());
+  return Node(std::move(doc), merged, target.present() ? target.anchor_ : patch.anchor_,
+              target.path());
 }
 
 std::optional<std::string> ReadString(const Node& node, Diagnostics& diags) {

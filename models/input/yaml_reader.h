@@ -80,6 +80,8 @@ class Node {
        const yaml::Value* anchor, std::string path);
 
  private:
+  friend Node MergePatch(const Node& target, const Node& patch, Diagnostics& diags);
+
   std::shared_ptr<const yaml::Document> doc_;
   const yaml::Value* value_ = nullptr;   // null: absent
   const yaml::Value* anchor_ = nullptr;  // where an absent node is reported
@@ -90,6 +92,19 @@ struct Node::Entry {
   Node key;
   Node value;
 };
+
+// `target` patched by `patch` as a JSON Merge Patch (RFC 7386): where
+// `patch` is a mapping, the result is `target`'s entries (none if it is not
+// a mapping) with each of `patch`'s keys applied in turn: a null value
+// removes the key, any other value is merged into the key's value (or added
+// after the existing keys); a `patch` that is anything else (a list, a
+// scalar, null) replaces `target` whole, so lists are replaced, never
+// merged. An absent `patch` leaves `target` as it is. Every value keeps the
+// line and column it was written at, so a problem in the result is
+// reported where its text is; the result has `target`'s field path.
+// Duplicate and non-string keys of `patch` are reported to `diags` (and
+// skipped). REQUIRES: both come from one file (messages name `target`'s).
+Node MergePatch(const Node& target, const Node& patch, Diagnostics& diags);
 
 // Typed reading of one node. Each reports a problem to `diags` and returns
 // nullopt when the node is not of the expected form or out of range.

@@ -175,5 +175,88 @@ TEST(ParseYaml, ReadsNullsAsYamlDoesAndQuotedNullsAsStrings) {
   EXPECT_EQ(m.String("e", "?"), "");
 }
 
+// Compact JSON-like text of a node, keys in order, scalars bare.
+std::string Render(const Node& n) {
+  if (!n.present()) return "<absent>";
+  if (n.IsNull()) return "null";
+  if (n.IsScalar()) return n.scalar();
+  std::string out;
+  if (n.IsSequence()) {
+    for (const Node& e : n.Elements())
+      out += (out.empty() ? "" : ",") + Render(e);
+    return "[" + out + "]";
+  }
+  for (const auto& [k, v] : n.Entries())
+    out += (out.empty() ? "" : ",") + k.scalar() + ":" + Render(v);
+  return "{" + out + "}";
+}
+
+// Every example of RFC 7386 (JSON Merge Patch), Appendix A, as target,
+// patch and result; JSON is YAML, so each reads as written there.
+TEST(MergePatch, GivesEveryResultOfTheRfcsExamples) {
+  const struct {
+    const char* target;
+    const char* patch;
+    const char* result;
+  } cases[] = {
+      {R"({"a":"b"})", R"({"a":"c"})", R"({"a":"c"})"},
+      {R"({"a":"b"})", R"({"b":"c"})", R"({"a":"b","b":"c"})"},
+      {R"({"a":"b"})", R"({"a":null})", R"({})"},
+      {R"({"a":"b","b":"c"})", R"({"a":null})", R"({"b":"c"})"},
+      {R"({"a":["b"]})", R"({"a":"c"})", R"({"a":"c"})"},
+      {R"({"a":"c"})", R"({"a":["b"]})", R"({"a":["b"]})"},
+      {R"({"a":{"b":"c"}})", R"({"a":{"b":"d","c":null}})", R"({"a":{"b":"d"}})"},
+      {R"({"a":[{"b":"c"}]})", R"({"a":[1]})", R"({"a":[1]})"},
+      {R"(["a","b"])", R"(["c","d"])", R"(["c","d"])"},
+      {R"({"a":"b"})", R"(["c"])", R"(["c"])"},
+      {R"({"a":"foo"})", R"(null)", R"(null)"},
+      {R"({"a":"foo"})", R"("bar")", R"("bar")"},
+      {R"({"e":null})", R"({"a":1})", R"({"e":null,"a":1})"},
+      {R"([1,2])", R"({"a":"b","c":null})", R"({"a":"b"})"},
+      {R"({})", R"({"a":{"bb":{"ccc":null}}})", R"({"a":{"bb":{}}})"},
+  };
+  for (const auto& c : cases) {
+    Diagnostics diags;
+    const std::string text =
+        std::string("{t: ") + c.target + ", p: " + c.patch + ", r: " + c.result + "}";
+    const auto source = ParseYaml(text, "rfc.yaml", diags);
+    ASSERT_TRUE(source.has_value()) << text << Joined(diags);
+    MapReader m(source->documents[0], diags);
+    const Node merged = MergePatch(m.Get("t"), m.Get("p"), diags);
+    EXPECT_EQ(Render(merged), Render(m.Get("r"))) << text;
+    EXPECT_FALSE(diags.has_errors()) << Joined(diags);
+  }
+}
+
+// Merged values keep where they were written, the result the target's
+// path; an absent patch is no change.
+TEST(MergePatch, KeepsEachValuesLineAndReportsDuplicateKeysOfThePatch) {
+  Diagnostics diags;
+  const auto source = ParseYaml(
+      "spec:\n"
+      "  a: 1\n"
+      "  b: {c: 2, d: 3}\n"
+      "patch:\n"
+      "  b: {d: 4}\n"
+      "  e: 5\n"
+      "  e: 6\n",
+      "m.yaml", diags);
+  ASSERT_TRUE(source.has_value()) << Joined(diags);
+  MapReader root(source->documents[0], diags);
+  const Node spec = root.Get("spec");
+  const Node merged = MergePatch(spec, root.Get("patch"), diags);
+  EXPECT_EQ(Render(merged), "{a:1,b:{c:2,d:4},e:5}");
+  MapReader m(merged, diags);
+  MapReader b(m.Get("b"), diags);
+  EXPECT_EQ(m.Get("a").location().line, 2);
+  EXPECT_EQ(b.Get("c").location().line, 3);
+  const Node d = b.Get("d");
+  EXPECT_EQ(d.location().line, 5);
+  EXPECT_EQ(d.location().file, "m.yaml");
+  EXPECT_EQ(d.path(), "spec.b.d");
+  EXPECT_EQ(Joined(diags), "m.yaml:7:3: spec.e: duplicate key\n");
+  EXPECT_EQ(Render(MergePatch(spec, Node(), diags)), Render(spec));
+}
+
 }  // namespace
 }  // namespace platsim::input
