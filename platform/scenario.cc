@@ -20,6 +20,7 @@ using input::Node;
 
 constexpr const char* kApiVersion = "platsim.dev/v1alpha1";
 constexpr const char* kNotSimulated = "not simulated by platsim; ignored";
+constexpr std::size_t kMaxDesigns = 1000;
 
 std::string Key(const std::string& ns, const std::string& name) {
   return ns + "/" + name;
@@ -1818,34 +1819,11 @@ void ReadTraffic(const Node& list, const std::filesystem::path& base, Scenario& 
   }
 }
 
-std::optional<Scenario> LoadScenarioSource(std::optional<input::Source> source,
-                                           const std::string& path,
-                                           const std::filesystem::path& base, Diagnostics& diags) {
-  const int errors_before = diags.error_count();
-  if (!source) return std::nullopt;
-  if (source->documents.size() != 1) {
-    diags.Error(
-        {path, 1, 1}, "",
-        "expected one Scenario document, found " + std::to_string(source->documents.size()));
-    return std::nullopt;
-  }
-  Scenario s;
-  s.file = path;
-  MapReader root(source->documents[0], diags);
-  if (!root.ok()) return std::nullopt;
-  if (const auto api = root.RequiredString("apiVersion"); api && *api != kApiVersion) {
-    diags.Error(root.Get("apiVersion").location(), "apiVersion",
-                "unsupported (got '" + *api + "', expected " + kApiVersion + ")");
-  }
-  if (const auto kind = root.RequiredString("kind"); kind && *kind != "Scenario") {
-    diags.Error(root.Get("kind").location(), "kind",
-                "wrong kind (got '" + *kind + "', expected Scenario)");
-  }
-  MapReader meta(root.Require("metadata"), diags);
-  s.name = meta.RequiredString("name").value_or("");
-  meta.RejectUnknown();
-
-  MapReader spec(root.Require("spec"), diags);
+// Reads a scenario's spec (its own, or a design's merged over it) into `s`.
+void ReadSpec(const Node& spec_node, const std::filesystem::path& base, Scenario& s,
+              Diagnostics& diags) {
+  MapReader spec(spec_node, diags);
+  spec.Get("designs");  // read by LoadScenarioSource
   s.seed = static_cast<std::uint64_t>(spec.Int("seed", 1, 0, INT64_MAX));
   s.duration = spec.RequiredDuration("duration", sim::kMillisecond).value_or(s.duration);
   s.warmup = spec.Duration("warmup", 0);
@@ -1905,7 +1883,6 @@ std::optional<Scenario> LoadScenarioSource(std::optional<input::Source> source,
   CheckAutoscalers(s, ctx);
   CheckKnative(s, ctx);
   spec.RejectUnknown();
-  root.RejectUnknown();
 
   // What makes results meaningless without being an error. Deployments are
   // found by a label of the Service's selector, not by trying each.
@@ -1974,22 +1951,207 @@ std::optional<Scenario> LoadScenarioSource(std::optional<input::Source> source,
     add_namespace(d.meta.namespace_name);
   for (const auto& svc : s.services)
     add_namespace(svc.meta.namespace_name);
+}
+
+// The value at `key` of mapping `map` (its first, if repeated), or absent.
+Node Field(const Node& map, std::string_view key) {
+  for (const auto& [k, v] : map.Entries()) {
+    if (k.IsScalar() && k.scalar() == key) return v;
+  }
+  return map.Absent(key);
+}
+
+// A name that can be a folder and a CSV value anywhere: a DNS-1123 label.
+bool IsDnsLabel(const std::string& name) {
+  if (name.empty() || name.size() > 63 || name.front() == '-' || name.back() == '-') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
+}
+
+// The scenario's designs: each a name, a description and a patch of spec.
+struct DesignEntry {
+  std::string name, description;
+  Node patch;
+};
+
+std::vector<DesignEntry> ReadDesigns(const Node& list, Diagnostics& diags) {
+  std::vector<DesignEntry> out;
+  if (!IsList(list, "designs", diags)) return out;
+  const auto elements = list.Elements();
+  if (elements.empty()) {
+    diags.Error(list.location(), list.path(), "must name at least one design");
+  }
+  if (elements.size() > kMaxDesigns) {
+    diags.Error(list.location(), list.path(),
+                "more than " + std::to_string(kMaxDesigns) + " designs (got " +
+                    std::to_string(elements.size()) + ")");
+    return out;
+  }
+  std::set<std::string> names;
+  for (const Node& e : elements) {
+    MapReader d(e, diags);
+    DesignEntry design;
+    design.name = d.RequiredString("name").value_or("");
+    const Node name_at = d.Get("name");
+    if (name_at.present() && !design.name.empty() && !IsDnsLabel(design.name)) {
+      diags.Error(name_at.location(), name_at.path(),
+                  "'" + design.name +
+                      "' is not a DNS-1123 label (lower-case letters, digits and '-', starting "
+                      "and ending with a letter or digit, at most 63 characters): it names the "
+                      "design's output folder");
+    } else if (!design.name.empty() && !names.insert(design.name).second) {
+      diags.Error(name_at.location(), name_at.path(),
+                  "design '" + design.name + "' is named twice");
+    }
+    design.description = d.String("description", "");
+    design.patch = d.Get("spec");
+    if (design.patch.present() && !design.patch.IsMap()) {
+      diags.Error(
+          design.patch.location(), design.patch.path(),
+          "expected a mapping (merged over the scenario's spec), got " + design.patch.Describe());
+    } else if (design.patch.present()) {
+      // Designs compare under one seed, and do not nest.
+      for (const char* key : {"seed", "designs"}) {
+        const Node n = Field(design.patch, key);
+        if (n.present()) {
+          diags.Error(n.location(), n.path(),
+                      std::string(key) == "seed"
+                          ? "a design cannot change the seed: every design runs on spec.seed, so "
+                            "that all see the same traffic (common random numbers)"
+                          : "designs do not nest");
+        }
+      }
+    }
+    d.RejectUnknown();
+    out.push_back(std::move(design));
+  }
+  return out;
+}
+
+std::optional<std::vector<Scenario>> LoadScenarioSource(std::optional<input::Source> source,
+                                                        const std::string& path,
+                                                        const std::filesystem::path& base,
+                                                        Diagnostics& diags) {
+  const int errors_before = diags.error_count();
+  if (!source) return std::nullopt;
+  if (source->documents.size() != 1) {
+    diags.Error(
+        {path, 1, 1}, "",
+        "expected one Scenario document, found " + std::to_string(source->documents.size()));
+    return std::nullopt;
+  }
+  Scenario s;
+  s.file = path;
+  MapReader root(source->documents[0], diags);
+  if (!root.ok()) return std::nullopt;
+  if (const auto api = root.RequiredString("apiVersion"); api && *api != kApiVersion) {
+    diags.Error(root.Get("apiVersion").location(), "apiVersion",
+                "unsupported (got '" + *api + "', expected " + kApiVersion + ")");
+  }
+  if (const auto kind = root.RequiredString("kind"); kind && *kind != "Scenario") {
+    diags.Error(root.Get("kind").location(), "kind",
+                "wrong kind (got '" + *kind + "', expected Scenario)");
+  }
+  MapReader meta(root.Require("metadata"), diags);
+  s.name = meta.RequiredString("name").value_or("");
+  meta.RejectUnknown();
+  const Node spec = root.Require("spec");
+  root.RejectUnknown();
+
+  std::vector<Scenario> out;
+  const Node designs_node = spec.IsMap() ? Field(spec, "designs") : Node();
+  if (!designs_node.present()) {
+    ReadSpec(spec, base, s, diags);
+    out.push_back(std::move(s));
+  } else {
+    const std::vector<DesignEntry> designs = ReadDesigns(designs_node, diags);
+    // Each design is read on its own; a problem that every design shares
+    // (one in the common part) is reported once, one that only some have
+    // names them.
+    struct Seen {
+      input::Diagnostic d;
+      std::vector<std::string> designs;
+    };
+    std::vector<Seen> seen;
+    for (const DesignEntry& design : designs) {
+      Diagnostics own;
+      Scenario d = s;
+      d.design = design.name;
+      d.design_description = design.description;
+      ReadSpec(input::MergePatch(spec, design.patch, own), base, d, own);
+      for (const input::Diagnostic& x : own.all()) {
+        const auto it = std::find_if(seen.begin(), seen.end(), [&](const Seen& y) {
+          return y.d.severity == x.severity && y.d.location.file == x.location.file &&
+                 y.d.location.line == x.location.line && y.d.location.column == x.location.column &&
+                 y.d.path == x.path && y.d.message == x.message;
+        });
+        if (it == seen.end()) {
+          seen.push_back(Seen{x, {design.name}});
+        } else if (it->designs.back() != design.name) {
+          it->designs.push_back(design.name);
+        }
+      }
+      out.push_back(std::move(d));
+    }
+    for (const Seen& x : seen) {
+      std::string message = x.d.message;
+      if (x.designs.size() < designs.size()) {
+        message += " (in design";
+        message += x.designs.size() == 1 ? " " : "s ";
+        for (std::size_t i = 0; i < x.designs.size(); ++i)
+          message += (i == 0 ? "" : ", ") + x.designs[i];
+        message += ")";
+      }
+      if (x.d.severity == input::Severity::kError) {
+        diags.Error(x.d.location, x.d.path, message);
+      } else {
+        diags.Warning(x.d.location, x.d.path, message);
+      }
+    }
+  }
   if (diags.error_count() != errors_before) return std::nullopt;
-  return s;
+  return out;
+}
+
+// The one design of a file, or an error naming the designs it holds.
+std::optional<Scenario> OnlyDesign(std::optional<std::vector<Scenario>> designs,
+                                   const std::string& path, Diagnostics& diags) {
+  if (!designs) return std::nullopt;
+  if (designs->size() != 1 || !designs->front().design.empty()) {
+    std::string names;
+    for (const Scenario& d : *designs)
+      names += (names.empty() ? "" : ", ") + d.design;
+    diags.Error({path, 0, 0}, "spec.designs",
+                "this scenario holds designs (" + names + "): load them all, or choose one");
+    return std::nullopt;
+  }
+  return std::move(designs->front());
 }
 
 }  // namespace
 
-std::optional<Scenario> LoadScenario(const std::string& path, Diagnostics& diags) {
+std::optional<std::vector<Scenario>> LoadDesigns(const std::string& path, Diagnostics& diags) {
   return LoadScenarioSource(input::LoadYamlFile(path, path, diags), path,
                             std::filesystem::path(path).parent_path(), diags);
+}
+
+std::optional<std::vector<Scenario>> LoadDesignsText(const std::string& text,
+                                                     const std::string& display_name,
+                                                     const std::filesystem::path& base_dir,
+                                                     Diagnostics& diags) {
+  return LoadScenarioSource(input::ParseYaml(text, display_name, diags), display_name, base_dir,
+                            diags);
+}
+
+std::optional<Scenario> LoadScenario(const std::string& path, Diagnostics& diags) {
+  return OnlyDesign(LoadDesigns(path, diags), path, diags);
 }
 
 std::optional<Scenario> LoadScenarioText(const std::string& text, const std::string& display_name,
                                          const std::filesystem::path& base_dir,
                                          Diagnostics& diags) {
-  return LoadScenarioSource(input::ParseYaml(text, display_name, diags), display_name, base_dir,
-                            diags);
+  return OnlyDesign(LoadDesignsText(text, display_name, base_dir, diags), display_name, diags);
 }
 
 }  // namespace platsim::platform

@@ -93,6 +93,10 @@ struct InferenceServiceSpec {
 struct Scenario {
   std::string name;
   std::string file;
+  // The design this is, for a scenario file that holds several (spec.designs);
+  // empty for one that does not.
+  std::string design;
+  std::string design_description;
   std::uint64_t seed = 1;
   sim::Time duration = sim::kHour;
   sim::Time warmup = 0;
@@ -116,11 +120,22 @@ struct Scenario {
   ca::Options cluster_autoscaler;      // spec.clusterAutoscaler
 };
 
-// Loads `path`. Every problem goes to `diags` (errors and warnings, all at
-// once); returns nullopt if there was any error.
-std::optional<Scenario> LoadScenario(const std::string& path, input::Diagnostics& diags);
+// Loads `path`: one Scenario per design of its spec.designs, in file order,
+// each the scenario's spec with the design's spec merged over it as a JSON
+// Merge Patch (RFC 7386); or, for a file without designs, its one Scenario
+// (with an empty `design`). Every problem goes to `diags` (errors and
+// warnings, all at once; one that only some designs have names them);
+// returns nullopt if there was any error.
+std::optional<std::vector<Scenario>> LoadDesigns(const std::string& path,
+                                                 input::Diagnostics& diags);
 // The same for a scenario given as text; files it names resolve against
 // `base_dir`.
+std::optional<std::vector<Scenario>> LoadDesignsText(const std::string& text,
+                                                     const std::string& display_name,
+                                                     const std::filesystem::path& base_dir,
+                                                     input::Diagnostics& diags);
+// A scenario file without designs (one with designs is an error).
+std::optional<Scenario> LoadScenario(const std::string& path, input::Diagnostics& diags);
 std::optional<Scenario> LoadScenarioText(const std::string& text, const std::string& display_name,
                                          const std::filesystem::path& base_dir,
                                          input::Diagnostics& diags);

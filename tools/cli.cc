@@ -7,10 +7,12 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <climits>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -44,10 +46,11 @@ constexpr const char* kDescription =
     "memory budget, 2 bad input, 130/143 a run interrupted by SIGINT/SIGTERM (what it\n"
     "measured is written, marked incomplete).";
 
-// Loads a scenario, printing every diagnostic; nullopt on errors.
-std::optional<platform::Scenario> Load(const std::string& path, std::ostream& err) {
+// Loads a scenario's designs (one, without a name, for a file that has
+// none), printing every diagnostic; nullopt on errors.
+std::optional<std::vector<platform::Scenario>> Load(const std::string& path, std::ostream& err) {
   input::Diagnostics diags;
-  auto scenario = platform::LoadScenario(path, diags);
+  auto scenario = platform::LoadDesigns(path, diags);
   for (const auto& d : diags.all())
     err << input::Format(d) << '\n';
   if (!scenario) {
@@ -79,6 +82,7 @@ struct RunFlags {
   std::optional<std::string> seed;
   int replications = 1;
   std::optional<std::string> duration;
+  std::vector<std::string> designs;
   bool quiet = false;
 };
 
@@ -95,14 +99,149 @@ std::optional<std::uint64_t> ParseSeed(const std::string& text, std::ostream& er
   return std::nullopt;
 }
 
+// The designs --design names, in the order given (all, in file order, if
+// none is named); nullopt and reported if one is not there.
+std::optional<std::vector<platform::Scenario>> SelectDesigns(
+    std::vector<platform::Scenario> designs, const std::vector<std::string>& names,
+    const std::string& file, std::ostream& err) {
+  if (names.empty()) return designs;
+  std::string known;
+  for (const auto& d : designs)
+    known += (known.empty() ? "" : ", ") + d.design;
+  std::vector<platform::Scenario> out;
+  for (const std::string& name : names) {
+    const auto it = std::find_if(designs.begin(), designs.end(),
+                                 [&](const platform::Scenario& d) { return d.design == name; });
+    if (designs.front().design.empty()) {
+      err << "platsim: --design: " << file << " holds no designs (spec.designs)\n";
+      return std::nullopt;
+    }
+    if (it == designs.end()) {
+      err << "platsim: --design: no design '" << name << "' in " << file << " (it holds " << known
+          << ")\n";
+      return std::nullopt;
+    }
+    if (std::any_of(out.begin(), out.end(),
+                    [&](const platform::Scenario& d) { return d.design == name; })) {
+      err << "platsim: --design: '" << name << "' is named twice\n";
+      return std::nullopt;
+    }
+    out.push_back(*it);
+  }
+  return out;
+}
+
+// How the runs of one design (or of a scenario without designs) ended.
+struct RunsOutcome {
+  std::vector<platform::RunResult> runs;
+  bool interrupted = false;
+};
+
+// Runs `replications` runs of `scenario` and writes their outputs into
+// `dir` (already prepared). `label` prefixes the progress line. Throws
+// OutputError.
+RunsOutcome RunReplications(const platform::Scenario& scenario, std::uint64_t seed,
+                            const std::filesystem::path& dir, const RunFlags& flags,
+                            const CliContext& ctx, std::uint64_t max_memory_bytes,
+                            const std::string& label, std::ostream& err) {
+  OutputFile timeseries(dir / "timeseries.csv");
+  OutputFile events(dir / "events.jsonl");
+  RunsOutcome outcome;
+  auto& runs = outcome.runs;
+  const bool show = ctx.err_is_terminal && !flags.quiet;
+  const auto started = std::chrono::steady_clock::now();
+  auto last_shown = started - std::chrono::hours(1);
+  for (int i = 0; i < flags.replications; ++i) {
+    const std::uint64_t run_seed = sim::ReplicationSeed(seed, i);
+    sim::CsvRowSink rows(timeseries.stream(), {"replication"}, {std::to_string(i)}, i == 0);
+    JsonlEventSink event_sink(events.stream(), i);
+    platform::Simulation simulation(scenario, run_seed, event_sink, &rows);
+    platform::RunOptions options;
+    // A progress line from the first moments of a run, refreshed a few
+    // times a second on a terminal; elsewhere (unless --quiet) after the
+    // first second and then every 10 s, so a long run never looks hung.
+    options.progress = [&](double fraction) {
+      const auto now = std::chrono::steady_clock::now();
+      if (flags.quiet || now - last_shown < (show ? std::chrono::milliseconds(200)
+                                                  : std::chrono::milliseconds(10'000))) {
+        return;
+      }
+      if (!show && now - started < std::chrono::seconds(1)) return;
+      last_shown = now;
+      char line[320];
+      std::snprintf(line, sizeof line, "%splatsim: %srun %d/%d  %3.0f%% of %s simulated, %.0f s",
+                    show ? "\r" : "", label.c_str(), i + 1, flags.replications, fraction * 100,
+                    input::FormatDuration(scenario.duration).c_str(),
+                    std::chrono::duration<double>(now - started).count());
+      err << line << (show ? "" : "\n") << std::flush;
+    };
+    options.interrupted = [&] { return ctx.signal != nullptr && *ctx.signal != 0; };
+    options.max_requests_in_system = max_memory_bytes / platform::kBytesPerRequestInSystem;
+    runs.push_back(simulation.Run(options));
+    if (show) err << "\n";
+    if (!runs.back().complete()) break;
+  }
+  outcome.interrupted = runs.back().ending == platform::RunResult::Ending::kInterrupted;
+  OutputFile summary(dir / "summary.json");
+  WriteSummary(summary.stream(), scenario, seed, flags.replications, runs);
+  for (OutputFile* f : {&timeseries, &events, &summary})
+    f->Close();
+  for (OutputFile* f : {&timeseries, &events, &summary})
+    f->Commit();
+  return outcome;
+}
+
+// "0.123" or "-" for a metric that is not there or not a number.
+std::string MetricText(const std::map<std::string, double>& metrics, const std::string& name,
+                       double scale = 1) {
+  const auto it = metrics.find(name);
+  if (it == metrics.end() || !std::isfinite(it->second)) return "-";
+  char text[64];
+  std::snprintf(text, sizeof text, "%.4g", it->second * scale);
+  return text;
+}
+
+// The designs side by side, one line per design and service (of the last
+// run of each): what a user compares first.
+void PrintComparison(const std::vector<DesignRuns>& designs, std::ostream& out) {
+  std::vector<std::array<std::string, 6>> rows = {
+      {"design", "service", "p99 ms", "SLO attained", "GPU-hours", "cost USD"}};
+  for (const DesignRuns& d : designs) {
+    const platform::RunResult& run = d.runs.back();
+    for (const auto& service : run.services) {
+      rows.push_back(
+          {d.scenario->design, service.service, MetricText(service.metrics, "latency_p99_s", 1000),
+           MetricText(service.metrics, "slo_attainment"),
+           MetricText(service.metrics, "gpu_hours_held"), MetricText(run.platform, "cost_usd")});
+    }
+  }
+  std::array<std::size_t, 6> width{};
+  for (const auto& row : rows) {
+    for (std::size_t c = 0; c < row.size(); ++c)
+      width[c] = std::max(width[c], row[c].size());
+  }
+  for (const auto& row : rows) {
+    std::string line = " ";
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      line += " " + row[c];
+      if (c + 1 < row.size()) line += std::string(width[c] - row[c].size(), ' ');
+    }
+    out << line << '\n';
+  }
+}
+
 int Run(const RunFlags& flags, const CliContext& ctx, std::ostream& out, std::ostream& err) {
   std::optional<std::uint64_t> seed_flag;
   if (flags.seed) {
     seed_flag = ParseSeed(*flags.seed, err);
     if (!seed_flag) return kExitBadInput;
   }
-  auto scenario = Load(flags.scenario, err);
-  if (!scenario) return kExitBadInput;
+  auto loaded = Load(flags.scenario, err);
+  if (!loaded) return kExitBadInput;
+  auto selected = SelectDesigns(std::move(*loaded), flags.designs, flags.scenario, err);
+  if (!selected) return kExitBadInput;
+  std::vector<platform::Scenario>& designs = *selected;
+  const platform::Scenario& first = designs.front();
   if (flags.duration) {
     std::string why;
     const auto d = input::ParseDuration(*flags.duration, &why);
@@ -110,23 +249,26 @@ int Run(const RunFlags& flags, const CliContext& ctx, std::ostream& out, std::os
       err << "platsim: --duration: " << why << '\n';
       return kExitBadInput;
     }
-    if (*d <= scenario->warmup || *d < sim::kMillisecond || *d > sim::kMaxDuration) {
-      err << "platsim: --duration: out of range (got '" << *flags.duration
-          << "', expected longer than the scenario's warm-up of "
-          << input::FormatDuration(scenario->warmup) << ", at least 1ms and at most "
-          << input::FormatDuration(sim::kMaxDuration) << ")\n";
-      return kExitBadInput;
+    for (auto& scenario : designs) {
+      if (*d <= scenario.warmup || *d < sim::kMillisecond || *d > sim::kMaxDuration) {
+        err << "platsim: --duration: out of range (got '" << *flags.duration
+            << "', expected longer than the " << (scenario.design.empty() ? "scenario" : "design")
+            << "'s warm-up of " << input::FormatDuration(scenario.warmup)
+            << ", at least 1ms and at most " << input::FormatDuration(sim::kMaxDuration) << ")\n";
+        return kExitBadInput;
+      }
+      scenario.duration = *d;
     }
-    scenario->duration = *d;
   }
-  const std::uint64_t seed = seed_flag.value_or(scenario->seed);
+  const std::uint64_t seed = seed_flag.value_or(first.seed);
   // Once per run, whatever --quiet says: results that rest on an estimate.
   std::string estimated;
-  for (const auto& m : scenario->model_servers) {
-    for (const auto& [product, model] : m.config.AllServiceTimes()) {
-      if (model->estimate()) {
-        estimated += (estimated.empty() ? "" : ", ") + m.deployment +
-                     (product.empty() ? "" : " on " + product);
+  for (const auto& scenario : designs) {
+    for (const auto& m : scenario.model_servers) {
+      for (const auto& [product, model] : m.config.AllServiceTimes()) {
+        const std::string what = m.deployment + (product.empty() ? "" : " on " + product) +
+                                 (designs.size() > 1 ? " (design " + scenario.design + ")" : "");
+        if (model->estimate()) estimated += (estimated.empty() ? "" : ", ") + what;
       }
     }
   }
@@ -151,77 +293,85 @@ int Run(const RunFlags& flags, const CliContext& ctx, std::ostream& out, std::os
 
   namespace fs = std::filesystem;
   const fs::path dir(flags.out_dir);
-  if (const std::string why = PrepareOutputFolder(dir, scenario->name, scenario->file, flags.force);
+  if (const std::string why = PrepareOutputFolder(dir, first.name, first.file, flags.force);
       !why.empty()) {
     err << "platsim: --out: " << why << '\n';
     return kExitBadInput;
   }
+  // Several designs: one folder each, and a comparison above them.
+  const bool compare = designs.size() > 1;
   try {
-    OutputFile timeseries(dir / "timeseries.csv");
-    OutputFile events(dir / "events.jsonl");
-    std::vector<platform::RunResult> runs;
-    const bool show = ctx.err_is_terminal && !flags.quiet;
-    const auto started = std::chrono::steady_clock::now();
-    auto last_shown = started - std::chrono::hours(1);
-    for (int i = 0; i < flags.replications; ++i) {
-      const std::uint64_t run_seed = sim::ReplicationSeed(seed, i);
-      sim::CsvRowSink rows(timeseries.stream(), {"replication"}, {std::to_string(i)}, i == 0);
-      JsonlEventSink event_sink(events.stream(), i);
-      platform::Simulation simulation(*scenario, run_seed, event_sink, &rows);
-      platform::RunOptions options;
-      // A progress line from the first moments of a run, refreshed a few
-      // times a second on a terminal; elsewhere (unless --quiet) after the
-      // first second and then every 10 s, so a long run never looks hung.
-      options.progress = [&](double fraction) {
-        const auto now = std::chrono::steady_clock::now();
-        if (flags.quiet || now - last_shown < (show ? std::chrono::milliseconds(200)
-                                                    : std::chrono::milliseconds(10'000))) {
-          return;
+    std::vector<DesignRuns> done;
+    bool interrupted = false;
+    for (std::size_t k = 0; k < designs.size() && !interrupted; ++k) {
+      const platform::Scenario& scenario = designs[k];
+      fs::path at = dir;
+      std::string label;
+      if (compare) {
+        at = dir / scenario.design;
+        if (const std::string why =
+                PrepareOutputFolder(at, scenario.name, scenario.file, flags.force);
+            !why.empty()) {
+          err << "platsim: --out: " << why << '\n';
+          return kExitBadInput;
         }
-        if (!show && now - started < std::chrono::seconds(1)) return;
-        last_shown = now;
-        char line[160];
-        std::snprintf(line, sizeof line, "%splatsim: run %d/%d  %3.0f%% of %s simulated, %.0f s",
-                      show ? "\r" : "", i + 1, flags.replications, fraction * 100,
-                      input::FormatDuration(scenario->duration).c_str(),
-                      std::chrono::duration<double>(now - started).count());
-        err << line << (show ? "" : "\n") << std::flush;
-      };
-      options.interrupted = [&] { return ctx.signal != nullptr && *ctx.signal != 0; };
-      options.max_requests_in_system = max_memory_bytes / platform::kBytesPerRequestInSystem;
-      runs.push_back(simulation.Run(options));
-      if (show) err << "\n";
-      if (!runs.back().complete()) break;
+        label = "design " + std::to_string(k + 1) + "/" + std::to_string(designs.size()) + " " +
+                scenario.design + ", ";
+      }
+      RunsOutcome outcome =
+          RunReplications(scenario, seed, at, flags, ctx, max_memory_bytes, label, err);
+      interrupted = outcome.interrupted;
+      done.push_back(DesignRuns{&scenario, compare ? scenario.design : std::string(),
+                                std::move(outcome.runs)});
     }
-    OutputFile summary(dir / "summary.json");
-    WriteSummary(summary.stream(), *scenario, seed, flags.replications, runs);
-    for (OutputFile* f : {&timeseries, &events, &summary})
-      f->Close();
-    for (OutputFile* f : {&timeseries, &events, &summary})
-      f->Commit();
+    if (compare) {
+      OutputFile summary(dir / "summary.json");
+      WriteDesignComparison(summary.stream(), seed, flags.replications, done);
+      summary.Commit();
+    }
 
-    const platform::RunResult& last = runs.back();
-    if (!last.complete()) {
+    bool stopped_early = false;
+    for (const DesignRuns& d : done) {
+      const platform::RunResult& last = d.runs.back();
+      if (last.complete()) continue;
       const std::string at = input::FormatDuration(last.end_time);
+      const std::string where = (dir / d.folder).string();
+      const std::string which =
+          d.folder.empty() ? std::string() : "design " + d.scenario->design + ", ";
       if (last.ending == platform::RunResult::Ending::kInterrupted) {
         const int signal = ctx.signal != nullptr ? *ctx.signal : SIGINT;
-        err << "platsim: interrupted at " << at << " simulated in run " << runs.size() << '/'
-            << flags.replications << "; what was measured up to then is in " << dir.string()
-            << "/, marked \"complete\": false\n";
+        err << "platsim: interrupted at " << at << " simulated in " << which << "run "
+            << d.runs.size() << '/' << flags.replications << "; what was measured up to then is in "
+            << where << "/, marked \"complete\": false"
+            << (compare && done.size() < designs.size() ? "; the designs after it did not run" : "")
+            << "\n";
         return 128 + signal;
       }
-      err << "platsim: run " << runs.size() << " stopped early at " << at
+      err << "platsim: " << which << "run " << d.runs.size() << " stopped early at " << at
           << " simulated: " << last.stopped_because << ". The platform cannot keep up with its "
           << "traffic and its queues grow without bound; bound them (maxQueueLength, "
              "requestTimeout) or give --max-memory more. What was measured up to then is in "
-          << dir.string() << "/, marked \"complete\": false\n";
-      return kExitInternal;
+          << where << "/, marked \"complete\": false\n";
+      stopped_early = true;
     }
+    if (stopped_early) return kExitInternal;
     if (!flags.quiet) {
-      out << "platsim: " << scenario->name << ": " << runs.size() << " run"
-          << (runs.size() == 1 ? "" : "s") << " of " << input::FormatDuration(scenario->duration)
-          << " simulated; results in " << dir.string() << "/ (summary.json, timeseries.csv, "
-          << "events.jsonl)\n";
+      const std::size_t runs = done.front().runs.size();
+      out << "platsim: " << first.name << ": ";
+      if (compare) {
+        out << designs.size() << " designs, ";
+      } else if (!first.design.empty()) {
+        out << "design " << first.design << ", ";
+      }
+      out << runs << " run" << (runs == 1 ? "" : "s") << (compare ? " each" : "") << " of "
+          << input::FormatDuration(first.duration) << " simulated; results in " << dir.string()
+          << "/ ";
+      if (compare) {
+        out << "(summary.json compares the designs; each has its own folder)\n";
+        PrintComparison(done, out);
+      } else {
+        out << "(summary.json, timeseries.csv, events.jsonl)\n";
+      }
     }
   } catch (const OutputError& e) {
     err << "platsim: " << e.what() << '\n';
@@ -231,14 +381,17 @@ int Run(const RunFlags& flags, const CliContext& ctx, std::ostream& out, std::os
 }
 
 int Validate(const std::string& path, std::ostream& out, std::ostream& err) {
-  const auto scenario = Load(path, err);
-  if (!scenario) return kExitBadInput;
-  int nodes = 0;
-  for (const auto& p : scenario->node_pools)
-    nodes += p.count;
-  out << path << ": ok (" << nodes << " nodes, " << scenario->deployments.size() << " deployments, "
-      << scenario->services.size() << " services, " << scenario->traffic.size()
-      << " traffic sources)\n";
+  const auto designs = Load(path, err);
+  if (!designs) return kExitBadInput;
+  for (const platform::Scenario& scenario : *designs) {
+    int nodes = 0;
+    for (const auto& p : scenario.node_pools)
+      nodes += p.count;
+    out << path << (scenario.design.empty() ? "" : " design " + scenario.design) << ": ok ("
+        << nodes << " nodes, " << scenario.deployments.size() << " deployments, "
+        << scenario.services.size() << " services, " << scenario.traffic.size()
+        << " traffic sources)\n";
+  }
   return kExitOk;
 }
 
@@ -438,6 +591,11 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
       ->capture_default_str();
   run->add_option("--duration", run_flags.duration,
                   "Simulated time, e.g. 30m or 2h (default: the scenario's spec.duration)");
+  run->add_option("--design", run_flags.designs,
+                  "Of a scenario with several designs (spec.designs), run only this one "
+                  "(repeat for several). With one design the folder holds its results as for "
+                  "any run; with several (all, by default) it holds one folder per design and a "
+                  "summary.json that compares them");
   run->add_flag("--quiet", run_flags.quiet, "No progress line and no closing message");
   run->add_flag("--force", run_flags.force,
                 "Replace the results of another scenario in the --out folder (without it, "

@@ -63,16 +63,25 @@ void JsonlEventSink::Emit(const platform::ClusterEvent& e) {
   out_ << j.dump(-1, ' ', false, Json::error_handler_t::replace) << '\n';
 }
 
-void WriteSummary(std::ostream& out, const platform::Scenario& scenario, std::uint64_t seed,
-                  int replications, const std::vector<platform::RunResult>& runs) {
-  Json j;
-  j["apiVersion"] = "platsim.dev/v1alpha1";
-  j["kind"] = "RunSummary";
+namespace {
+
+bool AllComplete(int replications, const std::vector<platform::RunResult>& runs) {
   bool complete = static_cast<int>(runs.size()) == replications;
   for (const auto& run : runs)
     complete &= run.complete();
-  j["complete"] = complete;
+  return complete;
+}
+
+Json SummaryJson(const platform::Scenario& scenario, std::uint64_t seed, int replications,
+                 const std::vector<platform::RunResult>& runs) {
+  Json j;
+  j["apiVersion"] = "platsim.dev/v1alpha1";
+  j["kind"] = "RunSummary";
+  j["complete"] = AllComplete(replications, runs);
   j["scenario"] = {{"name", scenario.name}, {"file", scenario.file}};
+  if (!scenario.design.empty()) {
+    j["design"] = {{"name", scenario.design}, {"description", scenario.design_description}};
+  }
   j["seed"] = seed;
   j["replications"] = runs.size();
   j["replications_requested"] = replications;
@@ -164,9 +173,50 @@ void WriteSummary(std::ostream& out, const platform::Scenario& scenario, std::ui
     per_run.push_back(r);
   }
   j["runs"] = per_run;
-  // Names are valid UTF-8 (the loader checks), but a file name from the
-  // command line need not be: replace, never fail at the end of a run.
+  return j;
+}
+
+// Names are valid UTF-8 (the loader checks), but a file name from the
+// command line need not be: replace, never fail at the end of a run.
+void Dump(std::ostream& out, const Json& j) {
   out << j.dump(2, ' ', false, Json::error_handler_t::replace) << '\n';
+}
+
+}  // namespace
+
+void WriteSummary(std::ostream& out, const platform::Scenario& scenario, std::uint64_t seed,
+                  int replications, const std::vector<platform::RunResult>& runs) {
+  Dump(out, SummaryJson(scenario, seed, replications, runs));
+}
+
+void WriteDesignComparison(std::ostream& out, std::uint64_t seed, int replications,
+                           const std::vector<DesignRuns>& designs) {
+  Json j;
+  j["apiVersion"] = "platsim.dev/v1alpha1";
+  j["kind"] = "DesignComparison";
+  bool complete = true;
+  Json list = Json::array();
+  for (const DesignRuns& d : designs) {
+    const Json summary = SummaryJson(*d.scenario, seed, replications, d.runs);
+    complete &= summary["complete"].get<bool>();
+    Json entry;
+    entry["name"] = d.scenario->design;
+    entry["description"] = d.scenario->design_description;
+    entry["folder"] = d.folder;
+    for (const char* key : {"complete", "duration_s", "warmup_s", "pooled_runs", "platform",
+                            "services", "autoscalers"}) {
+      entry[key] = summary[key];
+    }
+    list.push_back(entry);
+  }
+  j["complete"] = complete;
+  if (!designs.empty()) {
+    j["scenario"] = {{"name", designs[0].scenario->name}, {"file", designs[0].scenario->file}};
+  }
+  j["seed"] = seed;
+  j["replications_requested"] = replications;
+  j["designs"] = list;
+  Dump(out, j);
 }
 
 }  // namespace platsim::tools

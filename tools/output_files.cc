@@ -131,30 +131,35 @@ std::string PrepareOutputFolder(const fs::path& dir, const std::string& scenario
   bool any = false;
   for (const auto& name : RunOutputNames())
     any |= fs::exists(dir / name, ec);
+  // Any JSON at all may be there: read strings only where they are.
+  auto text_at = [](const nlohmann::json& o, const char* key) {
+    const auto it = o.find(key);
+    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  nlohmann::json previous;
+  bool have_summary = false;
+  if (std::ifstream in(dir / "summary.json", std::ios::binary); in) {
+    have_summary = true;
+    std::ostringstream text;
+    text << in.rdbuf();
+    previous = nlohmann::json::parse(text.str(), nullptr, false);
+  }
+  const bool ours = previous.is_object() &&
+                    (text_at(previous, "kind") == "RunSummary" ||
+                     text_at(previous, "kind") == "DesignComparison") &&
+                    previous.contains("scenario") && previous["scenario"].is_object();
   if (any && !force) {
     std::string other = "run outputs with no summary.json";
-    std::ifstream in(dir / "summary.json", std::ios::binary);
-    if (in) {
-      std::ostringstream text;
-      text << in.rdbuf();
-      const auto j = nlohmann::json::parse(text.str(), nullptr, false);
-      // Any JSON at all may be there: read strings only where they are.
-      auto text_at = [](const nlohmann::json& o, const char* key) {
-        const auto it = o.find(key);
-        return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
-      };
-      if (j.is_object() && text_at(j, "kind") == "RunSummary" && j.contains("scenario") &&
-          j["scenario"].is_object()) {
-        const std::string name = text_at(j["scenario"], "name");
-        const std::string file = text_at(j["scenario"], "file");
-        if (name == scenario_name && SameFile(file, scenario_file)) {
-          other.clear();
-        } else {
-          other = "the results of scenario '" + name + "' (" + file + ")";
-        }
+    if (ours) {
+      const std::string name = text_at(previous["scenario"], "name");
+      const std::string file = text_at(previous["scenario"], "file");
+      if (name == scenario_name && SameFile(file, scenario_file)) {
+        other.clear();
       } else {
-        other = "a summary.json that platsim did not write";
+        other = "the results of scenario '" + name + "' (" + file + ")";
       }
+    } else if (have_summary) {
+      other = "a summary.json that platsim did not write";
     }
     if (!other.empty()) {
       return dir.string() + " holds " + other +
@@ -162,12 +167,32 @@ std::string PrepareOutputFolder(const fs::path& dir, const std::string& scenario
     }
   }
   // The earlier run's files go first, so that nothing of it is left beside
-  // this run's, whatever happens to this run.
+  // this run's, whatever happens to this run: with several designs, those
+  // of each design's folder too (a folder left empty goes with them).
   // (Partial files of a run that was killed are truncated when this run's
   // are created.)
-  for (const auto& name : RunOutputNames()) {
-    if (!fs::remove(dir / name, ec) && ec) {
-      return "cannot remove " + (dir / name).string() + ": " + ec.message();
+  std::vector<fs::path> folders = {dir};
+  if (ours && text_at(previous, "kind") == "DesignComparison" && previous.contains("designs") &&
+      previous["designs"].is_array()) {
+    for (const auto& design : previous["designs"]) {
+      if (!design.is_object()) continue;
+      const std::string folder = text_at(design, "folder");
+      // Only a plain name below `dir`, never a path elsewhere.
+      if (folder.empty() || folder.find('/') != std::string::npos || folder == "." ||
+          folder == "..") {
+        continue;
+      }
+      folders.push_back(dir / folder);
+    }
+  }
+  for (const fs::path& folder : folders) {
+    for (const auto& name : RunOutputNames()) {
+      if (!fs::remove(folder / name, ec) && ec) {
+        return "cannot remove " + (folder / name).string() + ": " + ec.message();
+      }
+    }
+    if (folder != dir && fs::is_directory(folder, ec) && fs::is_empty(folder, ec)) {
+      fs::remove(folder, ec);
     }
   }
   return "";

@@ -107,28 +107,35 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     files.Write(name, text);
 
   input::Diagnostics diags;
-  auto scenario =
-      platform::LoadScenarioText(std::string(scenario_text), "fuzz.yaml", files.dir, diags);
+  const auto designs =
+      platform::LoadDesignsText(std::string(scenario_text), "fuzz.yaml", files.dir, diags);
   for (const auto& d : diags.all()) {
     if (input::Format(d).find('\n') != std::string::npos) __builtin_trap();  // one line each
   }
-  if (!scenario) {
+  if (!designs) {
     if (!diags.has_errors()) __builtin_trap();  // refused without saying why
     files.Restore(replaced);
     return 0;
   }
-  // Bounded whatever the scenario: at most about 200 polls of 1024 events and
-  // 100,000 requests in the system.
-  std::ostringstream events_text, rows_text, summary;
-  tools::JsonlEventSink events(events_text, 0);
-  sim::CsvRowSink rows(rows_text);
-  platform::Simulation simulation(*scenario, scenario->seed, events, &rows);
-  int polls = 0;
-  platform::RunOptions options;
-  options.interrupted = [&polls] { return ++polls > 200; };
-  options.max_requests_in_system = 100'000;
-  std::vector<platform::RunResult> runs = {simulation.Run(options)};
-  tools::WriteSummary(summary, *scenario, scenario->seed, 1, runs);
+  // Bounded whatever the scenario: its first two designs, each at most about
+  // 200 polls of 1024 events and 100,000 requests in the system.
+  std::vector<tools::DesignRuns> done;
+  for (std::size_t k = 0; k < designs->size() && k < 2; ++k) {
+    const platform::Scenario& scenario = (*designs)[k];
+    std::ostringstream events_text, rows_text, summary;
+    tools::JsonlEventSink events(events_text, 0);
+    sim::CsvRowSink rows(rows_text);
+    platform::Simulation simulation(scenario, scenario.seed, events, &rows);
+    int polls = 0;
+    platform::RunOptions options;
+    options.interrupted = [&polls] { return ++polls > 200; };
+    options.max_requests_in_system = 100'000;
+    std::vector<platform::RunResult> runs = {simulation.Run(options)};
+    tools::WriteSummary(summary, scenario, scenario.seed, 1, runs);
+    done.push_back(tools::DesignRuns{&scenario, scenario.design, std::move(runs)});
+  }
+  std::ostringstream comparison;
+  tools::WriteDesignComparison(comparison, designs->front().seed, 1, done);
   files.Restore(replaced);
   return 0;
 }
