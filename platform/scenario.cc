@@ -1851,6 +1851,16 @@ void ReadSpec(const Node& spec_node, const std::filesystem::path& base, Scenario
   ManifestContext ctx{diags, {}, {}};
   ReadManifests(spec.Require("manifests"), base, s, ctx);
   ReadModelServers(spec.Get("modelServers"), base, s, diags);
+  // A revision's pods have the queue-proxy in front of their server, with
+  // its breaker at the revision's containerConcurrency.
+  for (const KnativeServiceSpec& k : s.knative_services) {
+    for (ModelServerSpec& m : s.model_servers) {
+      if (m.deployment == k.deployment) {
+        m.config.queue_proxy = true;
+        m.config.container_concurrency = k.container_concurrency;
+      }
+    }
+  }
   ReadTraffic(spec.Require("traffic"), base, s, diags);
   ReadAutoscalingSettings(spec, s, diags);
   {

@@ -39,6 +39,11 @@ struct ModelServerConfig {
   // core src/scheduler_utils.cc PolicyQueue). 0: none, Triton's default.
   sim::Time queue_timeout = 0;
   sim::Time model_load = 0;  // from container start to serving
+  // A Knative revision's pod: Knative's queue-proxy sidecar in front of the
+  // server (queue_proxy.h), enforcing the revision's containerConcurrency
+  // (0: no limit).
+  bool queue_proxy = false;
+  int container_concurrency = 0;
   AbandonPolicy abandoned = AbandonPolicy::kDequeue;
   // CPU model: the server process uses `cpu_base_milli` millicores while it
   // runs, plus `cpu_per_request` of CPU time for each request it executes

@@ -28,9 +28,13 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
       stats_(SloLatencies(routes), warmup),
       pod_stats_(warmup),
       kube_proxy_(engine, api, proxy,
-                  [this](const std::string& pod_key) -> Hop* { return ServerOf(pod_key); }) {
+                  [this](const std::string& pod_key) -> Hop* { return HopOf(pod_key); }) {
   table_.AddObserver(&stats_);
   table_.AddObserver(&pod_stats_);
+  if (std::any_of(configs_.begin(), configs_.end(),
+                  [](const auto& c) { return c.second.queue_proxy; })) {
+    table_.AddObserver(&queue_proxies_);
+  }
   for (std::uint32_t i = 0; i < routes.size(); ++i) {
     RouteConfig& config = routes[i];
     const std::string& backend = config.knative ? config.knative->backend : config.service_key;
@@ -84,6 +88,19 @@ ModelServer* DataPlane::ServerOf(const std::string& pod_key) const {
   return it == server_of_pod_.end() ? nullptr : servers_[it->second].get();
 }
 
+Hop* DataPlane::HopOf(const std::string& pod_key) const {
+  const auto it = server_of_pod_.find(pod_key);
+  if (it == server_of_pod_.end()) return nullptr;
+  if (QueueProxy* proxy = queue_proxies_.Of(it->second)) return proxy;
+  return servers_[it->second].get();
+}
+
+PodMetrics DataPlane::ServerMetrics(std::uint32_t pod) const {
+  PodMetrics m = servers_[pod]->Metrics();
+  if (const QueueProxy* proxy = queue_proxies_.Of(pod)) m.queued += proxy->waiting();
+  return m;
+}
+
 void DataPlane::Admit(const Pod& pod) {
   const auto cfg = configs_.find(pod.template_owner);
   auto& rng = service_rngs_[pod.template_owner];
@@ -101,6 +118,11 @@ void DataPlane::Admit(const Pod& pod) {
   servers_.push_back(std::make_unique<ModelServer>(engine_, table_, config,
                                                    config.ServiceTimeOn(product), *rng, index,
                                                    pod.spec.requests.gpus, warmup_));
+  if (config.queue_proxy) {
+    queue_proxy_storage_.push_back(std::make_unique<QueueProxy>(engine_, table_, *servers_.back(),
+                                                                config.container_concurrency));
+    queue_proxies_.Set(index, queue_proxy_storage_.back().get());
+  }
   server_of_pod_[pod.meta.Key()] = index;
   pod_nodes_.push_back(pod.node_name);
   // The routes whose Service selects the pod: only those whose selector
@@ -125,9 +147,17 @@ bool DataPlane::ProbeReady(const std::string& pod_key) {
 }
 
 void DataPlane::Stop(const std::string& pod_key, sim::Time grace, std::function<void()> stopped) {
-  ModelServer* s = ServerOf(pod_key);
-  if (s == nullptr) {
+  const auto it = server_of_pod_.find(pod_key);
+  if (it == server_of_pod_.end()) {
     stopped();
+    return;
+  }
+  ModelServer* s = servers_[it->second].get();
+  if (QueueProxy* proxy = queue_proxies_.Of(it->second)) {
+    // The queue-proxy drains first (queue_proxy.h).
+    proxy->Stop(grace, [s, stopped = std::move(stopped)](sim::Time grace_left) mutable {
+      s->Stop(grace_left, std::move(stopped));
+    });
     return;
   }
   s->Stop(grace, std::move(stopped));
@@ -192,7 +222,7 @@ std::optional<double> DataPlane::CpuSecondsOf(const std::string& pod_key) const 
 std::optional<DataPlane::ScrapedSeries> DataPlane::SeriesOf(const std::string& pod_key) const {
   const auto it = server_of_pod_.find(pod_key);
   if (it == server_of_pod_.end()) return std::nullopt;
-  const PodMetrics m = servers_[it->second]->Metrics();
+  const PodMetrics m = ServerMetrics(it->second);
   return ScrapedSeries{static_cast<double>(m.queued), static_cast<double>(m.in_flight()),
                        static_cast<double>(pod_stats_.completed_all(it->second))};
 }
@@ -208,12 +238,12 @@ std::optional<DataPlane::ServiceSeries> DataPlane::ServiceSeriesOf(
     pods.insert(routes_[route].servers.begin(), routes_[route].servers.end());
   }
   for (const std::uint32_t pod : pods)
-    out.pending += static_cast<double>(servers_[pod]->Metrics().queued);
+    out.pending += static_cast<double>(ServerMetrics(pod).queued);
   return out;
 }
 
 PodMetrics DataPlane::PodMetricsOf(std::uint32_t pod) const {
-  PodMetrics m = servers_[pod]->Metrics();
+  PodMetrics m = ServerMetrics(pod);
   m.completed = pod_stats_.completed(pod);
   return m;
 }

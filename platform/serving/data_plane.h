@@ -1,8 +1,9 @@
 // The data plane: the request path of the whole platform, composed of hops
 // (request.h): one Client per traffic entry, one ServiceProxy per Service
 // with traffic, programmed by kube-proxy from the Endpoints objects, and one
-// ModelServer per admitted pod. It is the container runtime the kubelets
-// drive, and it owns the request table and its observers.
+// ModelServer per admitted pod (behind a QueueProxy where its config has a
+// containerConcurrency). It is the container runtime the kubelets drive,
+// and it owns the request table and its observers.
 //
 // Every request ends in exactly one of: completed, timed out, dropped (no
 // endpoint, queue full, not loaded, terminated); Finish() checks that, per
@@ -28,6 +29,7 @@
 #include "platform/serving/kube_proxy.h"
 #include "platform/serving/model_server.h"
 #include "platform/serving/proxy.h"
+#include "platform/serving/queue_proxy.h"
 #include "platform/serving/stats.h"
 #include "sim/engine.h"
 
@@ -138,6 +140,10 @@ class DataPlane : public ContainerRuntime {
   void OnPod(WatchType type, const Pod& pod);
   void OnService(WatchType type, const Service& service);
   ModelServer* ServerOf(const std::string& pod_key) const;
+  // What requests for the pod reach: its queue-proxy, or its server.
+  Hop* HopOf(const std::string& pod_key) const;
+  // The server's metrics, with requests waiting in its queue-proxy as queued.
+  PodMetrics ServerMetrics(std::uint32_t pod) const;
 
   sim::Engine& engine_;
   ApiServer& api_;
@@ -162,7 +168,9 @@ class DataPlane : public ContainerRuntime {
   std::vector<std::unique_ptr<Client>> clients_;
   std::map<std::string, std::unique_ptr<sim::RandomStream>> service_rngs_;  // by deployment
   std::vector<std::unique_ptr<ModelServer>> servers_;                       // by pod index
-  std::vector<std::string> pod_nodes_;                                      // by pod index
+  std::vector<std::unique_ptr<QueueProxy>> queue_proxy_storage_;
+  QueueProxies queue_proxies_;          // by pod index; an observer only if any pod has one
+  std::vector<std::string> pod_nodes_;  // by pod index
   std::map<std::string, std::uint32_t> server_of_pod_;
 };
 

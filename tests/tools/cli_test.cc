@@ -320,287 +320,262 @@ TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
   const std::string is = InferenceServiceManifest();
   const std::string iv = Replace(v, "- deployment: app", "- inferenceService: app");
   const std::string kn = Replace(k0, "window: 60s", "window: 5s");
-  const std::vector<BrokenCase>
-      cases =
-          {
-              {"hpa max below min", v,
-               Replace(h, "  maxReplicas: 5", "  minReplicas: 6\n  maxReplicas: 5"),
-               "app.yaml:24:", "document[2].spec.maxReplicas: must be at least minReplicas"},
-              {"hpa without max", v, Replace(h, "  maxReplicas: 5\n", ""),
-               "app.yaml:", "document[2].spec.maxReplicas: is required"},
-              {"hpa container resource metric", v,
-               Replace(h, "type: Resource", "type: ContainerResource"), "app.yaml:25:",
-               "document[2].spec.metrics[0].type: ContainerResource metrics are not simulated yet"},
-              {"hpa external metric without a service", v,
-               Replace(h,
-                       "- type: Resource\n    resource: {name: cpu, target: {type: Utilization, "
-                       "averageUtilization: 50}}",
-                       "- type: External\n    external: {metric: {name: service_pending_requests, "
-                       "selector: {matchLabels: {queue: q}}}, target: {type: Value, value: 10}}"),
-               "app.yaml:26:", "must be matchLabels: {service: NAME}"},
-              {"hpa object of an unknown service", v,
-               Replace(
-                   h,
-                   "- type: Resource\n    resource: {name: cpu, target: {type: Utilization, "
-                   "averageUtilization: 50}}",
-                   "- type: Object\n    object: {describedObject: {apiVersion: v1, kind: Service, "
-                   "name: ghost}, metric: {name: requests_per_second}, target: {type: Value, "
-                   "value: 10}}"),
-               "app.yaml:22:", "describes Service default/ghost, which is not among the manifests"},
-              {"hpa unknown pods metric", v,
-               Replace(
-                   h,
-                   "- type: Resource\n    resource: {name: cpu, target: {type: Utilization, "
-                   "averageUtilization: 50}}",
-                   "- type: Pods\n    pods: {metric: {name: bogus}, target: {type: AverageValue, "
-                   "averageValue: 1}}"),
-               "app.yaml:26:", "no pod metric bogus (the model servers offer"},
-              {"knative window", kv, kn,
-               "app.yaml:8:", "window: invalid value '5s': must be in [6s, 1h0m0s]"},
-              {"knative class", kv,
-               Replace(k0, "window: 60s", "class: hpa.autoscaling.knative.dev"),
-               "app.yaml:8:", "class 'hpa.autoscaling.knative.dev' is not simulated"},
-              {"knative panic threshold", kv,
-               Replace(k0, "window: 60s", "panic-threshold-percentage: \"100\""),
-               "app.yaml:8:", "must be in [110, 1000]"},
-              {"knative max below min", kv,
-               Replace(k0, "window: 60s",
-                       "min-scale: \"3\"\n        autoscaling.knative.dev/max-scale: \"2\""),
-               "app.yaml:8:", "max-scale=2 is less than min-scale=3"},
-              {"knative container concurrency", kv,
-               Replace(k0,
-                       "      containers:", "      containerConcurrency: 2000\n      containers:"),
-               "app.yaml:10:", "containerConcurrency: out of range"},
-              {"knative revision name", kv,
-               Replace(k0, "    metadata:\n", "    metadata:\n      name: other-00001\n"),
-               "app.yaml:", "must have the Service's name followed by '-' as its prefix"},
-              {"knative Service beside a v1 Service of its name", kv,
-               k0 + "---\napiVersion: v1\nkind: Service\nmetadata: {name: app}\nspec: {selector: "
-                    "{a: "
-                    "b}}\n",
-               "app.yaml:1:", "needs the v1 Service of its name, which another manifest defines"},
-              {"hpa on a knative revision", kv,
-               k0 + "---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: "
-                    "{name: "
-                    "app}\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: "
-                    "app-00001-deployment}\n  maxReplicas: 5\n",
-               "app.yaml:17:",
-               "is the revision of Knative Service default/app, which its KPA scales"},
-              {"two model servers for a knative revision",
-               Replace(
-                   kv, "  traffic:",
-                   "  - deployment: app-00001-deployment\n    serviceTime: {kind: constant, value: "
-                   "10ms}\n  traffic:"),
-               k0, "s.yaml:", "duplicate model server for default/app-00001-deployment"},
-              {"isvc min above max", iv, Replace(is, "maxReplicas: 3", "maxReplicas: 1"),
-               "app.yaml:9:", "'MinReplicas' cannot be greater than MaxReplicas"},
-              {"isvc cpu metric on knative", iv, Replace(is, "scaleTarget: 4", "scaleMetric: cpu"),
-               "app.yaml:11:",
-               "[cpu] is not a supported metric (the KPA scales on concurrency or rps"},
-              {"isvc target over 100 on an hpa", iv,
-               Replace(Replace(is, "Serverless", "RawDeployment"), "scaleTarget: 4",
-                       "scaleTarget: 120"),
-               "app.yaml:11:", "the target utilization percentage should be a [1-100] integer"},
-              {"isvc keda class", iv,
-               Replace(is, "deploymentMode: Serverless",
-                       "deploymentMode: Standard\n    serving.kserve.io/autoscalerClass: keda"),
-               "app.yaml:7:", "the keda autoscaler class is not simulated"},
-              {"isvc zero concurrency target", iv, Replace(is, "scaleTarget: 4", "scaleTarget: 0"),
-               "app.yaml:11:", "must be at least 1: it becomes autoscaling.knative.dev/target"},
-              {"isvc model mesh", iv, Replace(is, "Serverless", "ModelMesh"),
-               "app.yaml:6:", "ModelMesh is not simulated"},
-              {"isvc negative concurrency", iv,
-               Replace(is, "scaleTarget: 4", "scaleTarget: 4\n    containerConcurrency: -1"),
-               "app.yaml:12:", "parallelism cannot be less than 0"},
-              {"node group count outside its sizes",
-               Replace(v, "    count: 1\n",
-                       "    count: 1\n    autoscaling: {minSize: 2, maxSize: 3}\n"),
-               m, "s.yaml:9:", "count must lie in [minSize, maxSize]"},
-              {"node group without a max",
-               Replace(v, "    count: 1\n", "    count: 1\n    autoscaling: {}\n"), m,
-               "s.yaml:9:", "maxSize: required field is missing"},
-              {"knative config stable window",
-               Replace(kv, "  nodePools:",
-                       "  knative: {config-autoscaler: {stable-window: 5s}}\n  nodePools:"),
-               kn, "s.yaml:6:", "stable-window: invalid value '5s'"},
-              {"hpa memory", v, Replace(h, "{name: cpu,", "{name: memory,"),
-               "app.yaml:26:", "memory is not simulated yet"},
-              {"hpa target", v,
-               Replace(h, "kind: Deployment, name: app}", "kind: Deployment, name: ghost}"),
-               "app.yaml:22:", "no Deployment default/ghost among the manifests"},
-              {"hpa scale to zero", v,
-               Replace(h, "  maxReplicas: 5", "  minReplicas: 0\n  maxReplicas: 5"),
-               "app.yaml:23:", "HPAScaleToZero"},
-              {"hpa policy value", v,
-               Replace(h, "  maxReplicas: 5",
-                       "  maxReplicas: 5\n  behavior: {scaleUp: {policies: [{type: Pods, value: 0, "
-                       "periodSeconds: 15}]}}"),
-               "app.yaml:24:", "document[2].spec.behavior.scaleUp.policies[0].value: out of range"},
-              {"syntax error", Replace(v, "metadata: {name: t}", "metadata: {name: t"), m,
-               "s.yaml:4:"},
-              {"wrong type", Replace(v, "count: 1", "count: many"), m,
-               "s.yaml:8:12: spec.nodePools[0].count: expected an integer, got 'many'"},
-              {"negative count", Replace(v, "count: 1", "count: -2"), m,
-               "s.yaml:8:12: spec.nodePools[0].count: out of range"},
-              {"negative rate", Replace(v, "rate: 10", "rate: -10"), m,
-               "s.yaml:17:37: spec.traffic[0].arrivals.rate: out of range"},
-              {"negative replicas", v, Replace(m, "replicas: 1", "replicas: -1"),
-               "app.yaml:5:13: document[0].spec.replicas: out of range"},
-              {"unknown field", Replace(v, "duration: 10m", "duration: 10m\n  durration: 5m"), m,
-               "s.yaml:6:3: spec.durration: unknown field"},
-              {"bad duration", Replace(v, "duration: 10m", "duration: 10"), m,
-               "s.yaml:5:13: spec.duration: missing unit"},
-              {"bad quantity", Replace(v, "memory: 64Gi", "memory: 64GB"), m,
-               "s.yaml:9:37: spec.nodePools[0].allocatable.memory: unknown suffix 'GB'"},
-              {"missing manifest file", Replace(v, "file: app.yaml", "file: nope.yaml"), m,
-               "s.yaml:11:11: spec.manifests[0].file: ",
-               "nope.yaml: cannot open file: No such file"},
-              {"missing profile file",
-               Replace(v, "{kind: constant, value: 10ms}", "{kind: profile, file: p.json}"), m,
-               "s.yaml:14:40: spec.modelServers[0].serviceTime.file: ",
-               "p.json: cannot open file: No such file"},
-              {"missing trace file",
-               Replace(v, "{kind: poisson, rate: 10}", "{kind: trace, file: t.csv}"), m,
-               "s.yaml:17:35: spec.traffic[0].arrivals.file: ",
-               "t.csv: cannot open file: No such file"},
-              {"unknown service", Replace(v, "- service: app", "- service: other"), m,
-               "s.yaml:16:14: spec.traffic[0].service: no Service default/other"},
-              {"unknown deployment", Replace(v, "- deployment: app", "- deployment: ghost"), m,
-               "s.yaml:13:17: spec.modelServers[0].deployment: no Deployment default/ghost"},
-              {"duplicate traffic",
-               Replace(v, "    arrivals: {kind: poisson, rate: 10}\n",
-                       "    arrivals: {kind: poisson, rate: 10}\n  - service: app\n"
-                       "    arrivals: {kind: poisson, rate: 1}\n"),
-               m, "s.yaml:18:5: spec.traffic[1]: duplicate traffic for default/app"},
-              {"selector mismatch", v,
-               Replace(m, "matchLabels: {app: app}", "matchLabels: {app: x}"),
-               "app.yaml:6:13: document[0].spec.selector: selector does not match template labels"},
-              {"empty file", "", m, "s.yaml:1:1: file is empty"},
-              {"only comments", "# nothing here\n", m, "s.yaml:1:1: file is empty"},
-              {"binary garbage",
-               std::string("\x7f"
-                           "ELF\x02\x01\x01\0\0\0",
-                           10),
-               m, "s.yaml:1:8: binary data"},
-              {"not a mapping", "- just\n- a list\n", m,
-               "s.yaml:1:1: expected a mapping, got a list"},
-              {"wrong apiVersion", Replace(v, "platsim.dev/v1alpha1", "platsim.dev/v9"), m,
-               "s.yaml:1:13: apiVersion: unsupported"},
-              {"two documents", v + "---\n" + v, m, "s.yaml:1:1: expected one Scenario document"},
-              {"deep nesting", std::string(50000, '[') + std::string(50000, ']'), m, "s.yaml"},
-              {"broken manifest", v, "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: [}\n",
-               "app.yaml:3:"},
-              // Inputs that once hung, crashed or passed validation and then failed.
-              {"stray flow comma", "{},", m, "s.yaml:1:3: YAML syntax error"},
-              // YAML allows a trailing comma in a flow collection: this parses.
-              {"JSON trailing comma", "{\"apiVersion\": \"platsim.dev/v1alpha1\",}\n", m,
-               "s.yaml:1:1: kind: required field is missing"},
-              {"trailing comma in a manifest", v, "[{\"kind\": \"Service\"}],\n", "app.yaml:1:"},
-              {"alias bomb",
-               "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, "
-               "*a]\n"
-               "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, "
-               "*c, *c, "
-               "*c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, "
-               "*e, *e, "
-               "*e, "
-               "*e, *e]\ng: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n",
-               m, "s.yaml:7:", "more than 4000000 nodes in the file, counting every alias"},
-              {"alias to itself", "a: &a [*a]\n", m, "s.yaml:1:8: YAML: alias *a names no anchor"},
-              {"surrogate escape",
-               Replace(v, "metadata: {name: t}", "metadata: {name: \"\\ud800\"}"), m,
-               "s.yaml:3:", "invalid Unicode character escape"},
-              {"escape past U+10FFFF",
-               Replace(v, "metadata: {name: t}", "metadata: {name: \"\\U00110000\"}"), m,
-               "s.yaml:3:", "invalid Unicode character escape"},
-              {"surrogate bytes",
-               Replace(v, "metadata: {name: t}", "metadata: {name: \xed\xa0\x80}"), m,
-               "s.yaml:3:18: binary data"},
-              {"overlong bytes",
-               Replace(v, "metadata: {name: t}", "metadata: {name: \xe0\x80\xaf}"), m,
-               "s.yaml:3:18: binary data"},
-              {"bytes past U+10FFFF",
-               Replace(v, "metadata: {name: t}", "metadata: {name: \xf4\x90\x80\x80}"), m,
-               "s.yaml:3:18: binary data"},
-              {"C1 control character",
-               Replace(v, "metadata: {name: t}", "metadata: {name: \xc2\x80}"), m,
-               "s.yaml:3:18: YAML syntax error: control characters are not allowed"},
-              {"no spec", "apiVersion: platsim.dev/v1alpha1\nkind: Scenario\nmetadata: {name: t}\n",
-               m, "s.yaml:1:1: spec: required field is missing", "1 error\n"},
-              {"In without values", v,
-               Replace(m, "      containers:",
-                       "      affinity: {nodeAffinity: "
-                       "{requiredDuringSchedulingIgnoredDuringExecution: "
-                       "{nodeSelectorTerms: [{matchExpressions: [{key: a, operator: In}]}]}}}\n"
-                       "      containers:"),
-               "app.yaml:10:122: document[0].spec.template.spec.affinity.nodeAffinity."
-               "requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]."
-               "matchExpressions[0]."
-               "values: must be specified for operator In"},
-              {"unknown operator", v,
-               Replace(
-                   m, "      containers:",
-                   "      affinity: {nodeAffinity: "
-                   "{preferredDuringSchedulingIgnoredDuringExecution: "
-                   "[{weight: 5, preference: {matchExpressions: [{key: a, operator: Near}]}}]}}\n"
-                   "      containers:"),
-               "operator: unknown value (got 'Near', expected one of: In, NotIn, Exists, "
-               "DoesNotExist, "
-               "Gt, Lt)"},
-              {"matchFields", v,
-               Replace(
-                   m, "      containers:",
-                   "      affinity: {nodeAffinity: "
-                   "{requiredDuringSchedulingIgnoredDuringExecution: "
-                   "{nodeSelectorTerms: [{matchFields: [{key: metadata.name, operator: In, values: "
-                   "[n]}]}]}}}\n      containers:"),
-               "matchFields is not simulated yet"},
-              {"null nodeSelectorTerms", v,
-               Replace(m, "      containers:",
-                       "      affinity: {nodeAffinity: "
-                       "{requiredDuringSchedulingIgnoredDuringExecution: "
-                       "{nodeSelectorTerms: }}}\n      containers:"),
-               "nodeSelectorTerms: must have at least one node selector term"},
-              {"Exists toleration with a value", v,
-               Replace(m, "      containers:",
-                       "      tolerations: [{key: gpu, operator: Exists, value: x}]\n      "
-                       "containers:"),
-               "app.yaml:10:21: document[0].spec.template.spec.tolerations[0].value: must be empty "
-               "when "
-               "operator is Exists"},
-              {"taint without effect",
-               Replace(v, "    count: 1\n", "    count: 1\n    taints: [{key: gpu}]\n"), m,
-               "s.yaml:9:14: spec.nodePools[0].taints[0].effect: required field is missing"},
-              {"newline in a value", Replace(v, "- service: app", "- service: \"a\\nb\""), m,
-               "s.yaml:16:14: spec.traffic[0].service: no Service default/a\\nb among the "
-               "manifests"},  // Designs, from line 18.
-              {"design changing the seed", v + "  designs:\n  - name: a\n    spec: {seed: 3}\n", m,
-               "s.yaml:20:18: spec.designs[0].spec.seed: a design cannot change the seed"},
-              {"design name not a label", v + "  designs:\n  - name: Big_one\n", m,
-               "s.yaml:19:11: spec.designs[0].name: 'Big_one' is not a DNS-1123 label"},
-              {"design named twice", v + "  designs:\n  - name: a\n  - name: a\n", m,
-               "s.yaml:20:11: spec.designs[1].name: design 'a' is named twice"},
-              {"no designs", v + "  designs: []\n", m,
-               "s.yaml:18:12: spec.designs: must name at least one design"},
-              {"design spec not a mapping", v + "  designs:\n  - name: a\n    spec: [1]\n", m,
-               "s.yaml:20:11: spec.designs[0].spec: expected a mapping"},
-              {"unknown field of a design", v + "  designs:\n  - name: a\n    replicas: 2\n", m,
-               "s.yaml:20:5: spec.designs[0].replicas: unknown field"},
-              // A problem of one design names it; one of the common part does not.
-              {"a problem of one design",
-               Replace(v, "rate: 10}", "rate: -1}") +
-                   "  designs:\n  - name: a\n  - name: b\n    spec:\n      traffic:\n      - "
-                   "service: "
-                   "ghost\n        arrivals: {kind: poisson, rate: 1}\n",
-               m,
-               "s.yaml:23:18: spec.traffic[0].service: no Service default/ghost among the "
-               "manifests "
-               "(in design b)\n",
-               // b replaces the traffic list, so the common part's bad rate is a's.
-               "s.yaml:17:37: spec.traffic[0].arrivals.rate: out of range (got -1, expected 1e-09 "
-               "to "
-               "1e+09) (in design a)\n"},
-          };
+  const std::vector<BrokenCase> cases = {
+      {"hpa max below min", v, Replace(h, "  maxReplicas: 5", "  minReplicas: 6\n  maxReplicas: 5"),
+       "app.yaml:24:", "document[2].spec.maxReplicas: must be at least minReplicas"},
+      {"hpa without max", v, Replace(h, "  maxReplicas: 5\n", ""),
+       "app.yaml:", "document[2].spec.maxReplicas: is required"},
+      {"hpa container resource metric", v, Replace(h, "type: Resource", "type: ContainerResource"),
+       "app.yaml:25:",
+       "document[2].spec.metrics[0].type: ContainerResource metrics are not simulated yet"},
+      {"hpa external metric without a service", v,
+       Replace(h,
+               "- type: Resource\n    resource: {name: cpu, target: {type: Utilization, "
+               "averageUtilization: 50}}",
+               "- type: External\n    external: {metric: {name: service_pending_requests, "
+               "selector: {matchLabels: {queue: q}}}, target: {type: Value, value: 10}}"),
+       "app.yaml:26:", "must be matchLabels: {service: NAME}"},
+      {"hpa object of an unknown service", v,
+       Replace(h,
+               "- type: Resource\n    resource: {name: cpu, target: {type: Utilization, "
+               "averageUtilization: 50}}",
+               "- type: Object\n    object: {describedObject: {apiVersion: v1, kind: Service, "
+               "name: ghost}, metric: {name: requests_per_second}, target: {type: Value, "
+               "value: 10}}"),
+       "app.yaml:22:", "describes Service default/ghost, which is not among the manifests"},
+      {"hpa unknown pods metric", v,
+       Replace(h,
+               "- type: Resource\n    resource: {name: cpu, target: {type: Utilization, "
+               "averageUtilization: 50}}",
+               "- type: Pods\n    pods: {metric: {name: bogus}, target: {type: AverageValue, "
+               "averageValue: 1}}"),
+       "app.yaml:26:", "no pod metric bogus (the model servers offer"},
+      {"knative window", kv, kn,
+       "app.yaml:8:", "window: invalid value '5s': must be in [6s, 1h0m0s]"},
+      {"knative class", kv, Replace(k0, "window: 60s", "class: hpa.autoscaling.knative.dev"),
+       "app.yaml:8:", "class 'hpa.autoscaling.knative.dev' is not simulated"},
+      {"knative panic threshold", kv,
+       Replace(k0, "window: 60s", "panic-threshold-percentage: \"100\""),
+       "app.yaml:8:", "must be in [110, 1000]"},
+      {"knative max below min", kv,
+       Replace(k0, "window: 60s",
+               "min-scale: \"3\"\n        autoscaling.knative.dev/max-scale: \"2\""),
+       "app.yaml:8:", "max-scale=2 is less than min-scale=3"},
+      {"knative container concurrency", kv,
+       Replace(k0, "      containers:", "      containerConcurrency: 2000\n      containers:"),
+       "app.yaml:10:", "containerConcurrency: out of range"},
+      {"knative revision name", kv,
+       Replace(k0, "    metadata:\n", "    metadata:\n      name: other-00001\n"),
+       "app.yaml:", "must have the Service's name followed by '-' as its prefix"},
+      {"knative Service beside a v1 Service of its name", kv,
+       k0 + "---\napiVersion: v1\nkind: Service\nmetadata: {name: app}\nspec: {selector: "
+            "{a: "
+            "b}}\n",
+       "app.yaml:1:", "needs the v1 Service of its name, which another manifest defines"},
+      {"hpa on a knative revision", kv,
+       k0 + "---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: "
+            "{name: "
+            "app}\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: "
+            "app-00001-deployment}\n  maxReplicas: 5\n",
+       "app.yaml:17:", "is the revision of Knative Service default/app, which its KPA scales"},
+      {"two model servers for a knative revision",
+       Replace(kv, "  traffic:",
+               "  - deployment: app-00001-deployment\n    serviceTime: {kind: constant, value: "
+               "10ms}\n  traffic:"),
+       k0, "s.yaml:", "duplicate model server for default/app-00001-deployment"},
+      {"isvc min above max", iv, Replace(is, "maxReplicas: 3", "maxReplicas: 1"),
+       "app.yaml:9:", "'MinReplicas' cannot be greater than MaxReplicas"},
+      {"isvc cpu metric on knative", iv, Replace(is, "scaleTarget: 4", "scaleMetric: cpu"),
+       "app.yaml:11:", "[cpu] is not a supported metric (the KPA scales on concurrency or rps"},
+      {"isvc target over 100 on an hpa", iv,
+       Replace(Replace(is, "Serverless", "RawDeployment"), "scaleTarget: 4", "scaleTarget: 120"),
+       "app.yaml:11:", "the target utilization percentage should be a [1-100] integer"},
+      {"isvc keda class", iv,
+       Replace(is, "deploymentMode: Serverless",
+               "deploymentMode: Standard\n    serving.kserve.io/autoscalerClass: keda"),
+       "app.yaml:7:", "the keda autoscaler class is not simulated"},
+      {"isvc zero concurrency target", iv, Replace(is, "scaleTarget: 4", "scaleTarget: 0"),
+       "app.yaml:11:", "must be at least 1: it becomes autoscaling.knative.dev/target"},
+      {"isvc model mesh", iv, Replace(is, "Serverless", "ModelMesh"),
+       "app.yaml:6:", "ModelMesh is not simulated"},
+      {"isvc negative concurrency", iv,
+       Replace(is, "scaleTarget: 4", "scaleTarget: 4\n    containerConcurrency: -1"),
+       "app.yaml:12:", "parallelism cannot be less than 0"},
+      {"node group count outside its sizes",
+       Replace(v, "    count: 1\n", "    count: 1\n    autoscaling: {minSize: 2, maxSize: 3}\n"), m,
+       "s.yaml:9:", "count must lie in [minSize, maxSize]"},
+      {"node group without a max",
+       Replace(v, "    count: 1\n", "    count: 1\n    autoscaling: {}\n"), m,
+       "s.yaml:9:", "maxSize: required field is missing"},
+      {"knative config stable window",
+       Replace(kv,
+               "  nodePools:", "  knative: {config-autoscaler: {stable-window: 5s}}\n  nodePools:"),
+       kn, "s.yaml:6:", "stable-window: invalid value '5s'"},
+      {"hpa memory", v, Replace(h, "{name: cpu,", "{name: memory,"),
+       "app.yaml:26:", "memory is not simulated yet"},
+      {"hpa target", v,
+       Replace(h, "kind: Deployment, name: app}", "kind: Deployment, name: ghost}"),
+       "app.yaml:22:", "no Deployment default/ghost among the manifests"},
+      {"hpa scale to zero", v, Replace(h, "  maxReplicas: 5", "  minReplicas: 0\n  maxReplicas: 5"),
+       "app.yaml:23:", "HPAScaleToZero"},
+      {"hpa policy value", v,
+       Replace(h, "  maxReplicas: 5",
+               "  maxReplicas: 5\n  behavior: {scaleUp: {policies: [{type: Pods, value: 0, "
+               "periodSeconds: 15}]}}"),
+       "app.yaml:24:", "document[2].spec.behavior.scaleUp.policies[0].value: out of range"},
+      {"syntax error", Replace(v, "metadata: {name: t}", "metadata: {name: t"), m, "s.yaml:4:"},
+      {"wrong type", Replace(v, "count: 1", "count: many"), m,
+       "s.yaml:8:12: spec.nodePools[0].count: expected an integer, got 'many'"},
+      {"negative count", Replace(v, "count: 1", "count: -2"), m,
+       "s.yaml:8:12: spec.nodePools[0].count: out of range"},
+      {"negative rate", Replace(v, "rate: 10", "rate: -10"), m,
+       "s.yaml:17:37: spec.traffic[0].arrivals.rate: out of range"},
+      {"negative replicas", v, Replace(m, "replicas: 1", "replicas: -1"),
+       "app.yaml:5:13: document[0].spec.replicas: out of range"},
+      {"unknown field", Replace(v, "duration: 10m", "duration: 10m\n  durration: 5m"), m,
+       "s.yaml:6:3: spec.durration: unknown field"},
+      {"bad duration", Replace(v, "duration: 10m", "duration: 10"), m,
+       "s.yaml:5:13: spec.duration: missing unit"},
+      {"bad quantity", Replace(v, "memory: 64Gi", "memory: 64GB"), m,
+       "s.yaml:9:37: spec.nodePools[0].allocatable.memory: unknown suffix 'GB'"},
+      {"missing manifest file", Replace(v, "file: app.yaml", "file: nope.yaml"), m,
+       "s.yaml:11:11: spec.manifests[0].file: ", "nope.yaml: cannot open file: No such file"},
+      {"missing profile file",
+       Replace(v, "{kind: constant, value: 10ms}", "{kind: profile, file: p.json}"), m,
+       "s.yaml:14:40: spec.modelServers[0].serviceTime.file: ",
+       "p.json: cannot open file: No such file"},
+      {"missing trace file", Replace(v, "{kind: poisson, rate: 10}", "{kind: trace, file: t.csv}"),
+       m, "s.yaml:17:35: spec.traffic[0].arrivals.file: ", "t.csv: cannot open file: No such file"},
+      {"unknown service", Replace(v, "- service: app", "- service: other"), m,
+       "s.yaml:16:14: spec.traffic[0].service: no Service default/other"},
+      {"unknown deployment", Replace(v, "- deployment: app", "- deployment: ghost"), m,
+       "s.yaml:13:17: spec.modelServers[0].deployment: no Deployment default/ghost"},
+      {"duplicate traffic",
+       Replace(v, "    arrivals: {kind: poisson, rate: 10}\n",
+               "    arrivals: {kind: poisson, rate: 10}\n  - service: app\n"
+               "    arrivals: {kind: poisson, rate: 1}\n"),
+       m, "s.yaml:18:5: spec.traffic[1]: duplicate traffic for default/app"},
+      {"selector mismatch", v, Replace(m, "matchLabels: {app: app}", "matchLabels: {app: x}"),
+       "app.yaml:6:13: document[0].spec.selector: selector does not match template labels"},
+      {"empty file", "", m, "s.yaml:1:1: file is empty"},
+      {"only comments", "# nothing here\n", m, "s.yaml:1:1: file is empty"},
+      {"binary garbage",
+       std::string("\x7f"
+                   "ELF\x02\x01\x01\0\0\0",
+                   10),
+       m, "s.yaml:1:8: binary data"},
+      {"not a mapping", "- just\n- a list\n", m, "s.yaml:1:1: expected a mapping, got a list"},
+      {"wrong apiVersion", Replace(v, "platsim.dev/v1alpha1", "platsim.dev/v9"), m,
+       "s.yaml:1:13: apiVersion: unsupported"},
+      {"two documents", v + "---\n" + v, m, "s.yaml:1:1: expected one Scenario document"},
+      {"deep nesting", std::string(50000, '[') + std::string(50000, ']'), m, "s.yaml"},
+      {"broken manifest", v, "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: [}\n",
+       "app.yaml:3:"},
+      // Inputs that once hung, crashed or passed validation and then failed.
+      {"stray flow comma", "{},", m, "s.yaml:1:3: YAML syntax error"},
+      // YAML allows a trailing comma in a flow collection: this parses.
+      {"JSON trailing comma", "{\"apiVersion\": \"platsim.dev/v1alpha1\",}\n", m,
+       "s.yaml:1:1: kind: required field is missing"},
+      {"trailing comma in a manifest", v, "[{\"kind\": \"Service\"}],\n", "app.yaml:1:"},
+      {"alias bomb",
+       "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, "
+       "*a]\n"
+       "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, "
+       "*c, *c, "
+       "*c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, "
+       "*e, *e, "
+       "*e, "
+       "*e, *e]\ng: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n",
+       m, "s.yaml:7:", "more than 4000000 nodes in the file, counting every alias"},
+      {"alias to itself", "a: &a [*a]\n", m, "s.yaml:1:8: YAML: alias *a names no anchor"},
+      {"surrogate escape", Replace(v, "metadata: {name: t}", "metadata: {name: \"\\ud800\"}"), m,
+       "s.yaml:3:", "invalid Unicode character escape"},
+      {"escape past U+10FFFF",
+       Replace(v, "metadata: {name: t}", "metadata: {name: \"\\U00110000\"}"), m,
+       "s.yaml:3:", "invalid Unicode character escape"},
+      {"surrogate bytes", Replace(v, "metadata: {name: t}", "metadata: {name: \xed\xa0\x80}"), m,
+       "s.yaml:3:18: binary data"},
+      {"overlong bytes", Replace(v, "metadata: {name: t}", "metadata: {name: \xe0\x80\xaf}"), m,
+       "s.yaml:3:18: binary data"},
+      {"bytes past U+10FFFF",
+       Replace(v, "metadata: {name: t}", "metadata: {name: \xf4\x90\x80\x80}"), m,
+       "s.yaml:3:18: binary data"},
+      {"C1 control character", Replace(v, "metadata: {name: t}", "metadata: {name: \xc2\x80}"), m,
+       "s.yaml:3:18: YAML syntax error: control characters are not allowed"},
+      {"no spec", "apiVersion: platsim.dev/v1alpha1\nkind: Scenario\nmetadata: {name: t}\n", m,
+       "s.yaml:1:1: spec: required field is missing", "1 error\n"},
+      {"In without values", v,
+       Replace(m, "      containers:",
+               "      affinity: {nodeAffinity: "
+               "{requiredDuringSchedulingIgnoredDuringExecution: "
+               "{nodeSelectorTerms: [{matchExpressions: [{key: a, operator: In}]}]}}}\n"
+               "      containers:"),
+       "app.yaml:10:122: document[0].spec.template.spec.affinity.nodeAffinity."
+       "requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]."
+       "matchExpressions[0]."
+       "values: must be specified for operator In"},
+      {"unknown operator", v,
+       Replace(m, "      containers:",
+               "      affinity: {nodeAffinity: "
+               "{preferredDuringSchedulingIgnoredDuringExecution: "
+               "[{weight: 5, preference: {matchExpressions: [{key: a, operator: Near}]}}]}}\n"
+               "      containers:"),
+       "operator: unknown value (got 'Near', expected one of: In, NotIn, Exists, "
+       "DoesNotExist, "
+       "Gt, Lt)"},
+      {"matchFields", v,
+       Replace(m, "      containers:",
+               "      affinity: {nodeAffinity: "
+               "{requiredDuringSchedulingIgnoredDuringExecution: "
+               "{nodeSelectorTerms: [{matchFields: [{key: metadata.name, operator: In, values: "
+               "[n]}]}]}}}\n      containers:"),
+       "matchFields is not simulated yet"},
+      {"null nodeSelectorTerms", v,
+       Replace(m, "      containers:",
+               "      affinity: {nodeAffinity: "
+               "{requiredDuringSchedulingIgnoredDuringExecution: "
+               "{nodeSelectorTerms: }}}\n      containers:"),
+       "nodeSelectorTerms: must have at least one node selector term"},
+      {"Exists toleration with a value", v,
+       Replace(m, "      containers:",
+               "      tolerations: [{key: gpu, operator: Exists, value: x}]\n      "
+               "containers:"),
+       "app.yaml:10:21: document[0].spec.template.spec.tolerations[0].value: must be empty "
+       "when "
+       "operator is Exists"},
+      {"taint without effect",
+       Replace(v, "    count: 1\n", "    count: 1\n    taints: [{key: gpu}]\n"), m,
+       "s.yaml:9:14: spec.nodePools[0].taints[0].effect: required field is missing"},
+      {"newline in a value", Replace(v, "- service: app", "- service: \"a\\nb\""), m,
+       "s.yaml:16:14: spec.traffic[0].service: no Service default/a\\nb among the "
+       "manifests"},  // Designs, from line 18.
+      {"design changing the seed", v + "  designs:\n  - name: a\n    spec: {seed: 3}\n", m,
+       "s.yaml:20:18: spec.designs[0].spec.seed: a design cannot change the seed"},
+      {"design name not a label", v + "  designs:\n  - name: Big_one\n", m,
+       "s.yaml:19:11: spec.designs[0].name: 'Big_one' is not a DNS-1123 label"},
+      {"design named twice", v + "  designs:\n  - name: a\n  - name: a\n", m,
+       "s.yaml:20:11: spec.designs[1].name: design 'a' is named twice"},
+      {"no designs", v + "  designs: []\n", m,
+       "s.yaml:18:12: spec.designs: must name at least one design"},
+      {"design spec not a mapping", v + "  designs:\n  - name: a\n    spec: [1]\n", m,
+       "s.yaml:20:11: spec.designs[0].spec: expected a mapping"},
+      {"unknown field of a design", v + "  designs:\n  - name: a\n    replicas: 2\n", m,
+       "s.yaml:20:5: spec.designs[0].replicas: unknown field"},
+      // A problem of one design names it; one of the common part does not.
+      {"a problem of one design",
+       Replace(v, "rate: 10}", "rate: -1}") +
+           "  designs:\n  - name: a\n  - name: b\n    spec:\n      traffic:\n      - "
+           "service: "
+           "ghost\n        arrivals: {kind: poisson, rate: 1}\n",
+       m,
+       "s.yaml:23:18: spec.traffic[0].service: no Service default/ghost among the "
+       "manifests "
+       "(in design b)\n",
+       // b replaces the traffic list, so the common part's bad rate is a's.
+       "s.yaml:17:37: spec.traffic[0].arrivals.rate: out of range (got -1, expected 1e-09 "
+       "to "
+       "1e+09) (in design a)\n"},
+  };
   for (const auto& c : cases) {
     TempDir dir;
     dir.Write("app.yaml", c.manifests);
@@ -1382,6 +1357,47 @@ std::vector<nlohmann::json> EventsOf(const std::filesystem::path& out, const std
     if (e["kind"] == kind) events.push_back(std::move(e));
   }
   return events;
+}
+
+// containerConcurrency holds each pod to that many requests at once
+// whoever sends them: the queue-proxy's breaker (queue_proxy.h). With the
+// activator out of the path once the two pods of min-scale are ready
+// (target-burst-capacity 0 leaves excess burst capacity at 0, serve mode)
+// and a server that would batch up to 8, containerConcurrency 1 makes every
+// batch one request: occupancy 1/8 exactly. Without it the same traffic
+// batches.
+TEST(Cli, AKnativeRevisionsContainerConcurrencyHoldsEachPodToItWithoutTheActivator) {
+  double occupancy[2] = {0, 0};
+  for (const bool limited : {true, false}) {
+    TempDir dir;
+    std::string manifests = Replace(KnativeManifests(), "autoscaling.knative.dev/window: 60s",
+                                    "autoscaling.knative.dev/target-burst-capacity: \"0\"\n"
+                                    "        autoscaling.knative.dev/min-scale: \"2\"");
+    if (limited) {
+      manifests = Replace(manifests,
+                          "      containers:", "      containerConcurrency: 1\n      containers:");
+    }
+    dir.Write("app.yaml", manifests);
+    std::string scenario = Replace(ScenarioWith("10m", "{kind: poisson, rate: 15}"),
+                                   "- deployment: app", "- knativeService: app");
+    scenario = Replace(scenario, "    serviceTime: {kind: constant, value: 10ms}",
+                       "    maxBatchSize: 8\n    serviceTime: {kind: constant, value: 100ms}");
+    const auto path = dir.Write("s.yaml", scenario);
+    const auto out = dir.path() / "out";
+    const CliResult r = Cli({"run", path.string(), "--out", out.string(), "--quiet"});
+    ASSERT_EQ(r.code, kExitOk) << r.err;
+    const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
+    const auto& m = summary["services"]["default/app"]["metrics"];
+    EXPECT_GT(m["completed"].get<double>(), 8000);
+    EXPECT_EQ(m["dropped"].get<double>(), 0);
+    occupancy[limited ? 0 : 1] = m["batch_occupancy"].get<double>();
+    // The activator left the path: most requests never waited in it.
+    const auto serve = EventsOf(out, "PodAutoscaler");
+    EXPECT_TRUE(std::any_of(serve.begin(), serve.end(),
+                            [](const nlohmann::json& e) { return e["reason"] == "Serve"; }));
+  }
+  EXPECT_EQ(occupancy[0], 1.0 / 8);
+  EXPECT_GT(occupancy[1], 1.05 / 8);
 }
 
 // Scale to zero and back, end to end, against the timeline upstream's
