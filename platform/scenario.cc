@@ -597,9 +597,9 @@ void ReadHorizontalPodAutoscaler(MapReader& m, Scenario& s, ManifestContext& ctx
       MapReader res(res_node, diags);
       hpa::MetricSpec metric;
       if (const auto name = res.RequiredString("name")) {
-        if (*name != "cpu") {
+        if (*name != "cpu" && *name != "memory") {
           diags.Error(res.Get("name").location(), res_node.path() + ".name",
-                      *name + " is not simulated yet (the serving layer models CPU usage only)");
+                      *name + " is not simulated (the serving layer models cpu and memory usage)");
         }
         metric.resource = *name;
       }
@@ -1214,10 +1214,7 @@ void ReadInferenceService(MapReader& m, Scenario& s, ManifestContext& ctx) {
 
   // Standard: validateScalingHPACompExtension for the hpa class.
   const bool hpa = autoscaler_class == "hpa";
-  if (hpa && metric == "memory") {
-    diags.Error(metric_at.location(), metric_at.path(),
-                "an HPA on memory is not simulated yet (only cpu)");
-  } else if (hpa && !metric.empty() && metric != "cpu") {
+  if (hpa && !metric.empty() && metric != "cpu" && metric != "memory") {
     diags.Error(metric_at.location(), metric_at.path(),
                 "[" + metric + "] is not a supported metric (an HPA scales on cpu or memory)");
   }
@@ -1249,9 +1246,14 @@ void ReadInferenceService(MapReader& m, Scenario& s, ManifestContext& ctx) {
     h.target = d.meta.Key();
     h.min_replicas = static_cast<std::int32_t>(std::max<std::int64_t>(1, min_replicas.value_or(1)));
     h.max_replicas = std::max(h.min_replicas, static_cast<std::int32_t>(max_replicas));
-    hpa::MetricSpec cpu;  // Resource cpu, Utilization
-    cpu.average_utilization = static_cast<std::int32_t>(scale_target.value_or(80));
-    h.metrics = {cpu};
+    // hpa_reconciler.go getHPAMetrics: a Resource Utilization metric, of
+    // cpu at scaleTarget or 80%, or of memory at scaleTarget; memory with
+    // no scaleTarget gives no metric, and the API server then defaults the
+    // HPA to cpu at 80% (autoscaling/v2 SetDefaults_HorizontalPodAutoscaler).
+    hpa::MetricSpec resource;  // Resource cpu, Utilization
+    resource.average_utilization = static_cast<std::int32_t>(scale_target.value_or(80));
+    if (metric == "memory" && scale_target) resource.resource = "memory";
+    h.metrics = {resource};
     rendered.push_back("HorizontalPodAutoscaler/" + h.meta.Key());
     s.autoscalers.push_back(std::move(h));
     ctx.autoscaler_targets.push_back(doc);
@@ -1591,10 +1593,13 @@ void CheckAutoscalers(const Scenario& s, ManifestContext& ctx) {
   Diagnostics& diags = ctx.diags;
   const auto deployments = ByKey(s.deployments);
   const auto services = ByKey(s.services);
-  std::set<std::string> servers, targeted, idle;
+  std::set<std::string> servers, targeted, idle, no_memory;
   for (const auto& m : s.model_servers) {
     servers.insert(m.deployment);
     if (m.config.cpu_base_milli == 0 && m.config.cpu_per_request == 0) idle.insert(m.deployment);
+    if (m.config.memory_base_bytes == 0 && m.config.memory_per_request_bytes == 0) {
+      no_memory.insert(m.deployment);
+    }
   }
   for (std::size_t i = 0; i < s.autoscalers.size(); ++i) {
     const HorizontalPodAutoscaler& h = s.autoscalers[i];
@@ -1616,9 +1621,25 @@ void CheckAutoscalers(const Scenario& s, ManifestContext& ctx) {
                         " describes Service " + m.service + ", which is not among the manifests");
       }
     }
-    const bool on_cpu = std::any_of(
-        h.metrics.begin(), h.metrics.end(),
-        [](const hpa::MetricSpec& m) { return m.source == hpa::MetricSpec::Source::kResource; });
+    auto on_resource = [&](const char* resource) {
+      return std::any_of(h.metrics.begin(), h.metrics.end(), [&](const hpa::MetricSpec& m) {
+        return m.source == hpa::MetricSpec::Source::kResource && m.resource == resource;
+      });
+    };
+    const bool on_cpu = on_resource("cpu");
+    if (on_resource("memory")) {
+      if (d->second->pod_template.requests.memory_bytes <= 0) {
+        diags.Warning(at.location(), at.path(),
+                      "the pods of Deployment " + h.target +
+                          " request no memory: a memory Utilization target cannot be computed");
+      }
+      if (no_memory.count(h.target)) {
+        diags.Warning(at.location(), at.path(),
+                      "the model server of Deployment " + h.target +
+                          " uses no memory (memoryBase and memoryPerRequest are 0): the HPA sees "
+                          "0 and scales it down to minReplicas");
+      }
+    }
     if (on_cpu && d->second->pod_template.requests.cpu_milli <= 0) {
       diags.Warning(at.location(), at.path(),
                     "the pods of Deployment " + h.target +
@@ -1731,6 +1752,15 @@ void ReadModelServers(const Node& list, const std::filesystem::path& base, Scena
       c.cpu_base_milli = input::ReadQuantityMilli(cpu, diags, 0, kMaxCpuMilli).value_or(0);
     }
     c.cpu_per_request = m.Duration("cpuPerRequest", 0);
+    for (const auto& [field, bytes] :
+         {std::pair{"memoryBase", &c.memory_base_bytes},
+          std::pair{"memoryPerRequest", &c.memory_per_request_bytes}}) {
+      if (const Node n = m.Get(field); n.present()) {
+        // Kept below 1Pi per pod however many requests it holds (at most
+        // 1e9 in a run): well inside 64 bits when an HPA sums pods.
+        *bytes = input::ReadQuantityMilli(n, diags, 0, kMaxMemoryMilli).value_or(0) / 1000;
+      }
+    }
     c.model_load = m.Duration("modelLoad", 0);
     spec.image_pull = m.Duration("imagePull", 0);
     if (const Node size = m.Get("imageSize"); size.present()) {

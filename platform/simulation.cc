@@ -165,6 +165,7 @@ RunResult Simulation::Run(const RunOptions& options) {
         HorizontalPodAutoscalerController::Settings{sc.hpa_controller, sc.metrics_resolution,
                                                     sc.prometheus, sc.warmup},
         [&data_plane](const std::string& pod) { return data_plane.CpuSecondsOf(pod); },
+        [&data_plane](const std::string& pod) { return data_plane.MemoryBytesOf(pod); },
         [&data_plane](const std::string& pod) {
           std::optional<HorizontalPodAutoscalerController::Series> out;
           if (const auto s = data_plane.SeriesOf(pod))

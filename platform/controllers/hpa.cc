@@ -72,7 +72,7 @@ std::optional<double> Rate(const Samples& samples, sim::Time now, sim::Time wind
 
 HorizontalPodAutoscalerController::HorizontalPodAutoscalerController(
     sim::Engine& engine, ApiServer& api, EventSink& events, const Settings& settings,
-    CpuSeconds cpu, PodSeries series, ServiceSeries services)
+    CpuSeconds cpu, MemoryBytes memory, PodSeries series, ServiceSeries services)
     : engine_(engine),
       api_(api),
       events_(events),
@@ -80,6 +80,7 @@ HorizontalPodAutoscalerController::HorizontalPodAutoscalerController(
       resolution_(settings.metrics_resolution),
       prometheus_(settings.prometheus),
       cpu_(std::move(cpu)),
+      memory_(std::move(memory)),
       series_(std::move(series)),
       services_(std::move(services)),
       warmup_(settings.warmup) {
@@ -177,6 +178,7 @@ void HorizontalPodAutoscalerController::OnPod(WatchType type, const Pod& pod) {
     }
     last_scrape_.erase(key);
     samples_.erase(key);
+    memory_samples_.erase(key);
     series_samples_.erase(key);
     return;
   }
@@ -198,6 +200,16 @@ void HorizontalPodAutoscalerController::ForEachTargetPod(
 void HorizontalPodAutoscalerController::Scrape() {
   const sim::Time now = engine_.Now();
   ForEachTargetPod([&](const std::string& key, bool running) {
+    // The working set at the scrape (metrics-server's memory is not a rate).
+    const std::optional<double> memory = running ? memory_(key) : std::nullopt;
+    if (memory) {
+      // At most 2^62 bytes, so that it is an int64 (no machine holds more).
+      const double bytes = std::min(*memory, 0x1p62);
+      memory_samples_[key] =
+          hpa::PodMetric{static_cast<std::int64_t>(std::llround(bytes)), now, resolution_};
+    } else {
+      memory_samples_.erase(key);
+    }
     const std::optional<double> cpu = running ? cpu_(key) : std::nullopt;
     if (!cpu) {
       last_scrape_.erase(key);
@@ -305,6 +317,19 @@ hpa::Proposal HorizontalPodAutoscalerController::ProposalFor(
     case Source::kResource:
       break;
   }
+  if (m.resource == "memory") {
+    // In bytes, requests and target alike (the ratios are upstream's; the
+    // sums of milli-bytes over many pods would not fit in 64 bits). Pods
+    // are grouped without CPU's readiness rules (groupPods).
+    std::vector<hpa::PodState> memory_pods = pods;
+    for (hpa::PodState& pod : memory_pods)
+      pod.request_milli = pod.memory_request_bytes;
+    return m.target == Target::kUtilization
+               ? hpa::ResourceUtilizationReplicas(current, m.average_utilization, memory_pods,
+                                                  memory_samples_, false, now, options_)
+               : hpa::AverageValueReplicas(current, std::max<std::int64_t>(1, m.value_milli / 1000),
+                                           memory_pods, memory_samples_, false, now, options_);
+  }
   return m.target == Target::kUtilization
              ? hpa::ResourceUtilizationReplicas(current, m.average_utilization, pods, samples_,
                                                 true, now, options_)
@@ -331,6 +356,7 @@ std::vector<hpa::PodState> HorizontalPodAutoscalerController::PodsOf(
     s.start_time = pod->start_time;
     s.ready_transition = pod->ready ? pod->ready_since : pod->start_time.value_or(0);
     s.request_milli = pod->spec.requests.cpu_milli;
+    s.memory_request_bytes = pod->spec.requests.memory_bytes;
     out.push_back(std::move(s));
   }
   return out;
@@ -385,10 +411,14 @@ void HorizontalPodAutoscalerController::Reconcile(const std::string& key) {
         const hpa::Proposal p = ProposalFor(m, *h, *target, pods);
         if (&m == &h->metrics.front()) {
           const bool percent = m.target == hpa::MetricSpec::Target::kUtilization;
+          // A memory proposal's usage is in bytes, the others' in milli-units.
+          const double unit =
+              m.source == hpa::MetricSpec::Source::kResource && m.resource == "memory" ? 1.0
+                                                                                       : 1000.0;
           first_metric_[key] = {
               !p.ok     ? std::numeric_limits<double>::quiet_NaN()
               : percent ? p.utilization
-                        : static_cast<double>(p.usage) / 1000.0,
+                        : static_cast<double>(p.usage) / unit,
               percent ? m.average_utilization : static_cast<double>(m.value_milli) / 1000.0};
         }
         if (!p.ok) {

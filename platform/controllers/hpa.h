@@ -1,10 +1,12 @@
 // The HorizontalPodAutoscaler controller and the metrics-server it reads,
 // as upstream runs them:
-// - metrics-server scrapes every pod's cumulative CPU time every
-//   `resolution` (its --metric-resolution) and serves each pod's usage as
-//   the rate between its last two scrapes, stamped with the later one and
-//   with that interval as its window. Only the pods of Deployments that an
-//   HPA targets are scraped: nothing else reads the samples.
+// - metrics-server scrapes every pod's cumulative CPU time and its memory
+//   working set every `resolution` (its --metric-resolution) and serves
+//   each pod's CPU usage as the rate between its last two scrapes, stamped
+//   with the later one and with that interval as its window, and its
+//   memory as the working set of the last scrape. Only the pods of
+//   Deployments that an HPA targets are scraped: nothing else reads the
+//   samples.
 // - The controller reconciles each HPA when it is created and then every
 //   sync period (kubernetes pkg/controller/podautoscaler/horizontal.go
 //   reconcileAutoscaler, with its queue's fixed resync rate limiter): it
@@ -35,6 +37,8 @@ class HorizontalPodAutoscalerController {
   // A pod's cumulative CPU-seconds (its container runtime's counter), or
   // nothing for a pod with no running containers.
   using CpuSeconds = std::function<std::optional<double>(const std::string& pod_key)>;
+  // A pod's memory working set in bytes now, or nothing as above.
+  using MemoryBytes = std::function<std::optional<double>(const std::string& pod_key)>;
 
   // The custom metrics series of a pod's model server, as Prometheus
   // scrapes them (gauges and a counter), or nothing for a pod without one.
@@ -57,8 +61,8 @@ class HorizontalPodAutoscalerController {
   // metrics-server scrapes every metrics_resolution and Prometheus every
   // scrape_interval from now on.
   HorizontalPodAutoscalerController(sim::Engine& engine, ApiServer& api, EventSink& events,
-                                    const Settings& settings, CpuSeconds cpu, PodSeries series,
-                                    ServiceSeries services = {});
+                                    const Settings& settings, CpuSeconds cpu, MemoryBytes memory,
+                                    PodSeries series, ServiceSeries services = {});
 
   // The scale history of an HPA (tests).
   const hpa::ScaleHistory* HistoryOf(const std::string& hpa_key) const;
@@ -100,6 +104,7 @@ class HorizontalPodAutoscalerController {
   const sim::Time resolution_;
   const hpa::PrometheusOptions prometheus_;
   const CpuSeconds cpu_;
+  const MemoryBytes memory_;
   const PodSeries series_;
   const ServiceSeries services_;
   // Pods by the Deployment whose template they came from, for the
@@ -112,6 +117,7 @@ class HorizontalPodAutoscalerController {
   };
   std::map<std::string, Scraped> last_scrape_;  // by pod key
   hpa::PodMetrics samples_;                     // by pod key: what metrics-server serves
+  hpa::PodMetrics memory_samples_;              // the same for memory, in bytes (not milli-units)
   // Prometheus's samples of each pod's series, oldest first, within the
   // rate window (and one before it).
   struct SeriesSample {

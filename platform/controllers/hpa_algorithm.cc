@@ -1,6 +1,7 @@
 #include "platform/controllers/hpa_algorithm.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <limits>
 #include <set>
@@ -87,10 +88,15 @@ struct Utilization {
   std::int64_t raw = 0;  // mean usage per pod with a request
 };
 
+// Sums of pods' metrics: upstream sums in int64 (and would wrap); in 128
+// bits no sum of int64 values from at most 2^63 pods overflows.
+__extension__ using Int128 = __int128;
+
 Utilization UtilizationRatio(const PodMetrics& metrics,
                              const std::map<std::string, std::int64_t>& requests,
                              std::int32_t target) {
-  std::int64_t metrics_total = 0, requests_total = 0, entries = 0;
+  Int128 metrics_total = 0, requests_total = 0;
+  std::int64_t entries = 0;
   for (const auto& [name, metric] : metrics) {
     const auto request = requests.find(name);
     if (request == requests.end()) continue;  // a pod the lister does not know
@@ -101,18 +107,19 @@ Utilization UtilizationRatio(const PodMetrics& metrics,
   Utilization u;
   if (requests_total == 0) return u;
   u.ok = true;
-  u.percent = static_cast<std::int32_t>(metrics_total * 100 / requests_total);
+  const Int128 percent = metrics_total * 100 / requests_total;
+  u.percent = static_cast<std::int32_t>(std::min<Int128>(percent, INT32_MAX));
   u.ratio = static_cast<double>(u.percent) / static_cast<double>(target);
-  u.raw = metrics_total / entries;
+  u.raw = static_cast<std::int64_t>(metrics_total / entries);
   return u;
 }
 
 // metrics/utilization.go GetMetricUsageRatio.
 std::pair<double, std::int64_t> UsageRatio(const PodMetrics& metrics, std::int64_t target) {
-  std::int64_t total = 0;
+  Int128 total = 0;
   for (const auto& [name, metric] : metrics)
     total += metric.value_milli;
-  const std::int64_t usage = total / static_cast<std::int64_t>(metrics.size());
+  const auto usage = static_cast<std::int64_t>(total / static_cast<Int128>(metrics.size()));
   return {static_cast<double>(usage) / static_cast<double>(target), usage};
 }
 

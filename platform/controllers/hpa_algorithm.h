@@ -37,7 +37,10 @@ struct PodState {
   bool ready = true;
   sim::Time ready_transition = 0;                      // its lastTransitionTime
   std::optional<sim::Time> start_time = sim::Time{0};  // status.startTime
-  std::int64_t request_milli = 0;  // the resource's request, summed over containers
+  // The resource's request, summed over containers, in the units of its
+  // metric (milli-cores for CPU).
+  std::int64_t request_milli = 0;
+  std::int64_t memory_request_bytes = 0;  // the pod's memory request (for a memory metric)
 };
 
 // One pod's sample from the metrics API (metrics-server or an adapter).

@@ -50,6 +50,11 @@ struct ModelServerConfig {
   // (decoding, pre- and post-processing).
   std::int64_t cpu_base_milli = 0;
   sim::Time cpu_per_request = 0;
+  // Memory model: the pod's working set is `memory_base_bytes` (the server
+  // process and what it keeps in host memory) plus `memory_per_request_bytes`
+  // for each request it holds (queued or executing).
+  std::int64_t memory_base_bytes = 0;
+  std::int64_t memory_per_request_bytes = 0;
   // The time of a batch on a node whose nvidia.com/gpu.product label (set
   // by GPU feature discovery) names a key of `service_time_by_gpu`;
   // `service_time` on any other node (may be null if the loader has checked

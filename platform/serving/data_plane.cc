@@ -219,6 +219,15 @@ std::optional<double> DataPlane::CpuSecondsOf(const std::string& pod_key) const 
   return PodMetricsOf(it->second).cpu_s;
 }
 
+std::optional<double> DataPlane::MemoryBytesOf(const std::string& pod_key) const {
+  const auto it = server_of_pod_.find(pod_key);
+  if (it == server_of_pod_.end()) return std::nullopt;
+  const ModelServerConfig& c = servers_[it->second]->config();
+  return static_cast<double>(c.memory_base_bytes) +
+         static_cast<double>(c.memory_per_request_bytes) *
+             static_cast<double>(ServerMetrics(it->second).in_flight());
+}
+
 std::optional<DataPlane::ScrapedSeries> DataPlane::SeriesOf(const std::string& pod_key) const {
   const auto it = server_of_pod_.find(pod_key);
   if (it == server_of_pod_.end()) return std::nullopt;

@@ -88,6 +88,10 @@ class DataPlane : public ContainerRuntime {
   // The CPU-seconds the model server of pod `pod_key` has used, or nothing
   // for a pod without one.
   std::optional<double> CpuSecondsOf(const std::string& pod_key) const;
+  // The working set, in bytes, of pod `pod_key`'s model server now (its
+  // memory model over the requests it holds, its queue-proxy's included),
+  // or nothing for a pod without one.
+  std::optional<double> MemoryBytesOf(const std::string& pod_key) const;
   // What a metrics scrape of pod `pod_key`'s model server reads: requests
   // queued, requests in flight (queued and executing) and requests
   // completed since it started; nothing for a pod without a server.

@@ -130,6 +130,7 @@ class ModelServer : public sim::EventHandler, public Hop {
   // The pod object is gone: it holds nothing from now on.
   void Release();
   State state() const { return state_; }
+  const ModelServerConfig& config() const { return config_; }
   bool serving() const { return state_ == State::kServing; }
 
   // Hop

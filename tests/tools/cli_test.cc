@@ -411,8 +411,9 @@ TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
        Replace(kv,
                "  nodePools:", "  knative: {config-autoscaler: {stable-window: 5s}}\n  nodePools:"),
        kn, "s.yaml:6:", "stable-window: invalid value '5s'"},
-      {"hpa memory", v, Replace(h, "{name: cpu,", "{name: memory,"),
-       "app.yaml:26:", "memory is not simulated yet"},
+      {"hpa on ephemeral storage", v, Replace(h, "{name: cpu,", "{name: ephemeral-storage,"),
+       "app.yaml:26:",
+       "ephemeral-storage is not simulated (the serving layer models cpu and memory usage)"},
       {"hpa target", v,
        Replace(h, "kind: Deployment, name: app}", "kind: Deployment, name: ghost}"),
        "app.yaml:22:", "no Deployment default/ghost among the manifests"},
@@ -1015,6 +1016,16 @@ TEST(Cli, ValidateWarnsOfAnHpaOnPodsThatUseNoCpu) {
   EXPECT_NE(r.err.find("app.yaml:22:"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("uses no CPU (cpuBase and cpuPerRequest are 0)"), std::string::npos)
       << r.err;
+  // On memory: pods that request none, a server with no memory model.
+  dir.Write("app.yaml", Replace(WithAutoscaler(), "{name: cpu,", "{name: memory,"));
+  const CliResult m = Cli({"validate", path.string()});
+  EXPECT_EQ(m.code, kExitOk) << m.err;
+  EXPECT_NE(m.err.find("app.yaml:22:65: warning: document[2].spec.scaleTargetRef.name: the pods of "
+                       "Deployment default/app request no memory"),
+            std::string::npos)
+      << m.err;
+  EXPECT_NE(m.err.find("uses no memory (memoryBase and memoryPerRequest are 0)"), std::string::npos)
+      << m.err;
 }
 
 TEST(Cli, ValidateWarnsWhereResultsWouldMeanNothing) {
@@ -1946,6 +1957,86 @@ spec:
   }
   area += replicas * (25 * 60 - at);
   EXPECT_NEAR(hpa["replicas_mean"].get<double>(), area / (25 * 60 - 0.01), 1e-6);
+}
+
+// An HPA on memory: each pod's working set is its model server's memory
+// model, here a constant 1.5Gi (no memory per request), against a request
+// of 1Gi: 150% of request whatever the traffic. Against a 50% Utilization
+// target the ratio is 3: from 1 replica the first rescale is to 3, then
+// 9 is capped at maxReplicas 4. Against an AverageValue of 1Gi the usage
+// the HPA reports is the working set in bytes, and the ratio 1.5 takes 1
+// replica to 2, then 3, then 5, capped at 4.
+TEST(Cli, AnHpaScalesOnMemoryFromTheServersWorkingSet) {
+  const struct {
+    std::string target;
+    std::string value, wanted_target;
+    int first;
+  } cases[] = {
+      {"{type: Utilization, averageUtilization: 50}", "150", "50", 3},
+      {"{type: AverageValue, averageValue: 1Gi}", "1610612736", "1073741824", 2},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.target);
+    TempDir dir;
+    std::string manifests = ManifestsScalingOn(
+        "  - type: Resource\n    resource: {name: memory, target: " + c.target + "}\n", 1);
+    manifests = Replace(manifests, "maxReplicas: 20", "maxReplicas: 4");
+    manifests = Replace(manifests, "- {name: s, image: \"app:1\"}",
+                        "- {name: s, image: \"app:1\", resources: {requests: {memory: 1Gi}}}");
+    dir.Write("app.yaml", manifests);
+    const std::string scenario =
+        Replace(ScenarioWith("10m", "{kind: poisson, rate: 10}"),
+                "    serviceTime:", "    memoryBase: 1536Mi\n    serviceTime:");
+    const auto path = dir.Write("s.yaml", scenario);
+    const CliResult r = Cli({"run", path.string(), "--out", (dir.path() / "out").string()});
+    ASSERT_EQ(r.code, kExitOk) << r.err;
+    const auto rescales = Rescales(dir.path() / "out");
+    ASSERT_GE(rescales.size(), 2u);
+    EXPECT_EQ(rescales.front().second, c.first);
+    EXPECT_EQ(rescales.back().second, 4);
+    int read = 0;
+    for (const auto& row : SeriesRows(dir.path() / "out", "HorizontalPodAutoscaler/default/app")) {
+      if (row.at("metric_value").empty()) continue;
+      // timeseries.csv keeps 9 significant digits.
+      EXPECT_NEAR(std::stod(row.at("metric_value")), std::stod(c.value), 1e-8 * std::stod(c.value));
+      EXPECT_NEAR(std::stod(row.at("metric_target")), std::stod(c.wanted_target),
+                  1e-8 * std::stod(c.wanted_target));
+      ++read;
+    }
+    EXPECT_GT(read, 50);
+  }
+}
+
+// An InferenceService in Standard mode with scaleMetric memory renders an
+// HPA on memory at scaleTarget (KServe's getHPAMetrics); without a
+// scaleTarget it renders no metric and the HPA defaults to cpu at 80%.
+TEST(Cli, AStandardInferenceServiceScalesOnMemoryOnlyWithAScaleTarget) {
+  for (const bool with_target : {true, false}) {
+    SCOPED_TRACE(with_target);
+    TempDir dir;
+    std::string isvc = Replace(InferenceServiceManifest(), "Serverless", "Standard");
+    isvc = Replace(isvc, "    scaleTarget: 4\n",
+                   with_target ? "    scaleMetric: memory\n    scaleTarget: 60\n"
+                               : "    scaleMetric: memory\n");
+    dir.Write("app.yaml", isvc);
+    std::string scenario = Replace(ScenarioWith("5m", "{kind: poisson, rate: 10}"),
+                                   "- deployment: app", "- inferenceService: app");
+    scenario = Replace(
+        scenario, "    serviceTime:", "    memoryBase: 1Gi\n    cpuBase: 500m\n    serviceTime:");
+    const auto path = dir.Write("s.yaml", scenario);
+    const CliResult r = Cli({"run", path.string(), "--out", (dir.path() / "out").string()});
+    ASSERT_EQ(r.code, kExitOk) << r.err;
+    // The predictor requests 1 cpu and 2Gi: memory reads 50%, cpu 50%.
+    int read = 0;
+    for (const auto& row :
+         SeriesRows(dir.path() / "out", "HorizontalPodAutoscaler/default/app-predictor")) {
+      if (row.at("metric_value").empty()) continue;
+      EXPECT_EQ(row.at("metric_target"), with_target ? "60" : "80");
+      EXPECT_EQ(row.at("metric_value"), "50");
+      ++read;
+    }
+    EXPECT_GT(read, 10);
+  }
 }
 
 // An HPA on a Pods metric, the rate of completed requests per pod through
