@@ -24,9 +24,11 @@
 // revision's timeoutSeconds has passed since it reached the activator ends
 // timed out (the activator's timeout handler).
 //
-// Not modelled: the timeout of a request already sent to a pod (upstream's
-// handler also cuts the response short; here the client's own timeout
-// does), several activator replicas and their subsetting of pods (one
+// A request already sent to a pod is bounded by the same timeoutSeconds,
+// from its arrival (the data plane gives Knative routes' clients a deadline
+// of at most it: activator or queue-proxy, the answer is a 504 then).
+//
+// Not modelled: several activator replicas and their subsetting of pods (one
 // activator holds every pod's slots, which the replicas' subsets add up
 // to), the activator's own latency and CPU.
 #ifndef PLATSIM_PLATFORM_SERVING_ACTIVATOR_H_

@@ -45,7 +45,14 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
     }
     ServiceProxy* service_proxy = proxy_slot.get();
     Hop* first_hop = service_proxy;
+    sim::Time timeout = config.timeout;
     if (config.knative) {
+      // The revision's timeoutSeconds bounds a request wherever it is: the
+      // activator's timeout handler while it proxies, the queue-proxy's in
+      // the pod (pkg/queue/sharedmain/handlers.go). Either answers 504,
+      // which the client sees as a timeout at that deadline.
+      const sim::Time revision = config.knative->timeout;
+      if (revision > 0) timeout = timeout == 0 ? revision : std::min(timeout, revision);
       KnativePath& path = knative_[config.service_key];
       if (!path.ingress) {
         path.activator = std::make_unique<Activator>(
@@ -64,7 +71,7 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
     clients_.push_back(std::make_unique<Client>(
         engine_, table_, i, std::move(config.arrivals),
         engine_.Stream("traffic/" + (config.stream.empty() ? config.service_key : config.stream)),
-        config.timeout, warmup_, *first_hop));
+        timeout, warmup_, *first_hop));
   }
   // Observers of endpoint changes, once every route has its proxy.
   for (auto& [key, proxy] : proxies_) {

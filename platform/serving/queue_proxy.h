@@ -28,9 +28,9 @@
 // finishes what it holds and refuses anything new). When the grace period
 // ends first, what still waits ends as terminated and the server is killed.
 //
-// Not modelled: the queue-proxy's own timeout handler (timeoutSeconds for a
-// request already in the pod; the client's timeout applies), and its
-// latency and CPU beyond the 25m request the loader gives the container.
+// Its timeout handler (the revision's timeoutSeconds) is the deadline the
+// data plane gives the clients of Knative routes. Not modelled: its latency
+// and CPU beyond the 25m request the loader gives the container.
 #ifndef PLATSIM_PLATFORM_SERVING_QUEUE_PROXY_H_
 #define PLATSIM_PLATFORM_SERVING_QUEUE_PROXY_H_
 

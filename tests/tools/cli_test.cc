@@ -1411,6 +1411,39 @@ TEST(Cli, AKnativeRevisionsContainerConcurrencyHoldsEachPodToItWithoutTheActivat
   EXPECT_GT(occupancy[1], 1.05 / 8);
 }
 
+// A Knative revision's timeoutSeconds bounds its requests in the pod too:
+// with 2-second requests, a timeout of 1 s ends every one as timed out at
+// 1 s (the queue-proxy's 504), though the client would wait 60 s; 5 s lets
+// every one complete.
+TEST(Cli, AKnativeRevisionsTimeoutEndsRequestsAlreadyInThePod) {
+  for (const bool short_timeout : {true, false}) {
+    SCOPED_TRACE(short_timeout);
+    TempDir dir;
+    dir.Write("app.yaml", Replace(KnativeManifests(), "      containers:",
+                                  std::string("      timeoutSeconds: ") +
+                                      (short_timeout ? "1" : "5") + "\n      containers:"));
+    std::string scenario = Replace(ScenarioWith("5m", "{kind: poisson, rate: 2}"),
+                                   "- deployment: app", "- knativeService: app");
+    scenario = Replace(scenario, "    serviceTime: {kind: constant, value: 10ms}",
+                       "    maxBatchSize: 64\n    serviceTime: {kind: constant, value: 2s}");
+    const auto path = dir.Write("s.yaml", scenario);
+    const auto out = dir.path() / "out";
+    const CliResult r = Cli({"run", path.string(), "--out", out.string(), "--quiet"});
+    ASSERT_EQ(r.code, kExitOk) << r.err;
+    const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
+    const auto& m = summary["services"]["default/app"]["metrics"];
+    EXPECT_GT(m["arrived"].get<double>(), 400);
+    if (short_timeout) {
+      EXPECT_EQ(m["completed"].get<double>(), 0);
+      EXPECT_EQ(m["timed_out"].get<double>() + m["in_flight_at_end"].get<double>(),
+                m["arrived"].get<double>());
+    } else {
+      EXPECT_EQ(m["timed_out"].get<double>(), 0);
+      EXPECT_GT(m["completed"].get<double>(), 0.95 * m["arrived"].get<double>());
+    }
+  }
+}
+
 // Scale to zero and back, end to end, against the timeline upstream's
 // rules give (knative/serving kpa/scaler.go handleScaleToZero, kpa.go
 // computeActiveCondition, multiscaler.go Poke):
