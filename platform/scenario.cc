@@ -2013,6 +2013,7 @@ bool IsDnsLabel(const std::string& name) {
 struct DesignEntry {
   std::string name, description;
   Node patch;
+  bool ok = true;  // false: its spec is not a mapping (reported), so it is not read
 };
 
 std::vector<DesignEntry> ReadDesigns(const Node& list, Diagnostics& diags) {
@@ -2050,6 +2051,7 @@ std::vector<DesignEntry> ReadDesigns(const Node& list, Diagnostics& diags) {
       diags.Error(
           design.patch.location(), design.patch.path(),
           "expected a mapping (merged over the scenario's spec), got " + design.patch.Describe());
+      design.ok = false;
     } else if (design.patch.present()) {
       // Designs compare under one seed, and do not nest.
       for (const char* key : {"seed", "designs"}) {
@@ -2119,7 +2121,7 @@ std::optional<std::vector<Scenario>> LoadScenarioSource(std::optional<input::Sou
       Scenario d = s;
       d.design = design.name;
       d.design_description = design.description;
-      ReadSpec(input::MergePatch(spec, design.patch, own), base, d, own);
+      if (design.ok) ReadSpec(input::MergePatch(spec, design.patch, own), base, d, own);
       for (const input::Diagnostic& x : own.all()) {
         const auto it = std::find_if(seen.begin(), seen.end(), [&](const Seen& y) {
           return y.d.severity == x.severity && y.d.location.file == x.location.file &&
@@ -2163,7 +2165,8 @@ std::optional<Scenario> OnlyDesign(std::optional<std::vector<Scenario>> designs,
     for (const Scenario& d : *designs)
       names += (names.empty() ? "" : ", ") + d.design;
     diags.Error({path, 0, 0}, "spec.designs",
-                "this scenario holds designs (" + names + "): load them all, or choose one");
+                "this scenario holds designs (" + names +
+                    "): platsim run runs them all, or the ones --design names");
     return std::nullopt;
   }
   return std::move(designs->front());

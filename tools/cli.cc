@@ -298,8 +298,19 @@ int Run(const RunFlags& flags, const CliContext& ctx, std::ostream& out, std::os
     err << "platsim: --out: " << why << '\n';
     return kExitBadInput;
   }
-  // Several designs: one folder each, and a comparison above them.
+  // Several designs: one folder each, and a comparison above them; every
+  // folder is made ready before anything runs.
   const bool compare = designs.size() > 1;
+  if (compare) {
+    for (const platform::Scenario& scenario : designs) {
+      if (const std::string why =
+              PrepareOutputFolder(dir / scenario.design, scenario.name, scenario.file, flags.force);
+          !why.empty()) {
+        err << "platsim: --out: " << why << '\n';
+        return kExitBadInput;
+      }
+    }
+  }
   try {
     std::vector<DesignRuns> done;
     bool interrupted = false;
@@ -309,12 +320,6 @@ int Run(const RunFlags& flags, const CliContext& ctx, std::ostream& out, std::os
       std::string label;
       if (compare) {
         at = dir / scenario.design;
-        if (const std::string why =
-                PrepareOutputFolder(at, scenario.name, scenario.file, flags.force);
-            !why.empty()) {
-          err << "platsim: --out: " << why << '\n';
-          return kExitBadInput;
-        }
         label = "design " + std::to_string(k + 1) + "/" + std::to_string(designs.size()) + " " +
                 scenario.design + ", ";
       }

@@ -177,9 +177,23 @@ std::string PrepareOutputFolder(const fs::path& dir, const std::string& scenario
     for (const auto& design : previous["designs"]) {
       if (!design.is_object()) continue;
       const std::string folder = text_at(design, "folder");
-      // Only a plain name below `dir`, never a path elsewhere.
-      if (folder.empty() || folder.find('/') != std::string::npos || folder == "." ||
-          folder == "..") {
+      // Only a folder platsim would have written: a design's name (a
+      // DNS-1123 label) naming a real folder below `dir` (not a link) that
+      // holds that design's RunSummary.
+      const bool label = !folder.empty() && folder.size() <= 63 && folder.front() != '-' &&
+                         folder.back() != '-' &&
+                         std::all_of(folder.begin(), folder.end(), [](char c) {
+                           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+                         });
+      if (!label || !fs::is_directory(fs::symlink_status(dir / folder, ec))) continue;
+      nlohmann::json own;
+      if (std::ifstream in(dir / folder / "summary.json", std::ios::binary); in) {
+        std::ostringstream text;
+        text << in.rdbuf();
+        own = nlohmann::json::parse(text.str(), nullptr, false);
+      }
+      if (!own.is_object() || text_at(own, "kind") != "RunSummary" || !own.contains("design") ||
+          !own["design"].is_object() || text_at(own["design"], "name") != folder) {
         continue;
       }
       folders.push_back(dir / folder);

@@ -237,8 +237,9 @@ Proposal ResourceUtilizationReplicas(std::int32_t current_replicas, std::int32_t
   std::map<std::string, std::int64_t> requests;
   for (const PodState& pod : pods) {
     if (pod.request_milli <= 0) {
-      return Error(std::string("missing request for ") + (cpu ? "cpu" : "the resource") +
-                   " in Pod " + pod.name);
+      // cpu, or memory: the one other resource with a Utilization target.
+      return Error(std::string("missing request for ") + (cpu ? "cpu" : "memory") + " in Pod " +
+                   pod.name);
     }
     requests[pod.name] = pod.request_milli;
   }
@@ -253,7 +254,10 @@ Proposal ResourceUtilizationReplicas(std::int32_t current_replicas, std::int32_t
   p.usage = first.raw;
   p.replicas = Replicas(
       current_replicas, first.ratio, g, m, options.tolerances,
-      [&](const std::string& name) { return requests.at(name) * fallback / 100; },
+      [&](const std::string& name) {
+        const Int128 fill = Int128{requests.at(name)} * fallback / 100;
+        return static_cast<std::int64_t>(std::min<Int128>(fill, INT64_MAX));
+      },
       [&](const PodMetrics& filled) {
         return UtilizationRatio(filled, requests, target_utilization).ratio;
       });

@@ -160,8 +160,10 @@ void DataPlane::Stop(const std::string& pod_key, sim::Time grace, std::function<
     return;
   }
   ModelServer* s = servers_[it->second].get();
-  if (QueueProxy* proxy = queue_proxies_.Of(it->second)) {
-    // The queue-proxy drains first (queue_proxy.h).
+  QueueProxy* proxy = queue_proxies_.Of(it->second);
+  if (proxy != nullptr && s->state() != ModelServer::State::kStarting) {
+    // The queue-proxy drains first (queue_proxy.h); a pod whose containers
+    // have not started has no queue-proxy running to drain.
     proxy->Stop(grace, [s, stopped = std::move(stopped)](sim::Time grace_left) mutable {
       s->Stop(grace_left, std::move(stopped));
     });

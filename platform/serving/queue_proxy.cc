@@ -18,7 +18,9 @@ void QueueProxy::Accept(RequestId id) {
     Forward(id);
     return;
   }
-  if (waiting_ >= queue_depth_) {
+  // breaker.go tryAcquirePending: the slots are QueueDepth + MaxConcurrency.
+  if (waiting_ + static_cast<std::size_t>(in_server_) >=
+      queue_depth_ + static_cast<std::size_t>(cc_)) {
     table_.End(id, Outcome::kQueueFull, engine_.Now());
     return;
   }
@@ -72,6 +74,7 @@ void QueueProxy::OnEvent(std::uint64_t) {
     ++popped_;
     --waiting_;
     --outstanding_;
+    table_[id].holder = nullptr;  // held by no hop as it goes on
     Forward(id);
   }
   DropWithdrawnFront();

@@ -84,14 +84,21 @@ TEST(QueueProxy, HoldsContainerConcurrencyInTheServerTenTimesItWaitingAndRefuses
   EXPECT_EQ(rig.proxy.Outstanding(), 22u);
   EXPECT_EQ(rig.outcomes.count[Outcome::kQueueFull], 3);
 
-  // A slot frees: the oldest waiting request takes it, in an event of its own.
+  // A slot frees: the oldest waiting request takes it, in an event of its
+  // own. Meanwhile the freed slot counts: one more request is taken (the
+  // breaker counts every request it holds against its 22 slots).
   rig.server.FinishOne();
   EXPECT_EQ(rig.proxy.in_server(), 1);
   EXPECT_EQ(rig.server.held.size(), 1u) << "not inside the server's call";
+  sent.push_back(rig.Send());
+  EXPECT_EQ(rig.proxy.waiting(), 21u);
+  EXPECT_EQ(rig.outcomes.count[Outcome::kQueueFull], 3);
   rig.Run();
   EXPECT_EQ(rig.server.held, (std::vector<RequestId>{sent[1], sent[2]}));
-  EXPECT_EQ(rig.proxy.waiting(), 19u);
-  EXPECT_EQ(rig.proxy.Outstanding(), 21u);
+  EXPECT_EQ(rig.proxy.waiting(), 20u);
+  EXPECT_EQ(rig.proxy.Outstanding(), 22u);
+  rig.Send();
+  EXPECT_EQ(rig.outcomes.count[Outcome::kQueueFull], 4);
 }
 
 // containerConcurrency 0: no breaker, every request goes straight on.

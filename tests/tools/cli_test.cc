@@ -244,6 +244,18 @@ TEST(Cli, DesignsRunInFoldersOfTheirOwnOnTheSameTrafficAndTheSummaryComparesThem
             std::string::npos)
       << bad.err;
 
+  // A design's folder holding another scenario's results stops the run
+  // before any design runs.
+  const auto taken = dir.path() / "taken";
+  std::filesystem::create_directories(taken / "three");
+  dir.Write("taken/three/summary.json",
+            R"({"kind": "RunSummary", "scenario": {"name": "other", "file": "o.yaml"}})");
+  const CliResult refused = Cli({"run", path, "--out", taken.string(), "--quiet"});
+  EXPECT_EQ(refused.code, kExitBadInput);
+  EXPECT_NE(refused.err.find("three holds the results of scenario 'other'"), std::string::npos)
+      << refused.err;
+  EXPECT_FALSE(std::filesystem::exists(taken / "one" / "summary.json"));
+
   // A later run of other designs leaves nothing of the earlier ones.
   dir.Write("s.yaml", Replace(TwoDesigns(), "name: three", "name: many"));
   ASSERT_EQ(Cli({"run", path, "--out", out.string(), "--quiet"}).code, 0);
@@ -2054,18 +2066,19 @@ TEST(Cli, AStandardInferenceServiceScalesOnMemoryOnlyWithAScaleTarget) {
     dir.Write("app.yaml", isvc);
     std::string scenario = Replace(ScenarioWith("5m", "{kind: poisson, rate: 10}"),
                                    "- deployment: app", "- inferenceService: app");
-    scenario = Replace(
-        scenario, "    serviceTime:", "    memoryBase: 1Gi\n    cpuBase: 500m\n    serviceTime:");
+    scenario =
+        Replace(scenario,
+                "    serviceTime:", "    memoryBase: 1536Mi\n    cpuBase: 500m\n    serviceTime:");
     const auto path = dir.Write("s.yaml", scenario);
     const CliResult r = Cli({"run", path.string(), "--out", (dir.path() / "out").string()});
     ASSERT_EQ(r.code, kExitOk) << r.err;
-    // The predictor requests 1 cpu and 2Gi: memory reads 50%, cpu 50%.
+    // The predictor requests 1 cpu and 2Gi: memory reads 75%, cpu 50%.
     int read = 0;
     for (const auto& row :
          SeriesRows(dir.path() / "out", "HorizontalPodAutoscaler/default/app-predictor")) {
       if (row.at("metric_value").empty()) continue;
       EXPECT_EQ(row.at("metric_target"), with_target ? "60" : "80");
-      EXPECT_EQ(row.at("metric_value"), "50");
+      EXPECT_EQ(row.at("metric_value"), with_target ? "75" : "50");
       ++read;
     }
     EXPECT_GT(read, 10);
