@@ -56,6 +56,17 @@ void QueueProxy::DropWithdrawnFront() {
   }
 }
 
+RequestId QueueProxy::PopWaiting() {
+  DropWithdrawnFront();
+  const RequestId id = queue_.front().ref.id;
+  queue_.pop_front();
+  ++popped_;
+  --waiting_;
+  --outstanding_;
+  table_[id].holder = nullptr;  // held by no hop as it goes on (or ends)
+  return id;
+}
+
 void QueueProxy::Released() {
   --in_server_;
   --outstanding_;
@@ -67,16 +78,8 @@ void QueueProxy::Released() {
 
 void QueueProxy::OnEvent(std::uint64_t) {
   drain_scheduled_ = false;
-  while (in_server_ < cc_ && waiting_ > 0) {
-    DropWithdrawnFront();
-    const RequestId id = queue_.front().ref.id;
-    queue_.pop_front();
-    ++popped_;
-    --waiting_;
-    --outstanding_;
-    table_[id].holder = nullptr;  // held by no hop as it goes on
-    Forward(id);
-  }
+  while (in_server_ < cc_ && waiting_ > 0)
+    Forward(PopWaiting());
   DropWithdrawnFront();
   MaybeStopServer();
 }
@@ -113,15 +116,8 @@ void QueueProxy::OnGraceEnd() {
   if (!stop_server_) return;  // drained in time
   drained_ = true;
   const sim::Time now = engine_.Now();
-  while (waiting_ > 0) {
-    DropWithdrawnFront();
-    const RequestId id = queue_.front().ref.id;
-    queue_.pop_front();
-    ++popped_;
-    --waiting_;
-    --outstanding_;
-    table_.End(id, Outcome::kTerminated, now);
-  }
+  while (waiting_ > 0)
+    table_.End(PopWaiting(), Outcome::kTerminated, now);
   DropWithdrawnFront();
   MaybeStopServer();
 }

@@ -71,6 +71,8 @@ class QueueProxy : public Hop, public sim::EventHandler {
   };
   void Forward(RequestId id);
   void DropWithdrawnFront();
+  // The oldest waiting request, out of the queue. REQUIRES: waiting_ > 0.
+  RequestId PopWaiting();
   // Once stopping and nothing waits: the server's turn to stop.
   void MaybeStopServer();
   void OnQuietCheck();

@@ -1382,6 +1382,23 @@ std::vector<nlohmann::json> EventsOf(const std::filesystem::path& out, const std
   return events;
 }
 
+// Runs ScenarioWith(duration, arrivals) with `manifests` (a Knative
+// Service `app`) as its model server, whose serviceTime line is replaced by
+// `server`, in `dir`; returns the output folder.
+std::filesystem::path RunKnative(const TempDir& dir, const std::string& manifests,
+                                 const std::string& duration, const std::string& arrivals,
+                                 const std::string& server) {
+  dir.Write("app.yaml", manifests);
+  const std::string scenario = Replace(
+      Replace(ScenarioWith(duration, arrivals), "- deployment: app", "- knativeService: app"),
+      "    serviceTime: {kind: constant, value: 10ms}", server);
+  const auto path = dir.Write("s.yaml", scenario);
+  const auto out = dir.path() / "out";
+  const CliResult r = Cli({"run", path.string(), "--out", out.string(), "--quiet"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  return out;
+}
+
 // containerConcurrency holds each pod to that many requests at once
 // whoever sends them: the queue-proxy's breaker (queue_proxy.h). With the
 // activator out of the path once the two pods of min-scale are ready
@@ -1400,15 +1417,9 @@ TEST(Cli, AKnativeRevisionsContainerConcurrencyHoldsEachPodToItWithoutTheActivat
       manifests = Replace(manifests,
                           "      containers:", "      containerConcurrency: 1\n      containers:");
     }
-    dir.Write("app.yaml", manifests);
-    std::string scenario = Replace(ScenarioWith("10m", "{kind: poisson, rate: 15}"),
-                                   "- deployment: app", "- knativeService: app");
-    scenario = Replace(scenario, "    serviceTime: {kind: constant, value: 10ms}",
-                       "    maxBatchSize: 8\n    serviceTime: {kind: constant, value: 100ms}");
-    const auto path = dir.Write("s.yaml", scenario);
-    const auto out = dir.path() / "out";
-    const CliResult r = Cli({"run", path.string(), "--out", out.string(), "--quiet"});
-    ASSERT_EQ(r.code, kExitOk) << r.err;
+    const auto out =
+        RunKnative(dir, manifests, "10m", "{kind: poisson, rate: 15}",
+                   "    maxBatchSize: 8\n    serviceTime: {kind: constant, value: 100ms}");
     const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
     const auto& m = summary["services"]["default/app"]["metrics"];
     EXPECT_GT(m["completed"].get<double>(), 8000);
@@ -1431,17 +1442,13 @@ TEST(Cli, AKnativeRevisionsTimeoutEndsRequestsAlreadyInThePod) {
   for (const bool short_timeout : {true, false}) {
     SCOPED_TRACE(short_timeout);
     TempDir dir;
-    dir.Write("app.yaml", Replace(KnativeManifests(), "      containers:",
-                                  std::string("      timeoutSeconds: ") +
-                                      (short_timeout ? "1" : "5") + "\n      containers:"));
-    std::string scenario = Replace(ScenarioWith("5m", "{kind: poisson, rate: 2}"),
-                                   "- deployment: app", "- knativeService: app");
-    scenario = Replace(scenario, "    serviceTime: {kind: constant, value: 10ms}",
-                       "    maxBatchSize: 64\n    serviceTime: {kind: constant, value: 2s}");
-    const auto path = dir.Write("s.yaml", scenario);
-    const auto out = dir.path() / "out";
-    const CliResult r = Cli({"run", path.string(), "--out", out.string(), "--quiet"});
-    ASSERT_EQ(r.code, kExitOk) << r.err;
+    const auto out =
+        RunKnative(dir,
+                   Replace(KnativeManifests(), "      containers:",
+                           std::string("      timeoutSeconds: ") + (short_timeout ? "1" : "5") +
+                               "\n      containers:"),
+                   "5m", "{kind: poisson, rate: 2}",
+                   "    maxBatchSize: 64\n    serviceTime: {kind: constant, value: 2s}");
     const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
     const auto& m = summary["services"]["default/app"]["metrics"];
     EXPECT_GT(m["arrived"].get<double>(), 400);
