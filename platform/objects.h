@@ -174,8 +174,22 @@ struct DeploymentStatus {
   int updated_replicas = 0;
   int ready_replicas = 0;
   int available_replicas = 0;
+  int unavailable_replicas = 0;
   std::int64_t observed_generation = 0;
   bool available = false;  // condition Available (MinimumReplicasAvailable)
+  // Condition Progressing: its status, reason and when it last changed or
+  // (while ReplicaSetUpdated) last saw progress.
+  bool progressing = true;
+  std::string progressing_reason;  // "" until the first sync
+  sim::Time progressing_update = 0;
+};
+
+// An intstr.IntOrString of a rolling update: a count, or a percent of the
+// replicas.
+struct IntOrPercent {
+  int value = 25;
+  bool percent = true;
+  bool operator==(const IntOrPercent&) const = default;
 };
 
 struct Deployment {
@@ -185,6 +199,13 @@ struct Deployment {
   Labels selector;
   PodTemplate pod_template;
   sim::Time min_ready = 0;  // minReadySeconds
+  // spec.strategy: RollingUpdate (with maxSurge and maxUnavailable, 25%
+  // each by default) or Recreate.
+  bool recreate = false;
+  IntOrPercent max_surge, max_unavailable;
+  int revision_history_limit = 10;
+  sim::Time progress_deadline = 600 * sim::kSecond;  // progressDeadlineSeconds
+  bool paused = false;
   DeploymentStatus status;
 };
 
@@ -203,6 +224,7 @@ struct ReplicaSet {
   PodTemplate pod_template;
   std::string template_hash;  // pod-template-hash label value
   sim::Time min_ready = 0;
+  std::int64_t revision = 0;  // deployment.kubernetes.io/revision
   ReplicaSetStatus status;
 };
 

@@ -1,6 +1,7 @@
 #include "platform/scenario.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <functional>
@@ -24,6 +25,14 @@ constexpr std::size_t kMaxDesigns = 1000;
 
 std::string Key(const std::string& ns, const std::string& name) {
   return ns + "/" + name;
+}
+
+// The value at `key` of mapping `map` (its first, if repeated), or absent.
+Node Field(const Node& map, std::string_view key) {
+  for (const auto& [k, v] : map.Entries()) {
+    if (k.IsScalar() && k.scalar() == key) return v;
+  }
+  return map.Absent(key);
 }
 
 // A mapping of strings to strings (labels, selectors).
@@ -328,12 +337,76 @@ PodTemplate ReadPodTemplate(const Node& node, Diagnostics& diags,
   return t;
 }
 
+// An intstr.IntOrString of a rolling update: an integer >= 0 or "N%".
+std::optional<IntOrPercent> ReadIntOrPercent(const Node& n, bool at_most_100_percent,
+                                             Diagnostics& diags) {
+  if (!n.IsScalar()) {
+    diags.Error(n.location(), n.path(),
+                "expected an integer or a percent like \"25%\", got " + n.Describe());
+    return std::nullopt;
+  }
+  std::string text = n.scalar();
+  IntOrPercent v;
+  v.percent = !text.empty() && text.back() == '%';
+  if (v.percent) text.pop_back();
+  int value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty() || value < 0) {
+    // ValidatePositiveIntOrPercent.
+    diags.Error(n.location(), n.path(),
+                "must be an integer >= 0 or a percent like \"25%\" (got '" + n.scalar() + "')");
+    return std::nullopt;
+  }
+  if (v.percent && value > 100 && at_most_100_percent) {  // IsNotMoreThan100Percent
+    diags.Error(n.location(), n.path(), "must not be greater than 100%");
+    return std::nullopt;
+  }
+  v.value = value;
+  return v;
+}
+
+// spec.strategy, revisionHistoryLimit, progressDeadlineSeconds and paused,
+// with apps/v1 defaults and ValidateDeploymentSpec's rules.
+void ReadDeploymentStrategy(MapReader& spec, Deployment& d, Diagnostics& diags) {
+  d.revision_history_limit = static_cast<int>(spec.Int("revisionHistoryLimit", 10, 0, 1'000'000));
+  const Node deadline = spec.Get("progressDeadlineSeconds");
+  d.progress_deadline = spec.Int("progressDeadlineSeconds", 600, 1, INT32_MAX) * sim::kSecond;
+  if (deadline.present() && d.progress_deadline <= d.min_ready) {
+    diags.Error(deadline.location(), deadline.path(), "must be greater than minReadySeconds");
+  }
+  d.paused = spec.Bool("paused", false);
+  const Node strategy_node = spec.Get("strategy");
+  MapReader strategy(strategy_node, diags);
+  const std::string type = strategy.Enum("type", "RollingUpdate", {"RollingUpdate", "Recreate"});
+  d.recreate = type == "Recreate";
+  const Node rolling_node = strategy.Get("rollingUpdate");
+  if (d.recreate && rolling_node.present()) {
+    diags.Error(rolling_node.location(), rolling_node.path(),
+                "may not be specified when strategy `type` is 'Recreate'");
+  }
+  MapReader rolling(rolling_node, diags);
+  for (const auto& [field, value] :
+       {std::pair{"maxSurge", &d.max_surge}, std::pair{"maxUnavailable", &d.max_unavailable}}) {
+    if (const Node n = rolling.Get(field); n.present()) {
+      if (const auto v = ReadIntOrPercent(n, value == &d.max_unavailable, diags)) *value = *v;
+    }
+  }
+  if (!d.recreate && d.max_surge.value == 0 && d.max_unavailable.value == 0) {
+    const Node at = rolling.Get("maxUnavailable");
+    diags.Error(at.location(), at.present() ? at.path() : rolling_node.path() + ".maxUnavailable",
+                "may not be 0 when `maxSurge` is 0");
+  }
+  rolling.WarnUnknown(kNotSimulated);
+  strategy.WarnUnknown(kNotSimulated);
+}
+
 void ReadDeployment(MapReader& m, Scenario& s, Diagnostics& diags) {
   Deployment d;
   ReadMetadata(m, d.meta, true, diags);
   MapReader spec(m.Require("spec"), diags);
   d.replicas = static_cast<int>(spec.Int("replicas", 1, 0, 100000));
   d.min_ready = spec.Int("minReadySeconds", 0, 0, 1'000'000'000) * sim::kSecond;
+  ReadDeploymentStrategy(spec, d, diags);
   const Node selector = spec.Require("selector");
   MapReader sel(selector, diags);
   d.selector = ReadLabels(sel.Get("matchLabels"), diags);
@@ -1318,37 +1391,123 @@ void ReadManifest(const Node& doc, Scenario& s, ManifestContext& ctx) {
   }
 }
 
+// One `{file}` or `{inline}` entry of manifests.
+void ReadManifestEntry(const Node& entry, const std::filesystem::path& base, Scenario& s,
+                       ManifestContext& ctx) {
+  Diagnostics& diags = ctx.diags;
+  MapReader m(entry, diags);
+  const Node file = m.Get("file");
+  const Node inline_doc = m.Get("inline");
+  m.RejectUnknown();
+  if (file.present() == inline_doc.present()) {
+    diags.Error(entry.location(), entry.path(), "needs exactly one of file or inline");
+    return;
+  }
+  if (inline_doc.present()) {
+    ReadManifest(inline_doc, s, ctx);
+    return;
+  }
+  const auto name = input::ReadString(file, diags);
+  if (!name) return;
+  const std::filesystem::path path = base / *name;
+  const std::string display = path.lexically_normal().string();
+  input::Diagnostics file_diags;
+  auto source = input::LoadYamlFile(path.string(), display, file_diags);
+  input::ReportReferenced(file, file_diags, diags);
+  if (!source) return;
+  for (std::size_t i = 0; i < source->documents.size(); ++i) {
+    ReadManifest(source->documents[i].WithPath(
+                     source->documents.size() > 1 ? "document[" + std::to_string(i) + "]" : ""),
+                 s, ctx);
+  }
+}
+
 void ReadManifests(const Node& list, const std::filesystem::path& base, Scenario& s,
                    ManifestContext& ctx) {
-  Diagnostics& diags = ctx.diags;
-  if (!IsList(list, "{file} or {inline}", diags)) return;
-  for (const Node& entry : list.Elements()) {
+  if (!IsList(list, "{file} or {inline}", ctx.diags)) return;
+  for (const Node& entry : list.Elements())
+    ReadManifestEntry(entry, base, s, ctx);
+}
+
+// spec.timeline: actions at times within the run, on Deployments among the
+// manifests; checked before anything runs.
+void ReadTimeline(const Node& list, const std::filesystem::path& base, Scenario& s,
+                  Diagnostics& diags) {
+  std::set<std::string> deployments;
+  for (const Deployment& d : s.deployments)
+    deployments.insert(d.meta.Key());
+  for (const Node& entry : ListElements(list, "timeline actions", diags)) {
     MapReader m(entry, diags);
-    const Node file = m.Get("file");
-    const Node inline_doc = m.Get("inline");
+    TimelineAction a;
+    a.at = m.RequiredDuration("at").value_or(0);
+    if (m.Has("at") && a.at >= s.duration) {
+      diags.Error(m.Get("at").location(), m.Get("at").path(),
+                  "is at or after the end of the run (spec.duration " +
+                      input::FormatDuration(s.duration) + ")");
+    }
+    const Node apply = m.Get("apply");
+    const Node scale = m.Get("scale");
+    const Node undo = m.Get("undo");
+    if (apply.present() + scale.present() + undo.present() != 1) {
+      diags.Error(entry.location(), entry.path(), "needs exactly one of apply, scale or undo");
+      m.AcceptRest();
+      continue;
+    }
+    if (apply.present()) {
+      // The manifest, read as the scenario's are; only Deployments that
+      // exist can be changed so far.
+      a.kind = TimelineAction::Kind::kApply;
+      Scenario applied;
+      ManifestContext actx{diags, {}, {}};
+      ReadManifestEntry(apply, base, applied, actx);
+      const std::size_t others = applied.services.size() + applied.autoscalers.size() +
+                                 applied.knative_services.size() +
+                                 applied.inference_services.size() + applied.namespaces.size();
+      if (others > 0 || applied.deployments.empty()) {
+        diags.Error(apply.location(), apply.path(),
+                    "a timeline apply takes Deployments only (so far): changes to other kinds "
+                    "are not simulated yet");
+      }
+      for (const Deployment& d : applied.deployments) {
+        if (!deployments.count(d.meta.Key())) {
+          const Node doc = actx.objects["Deployment/" + d.meta.Key()];
+          diags.Error(doc.location(), doc.path(),
+                      "no Deployment " + d.meta.Key() + " among the scenario's manifests");
+          continue;
+        }
+        TimelineAction one = a;
+        one.deployment = d.meta.Key();
+        one.manifest = d;
+        const Node doc = actx.objects["Deployment/" + d.meta.Key()];
+        one.keeps_replicas = !Field(Field(doc, "spec"), "replicas").present();
+        s.timeline.push_back(std::move(one));
+      }
+    } else {
+      MapReader target(apply.present() ? apply : scale.present() ? scale : undo, diags);
+      const std::string name = target.RequiredString("deployment").value_or("");
+      const std::string ns = target.String("namespace", "default");
+      a.deployment = Key(ns, name);
+      if (!name.empty() && !deployments.count(a.deployment)) {
+        const Node at = target.Get("deployment");
+        diags.Error(at.location(), at.path(),
+                    "no Deployment " + a.deployment + " among the scenario's manifests");
+      }
+      if (scale.present()) {
+        a.kind = TimelineAction::Kind::kScale;
+        const Node replicas = target.Require("replicas");
+        a.replicas = static_cast<int>(target.Int("replicas", 0, 0, 100000));
+        (void)replicas;
+      } else {
+        a.kind = TimelineAction::Kind::kUndo;
+        a.to_revision = target.Int("toRevision", 0, 0, INT64_MAX);
+      }
+      target.RejectUnknown();
+      s.timeline.push_back(std::move(a));
+    }
     m.RejectUnknown();
-    if (file.present() == inline_doc.present()) {
-      diags.Error(entry.location(), entry.path(), "needs exactly one of file or inline");
-      continue;
-    }
-    if (inline_doc.present()) {
-      ReadManifest(inline_doc, s, ctx);
-      continue;
-    }
-    const auto name = input::ReadString(file, diags);
-    if (!name) continue;
-    const std::filesystem::path path = base / *name;
-    const std::string display = path.lexically_normal().string();
-    input::Diagnostics file_diags;
-    auto source = input::LoadYamlFile(path.string(), display, file_diags);
-    input::ReportReferenced(file, file_diags, diags);
-    if (!source) continue;
-    for (std::size_t i = 0; i < source->documents.size(); ++i) {
-      ReadManifest(source->documents[i].WithPath(
-                       source->documents.size() > 1 ? "document[" + std::to_string(i) + "]" : ""),
-                   s, ctx);
-    }
   }
+  std::stable_sort(s.timeline.begin(), s.timeline.end(),
+                   [](const TimelineAction& x, const TimelineAction& y) { return x.at < y.at; });
 }
 
 // A pool's power figures: what `power` gives, else for its GPUs the device
@@ -1922,6 +2081,7 @@ void ReadSpec(const Node& spec_node, const std::filesystem::path& base, Scenario
   }
   CheckAutoscalers(s, ctx);
   CheckKnative(s, ctx);
+  ReadTimeline(spec.Get("timeline"), base, s, diags);
   spec.RejectUnknown();
 
   // What makes results meaningless without being an error. Deployments are
@@ -1991,14 +2151,6 @@ void ReadSpec(const Node& spec_node, const std::filesystem::path& base, Scenario
     add_namespace(d.meta.namespace_name);
   for (const auto& svc : s.services)
     add_namespace(svc.meta.namespace_name);
-}
-
-// The value at `key` of mapping `map` (its first, if repeated), or absent.
-Node Field(const Node& map, std::string_view key) {
-  for (const auto& [k, v] : map.Entries()) {
-    if (k.IsScalar() && k.scalar() == key) return v;
-  }
-  return map.Absent(key);
 }
 
 // A name that can be a folder and a CSV value anywhere: a DNS-1123 label.

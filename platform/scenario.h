@@ -90,6 +90,25 @@ struct InferenceServiceSpec {
   std::string deployment;  // the predictor's Deployment
 };
 
+// A change made at a simulated time (spec.timeline), as a user would make
+// it with kubectl.
+struct TimelineAction {
+  enum class Kind {
+    kApply,  // kubectl apply of a Deployment manifest
+    kScale,  // kubectl scale deployment
+    kUndo,   // kubectl rollout undo deployment
+  };
+  sim::Time at = 0;
+  Kind kind = Kind::kApply;
+  std::string deployment;  // namespace/name
+  // kApply: the Deployment as the manifest has it, and whether it leaves
+  // replicas out (then the current count stays, as with an HPA).
+  std::optional<Deployment> manifest;
+  bool keeps_replicas = false;
+  int replicas = 0;              // kScale
+  std::int64_t to_revision = 0;  // kUndo: 0 is the revision before the current
+};
+
 struct Scenario {
   std::string name;
   std::string file;
@@ -116,8 +135,9 @@ struct Scenario {
   std::vector<KnativeServiceSpec> knative_services;
   kpa::Config knative_autoscaler;  // spec.knative.config-autoscaler (and config-deployment)
   std::vector<InferenceServiceSpec> inference_services;
-  bool kserve_default_knative = true;  // spec.kserve.defaultDeploymentMode
-  ca::Options cluster_autoscaler;      // spec.clusterAutoscaler
+  bool kserve_default_knative = true;    // spec.kserve.defaultDeploymentMode
+  ca::Options cluster_autoscaler;        // spec.clusterAutoscaler
+  std::vector<TimelineAction> timeline;  // spec.timeline, in time order
 };
 
 // Loads `path`: one Scenario per design of its spec.designs, in file order,

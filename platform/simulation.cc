@@ -1,5 +1,6 @@
 #include "platform/simulation.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "platform/controllers/kpa.h"
 #include "platform/controllers/replicaset.h"
 #include "platform/kubelet.h"
+#include "platform/names.h"
 #include "platform/scheduler.h"
 #include "platform/serving/data_plane.h"
 
@@ -141,14 +143,19 @@ RunResult Simulation::Run(const RunOptions& options) {
   }
   std::map<std::string, ModelServerConfig> servers;
   std::map<std::string, Kubelets::ImageInfo> images;
-  std::map<std::string, const std::string*> image_of;  // by Deployment key
+  // Each Deployment's images (the timeline's new versions too) pull as its
+  // model server entry says.
+  std::multimap<std::string, const std::string*> image_of;  // by Deployment key
   for (const auto& d : sc.deployments)
-    image_of[d.meta.Key()] = &d.pod_template.image;
+    image_of.emplace(d.meta.Key(), &d.pod_template.image);
+  for (const auto& a : sc.timeline) {
+    if (a.manifest) image_of.emplace(a.deployment, &a.manifest->pod_template.image);
+  }
   for (const auto& m : sc.model_servers) {
     servers[m.deployment] = m.config;
-    if (const auto it = image_of.find(m.deployment); it != image_of.end()) {
+    const auto [from, to] = image_of.equal_range(m.deployment);
+    for (auto it = from; it != to; ++it)
       images[*it->second] = {m.image_pull, m.image_size_bytes};
-    }
   }
   DataPlane data_plane(engine, api, std::move(routes), std::move(servers), sc.service_proxy,
                        sc.warmup);
@@ -242,6 +249,12 @@ RunResult Simulation::Run(const RunOptions& options) {
     api.Create(d);
   for (const auto& h : sc.autoscalers)
     api.Create(h);
+  // The timeline's changes, each at its time.
+  for (const TimelineAction& action : sc.timeline) {
+    engine.ScheduleCallbackAt(action.at, [&api, &engine, &action, this] {
+      ApplyTimelineAction(api, engine.Now(), action);
+    });
+  }
 
   // Joules the GPUs drew above idle, from `whole_run` busy time (warm-up
   // included) or from the warm-up.
@@ -444,6 +457,91 @@ RunResult Simulation::Run(const RunOptions& options) {
     result.services.push_back(std::move(r));
   }
   return result;
+}
+
+void Simulation::ApplyTimelineAction(ApiServer& api, sim::Time now, const TimelineAction& action) {
+  const Deployment* d = api.Get<Deployment>(action.deployment);
+  auto emit = [&](const std::string& reason, const std::string& message) {
+    events_.Emit({now, reason, "Deployment", action.deployment, message, {{"source", "timeline"}}});
+  };
+  if (d == nullptr) {
+    emit("TimelineFailed", "the Deployment does not exist");
+    return;
+  }
+  switch (action.kind) {
+    case TimelineAction::Kind::kApply: {
+      // kubectl apply: the manifest's spec replaces the Deployment's; a
+      // manifest without replicas leaves them as they are.
+      const Deployment& m = *action.manifest;
+      api.Patch<Deployment>(action.deployment, [m, keep = action.keeps_replicas](Deployment& x) {
+        if (!keep) x.replicas = m.replicas;
+        x.pod_template = m.pod_template;
+        x.min_ready = m.min_ready;
+        x.recreate = m.recreate;
+        x.max_surge = m.max_surge;
+        x.max_unavailable = m.max_unavailable;
+        x.revision_history_limit = m.revision_history_limit;
+        x.progress_deadline = m.progress_deadline;
+        x.paused = m.paused;
+        ++x.meta.generation;
+      });
+      emit("Applied", "deployment.apps/" + d->meta.name + " configured");
+      return;
+    }
+    case TimelineAction::Kind::kScale:
+      api.Patch<Deployment>(action.deployment, [n = action.replicas](Deployment& x) {
+        x.replicas = n;
+        ++x.meta.generation;
+      });
+      emit("Scaled",
+           "deployment.apps/" + d->meta.name + " scaled to " + std::to_string(action.replicas));
+      return;
+    case TimelineAction::Kind::kUndo:
+      break;
+  }
+  // kubectl rollout undo (kubectl polymorphichelpers/rollback.go
+  // DeploymentRollbacker): the ReplicaSet of `toRevision`, or of the
+  // revision before the latest; its template, without pod-template-hash,
+  // becomes the Deployment's.
+  if (d->paused) {
+    emit("RollbackFailed", "you cannot rollback a paused deployment; resume it first");
+    return;
+  }
+  std::vector<const ReplicaSet*> owned;
+  std::int64_t latest = 0;
+  for (const auto& [key, rs] : api.List<ReplicaSet>()) {
+    if (rs.meta.owner_uid != d->meta.uid) continue;
+    owned.push_back(&rs);
+    latest = std::max(latest, rs.revision);
+  }
+  const ReplicaSet* target = nullptr;
+  for (const ReplicaSet* rs : owned) {
+    if (action.to_revision > 0
+            ? rs->revision == action.to_revision
+            : rs->revision < latest && (target == nullptr || rs->revision > target->revision)) {
+      target = rs;
+    }
+  }
+  if (target == nullptr) {
+    emit("RollbackFailed", action.to_revision > 0
+                               ? "unable to find specified revision " +
+                                     std::to_string(action.to_revision) + " in history"
+                               : "no rollout history found");
+    return;
+  }
+  PodTemplate t = target->pod_template;
+  t.labels.erase("pod-template-hash");
+  if (TemplateHash(t) == TemplateHash(d->pod_template)) {
+    emit("RollbackSkipped", "skipped rollback (current template already matches revision " +
+                                std::to_string(target->revision) + ")");
+    return;
+  }
+  api.Patch<Deployment>(action.deployment, [t](Deployment& x) {
+    x.pod_template = t;
+    ++x.meta.generation;
+  });
+  emit("RolledBack", "deployment.apps/" + d->meta.name + " rolled back to revision " +
+                         std::to_string(target->revision));
 }
 
 }  // namespace platsim::platform

@@ -17,6 +17,8 @@
 
 namespace platsim::platform {
 
+class ApiServer;
+
 // Results of one service in one run. Metric names are stable (they are the
 // keys of summary.json); NaN means "not defined in this run" (for example a
 // latency quantile with no completed request).
@@ -83,6 +85,9 @@ class Simulation {
   RunResult Run(const RunOptions& options = {});
 
  private:
+  // Carries out a change of the timeline (spec.timeline) through `api`.
+  void ApplyTimelineAction(ApiServer& api, sim::Time now, const TimelineAction& action);
+
   const Scenario& scenario_;
   std::uint64_t seed_;
   EventSink& events_;

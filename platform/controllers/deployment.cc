@@ -1,8 +1,22 @@
 #include "platform/controllers/deployment.h"
 
+#include <algorithm>
+
+#include "platform/controllers/deployment_algorithm.h"
 #include "platform/names.h"
 
 namespace platsim::platform {
+namespace {
+
+// controller.ReplicaSetsByCreationTimestamp: oldest first, then by name.
+bool Older(const ReplicaSet* a, const ReplicaSet* b) {
+  if (a->meta.creation_time != b->meta.creation_time) {
+    return a->meta.creation_time < b->meta.creation_time;
+  }
+  return a->meta.name < b->meta.name;
+}
+
+}  // namespace
 
 DeploymentController::DeploymentController(sim::Engine& engine, ApiServer& api, EventSink& events)
     : engine_(engine), api_(api), events_(events), queue_(engine, *this, events) {
@@ -17,103 +31,343 @@ DeploymentController::DeploymentController(sim::Engine& engine, ApiServer& api, 
       queue_.Add(rs.meta.namespace_name + "/" + rs.meta.owner_name);
     }
   });
+  // Pods by ReplicaSet, for Recreate's wait until the old ones are gone.
+  api_.Watch<Pod>([this](WatchType type, const Pod& pod) {
+    if (pod.meta.owner_kind != "ReplicaSet") return;
+    if (type == WatchType::kDeleted) {
+      pods_by_owner_.Remove(pod.meta.Key());
+      if (!pod.template_owner.empty()) queue_.Add(pod.template_owner);
+    } else if (type == WatchType::kAdded) {
+      pods_by_owner_.Set(pod.meta.Key(), {std::to_string(pod.meta.owner_uid)});
+    }
+  });
 }
 
 int DeploymentController::DefaultMaxUnavailable(int replicas) {
-  const int surge = (replicas * 25 + 99) / 100;  // maxSurge 25% rounds up
-  const int unavailable = replicas * 25 / 100;   // maxUnavailable 25% rounds down
-  return (surge == 0 && unavailable == 0) ? 1 : unavailable;
+  return rollout::ResolveFenceposts({}, {}, replicas).second;
+}
+
+void DeploymentController::Scale(const std::string& key, const ReplicaSet& rs, int replicas) {
+  const int from = rs.replicas;
+  ReplicaSet scaled = rs;
+  scaled.replicas = replicas;
+  // The event once the write has landed, as upstream records it only after
+  // a successful update; a conflict means someone (or an earlier sync of
+  // ours) wrote first, and the watch requeues us.
+  api_.Update(std::move(scaled), [this, key, name = rs.meta.name, from,
+                                  replicas](WriteStatus status) {
+    if (status != WriteStatus::kOk) return;
+    events_.Emit({engine_.Now(),
+                  "ScalingReplicaSet",
+                  "Deployment",
+                  key,
+                  std::string(replicas > from ? "Scaled up" : "Scaled down") + " replica set " +
+                      name + " from " + std::to_string(from) + " to " + std::to_string(replicas),
+                  {}});
+  });
+}
+
+std::string DeploymentController::CreateNew(const std::string& key, const Deployment& d,
+                                            const std::string& hash, int replicas,
+                                            std::int64_t revision) {
+  ReplicaSet rs;
+  rs.meta.name = d.meta.name + "-" + hash;
+  rs.meta.namespace_name = d.meta.namespace_name;
+  rs.meta.labels = d.pod_template.labels;
+  rs.meta.labels["pod-template-hash"] = hash;
+  rs.meta.owner_kind = "Deployment";
+  rs.meta.owner_name = d.meta.name;
+  rs.meta.owner_uid = d.meta.uid;
+  rs.replicas = replicas;
+  rs.selector = d.selector;
+  rs.selector["pod-template-hash"] = hash;
+  rs.pod_template = d.pod_template;
+  rs.pod_template.labels["pod-template-hash"] = hash;
+  rs.template_hash = hash;
+  rs.min_ready = d.min_ready;
+  rs.revision = revision;
+  const std::string name = rs.meta.name;
+  api_.Create(std::move(rs), [this, key, name, replicas](WriteStatus s) {
+    if (s != WriteStatus::kOk) {
+      queue_.Add(key);
+      return;
+    }
+    // Upstream writes this condition at once (sync.go getNewReplicaSet), so
+    // it is seen even when the same sync moves on to ReplicaSetUpdated.
+    events_.Emit({engine_.Now(),
+                  "NewReplicaSetCreated",
+                  "Deployment",
+                  key,
+                  "Created new replica set \"" + name + "\"",
+                  {{"condition", "Progressing"}, {"status", "True"}}});
+    if (replicas > 0) {
+      events_.Emit({engine_.Now(),
+                    "ScalingReplicaSet",
+                    "Deployment",
+                    key,
+                    "Scaled up replica set " + name + " from 0 to " + std::to_string(replicas),
+                    {}});
+    }
+  });
+  created_ = name;
+  return name;
+}
+
+bool DeploymentController::Rolling(const std::string& key, const Deployment& d,
+                                   const ReplicaSet* new_rs,
+                                   const std::vector<const ReplicaSet*>& old) {
+  int all = 0;
+  for (const ReplicaSet* rs : old)
+    all += rs->replicas;
+  rollout::Set fresh;
+  if (new_rs == nullptr) {
+    std::int64_t revision = 0;
+    for (const ReplicaSet* rs : old)
+      revision = std::max(revision, rs->revision);
+    fresh.replicas = rollout::NewRSNewReplicas(d, all, 0);
+    CreateNew(key, d, TemplateHash(d.pod_template), fresh.replicas, revision + 1);
+  } else {
+    fresh = {new_rs->replicas, new_rs->status.available_replicas};
+    // reconcileNewReplicaSet.
+    if (new_rs->replicas > d.replicas) {
+      Scale(key, *new_rs, d.replicas);
+      return true;
+    }
+    if (new_rs->replicas < d.replicas) {
+      const int n = rollout::NewRSNewReplicas(d, all + new_rs->replicas, new_rs->replicas);
+      if (n != new_rs->replicas) {
+        Scale(key, *new_rs, n);
+        return true;
+      }
+    }
+  }
+  // reconcileOldReplicaSets, over the old ReplicaSets with replicas.
+  std::vector<const ReplicaSet*> active;
+  std::vector<rollout::Set> sets;
+  for (const ReplicaSet* rs : old) {
+    if (rs->replicas == 0) continue;
+    active.push_back(rs);
+    sets.push_back({rs->replicas, rs->status.available_replicas});
+  }
+  const rollout::ScaleDown down = rollout::ReconcileOldReplicaSets(d, sets, fresh);
+  for (std::size_t i = 0; i < active.size(); ++i) {
+    if (down.replicas[i] != active[i]->replicas) Scale(key, *active[i], down.replicas[i]);
+  }
+  return down.cleaned + down.scaled > 0 || new_rs == nullptr;
+}
+
+bool DeploymentController::OldPodsRunning(const ReplicaSet* new_rs,
+                                          const std::vector<const ReplicaSet*>& old) const {
+  for (const ReplicaSet* rs : old) {
+    if (rs->status.replicas > 0) return true;
+    for (const std::string& pod_key : pods_by_owner_.Get(std::to_string(rs->meta.uid))) {
+      const Pod* pod = api_.Get<Pod>(pod_key);
+      if (pod != nullptr && pod->phase != PodPhase::kFailed && pod->phase != PodPhase::kSucceeded) {
+        return true;
+      }
+    }
+  }
+  (void)new_rs;
+  return false;
+}
+
+bool DeploymentController::Recreate(const std::string& key, const Deployment& d,
+                                    const ReplicaSet* new_rs,
+                                    const std::vector<const ReplicaSet*>& old) {
+  // scaleDownOldReplicaSetsForRecreate.
+  bool scaled = false;
+  for (const ReplicaSet* rs : old) {
+    if (rs->replicas == 0) continue;
+    Scale(key, *rs, 0);
+    scaled = true;
+  }
+  if (scaled || OldPodsRunning(new_rs, old)) return scaled;
+  if (new_rs == nullptr) {
+    std::int64_t revision = 0;
+    for (const ReplicaSet* rs : old)
+      revision = std::max(revision, rs->revision);
+    CreateNew(key, d, TemplateHash(d.pod_template), rollout::NewRSNewReplicas(d, 0, 0),
+              revision + 1);
+    return true;
+  }
+  if (new_rs->replicas != d.replicas) {  // scaleUpNewReplicaSetForRecreate
+    Scale(key, *new_rs, d.replicas);
+    return true;
+  }
+  return false;
+}
+
+void DeploymentController::CleanUp(const Deployment& d, const std::vector<const ReplicaSet*>& old) {
+  std::vector<const ReplicaSet*> alive;
+  for (const ReplicaSet* rs : old) {
+    if (!rs->meta.deleting) alive.push_back(rs);
+  }
+  const int diff = static_cast<int>(alive.size()) - d.revision_history_limit;
+  if (diff <= 0) return;
+  // ReplicaSetsByRevision: lowest revision first.
+  std::sort(alive.begin(), alive.end(), [](const ReplicaSet* a, const ReplicaSet* b) {
+    return a->revision != b->revision ? a->revision < b->revision : a->meta.name < b->meta.name;
+  });
+  for (int i = 0; i < diff; ++i) {
+    const ReplicaSet* rs = alive[static_cast<std::size_t>(i)];
+    // Never one with replicas, or whose status is behind its spec.
+    if (rs->status.replicas != 0 || rs->replicas != 0 ||
+        rs->meta.generation > rs->status.observed_generation) {
+      continue;
+    }
+    api_.Delete<ReplicaSet>(rs->meta.Key());
+  }
 }
 
 Result DeploymentController::Reconcile(const std::string& key) {
   const Deployment* d = api_.Get<Deployment>(key);
   if (d == nullptr || d->meta.deleting) return Result::Done();
   const std::string hash = TemplateHash(d->pod_template);
+  const sim::Time now = engine_.Now();
 
-  const ReplicaSet* current = nullptr;
-  DeploymentStatus status;
+  const ReplicaSet* new_rs = nullptr;
+  std::vector<const ReplicaSet*> old;
   for (const std::string& rs_key : replicasets_by_owner_.Get(std::to_string(d->meta.uid))) {
-    const ReplicaSet* owned = api_.Get<ReplicaSet>(rs_key);
-    if (owned == nullptr) continue;
-    const ReplicaSet& rs = *owned;
-    status.replicas += rs.status.replicas;
-    status.ready_replicas += rs.status.ready_replicas;
-    status.available_replicas += rs.status.available_replicas;
-    if (rs.template_hash == hash) {
-      current = &rs;
-      status.updated_replicas = rs.status.replicas;
-      continue;
-    }
-    if (rs.replicas != 0) {
-      ReplicaSet scaled = rs;
-      scaled.replicas = 0;
-      api_.Update(std::move(scaled));
-      events_.Emit({engine_.Now(),
-                    "ScalingReplicaSet",
-                    "Deployment",
-                    key,
-                    "Scaled down replica set " + rs.meta.name + " to 0",
-                    {}});
+    const ReplicaSet* rs = api_.Get<ReplicaSet>(rs_key);
+    if (rs == nullptr) continue;
+    if (rs->template_hash == hash) {
+      new_rs = rs;
+    } else {
+      old.push_back(rs);
     }
   }
-
-  if (current == nullptr) {
-    ReplicaSet rs;
-    rs.meta.name = d->meta.name + "-" + hash;
-    rs.meta.namespace_name = d->meta.namespace_name;
-    rs.meta.labels = d->pod_template.labels;
-    rs.meta.labels["pod-template-hash"] = hash;
-    rs.meta.owner_kind = "Deployment";
-    rs.meta.owner_name = d->meta.name;
-    rs.meta.owner_uid = d->meta.uid;
-    rs.replicas = d->replicas;
-    rs.selector = d->selector;
-    rs.selector["pod-template-hash"] = hash;
-    rs.pod_template = d->pod_template;
-    rs.pod_template.labels["pod-template-hash"] = hash;
-    rs.template_hash = hash;
-    rs.min_ready = d->min_ready;
-    const std::string name = rs.meta.name;
-    api_.Create(std::move(rs), [this, key](WriteStatus s) {
-      if (s != WriteStatus::kOk) queue_.Add(key);
-    });
-    events_.Emit({engine_.Now(),
-                  "ScalingReplicaSet",
-                  "Deployment",
-                  key,
-                  "Scaled up replica set " + name + " to " + std::to_string(d->replicas),
-                  {}});
-  } else if (current->replicas != d->replicas) {
-    ReplicaSet scaled = *current;
-    const bool up = d->replicas > current->replicas;
-    scaled.replicas = d->replicas;
-    // A conflict means someone else wrote first; the watch requeues us.
-    api_.Update(std::move(scaled));
-    events_.Emit({engine_.Now(),
-                  "ScalingReplicaSet",
-                  "Deployment",
-                  key,
-                  std::string(up ? "Scaled up" : "Scaled down") + " replica set " +
-                      current->meta.name + " to " + std::to_string(d->replicas),
-                  {}});
+  std::sort(old.begin(), old.end(), Older);
+  // A template an old revision had (a rollback): its ReplicaSet becomes the
+  // new one with the next revision.
+  std::int64_t max_old = 0;
+  for (const ReplicaSet* rs : old)
+    max_old = std::max(max_old, rs->revision);
+  if (new_rs != nullptr && new_rs->revision <= max_old) {
+    api_.Patch<ReplicaSet>(new_rs->meta.Key(),
+                           [revision = max_old + 1](ReplicaSet& r) { r.revision = revision; });
   }
 
+  created_.clear();
+  if (d->paused) {
+    // sync.go sync: no rollout while paused; a lone active ReplicaSet
+    // follows the replicas (several: proportional scaling, not simulated).
+    std::vector<const ReplicaSet*> active;
+    for (const ReplicaSet* rs : old) {
+      if (rs->replicas > 0) active.push_back(rs);
+    }
+    if (new_rs != nullptr && (new_rs->replicas > 0 || active.empty())) active.push_back(new_rs);
+    if (active.size() == 1 && active[0]->replicas != d->replicas) {
+      Scale(key, *active[0], d->replicas);
+    }
+  } else {
+    const bool moved = d->recreate ? Recreate(key, *d, new_rs, old) : Rolling(key, *d, new_rs, old);
+    if (!moved && d->status.progressing_reason == "NewReplicaSetAvailable") CleanUp(*d, old);
+  }
+
+  // calculateStatus, from the ReplicaSets as the store has them.
+  DeploymentStatus status = d->status;
+  status.replicas = status.ready_replicas = status.available_replicas = 0;
+  status.updated_replicas = 0;
+  int total = 0;  // spec replicas of every ReplicaSet
+  for (const ReplicaSet* rs : old) {
+    status.replicas += rs->status.replicas;
+    status.ready_replicas += rs->status.ready_replicas;
+    status.available_replicas += rs->status.available_replicas;
+    total += rs->replicas;
+  }
+  if (new_rs != nullptr) {
+    status.replicas += new_rs->status.replicas;
+    status.ready_replicas += new_rs->status.ready_replicas;
+    status.available_replicas += new_rs->status.available_replicas;
+    status.updated_replicas = new_rs->status.replicas;
+    total += new_rs->replicas;
+  }
+  status.unavailable_replicas = std::max(0, total - status.available_replicas);
   status.observed_generation = d->meta.generation;
-  status.available = status.available_replicas >= d->replicas - DefaultMaxUnavailable(d->replicas);
-  const DeploymentStatus& old = d->status;
-  if (status.replicas != old.replicas || status.updated_replicas != old.updated_replicas ||
-      status.ready_replicas != old.ready_replicas ||
-      status.available_replicas != old.available_replicas ||
-      status.observed_generation != old.observed_generation || status.available != old.available) {
-    if (status.available != old.available) {
-      events_.Emit({engine_.Now(),
-                    status.available ? "Available" : "Unavailable",
-                    "Deployment",
-                    key,
-                    status.available ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
-                    {}});
+  status.available = status.available_replicas >= d->replicas - rollout::MaxUnavailable(*d);
+
+  // The Progressing condition (syncRolloutStatus).
+  const DeploymentStatus& old_status = d->status;
+  const std::string rs_name = new_rs != nullptr ? new_rs->meta.name : created_;
+  auto set = [&](bool progressing, const char* reason) {
+    status.progressing = progressing;
+    status.progressing_reason = reason;
+    status.progressing_update = now;
+  };
+  if (!created_.empty()) {
+    set(true, "NewReplicaSetCreated");
+  } else if (status.progressing_reason.empty() && new_rs != nullptr) {
+    set(true, "FoundNewReplicaSet");
+  }
+  const bool complete_before = status.replicas == status.updated_replicas &&
+                               status.progressing_reason == "NewReplicaSetAvailable";
+  if (!complete_before) {
+    const bool complete = status.updated_replicas == d->replicas &&
+                          status.replicas == d->replicas &&
+                          status.available_replicas == d->replicas;
+    const bool progress = status.updated_replicas > old_status.updated_replicas ||
+                          status.replicas - status.updated_replicas <
+                              old_status.replicas - old_status.updated_replicas ||
+                          status.ready_replicas > old_status.ready_replicas ||
+                          status.available_replicas > old_status.available_replicas;
+    if (complete) {
+      if (status.progressing_reason != "NewReplicaSetAvailable") {
+        set(true, "NewReplicaSetAvailable");
+      }
+    } else if (progress) {
+      set(true, "ReplicaSetUpdated");
+    } else if (status.progressing_reason != "ProgressDeadlineExceeded" &&
+               !status.progressing_reason.empty() &&
+               sim::SatAdd(status.progressing_update, d->progress_deadline) < now) {
+      set(false, "ProgressDeadlineExceeded");
     }
+  }
+
+  if ((status.progressing_reason != old_status.progressing_reason ||
+       status.progressing != old_status.progressing) &&
+      status.progressing_reason != "NewReplicaSetCreated") {  // emitted as it is created
+    std::string message;
+    const std::string quoted = "\"" + rs_name + "\"";
+    if (status.progressing_reason == "FoundNewReplicaSet") {
+      message = "Found new replica set " + quoted;
+    } else if (status.progressing_reason == "ReplicaSetUpdated") {
+      message = "ReplicaSet " + quoted + " is progressing.";
+    } else if (status.progressing_reason == "NewReplicaSetAvailable") {
+      message = "ReplicaSet " + quoted + " has successfully progressed.";
+    } else {
+      message = "ReplicaSet " + quoted + " has timed out progressing.";
+    }
+    events_.Emit(
+        {now,
+         status.progressing_reason,
+         "Deployment",
+         key,
+         message,
+         {{"condition", "Progressing"}, {"status", status.progressing ? "True" : "False"}}});
+  }
+  if (status.available != old_status.available) {
+    events_.Emit({now,
+                  status.available ? "Available" : "Unavailable",
+                  "Deployment",
+                  key,
+                  status.available ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
+                  {}});
+  }
+  if (status.replicas != old_status.replicas ||
+      status.updated_replicas != old_status.updated_replicas ||
+      status.ready_replicas != old_status.ready_replicas ||
+      status.available_replicas != old_status.available_replicas ||
+      status.unavailable_replicas != old_status.unavailable_replicas ||
+      status.observed_generation != old_status.observed_generation ||
+      status.available != old_status.available || status.progressing != old_status.progressing ||
+      status.progressing_reason != old_status.progressing_reason ||
+      status.progressing_update != old_status.progressing_update) {
     api_.Patch<Deployment>(key, [status](Deployment& dep) { dep.status = status; });
+  }
+  // requeueStuckDeployment: look again when the deadline would pass.
+  if (status.progressing && status.progressing_reason != "NewReplicaSetAvailable") {
+    const sim::Time at = sim::SatAdd(status.progressing_update, d->progress_deadline);
+    return Result::RequeueAfter(std::max<sim::Time>(at - now, 0) + 1);
   }
   return Result::Done();
 }

@@ -1,19 +1,40 @@
-// The Deployment controller, at a fixed replica count: it owns one
-// ReplicaSet per pod template (named <deployment>-<pod-template-hash>),
-// scales the current one to spec.replicas and any older one to zero, and
-// rolls the ReplicaSets' status up into the Deployment's.
+// The Deployment controller: it owns one ReplicaSet per pod template (named
+// <deployment>-<pod-template-hash>, with the hash in its selector and pod
+// labels and a revision), and moves replicas from the old ReplicaSets to
+// the new one by the Deployment's strategy, as kubernetes/kubernetes
+// pkg/controller/deployment does:
+// - RollingUpdate (rolling.go rolloutRolling): each sync first scales the
+//   new ReplicaSet up within maxSurge (NewRSNewReplicas); if it did not,
+//   scales old ReplicaSets down, their unhealthy replicas first and the
+//   oldest ReplicaSet first, never below replicas - maxUnavailable
+//   available (reconcileOldReplicaSets); the arithmetic is
+//   deployment_algorithm.h's.
+// - Recreate (recreate.go rolloutRecreate): old ReplicaSets to 0; once none
+//   of their pods is left, the new one to the replicas.
+// - A template that an old ReplicaSet already has (a rollback) makes that
+//   ReplicaSet the new one again, with the next revision (sync.go
+//   getNewReplicaSet). Once the rollout is complete, old ReplicaSets at 0
+//   beyond revisionHistoryLimit are deleted, lowest revision first
+//   (cleanupDeployment).
+// - Status (calculateStatus), the Available condition (available >=
+//   replicas - maxUnavailable) and the Progressing condition
+//   (progress.go syncRolloutStatus: NewReplicaSetCreated,
+//   FoundNewReplicaSet, ReplicaSetUpdated while replicas move,
+//   NewReplicaSetAvailable when complete, False ProgressDeadlineExceeded
+//   after progressDeadlineSeconds without progress). Each change of a
+//   condition is an event of its reason.
 //
-// Follows kubernetes/kubernetes pkg/controller/deployment/{sync.go,
-// util/deployment_util.go}: the ReplicaSet carries the template plus the
-// pod-template-hash label in its selector and pod labels; the Available
-// condition holds when availableReplicas >= replicas - maxUnavailable, with
-// maxUnavailable the default 25% rounded down. Rolling updates (maxSurge and
-// maxUnavailable stepping) are not simulated yet: a template change replaces
-// the old ReplicaSet as the Recreate strategy does.
+// A paused Deployment makes no rollout step; a lone active ReplicaSet
+// still follows its replicas (sync.go sync).
+//
+// Not simulated yet: proportional scaling of a Deployment resized during a
+// rollout, or while paused with several active ReplicaSets (sync.go scale;
+// a rolling update absorbs the change instead).
 #ifndef PLATSIM_PLATFORM_CONTROLLERS_DEPLOYMENT_H_
 #define PLATSIM_PLATFORM_CONTROLLERS_DEPLOYMENT_H_
 
 #include <string>
+#include <vector>
 
 #include "platform/api_server.h"
 #include "platform/controller.h"
@@ -34,11 +55,28 @@ class DeploymentController : public Reconciler {
   static int DefaultMaxUnavailable(int replicas);
 
  private:
+  // Writes `rs` with `replicas` and emits ScalingReplicaSet as upstream
+  // (sync.go scaleReplicaSet).
+  void Scale(const std::string& key, const ReplicaSet& rs, int replicas);
+  // Creates the Deployment's ReplicaSet for its template at `replicas`.
+  std::string CreateNew(const std::string& key, const Deployment& d, const std::string& hash,
+                        int replicas, std::int64_t revision);
+  // Rolling update and Recreate steps; true if they scaled anything.
+  bool Rolling(const std::string& key, const Deployment& d, const ReplicaSet* new_rs,
+               const std::vector<const ReplicaSet*>& old);
+  bool Recreate(const std::string& key, const Deployment& d, const ReplicaSet* new_rs,
+                const std::vector<const ReplicaSet*>& old);
+  // recreate.go oldPodsRunning: pods of any ReplicaSet but the new one left.
+  bool OldPodsRunning(const ReplicaSet* new_rs, const std::vector<const ReplicaSet*>& old) const;
+  void CleanUp(const Deployment& d, const std::vector<const ReplicaSet*>& old);
+
   sim::Engine& engine_;
   ApiServer& api_;
   EventSink& events_;
   WorkQueue queue_;
   KeyIndex replicasets_by_owner_;  // by owner uid
+  KeyIndex pods_by_owner_;         // by owner (ReplicaSet) uid
+  std::string created_;            // the ReplicaSet this sync created, if any
 };
 
 }  // namespace platsim::platform

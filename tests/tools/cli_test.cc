@@ -561,7 +561,46 @@ TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
        "s.yaml:9:14: spec.nodePools[0].taints[0].effect: required field is missing"},
       {"newline in a value", Replace(v, "- service: app", "- service: \"a\\nb\""), m,
        "s.yaml:16:14: spec.traffic[0].service: no Service default/a\\nb among the "
-       "manifests"},  // Designs, from line 18.
+       "manifests"},
+      // The timeline, from line 18.
+      {"timeline after the end",
+       v + "  timeline:\n  - at: 10m\n    scale: {deployment: app, replicas: 2}\n", m,
+       "s.yaml:19:9: spec.timeline[0].at: is at or after the end of the run"},
+      {"timeline on an unknown Deployment",
+       v + "  timeline:\n  - at: 1m\n    scale: {deployment: ghost, replicas: 2}\n", m,
+       "s.yaml:20:",
+       "spec.timeline[0].scale.deployment: no Deployment default/ghost among the scenario's "
+       "manifests"},
+      {"timeline entry of two actions",
+       v + "  timeline:\n  - at: 1m\n    scale: {deployment: app, replicas: 2}\n    undo: "
+           "{deployment: app}\n",
+       m, "s.yaml:19:5: spec.timeline[0]: needs exactly one of apply, scale or undo"},
+      {"timeline apply of a Service",
+       v + "  timeline:\n  - at: 1m\n    apply: {inline: {apiVersion: v1, kind: Service, "
+           "metadata: {name: app}, spec: {selector: {app: app}}}}\n",
+       m, "s.yaml:20:12: spec.timeline[0].apply: a timeline apply takes Deployments only"},
+      // Deployment strategies (ValidateDeploymentSpec), from line 6 of app.yaml.
+      {"maxSurge and maxUnavailable both 0", v,
+       Replace(m, "  replicas: 1\n",
+               "  replicas: 1\n  strategy: {rollingUpdate: {maxSurge: 0, maxUnavailable: 0}}\n"),
+       "app.yaml:6:", "maxUnavailable: may not be 0 when `maxSurge` is 0"},
+      {"rollingUpdate with Recreate", v,
+       Replace(m, "  replicas: 1\n",
+               "  replicas: 1\n  strategy: {type: Recreate, rollingUpdate: {maxSurge: 1}}\n"),
+       "app.yaml:6:", "may not be specified when strategy `type` is 'Recreate'"},
+      {"maxUnavailable over 100%", v,
+       Replace(m, "  replicas: 1\n",
+               "  replicas: 1\n  strategy: {rollingUpdate: {maxUnavailable: 150%}}\n"),
+       "app.yaml:6:", "maxUnavailable: must not be greater than 100%"},
+      {"maxSurge not a number", v,
+       Replace(m, "  replicas: 1\n",
+               "  replicas: 1\n  strategy: {rollingUpdate: {maxSurge: lots}}\n"),
+       "app.yaml:6:", "maxSurge: must be an integer >= 0 or a percent like \"25%\" (got 'lots')"},
+      {"progress deadline within minReadySeconds", v,
+       Replace(m, "  replicas: 1\n",
+               "  replicas: 1\n  minReadySeconds: 30\n  progressDeadlineSeconds: 20\n"),
+       "app.yaml:7:", "progressDeadlineSeconds: must be greater than minReadySeconds"},
+      // Designs, from line 18.
       {"design changing the seed", v + "  designs:\n  - name: a\n    spec: {seed: 3}\n", m,
        "s.yaml:20:18: spec.designs[0].spec.seed: a design cannot change the seed"},
       {"design name not a label", v + "  designs:\n  - name: Big_one\n", m,
@@ -2009,6 +2048,184 @@ spec:
   }
   area += replicas * (25 * 60 - at);
   EXPECT_NEAR(hpa["replicas_mean"].get<double>(), area / (25 * 60 - 0.01), 1e-6);
+}
+
+// One step of a rollout, from a ScalingReplicaSet event: "Scaled up
+// replica set NAME from A to B".
+struct RolloutStep {
+  double at;
+  std::string replica_set;
+  int from, to;
+};
+
+std::vector<RolloutStep> RolloutSteps(const std::filesystem::path& out) {
+  static const std::regex kMessage(R"(Scaled (up|down) replica set (\S+) from (\d+) to (\d+))");
+  std::vector<RolloutStep> steps;
+  for (const auto& e : EventsOf(out, "Deployment")) {
+    if (e["reason"] != "ScalingReplicaSet") continue;
+    const std::string message = e["message"];
+    std::smatch m;
+    EXPECT_TRUE(std::regex_match(message, m, kMessage)) << message;
+    if (m.empty()) continue;
+    steps.push_back({e["time_s"].get<double>(), m[2], std::stoi(m[3]), std::stoi(m[4])});
+  }
+  return steps;
+}
+
+// ValidScenario() with 10 replicas of `app` (image app:1, a readiness
+// probe, a 10 s pull and a 20 s model load), 50 requests/s for 15 minutes
+// sampled every 5 s, and `timeline` (spec.timeline entries). app-v2.yaml is
+// the Deployment alone with image app:2 and `v2_edit` (from, to) applied.
+std::filesystem::path RunRollout(const TempDir& dir,
+                                 const std::pair<std::string, std::string>& v2_edit,
+                                 const std::string& timeline) {
+  const std::string v1 =
+      Replace(Replace(Manifests(), "replicas: 1", "replicas: 10"), "- {name: s, image: \"app:1\"}",
+              "- {name: s, image: \"app:1\", readinessProbe: {httpGet: {path: /, port: 8000}, "
+              "periodSeconds: 1}}");
+  dir.Write("app.yaml", v1);
+  std::string v2 = Replace(Replace(v1, "image: \"app:1\"", "image: \"app:2\""),
+                           "---\napiVersion: v1\nkind: Service\nmetadata: {name: app}\n"
+                           "spec: {selector: {app: app}}\n",
+                           "");
+  if (!v2_edit.first.empty()) v2 = Replace(v2, v2_edit.first, v2_edit.second);
+  dir.Write("app-v2.yaml", v2);
+  std::string scenario =
+      Replace(ScenarioWith("15m", "{kind: poisson, rate: 50}"),
+              "    serviceTime:", "    imagePull: 10s\n    modelLoad: 20s\n    serviceTime:");
+  scenario = Replace(scenario, "  duration: 15m\n", "  duration: 15m\n  sampleInterval: 5s\n");
+  const auto path = dir.Write("s.yaml", scenario + "  timeline:\n" + timeline);
+  const auto out = dir.path() / "out";
+  const CliResult r = Cli({"run", path.string(), "--out", out.string(), "--quiet"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  return out;
+}
+
+// A rolling update of 10 replicas at the default 25%/25% (surge 3,
+// unavailable 2), against upstream's rules (rolling.go): the first sync
+// creates the new ReplicaSet at 3 and takes the old to 8, the next lets the
+// new grow to 5 (13 pods); from then on the total never passes 13, the
+// ready endpoints never fall under 8, and it ends with the new ReplicaSet
+// at 10 and the old at 0, the Progressing condition NewReplicaSetAvailable.
+TEST(Cli, ARollingUpdateMovesReplicasWithinSurgeAndUnavailable) {
+  TempDir dir;
+  const auto out = RunRollout(dir, {}, "  - at: 5m\n    apply: {file: app-v2.yaml}\n");
+  const auto steps = RolloutSteps(out);
+  std::vector<RolloutStep> rollout;
+  for (const auto& s : steps) {
+    if (s.at >= 300) rollout.push_back(s);
+  }
+  ASSERT_GE(rollout.size(), 4u);
+  const std::string old_rs = steps.front().replica_set;
+  const std::string new_rs = rollout[0].replica_set;
+  EXPECT_NE(new_rs, old_rs);
+  EXPECT_EQ(rollout[0].from, 0);
+  EXPECT_EQ(rollout[0].to, 3);
+  EXPECT_EQ(rollout[1].replica_set, old_rs);
+  EXPECT_EQ(rollout[1].from, 10);
+  EXPECT_EQ(rollout[1].to, 8);
+  EXPECT_EQ(rollout[2].replica_set, new_rs);
+  EXPECT_EQ(rollout[2].to, 5);
+  std::map<std::string, int> replicas = {{old_rs, 10}};
+  for (const auto& s : rollout) {
+    EXPECT_EQ(replicas[s.replica_set], s.from) << s.at;
+    replicas[s.replica_set] = s.to;
+    EXPECT_LE(replicas[old_rs] + replicas[new_rs], 13) << s.at;
+  }
+  EXPECT_EQ(replicas[new_rs], 10);
+  EXPECT_EQ(replicas[old_rs], 0);
+  int rows = 0;
+  for (const auto& row : SeriesRows(out, "default/app")) {
+    if (std::stod(row.at("time_s")) < 60) continue;
+    EXPECT_GE(std::stoi(row.at("ready_replicas")), 8) << row.at("time_s");
+    ++rows;
+  }
+  EXPECT_GT(rows, 100);
+  std::vector<std::string> progressing;
+  for (const auto& e : EventsOf(out, "Deployment")) {
+    if (e.contains("condition") && e["condition"] == "Progressing")
+      progressing.push_back(e["reason"]);
+    if (e["reason"] == "Applied") {
+      EXPECT_EQ(e["time_s"].get<double>(), 300.0);
+    }
+  }
+  ASSERT_GE(progressing.size(), 4u);
+  EXPECT_EQ(progressing.back(), "NewReplicaSetAvailable");
+  EXPECT_NE(std::find(progressing.begin(), progressing.end(), "ReplicaSetUpdated"),
+            progressing.end());
+  const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
+  EXPECT_EQ(summary["services"]["default/app"]["metrics"]["ready_replicas_final"], 10.0);
+}
+
+// Recreate: the old ReplicaSet goes to 0 first; the new one is created only
+// once none of the old pods is left, so the Service has no ready endpoint
+// in between (recreate.go rolloutRecreate, oldPodsRunning).
+TEST(Cli, ARecreateUpdateStopsEveryOldPodBeforeStartingTheNew) {
+  TempDir dir;
+  const auto out =
+      RunRollout(dir, {"  replicas: 10\n", "  replicas: 10\n  strategy: {type: Recreate}\n"},
+                 "  - at: 5m\n    apply: {file: app-v2.yaml}\n");
+  std::vector<RolloutStep> rollout;
+  for (const auto& s : RolloutSteps(out)) {
+    if (s.at >= 300) rollout.push_back(s);
+  }
+  ASSERT_EQ(rollout.size(), 2u);
+  EXPECT_EQ(rollout[0].from, 10);
+  EXPECT_EQ(rollout[0].to, 0);
+  EXPECT_NE(rollout[1].replica_set, rollout[0].replica_set);
+  EXPECT_EQ(rollout[1].from, 0);
+  EXPECT_EQ(rollout[1].to, 10);
+  // The new ReplicaSet after the last old pod is gone.
+  double last_old_gone = 0;
+  for (const auto& e : EventsOf(out, "Pod")) {
+    const std::string pod = e["object"];
+    if (e["reason"] == "Killing" && pod.find(rollout[0].replica_set) != std::string::npos) {
+      last_old_gone = std::max(last_old_gone, e["time_s"].get<double>());
+    }
+  }
+  EXPECT_GT(last_old_gone, 300.0);
+  EXPECT_GT(rollout[1].at, last_old_gone);
+  // Downtime: a sample with no ready endpoint, and after it all 10 back.
+  bool down = false;
+  for (const auto& row : SeriesRows(out, "default/app")) {
+    if (std::stod(row.at("time_s")) > 300 && row.at("ready_replicas") == "0") down = true;
+  }
+  EXPECT_TRUE(down);
+  const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
+  EXPECT_EQ(summary["services"]["default/app"]["metrics"]["ready_replicas_final"], 10.0);
+  EXPECT_GT(summary["services"]["default/app"]["metrics"]["dropped_no_endpoint"].get<double>(), 0);
+}
+
+// kubectl rollout undo: after app:2 is rolled out, undo brings back
+// revision 1's template, so its ReplicaSet scales up again and app:2's down.
+TEST(Cli, ARolloutUndoBringsBackThePreviousReplicaSet) {
+  TempDir dir;
+  const auto out = RunRollout(dir, {},
+                              "  - at: 3m\n    apply: {file: app-v2.yaml}\n"
+                              "  - at: 9m\n    undo: {deployment: app}\n");
+  const auto steps = RolloutSteps(out);
+  ASSERT_FALSE(steps.empty());
+  const std::string v1 = steps.front().replica_set;
+  std::map<std::string, int> replicas;
+  std::string v2;
+  for (const auto& s : steps) {
+    replicas[s.replica_set] = s.to;
+    if (s.replica_set != v1) v2 = s.replica_set;
+    if (s.at < 540) continue;
+    // After the undo, only the two known ReplicaSets move.
+    EXPECT_TRUE(s.replica_set == v1 || s.replica_set == v2) << s.replica_set;
+  }
+  EXPECT_EQ(replicas[v1], 10);
+  EXPECT_EQ(replicas[v2], 0);
+  bool rolled_back = false;
+  for (const auto& e : EventsOf(out, "Deployment")) {
+    if (e["reason"] == "RolledBack") {
+      rolled_back = true;
+      EXPECT_EQ(e["time_s"].get<double>(), 540.0);
+      EXPECT_EQ(e["message"], "deployment.apps/app rolled back to revision 1");
+    }
+  }
+  EXPECT_TRUE(rolled_back);
 }
 
 // An HPA on memory: each pod's working set is its model server's memory

@@ -1,0 +1,98 @@
+#include "platform/controllers/deployment_algorithm.h"
+
+#include <algorithm>
+
+namespace platsim::platform::rollout {
+
+int Scaled(const IntOrPercent& v, int total, bool round_up) {
+  if (!v.percent) return v.value;
+  const std::int64_t scaled = std::int64_t{v.value} * total;
+  return static_cast<int>(round_up ? (scaled + 99) / 100 : scaled / 100);
+}
+
+std::pair<int, int> ResolveFenceposts(const IntOrPercent& surge, const IntOrPercent& unavailable,
+                                      int desired) {
+  const int s = Scaled(surge, desired, true);
+  int u = Scaled(unavailable, desired, false);
+  // "If both fenceposts resolve to zero, then we should set maxUnavailable
+  // to 1": otherwise the rollout could never move.
+  if (s == 0 && u == 0) u = 1;
+  return {s, u};
+}
+
+int MaxUnavailable(const Deployment& d) {
+  if (d.recreate || d.replicas == 0) return 0;
+  const int u = ResolveFenceposts(d.max_surge, d.max_unavailable, d.replicas).second;
+  return std::min(u, d.replicas);
+}
+
+int MaxSurge(const Deployment& d) {
+  if (d.recreate) return 0;
+  return ResolveFenceposts(d.max_surge, d.max_unavailable, d.replicas).first;
+}
+
+int NewRSNewReplicas(const Deployment& d, int all_replicas, int new_replicas) {
+  if (d.recreate) return d.replicas;
+  const int max_total = d.replicas + MaxSurge(d);
+  if (all_replicas >= max_total) return new_replicas;  // cannot scale up
+  const int up = std::min(max_total - all_replicas, d.replicas - new_replicas);
+  return new_replicas + up;
+}
+
+int CleanupUnhealthyReplicas(const std::vector<Set>& old_sets, int max_cleanup,
+                             std::vector<int>& replicas) {
+  int cleaned = 0;
+  for (std::size_t i = 0; i < old_sets.size(); ++i) {
+    if (cleaned >= max_cleanup) break;
+    const Set& s = old_sets[i];
+    if (s.replicas == 0 || s.replicas == s.available) continue;  // nothing unhealthy
+    const int down = std::min(max_cleanup - cleaned, s.replicas - s.available);
+    replicas[i] -= down;
+    cleaned += down;
+  }
+  return cleaned;
+}
+
+int ScaleDownOldReplicaSetsForRollingUpdate(const Deployment& d, int available,
+                                            std::vector<int>& replicas) {
+  const int min_available = d.replicas - MaxUnavailable(d);
+  if (available <= min_available) return 0;  // cannot scale down
+  const int to_scale_down = available - min_available;
+  int scaled = 0;
+  for (int& r : replicas) {
+    if (scaled >= to_scale_down) break;
+    if (r == 0) continue;
+    const int down = std::min(r, to_scale_down - scaled);
+    r -= down;
+    scaled += down;
+  }
+  return scaled;
+}
+
+ScaleDown ReconcileOldReplicaSets(const Deployment& d, const std::vector<Set>& old_sets,
+                                  const Set& new_set) {
+  ScaleDown out;
+  for (const Set& s : old_sets)
+    out.replicas.push_back(s.replicas);
+  int old_count = 0;
+  for (const Set& s : old_sets)
+    old_count += s.replicas;
+  if (old_count == 0) return out;  // cannot scale down further
+  const int all_count = old_count + new_set.replicas;
+  const int max_unavailable = MaxUnavailable(d);
+  // Only unavailable pods of the new ReplicaSet hold back a scale-down
+  // beyond what maxUnavailable and the surge allow.
+  const int min_available = d.replicas - max_unavailable;
+  const int new_unavailable = new_set.replicas - new_set.available;
+  const int max_scaled_down = all_count - min_available - new_unavailable;
+  if (max_scaled_down <= 0) return out;
+
+  out.cleaned = CleanupUnhealthyReplicas(old_sets, max_scaled_down, out.replicas);
+  int available = new_set.available;
+  for (const Set& s : old_sets)
+    available += s.available;
+  out.scaled = ScaleDownOldReplicaSetsForRollingUpdate(d, available, out.replicas);
+  return out;
+}
+
+}  // namespace platsim::platform::rollout

@@ -1,0 +1,71 @@
+// The arithmetic of a Deployment rollout, as kubernetes/kubernetes
+// pkg/controller/deployment computes it, on plain numbers so that it can be
+// checked against upstream's test tables (rolling_test.go,
+// util/deployment_util_test.go). The controller (deployment.h) applies it to
+// ReplicaSet objects.
+#ifndef PLATSIM_PLATFORM_CONTROLLERS_DEPLOYMENT_ALGORITHM_H_
+#define PLATSIM_PLATFORM_CONTROLLERS_DEPLOYMENT_ALGORITHM_H_
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "platform/objects.h"
+
+namespace platsim::platform::rollout {
+
+// intstr.GetScaledValueFromIntOrPercent: a count as it is, a percent of
+// `total` rounded up or down.
+int Scaled(const IntOrPercent& v, int total, bool round_up);
+
+// deployment_util.go ResolveFenceposts: (maxSurge rounded up,
+// maxUnavailable rounded down), and maxUnavailable 1 if both are 0.
+std::pair<int, int> ResolveFenceposts(const IntOrPercent& surge, const IntOrPercent& unavailable,
+                                      int desired);
+
+// deployment_util.go MaxUnavailable and MaxSurge: 0 for Recreate or no
+// replicas (MaxUnavailable), at most the replicas (MaxUnavailable).
+int MaxUnavailable(const Deployment& d);
+int MaxSurge(const Deployment& d);
+
+// One ReplicaSet as the rollout sees it.
+struct Set {
+  int replicas = 0;   // spec.replicas
+  int available = 0;  // status.availableReplicas
+};
+
+// deployment_util.go NewRSNewReplicas: the new ReplicaSet's replicas for a
+// rolling update, with `all_replicas` the spec replicas of every ReplicaSet
+// (the new one's included) and `new_replicas` the new one's; Recreate: the
+// Deployment's replicas.
+int NewRSNewReplicas(const Deployment& d, int all_replicas, int new_replicas);
+
+// rolling.go cleanupUnhealthyReplicas: oldest first, each old ReplicaSet
+// down by its unhealthy replicas (spec beyond available), within
+// `max_cleanup` in all. Returns how many; `replicas` (one per set) is
+// lowered in place.
+int CleanupUnhealthyReplicas(const std::vector<Set>& old_sets, int max_cleanup,
+                             std::vector<int>& replicas);
+// rolling.go scaleDownOldReplicaSetsForRollingUpdate: while more than
+// replicas - maxUnavailable are available (`available`: every ReplicaSet's,
+// as their status says), oldest first. Returns how many; `replicas` is
+// lowered in place.
+int ScaleDownOldReplicaSetsForRollingUpdate(const Deployment& d, int available,
+                                            std::vector<int>& replicas);
+
+// rolling.go reconcileOldReplicaSets, with cleanupUnhealthyReplicas and
+// scaleDownOldReplicaSetsForRollingUpdate: the old ReplicaSets' new
+// replicas, given them oldest first (ReplicaSetsByCreationTimestamp) and
+// the new one. Unhealthy replicas (spec beyond available) go first, then
+// available ones while more than replicas - maxUnavailable are available.
+struct ScaleDown {
+  std::vector<int> replicas;  // per old ReplicaSet, in the order given
+  int cleaned = 0;            // unhealthy replicas removed
+  int scaled = 0;             // available replicas removed after
+};
+ScaleDown ReconcileOldReplicaSets(const Deployment& d, const std::vector<Set>& old_sets,
+                                  const Set& new_set);
+
+}  // namespace platsim::platform::rollout
+
+#endif  // PLATSIM_PLATFORM_CONTROLLERS_DEPLOYMENT_ALGORITHM_H_
