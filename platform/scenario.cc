@@ -1844,6 +1844,77 @@ void CheckKnative(const Scenario& s, ManifestContext& ctx) {
   }
 }
 
+// The serving fields of a model server entry (all but what it names): into
+// `spec`, as `m` gives them.
+void ReadServerFields(MapReader& m, ModelServerSpec& spec, const std::filesystem::path& base,
+                      Diagnostics& diags) {
+  ModelServerConfig& c = spec.config;
+  c.max_concurrency = static_cast<int>(m.Int("maxConcurrency", 1, 1, 4096));
+  c.max_batch_size = static_cast<int>(m.Int("maxBatchSize", 1, 1, 65536));
+  c.max_queue_delay = m.Duration("maxQueueDelay", 0);
+  c.max_queue_length = static_cast<int>(m.Int("maxQueueLength", 0, 0, 100'000'000));
+  if (const Node moved = m.Get("requestTimeout"); moved.present()) {
+    diags.Error(moved.location(), moved.path(),
+                "no longer a model server field: the client's timeout is traffic[].timeout "
+                "(from arrival, default 60s), the server's is queueTimeout (while queued)");
+  }
+  c.queue_timeout = m.Duration("queueTimeout", 0);
+  const std::string abandoned =
+      m.Enum("abandonedRequests", "dequeue", {"keep", "dequeue", "abort"});
+  c.abandoned = abandoned == "keep"    ? AbandonPolicy::kKeep
+                : abandoned == "abort" ? AbandonPolicy::kAbort
+                                       : AbandonPolicy::kDequeue;
+  if (const Node cpu = m.Get("cpuBase"); cpu.present()) {
+    c.cpu_base_milli = input::ReadQuantityMilli(cpu, diags, 0, kMaxCpuMilli).value_or(0);
+  }
+  c.cpu_per_request = m.Duration("cpuPerRequest", 0);
+  for (const auto& [field, bytes] : {std::pair{"memoryBase", &c.memory_base_bytes},
+                                     std::pair{"memoryPerRequest", &c.memory_per_request_bytes}}) {
+    if (const Node n = m.Get(field); n.present()) {
+      // Kept below 1Pi per pod however many requests it holds (at most
+      // 1e9 in a run): well inside 64 bits when an HPA sums pods.
+      *bytes = input::ReadQuantityMilli(n, diags, 0, kMaxMemoryMilli).value_or(0) / 1000;
+    }
+  }
+  c.model_load = m.Duration("modelLoad", 0);
+  spec.image_pull = m.Duration("imagePull", 0);
+  if (const Node size = m.Get("imageSize"); size.present()) {
+    spec.image_size_bytes =
+        input::ReadQuantityMilli(size, diags, 0, kMaxMemoryMilli).value_or(0) / 1000;
+  }
+  auto read_model = [&](const Node& node) {
+    std::shared_ptr<const models::ServiceTimeModel> model(
+        models::ServiceTimeFromScenario(node, base, diags));
+    if (model) {
+      if (const std::string beyond = model->BeyondMeasured(c.max_batch_size); !beyond.empty()) {
+        diags.Warning(node.location(), node.path(), "used beyond its measured profile: " + beyond);
+      }
+    }
+    return model;
+  };
+  const Node by_gpu = m.Get("serviceTimeByGpu");
+  const Node st = by_gpu.present() ? m.Get("serviceTime") : m.Require("serviceTime");
+  if (st.present()) c.service_time = read_model(st);
+  if (by_gpu.present()) {
+    if (!by_gpu.IsMap() || by_gpu.Entries().empty()) {
+      diags.Error(by_gpu.location(), by_gpu.path(),
+                  "must map nvidia.com/gpu.product values to service times (got " +
+                      by_gpu.Describe() + ")");
+    } else {
+      for (const auto& entry : by_gpu.Entries()) {
+        const std::string product = entry.key.IsScalar() ? entry.key.scalar() : "";
+        if (product.empty()) {
+          diags.Error(entry.key.location(), by_gpu.path(),
+                      "keys are nvidia.com/gpu.product values (non-empty strings)");
+          continue;
+        }
+        if (auto model = read_model(entry.value)) c.service_time_by_gpu[product] = model;
+      }
+    }
+  }
+  c.error_rate = m.Number("errorRate", 0.0, 0.0, 1.0);
+}
+
 void ReadModelServers(const Node& list, const std::filesystem::path& base, Scenario& s,
                       Diagnostics& diags) {
   if (!IsList(list, "model servers", diags)) return;
@@ -1891,70 +1962,44 @@ void ReadModelServers(const Node& list, const std::filesystem::path& base, Scena
       spec.deployment =
           ReadReference(m, entry, "deployment", deployments, seen, "model server", diags);
     }
-    ModelServerConfig& c = spec.config;
-    c.max_concurrency = static_cast<int>(m.Int("maxConcurrency", 1, 1, 4096));
-    c.max_batch_size = static_cast<int>(m.Int("maxBatchSize", 1, 1, 65536));
-    c.max_queue_delay = m.Duration("maxQueueDelay", 0);
-    c.max_queue_length = static_cast<int>(m.Int("maxQueueLength", 0, 0, 100'000'000));
-    if (const Node moved = m.Get("requestTimeout"); moved.present()) {
-      diags.Error(moved.location(), moved.path(),
-                  "no longer a model server field: the client's timeout is traffic[].timeout "
-                  "(from arrival, default 60s), the server's is queueTimeout (while queued)");
-    }
-    c.queue_timeout = m.Duration("queueTimeout", 0);
-    const std::string abandoned =
-        m.Enum("abandonedRequests", "dequeue", {"keep", "dequeue", "abort"});
-    c.abandoned = abandoned == "keep"    ? AbandonPolicy::kKeep
-                  : abandoned == "abort" ? AbandonPolicy::kAbort
-                                         : AbandonPolicy::kDequeue;
-    if (const Node cpu = m.Get("cpuBase"); cpu.present()) {
-      c.cpu_base_milli = input::ReadQuantityMilli(cpu, diags, 0, kMaxCpuMilli).value_or(0);
-    }
-    c.cpu_per_request = m.Duration("cpuPerRequest", 0);
-    for (const auto& [field, bytes] :
-         {std::pair{"memoryBase", &c.memory_base_bytes},
-          std::pair{"memoryPerRequest", &c.memory_per_request_bytes}}) {
-      if (const Node n = m.Get(field); n.present()) {
-        // Kept below 1Pi per pod however many requests it holds (at most
-        // 1e9 in a run): well inside 64 bits when an HPA sums pods.
-        *bytes = input::ReadQuantityMilli(n, diags, 0, kMaxMemoryMilli).value_or(0) / 1000;
+    ReadServerFields(m, spec, base, diags);
+    // Versions: each image's own fields, each replacing the entry's.
+    for (const Node& version : ListElements(m.Get("versions"), "versions", diags)) {
+      MapReader v(version, diags);
+      const std::optional<std::string> image = v.RequiredString("image");
+      v.AcceptRest();
+      if (!version.IsMap()) continue;
+      input::Diagnostics own;
+      const Node merged = input::Override(entry, version, own);
+      MapReader vm(merged, own);
+      for (const char* named :
+           {"deployment", "knativeService", "inferenceService", "namespace", "versions", "image"}) {
+        vm.Get(named);
       }
-    }
-    c.model_load = m.Duration("modelLoad", 0);
-    spec.image_pull = m.Duration("imagePull", 0);
-    if (const Node size = m.Get("imageSize"); size.present()) {
-      spec.image_size_bytes =
-          input::ReadQuantityMilli(size, diags, 0, kMaxMemoryMilli).value_or(0) / 1000;
-    }
-    auto read_model = [&](const Node& node) {
-      std::shared_ptr<const models::ServiceTimeModel> model(
-          models::ServiceTimeFromScenario(node, base, diags));
-      if (model) {
-        if (const std::string beyond = model->BeyondMeasured(c.max_batch_size); !beyond.empty()) {
-          diags.Warning(node.location(), node.path(),
-                        "used beyond its measured profile: " + beyond);
+      ModelServerSpec vs;
+      vs.deployment = spec.deployment;
+      ReadServerFields(vm, vs, base, own);
+      vm.RejectUnknown();
+      // What the entry's own reading reported already is not said twice.
+      for (const input::Diagnostic& d : own.all()) {
+        const bool said = std::any_of(diags.all().begin(), diags.all().end(), [&](const auto& x) {
+          return x.location.line == d.location.line && x.location.column == d.location.column &&
+                 x.location.file == d.location.file && x.message == d.message;
+        });
+        if (said) continue;
+        if (d.severity == input::Severity::kError) {
+          diags.Error(d.location, d.path, d.message);
+        } else {
+          diags.Warning(d.location, d.path, d.message);
         }
       }
-      return model;
-    };
-    const Node by_gpu = m.Get("serviceTimeByGpu");
-    const Node st = by_gpu.present() ? m.Get("serviceTime") : m.Require("serviceTime");
-    if (st.present()) c.service_time = read_model(st);
-    if (by_gpu.present()) {
-      if (!by_gpu.IsMap() || by_gpu.Entries().empty()) {
-        diags.Error(by_gpu.location(), by_gpu.path(),
-                    "must map nvidia.com/gpu.product values to service times (got " +
-                        by_gpu.Describe() + ")");
-      } else {
-        for (const auto& entry : by_gpu.Entries()) {
-          const std::string product = entry.key.IsScalar() ? entry.key.scalar() : "";
-          if (product.empty()) {
-            diags.Error(entry.key.location(), by_gpu.path(),
-                        "keys are nvidia.com/gpu.product values (non-empty strings)");
-            continue;
-          }
-          if (auto model = read_model(entry.value)) c.service_time_by_gpu[product] = model;
-        }
+      CheckEveryGpuHasAServiceTime(version, vs, s, deployments, diags);
+      if (!image) continue;
+      if (!spec.versions
+               .emplace(*image, ModelServerVersion{vs.config, vs.image_pull, vs.image_size_bytes})
+               .second) {
+        diags.Error(version.location(), version.path() + ".image",
+                    "a second version of image " + *image);
       }
     }
     CheckEveryGpuHasAServiceTime(entry, spec, s, deployments, diags);

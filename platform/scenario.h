@@ -45,11 +45,21 @@ struct NodePool {
   std::optional<Autoscaling> autoscaling;
 };
 
+// How the pods of one image of a Deployment serve (modelServers[].versions).
+struct ModelServerVersion {
+  ModelServerConfig config;
+  sim::Time image_pull = 0;
+  std::int64_t image_size_bytes = 0;
+};
+
 struct ModelServerSpec {
   std::string deployment;  // namespace/name
   ModelServerConfig config;
   sim::Time image_pull = 0;
   std::int64_t image_size_bytes = 0;  // for the scheduler's ImageLocality score
+  // By image: the pods running that image serve as its version says (its
+  // fields merged over the entry's); other pods as the entry says.
+  std::map<std::string, ModelServerVersion> versions;
 };
 
 struct TrafficSpec {

@@ -66,6 +66,7 @@ const ServiceColumn kServiceColumns[] = {
      }},
     {"dropped", [](const ServiceSample& s) { return 1.0 * s.m().interval.dropped(); }},
     {"timed_out", [](const ServiceSample& s) { return 1.0 * s.m().interval.timed_out; }},
+    {"failed", [](const ServiceSample& s) { return 1.0 * s.m().interval.failed; }},
     {"in_flight", [](const ServiceSample& s) { return 1.0 * s.m().all.in_flight(); }},
     {"queued", [](const ServiceSample& s) { return 1.0 * s.pods.queued; }},
     {"latency_p50_s", [](const ServiceSample& s) { return s.m().IntervalLatencyQuantile(0.5); }},
@@ -156,6 +157,10 @@ RunResult Simulation::Run(const RunOptions& options) {
     const auto [from, to] = image_of.equal_range(m.deployment);
     for (auto it = from; it != to; ++it)
       images[*it->second] = {m.image_pull, m.image_size_bytes};
+    for (const auto& [image, v] : m.versions) {
+      servers[m.deployment + "@" + image] = v.config;
+      images[image] = {v.image_pull, v.image_size_bytes};
+    }
   }
   DataPlane data_plane(engine, api, std::move(routes), std::move(servers), sc.service_proxy,
                        sc.warmup);
@@ -421,10 +426,11 @@ RunResult Simulation::Run(const RunOptions& options) {
     x["arrival_rps"] = c.arrived / window_s;
     // Throughput is what completed inside the window; the counts below are
     // of the requests that arrived inside it, and add up:
-    // arrived = completed + timed_out + dropped + in_flight_at_end.
+    // arrived = completed + failed + timed_out + dropped + in_flight_at_end.
     x["throughput_rps"] = m.completed_in_window / window_s;
     x["arrived"] = static_cast<double>(c.arrived);
     x["completed"] = static_cast<double>(c.completed);
+    x["failed"] = static_cast<double>(c.failed);
     x["timed_out"] = static_cast<double>(c.timed_out);
     x["dropped"] = static_cast<double>(c.dropped());
     x["dropped_no_endpoint"] = static_cast<double>(c.dropped_no_endpoint);
@@ -437,7 +443,7 @@ RunResult Simulation::Run(const RunOptions& options) {
     x["latency_p90_s"] = m.latency_s.Quantile(0.9);
     x["latency_p99_s"] = m.latency_s.Quantile(0.99);
     x["latency_p999_s"] = m.latency_s.Quantile(0.999);
-    const double finished = static_cast<double>(c.completed + c.timed_out + c.dropped());
+    const double finished = static_cast<double>(c.completed + c.failed + c.timed_out + c.dropped());
     x["slo_attainment"] =
         data_plane.slo_latency(i) > 0 ? Ratio(static_cast<double>(m.slo_met), finished) : kNaN;
     x["in_system_mean"] = m.in_system.Mean(engine.Now());

@@ -240,7 +240,9 @@ namespace {
 // other value is shared with the inputs.
 class Merger {
  public:
-  Merger(yaml::Document& doc, Diagnostics& diags) : doc_(doc), diags_(diags) {}
+  // `shallow`: a patch's values replace the target's whole (one level).
+  Merger(yaml::Document& doc, Diagnostics& diags, bool shallow)
+      : doc_(doc), diags_(diags), shallow_(shallow) {}
 
   // `patch` applied to `target` (null: none, as for a key target lacks).
   const yaml::Value* Merge(const yaml::Value* target, const yaml::Value* patch,
@@ -278,10 +280,10 @@ class Merger {
           values.erase(values.begin() + j);
         }
       } else if (at != keys.end()) {
-        values[j] = Merge(values[j], value, child);
+        values[j] = shallow_ ? value : Merge(values[j], value, child);
       } else {
         keys.push_back(key);
-        values.push_back(Merge(nullptr, value, child));
+        values.push_back(shallow_ ? value : Merge(nullptr, value, child));
       }
     }
     yaml::Value& out = doc_.values.emplace_back();
@@ -301,21 +303,30 @@ class Merger {
  private:
   yaml::Document& doc_;
   Diagnostics& diags_;
+  const bool shallow_;
 };
 
 }  // namespace
 
-Node MergePatch(const Node& target, const Node& patch, Diagnostics& diags) {
+Node Combine(const Node& target, const Node& patch, Diagnostics& diags, bool shallow) {
   if (!patch.present()) return target;
   auto doc = std::make_shared<yaml::Document>();
   doc->file = target.present() ? target.file() : patch.file();
   for (const Node* n : {&target, &patch}) {
     if (n->doc_) doc->borrowed.push_back(n->doc_);
   }
-  Merger merger(*doc, diags);
+  Merger merger(*doc, diags, shallow);
   const yaml::Value* merged = merger.Merge(target.value_, patch.value_, target.path());
   return Node(std::move(doc), merged, target.present() ? target.anchor_ : patch.anchor_,
               target.path());
+}
+
+Node MergePatch(const Node& target, const Node& patch, Diagnostics& diags) {
+  return Combine(target, patch, diags, /*shallow=*/false);
+}
+
+Node Override(const Node& target, const Node& patch, Diagnostics& diags) {
+  return Combine(target, patch, diags, /*shallow=*/true);
 }
 
 std::optional<std::string> ReadString(const Node& node, Diagnostics& diags) {

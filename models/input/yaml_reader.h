@@ -80,7 +80,7 @@ class Node {
        const yaml::Value* anchor, std::string path);
 
  private:
-  friend Node MergePatch(const Node& target, const Node& patch, Diagnostics& diags);
+  friend Node Combine(const Node& target, const Node& patch, Diagnostics& diags, bool shallow);
 
   std::shared_ptr<const yaml::Document> doc_;
   const yaml::Value* value_ = nullptr;   // null: absent
@@ -105,6 +105,11 @@ struct Node::Entry {
 // Duplicate and non-string keys of `patch` are reported to `diags` (and
 // skipped). REQUIRES: both come from one file (messages name `target`'s).
 Node MergePatch(const Node& target, const Node& patch, Diagnostics& diags);
+// The same one level deep: where both are mappings, each key of `patch`
+// replaces (or, null, removes) the target's value whole.
+Node Override(const Node& target, const Node& patch, Diagnostics& diags);
+// What the two share: MergePatch (`shallow` false) or Override (true).
+Node Combine(const Node& target, const Node& patch, Diagnostics& diags, bool shallow);
 
 // Typed reading of one node. Each reports a problem to `diags` and returns
 // nullopt when the node is not of the expected form or out of range.

@@ -39,6 +39,9 @@ struct ModelServerConfig {
   // core src/scheduler_utils.cc PolicyQueue). 0: none, Triton's default.
   sim::Time queue_timeout = 0;
   sim::Time model_load = 0;  // from container start to serving
+  // The fraction of the requests it runs that end with an error (a bad
+  // release), drawn per request from the Deployment's own error stream.
+  double error_rate = 0;
   // A Knative revision's pod: Knative's queue-proxy sidecar in front of the
   // server (queue_proxy.h), enforcing the revision's containerConcurrency
   // (0: no limit).

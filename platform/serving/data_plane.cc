@@ -109,7 +109,9 @@ PodMetrics DataPlane::ServerMetrics(std::uint32_t pod) const {
 }
 
 void DataPlane::Admit(const Pod& pod) {
-  const auto cfg = configs_.find(pod.template_owner);
+  // The config of the pod's version (its image), else its Deployment's.
+  auto cfg = configs_.find(pod.template_owner + "@" + pod.spec.image);
+  if (cfg == configs_.end()) cfg = configs_.find(pod.template_owner);
   auto& rng = service_rngs_[pod.template_owner];
   if (!rng) {
     rng = std::make_unique<sim::RandomStream>(engine_.Stream("service-time/" + pod.template_owner));
@@ -122,9 +124,19 @@ void DataPlane::Admit(const Pod& pod) {
     const auto label = node->meta.labels.find(kGpuProductLabel);
     if (label != node->meta.labels.end()) product = label->second;
   }
+  // Errors draw from a stream of their own, so that a bad release leaves
+  // the service times (and every other stream) as they were.
+  sim::RandomStream* errors = nullptr;
+  if (config.error_rate > 0) {
+    auto& stream = error_rngs_[pod.template_owner];
+    if (!stream) {
+      stream = std::make_unique<sim::RandomStream>(engine_.Stream("errors/" + pod.template_owner));
+    }
+    errors = stream.get();
+  }
   servers_.push_back(std::make_unique<ModelServer>(engine_, table_, config,
                                                    config.ServiceTimeOn(product), *rng, index,
-                                                   pod.spec.requests.gpus, warmup_));
+                                                   pod.spec.requests.gpus, warmup_, errors));
   if (config.queue_proxy) {
     queue_proxy_storage_.push_back(std::make_unique<QueueProxy>(engine_, table_, *servers_.back(),
                                                                 config.container_concurrency));
@@ -279,7 +291,7 @@ void DataPlane::Finish() {
   std::uint64_t in_flight = 0;
   for (std::size_t i = 0; i < routes_.size(); ++i) {
     const RequestCounts& c = stats_.metrics(i).all;
-    if (c.completed + c.timed_out + c.dropped() > c.arrived) {
+    if (c.completed + c.failed + c.timed_out + c.dropped() > c.arrived) {
       std::fprintf(stderr,
                    "platsim: invariant broken at t=%" PRId64
                    "ns: service %s ended more requests than arrived\n",
@@ -289,11 +301,12 @@ void DataPlane::Finish() {
     in_flight += c.in_flight();
   }
   if (in_flight != table_.live()) {
-    std::fprintf(stderr,
-                 "platsim: invariant broken at t=%" PRId64
-                 "ns: requests do not conserve (arrived - completed - dropped - timed out = "
-                 "%" PRIu64 ", but %" PRIu64 " are in flight)\n",
-                 now, in_flight, table_.live());
+    std::fprintf(
+        stderr,
+        "platsim: invariant broken at t=%" PRId64
+        "ns: requests do not conserve (arrived - completed - failed - dropped - timed out = "
+        "%" PRIu64 ", but %" PRIu64 " are in flight)\n",
+        now, in_flight, table_.live());
     std::abort();
   }
 }

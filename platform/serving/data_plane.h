@@ -56,7 +56,8 @@ struct RouteConfig {
 class DataPlane : public ContainerRuntime {
  public:
   // Borrows engine and api. `model_servers` maps a Deployment key to its
-  // server configuration; pods of other owners refuse requests. Measurement
+  // server configuration, and "KEY@IMAGE" to that of its pods running
+  // IMAGE (a version); pods of other owners refuse requests. Measurement
   // starts at `warmup`.
   DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfig> routes,
             std::map<std::string, ModelServerConfig> model_servers, ProxyConfig proxy,
@@ -171,6 +172,7 @@ class DataPlane : public ContainerRuntime {
   KeyIndex routes_by_label_;  // route index by "namespace/key=value" of its selector
   std::vector<std::unique_ptr<Client>> clients_;
   std::map<std::string, std::unique_ptr<sim::RandomStream>> service_rngs_;  // by deployment
+  std::map<std::string, std::unique_ptr<sim::RandomStream>> error_rngs_;    // by deployment
   std::vector<std::unique_ptr<ModelServer>> servers_;                       // by pod index
   std::vector<std::unique_ptr<QueueProxy>> queue_proxy_storage_;
   QueueProxies queue_proxies_;          // by pod index; an observer only if any pod has one

@@ -32,7 +32,8 @@ std::int64_t CapacityOf(const ModelServerConfig& config, std::int64_t gpus) {
 
 ModelServer::ModelServer(sim::Engine& engine, RequestTable& table, const ModelServerConfig& config,
                          const models::ServiceTimeModel* service_time, sim::RandomStream& rng,
-                         std::uint32_t pod, std::int64_t gpus, sim::Time warmup)
+                         std::uint32_t pod, std::int64_t gpus, sim::Time warmup,
+                         sim::RandomStream* errors)
     : engine_(engine),
       table_(table),
       config_(config),
@@ -42,6 +43,7 @@ ModelServer::ModelServer(sim::Engine& engine, RequestTable& table, const ModelSe
       handler_(engine.AddHandler(this)),
       batcher_(config.max_batch_size, config.max_queue_delay),
       rng_(rng),
+      errors_(config.error_rate > 0 ? errors : nullptr),
       gpus_(gpus),
       capacity_(CapacityOf(config, gpus)),
       warmup_(warmup),
@@ -291,8 +293,12 @@ void ModelServer::OnCompletion() {
 }
 
 void ModelServer::EndBatch(Batch& batch, int slot, Outcome outcome, sim::Time now) {
+  const bool errors = outcome == Outcome::kCompleted && errors_ != nullptr;
   for (const RequestRef ref : batch.requests) {
-    if (table_.Live(ref) && table_[ref.id].holder == this) table_.End(ref.id, outcome, now);
+    if (!table_.Live(ref) || table_[ref.id].holder != this) continue;
+    // A bad release answers some of what it runs with an error.
+    const bool failed = errors && errors_->Uniform() < config_.error_rate;
+    table_.End(ref.id, failed ? Outcome::kFailed : outcome, now);
   }
   outstanding_ -= static_cast<std::size_t>(batch.counted);
   batch.counted = 0;

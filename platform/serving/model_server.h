@@ -118,9 +118,12 @@ class ModelServer : public sim::EventHandler, public Hop {
   // landed on (null: the server refuses requests); `pod` is the data plane's
   // index of this pod; `gpus` the GPUs it holds; `rng` the deployment's
   // service-time stream. Counters count from `warmup`.
+  // `errors` is the Deployment's error stream, drawn from when the config
+  // has an error_rate (may be null otherwise).
   ModelServer(sim::Engine& engine, RequestTable& table, const ModelServerConfig& config,
               const models::ServiceTimeModel* service_time, sim::RandomStream& rng,
-              std::uint32_t pod, std::int64_t gpus, sim::Time warmup);
+              std::uint32_t pod, std::int64_t gpus, sim::Time warmup,
+              sim::RandomStream* errors = nullptr);
 
   // Lifecycle, driven by the container runtime.
   void StartContainers();
@@ -220,6 +223,7 @@ class ModelServer : public sim::EventHandler, public Hop {
   std::vector<std::int64_t> finish_;
   const DynamicBatcher batcher_;  // in the object: one cache miss fewer per dispatch
   sim::RandomStream& rng_;
+  sim::RandomStream* const errors_;  // null: no errors
   const std::int64_t gpus_;
   const std::int64_t capacity_;  // batches that run at full speed at once
   const sim::Time warmup_;

@@ -37,6 +37,7 @@ enum class Outcome {
   kQueueFull,   // the server's queue was full
   kNotLoaded,   // the server had not loaded its model
   kTerminated,  // the server was stopping or was killed
+  kFailed,      // the server answered with an error (a bad release's errorRate)
 };
 
 class Hop;

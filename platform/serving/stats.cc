@@ -24,6 +24,9 @@ void RequestCounts::Count(Outcome outcome) {
     case Outcome::kTerminated:
       ++dropped_terminated;
       break;
+    case Outcome::kFailed:
+      ++failed;
+      break;
   }
 }
 

@@ -21,10 +21,11 @@ struct RequestCounts {
   std::uint64_t dropped_queue_full = 0;
   std::uint64_t dropped_not_loaded = 0;
   std::uint64_t dropped_terminated = 0;
+  std::uint64_t failed = 0;  // answered with an error
   std::uint64_t dropped() const {
     return dropped_no_endpoint + dropped_queue_full + dropped_not_loaded + dropped_terminated;
   }
-  std::uint64_t in_flight() const { return arrived - completed - timed_out - dropped(); }
+  std::uint64_t in_flight() const { return arrived - completed - failed - timed_out - dropped(); }
   void Count(Outcome outcome);
 };
 

@@ -562,6 +562,19 @@ TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
       {"newline in a value", Replace(v, "- service: app", "- service: \"a\\nb\""), m,
        "s.yaml:16:14: spec.traffic[0].service: no Service default/a\\nb among the "
        "manifests"},
+      {"error rate above 1",
+       Replace(v, "    serviceTime: {kind: constant, value: 10ms}\n",
+               "    serviceTime: {kind: constant, value: 10ms}\n    errorRate: 2\n"),
+       m, "s.yaml:15:16: spec.modelServers[0].errorRate: out of range"},
+      {"version without an image",
+       Replace(v, "    serviceTime: {kind: constant, value: 10ms}\n",
+               "    serviceTime: {kind: constant, value: 10ms}\n    versions: [{modelLoad: 5s}]\n"),
+       m, "s.yaml:15:", "spec.modelServers[0].versions[0].image: required field is missing"},
+      {"two versions of one image",
+       Replace(v, "    serviceTime: {kind: constant, value: 10ms}\n",
+               "    serviceTime: {kind: constant, value: 10ms}\n    versions: [{image: a}, "
+               "{image: a}]\n"),
+       m, "s.yaml:15:", "a second version of image a"},
       // The timeline, from line 18.
       {"timeline after the end",
        v + "  timeline:\n  - at: 10m\n    scale: {deployment: app, replicas: 2}\n", m,
@@ -2078,7 +2091,7 @@ std::vector<RolloutStep> RolloutSteps(const std::filesystem::path& out) {
 // the Deployment alone with image app:2 and `v2_edit` (from, to) applied.
 std::filesystem::path RunRollout(const TempDir& dir,
                                  const std::pair<std::string, std::string>& v2_edit,
-                                 const std::string& timeline) {
+                                 const std::string& timeline, const std::string& server = "") {
   const std::string v1 =
       Replace(Replace(Manifests(), "replicas: 1", "replicas: 10"), "- {name: s, image: \"app:1\"}",
               "- {name: s, image: \"app:1\", readinessProbe: {httpGet: {path: /, port: 8000}, "
@@ -2090,9 +2103,9 @@ std::filesystem::path RunRollout(const TempDir& dir,
                            "");
   if (!v2_edit.first.empty()) v2 = Replace(v2, v2_edit.first, v2_edit.second);
   dir.Write("app-v2.yaml", v2);
-  std::string scenario =
-      Replace(ScenarioWith("15m", "{kind: poisson, rate: 50}"),
-              "    serviceTime:", "    imagePull: 10s\n    modelLoad: 20s\n    serviceTime:");
+  std::string scenario = Replace(
+      ScenarioWith("15m", "{kind: poisson, rate: 50}"),
+      "    serviceTime:", "    imagePull: 10s\n    modelLoad: 20s\n" + server + "    serviceTime:");
   scenario = Replace(scenario, "  duration: 15m\n", "  duration: 15m\n  sampleInterval: 5s\n");
   const auto path = dir.Write("s.yaml", scenario + "  timeline:\n" + timeline);
   const auto out = dir.path() / "out";
@@ -2194,6 +2207,49 @@ TEST(Cli, ARecreateUpdateStopsEveryOldPodBeforeStartingTheNew) {
   const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
   EXPECT_EQ(summary["services"]["default/app"]["metrics"]["ready_replicas_final"], 10.0);
   EXPECT_GT(summary["services"]["default/app"]["metrics"]["dropped_no_endpoint"].get<double>(), 0);
+}
+
+// A bad release: the model server entry's version for image app:2 loads
+// in 60 s and fails 20% of what it runs. Its pods are ready 70 s after they
+// start (10 s pull, 60 s load); before the release nothing fails, and once
+// app:2 serves alone the failed share of what ends is 20%, within the
+// binomial spread of some 20,000 requests.
+TEST(Cli, AVersionOfAModelServerHasItsOwnLoadTimeAndErrorRate) {
+  TempDir dir;
+  const auto out = RunRollout(dir, {}, "  - at: 5m\n    apply: {file: app-v2.yaml}\n",
+                              "    versions:\n    - {image: \"app:2\", modelLoad: 60s, "
+                              "errorRate: 0.2}\n");
+  // The first app:2 pod's start to ready.
+  std::map<std::string, double> started;
+  double load = 0;
+  for (const auto& e : EventsOf(out, "Pod")) {
+    const std::string pod = e["object"];
+    if (e["time_s"].get<double>() < 300) continue;
+    if (e["reason"] == "Pulling") started[pod] = e["time_s"];
+    if (e["reason"] == "PodReady" && started.count(pod) && load == 0) {
+      load = e["time_s"].get<double>() - started[pod];
+    }
+  }
+  EXPECT_GE(load, 70.0);
+  EXPECT_LT(load, 71.1);
+  double failed = 0, completed = 0;
+  for (const auto& row : SeriesRows(out, "default/app")) {
+    const double t = std::stod(row.at("time_s"));
+    if (t <= 300) {
+      EXPECT_EQ(row.at("failed"), "0") << t;
+    } else if (t > 480 && !row.at("throughput_rps").empty()) {
+      failed += std::stod(row.at("failed"));
+      completed += std::stod(row.at("throughput_rps")) * 5;
+    }
+  }
+  ASSERT_GT(failed + completed, 15000);
+  EXPECT_NEAR(failed / (failed + completed), 0.2, 0.01);
+  const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
+  const auto& m = summary["services"]["default/app"]["metrics"];
+  EXPECT_EQ(m["arrived"].get<double>(), m["completed"].get<double>() + m["failed"].get<double>() +
+                                            m["timed_out"].get<double>() +
+                                            m["dropped"].get<double>() +
+                                            m["in_flight_at_end"].get<double>());
 }
 
 // kubectl rollout undo: after app:2 is rolled out, undo brings back

@@ -258,5 +258,20 @@ TEST(MergePatch, KeepsEachValuesLineAndReportsDuplicateKeysOfThePatch) {
   EXPECT_EQ(Render(MergePatch(spec, Node(), diags)), Render(spec));
 }
 
+// Override replaces each key's value whole: a nested mapping is not merged.
+TEST(MergePatch, OverrideReplacesEachKeysValueWhole) {
+  Diagnostics diags;
+  const auto source = ParseYaml(
+      "t: {a: 1, s: {kind: constant, value: 10ms}}\n"
+      "p: {s: {kind: lognormal, mean: 20ms}, b: 2, a: null}\n",
+      "o.yaml", diags);
+  ASSERT_TRUE(source.has_value()) << Joined(diags);
+  MapReader m(source->documents[0], diags);
+  EXPECT_EQ(Render(Override(m.Get("t"), m.Get("p"), diags)), "{s:{kind:lognormal,mean:20ms},b:2}");
+  EXPECT_EQ(Render(MergePatch(m.Get("t"), m.Get("p"), diags)),
+            "{s:{kind:lognormal,value:10ms,mean:20ms},b:2}");
+  EXPECT_FALSE(diags.has_errors()) << Joined(diags);
+}
+
 }  // namespace
 }  // namespace platsim::input
