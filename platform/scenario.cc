@@ -1478,8 +1478,10 @@ void ReadTimeline(const Node& list, const std::filesystem::path& base, Scenario&
         TimelineAction one = a;
         one.deployment = d.meta.Key();
         one.manifest = d;
-        const Node doc = actx.objects["Deployment/" + d.meta.Key()];
-        one.keeps_replicas = !Field(Field(doc, "spec"), "replicas").present();
+        const Node spec = Field(actx.objects["Deployment/" + d.meta.Key()], "spec");
+        for (const auto& [key, value] : spec.Entries()) {
+          if (key.IsScalar()) one.spec_fields.insert(key.scalar());
+        }
         s.timeline.push_back(std::move(one));
       }
     } else {

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -111,10 +112,11 @@ struct TimelineAction {
   sim::Time at = 0;
   Kind kind = Kind::kApply;
   std::string deployment;  // namespace/name
-  // kApply: the Deployment as the manifest has it, and whether it leaves
-  // replicas out (then the current count stays, as with an HPA).
+  // kApply: the Deployment as the manifest has it, and the fields of its
+  // spec that the manifest gives: those it leaves out keep their current
+  // values (replicas, as when an HPA owns them; strategy; ...).
   std::optional<Deployment> manifest;
-  bool keeps_replicas = false;
+  std::set<std::string> spec_fields;
   int replicas = 0;              // kScale
   std::int64_t to_revision = 0;  // kUndo: 0 is the revision before the current
 };

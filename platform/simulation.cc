@@ -476,19 +476,22 @@ void Simulation::ApplyTimelineAction(ApiServer& api, sim::Time now, const Timeli
   }
   switch (action.kind) {
     case TimelineAction::Kind::kApply: {
-      // kubectl apply: the manifest's spec replaces the Deployment's; a
-      // manifest without replicas leaves them as they are.
+      // kubectl apply: the fields the manifest's spec gives replace the
+      // Deployment's; those it leaves out stay as they are.
       const Deployment& m = *action.manifest;
-      api.Patch<Deployment>(action.deployment, [m, keep = action.keeps_replicas](Deployment& x) {
-        if (!keep) x.replicas = m.replicas;
-        x.pod_template = m.pod_template;
-        x.min_ready = m.min_ready;
-        x.recreate = m.recreate;
-        x.max_surge = m.max_surge;
-        x.max_unavailable = m.max_unavailable;
-        x.revision_history_limit = m.revision_history_limit;
-        x.progress_deadline = m.progress_deadline;
-        x.paused = m.paused;
+      api.Patch<Deployment>(action.deployment, [m, &given = action.spec_fields](Deployment& x) {
+        auto has = [&](const char* field) { return given.count(field) > 0; };
+        if (has("replicas")) x.replicas = m.replicas;
+        if (has("template")) x.pod_template = m.pod_template;
+        if (has("minReadySeconds")) x.min_ready = m.min_ready;
+        if (has("strategy")) {
+          x.recreate = m.recreate;
+          x.max_surge = m.max_surge;
+          x.max_unavailable = m.max_unavailable;
+        }
+        if (has("revisionHistoryLimit")) x.revision_history_limit = m.revision_history_limit;
+        if (has("progressDeadlineSeconds")) x.progress_deadline = m.progress_deadline;
+        if (has("paused")) x.paused = m.paused;
         ++x.meta.generation;
       });
       emit("Applied", "deployment.apps/" + d->meta.name + " configured");
