@@ -177,9 +177,10 @@ struct DeploymentStatus {
   int unavailable_replicas = 0;
   std::int64_t observed_generation = 0;
   bool available = false;  // condition Available (MinimumReplicasAvailable)
-  // Condition Progressing: its status, reason and when it last changed or
-  // (while ReplicaSetUpdated) last saw progress.
-  bool progressing = true;
+  // Condition Progressing: its status ("True", "False" or "Unknown"),
+  // reason, and when it last changed or (while ReplicaSetUpdated) last saw
+  // progress.
+  std::string progressing = "True";
   std::string progressing_reason;  // "" until the first sync
   sim::Time progressing_update = 0;
 };

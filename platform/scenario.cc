@@ -371,8 +371,11 @@ void ReadDeploymentStrategy(MapReader& spec, Deployment& d, Diagnostics& diags) 
   d.revision_history_limit = static_cast<int>(spec.Int("revisionHistoryLimit", 10, 0, 1'000'000));
   const Node deadline = spec.Get("progressDeadlineSeconds");
   d.progress_deadline = spec.Int("progressDeadlineSeconds", 600, 1, INT32_MAX) * sim::kSecond;
-  if (deadline.present() && d.progress_deadline <= d.min_ready) {
-    diags.Error(deadline.location(), deadline.path(), "must be greater than minReadySeconds");
+  if (d.progress_deadline <= d.min_ready) {  // after defaulting, as the API server checks
+    const Node at = deadline.present() ? deadline : spec.Get("minReadySeconds");
+    diags.Error(at.location(), at.path(),
+                deadline.present() ? "must be greater than minReadySeconds"
+                                   : "must be less than progressDeadlineSeconds (default 600)");
   }
   d.paused = spec.Bool("paused", false);
   const Node strategy_node = spec.Get("strategy");
@@ -1475,6 +1478,14 @@ void ReadTimeline(const Node& list, const std::filesystem::path& base, Scenario&
                       "no Deployment " + d.meta.Key() + " among the scenario's manifests");
           continue;
         }
+        const Deployment& now =
+            *std::find_if(s.deployments.begin(), s.deployments.end(),
+                          [&](const Deployment& x) { return x.meta.Key() == d.meta.Key(); });
+        if (d.selector != now.selector) {
+          const Node doc = actx.objects["Deployment/" + d.meta.Key()];
+          const Node sel = Field(Field(doc, "spec"), "selector");
+          diags.Error(sel.location(), sel.path(), "field is immutable");
+        }
         TimelineAction one = a;
         one.deployment = d.meta.Key();
         one.manifest = d;
@@ -1981,6 +1992,11 @@ void ReadModelServers(const Node& list, const std::filesystem::path& base, Scena
       ModelServerSpec vs;
       vs.deployment = spec.deployment;
       ReadServerFields(vm, vs, base, own);
+      // A version's service times replace the entry's, both fields together.
+      const bool times = Field(version, "serviceTime").present();
+      const bool times_by_gpu = Field(version, "serviceTimeByGpu").present();
+      if (times && !times_by_gpu) vs.config.service_time_by_gpu.clear();
+      if (times_by_gpu && !times) vs.config.service_time = nullptr;
       vm.RejectUnknown();
       // What the entry's own reading reported already is not said twice.
       for (const input::Diagnostic& d : own.all()) {
@@ -2088,12 +2104,15 @@ void ReadSpec(const Node& spec_node, const std::filesystem::path& base, Scenario
   ReadManifests(spec.Require("manifests"), base, s, ctx);
   ReadModelServers(spec.Get("modelServers"), base, s, diags);
   // A revision's pods have the queue-proxy in front of their server, with
-  // its breaker at the revision's containerConcurrency.
+  // its breaker at the revision's containerConcurrency (whatever version).
   for (const KnativeServiceSpec& k : s.knative_services) {
     for (ModelServerSpec& m : s.model_servers) {
-      if (m.deployment == k.deployment) {
-        m.config.queue_proxy = true;
-        m.config.container_concurrency = k.container_concurrency;
+      if (m.deployment != k.deployment) continue;
+      m.config.queue_proxy = true;
+      m.config.container_concurrency = k.container_concurrency;
+      for (auto& [image, v] : m.versions) {
+        v.config.queue_proxy = true;
+        v.config.container_concurrency = k.container_concurrency;
       }
     }
   }

@@ -165,6 +165,40 @@ RunResult Simulation::Run(const RunOptions& options) {
   DataPlane data_plane(engine, api, std::move(routes), std::move(servers), sc.service_proxy,
                        sc.warmup);
   DeploymentController deployments(engine, api, events_);
+  // What each rollout's Services' requests did: counts at its start and end.
+  std::map<std::string, std::vector<std::size_t>> routes_of_deployment;
+  for (const Deployment& d : sc.deployments) {
+    for (std::size_t r = 0; r < sc.traffic.size(); ++r) {
+      for (const Service& svc : sc.services) {
+        if (svc.meta.Key() == sc.traffic[r].service &&
+            svc.meta.namespace_name == d.meta.namespace_name &&
+            SelectorMatches(svc.selector, d.pod_template.labels)) {
+          routes_of_deployment[d.meta.Key()].push_back(r);
+        }
+      }
+    }
+  }
+  std::vector<std::pair<RequestCounts, RequestCounts>> rollout_counts;  // start, end
+  auto counts_of = [&](const std::string& deployment) {
+    RequestCounts sum;
+    const auto it = routes_of_deployment.find(deployment);
+    if (it == routes_of_deployment.end()) return sum;
+    for (const std::size_t r : it->second) {
+      const RequestCounts& c = data_plane.metrics(r).all;
+      sum.arrived += c.arrived;
+      sum.completed += c.completed;
+      sum.failed += c.failed;
+      sum.timed_out += c.timed_out;
+      sum.dropped_no_endpoint += c.dropped();
+    }
+    return sum;
+  };
+  deployments.OnRollout([&](std::size_t index) {
+    const auto& rollout = deployments.rollouts()[index];
+    if (rollout_counts.size() <= index) rollout_counts.resize(index + 1);
+    (rollout.ended ? rollout_counts[index].second : rollout_counts[index].first) =
+        counts_of(rollout.deployment);
+  });
   EndpointsController endpoints(engine, api, events_);
   ReplicaSetController replicasets(engine, api, events_);
   Scheduler scheduler(engine, api, events_);
@@ -256,9 +290,10 @@ RunResult Simulation::Run(const RunOptions& options) {
     api.Create(h);
   // The timeline's changes, each at its time.
   for (const TimelineAction& action : sc.timeline) {
-    engine.ScheduleCallbackAt(action.at, [&api, &engine, &action, this] {
-      ApplyTimelineAction(api, engine.Now(), action);
-    });
+    // Not before the objects it changes have landed.
+    engine.ScheduleCallbackAt(
+        std::max(action.at, sc.api_request_latency),
+        [&api, &engine, &action, this] { ApplyTimelineAction(api, engine.Now(), action); });
   }
 
   // Joules the GPUs drew above idle, from `whole_run` busy time (warm-up
@@ -414,6 +449,26 @@ RunResult Simulation::Run(const RunOptions& options) {
           static_cast<double>(data_plane.ActivatorBuffered(key));
       result.autoscalers[key] = std::move(metrics);
     }
+  }
+  for (std::size_t i = 0; i < deployments.rollouts().size(); ++i) {
+    const auto& rollout = deployments.rollouts()[i];
+    const RequestCounts start =
+        i < rollout_counts.size() ? rollout_counts[i].first : RequestCounts{};
+    const RequestCounts end = rollout.ended && i < rollout_counts.size()
+                                  ? rollout_counts[i].second
+                                  : counts_of(rollout.deployment);
+    RunResult::Rollout r{rollout.deployment, rollout.replica_set, rollout.outcome, {}};
+    auto& x = r.metrics;
+    x["started_s"] = sim::ToSeconds(rollout.started);
+    x["ended_s"] = rollout.ended ? sim::ToSeconds(*rollout.ended) : kNaN;
+    x["duration_s"] = rollout.ended ? sim::ToSeconds(*rollout.ended - rollout.started) : kNaN;
+    x["steps"] = rollout.steps;
+    x["arrived"] = static_cast<double>(end.arrived - start.arrived);
+    x["completed"] = static_cast<double>(end.completed - start.completed);
+    x["failed"] = static_cast<double>(end.failed - start.failed);
+    x["timed_out"] = static_cast<double>(end.timed_out - start.timed_out);
+    x["dropped"] = static_cast<double>(end.dropped_no_endpoint - start.dropped_no_endpoint);
+    result.rollouts.push_back(std::move(r));
   }
   data_plane.FoldIntervals();  // the run's latencies, whole
   for (std::size_t i = 0; i < data_plane.route_count(); ++i) {

@@ -45,6 +45,16 @@ struct RunResult {
   // What each HPA did over the window, by HPA key (see
   // HorizontalPodAutoscalerController::Results).
   std::map<std::string, std::map<std::string, double>> autoscalers;
+  // Each rollout of a Deployment (a new template), in the order they
+  // started: `metrics` has started_s, ended_s and duration_s (NaN while it
+  // had not ended), steps (ReplicaSet scalings) and what the requests to
+  // the Services that select its pods did from its start to its end (or
+  // the end of the run): arrived, completed, failed, timed_out, dropped.
+  struct Rollout {
+    std::string deployment, replica_set, outcome;
+    std::map<std::string, double> metrics;
+  };
+  std::vector<Rollout> rollouts;
   std::uint64_t events_executed = 0;
   std::uint64_t requests = 0;  // arrivals, every service, whole run
   std::uint64_t api_writes = 0;

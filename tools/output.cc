@@ -147,9 +147,40 @@ Json SummaryJson(const platform::Scenario& scenario, std::uint64_t seed, int rep
       autoscalers[key] = entry;
     }
   }
+  // Each Deployment's rollouts, the k-th of every run pooled together.
+  Json rollouts = Json::object();
+  std::map<std::string, std::vector<std::vector<const platform::RunResult::Rollout*>>> grouped;
+  for (const platform::RunResult* run : pooled) {
+    std::map<std::string, std::size_t> seen;
+    for (const auto& ro : run->rollouts) {
+      auto& list = grouped[ro.deployment];
+      const std::size_t k = seen[ro.deployment]++;
+      if (list.size() <= k) list.resize(k + 1);
+      list[k].push_back(&ro);
+    }
+  }
+  for (const auto& [deployment, list] : grouped) {
+    Json entries = Json::array();
+    for (const auto& of_runs : list) {
+      Json entry;
+      entry["replica_set"] = of_runs.front()->replica_set;
+      Json outcomes = Json::object();
+      std::vector<const std::map<std::string, double>*> metrics;
+      for (const auto* ro : of_runs) {
+        outcomes[ro->outcome] = outcomes.value(ro->outcome, 0) + 1;
+        metrics.push_back(&ro->metrics);
+      }
+      entry["runs"] = of_runs.size();
+      entry["outcomes"] = outcomes;
+      Pool(metrics, entry);
+      entries.push_back(entry);
+    }
+    rollouts[deployment] = entries;
+  }
   j["platform"] = platform;
   j["services"] = services;
   j["autoscalers"] = autoscalers;
+  j["rollouts"] = rollouts;
   Json per_run = Json::array();
   for (std::size_t i = 0; i < runs.size(); ++i) {
     Json r;
@@ -166,6 +197,14 @@ Json SummaryJson(const platform::Scenario& scenario, std::uint64_t seed, int rep
     for (const auto& [key, metrics] : runs[i].autoscalers)
       hpas[key] = Numbers(metrics);
     r["autoscalers"] = hpas;
+    Json run_rollouts = Json::array();
+    for (const auto& ro : runs[i].rollouts) {
+      run_rollouts.push_back({{"deployment", ro.deployment},
+                              {"replica_set", ro.replica_set},
+                              {"outcome", ro.outcome},
+                              {"metrics", Numbers(ro.metrics)}});
+    }
+    r["rollouts"] = run_rollouts;
     Json svc = Json::object();
     for (const auto& s : runs[i].services)
       svc[s.service] = Numbers(s.metrics);
@@ -204,7 +243,7 @@ void WriteDesignComparison(std::ostream& out, std::uint64_t seed, int replicatio
     entry["description"] = d.scenario->design_description;
     entry["folder"] = d.folder;
     for (const char* key : {"complete", "duration_s", "warmup_s", "pooled_runs", "platform",
-                            "services", "autoscalers"}) {
+                            "services", "autoscalers", "rollouts"}) {
       entry[key] = summary[key];
     }
     list.push_back(entry);

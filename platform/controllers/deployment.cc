@@ -57,12 +57,15 @@ void DeploymentController::Scale(const std::string& key, const ReplicaSet& rs, i
   api_.Update(std::move(scaled), [this, key, name = rs.meta.name, from,
                                   replicas](WriteStatus status) {
     if (status != WriteStatus::kOk) return;
+    if (const auto it = active_rollout_.find(key); it != active_rollout_.end()) {
+      ++rollouts_[it->second].steps;
+    }
     events_.Emit({engine_.Now(),
                   "ScalingReplicaSet",
                   "Deployment",
                   key,
                   std::string(replicas > from ? "Scaled up" : "Scaled down") + " replica set " +
-                      name + " from " + std::to_string(from) + " to " + std::to_string(replicas),
+                      name + " to " + std::to_string(replicas) + " from " + std::to_string(from),
                   {}});
   });
 }
@@ -101,11 +104,14 @@ std::string DeploymentController::CreateNew(const std::string& key, const Deploy
                   "Created new replica set \"" + name + "\"",
                   {{"condition", "Progressing"}, {"status", "True"}}});
     if (replicas > 0) {
+      if (const auto it = active_rollout_.find(key); it != active_rollout_.end()) {
+        ++rollouts_[it->second].steps;
+      }
       events_.Emit({engine_.Now(),
                     "ScalingReplicaSet",
                     "Deployment",
                     key,
-                    "Scaled up replica set " + name + " from 0 to " + std::to_string(replicas),
+                    "Scaled up replica set " + name + " to " + std::to_string(replicas),
                     {}});
     }
   });
@@ -181,7 +187,8 @@ bool DeploymentController::Recreate(const std::string& key, const Deployment& d,
     Scale(key, *rs, 0);
     scaled = true;
   }
-  if (scaled || OldPodsRunning(new_rs, old)) return scaled;
+  // Waiting for the old pods to go counts as moving: no clean-up yet.
+  if (scaled || OldPodsRunning(new_rs, old)) return true;
   if (new_rs == nullptr) {
     std::int64_t revision = 0;
     for (const ReplicaSet* rs : old)
@@ -219,11 +226,36 @@ void DeploymentController::CleanUp(const Deployment& d, const std::vector<const 
   }
 }
 
+void DeploymentController::TrackTemplate(const std::string& key, const Deployment& d,
+                                         const std::string& hash) {
+  std::string& synced = synced_hash_[key];
+  if (synced == hash) return;
+  const bool first = synced.empty();
+  synced = hash;
+  if (first) return;  // the Deployment's creation is no rollout
+  EndRollout(key, "superseded");
+  active_rollout_[key] = rollouts_.size();
+  rollouts_.push_back(
+      {key, d.meta.name + "-" + hash, engine_.Now(), std::nullopt, "progressing", 0});
+  if (on_rollout_) on_rollout_(rollouts_.size() - 1);
+}
+
+void DeploymentController::EndRollout(const std::string& key, const char* outcome) {
+  const auto it = active_rollout_.find(key);
+  if (it == active_rollout_.end()) return;
+  const std::size_t index = it->second;
+  active_rollout_.erase(it);
+  rollouts_[index].ended = engine_.Now();
+  rollouts_[index].outcome = outcome;
+  if (on_rollout_) on_rollout_(index);
+}
+
 Result DeploymentController::Reconcile(const std::string& key) {
   const Deployment* d = api_.Get<Deployment>(key);
   if (d == nullptr || d->meta.deleting) return Result::Done();
   const std::string hash = TemplateHash(d->pod_template);
   const sim::Time now = engine_.Now();
+  TrackTemplate(key, *d, hash);
 
   const ReplicaSet* new_rs = nullptr;
   std::vector<const ReplicaSet*> old;
@@ -243,25 +275,40 @@ Result DeploymentController::Reconcile(const std::string& key) {
   for (const ReplicaSet* rs : old)
     max_old = std::max(max_old, rs->revision);
   if (new_rs != nullptr && new_rs->revision <= max_old) {
+    // Written first; its watch brings the sync that goes on from it.
     api_.Patch<ReplicaSet>(new_rs->meta.Key(),
                            [revision = max_old + 1](ReplicaSet& r) { r.revision = revision; });
+    return Result::Done();
   }
 
+  // deployment_util.go DeploymentComplete, of a status.
+  auto complete = [&](const DeploymentStatus& st) {
+    return st.updated_replicas == d->replicas && st.replicas == d->replicas &&
+           st.available_replicas == d->replicas && st.observed_generation >= d->meta.generation;
+  };
   created_.clear();
   if (d->paused) {
-    // sync.go sync: no rollout while paused; a lone active ReplicaSet
-    // follows the replicas (several: proportional scaling, not simulated).
+    // sync.go sync: no rollout while paused; a lone active ReplicaSet (or,
+    // with none, the newest: FindActiveOrLatest) follows the replicas
+    // (several: proportional scaling, not simulated).
     std::vector<const ReplicaSet*> active;
     for (const ReplicaSet* rs : old) {
       if (rs->replicas > 0) active.push_back(rs);
     }
-    if (new_rs != nullptr && (new_rs->replicas > 0 || active.empty())) active.push_back(new_rs);
+    if (new_rs != nullptr && new_rs->replicas > 0) active.push_back(new_rs);
+    if (active.empty()) {
+      if (new_rs != nullptr) {
+        active.push_back(new_rs);
+      } else if (!old.empty()) {
+        active.push_back(old.back());
+      }
+    }
     if (active.size() == 1 && active[0]->replicas != d->replicas) {
       Scale(key, *active[0], d->replicas);
     }
   } else {
     const bool moved = d->recreate ? Recreate(key, *d, new_rs, old) : Rolling(key, *d, new_rs, old);
-    if (!moved && d->status.progressing_reason == "NewReplicaSetAvailable") CleanUp(*d, old);
+    if (!moved && complete(d->status)) CleanUp(*d, old);
   }
 
   // calculateStatus, from the ReplicaSets as the store has them.
@@ -286,73 +333,47 @@ Result DeploymentController::Reconcile(const std::string& key) {
   status.observed_generation = d->meta.generation;
   status.available = status.available_replicas >= d->replicas - rollout::MaxUnavailable(*d);
 
-  // The Progressing condition (syncRolloutStatus).
+  // The Progressing condition: progress.go syncRolloutStatus, and
+  // checkPausedConditions for a paused Deployment.
   const DeploymentStatus& old_status = d->status;
-  const std::string rs_name = new_rs != nullptr ? new_rs->meta.name : created_;
-  auto set = [&](bool progressing, const char* reason) {
-    status.progressing = progressing;
+  auto set = [&](const char* truth, const char* reason) {
+    status.progressing = truth;
     status.progressing_reason = reason;
     status.progressing_update = now;
   };
+  if (d->paused) {
+    if (status.progressing_reason != "DeploymentPaused") set("Unknown", "DeploymentPaused");
+  } else if (status.progressing_reason == "DeploymentPaused") {
+    set("Unknown", "DeploymentResumed");  // the deadline's clock starts again
+  }
   if (!created_.empty()) {
-    set(true, "NewReplicaSetCreated");
+    set("True", "NewReplicaSetCreated");
   } else if (status.progressing_reason.empty() && new_rs != nullptr) {
-    set(true, "FoundNewReplicaSet");
+    set("True", "FoundNewReplicaSet");
   }
   const bool complete_before = status.replicas == status.updated_replicas &&
                                status.progressing_reason == "NewReplicaSetAvailable";
-  if (!complete_before) {
-    const bool complete = status.updated_replicas == d->replicas &&
-                          status.replicas == d->replicas &&
-                          status.available_replicas == d->replicas;
+  if (!d->paused && !complete_before) {
     const bool progress = status.updated_replicas > old_status.updated_replicas ||
                           status.replicas - status.updated_replicas <
                               old_status.replicas - old_status.updated_replicas ||
                           status.ready_replicas > old_status.ready_replicas ||
                           status.available_replicas > old_status.available_replicas;
-    if (complete) {
+    if (complete(status)) {
       if (status.progressing_reason != "NewReplicaSetAvailable") {
-        set(true, "NewReplicaSetAvailable");
+        set("True", "NewReplicaSetAvailable");
       }
     } else if (progress) {
-      set(true, "ReplicaSetUpdated");
+      set("True", "ReplicaSetUpdated");
     } else if (status.progressing_reason != "ProgressDeadlineExceeded" &&
+               status.progressing_reason != "NewReplicaSetAvailable" &&
                !status.progressing_reason.empty() &&
                sim::SatAdd(status.progressing_update, d->progress_deadline) < now) {
-      set(false, "ProgressDeadlineExceeded");
+      // DeploymentTimedOut: never from a completed rollout's condition.
+      set("False", "ProgressDeadlineExceeded");
     }
   }
 
-  if ((status.progressing_reason != old_status.progressing_reason ||
-       status.progressing != old_status.progressing) &&
-      status.progressing_reason != "NewReplicaSetCreated") {  // emitted as it is created
-    std::string message;
-    const std::string quoted = "\"" + rs_name + "\"";
-    if (status.progressing_reason == "FoundNewReplicaSet") {
-      message = "Found new replica set " + quoted;
-    } else if (status.progressing_reason == "ReplicaSetUpdated") {
-      message = "ReplicaSet " + quoted + " is progressing.";
-    } else if (status.progressing_reason == "NewReplicaSetAvailable") {
-      message = "ReplicaSet " + quoted + " has successfully progressed.";
-    } else {
-      message = "ReplicaSet " + quoted + " has timed out progressing.";
-    }
-    events_.Emit(
-        {now,
-         status.progressing_reason,
-         "Deployment",
-         key,
-         message,
-         {{"condition", "Progressing"}, {"status", status.progressing ? "True" : "False"}}});
-  }
-  if (status.available != old_status.available) {
-    events_.Emit({now,
-                  status.available ? "Available" : "Unavailable",
-                  "Deployment",
-                  key,
-                  status.available ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
-                  {}});
-  }
   if (status.replicas != old_status.replicas ||
       status.updated_replicas != old_status.updated_replicas ||
       status.ready_replicas != old_status.ready_replicas ||
@@ -362,14 +383,79 @@ Result DeploymentController::Reconcile(const std::string& key) {
       status.available != old_status.available || status.progressing != old_status.progressing ||
       status.progressing_reason != old_status.progressing_reason ||
       status.progressing_update != old_status.progressing_update) {
-    api_.Patch<Deployment>(key, [status](Deployment& dep) { dep.status = status; });
+    // Written against the Deployment as read, so that a sync working from
+    // a status that has since changed fails instead of reporting its
+    // changes twice; its condition events once it has landed.
+    Deployment updated = *d;
+    updated.status = status;
+    const std::string subject = new_rs != nullptr   ? "ReplicaSet \"" + new_rs->meta.name + "\""
+                                : !created_.empty() ? "ReplicaSet \"" + created_ + "\""
+                                                    : "Deployment \"" + d->meta.name + "\"";
+    api_.Update(std::move(updated),
+                [this, key, status, before = old_status, subject](WriteStatus result) {
+                  if (result != WriteStatus::kOk) {
+                    queue_.Add(key);
+                    return;
+                  }
+                  ReportConditions(key, before, status, subject);
+                });
   }
   // requeueStuckDeployment: look again when the deadline would pass.
-  if (status.progressing && status.progressing_reason != "NewReplicaSetAvailable") {
+  if (!d->paused && status.progressing == "True" &&
+      status.progressing_reason != "NewReplicaSetAvailable") {
     const sim::Time at = sim::SatAdd(status.progressing_update, d->progress_deadline);
     return Result::RequeueAfter(std::max<sim::Time>(at - now, 0) + 1);
   }
   return Result::Done();
+}
+
+void DeploymentController::ReportConditions(const std::string& key, const DeploymentStatus& before,
+                                            const DeploymentStatus& after,
+                                            const std::string& subject) {
+  const sim::Time now = engine_.Now();
+  if ((after.progressing_reason != before.progressing_reason ||
+       after.progressing != before.progressing) &&
+      after.progressing_reason != "NewReplicaSetCreated") {  // emitted as it is created
+    const std::string& reason = after.progressing_reason;
+    std::string message;
+    if (reason == "FoundNewReplicaSet") {
+      message = "Found new replica set " + subject.substr(subject.find('"'));
+    } else if (reason == "ReplicaSetUpdated") {
+      message = subject + " is progressing.";
+    } else if (reason == "NewReplicaSetAvailable") {
+      message = subject + " has successfully progressed.";
+    } else if (reason == "ProgressDeadlineExceeded") {
+      message = subject + " has timed out progressing.";
+    } else if (reason == "DeploymentPaused") {
+      message = "Deployment is paused";
+    } else {
+      message = "Deployment is resumed";
+    }
+    events_.Emit({now,
+                  reason,
+                  "Deployment",
+                  key,
+                  message,
+                  {{"condition", "Progressing"}, {"status", after.progressing}}});
+  }
+  // The condition turning NewReplicaSetAvailable ends a rollout (during a
+  // Recreate's scale-down it can still read so from the last one).
+  if (after.progressing_reason == "NewReplicaSetAvailable" &&
+      before.progressing_reason != "NewReplicaSetAvailable") {
+    EndRollout(key, "complete");
+  } else if (after.progressing_reason == "ProgressDeadlineExceeded") {
+    if (const auto it = active_rollout_.find(key); it != active_rollout_.end()) {
+      rollouts_[it->second].outcome = "progress deadline exceeded";
+    }
+  }
+  if (after.available != before.available) {
+    events_.Emit({now,
+                  after.available ? "Available" : "Unavailable",
+                  "Deployment",
+                  key,
+                  after.available ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
+                  {}});
+  }
 }
 
 }  // namespace platsim::platform

@@ -33,6 +33,9 @@
 #ifndef PLATSIM_PLATFORM_CONTROLLERS_DEPLOYMENT_H_
 #define PLATSIM_PLATFORM_CONTROLLERS_DEPLOYMENT_H_
 
+#include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,8 +47,26 @@ namespace platsim::platform {
 
 class DeploymentController : public Reconciler {
  public:
+  // One rollout: from the sync that first sees a Deployment's new template
+  // to the one that finds it complete (Progressing NewReplicaSetAvailable).
+  struct Rollout {
+    std::string deployment;   // namespace/name
+    std::string replica_set;  // the new ReplicaSet's name
+    sim::Time started = 0;
+    std::optional<sim::Time> ended;
+    // "progressing", "complete", "progress deadline exceeded" (it may still
+    // complete), or "superseded" (another template came first).
+    std::string outcome = "progressing";
+    int steps = 0;  // ReplicaSet scalings during it
+  };
+
   // Borrows everything; registers its watches.
   DeploymentController(sim::Engine& engine, ApiServer& api, EventSink& events);
+
+  // Every rollout so far, in the order they started.
+  const std::vector<Rollout>& rollouts() const { return rollouts_; }
+  // Called with a rollout's index when it starts and when it ends.
+  void OnRollout(std::function<void(std::size_t index)> fn) { on_rollout_ = std::move(fn); }
 
   Result Reconcile(const std::string& key) override;
   const char* Name() const override { return "Deployment"; }
@@ -69,6 +90,11 @@ class DeploymentController : public Reconciler {
   // recreate.go oldPodsRunning: pods of any ReplicaSet but the new one left.
   bool OldPodsRunning(const ReplicaSet* new_rs, const std::vector<const ReplicaSet*>& old) const;
   void CleanUp(const Deployment& d, const std::vector<const ReplicaSet*>& old);
+  // Events of a status that has landed: the Progressing and Available
+  // conditions' changes (and the rollout's end). `subject` is what the
+  // messages name: the new ReplicaSet, or the Deployment.
+  void ReportConditions(const std::string& key, const DeploymentStatus& before,
+                        const DeploymentStatus& after, const std::string& subject);
 
   sim::Engine& engine_;
   ApiServer& api_;
@@ -77,6 +103,14 @@ class DeploymentController : public Reconciler {
   KeyIndex replicasets_by_owner_;  // by owner uid
   KeyIndex pods_by_owner_;         // by owner (ReplicaSet) uid
   std::string created_;            // the ReplicaSet this sync created, if any
+  // Rollouts: each Deployment's template hash as last synced, and its
+  // rollout in progress (an index into rollouts_).
+  void TrackTemplate(const std::string& key, const Deployment& d, const std::string& hash);
+  void EndRollout(const std::string& key, const char* outcome);
+  std::vector<Rollout> rollouts_;
+  std::map<std::string, std::string> synced_hash_;
+  std::map<std::string, std::size_t> active_rollout_;
+  std::function<void(std::size_t)> on_rollout_;
 };
 
 }  // namespace platsim::platform

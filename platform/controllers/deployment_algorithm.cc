@@ -5,9 +5,11 @@
 namespace platsim::platform::rollout {
 
 int Scaled(const IntOrPercent& v, int total, bool round_up) {
-  if (!v.percent) return v.value;
+  // At most kMaxScaled, so that replicas + surge cannot overflow.
+  if (!v.percent) return std::min(v.value, kMaxScaled);
   const std::int64_t scaled = std::int64_t{v.value} * total;
-  return static_cast<int>(round_up ? (scaled + 99) / 100 : scaled / 100);
+  return static_cast<int>(
+      std::min<std::int64_t>(round_up ? (scaled + 99) / 100 : scaled / 100, kMaxScaled));
 }
 
 std::pair<int, int> ResolveFenceposts(const IntOrPercent& surge, const IntOrPercent& unavailable,
@@ -46,6 +48,9 @@ int CleanupUnhealthyReplicas(const std::vector<Set>& old_sets, int max_cleanup,
     if (cleaned >= max_cleanup) break;
     const Set& s = old_sets[i];
     if (s.replicas == 0 || s.replicas == s.available) continue;  // nothing unhealthy
+    // More available than wanted (a status from before a scale-down):
+    // upstream refuses the "scale down" to more, and nothing is scaled.
+    if (s.available > s.replicas) return -1;
     const int down = std::min(max_cleanup - cleaned, s.replicas - s.available);
     replicas[i] -= down;
     cleaned += down;
@@ -88,6 +93,12 @@ ScaleDown ReconcileOldReplicaSets(const Deployment& d, const std::vector<Set>& o
   if (max_scaled_down <= 0) return out;
 
   out.cleaned = CleanupUnhealthyReplicas(old_sets, max_scaled_down, out.replicas);
+  if (out.cleaned < 0) {  // reconcileOldReplicaSets returns without scaling
+    out.cleaned = 0;
+    for (std::size_t i = 0; i < old_sets.size(); ++i)
+      out.replicas[i] = old_sets[i].replicas;
+    return out;
+  }
   int available = new_set.available;
   for (const Set& s : old_sets)
     available += s.available;

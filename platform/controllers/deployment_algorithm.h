@@ -15,7 +15,8 @@
 namespace platsim::platform::rollout {
 
 // intstr.GetScaledValueFromIntOrPercent: a count as it is, a percent of
-// `total` rounded up or down.
+// `total` rounded up or down; at most kMaxScaled (beyond any Deployment).
+inline constexpr int kMaxScaled = 1'000'000;
 int Scaled(const IntOrPercent& v, int total, bool round_up);
 
 // deployment_util.go ResolveFenceposts: (maxSurge rounded up,
@@ -43,7 +44,8 @@ int NewRSNewReplicas(const Deployment& d, int all_replicas, int new_replicas);
 // rolling.go cleanupUnhealthyReplicas: oldest first, each old ReplicaSet
 // down by its unhealthy replicas (spec beyond available), within
 // `max_cleanup` in all. Returns how many; `replicas` (one per set) is
-// lowered in place.
+// lowered in place; -1 (and nothing lowered that counts) if a set has more
+// available than replicas, which upstream refuses as a scale-up.
 int CleanupUnhealthyReplicas(const std::vector<Set>& old_sets, int max_cleanup,
                              std::vector<int>& replicas);
 // rolling.go scaleDownOldReplicaSetsForRollingUpdate: while more than

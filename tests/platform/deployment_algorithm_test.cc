@@ -38,6 +38,9 @@ TEST(Rollout, ResolveFencepostsAsUpstreamsTable) {
   recreate.recreate = true;
   EXPECT_EQ(MaxUnavailable(recreate), 0);
   EXPECT_EQ(NewRSNewReplicas(recreate, 10, 0), 10);
+  // A surge beyond any count is bounded, and the sum cannot overflow.
+  EXPECT_EQ(MaxSurge(Rolling(10, Count(2'000'000'000), Count(0))), kMaxScaled);
+  EXPECT_EQ(NewRSNewReplicas(Rolling(10, Percent(2'000'000'000), Count(0)), 0, 0), 10);
 }
 
 // rolling_test.go TestDeploymentController_reconcileNewReplicaSet:
@@ -82,6 +85,16 @@ TEST(Rollout, OldReplicaSetsStepAsUpstreamsTable) {
     EXPECT_EQ(down.cleaned + down.scaled > 0, c.scale) << c.old_ready;
     EXPECT_EQ(down.replicas.at(0), c.expected_old) << c.old_ready;
   }
+}
+
+// A status from before a scale-down (more available than replicas): the
+// clean-up would be a scale-up, which upstream refuses, and nothing scales
+// (old A {2 replicas, 4 available} and B {8, 3}, against 8 available).
+TEST(Rollout, AStaleStatusScalesNothingDown) {
+  const Deployment d = Rolling(10, Count(0), Count(2));
+  const ScaleDown down = ReconcileOldReplicaSets(d, {{2, 4}, {8, 3}}, {0, 0});
+  EXPECT_EQ(down.replicas, (std::vector<int>{2, 8}));
+  EXPECT_EQ(down.cleaned + down.scaled, 0);
 }
 
 // rolling_test.go TestDeploymentController_cleanupUnhealthyReplicas.

@@ -2064,7 +2064,7 @@ spec:
 }
 
 // One step of a rollout, from a ScalingReplicaSet event: "Scaled up
-// replica set NAME from A to B".
+// replica set NAME to B from A".
 struct RolloutStep {
   double at;
   std::string replica_set;
@@ -2072,7 +2072,9 @@ struct RolloutStep {
 };
 
 std::vector<RolloutStep> RolloutSteps(const std::filesystem::path& out) {
-  static const std::regex kMessage(R"(Scaled (up|down) replica set (\S+) from (\d+) to (\d+))");
+  // Upstream's wording: "to N from M", or "to N" for a new ReplicaSet.
+  static const std::regex kMessage(
+      R"(Scaled (up|down) replica set (\S+) to (\d+)(?: from (\d+))?)");
   std::vector<RolloutStep> steps;
   for (const auto& e : EventsOf(out, "Deployment")) {
     if (e["reason"] != "ScalingReplicaSet") continue;
@@ -2080,7 +2082,8 @@ std::vector<RolloutStep> RolloutSteps(const std::filesystem::path& out) {
     std::smatch m;
     EXPECT_TRUE(std::regex_match(message, m, kMessage)) << message;
     if (m.empty()) continue;
-    steps.push_back({e["time_s"].get<double>(), m[2], std::stoi(m[3]), std::stoi(m[4])});
+    steps.push_back(
+        {e["time_s"].get<double>(), m[2], m[4].matched ? std::stoi(m[4]) : 0, std::stoi(m[3])});
   }
   return steps;
 }
@@ -2168,6 +2171,23 @@ TEST(Cli, ARollingUpdateMovesReplicasWithinSurgeAndUnavailable) {
             progressing.end());
   const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
   EXPECT_EQ(summary["services"]["default/app"]["metrics"]["ready_replicas_final"], 10.0);
+  // The rollout in summary.json: its steps are the events', its end the
+  // condition's NewReplicaSetAvailable.
+  double available_at = 0;
+  for (const auto& e : EventsOf(out, "Deployment")) {
+    if (e["reason"] == "NewReplicaSetAvailable") available_at = e["time_s"];
+  }
+  const auto& rollouts = summary["rollouts"]["default/app"];
+  ASSERT_EQ(rollouts.size(), 1u);
+  EXPECT_EQ(rollouts[0]["replica_set"], new_rs);
+  EXPECT_EQ(rollouts[0]["outcomes"]["complete"], 1);
+  const auto& rm = rollouts[0]["metrics"];
+  EXPECT_EQ(rm["steps"].get<double>(), static_cast<double>(rollout.size()));
+  EXPECT_NEAR(rm["ended_s"].get<double>(), available_at, 1e-9);
+  EXPECT_NEAR(rm["started_s"].get<double>(), 300.0, 0.05);
+  EXPECT_GT(rm["arrived"].get<double>(), 0);
+  EXPECT_LE(rm["completed"].get<double>() + rm["dropped"].get<double>(),
+            rm["arrived"].get<double>() + 100);  // requests that began before it may end in it
 }
 
 // Recreate: the old ReplicaSet goes to 0 first; the new one is created only
@@ -2207,6 +2227,80 @@ TEST(Cli, ARecreateUpdateStopsEveryOldPodBeforeStartingTheNew) {
   const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
   EXPECT_EQ(summary["services"]["default/app"]["metrics"]["ready_replicas_final"], 10.0);
   EXPECT_GT(summary["services"]["default/app"]["metrics"]["dropped_no_endpoint"].get<double>(), 0);
+}
+
+// A rollback long after the last rollout completed (upstream's
+// DeploymentTimedOut never times out a completed condition), a release
+// that never becomes ready (progressDeadlineSeconds 60: Progressing False,
+// ProgressDeadlineExceeded), revisionHistoryLimit 0 (the old revision is
+// deleted once the release completes, so an undo to it fails as kubectl's
+// does) and a timeline scale.
+TEST(Cli, DeploymentsTimeOutKeepHistoryAndScaleAsUpstream) {
+  {
+    SCOPED_TRACE("undo long after");
+    TempDir dir;
+    const auto out = RunRollout(dir, {},
+                                "  - at: 1m\n    apply: {file: app-v2.yaml}\n"
+                                "  - at: 13m\n    undo: {deployment: app}\n");
+    bool rolled_back = false;
+    for (const auto& e : EventsOf(out, "Deployment")) {
+      EXPECT_NE(e["reason"], "ProgressDeadlineExceeded") << e["time_s"];
+      rolled_back |= e["reason"] == "RolledBack";
+    }
+    EXPECT_TRUE(rolled_back);
+    const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
+    const auto& rollouts = summary["rollouts"]["default/app"];
+    ASSERT_EQ(rollouts.size(), 2u);
+    EXPECT_EQ(rollouts[1]["outcomes"]["complete"], 1);
+  }
+  {
+    SCOPED_TRACE("never ready");
+    TempDir dir;
+    const auto out =
+        RunRollout(dir, {"  replicas: 10\n", "  replicas: 10\n  progressDeadlineSeconds: 60\n"},
+                   "  - at: 5m\n    apply: {file: app-v2.yaml}\n",
+                   "    versions:\n    - {image: \"app:2\", modelLoad: 2h}\n");
+    double last_progress = 0, timed_out = 0;
+    for (const auto& e : EventsOf(out, "Deployment")) {
+      if (e["reason"] == "ReplicaSetUpdated") last_progress = e["time_s"];
+      if (e["reason"] == "ProgressDeadlineExceeded" && timed_out == 0) {
+        timed_out = e["time_s"];
+        EXPECT_EQ(e["status"], "False");
+        EXPECT_NE(e["message"].get<std::string>().find("has timed out progressing."),
+                  std::string::npos);
+      }
+    }
+    EXPECT_GT(last_progress, 300.0);
+    EXPECT_GE(timed_out, last_progress + 60.0);
+    EXPECT_LT(timed_out, last_progress + 60.1);
+    const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
+    const auto& rollout = summary["rollouts"]["default/app"][0];
+    EXPECT_EQ(rollout["outcomes"]["progress deadline exceeded"], 1);
+    EXPECT_TRUE(rollout["metrics"]["duration_s"].is_null());
+    // The old pods still serve: 8 ready (maxUnavailable 2).
+    EXPECT_EQ(summary["services"]["default/app"]["metrics"]["ready_replicas_final"], 8.0);
+  }
+  {
+    SCOPED_TRACE("history and scale");
+    TempDir dir;
+    const auto out =
+        RunRollout(dir, {"  replicas: 10\n", "  replicas: 10\n  revisionHistoryLimit: 0\n"},
+                   "  - at: 2m\n    apply: {file: app-v2.yaml}\n"
+                   "  - at: 8m\n    undo: {deployment: app, toRevision: 1}\n"
+                   "  - at: 9m\n    scale: {deployment: app, replicas: 4}\n");
+    bool refused = false, scaled = false;
+    for (const auto& e : EventsOf(out, "Deployment")) {
+      if (e["reason"] == "RollbackFailed") {
+        refused = true;
+        EXPECT_EQ(e["message"], "unable to find specified revision 1 in history");
+      }
+      scaled |= e["reason"] == "Scaled" && e["time_s"].get<double>() == 540.0;
+    }
+    EXPECT_TRUE(refused);
+    EXPECT_TRUE(scaled);
+    const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
+    EXPECT_EQ(summary["services"]["default/app"]["metrics"]["ready_replicas_final"], 4.0);
+  }
 }
 
 // A bad release: the model server entry's version for image app:2 loads
