@@ -16,8 +16,21 @@ Kubelets::Kubelets(sim::Engine& engine, ApiServer& api, EventSink& events,
   api_.Watch<Pod>([this](WatchType type, const Pod& pod) { OnPod(type, pod); });
 }
 
+void Kubelets::FailNode(const std::string& name) {
+  nodes_[name].dead = true;
+  for (auto& [key, state] : pods_) {
+    if (state.node != name || state.stopping) continue;
+    state.stopping = true;
+    engine_.Cancel(state.timer);
+    runtime_.Kill(key);
+  }
+}
+
 void Kubelets::OnPod(WatchType type, const Pod& pod) {
   if (type == WatchType::kDeleted || pod.node_name.empty()) return;
+  if (const auto node = nodes_.find(pod.node_name); node != nodes_.end() && node->second.dead) {
+    return;  // nobody there to run or stop it
+  }
   const std::string key = pod.meta.Key();
   const auto it = pods_.find(key);
   if (it == pods_.end()) {

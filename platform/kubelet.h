@@ -44,6 +44,9 @@ class ContainerRuntime {
   // Stop the pod's containers, draining for at most `grace`; call `stopped`
   // when done. Called at most once per pod.
   virtual void Stop(const std::string& pod_key, sim::Time grace, std::function<void()> stopped) = 0;
+  // The machine under the pod died: its containers end at once, and what
+  // they held with them.
+  virtual void Kill(const std::string& pod_key) = 0;
 };
 
 class Kubelets {
@@ -59,6 +62,10 @@ class Kubelets {
   Kubelets(sim::Engine& engine, ApiServer& api, EventSink& events, ContainerRuntime& runtime,
            PullTime pull_time);
 
+  // Node `name` dies now: its pods' containers end, and its kubelet does
+  // nothing more (no pod bound to it starts, none deleted goes away).
+  void FailNode(const std::string& name);
+
  private:
   struct PodState {
     std::string node;
@@ -68,6 +75,7 @@ class Kubelets {
     sim::EventId timer;
   };
   struct NodeState {
+    bool dead = false;
     std::set<std::string> images;
     std::map<std::string, sim::Time> pulling;  // image -> when its pull ends
     sim::Time puller_free_at = 0;

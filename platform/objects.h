@@ -99,6 +99,9 @@ struct Toleration {
   std::string value;
   bool any_effect = true;
   TaintEffect effect = TaintEffect::kNoSchedule;
+  // tolerationSeconds, for a NoExecute taint: how long the pod stays once
+  // tainted; none: for ever.
+  std::optional<sim::Time> seconds;
 };
 
 // Where a pod may run and prefers to: nodeSelector, node affinity and

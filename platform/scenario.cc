@@ -200,7 +200,14 @@ Placement ReadPlacement(MapReader& spec, Diagnostics& diags) {
       t.any_effect = false;
       t.effect = *effect;
     }
-    m.WarnUnknown(kNotSimulated);  // tolerationSeconds: NoExecute eviction is not simulated
+    if (m.Has("tolerationSeconds")) {
+      t.seconds =
+          m.Int("tolerationSeconds", 0, INT64_MIN / sim::kSecond, INT64_MAX / sim::kSecond) *
+          sim::kSecond;
+      // A negative one evicts at once (taint eviction treats it as 0).
+      if (*t.seconds < 0) t.seconds = 0;
+    }
+    m.WarnUnknown(kNotSimulated);
     // As the API server validates tolerations (ValidateTolerations).
     if (t.exists && !t.value.empty()) {
       diags.Error(e.location(), e.path() + ".value", "must be empty when operator is Exists");
@@ -1451,9 +1458,35 @@ void ReadTimeline(const Node& list, const std::filesystem::path& base, Scenario&
     const Node apply = m.Get("apply");
     const Node scale = m.Get("scale");
     const Node undo = m.Get("undo");
-    if (apply.present() + scale.present() + undo.present() != 1) {
-      diags.Error(entry.location(), entry.path(), "needs exactly one of apply, scale or undo");
+    const Node fail = m.Get("fail");
+    if (apply.present() + scale.present() + undo.present() + fail.present() != 1) {
+      diags.Error(entry.location(), entry.path(),
+                  "needs exactly one of apply, scale, undo or fail");
       m.AcceptRest();
+      continue;
+    }
+    if (fail.present()) {
+      // A node of a pool: POOL-INDEX, as the pools' nodes are named.
+      MapReader f(fail, diags);
+      a.kind = TimelineAction::Kind::kFailNode;
+      a.node = f.RequiredString("node").value_or("");
+      const bool exists =
+          std::any_of(s.node_pools.begin(), s.node_pools.end(), [&](const NodePool& p) {
+            for (int i = 0; i < p.count; ++i) {
+              if (a.node == p.name + "-" + std::to_string(i)) return true;
+            }
+            return false;
+          });
+      if (!a.node.empty() && !exists) {
+        const Node at = f.Get("node");
+        diags.Error(at.location(), at.path(),
+                    "no node " + a.node +
+                        " (nodes are named POOL-INDEX, from 0 to the pool's "
+                        "count - 1)");
+      }
+      f.RejectUnknown();
+      m.RejectUnknown();
+      s.timeline.push_back(std::move(a));
       continue;
     }
     if (apply.present()) {

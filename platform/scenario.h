@@ -55,6 +55,7 @@ struct ModelServerVersion {
 
 struct ModelServerSpec {
   std::string deployment;  // namespace/name
+  std::string node;        // kFailNode
   ModelServerConfig config;
   sim::Time image_pull = 0;
   std::int64_t image_size_bytes = 0;  // for the scheduler's ImageLocality score
@@ -105,13 +106,15 @@ struct InferenceServiceSpec {
 // it with kubectl.
 struct TimelineAction {
   enum class Kind {
-    kApply,  // kubectl apply of a Deployment manifest
-    kScale,  // kubectl scale deployment
-    kUndo,   // kubectl rollout undo deployment
+    kApply,     // kubectl apply of a Deployment manifest
+    kScale,     // kubectl scale deployment
+    kUndo,      // kubectl rollout undo deployment
+    kFailNode,  // a node dies (its machine or kubelet stops for good)
   };
   sim::Time at = 0;
   Kind kind = Kind::kApply;
   std::string deployment;  // namespace/name
+  std::string node;        // kFailNode
   // kApply: the Deployment as the manifest has it, and the fields of its
   // spec that the manifest gives: those it leaves out keep their current
   // values (replicas, as when an HPA owns them; strategy; ...).

@@ -13,6 +13,7 @@
 #include "platform/controllers/endpoints.h"
 #include "platform/controllers/hpa.h"
 #include "platform/controllers/kpa.h"
+#include "platform/controllers/node_lifecycle.h"
 #include "platform/controllers/replicaset.h"
 #include "platform/kubelet.h"
 #include "platform/names.h"
@@ -289,11 +290,29 @@ RunResult Simulation::Run(const RunOptions& options) {
   for (const auto& h : sc.autoscalers)
     api.Create(h);
   // The timeline's changes, each at its time.
+  // Node failures: the node lifecycle controller, where the timeline has any.
+  std::optional<NodeLifecycleController> node_lifecycle;
+  if (std::any_of(sc.timeline.begin(), sc.timeline.end(), [](const TimelineAction& a) {
+        return a.kind == TimelineAction::Kind::kFailNode;
+      })) {
+    node_lifecycle.emplace(engine, api, events_);
+  }
   for (const TimelineAction& action : sc.timeline) {
     // Not before the objects it changes have landed.
-    engine.ScheduleCallbackAt(
-        std::max(action.at, sc.api_request_latency),
-        [&api, &engine, &action, this] { ApplyTimelineAction(api, engine.Now(), action); });
+    engine.ScheduleCallbackAt(std::max(action.at, sc.api_request_latency), [&, this] {
+      if (action.kind == TimelineAction::Kind::kFailNode) {
+        events_.Emit({engine.Now(),
+                      "Failed",
+                      "Node",
+                      action.node,
+                      "the node stops: its pods' containers end, its kubelet is gone",
+                      {{"source", "timeline"}}});
+        kubelets.FailNode(action.node);
+        node_lifecycle->NodeStopped(action.node);
+        return;
+      }
+      ApplyTimelineAction(api, engine.Now(), action);
+    });
   }
 
   // Joules the GPUs drew above idle, from `whole_run` busy time (warm-up
@@ -562,6 +581,8 @@ void Simulation::ApplyTimelineAction(ApiServer& api, sim::Time now, const Timeli
       return;
     case TimelineAction::Kind::kUndo:
       break;
+    case TimelineAction::Kind::kFailNode:  // carried out by Run (kubelets and node lifecycle)
+      return;
   }
   // kubectl rollout undo (kubectl polymorphichelpers/rollback.go
   // DeploymentRollbacker): the ReplicaSet of `toRevision`, or of the

@@ -184,6 +184,15 @@ void DataPlane::Stop(const std::string& pod_key, sim::Time grace, std::function<
   s->Stop(grace, std::move(stopped));
 }
 
+void DataPlane::Kill(const std::string& pod_key) {
+  const auto it = server_of_pod_.find(pod_key);
+  if (it == server_of_pod_.end()) return;
+  // Nothing drains: what waits in the queue-proxy and what the server holds
+  // end now (terminated), and anything sent to the pod later is refused.
+  if (QueueProxy* proxy = queue_proxies_.Of(it->second)) proxy->Stop(0, [](sim::Time) {});
+  servers_[it->second]->Stop(0, [] {});
+}
+
 void DataPlane::OnPod(WatchType type, const Pod& pod) {
   if (type != WatchType::kDeleted) return;
   const auto it = server_of_pod_.find(pod.meta.Key());

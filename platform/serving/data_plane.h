@@ -132,6 +132,7 @@ class DataPlane : public ContainerRuntime {
   void StartContainers(const Pod& pod) override;
   bool ProbeReady(const std::string& pod_key) override;
   void Stop(const std::string& pod_key, sim::Time grace, std::function<void()> stopped) override;
+  void Kill(const std::string& pod_key) override;
 
  private:
   struct Route {

@@ -1,0 +1,69 @@
+#include "platform/controllers/node_lifecycle.h"
+
+#include <vector>
+
+#include "platform/placement.h"
+
+namespace platsim::platform {
+namespace {
+
+constexpr const char* kUnreachable = "node.kubernetes.io/unreachable";
+
+}  // namespace
+
+NodeLifecycleController::NodeLifecycleController(sim::Engine& engine, ApiServer& api,
+                                                 EventSink& events, Options options)
+    : engine_(engine), api_(api), events_(events), options_(options) {}
+
+sim::Time NodeLifecycleController::DetectedAt(sim::Time at) const {
+  const sim::Time renewed = at / options_.lease_renew * options_.lease_renew;
+  // monitorNodeHealth: unhealthy at the first look strictly after the
+  // renewal plus the grace period.
+  const sim::Time deadline = renewed + options_.grace_period;
+  return (deadline / options_.monitor_period + 1) * options_.monitor_period;
+}
+
+void NodeLifecycleController::NodeStopped(const std::string& name) {
+  engine_.ScheduleCallbackAt(DetectedAt(engine_.Now()), [this, name] { MarkUnhealthy(name); });
+}
+
+void NodeLifecycleController::MarkUnhealthy(const std::string& name) {
+  const sim::Time now = engine_.Now();
+  api_.Patch<Node>(name, [](Node& n) {
+    n.ready = false;
+    for (const TaintEffect effect : {TaintEffect::kNoSchedule, TaintEffect::kNoExecute})
+      n.taints.push_back({kUnreachable, "", effect});
+  });
+  events_.Emit(
+      {now, "NodeNotReady", "Node", name, "Node " + name + " status is now: NodeNotReady", {}});
+  const Taint no_execute{kUnreachable, "", TaintEffect::kNoExecute};
+  std::vector<std::pair<std::string, sim::Time>> evictions;  // pod, when
+  for (const auto& [key, pod] : api_.List<Pod>()) {
+    if (pod.node_name != name || pod.meta.deleting) continue;
+    if (pod.ready) {
+      api_.Patch<Pod>(key, [](Pod& p) { p.ready = false; });
+      events_.Emit({now, "NodeNotReady", "Pod", key, "Node is not ready", {}});
+    }
+    // The pod's own toleration of the taint, else the admission default.
+    std::optional<sim::Time> stay = options_.default_toleration;
+    for (const Toleration& t : pod.spec.placement.tolerations) {
+      if (ToleratesTaint(t, no_execute)) stay = t.seconds;
+    }
+    if (stay) evictions.emplace_back(key, now + *stay);
+  }
+  for (const auto& [key, at] : evictions) {
+    engine_.ScheduleCallbackAt(at, [this, key = key] {
+      const Pod* pod = api_.Get<Pod>(key);
+      if (pod == nullptr || pod->meta.deleting) return;
+      events_.Emit({engine_.Now(),
+                    "TaintManagerEviction",
+                    "Pod",
+                    key,
+                    "Marking for deletion Pod " + key,
+                    {}});
+      api_.Delete<Pod>(key);
+    });
+  }
+}
+
+}  // namespace platsim::platform
