@@ -22,6 +22,7 @@ void Kubelets::FailNode(const std::string& name) {
     if (state.node != name || state.stopping) continue;
     state.stopping = true;
     engine_.Cancel(state.timer);
+    engine_.Cancel(state.crash_timer);
     runtime_.Kill(key);
   }
 }
@@ -101,6 +102,9 @@ void Kubelets::ContainersStarted(const std::string& key) {
     p.start_time = admitted;
   });
   events_.Emit({now, "Started", "Pod", key, "Started container", {}});
+  if (const sim::Time crash = pull_time_(pod->spec.image).crash_after; crash > 0) {
+    state.crash_timer = engine_.ScheduleCallbackAfter(crash, [this, key] { Crashed(key); });
+  }
   if (!pod->spec.has_readiness_probe) {
     api_.Patch<Pod>(key, [now](Pod& p) {
       p.ready = true;
@@ -111,6 +115,31 @@ void Kubelets::ContainersStarted(const std::string& key) {
   }
   state.timer =
       engine_.ScheduleCallbackAfter(pod->spec.readiness.initial_delay, [this, key] { Probe(key); });
+}
+
+void Kubelets::Crashed(const std::string& key) {
+  const Pod* pod = api_.Get<Pod>(key);
+  PodState& state = pods_[key];
+  if (pod == nullptr || state.stopping) return;
+  engine_.Cancel(state.timer);  // no probes while it is down
+  state.successes = 0;
+  runtime_.Crash(key);
+  if (pod->ready) api_.Patch<Pod>(key, [](Pod& p) { p.ready = false; });
+  // 10 s, doubling with each restart, at most 300 s.
+  const sim::Time backoff =
+      std::min<sim::Time>(10 * sim::kSecond << std::min(state.restarts, 5), 300 * sim::kSecond);
+  ++state.restarts;
+  events_.Emit({engine_.Now(),
+                "BackOff",
+                "Pod",
+                key,
+                "Back-off restarting failed container in pod " + key,
+                {{"restarts", std::to_string(state.restarts)}}});
+  state.crash_timer = engine_.ScheduleCallbackAfter(backoff, [this, key] {
+    const Pod* p = api_.Get<Pod>(key);
+    if (p == nullptr || pods_[key].stopping) return;
+    ContainersStarted(key);
+  });
 }
 
 void Kubelets::Probe(const std::string& key) {
@@ -139,6 +168,7 @@ void Kubelets::Terminate(const Pod& pod) {
   PodState& state = pods_[key];
   state.stopping = true;
   engine_.Cancel(state.timer);
+  engine_.Cancel(state.crash_timer);
   events_.Emit({engine_.Now(), "Killing", "Pod", key, "Stopping container", {}});
   if (pod.ready) api_.Patch<Pod>(key, [](Pod& p) { p.ready = false; });
   runtime_.Stop(key, pod.spec.termination_grace, [this, key] {

@@ -15,6 +15,12 @@
 //   deletion -> not Ready; the container runtime drains for at most
 //   terminationGracePeriodSeconds; then the pod object is removed.
 //
+// A container that exits (a release that crashes: ImageInfo::crash_after)
+// is restarted with CrashLoopBackOff as the kubelet does it
+// (pkg/kubelet/kubelet.go: backOffPeriod 10 s, doubling to
+// MaxContainerBackOff 300 s): the pod turns not Ready, event BackOff, and
+// its containers start again after the back-off (and load again).
+//
 // Defaults from pkg/apis/core/v1/defaults.go (probe period 10s, success
 // threshold 1, grace period 30s). Probing stops once a pod is Ready: the
 // simulated model servers do not fail after loading.
@@ -47,6 +53,9 @@ class ContainerRuntime {
   // The machine under the pod died: its containers end at once, and what
   // they held with them.
   virtual void Kill(const std::string& pod_key) = 0;
+  // The pod's container exited (a crash): what it held ends; StartContainers
+  // starts it again.
+  virtual void Crash(const std::string& pod_key) = 0;
 };
 
 class Kubelets {
@@ -55,6 +64,7 @@ class Kubelets {
   struct ImageInfo {
     sim::Time pull = 0;
     std::int64_t size_bytes = 0;
+    sim::Time crash_after = 0;  // its container exits this long after it starts; 0: never
   };
   using PullTime = std::function<ImageInfo(const std::string& image)>;
 
@@ -73,6 +83,8 @@ class Kubelets {
     bool stopping = false;
     int successes = 0;
     sim::EventId timer;
+    int restarts = 0;          // after crashes
+    sim::EventId crash_timer;  // its container's next crash, or its restart
   };
   struct NodeState {
     bool dead = false;
@@ -83,6 +95,8 @@ class Kubelets {
   void OnPod(WatchType type, const Pod& pod);
   void Admit(const Pod& pod);
   void ContainersStarted(const std::string& key);
+  // The container exited: CrashLoopBackOff until it starts again.
+  void Crashed(const std::string& key);
   void Probe(const std::string& key);
   void Terminate(const Pod& pod);
 

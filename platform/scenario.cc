@@ -1959,6 +1959,7 @@ void ReadServerFields(MapReader& m, ModelServerSpec& spec, const std::filesystem
     }
   }
   c.error_rate = m.Number("errorRate", 0.0, 0.0, 1.0);
+  c.crash_after = m.Duration("crashAfter", 0);
 }
 
 void ReadModelServers(const Node& list, const std::filesystem::path& base, Scenario& s,

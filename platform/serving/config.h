@@ -42,6 +42,10 @@ struct ModelServerConfig {
   // The fraction of the requests it runs that end with an error (a bad
   // release), drawn per request from the Deployment's own error stream.
   double error_rate = 0;
+  // The server process exits this long after its containers start (a
+  // release that crashes on start); 0: never. The kubelet restarts it with
+  // CrashLoopBackOff.
+  sim::Time crash_after = 0;
   // A Knative revision's pod: Knative's queue-proxy sidecar in front of the
   // server (queue_proxy.h), enforcing the revision's containerConcurrency
   // (0: no limit).

@@ -193,6 +193,10 @@ void DataPlane::Kill(const std::string& pod_key) {
   servers_[it->second]->Stop(0, [] {});
 }
 
+void DataPlane::Crash(const std::string& pod_key) {
+  if (ModelServer* s = ServerOf(pod_key)) s->Crash();
+}
+
 void DataPlane::OnPod(WatchType type, const Pod& pod) {
   if (type != WatchType::kDeleted) return;
   const auto it = server_of_pod_.find(pod.meta.Key());

@@ -133,6 +133,7 @@ class DataPlane : public ContainerRuntime {
   bool ProbeReady(const std::string& pod_key) override;
   void Stop(const std::string& pod_key, sim::Time grace, std::function<void()> stopped) override;
   void Kill(const std::string& pod_key) override;
+  void Crash(const std::string& pod_key) override;
 
  private:
   struct Route {

@@ -56,13 +56,14 @@ ModelServer::ModelServer(sim::Engine& engine, RequestTable& table, const ModelSe
 }
 
 void ModelServer::OnEvent(std::uint64_t payload) {
-  switch (payload) {
+  switch (payload & 0xF) {
     case kDispatch:
       dispatch_armed_ = false;
       TryDispatch();
       break;
     case kLoaded:
-      if (state_ == State::kLoading) state_ = State::kServing;
+      // The load of the containers' latest start (an earlier one crashed).
+      if (state_ == State::kLoading && (payload >> 4) == starts_) state_ = State::kServing;
       break;
     case kCompletion:
       OnCompletion();
@@ -111,8 +112,15 @@ void ModelServer::ArmQueueDeadline() {
 void ModelServer::StartContainers() {
   if (state_ != State::kStarting) return;
   state_ = State::kLoading;
-  started_at_ = engine_.Now();
-  engine_.ScheduleAfter(config_.model_load, handler_, kLoaded);
+  if (started_at_ == sim::kNever) started_at_ = engine_.Now();
+  ++starts_;
+  engine_.ScheduleAfter(config_.model_load, handler_, kLoaded | (starts_ << 4));
+}
+
+void ModelServer::Crash() {
+  if (state_ != State::kLoading && state_ != State::kServing) return;
+  EndEverything(Outcome::kTerminated);
+  state_ = State::kStarting;  // until the kubelet starts the containers again
 }
 
 void ModelServer::Accept(RequestId id) {
@@ -331,23 +339,24 @@ void ModelServer::Stop(sim::Time grace, std::function<void()> stopped) {
 }
 
 void ModelServer::Kill() {
+  EndEverything(Outcome::kTerminated);
+  MaybeStopped();
+}
+
+void ModelServer::EndEverything(Outcome outcome) {
   const sim::Time now = engine_.Now();
   while (!queue_.empty()) {
     const Entry e = queue_.pop_front();
     ++popped_;
-    if (e.ref.generation != 0 && table_.Live(e.ref)) {
-      table_.End(e.ref.id, Outcome::kTerminated, now);
-    }
+    if (e.ref.generation != 0 && table_.Live(e.ref)) table_.End(e.ref.id, outcome, now);
   }
   outstanding_ -= queued_;
   queued_ = 0;
   AdvanceWork();
   for (std::size_t slot = 0; slot < finish_.size(); ++slot) {
-    if (finish_[slot] != kIdle)
-      EndBatch(batches_[slot], static_cast<int>(slot), Outcome::kTerminated, now);
+    if (finish_[slot] != kIdle) EndBatch(batches_[slot], static_cast<int>(slot), outcome, now);
   }
   ScheduleNextCompletion();
-  MaybeStopped();
 }
 
 void ModelServer::MaybeStopped() {

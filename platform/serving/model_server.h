@@ -127,6 +127,9 @@ class ModelServer : public sim::EventHandler, public Hop {
 
   // Lifecycle, driven by the container runtime.
   void StartContainers();
+  // The server process exits: what it holds ends (terminated), and it
+  // refuses requests until StartContainers starts it (and its load) again.
+  void Crash();
   // Refuses new requests and drains for at most `grace`, then calls
   // `stopped` once (at once if already idle).
   void Stop(sim::Time grace, std::function<void()> stopped);
@@ -174,6 +177,8 @@ class ModelServer : public sim::EventHandler, public Hop {
   void EndBatch(Batch& batch, int slot, Outcome outcome, sim::Time now);
   void RemoveFromQueue(RequestId id);
   void Kill();
+  // Ends every request the server holds, queued or running, with `outcome`.
+  void EndEverything(Outcome outcome);
   // Keeps one kQueueDeadline event pending for the earliest queue deadline
   // (with a queue timeout), and rejects the entries whose deadline came.
   void ArmQueueDeadline();
@@ -242,7 +247,8 @@ class ModelServer : public sim::EventHandler, public Hop {
   // Lifecycle, rarely touched.
   sim::Time held_since_;
   sim::Time held_until_ = sim::kNever;
-  sim::Time started_at_ = sim::kNever;  // containers started
+  sim::Time started_at_ = sim::kNever;  // containers first started
+  std::uint64_t starts_ = 0;            // container starts (restarts after crashes)
   std::function<void()> on_stopped_;
   sim::EventId grace_timer_;
 };

@@ -2387,6 +2387,41 @@ TEST(Cli, TheNodeFailureScenarioRecoversAsTolerationsAndSpareCapacityAllow) {
   }
 }
 
+// A release that crashes 5 s after it starts (during its 20 s load): the
+// kubelet restarts it with CrashLoopBackOff (10 s doubling, pkg/kubelet), so
+// a pod's crashes come 15, 25, 45 and 85 s apart; it never becomes ready,
+// the rolling update stops with 8 old pods serving and 5 new ones crashing
+// (maxSurge 3, maxUnavailable 2), and the Deployment reports
+// ProgressDeadlineExceeded.
+TEST(Cli, ACrashingReleaseLoopsInBackOffAndStallsTheRollout) {
+  TempDir dir;
+  const auto out = RunRollout(dir, {}, "  - at: 2m\n    apply: {file: app-v2.yaml}\n",
+                              "    versions:\n    - {image: \"app:2\", crashAfter: 5s}\n");
+  std::map<std::string, std::vector<double>> crashes;
+  bool new_ready = false;
+  for (const auto& e : EventsOf(out, "Pod")) {
+    const std::string pod = e["object"];
+    if (e["time_s"].get<double>() < 120) continue;
+    if (e["reason"] == "BackOff") crashes[pod].push_back(e["time_s"]);
+    if (e["reason"] == "PodReady") new_ready = true;
+  }
+  EXPECT_FALSE(new_ready);
+  ASSERT_EQ(crashes.size(), 5u);
+  const auto& first = crashes.begin()->second;
+  ASSERT_GE(first.size(), 5u);
+  const double gaps[] = {15, 25, 45, 85};
+  for (std::size_t i = 0; i < 4; ++i)
+    EXPECT_NEAR(first[i + 1] - first[i], gaps[i], 0.05) << i;
+  bool deadline = false;
+  for (const auto& e : EventsOf(out, "Deployment"))
+    deadline |= e["reason"] == "ProgressDeadlineExceeded";
+  EXPECT_TRUE(deadline);
+  for (const auto& row : SeriesRows(out, "default/app")) {
+    if (std::stod(row.at("time_s")) < 60) continue;
+    EXPECT_GE(std::stoi(row.at("ready_replicas")), 8) << row.at("time_s");
+  }
+}
+
 // A bad release: the model server entry's version for image app:2 loads
 // in 60 s and fails 20% of what it runs. Its pods are ready 70 s after they
 // start (10 s pull, 60 s load); before the release nothing fails, and once
