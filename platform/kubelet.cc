@@ -19,7 +19,7 @@ Kubelets::Kubelets(sim::Engine& engine, ApiServer& api, EventSink& events,
 void Kubelets::FailNode(const std::string& name) {
   nodes_[name].dead = true;
   for (auto& [key, state] : pods_) {
-    if (state.node != name || state.stopping) continue;
+    if (state.node != name) continue;  // draining ones die too
     state.stopping = true;
     engine_.Cancel(state.timer);
     engine_.Cancel(state.crash_timer);
@@ -102,7 +102,8 @@ void Kubelets::ContainersStarted(const std::string& key) {
     p.start_time = admitted;
   });
   events_.Emit({now, "Started", "Pod", key, "Started container", {}});
-  if (const sim::Time crash = pull_time_(pod->spec.image).crash_after; crash > 0) {
+  state.started = now;
+  if (const sim::Time crash = runtime_.CrashAfter(key); crash > 0) {
     state.crash_timer = engine_.ScheduleCallbackAfter(crash, [this, key] { Crashed(key); });
   }
   if (!pod->spec.has_readiness_probe) {
@@ -124,17 +125,26 @@ void Kubelets::Crashed(const std::string& key) {
   engine_.Cancel(state.timer);  // no probes while it is down
   state.successes = 0;
   runtime_.Crash(key);
-  if (pod->ready) api_.Patch<Pod>(key, [](Pod& p) { p.ready = false; });
-  // 10 s, doubling with each restart, at most 300 s.
+  // Unconditionally: a Ready write of ours may still be on its way.
+  api_.Patch<Pod>(key, [](Pod& p) { p.ready = false; });
+  // A container that ran for 2 x MaxContainerBackOff resets the back-off.
+  const sim::Time now = engine_.Now();
+  if (now - state.started >= 600 * sim::kSecond) state.restarts = 0;
+  // At once the first time, then 10 s doubling to at most 300 s.
   const sim::Time backoff =
-      std::min<sim::Time>(10 * sim::kSecond << std::min(state.restarts, 5), 300 * sim::kSecond);
+      state.restarts == 0
+          ? 0
+          : std::min<sim::Time>(10 * sim::kSecond << std::min(state.restarts - 1, 5),
+                                300 * sim::kSecond);
   ++state.restarts;
-  events_.Emit({engine_.Now(),
-                "BackOff",
-                "Pod",
-                key,
-                "Back-off restarting failed container in pod " + key,
-                {{"restarts", std::to_string(state.restarts)}}});
+  if (backoff > 0) {
+    events_.Emit({now,
+                  "BackOff",
+                  "Pod",
+                  key,
+                  "Back-off restarting failed container in pod " + key,
+                  {{"restarts", std::to_string(state.restarts)}}});
+  }
   state.crash_timer = engine_.ScheduleCallbackAfter(backoff, [this, key] {
     const Pod* p = api_.Get<Pod>(key);
     if (p == nullptr || pods_[key].stopping) return;
@@ -171,7 +181,8 @@ void Kubelets::Terminate(const Pod& pod) {
   engine_.Cancel(state.crash_timer);
   events_.Emit({engine_.Now(), "Killing", "Pod", key, "Stopping container", {}});
   if (pod.ready) api_.Patch<Pod>(key, [](Pod& p) { p.ready = false; });
-  runtime_.Stop(key, pod.spec.termination_grace, [this, key] {
+  runtime_.Stop(key, pod.spec.termination_grace, [this, key, node = state.node] {
+    if (nodes_[node].dead) return;  // no kubelet left to confirm it
     pods_.erase(key);
     api_.Delete<Pod>(key);  // the second delete removes the object
   });

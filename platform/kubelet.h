@@ -15,11 +15,14 @@
 //   deletion -> not Ready; the container runtime drains for at most
 //   terminationGracePeriodSeconds; then the pod object is removed.
 //
-// A container that exits (a release that crashes: ImageInfo::crash_after)
-// is restarted with CrashLoopBackOff as the kubelet does it
-// (pkg/kubelet/kubelet.go: backOffPeriod 10 s, doubling to
-// MaxContainerBackOff 300 s): the pod turns not Ready, event BackOff, and
-// its containers start again after the back-off (and load again).
+// A container that exits (ContainerRuntime::CrashAfter) is restarted with
+// CrashLoopBackOff as the kubelet does it (pkg/kubelet/kubelet.go
+// backOffPeriod 10 s and MaxContainerBackOff 300 s; client-go
+// flowcontrol.Backoff): the first restart at once, then after 10 s,
+// doubling to 300 s (event BackOff), the count reset once a container has
+// run for 600 s; the pod is not Ready meanwhile, and loads again at each
+// start. Restarts follow the crash at once (the kubelet's next pod sync is
+// not modelled).
 //
 // Defaults from pkg/apis/core/v1/defaults.go (probe period 10s, success
 // threshold 1, grace period 30s). Probing stops once a pod is Ready: the
@@ -56,6 +59,8 @@ class ContainerRuntime {
   // The pod's container exited (a crash): what it held ends; StartContainers
   // starts it again.
   virtual void Crash(const std::string& pod_key) = 0;
+  // How long after it starts the pod's container exits; 0: never.
+  virtual sim::Time CrashAfter(const std::string& pod_key) const = 0;
 };
 
 class Kubelets {
@@ -64,7 +69,6 @@ class Kubelets {
   struct ImageInfo {
     sim::Time pull = 0;
     std::int64_t size_bytes = 0;
-    sim::Time crash_after = 0;  // its container exits this long after it starts; 0: never
   };
   using PullTime = std::function<ImageInfo(const std::string& image)>;
 
@@ -83,7 +87,8 @@ class Kubelets {
     bool stopping = false;
     int successes = 0;
     sim::EventId timer;
-    int restarts = 0;          // after crashes
+    int restarts = 0;          // after crashes, since the last long run
+    sim::Time started = 0;     // its container's latest start
     sim::EventId crash_timer;  // its container's next crash, or its restart
   };
   struct NodeState {

@@ -200,6 +200,11 @@ Placement ReadPlacement(MapReader& spec, Diagnostics& diags) {
       t.any_effect = false;
       t.effect = *effect;
     }
+    if (m.Has("tolerationSeconds") && (t.any_effect || t.effect != TaintEffect::kNoExecute)) {
+      const Node at = m.Get("tolerationSeconds");
+      diags.Error(at.location(), at.path(),
+                  "effect must be 'NoExecute' when `tolerationSeconds` is set");
+    }
     if (m.Has("tolerationSeconds")) {
       t.seconds =
           m.Int("tolerationSeconds", 0, INT64_MIN / sim::kSecond, INT64_MAX / sim::kSecond) *
@@ -1477,6 +1482,14 @@ void ReadTimeline(const Node& list, const std::filesystem::path& base, Scenario&
             }
             return false;
           });
+      const bool again = std::any_of(s.timeline.begin(), s.timeline.end(), [&](const auto& x) {
+        return x.kind == TimelineAction::Kind::kFailNode && x.node == a.node;
+      });
+      if (again && !a.node.empty()) {
+        const Node at = f.Get("node");
+        diags.Error(at.location(), at.path(),
+                    "node " + a.node + " fails twice (nodes do not recover)");
+      }
       if (!a.node.empty() && !exists) {
         const Node at = f.Get("node");
         diags.Error(at.location(), at.path(),

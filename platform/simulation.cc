@@ -157,10 +157,10 @@ RunResult Simulation::Run(const RunOptions& options) {
     servers[m.deployment] = m.config;
     const auto [from, to] = image_of.equal_range(m.deployment);
     for (auto it = from; it != to; ++it)
-      images[*it->second] = {m.image_pull, m.image_size_bytes, m.config.crash_after};
+      images[*it->second] = {m.image_pull, m.image_size_bytes};
     for (const auto& [image, v] : m.versions) {
       servers[m.deployment + "@" + image] = v.config;
-      images[image] = {v.image_pull, v.image_size_bytes, v.config.crash_after};
+      images[image] = {v.image_pull, v.image_size_bytes};
     }
   }
   DataPlane data_plane(engine, api, std::move(routes), std::move(servers), sc.service_proxy,

@@ -1,5 +1,6 @@
 #include "platform/controllers/node_lifecycle.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "platform/placement.h"
@@ -29,6 +30,7 @@ void NodeLifecycleController::NodeStopped(const std::string& name) {
 
 void NodeLifecycleController::MarkUnhealthy(const std::string& name) {
   const sim::Time now = engine_.Now();
+  if (api_.Get<Node>(name) == nullptr) return;  // gone meanwhile (scaled down)
   api_.Patch<Node>(name, [](Node& n) {
     n.ready = false;
     for (const TaintEffect effect : {TaintEffect::kNoSchedule, TaintEffect::kNoExecute})
@@ -44,12 +46,18 @@ void NodeLifecycleController::MarkUnhealthy(const std::string& name) {
       api_.Patch<Pod>(key, [](Pod& p) { p.ready = false; });
       events_.Emit({now, "NodeNotReady", "Pod", key, "Node is not ready", {}});
     }
-    // The pod's own toleration of the taint, else the admission default.
-    std::optional<sim::Time> stay = options_.default_toleration;
+    // taint_eviction.go getMinTolerationTime over the pod's tolerations of
+    // the taint (the shortest with seconds; for ever if none has any); a
+    // pod with none gets the admission plugin's 300 s.
+    bool tolerated = false;
+    std::optional<sim::Time> stay;
     for (const Toleration& t : pod.spec.placement.tolerations) {
-      if (ToleratesTaint(t, no_execute)) stay = t.seconds;
+      if (!ToleratesTaint(t, no_execute)) continue;
+      tolerated = true;
+      if (t.seconds && (!stay || *t.seconds < *stay)) stay = t.seconds;
     }
-    if (stay) evictions.emplace_back(key, now + *stay);
+    if (!tolerated) stay = options_.default_toleration;
+    if (stay) evictions.emplace_back(key, sim::SatAdd(now, std::max<sim::Time>(*stay, 0)));
   }
   for (const auto& [key, at] : evictions) {
     engine_.ScheduleCallbackAt(at, [this, key = key] {

@@ -190,7 +190,12 @@ void DataPlane::Kill(const std::string& pod_key) {
   // Nothing drains: what waits in the queue-proxy and what the server holds
   // end now (terminated), and anything sent to the pod later is refused.
   if (QueueProxy* proxy = queue_proxies_.Of(it->second)) proxy->Stop(0, [](sim::Time) {});
-  servers_[it->second]->Stop(0, [] {});
+  servers_[it->second]->Die();
+}
+
+sim::Time DataPlane::CrashAfter(const std::string& pod_key) const {
+  const ModelServer* s = ServerOf(pod_key);
+  return s == nullptr ? 0 : s->config().crash_after;
 }
 
 void DataPlane::Crash(const std::string& pod_key) {

@@ -134,6 +134,7 @@ class DataPlane : public ContainerRuntime {
   void Stop(const std::string& pod_key, sim::Time grace, std::function<void()> stopped) override;
   void Kill(const std::string& pod_key) override;
   void Crash(const std::string& pod_key) override;
+  sim::Time CrashAfter(const std::string& pod_key) const override;
 
  private:
   struct Route {

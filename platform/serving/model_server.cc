@@ -117,6 +117,18 @@ void ModelServer::StartContainers() {
   engine_.ScheduleAfter(config_.model_load, handler_, kLoaded | (starts_ << 4));
 }
 
+void ModelServer::Die() {
+  if (state_ == State::kStopped) return;
+  EndEverything(Outcome::kTerminated);
+  state_ = State::kStopped;
+  on_stopped_ = nullptr;
+  engine_.Cancel(grace_timer_);
+  engine_.Cancel(dispatch_timer_);
+  dispatch_armed_ = false;
+  engine_.Cancel(deadline_timer_);
+  deadline_armed_ = false;
+}
+
 void ModelServer::Crash() {
   if (state_ != State::kLoading && state_ != State::kServing) return;
   EndEverything(Outcome::kTerminated);

@@ -130,6 +130,10 @@ class ModelServer : public sim::EventHandler, public Hop {
   // The server process exits: what it holds ends (terminated), and it
   // refuses requests until StartContainers starts it (and its load) again.
   void Crash();
+  // Its machine died: what it holds ends (terminated) at once, with no
+  // drain, and it never serves again nor calls a `stopped` given earlier.
+  // Its GPUs stay held: the pod object stays.
+  void Die();
   // Refuses new requests and drains for at most `grace`, then calls
   // `stopped` once (at once if already idle).
   void Stop(sim::Time grace, std::function<void()> stopped);
