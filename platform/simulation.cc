@@ -489,6 +489,10 @@ RunResult Simulation::Run(const RunOptions& options) {
     x["dropped"] = static_cast<double>(end.dropped_no_endpoint - start.dropped_no_endpoint);
     result.rollouts.push_back(std::move(r));
   }
+  for (const auto& [key, r] : data_plane.Revisions()) {
+    result.revisions[key] = {r.deployment,
+                             {{"pods", r.pods}, {"completed", r.completed}, {"failed", r.failed}}};
+  }
   data_plane.FoldIntervals();  // the run's latencies, whole
   for (std::size_t i = 0; i < data_plane.route_count(); ++i) {
     const ServiceMetrics& m = data_plane.metrics(i);

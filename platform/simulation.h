@@ -55,6 +55,13 @@ struct RunResult {
     std::map<std::string, double> metrics;
   };
   std::vector<Rollout> rollouts;
+  // By ReplicaSet key (a revision of a Deployment): its Deployment, and
+  // pods, completed and failed (requests its pods ended, from the warm-up).
+  struct Revision {
+    std::string deployment;
+    std::map<std::string, double> metrics;
+  };
+  std::map<std::string, Revision> revisions;
   std::uint64_t events_executed = 0;
   std::uint64_t requests = 0;  // arrivals, every service, whole run
   std::uint64_t api_writes = 0;

@@ -177,10 +177,28 @@ Json SummaryJson(const platform::Scenario& scenario, std::uint64_t seed, int rep
     }
     rollouts[deployment] = entries;
   }
+  // Each revision (ReplicaSet) of each Deployment, pooled where it ran.
+  Json revisions = Json::object();
+  std::map<std::string, std::vector<const platform::RunResult::Revision*>> by_key;
+  for (const platform::RunResult* run : pooled) {
+    for (const auto& [key, r] : run->revisions)
+      by_key[key].push_back(&r);
+  }
+  for (const auto& [key, list] : by_key) {
+    Json entry;
+    entry["deployment"] = list.front()->deployment;
+    entry["runs"] = list.size();
+    std::vector<const std::map<std::string, double>*> metrics;
+    for (const auto* r : list)
+      metrics.push_back(&r->metrics);
+    Pool(metrics, entry);
+    revisions[key] = entry;
+  }
   j["platform"] = platform;
   j["services"] = services;
   j["autoscalers"] = autoscalers;
   j["rollouts"] = rollouts;
+  j["revisions"] = revisions;
   Json per_run = Json::array();
   for (std::size_t i = 0; i < runs.size(); ++i) {
     Json r;
@@ -205,6 +223,10 @@ Json SummaryJson(const platform::Scenario& scenario, std::uint64_t seed, int rep
                               {"metrics", Numbers(ro.metrics)}});
     }
     r["rollouts"] = run_rollouts;
+    Json run_revisions = Json::object();
+    for (const auto& [key, rev] : runs[i].revisions)
+      run_revisions[key] = {{"deployment", rev.deployment}, {"metrics", Numbers(rev.metrics)}};
+    r["revisions"] = run_revisions;
     Json svc = Json::object();
     for (const auto& s : runs[i].services)
       svc[s.service] = Numbers(s.metrics);
@@ -243,7 +265,7 @@ void WriteDesignComparison(std::ostream& out, std::uint64_t seed, int replicatio
     entry["description"] = d.scenario->design_description;
     entry["folder"] = d.folder;
     for (const char* key : {"complete", "duration_s", "warmup_s", "pooled_runs", "platform",
-                            "services", "autoscalers", "rollouts"}) {
+                            "services", "autoscalers", "rollouts", "revisions"}) {
       entry[key] = summary[key];
     }
     list.push_back(entry);

@@ -144,6 +144,10 @@ void DataPlane::Admit(const Pod& pod) {
   }
   server_of_pod_[pod.meta.Key()] = index;
   pod_nodes_.push_back(pod.node_name);
+  pod_owners_.emplace_back(pod.meta.owner_kind == "ReplicaSet"
+                               ? pod.meta.namespace_name + "/" + pod.meta.owner_name
+                               : std::string(),
+                           pod.template_owner);
   // The routes whose Service selects the pod: only those whose selector
   // shares one of its labels can.
   std::set<std::size_t> candidates;
@@ -287,6 +291,20 @@ std::optional<DataPlane::ServiceSeries> DataPlane::ServiceSeriesOf(
   }
   for (const std::uint32_t pod : pods)
     out.pending += static_cast<double>(ServerMetrics(pod).queued);
+  return out;
+}
+
+std::map<std::string, DataPlane::Revision> DataPlane::Revisions() const {
+  std::map<std::string, Revision> out;
+  for (std::uint32_t pod = 0; pod < pod_owners_.size(); ++pod) {
+    const auto& [replica_set, deployment] = pod_owners_[pod];
+    if (replica_set.empty()) continue;
+    Revision& r = out[replica_set];
+    r.deployment = deployment;
+    r.pods += 1;
+    r.completed += static_cast<double>(pod_stats_.completed(pod));
+    r.failed += static_cast<double>(pod_stats_.failed(pod));
+  }
   return out;
 }
 

@@ -86,6 +86,14 @@ class DataPlane : public ContainerRuntime {
   std::uint32_t pod_count() const { return static_cast<std::uint32_t>(servers_.size()); }
   const std::string& pod_node(std::uint32_t pod) const { return pod_nodes_[pod]; }
   PodMetrics PodMetricsOf(std::uint32_t pod) const;
+  // What each ReplicaSet's pods did (its revision of a Deployment), by the
+  // ReplicaSet's key: its Deployment, and the pods it had admitted and the
+  // requests they completed and failed from the warm-up on.
+  struct Revision {
+    std::string deployment;
+    double pods = 0, completed = 0, failed = 0;
+  };
+  std::map<std::string, Revision> Revisions() const;
   // The CPU-seconds the model server of pod `pod_key` has used, or nothing
   // for a pod without one.
   std::optional<double> CpuSecondsOf(const std::string& pod_key) const;
@@ -180,6 +188,7 @@ class DataPlane : public ContainerRuntime {
   std::vector<std::unique_ptr<QueueProxy>> queue_proxy_storage_;
   QueueProxies queue_proxies_;          // by pod index; an observer only if any pod has one
   std::vector<std::string> pod_nodes_;  // by pod index
+  std::vector<std::pair<std::string, std::string>> pod_owners_;  // (ReplicaSet, Deployment)
   std::map<std::string, std::uint32_t> server_of_pod_;
 };
 

@@ -103,9 +103,19 @@ class PodStats : public RequestObserver {
   std::uint64_t completed_all(std::uint32_t pod) const {
     return pod < counts_.size() ? counts_[pod].all : 0;
   }
+  // Requests the pod answered with an error, from the warm-up on.
+  std::uint64_t failed(std::uint32_t pod) const {
+    return pod < counts_.size() ? counts_[pod].failed : 0;
+  }
   void OnArrival(const Request&, sim::Time) override {}
   void OnEnd(const Request& request, Outcome outcome, sim::Time now) override {
-    if (outcome != Outcome::kCompleted || request.pod == kNoPod) return;
+    if (request.pod == kNoPod) return;
+    if (outcome != Outcome::kCompleted) {
+      if (outcome != Outcome::kFailed) return;
+      if (request.pod >= counts_.size()) counts_.resize(request.pod + 1);
+      if (now >= warmup_) ++counts_[request.pod].failed;
+      return;
+    }
     if (request.pod >= counts_.size()) counts_.resize(request.pod + 1);
     Counts& c = counts_[request.pod];
     ++c.all;
@@ -116,6 +126,7 @@ class PodStats : public RequestObserver {
   struct Counts {                // side by side: one cache line per completion
     std::uint64_t measured = 0;  // from the warm-up on
     std::uint64_t all = 0;
+    std::uint64_t failed = 0;  // from the warm-up on
   };
   const sim::Time warmup_;
   std::vector<Counts> counts_;

@@ -2476,6 +2476,26 @@ TEST(Cli, AVersionOfAModelServerHasItsOwnLoadTimeAndErrorRate) {
                                             m["timed_out"].get<double>() +
                                             m["dropped"].get<double>() +
                                             m["in_flight_at_end"].get<double>());
+  // Per revision: the old ReplicaSet failed nothing, the new one a fifth,
+  // and together they ended what the Service did (no warm-up here).
+  const auto& revisions = summary["revisions"];
+  ASSERT_EQ(revisions.size(), 2u);
+  double sum_completed = 0, sum_failed = 0;
+  int failing = 0;
+  for (const auto& [key, rev] : revisions.items()) {
+    EXPECT_EQ(rev["deployment"], "default/app");
+    const double c = rev["metrics"]["completed"], f = rev["metrics"]["failed"];
+    EXPECT_EQ(rev["metrics"]["pods"], 10.0) << key;
+    sum_completed += c;
+    sum_failed += f;
+    if (f > 0) {
+      ++failing;
+      EXPECT_NEAR(f / (f + c), 0.2, 0.01) << key;
+    }
+  }
+  EXPECT_EQ(failing, 1);
+  EXPECT_EQ(sum_completed, m["completed"].get<double>());
+  EXPECT_EQ(sum_failed, m["failed"].get<double>());
 }
 
 // scenarios/rolling-update.yaml: the three strategies behave as their
