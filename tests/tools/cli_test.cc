@@ -2531,6 +2531,38 @@ TEST(Cli, TheRollingUpdateScenarioComparesTheStrategies) {
   }
 }
 
+// scenarios/bad-release-rollback.yaml: a release with a 5% error rate,
+// undone after 5, 15 or 30 minutes. The later the undo, the more requests
+// fail; only the release's ReplicaSet fails any, a twentieth of what it
+// ends; both the release and the undo are complete rollouts.
+TEST(Cli, TheBadReleaseScenarioFailsMoreTheLaterTheRollback) {
+  TempDir dir;
+  const auto out = dir.path() / "out";
+  const CliResult r = Cli({"run", (SourceDir() / "scenarios/bad-release-rollback.yaml").string(),
+                           "--out", out.string(), "--quiet"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  const auto comparison = nlohmann::json::parse(ReadFile(out / "summary.json"));
+  double before = 0;
+  for (const auto& design : comparison["designs"]) {
+    SCOPED_TRACE(design["name"].get<std::string>());
+    const double failed = design["services"]["text/summarizer"]["metrics"]["failed"];
+    EXPECT_GT(failed, before);
+    before = failed;
+    int failing = 0;
+    for (const auto& [key, rev] : design["revisions"].items()) {
+      const double c = rev["metrics"]["completed"], f = rev["metrics"]["failed"];
+      if (f == 0) continue;
+      ++failing;
+      EXPECT_NEAR(f / (c + f), 0.05, 0.005) << key;
+    }
+    EXPECT_EQ(failing, 1);
+    const auto& rollouts = design["rollouts"]["text/summarizer"];
+    ASSERT_EQ(rollouts.size(), 2u);
+    for (const auto& rollout : rollouts)
+      EXPECT_EQ(rollout["outcomes"]["complete"], 1);
+  }
+}
+
 // kubectl rollout undo: after app:2 is rolled out, undo brings back
 // revision 1's template, so its ReplicaSet scales up again and app:2's down.
 TEST(Cli, ARolloutUndoBringsBackThePreviousReplicaSet) {
