@@ -17,6 +17,7 @@ Kubelets::Kubelets(sim::Engine& engine, ApiServer& api, EventSink& events,
 }
 
 void Kubelets::FailNode(const std::string& name) {
+  if (!nodes_[name].dead) ++dead_nodes_;
   nodes_[name].dead = true;
   for (auto& [key, state] : pods_) {
     if (state.node != name) continue;  // draining ones die too
@@ -29,8 +30,10 @@ void Kubelets::FailNode(const std::string& name) {
 
 void Kubelets::OnPod(WatchType type, const Pod& pod) {
   if (type == WatchType::kDeleted || pod.node_name.empty()) return;
-  if (const auto node = nodes_.find(pod.node_name); node != nodes_.end() && node->second.dead) {
-    return;  // nobody there to run or stop it
+  if (dead_nodes_ > 0) {
+    if (const auto node = nodes_.find(pod.node_name); node != nodes_.end() && node->second.dead) {
+      return;  // nobody there to run or stop it
+    }
   }
   const std::string key = pod.meta.Key();
   const auto it = pods_.find(key);

@@ -112,6 +112,7 @@ class Kubelets {
   PullTime pull_time_;
   std::map<std::string, PodState> pods_;
   std::map<std::string, NodeState> nodes_;
+  int dead_nodes_ = 0;  // nodes failed (their pods' events are not followed)
 };
 
 }  // namespace platsim::platform

@@ -1,6 +1,7 @@
 #include "platform/controllers/deployment.h"
 
 #include <algorithm>
+#include <set>
 
 #include "platform/controllers/deployment_algorithm.h"
 #include "platform/names.h"
@@ -31,14 +32,11 @@ DeploymentController::DeploymentController(sim::Engine& engine, ApiServer& api, 
       queue_.Add(rs.meta.namespace_name + "/" + rs.meta.owner_name);
     }
   });
-  // Pods by ReplicaSet, for Recreate's wait until the old ones are gone.
+  // A pod gone: Recreate may be waiting for it.
   api_.Watch<Pod>([this](WatchType type, const Pod& pod) {
-    if (pod.meta.owner_kind != "ReplicaSet") return;
-    if (type == WatchType::kDeleted) {
-      pods_by_owner_.Remove(pod.meta.Key());
-      if (!pod.template_owner.empty()) queue_.Add(pod.template_owner);
-    } else if (type == WatchType::kAdded) {
-      pods_by_owner_.Set(pod.meta.Key(), {std::to_string(pod.meta.owner_uid)});
+    if (type == WatchType::kDeleted && pod.meta.owner_kind == "ReplicaSet" &&
+        !pod.template_owner.empty()) {
+      queue_.Add(pod.template_owner);
     }
   });
 }
@@ -164,13 +162,19 @@ bool DeploymentController::Rolling(const std::string& key, const Deployment& d,
 
 bool DeploymentController::OldPodsRunning(const ReplicaSet* new_rs,
                                           const std::vector<const ReplicaSet*>& old) const {
+  std::set<std::uint64_t> old_uids;
   for (const ReplicaSet* rs : old) {
     if (rs->status.replicas > 0) return true;
-    for (const std::string& pod_key : pods_by_owner_.Get(std::to_string(rs->meta.uid))) {
-      const Pod* pod = api_.Get<Pod>(pod_key);
-      if (pod != nullptr && pod->phase != PodPhase::kFailed && pod->phase != PodPhase::kSucceeded) {
-        return true;
-      }
+    old_uids.insert(rs->meta.uid);
+  }
+  if (old_uids.empty()) return false;
+  // Pods being deleted are not in the ReplicaSets' status: look at every
+  // pod. Only a Recreate waiting for its old pods gets here, so no index of
+  // pods by owner is kept for it.
+  for (const auto& [key, pod] : api_.List<Pod>()) {
+    if (old_uids.count(pod.meta.owner_uid) && pod.phase != PodPhase::kFailed &&
+        pod.phase != PodPhase::kSucceeded) {
+      return true;
     }
   }
   (void)new_rs;

@@ -101,7 +101,6 @@ class DeploymentController : public Reconciler {
   EventSink& events_;
   WorkQueue queue_;
   KeyIndex replicasets_by_owner_;  // by owner uid
-  KeyIndex pods_by_owner_;         // by owner (ReplicaSet) uid
   std::string created_;            // the ReplicaSet this sync created, if any
   // Rollouts: each Deployment's template hash as last synced, and its
   // rollout in progress (an index into rollouts_).

@@ -31,6 +31,8 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
                   [this](const std::string& pod_key) -> Hop* { return HopOf(pod_key); }) {
   table_.AddObserver(&stats_);
   table_.AddObserver(&pod_stats_);
+  any_crash_ = std::any_of(configs_.begin(), configs_.end(),
+                           [](const auto& c) { return c.second.crash_after > 0; });
   if (std::any_of(configs_.begin(), configs_.end(),
                   [](const auto& c) { return c.second.queue_proxy; })) {
     table_.AddObserver(&queue_proxies_);
@@ -198,6 +200,7 @@ void DataPlane::Kill(const std::string& pod_key) {
 }
 
 sim::Time DataPlane::CrashAfter(const std::string& pod_key) const {
+  if (!any_crash_) return 0;  // no lookup on every start
   const ModelServer* s = ServerOf(pod_key);
   return s == nullptr ? 0 : s->config().crash_after;
 }

@@ -187,6 +187,7 @@ class DataPlane : public ContainerRuntime {
   std::vector<std::unique_ptr<ModelServer>> servers_;                       // by pod index
   std::vector<std::unique_ptr<QueueProxy>> queue_proxy_storage_;
   QueueProxies queue_proxies_;          // by pod index; an observer only if any pod has one
+  bool any_crash_ = false;              // some config crashes (crash_after)
   std::vector<std::string> pod_nodes_;  // by pod index
   std::vector<std::pair<std::string, std::string>> pod_owners_;  // (ReplicaSet, Deployment)
   std::map<std::string, std::uint32_t> server_of_pod_;
