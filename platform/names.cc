@@ -1,5 +1,6 @@
 #include "platform/names.h"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace platsim::platform {
@@ -72,6 +73,13 @@ std::string TemplateHash(const PodTemplate& t) {
     h /= kAlphabetSize;
   }
   return out;
+}
+
+bool IsDnsLabel(const std::string& name) {
+  if (name.empty() || name.size() > 63 || name.front() == '-' || name.back() == '-') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
 }
 
 }  // namespace platsim::platform

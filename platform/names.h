@@ -17,6 +17,11 @@ std::string RandomSuffix(sim::RandomStream& rng, int n);
 // fields platsim simulates, written in the same alphabet (10 characters).
 std::string TemplateHash(const PodTemplate& t);
 
+// A DNS-1123 label (lower-case letters, digits and '-', starting and ending
+// with a letter or digit, at most 63 characters): a name that can be a
+// folder and a CSV value anywhere.
+bool IsDnsLabel(const std::string& name);
+
 }  // namespace platsim::platform
 
 #endif  // PLATSIM_PLATFORM_NAMES_H_

@@ -10,6 +10,7 @@
 #include "models/input/yaml_reader.h"
 #include "models/power.h"
 #include "models/service_time.h"
+#include "platform/names.h"
 #include "platform/placement.h"
 
 namespace platsim::platform {
@@ -2264,14 +2265,6 @@ void ReadSpec(const Node& spec_node, const std::filesystem::path& base, Scenario
     add_namespace(d.meta.namespace_name);
   for (const auto& svc : s.services)
     add_namespace(svc.meta.namespace_name);
-}
-
-// A name that can be a folder and a CSV value anywhere: a DNS-1123 label.
-bool IsDnsLabel(const std::string& name) {
-  if (name.empty() || name.size() > 63 || name.front() == '-' || name.back() == '-') return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-  });
 }
 
 // The scenario's designs: each a name, a description and a patch of spec.

@@ -10,6 +10,8 @@
 #include <sstream>
 #include <streambuf>
 
+#include "platform/names.h"
+
 namespace platsim::tools {
 
 namespace fs = std::filesystem;
@@ -180,12 +182,10 @@ std::string PrepareOutputFolder(const fs::path& dir, const std::string& scenario
       // Only a folder platsim would have written: a design's name (a
       // DNS-1123 label) naming a real folder below `dir` (not a link) that
       // holds that design's RunSummary.
-      const bool label = !folder.empty() && folder.size() <= 63 && folder.front() != '-' &&
-                         folder.back() != '-' &&
-                         std::all_of(folder.begin(), folder.end(), [](char c) {
-                           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-                         });
-      if (!label || !fs::is_directory(fs::symlink_status(dir / folder, ec))) continue;
+      if (!platform::IsDnsLabel(folder) ||
+          !fs::is_directory(fs::symlink_status(dir / folder, ec))) {
+        continue;
+      }
       nlohmann::json own;
       if (std::ifstream in(dir / folder / "summary.json", std::ios::binary); in) {
         std::ostringstream text;
