@@ -166,32 +166,30 @@ RunResult Simulation::Run(const RunOptions& options) {
   DataPlane data_plane(engine, api, std::move(routes), std::move(servers), sc.service_proxy,
                        sc.warmup);
   DeploymentController deployments(engine, api, events_);
-  // What each rollout's Services' requests did: counts at its start and end.
+  // What each rollout's Services' requests did: counts at its start and end,
+  // over the routes whose Service selects the Deployment's pods (found at
+  // its first rollout: most Deployments have none).
+  std::map<std::string, const Service*> services_by_key;
+  for (const Service& svc : sc.services)
+    services_by_key.emplace(svc.meta.Key(), &svc);
   std::map<std::string, std::vector<std::size_t>> routes_of_deployment;
-  for (const Deployment& d : sc.deployments) {
-    for (std::size_t r = 0; r < sc.traffic.size(); ++r) {
-      for (const Service& svc : sc.services) {
-        if (svc.meta.Key() == sc.traffic[r].service &&
-            svc.meta.namespace_name == d.meta.namespace_name &&
-            SelectorMatches(svc.selector, d.pod_template.labels)) {
-          routes_of_deployment[d.meta.Key()].push_back(r);
+  std::vector<std::pair<RequestCounts, RequestCounts>> rollout_counts;  // start, end
+  auto counts_of = [&](const std::string& deployment) {
+    auto [it, first] = routes_of_deployment.try_emplace(deployment);
+    if (first) {
+      const Deployment* d = api.Get<Deployment>(deployment);
+      for (std::size_t r = 0; d != nullptr && r < sc.traffic.size(); ++r) {
+        const auto svc = services_by_key.find(sc.traffic[r].service);
+        if (svc != services_by_key.end() &&
+            svc->second->meta.namespace_name == d->meta.namespace_name &&
+            SelectorMatches(svc->second->selector, d->pod_template.labels)) {
+          it->second.push_back(r);
         }
       }
     }
-  }
-  std::vector<std::pair<RequestCounts, RequestCounts>> rollout_counts;  // start, end
-  auto counts_of = [&](const std::string& deployment) {
     RequestCounts sum;
-    const auto it = routes_of_deployment.find(deployment);
-    if (it == routes_of_deployment.end()) return sum;
-    for (const std::size_t r : it->second) {
-      const RequestCounts& c = data_plane.metrics(r).all;
-      sum.arrived += c.arrived;
-      sum.completed += c.completed;
-      sum.failed += c.failed;
-      sum.timed_out += c.timed_out;
-      sum.dropped_no_endpoint += c.dropped();
-    }
+    for (const std::size_t r : it->second)
+      sum += data_plane.metrics(r).all;
     return sum;
   };
   deployments.OnRollout([&](std::size_t index) {
@@ -482,11 +480,12 @@ RunResult Simulation::Run(const RunOptions& options) {
     x["ended_s"] = rollout.ended ? sim::ToSeconds(*rollout.ended) : kNaN;
     x["duration_s"] = rollout.ended ? sim::ToSeconds(*rollout.ended - rollout.started) : kNaN;
     x["steps"] = rollout.steps;
-    x["arrived"] = static_cast<double>(end.arrived - start.arrived);
-    x["completed"] = static_cast<double>(end.completed - start.completed);
-    x["failed"] = static_cast<double>(end.failed - start.failed);
-    x["timed_out"] = static_cast<double>(end.timed_out - start.timed_out);
-    x["dropped"] = static_cast<double>(end.dropped_no_endpoint - start.dropped_no_endpoint);
+    const RequestCounts during = end - start;
+    x["arrived"] = static_cast<double>(during.arrived);
+    x["completed"] = static_cast<double>(during.completed);
+    x["failed"] = static_cast<double>(during.failed);
+    x["timed_out"] = static_cast<double>(during.timed_out);
+    x["dropped"] = static_cast<double>(during.dropped());
     result.rollouts.push_back(std::move(r));
   }
   for (const auto& [key, r] : data_plane.Revisions()) {

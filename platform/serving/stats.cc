@@ -30,6 +30,31 @@ void RequestCounts::Count(Outcome outcome) {
   }
 }
 
+RequestCounts& RequestCounts::operator+=(const RequestCounts& o) {
+  arrived += o.arrived;
+  completed += o.completed;
+  timed_out += o.timed_out;
+  dropped_no_endpoint += o.dropped_no_endpoint;
+  dropped_queue_full += o.dropped_queue_full;
+  dropped_not_loaded += o.dropped_not_loaded;
+  dropped_terminated += o.dropped_terminated;
+  failed += o.failed;
+  return *this;
+}
+
+RequestCounts RequestCounts::operator-(const RequestCounts& earlier) const {
+  RequestCounts d = *this;
+  d.arrived -= earlier.arrived;
+  d.completed -= earlier.completed;
+  d.timed_out -= earlier.timed_out;
+  d.dropped_no_endpoint -= earlier.dropped_no_endpoint;
+  d.dropped_queue_full -= earlier.dropped_queue_full;
+  d.dropped_not_loaded -= earlier.dropped_not_loaded;
+  d.dropped_terminated -= earlier.dropped_terminated;
+  d.failed -= earlier.failed;
+  return d;
+}
+
 ServiceStats::ServiceStats(std::vector<sim::Time> slo_latency, sim::Time warmup)
     : slo_latency_(std::move(slo_latency)), warmup_(warmup), metrics_(slo_latency_.size()) {}
 

@@ -27,6 +27,9 @@ struct RequestCounts {
   }
   std::uint64_t in_flight() const { return arrived - completed - failed - timed_out - dropped(); }
   void Count(Outcome outcome);
+  // Sums of clients, and what happened between two readings.
+  RequestCounts& operator+=(const RequestCounts& o);
+  RequestCounts operator-(const RequestCounts& earlier) const;
 };
 
 // What one client's requests did. "measured" counts only requests that
