@@ -1543,7 +1543,7 @@ void ReadTimeline(const Node& list, const std::filesystem::path& base, Scenario&
         s.timeline.push_back(std::move(one));
       }
     } else {
-      MapReader target(apply.present() ? apply : scale.present() ? scale : undo, diags);
+      MapReader target(scale.present() ? scale : undo, diags);
       const std::string name = target.RequiredString("deployment").value_or("");
       const std::string ns = target.String("namespace", "default");
       a.deployment = Key(ns, name);
@@ -1554,9 +1554,8 @@ void ReadTimeline(const Node& list, const std::filesystem::path& base, Scenario&
       }
       if (scale.present()) {
         a.kind = TimelineAction::Kind::kScale;
-        const Node replicas = target.Require("replicas");
+        target.Require("replicas");  // reported if missing
         a.replicas = static_cast<int>(target.Int("replicas", 0, 0, 100000));
-        (void)replicas;
       } else {
         a.kind = TimelineAction::Kind::kUndo;
         a.to_revision = target.Int("toRevision", 0, 0, INT64_MAX);

@@ -160,8 +160,7 @@ bool DeploymentController::Rolling(const std::string& key, const Deployment& d,
   return down.cleaned + down.scaled > 0 || new_rs == nullptr;
 }
 
-bool DeploymentController::OldPodsRunning(const ReplicaSet* new_rs,
-                                          const std::vector<const ReplicaSet*>& old) const {
+bool DeploymentController::OldPodsRunning(const std::vector<const ReplicaSet*>& old) const {
   std::set<std::uint64_t> old_uids;
   for (const ReplicaSet* rs : old) {
     if (rs->status.replicas > 0) return true;
@@ -177,7 +176,6 @@ bool DeploymentController::OldPodsRunning(const ReplicaSet* new_rs,
       return true;
     }
   }
-  (void)new_rs;
   return false;
 }
 
@@ -192,7 +190,7 @@ bool DeploymentController::Recreate(const std::string& key, const Deployment& d,
     scaled = true;
   }
   // Waiting for the old pods to go counts as moving: no clean-up yet.
-  if (scaled || OldPodsRunning(new_rs, old)) return true;
+  if (scaled || OldPodsRunning(old)) return true;
   if (new_rs == nullptr) {
     std::int64_t revision = 0;
     for (const ReplicaSet* rs : old)

@@ -88,7 +88,7 @@ class DeploymentController : public Reconciler {
   bool Recreate(const std::string& key, const Deployment& d, const ReplicaSet* new_rs,
                 const std::vector<const ReplicaSet*>& old);
   // recreate.go oldPodsRunning: pods of any ReplicaSet but the new one left.
-  bool OldPodsRunning(const ReplicaSet* new_rs, const std::vector<const ReplicaSet*>& old) const;
+  bool OldPodsRunning(const std::vector<const ReplicaSet*>& old) const;
   void CleanUp(const Deployment& d, const std::vector<const ReplicaSet*>& old);
   // Events of a status that has landed: the Progressing and Available
   // conditions' changes (and the rollout's end). `subject` is what the

@@ -122,6 +122,10 @@ void ModelServer::Die() {
   EndEverything(Outcome::kTerminated);
   state_ = State::kStopped;
   on_stopped_ = nullptr;
+  CancelTimers();
+}
+
+void ModelServer::CancelTimers() {
   engine_.Cancel(grace_timer_);
   engine_.Cancel(dispatch_timer_);
   dispatch_armed_ = false;
@@ -377,11 +381,7 @@ void ModelServer::MaybeStopped() {
   // The GPUs are held until the containers have stopped; the pod object goes
   // one API write later, when the kubelet removes it.
   held_until_ = engine_.Now();
-  engine_.Cancel(grace_timer_);
-  engine_.Cancel(dispatch_timer_);
-  dispatch_armed_ = false;
-  engine_.Cancel(deadline_timer_);
-  deadline_armed_ = false;
+  CancelTimers();
   auto stopped = std::move(on_stopped_);
   on_stopped_ = nullptr;
   if (stopped) stopped();

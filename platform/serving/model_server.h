@@ -183,6 +183,8 @@ class ModelServer : public sim::EventHandler, public Hop {
   void Kill();
   // Ends every request the server holds, queued or running, with `outcome`.
   void EndEverything(Outcome outcome);
+  // Cancels the grace, dispatch and queue-deadline timers (a server stopped).
+  void CancelTimers();
   // Keeps one kQueueDeadline event pending for the earliest queue deadline
   // (with a queue timeout), and rejects the entries whose deadline came.
   void ArmQueueDeadline();
