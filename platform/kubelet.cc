@@ -150,7 +150,8 @@ void Kubelets::Crashed(const std::string& key) {
   }
   state.crash_timer = engine_.ScheduleCallbackAfter(backoff, [this, key] {
     const Pod* p = api_.Get<Pod>(key);
-    if (p == nullptr || pods_[key].stopping) return;
+    const auto it = pods_.find(key);
+    if (p == nullptr || it == pods_.end() || it->second.stopping) return;
     ContainersStarted(key);
   });
 }
