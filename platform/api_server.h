@@ -24,6 +24,7 @@
 #include <tuple>
 #include <vector>
 
+#include "platform/argo.h"
 #include "platform/autoscaling.h"
 #include "platform/objects.h"
 #include "sim/engine.h"
@@ -78,9 +79,10 @@ class ApiServer {
     std::map<std::string, T> objects;
     std::vector<Watcher<T>> watchers;
   };
-  using Stores = std::tuple<KindStore<Namespace>, KindStore<Node>, KindStore<Pod>,
-                            KindStore<Deployment>, KindStore<ReplicaSet>, KindStore<Service>,
-                            KindStore<Endpoints>, KindStore<HorizontalPodAutoscaler>>;
+  using Stores =
+      std::tuple<KindStore<Namespace>, KindStore<Node>, KindStore<Pod>, KindStore<Deployment>,
+                 KindStore<ReplicaSet>, KindStore<Service>, KindStore<Endpoints>,
+                 KindStore<HorizontalPodAutoscaler>, KindStore<ArgoRollout>>;
 
   template <class T>
   KindStore<T>& Store() {

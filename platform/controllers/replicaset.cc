@@ -97,7 +97,7 @@ Result ReplicaSetController::Reconcile(const std::string& key) {
         pod.meta.owner_name = rs->meta.name;
         pod.meta.owner_uid = rs->meta.uid;
         pod.spec = rs->pod_template;
-        pod.template_owner = rs->meta.owner_kind == "Deployment"
+        pod.template_owner = rs->meta.owner_kind == "Deployment" || rs->meta.owner_kind == "Rollout"
                                  ? rs->meta.namespace_name + "/" + rs->meta.owner_name
                                  : key;
         const std::string pod_key = pod.meta.Key();
