@@ -10,6 +10,8 @@
 #include "models/input/yaml_reader.h"
 #include "models/power.h"
 #include "models/service_time.h"
+#include "platform/analysis/condition.h"
+#include "platform/analysis/promql.h"
 #include "platform/names.h"
 #include "platform/placement.h"
 
@@ -231,6 +233,14 @@ struct ManifestContext {
   Diagnostics& diags;
   std::map<std::string, Node> objects;   // kind/namespace/name -> its document
   std::vector<Node> autoscaler_targets;  // each HPA's scaleTargetRef.name, in order
+  // What Rollouts name, checked once every manifest is read: Services, and
+  // AnalysisTemplates (with the analysis that names them, for its args).
+  std::vector<std::pair<std::string, Node>> service_refs;
+  struct AnalysisUse {
+    std::string key;
+    Node at, analysis;
+  };
+  std::vector<AnalysisUse> analysis_refs;
 };
 
 // `annotations`, if given, receives metadata.annotations (else they are
@@ -1353,6 +1363,407 @@ void ReadInferenceService(MapReader& m, Scenario& s, ManifestContext& ctx) {
   s.inference_services.push_back(std::move(isvc));
 }
 
+// Argo Rollouts (argoproj.io/v1alpha1), as argoproj/argo-rollouts
+// pkg/apis/rollouts/v1alpha1/types.go and analysis_types.go define them,
+// with utils/defaults/defaults.go's defaults and pkg/apis/rollouts/
+// validation's rules.
+
+// An argument of a template (`name`, optional `value`) or of a Rollout's
+// analysis (`value`, or `valueFrom.podTemplateHashValue`).
+AnalysisArg ReadAnalysisArg(const Node& node, bool of_template, Diagnostics& diags) {
+  MapReader m(node, diags);
+  AnalysisArg a;
+  a.name = m.RequiredString("name").value_or("");
+  const Node value = m.Get("value");
+  if (value.present()) a.value = input::ReadString(value, diags).value_or("");
+  if (!of_template) {
+    MapReader from(m.Get("valueFrom"), diags);
+    const Node hash = from.Get("podTemplateHashValue");
+    if (hash.present()) {
+      if (value.present()) {
+        diags.Error(node.location(), node.path(), "needs one of value or valueFrom");
+      }
+      const std::string which = from.Enum("podTemplateHashValue", "Stable", {"Stable", "Latest"});
+      a.from = which == "Stable" ? AnalysisArg::From::kStableHash : AnalysisArg::From::kLatestHash;
+    } else if (!value.present()) {
+      diags.Error(node.location(), node.path(),
+                  "needs a value or valueFrom.podTemplateHashValue (fieldRef and secretKeyRef "
+                  "are not simulated)");
+    }
+    from.RejectUnknown();
+  }
+  m.RejectUnknown();
+  return a;
+}
+
+// A Rollout's analysis (a step's, the background's, a promotion's):
+// templates by name in the Rollout's namespace, and arguments. The
+// templates' existence is checked once every manifest is read.
+AnalysisRef ReadAnalysisRef(MapReader& m, const std::string& ns, ManifestContext& ctx) {
+  Diagnostics& diags = ctx.diags;
+  AnalysisRef ref;
+  const Node templates = m.Require("templates");
+  for (const Node& t : ListElements(templates, "templates", diags)) {
+    MapReader tm(t, diags);
+    if (tm.Bool("clusterScope", false)) {
+      diags.Error(t.location(), t.path(), "ClusterAnalysisTemplates are not simulated yet");
+    }
+    if (const auto name = tm.RequiredString("templateName")) {
+      ref.templates.push_back(Key(ns, *name));
+      ctx.analysis_refs.push_back({Key(ns, *name), tm.Get("templateName"), m.node()});
+    }
+    tm.RejectUnknown();
+  }
+  if (templates.present() && ref.templates.empty()) {
+    diags.Error(templates.location(), templates.path(), "needs at least one template");
+  }
+  for (const Node& a : ListElements(m.Get("args"), "args", diags))
+    ref.args.push_back(ReadAnalysisArg(a, false, diags));
+  m.WarnUnknown(kNotSimulated);
+  return ref;
+}
+
+// A canary step: exactly one of setWeight, pause, analysis, setCanaryScale
+// (validation.go ValidateRolloutStrategyCanary).
+CanaryStep ReadCanaryStep(const Node& node, const std::string& ns, ManifestContext& ctx) {
+  Diagnostics& diags = ctx.diags;
+  MapReader m(node, diags);
+  CanaryStep step;
+  const std::vector<std::string> keys = m.Keys();
+  if (keys.size() != 1) {
+    diags.Error(node.location(), node.path(),
+                "a step needs exactly one of setWeight, pause, analysis or setCanaryScale");
+    m.AcceptRest();
+    return step;
+  }
+  const std::string& kind = keys[0];
+  if (kind == "setWeight") {
+    step.kind = CanaryStep::Kind::kSetWeight;
+    step.weight = static_cast<int>(m.Int("setWeight", 0, 0, 100));
+    step.text = "setWeight: " + std::to_string(step.weight);
+  } else if (kind == "pause") {
+    step.kind = CanaryStep::Kind::kPause;
+    step.text = "pause";
+    MapReader p(m.Get("pause"), diags);
+    const Node d = p.Get("duration");
+    if (d.present() && d.IsScalar()) {
+      // RolloutPause.DurationSeconds: an integer (or numeric string) is
+      // seconds, else a Go duration.
+      const std::string text = d.scalar();
+      std::int64_t seconds = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+      std::string error;
+      if (ec == std::errc() && end == text.data() + text.size() && seconds >= 0 &&
+          seconds < 1'000'000'000) {
+        step.duration = seconds * sim::kSecond;
+      } else if (const auto t = input::ParseDuration(text, &error); t && *t >= 0) {
+        step.duration = *t;
+      } else {
+        diags.Error(d.location(), d.path(),
+                    "expected seconds or a duration like \"30s\" or \"1h\", got '" + text + "'");
+      }
+      step.text = "pause: " + text;
+    } else if (d.present()) {
+      diags.Error(d.location(), d.path(), "expected seconds or a duration, got " + d.Describe());
+    }
+    p.RejectUnknown();
+  } else if (kind == "analysis") {
+    step.kind = CanaryStep::Kind::kAnalysis;
+    step.text = "analysis";
+    MapReader a(m.Get("analysis"), diags);
+    step.analysis = ReadAnalysisRef(a, ns, ctx);
+  } else if (kind == "setCanaryScale") {
+    step.kind = CanaryStep::Kind::kSetCanaryScale;
+    const Node at = m.Get("setCanaryScale");
+    MapReader c(at, diags);
+    const bool replicas = c.Has("replicas"), weight = c.Has("weight"),
+               match = c.Has("matchTrafficWeight");
+    if (replicas + weight + match != 1) {
+      diags.Error(at.location(), at.path(),
+                  "needs exactly one of replicas, weight or matchTrafficWeight");
+    }
+    if (replicas) {
+      step.scale_replicas = static_cast<int>(c.Int("replicas", 0, 0, 100000));
+      step.text = "setCanaryScale{replicas: " + std::to_string(*step.scale_replicas) + "}";
+    } else if (weight) {
+      step.scale_weight = static_cast<int>(c.Int("weight", 0, 0, 100));
+      step.text = "setCanaryScale{weight: " + std::to_string(*step.scale_weight) + "}";
+    } else {
+      step.match_traffic_weight = c.Bool("matchTrafficWeight", false);
+      step.text = "setCanaryScale{matchTrafficWeight: true}";
+    }
+    c.RejectUnknown();
+  } else {
+    const Node at = m.Get(kind);
+    diags.Error(
+        at.location(), at.path(),
+        kind == "experiment" || kind == "setHeaderRoute" || kind == "setMirrorRoute" ||
+                kind == "plugin"
+            ? kind + " steps are not simulated yet"
+            : "unknown step " + kind + " (simulated: setWeight, pause, analysis, setCanaryScale)");
+  }
+  return step;
+}
+
+// A Service a Rollout names: same namespace; its existence is checked with
+// the other references.
+std::string ReadRolloutService(MapReader& m, const char* field, const std::string& ns,
+                               ManifestContext& ctx) {
+  const auto name = m.String(field, "");
+  if (name.empty()) return "";
+  ctx.service_refs.push_back({Key(ns, name), m.Get(field)});
+  return Key(ns, name);
+}
+
+void ReadRollout(MapReader& m, Scenario& s, ManifestContext& ctx) {
+  Diagnostics& diags = ctx.diags;
+  ArgoRollout r;
+  ReadMetadata(m, r.meta, true, diags);
+  const std::string& ns = r.meta.namespace_name;
+  MapReader spec(m.Require("spec"), diags);
+  r.replicas = static_cast<int>(spec.Int("replicas", 1, 0, 100000));
+  r.min_ready = spec.Int("minReadySeconds", 0, 0, 1'000'000'000) * sim::kSecond;
+  r.revision_history_limit = static_cast<int>(spec.Int("revisionHistoryLimit", 10, 0, 1'000'000));
+  r.progress_deadline = spec.Int("progressDeadlineSeconds", 600, 1, INT32_MAX) * sim::kSecond;
+  r.paused = spec.Bool("paused", false);
+  if (spec.Has("workloadRef")) {
+    const Node w = spec.Get("workloadRef");
+    diags.Error(w.location(), w.path(), "workloadRef is not simulated yet (give the template)");
+  }
+  const Node selector = spec.Require("selector");
+  MapReader sel(selector, diags);
+  r.selector = ReadLabels(sel.Get("matchLabels"), diags);
+  sel.RejectUnknown();
+  const Node tmpl = spec.Require("template");
+  if (tmpl.present()) {
+    r.pod_template = ReadPodTemplate(tmpl, diags);
+    if (selector.present() && !SelectorMatches(r.selector, r.pod_template.labels)) {
+      diags.Error(selector.location(), selector.path(),
+                  "selector does not match template labels (or is empty)");
+    }
+  }
+  const Node strategy_node = spec.Require("strategy");
+  MapReader strategy(strategy_node, diags);
+  const Node canary_node = strategy.Get("canary");
+  const Node blue_green_node = strategy.Get("blueGreen");
+  if (strategy_node.present() && canary_node.present() == blue_green_node.present()) {
+    diags.Error(strategy_node.location(), strategy_node.path(),
+                "needs exactly one of canary or blueGreen");
+  }
+  strategy.RejectUnknown();
+  if (blue_green_node.present()) {
+    MapReader bg(blue_green_node, diags);
+    r.blue_green = true;
+    if (!bg.Has("activeService")) bg.Require("activeService");
+    r.active_service = ReadRolloutService(bg, "activeService", ns, ctx);
+    r.preview_service = ReadRolloutService(bg, "previewService", ns, ctx);
+    if (!r.preview_service.empty() && r.preview_service == r.active_service) {
+      const Node at = bg.Get("previewService");
+      diags.Error(at.location(), at.path(), "must differ from activeService");
+    }
+    r.auto_promotion_enabled = bg.Bool("autoPromotionEnabled", true);
+    r.auto_promotion_seconds = bg.Int("autoPromotionSeconds", 0, 0, 1'000'000'000) * sim::kSecond;
+    if (bg.Has("previewReplicaCount")) {
+      r.preview_replica_count = static_cast<int>(bg.Int("previewReplicaCount", 0, 0, 100000));
+    }
+    r.scale_down_delay = bg.Int("scaleDownDelaySeconds", 30, 0, 1'000'000'000) * sim::kSecond;
+    r.abort_scale_down_delay =
+        bg.Int("abortScaleDownDelaySeconds", 30, 0, 1'000'000'000) * sim::kSecond;
+    if (const Node a = bg.Get("prePromotionAnalysis"); a.present()) {
+      MapReader am(a, diags);
+      r.pre_promotion = ReadAnalysisRef(am, ns, ctx);
+    }
+    if (const Node a = bg.Get("postPromotionAnalysis"); a.present()) {
+      MapReader am(a, diags);
+      r.post_promotion = ReadAnalysisRef(am, ns, ctx);
+    }
+    if (const Node u = bg.Get("maxUnavailable"); u.present()) {
+      if (const auto v = ReadIntOrPercent(u, true, diags)) r.max_unavailable = *v;
+    }
+    bg.WarnUnknown(kNotSimulated);
+  } else if (canary_node.present()) {
+    MapReader c(canary_node, diags);
+    r.canary_service = ReadRolloutService(c, "canaryService", ns, ctx);
+    r.stable_service = ReadRolloutService(c, "stableService", ns, ctx);
+    for (const auto& [field, value] :
+         {std::pair{"maxSurge", &r.max_surge}, std::pair{"maxUnavailable", &r.max_unavailable}}) {
+      if (const Node n = c.Get(field); n.present()) {
+        if (const auto v = ReadIntOrPercent(n, value == &r.max_unavailable, diags)) *value = *v;
+      }
+    }
+    if (r.max_surge.value == 0 && r.max_unavailable.value == 0) {
+      const Node at = c.Get("maxUnavailable");
+      diags.Error(at.location(), at.present() ? at.path() : canary_node.path() + ".maxUnavailable",
+                  "may not be 0 when `maxSurge` is 0");
+    }
+    const Node routing = c.Get("trafficRouting");
+    if (routing.present()) {
+      // Any provider: the split is exact, at the stable Service's proxy.
+      r.traffic_routing = true;
+      MapReader tr(routing, diags);
+      if (tr.Int("maxTrafficWeight", 100, 1, 1'000'000) != 100) {
+        const Node at = tr.Get("maxTrafficWeight");
+        diags.Error(at.location(), at.path(), "only the default 100 is simulated");
+      }
+      tr.AcceptRest();
+      if (r.canary_service.empty() || r.stable_service.empty()) {
+        diags.Error(routing.location(), routing.path(),
+                    "traffic routing needs canaryService and stableService");
+      }
+    }
+    if (!r.canary_service.empty() && r.canary_service == r.stable_service) {
+      const Node at = c.Get("stableService");
+      diags.Error(at.location(), at.path(), "must differ from canaryService");
+    }
+    r.scale_down_delay =
+        r.traffic_routing ? c.Int("scaleDownDelaySeconds", 30, 0, 1'000'000'000) * sim::kSecond : 0;
+    if (!r.traffic_routing && c.Has("scaleDownDelaySeconds")) {
+      const Node at = c.Get("scaleDownDelaySeconds");
+      diags.Error(at.location(), at.path(), "is only for a canary with trafficRouting");
+    }
+    r.abort_scale_down_delay =
+        c.Int("abortScaleDownDelaySeconds", 30, 0, 1'000'000'000) * sim::kSecond;
+    for (const Node& step : ListElements(c.Get("steps"), "steps", diags))
+      r.steps.push_back(ReadCanaryStep(step, ns, ctx));
+    for (const CanaryStep& step : r.steps) {
+      if (step.kind == CanaryStep::Kind::kSetCanaryScale && !r.traffic_routing) {
+        diags.Error(c.Get("steps").location(), c.Get("steps").path(),
+                    "setCanaryScale needs trafficRouting");
+        break;
+      }
+    }
+    if (const Node a = c.Get("analysis"); a.present()) {
+      MapReader am(a, diags);
+      r.starting_step = static_cast<int>(am.Int("startingStep", 0, 0, 1000));
+      if (r.starting_step > static_cast<int>(r.steps.size())) {
+        const Node at = am.Get("startingStep");
+        diags.Error(at.location(), at.path(), "is beyond the steps");
+      }
+      r.background = ReadAnalysisRef(am, ns, ctx);
+    }
+    if (c.Bool("dynamicStableScale", false)) {
+      const Node at = c.Get("dynamicStableScale");
+      diags.Error(at.location(), at.path(), "dynamicStableScale is not simulated yet");
+    }
+    c.WarnUnknown(kNotSimulated);
+  }
+  spec.WarnUnknown(kNotSimulated);
+  s.rollouts.push_back(std::move(r));
+}
+
+void ReadAnalysisTemplate(MapReader& m, Scenario& s, ManifestContext& ctx) {
+  Diagnostics& diags = ctx.diags;
+  ObjectMeta meta;
+  ReadMetadata(m, meta, true, diags);
+  AnalysisTemplate t;
+  t.key = meta.Key();
+  MapReader spec(m.Require("spec"), diags);
+  std::set<std::string> arg_names;
+  for (const Node& a : ListElements(spec.Get("args"), "args", diags)) {
+    t.args.push_back(ReadAnalysisArg(a, true, diags));
+    if (!arg_names.insert(t.args.back().name).second) {
+      diags.Error(a.location(), a.path(), "duplicate argument " + t.args.back().name);
+    }
+  }
+  const Node metrics = spec.Require("metrics");
+  std::set<std::string> names;
+  for (const Node& node : ListElements(metrics, "metrics", diags)) {
+    MapReader mm(node, diags);
+    AnalysisMetric metric;
+    metric.name = mm.RequiredString("name").value_or("");
+    if (!metric.name.empty() && !names.insert(metric.name).second) {
+      diags.Error(node.location(), node.path(), "duplicate metric " + metric.name);
+    }
+    metric.interval = mm.Duration("interval", 0, sim::kSecond);
+    metric.count = static_cast<int>(mm.Int("count", 0, 0, 1'000'000));
+    if (metric.count > 1 && metric.interval == 0) {
+      const Node at = mm.Get("count");
+      diags.Error(at.location(), at.path(), "a count above 1 needs an interval");
+    }
+    metric.initial_delay = mm.Duration("initialDelay", 0);
+    metric.failure_limit = static_cast<int>(mm.Int("failureLimit", 0, -1, 1'000'000));
+    metric.inconclusive_limit = static_cast<int>(mm.Int("inconclusiveLimit", 0, -1, 1'000'000));
+    metric.consecutive_error_limit =
+        static_cast<int>(mm.Int("consecutiveErrorLimit", 4, -1, 1'000'000));
+    for (const auto& [field, out] : {std::pair{"successCondition", &metric.success_condition},
+                                     std::pair{"failureCondition", &metric.failure_condition}}) {
+      const Node c = mm.Get(field);
+      if (!c.present()) continue;
+      *out = input::ReadString(c, diags).value_or("");
+      std::string error;
+      if (!out->empty() && !analysis::ParseCondition(*out, &error)) {
+        diags.Error(c.location(), c.path(), "does not parse: " + error);
+      }
+    }
+    MapReader provider(mm.Require("provider"), diags);
+    const Node prom = provider.Get("prometheus");
+    if (mm.Has("provider") && !prom.present()) {
+      const std::vector<std::string> keys = provider.Keys();
+      diags.Error(mm.Get("provider").location(), mm.Get("provider").path(),
+                  (keys.empty() ? std::string("a provider") : keys[0] + " provider") +
+                      " is not simulated (simulated: prometheus, answered by platsim's "
+                      "Prometheus model)");
+    }
+    provider.AcceptRest();
+    MapReader p(prom, diags);
+    const Node query = p.Require("query");
+    if (query.present()) {
+      metric.query = input::ReadString(query, diags).value_or("");
+      // Checked with each argument replaced by a placeholder value.
+      std::string probe = metric.query;
+      for (std::size_t at = probe.find("{{"); at != std::string::npos; at = probe.find("{{")) {
+        const std::size_t end = probe.find("}}", at);
+        if (end == std::string::npos) break;
+        probe.replace(at, end + 2 - at, "x");
+      }
+      std::string error;
+      if (!analysis::ParseQuery(probe, &error)) {
+        diags.Error(query.location(), query.path(), "does not parse: " + error);
+      }
+    }
+    p.WarnUnknown(kNotSimulated);  // address, timeout, headers
+    mm.WarnUnknown(kNotSimulated);
+    t.metrics.push_back(std::move(metric));
+  }
+  if (metrics.present() && t.metrics.empty()) {
+    diags.Error(metrics.location(), metrics.path(), "needs at least one metric");
+  }
+  spec.WarnUnknown(kNotSimulated);
+  s.analysis_templates[t.key] = std::move(t);
+}
+
+// What a Rollout names: its Services and its analysis templates (with every
+// argument a template requires given).
+void CheckRollouts(Scenario& s, ManifestContext& ctx) {
+  Diagnostics& diags = ctx.diags;
+  std::set<std::string> services;
+  for (const Service& svc : s.services)
+    services.insert(svc.meta.Key());
+  for (const auto& [key, at] : ctx.service_refs) {
+    if (!services.count(key)) {
+      diags.Error(at.location(), at.path(), "no Service " + key + " among the manifests");
+    }
+  }
+  for (const auto& ref : ctx.analysis_refs) {
+    const auto t = s.analysis_templates.find(ref.key);
+    if (t == s.analysis_templates.end()) {
+      diags.Error(ref.at.location(), ref.at.path(),
+                  "no AnalysisTemplate " + ref.key + " among the manifests");
+      continue;
+    }
+    std::set<std::string> given;
+    for (const Node& a : ListElements(Field(ref.analysis, "args"), "args", diags)) {
+      if (const Node n = Field(a, "name"); n.IsScalar()) given.insert(n.scalar());
+    }
+    for (const AnalysisArg& a : t->second.args) {
+      if (a.value.empty() && !given.count(a.name)) {
+        diags.Error(ref.analysis.location(), ref.analysis.path(),
+                    "AnalysisTemplate " + ref.key + " needs argument " + a.name);
+      }
+    }
+  }
+}
+
 void ReadManifest(const Node& doc, Scenario& s, ManifestContext& ctx) {
   Diagnostics& diags = ctx.diags;
   MapReader m(doc, diags);
@@ -1384,6 +1795,18 @@ void ReadManifest(const Node& doc, Scenario& s, ManifestContext& ctx) {
   } else if (*api == "autoscaling/v2" && *kind == "HorizontalPodAutoscaler") {
     ReadHorizontalPodAutoscaler(m, s, ctx);
     if (s.autoscalers.size() > autoscalers) name = s.autoscalers.back().meta.Key();
+  } else if (*api == "argoproj.io/v1alpha1" && *kind == "Rollout") {
+    const std::size_t before = s.rollouts.size();
+    ReadRollout(m, s, ctx);
+    if (s.rollouts.size() > before) name = s.rollouts.back().meta.Key();
+  } else if (*api == "argoproj.io/v1alpha1" && *kind == "AnalysisTemplate") {
+    ReadAnalysisTemplate(m, s, ctx);
+    name = Key(Field(Field(doc, "metadata"), "namespace").IsScalar()
+                   ? Field(Field(doc, "metadata"), "namespace").scalar()
+                   : "default",
+               Field(Field(doc, "metadata"), "name").IsScalar()
+                   ? Field(Field(doc, "metadata"), "name").scalar()
+                   : "");
   } else if (*api == "v1" && *kind == "Namespace") {
     Namespace ns;
     ReadMetadata(m, ns.meta, false, diags);
@@ -1396,7 +1819,8 @@ void ReadManifest(const Node& doc, Scenario& s, ManifestContext& ctx) {
                       " is not simulated yet; the object is ignored (simulated: apps/v1 "
                       "Deployment, v1 Service, v1 Namespace, autoscaling/v2 "
                       "HorizontalPodAutoscaler, serving.knative.dev/v1 Service, "
-                      "serving.kserve.io/v1beta1 InferenceService)");
+                      "serving.kserve.io/v1beta1 InferenceService, argoproj.io/v1alpha1 "
+                      "Rollout and AnalysisTemplate)");
     m.AcceptRest();
     return;
   }
@@ -1465,10 +1889,33 @@ void ReadTimeline(const Node& list, const std::filesystem::path& base, Scenario&
     const Node scale = m.Get("scale");
     const Node undo = m.Get("undo");
     const Node fail = m.Get("fail");
-    if (apply.present() + scale.present() + undo.present() + fail.present() != 1) {
+    const Node promote = m.Get("promote");
+    const Node abort = m.Get("abort");
+    if (apply.present() + scale.present() + undo.present() + fail.present() + promote.present() +
+            abort.present() !=
+        1) {
       diags.Error(entry.location(), entry.path(),
-                  "needs exactly one of apply, scale, undo or fail");
+                  "needs exactly one of apply, scale, undo, fail, promote or abort");
       m.AcceptRest();
+      continue;
+    }
+    if (promote.present() || abort.present()) {
+      // kubectl argo rollouts promote [--full] / abort ROLLOUT.
+      MapReader target(promote.present() ? promote : abort, diags);
+      a.kind = promote.present() ? TimelineAction::Kind::kPromote : TimelineAction::Kind::kAbort;
+      const std::string name = target.RequiredString("rollout").value_or("");
+      a.rollout = Key(target.String("namespace", "default"), name);
+      if (!name.empty() &&
+          std::none_of(s.rollouts.begin(), s.rollouts.end(),
+                       [&](const ArgoRollout& r) { return r.meta.Key() == a.rollout; })) {
+        const Node at = target.Get("rollout");
+        diags.Error(at.location(), at.path(),
+                    "no Rollout " + a.rollout + " among the scenario's manifests");
+      }
+      if (promote.present()) a.full = target.Bool("full", false);
+      target.RejectUnknown();
+      m.RejectUnknown();
+      s.timeline.push_back(std::move(a));
       continue;
     }
     if (fail.present()) {
@@ -1508,15 +1955,40 @@ void ReadTimeline(const Node& list, const std::filesystem::path& base, Scenario&
       // exist can be changed so far.
       a.kind = TimelineAction::Kind::kApply;
       Scenario applied;
-      ManifestContext actx{diags, {}, {}};
+      ManifestContext actx{diags, {}, {}, {}, {}};
       ReadManifestEntry(apply, base, applied, actx);
       const std::size_t others = applied.services.size() + applied.autoscalers.size() +
                                  applied.knative_services.size() +
-                                 applied.inference_services.size() + applied.namespaces.size();
-      if (others > 0 || applied.deployments.empty()) {
+                                 applied.inference_services.size() + applied.namespaces.size() +
+                                 applied.analysis_templates.size();
+      if (others > 0 || (applied.deployments.empty() && applied.rollouts.empty())) {
         diags.Error(apply.location(), apply.path(),
-                    "a timeline apply takes Deployments only (so far): changes to other kinds "
-                    "are not simulated yet");
+                    "a timeline apply takes Deployments and Rollouts only (so far): changes to "
+                    "other kinds are not simulated yet");
+      }
+      // A Rollout's analysis must name templates the scenario has.
+      CheckRollouts(s, actx);
+      for (const ArgoRollout& r : applied.rollouts) {
+        const Node doc = actx.objects["Rollout/" + r.meta.Key()];
+        const auto now =
+            std::find_if(s.rollouts.begin(), s.rollouts.end(),
+                         [&](const ArgoRollout& x) { return x.meta.Key() == r.meta.Key(); });
+        if (now == s.rollouts.end()) {
+          diags.Error(doc.location(), doc.path(),
+                      "no Rollout " + r.meta.Key() + " among the scenario's manifests");
+          continue;
+        }
+        if (r.selector != now->selector) {
+          const Node sel = Field(Field(doc, "spec"), "selector");
+          diags.Error(sel.location(), sel.path(), "field is immutable");
+        }
+        TimelineAction one = a;
+        one.rollout = r.meta.Key();
+        one.rollout_manifest = r;
+        for (const auto& [key, value] : Field(doc, "spec").Entries()) {
+          if (key.IsScalar()) one.spec_fields.insert(key.scalar());
+        }
+        s.timeline.push_back(std::move(one));
       }
       for (const Deployment& d : applied.deployments) {
         if (!deployments.count(d.meta.Key())) {
@@ -1980,6 +2452,7 @@ void ReadModelServers(const Node& list, const std::filesystem::path& base, Scena
   if (!IsList(list, "model servers", diags)) return;
   std::set<std::string> seen, seen_knative, seen_isvc;
   const auto deployments = ByKey(s.deployments);
+  const auto rollouts = ByKey(s.rollouts);
   const auto knative = KnativeByKey(s);
   const auto isvcs = InferenceServicesByKey(s);
   for (const Node& entry : list.Elements()) {
@@ -2018,6 +2491,12 @@ void ReadModelServers(const Node& list, const std::filesystem::path& base, Scena
       if (m.Has("deployment")) {
         diags.Error(entry.location(), entry.path(), "needs one of deployment or knativeService");
       }
+    } else if (m.Has("rollout")) {
+      // An Argo Rollout's pods, every ReplicaSet's.
+      spec.deployment = ReadReference(m, entry, "rollout", rollouts, seen, "model server", diags);
+      if (m.Has("deployment")) {
+        diags.Error(entry.location(), entry.path(), "needs one of deployment or rollout");
+      }
     } else {
       spec.deployment =
           ReadReference(m, entry, "deployment", deployments, seen, "model server", diags);
@@ -2032,8 +2511,8 @@ void ReadModelServers(const Node& list, const std::filesystem::path& base, Scena
       input::Diagnostics own;
       const Node merged = input::Override(entry, version, own);
       MapReader vm(merged, own);
-      for (const char* named :
-           {"deployment", "knativeService", "inferenceService", "namespace", "versions", "image"}) {
+      for (const char* named : {"deployment", "rollout", "knativeService", "inferenceService",
+                                "namespace", "versions", "image"}) {
         vm.Get(named);
       }
       ModelServerSpec vs;
@@ -2147,7 +2626,7 @@ void ReadSpec(const Node& spec_node, const std::filesystem::path& base, Scenario
                                        {"Knative", "Serverless", "Standard", "RawDeployment"});
   s.kserve_default_knative = mode == "Knative" || mode == "Serverless";
   kserve.RejectUnknown();
-  ManifestContext ctx{diags, {}, {}};
+  ManifestContext ctx{diags, {}, {}, {}, {}};
   ReadManifests(spec.Require("manifests"), base, s, ctx);
   ReadModelServers(spec.Get("modelServers"), base, s, diags);
   // A revision's pods have the queue-proxy in front of their server, with
@@ -2194,6 +2673,7 @@ void ReadSpec(const Node& spec_node, const std::filesystem::path& base, Scenario
   }
   CheckAutoscalers(s, ctx);
   CheckKnative(s, ctx);
+  CheckRollouts(s, ctx);
   ReadTimeline(spec.Get("timeline"), base, s, diags);
   spec.RejectUnknown();
 
@@ -2224,6 +2704,21 @@ void ReadSpec(const Node& spec_node, const std::filesystem::path& base, Scenario
     const input::Node doc = ctx.objects[std::string("Service/") + svc.meta.Key()];
     const input::Location at = doc.location();
     const std::string path = input::ChildPath(doc.path(), "spec.selector");
+    // A Rollout's pods count as a Deployment's (its model server entry or
+    // not, as below).
+    const auto rollout = std::find_if(s.rollouts.begin(), s.rollouts.end(), [&](const auto& r) {
+      return r.meta.namespace_name == svc.meta.namespace_name &&
+             SelectorMatches(svc.selector, r.pod_template.labels);
+    });
+    if (selected.empty() && rollout != s.rollouts.end()) {
+      if (has_traffic && !with_server.count(rollout->meta.Key())) {
+        diags.Warning(at, path,
+                      "Service " + svc.meta.Key() + " receives traffic, but the pods it selects " +
+                          "(Rollout " + rollout->meta.Key() +
+                          ") have no model server: every request is refused");
+      }
+      continue;
+    }
     if (selected.empty()) {
       diags.Warning(at, path,
                     "Service " + svc.meta.Key() + " selects no Deployment's pods" +
@@ -2242,6 +2737,13 @@ void ReadSpec(const Node& spec_node, const std::filesystem::path& base, Scenario
     }
   }
 
+  for (const auto& r : s.rollouts) {
+    if (!with_server.count(r.meta.Key())) {
+      diags.Warning(spec.Get("modelServers").location(), "spec.modelServers",
+                    "Rollout " + r.meta.Key() +
+                        " has no model server entry: its pods run but refuse requests");
+    }
+  }
   for (const auto& d : s.deployments) {
     if (!with_server.count(d.meta.Key())) {
       const input::Node servers = spec.Get("modelServers");

@@ -15,6 +15,7 @@
 
 #include "models/arrivals.h"
 #include "models/input/diagnostics.h"
+#include "platform/argo.h"
 #include "platform/autoscaling.h"
 #include "platform/controllers/cluster_autoscaler.h"
 #include "platform/controllers/kpa_algorithm.h"
@@ -54,7 +55,7 @@ struct ModelServerVersion {
 };
 
 struct ModelServerSpec {
-  std::string deployment;  // namespace/name
+  std::string deployment;  // namespace/name of its Deployment or Rollout
   std::string node;        // kFailNode
   ModelServerConfig config;
   sim::Time image_pull = 0;
@@ -110,6 +111,8 @@ struct TimelineAction {
     kScale,     // kubectl scale deployment
     kUndo,      // kubectl rollout undo deployment
     kFailNode,  // a node dies (its machine or kubelet stops for good)
+    kPromote,   // kubectl argo rollouts promote [--full]
+    kAbort,     // kubectl argo rollouts abort
   };
   sim::Time at = 0;
   Kind kind = Kind::kApply;
@@ -120,6 +123,10 @@ struct TimelineAction {
   // values (replicas, as when an HPA owns them; strategy; ...).
   std::optional<Deployment> manifest;
   std::set<std::string> spec_fields;
+  // kApply of a Rollout (then `rollout` is its key), kPromote, kAbort.
+  std::string rollout;
+  std::optional<ArgoRollout> rollout_manifest;
+  bool full = false;             // kPromote --full
   int replicas = 0;              // kScale
   std::int64_t to_revision = 0;  // kUndo: 0 is the revision before the current
 };
@@ -140,6 +147,8 @@ struct Scenario {
   std::vector<NodePool> node_pools;
   std::vector<Namespace> namespaces;
   std::vector<Deployment> deployments;
+  std::vector<ArgoRollout> rollouts;                           // argoproj.io/v1alpha1 Rollouts
+  std::map<std::string, AnalysisTemplate> analysis_templates;  // by namespace/name
   std::vector<Service> services;
   std::vector<ModelServerSpec> model_servers;
   std::vector<TrafficSpec> traffic;

@@ -7,7 +7,11 @@
 #include <optional>
 
 #include "platform/accounting.h"
+#include "platform/analysis/condition.h"
+#include "platform/analysis/prometheus.h"
 #include "platform/api_server.h"
+#include "platform/controllers/analysis_run.h"
+#include "platform/controllers/argo_rollout.h"
 #include "platform/controllers/cluster_autoscaler.h"
 #include "platform/controllers/deployment.h"
 #include "platform/controllers/endpoints.h"
@@ -102,6 +106,60 @@ const char* const kPlatformColumns[] = {"nodes", "gpus_provisioned", "cost_usd_p
 const char* const kAutoscalerColumns[] = {"desired_replicas", "metric_value", "metric_target",
                                           "panic_mode"};
 
+namespace {
+
+// One measurement of an analysis metric: its query on the simulated
+// Prometheus, its result as Argo's prometheus provider hands it on (a
+// number for a scalar, a list for a vector: metricproviders/prometheus
+// processResponse), and the conditions on it (analysis.go EvaluateResult).
+Measurement Measure(const AnalysisMetric& metric, const analysis::Prometheus& prometheus,
+                    sim::Time now) {
+  std::string error;
+  const auto query = analysis::ParseQuery(metric.query, &error);
+  if (!query) return {AnalysisPhase::kError, "", "query does not parse: " + error};
+  auto answer = analysis::Evaluate(*query, prometheus, now);
+  if (const auto* e = std::get_if<std::string>(&answer)) return {AnalysisPhase::kError, "", *e};
+  const analysis::QueryResult& r = std::get<analysis::QueryResult>(answer);
+  analysis::Value value;
+  std::string text;
+  char buf[64];
+  if (r.scalar && !r.values.empty()) {
+    value = r.values[0];
+    std::snprintf(buf, sizeof buf, "%.10g", r.values[0]);
+    text = buf;
+  } else {
+    value = r.values;
+    text = "[";
+    for (std::size_t i = 0; i < r.values.size(); ++i) {
+      std::snprintf(buf, sizeof buf, "%.10g", r.values[i]);
+      text += (i ? "," : "") + std::string(buf);
+    }
+    text += "]";
+  }
+  std::optional<analysis::Condition> success, failure;
+  if (!metric.success_condition.empty()) {
+    success = analysis::ParseCondition(metric.success_condition, &error);
+  }
+  if (!metric.failure_condition.empty()) {
+    failure = analysis::ParseCondition(metric.failure_condition, &error);
+  }
+  const analysis::Assessment a = analysis::AssessMeasurement(success ? &*success : nullptr,
+                                                             failure ? &*failure : nullptr, value);
+  switch (a.phase) {
+    case analysis::MeasurementPhase::kSuccessful:
+      return {AnalysisPhase::kSuccessful, text, ""};
+    case analysis::MeasurementPhase::kFailed:
+      return {AnalysisPhase::kFailed, text, ""};
+    case analysis::MeasurementPhase::kInconclusive:
+      return {AnalysisPhase::kInconclusive, text, ""};
+    case analysis::MeasurementPhase::kError:
+      break;
+  }
+  return {AnalysisPhase::kError, text, a.message};
+}
+
+}  // namespace
+
 const std::vector<std::string>& TimeSeriesColumns() {
   static const std::vector<std::string> columns = [] {
     std::vector<std::string> names;
@@ -137,6 +195,11 @@ RunResult Simulation::Run(const RunOptions& options) {
       r.knative = RouteConfig::Knative{k->second->private_service, k->second->container_concurrency,
                                        k->second->timeout};
     }
+    // A Rollout that routes traffic splits its stable Service's requests.
+    for (const ArgoRollout& ro : sc.rollouts) {
+      if (ro.traffic_routing && ro.stable_service == t.service)
+        r.canary_service = ro.canary_service;
+    }
     r.balancer = t.balancer;
     r.arrivals = t.arrivals->Restarted();
     r.timeout = t.timeout;
@@ -150,8 +213,11 @@ RunResult Simulation::Run(const RunOptions& options) {
   std::multimap<std::string, const std::string*> image_of;  // by Deployment key
   for (const auto& d : sc.deployments)
     image_of.emplace(d.meta.Key(), &d.pod_template.image);
+  for (const auto& r : sc.rollouts)
+    image_of.emplace(r.meta.Key(), &r.pod_template.image);
   for (const auto& a : sc.timeline) {
     if (a.manifest) image_of.emplace(a.deployment, &a.manifest->pod_template.image);
+    if (a.rollout_manifest) image_of.emplace(a.rollout, &a.rollout_manifest->pod_template.image);
   }
   for (const auto& m : sc.model_servers) {
     servers[m.deployment] = m.config;
@@ -198,6 +264,51 @@ RunResult Simulation::Run(const RunOptions& options) {
     (rollout.ended ? rollout_counts[index].second : rollout_counts[index].first) =
         counts_of(rollout.deployment);
   });
+  // Argo Rollouts, where the scenario has any: the controller, its
+  // AnalysisRuns, and the Prometheus they query (where any template is).
+  std::optional<analysis::Prometheus> prometheus;
+  std::optional<AnalysisRunner> analysis_runs;
+  std::optional<ArgoRolloutController> argo;
+  std::vector<std::pair<RequestCounts, RequestCounts>> update_counts;  // start, end
+  std::map<std::string, std::vector<std::size_t>> routes_of_rollout;
+  auto rollout_counts_of = [&](const std::string& key) {
+    auto [it, first] = routes_of_rollout.try_emplace(key);
+    if (first) {
+      const ArgoRollout* ro = api.Get<ArgoRollout>(key);
+      for (std::size_t r = 0; ro != nullptr && r < sc.traffic.size(); ++r) {
+        const auto svc = services_by_key.find(sc.traffic[r].service);
+        if (svc == services_by_key.end()) continue;
+        Labels selector = svc->second->selector;
+        selector.erase(kRolloutsHashLabel);
+        if (svc->second->meta.namespace_name == ro->meta.namespace_name &&
+            SelectorMatches(selector, ro->pod_template.labels)) {
+          it->second.push_back(r);
+        }
+      }
+    }
+    RequestCounts sum;
+    for (const std::size_t r : it->second)
+      sum += data_plane.metrics(r).all;
+    return sum;
+  };
+  if (!sc.rollouts.empty()) {
+    if (!sc.analysis_templates.empty()) {
+      prometheus.emplace(engine, data_plane, sc.prometheus.scrape_interval, sim::kHour);
+    }
+    analysis_runs.emplace(engine, events_, [&](const AnalysisMetric& metric) {
+      return Measure(metric, *prometheus, engine.Now());
+    });
+    argo.emplace(engine, api, events_, *analysis_runs, sc.analysis_templates,
+                 [&data_plane](const std::string& stable, int weight) {
+                   data_plane.SetCanaryWeight(stable, weight);
+                 });
+    argo->OnUpdate([&](std::size_t index) {
+      const auto& u = argo->updates()[index];
+      if (update_counts.size() <= index) update_counts.resize(index + 1);
+      (u.ended ? update_counts[index].second : update_counts[index].first) =
+          rollout_counts_of(u.rollout);
+    });
+  }
   EndpointsController endpoints(engine, api, events_);
   ReplicaSetController replicasets(engine, api, events_);
   Scheduler scheduler(engine, api, events_);
@@ -285,6 +396,8 @@ RunResult Simulation::Run(const RunOptions& options) {
     api.Create(svc);
   for (const auto& d : sc.deployments)
     api.Create(d);
+  for (const auto& r : sc.rollouts)
+    api.Create(r);
   for (const auto& h : sc.autoscalers)
     api.Create(h);
   // The timeline's changes, each at its time.
@@ -307,6 +420,10 @@ RunResult Simulation::Run(const RunOptions& options) {
                       {{"source", "timeline"}}});
         kubelets.FailNode(action.node);
         node_lifecycle->NodeStopped(action.node);
+        return;
+      }
+      if (!action.rollout.empty()) {
+        ApplyRolloutAction(api, engine.Now(), action);
         return;
       }
       ApplyTimelineAction(api, engine.Now(), action);
@@ -398,6 +515,7 @@ RunResult Simulation::Run(const RunOptions& options) {
   }
 
   data_plane.Start();
+  if (prometheus) prometheus->Start();
   RunResult result;
   auto fraction = [&] {
     return static_cast<double>(engine.Now()) / static_cast<double>(sc.duration);
@@ -488,6 +606,41 @@ RunResult Simulation::Run(const RunOptions& options) {
     x["dropped"] = static_cast<double>(during.dropped());
     result.rollouts.push_back(std::move(r));
   }
+  // Each update of an Argo Rollout, as a rollout of its own.
+  for (std::size_t i = 0; argo && i < argo->updates().size(); ++i) {
+    const auto& u = argo->updates()[i];
+    const RequestCounts start = i < update_counts.size() ? update_counts[i].first : RequestCounts{};
+    const RequestCounts end = u.ended && i < update_counts.size() ? update_counts[i].second
+                                                                  : rollout_counts_of(u.rollout);
+    RunResult::Rollout r{u.rollout, u.replica_set, u.outcome, {}};
+    r.kind = "Rollout";
+    r.message = u.message;
+    r.analysis_runs = u.analysis_runs;
+    auto& x = r.metrics;
+    x["started_s"] = sim::ToSeconds(u.started);
+    x["ended_s"] = u.ended ? sim::ToSeconds(*u.ended) : kNaN;
+    x["duration_s"] = u.ended ? sim::ToSeconds(*u.ended - u.started) : kNaN;
+    x["steps"] = u.steps;
+    x["scalings"] = u.scalings;
+    const RequestCounts during = end - start;
+    x["arrived"] = static_cast<double>(during.arrived);
+    x["completed"] = static_cast<double>(during.completed);
+    x["failed"] = static_cast<double>(during.failed);
+    x["timed_out"] = static_cast<double>(during.timed_out);
+    x["dropped"] = static_cast<double>(during.dropped());
+    result.rollouts.push_back(std::move(r));
+  }
+  if (analysis_runs) {
+    for (const AnalysisRunner::Summary& a : analysis_runs->Summaries()) {
+      result.analysis_runs.push_back({a.name,
+                                      AnalysisPhaseName(a.phase),
+                                      a.message,
+                                      a.last_value,
+                                      {{"started_s", sim::ToSeconds(a.started)},
+                                       {"ended_s", a.ended < 0 ? kNaN : sim::ToSeconds(a.ended)},
+                                       {"measurements", static_cast<double>(a.measurements)}}});
+    }
+  }
   for (const auto& [key, r] : data_plane.Revisions()) {
     result.revisions[key] = {r.deployment,
                              {{"pods", r.pods}, {"completed", r.completed}, {"failed", r.failed}}};
@@ -542,6 +695,63 @@ RunResult Simulation::Run(const RunOptions& options) {
   return result;
 }
 
+void Simulation::ApplyRolloutAction(ApiServer& api, sim::Time now, const TimelineAction& action) {
+  const ArgoRollout* r = api.Get<ArgoRollout>(action.rollout);
+  auto emit = [&](const std::string& reason, const std::string& message) {
+    events_.Emit({now, reason, "Rollout", action.rollout, message, {{"source", "timeline"}}});
+  };
+  if (r == nullptr) {
+    emit("TimelineFailed", "the Rollout does not exist");
+    return;
+  }
+  const std::string name = "rollout.argoproj.io/" + r->meta.name;
+  switch (action.kind) {
+    case TimelineAction::Kind::kApply: {
+      // kubectl apply: the spec's fields given replace the Rollout's.
+      const ArgoRollout& m = *action.rollout_manifest;
+      api.Patch<ArgoRollout>(action.rollout, [m, &given = action.spec_fields](ArgoRollout& x) {
+        auto has = [&](const char* field) { return given.count(field) > 0; };
+        if (has("replicas")) x.replicas = m.replicas;
+        if (has("template")) x.pod_template = m.pod_template;
+        if (has("minReadySeconds")) x.min_ready = m.min_ready;
+        if (has("paused")) x.paused = m.paused;
+        if (has("strategy")) {
+          ArgoRollout kept = x;
+          x = m;
+          x.meta = kept.meta;
+          x.status = kept.status;
+          x.replicas = has("replicas") ? m.replicas : kept.replicas;
+          x.pod_template = has("template") ? m.pod_template : kept.pod_template;
+        }
+        ++x.meta.generation;
+      });
+      emit("Applied", name + " configured");
+      return;
+    }
+    case TimelineAction::Kind::kPromote:
+      // kubectl argo rollouts promote (cmd/promote/promote.go): --full goes
+      // to the end; else a pause is cleared, or with none the step skipped.
+      api.Patch<ArgoRollout>(action.rollout, [full = action.full](ArgoRollout& x) {
+        x.paused = false;
+        if (full) {
+          x.status.promote_full = true;
+        } else if (!x.status.pauses.empty()) {
+          x.status.pauses.clear();
+        } else if (!x.blue_green && x.status.step_index < static_cast<int>(x.steps.size())) {
+          ++x.status.step_index;
+        }
+      });
+      emit("Promoted", name + " promoted" + (action.full ? " (full)" : ""));
+      return;
+    case TimelineAction::Kind::kAbort:
+      api.Patch<ArgoRollout>(action.rollout, [](ArgoRollout& x) { x.status.abort = true; });
+      emit("Aborted", name + " aborted");
+      return;
+    default:
+      return;
+  }
+}
+
 void Simulation::ApplyTimelineAction(ApiServer& api, sim::Time now, const TimelineAction& action) {
   const Deployment* d = api.Get<Deployment>(action.deployment);
   auto emit = [&](const std::string& reason, const std::string& message) {
@@ -585,6 +795,8 @@ void Simulation::ApplyTimelineAction(ApiServer& api, sim::Time now, const Timeli
     case TimelineAction::Kind::kUndo:
       break;
     case TimelineAction::Kind::kFailNode:  // carried out by Run (kubelets and node lifecycle)
+    case TimelineAction::Kind::kPromote:   // Rollouts' (ApplyRolloutAction)
+    case TimelineAction::Kind::kAbort:
       return;
   }
   // kubectl rollout undo (kubectl polymorphichelpers/rollback.go

@@ -50,11 +50,26 @@ struct RunResult {
   // had not ended), steps (ReplicaSet scalings) and what the requests to
   // the Services that select its pods did from its start to its end (or
   // the end of the run): arrived, completed, failed, timed_out, dropped.
+  // An Argo Rollout's updates are here too (kind "Rollout"), with scalings
+  // (ReplicaSet scalings; steps are its canary steps completed), the abort's
+  // message, and its AnalysisRuns.
   struct Rollout {
     std::string deployment, replica_set, outcome;
     std::map<std::string, double> metrics;
+    std::string kind = "Deployment";
+    std::string message;
+    std::vector<std::string> analysis_runs;
   };
   std::vector<Rollout> rollouts;
+  // Every AnalysisRun, in the order started: its phase (Successful,
+  // Failed, Error, Inconclusive, or Running at the end), message, last
+  // measured value, and started_s, ended_s (NaN while running) and
+  // measurements.
+  struct AnalysisRun {
+    std::string name, phase, message, last_value;
+    std::map<std::string, double> metrics;
+  };
+  std::vector<AnalysisRun> analysis_runs;
   // By ReplicaSet key (a revision of a Deployment): its Deployment, and
   // pods, completed and failed (requests its pods ended, from the warm-up).
   struct Revision {
@@ -104,6 +119,8 @@ class Simulation {
  private:
   // Carries out a change of the timeline (spec.timeline) through `api`.
   void ApplyTimelineAction(ApiServer& api, sim::Time now, const TimelineAction& action);
+  // The timeline's actions on an Argo Rollout: apply, promote, abort.
+  void ApplyRolloutAction(ApiServer& api, sim::Time now, const TimelineAction& action);
 
   const Scenario& scenario_;
   std::uint64_t seed_;

@@ -163,6 +163,7 @@ Json SummaryJson(const platform::Scenario& scenario, std::uint64_t seed, int rep
     Json entries = Json::array();
     for (const auto& of_runs : list) {
       Json entry;
+      entry["kind"] = of_runs.front()->kind;
       entry["replica_set"] = of_runs.front()->replica_set;
       Json outcomes = Json::object();
       std::vector<const std::map<std::string, double>*> metrics;
@@ -217,12 +218,25 @@ Json SummaryJson(const platform::Scenario& scenario, std::uint64_t seed, int rep
     r["autoscalers"] = hpas;
     Json run_rollouts = Json::array();
     for (const auto& ro : runs[i].rollouts) {
-      run_rollouts.push_back({{"deployment", ro.deployment},
-                              {"replica_set", ro.replica_set},
-                              {"outcome", ro.outcome},
-                              {"metrics", Numbers(ro.metrics)}});
+      Json entry = {{"deployment", ro.deployment},
+                    {"kind", ro.kind},
+                    {"replica_set", ro.replica_set},
+                    {"outcome", ro.outcome},
+                    {"metrics", Numbers(ro.metrics)}};
+      if (!ro.message.empty()) entry["message"] = ro.message;
+      if (!ro.analysis_runs.empty()) entry["analysis_runs"] = ro.analysis_runs;
+      run_rollouts.push_back(entry);
     }
     r["rollouts"] = run_rollouts;
+    Json runs_of_analysis = Json::array();
+    for (const auto& a : runs[i].analysis_runs) {
+      runs_of_analysis.push_back({{"name", a.name},
+                                  {"phase", a.phase},
+                                  {"message", a.message},
+                                  {"last_value", a.last_value},
+                                  {"metrics", Numbers(a.metrics)}});
+    }
+    r["analysis_runs"] = runs_of_analysis;
     Json run_revisions = Json::object();
     for (const auto& [key, rev] : runs[i].revisions)
       run_revisions[key] = {{"deployment", rev.deployment}, {"metrics", Numbers(rev.metrics)}};

@@ -509,7 +509,8 @@ class Checker {
         return Type::kBool;
       case ConditionKind::kResult:
         return result_;
-      case ConditionKind::kElement:
+      case ConditionKind::kElement:  // `#`, parsed only inside a predicate
+        if (elements_.empty()) return std::nullopt;
         return elements_.back();
       case ConditionKind::kIndex:
         return CheckIndex(n);

@@ -173,7 +173,7 @@ void AnalysisRunner::End(Run& run, AnalysisPhase phase, std::string message) {
                 run.name, std::string("Analysis Completed. Result: ") + AnalysisPhaseName(phase),
                 run.message.empty()
                     ? std::vector<std::pair<std::string, std::string>>{}
-                    : std::vector<std::pair<std::string, std::string>>{{"message", run.message}}});
+                    : std::vector<std::pair<std::string, std::string>>{{"detail", run.message}}});
   if (run.changed) run.changed();
 }
 

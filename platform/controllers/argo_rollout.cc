@@ -22,7 +22,7 @@ struct ArgoRolloutController::Sync {
   // at once if the status did not change.
   std::vector<std::function<void()>> on_landing;
   void RequeueAt(sim::Time at, sim::Time now) {
-    const sim::Time delay = std::max<sim::Time>(at - now, 0) + 1;
+    const sim::Time delay = std::max<sim::Time>(at - now, 0);
     if (requeue < 0 || delay < requeue) requeue = delay;
   }
 };
@@ -484,8 +484,10 @@ void ArgoRolloutController::Canary(Sync& s) {
         }
       }
       if (!done && step.duration) {
+        // Upstream's "after the end" (CompletedCanaryPauseStep) is the
+        // requeue at the end here: no wall clock moves on between.
         const sim::Time end = it->start + *step.duration;
-        if (now > end) {
+        if (now >= end) {
           done = true;
         } else {
           s.RequeueAt(end, now);
@@ -547,7 +549,7 @@ void ArgoRolloutController::BlueGreen(Sync& s) {
   if (!manages_pause) {
     pause_done = true;
   } else if (r.auto_promotion_enabled) {
-    pause_done = pause != st.pauses.end() && now > pause->start + r.auto_promotion_seconds;
+    pause_done = pause != st.pauses.end() && now >= pause->start + r.auto_promotion_seconds;
     if (pause != st.pauses.end() && !pause_done)
       s.RequeueAt(pause->start + r.auto_promotion_seconds, now);
   } else {

@@ -47,6 +47,21 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
     }
     ServiceProxy* service_proxy = proxy_slot.get();
     Hop* first_hop = service_proxy;
+    if (!config.canary_service.empty()) {
+      auto& canary = proxies_[config.canary_service];
+      if (!canary) {
+        canary =
+            std::make_unique<ServiceProxy>(engine_, table_, config.canary_service, config.balancer);
+        kube_proxy_.AddProxy(*canary);
+      }
+      auto& split = splits_[backend];
+      if (!split) {
+        split = std::make_unique<WeightedSplit>(
+            engine_, table_, backend,
+            std::vector<WeightedSplit::Backend>{{service_proxy, 100}, {canary.get(), 0}});
+      }
+      first_hop = split.get();
+    }
     sim::Time timeout = config.timeout;
     if (config.knative) {
       // The revision's timeoutSeconds bounds a request wherever it is: the
@@ -77,6 +92,7 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
   }
   // Observers of endpoint changes, once every route has its proxy.
   for (auto& [key, proxy] : proxies_) {
+    if (!routes_of_service_.count(key)) continue;  // a canary Service's
     proxy->OnEndpointsChanged([this, routes = &routes_of_service_.at(key)](std::size_t n) {
       for (const std::size_t i : *routes)
         stats_.SetReadyEndpoints(i, engine_.Now(), n);
@@ -146,6 +162,12 @@ void DataPlane::Admit(const Pod& pod) {
   }
   server_of_pod_[pod.meta.Key()] = index;
   pod_nodes_.push_back(pod.node_name);
+  if (scrapes_) {
+    Labels labels = pod.meta.labels;
+    labels["namespace"] = pod.meta.namespace_name;
+    labels["pod"] = pod.meta.name;
+    pod_labels_.push_back(std::move(labels));
+  }
   pod_owners_.emplace_back(pod.meta.owner_kind == "ReplicaSet"
                                ? pod.meta.namespace_name + "/" + pod.meta.owner_name
                                : std::string(),
@@ -220,10 +242,36 @@ void DataPlane::OnPod(WatchType type, const Pod& pod) {
 void DataPlane::OnService(WatchType type, const Service& service) {
   const auto routes = routes_of_service_.find(service.meta.Key());
   if (routes == routes_of_service_.end()) return;
+  // A route's pods are its Service's, every version's: the pod template
+  // hash an Argo Rollout adds to the selector (to move traffic between
+  // versions) does not move the pods' metrics and GPU-hours between routes.
+  Labels selector = type == WatchType::kDeleted ? Labels{} : service.selector;
+  selector.erase(kRolloutsHashLabel);
   for (const std::size_t r : routes->second) {
-    routes_[r].selector = type == WatchType::kDeleted ? Labels{} : service.selector;
+    routes_[r].selector = selector;
     routes_by_label_.Set(std::to_string(r),
                          LabelIndexValues(service.meta.namespace_name, routes_[r].selector));
+  }
+}
+
+void DataPlane::EnableScrapes() {
+  scrapes_ = true;
+  pod_stats_.EnableHistograms();
+}
+
+std::optional<DataPlane::PodScrape> DataPlane::Scrape(std::uint32_t pod) const {
+  if (!scrapes_ || pod >= servers_.size() ||
+      servers_[pod]->state() == ModelServer::State::kStopped) {
+    return std::nullopt;
+  }
+  return PodScrape{&pod_labels_[pod], static_cast<double>(pod_stats_.completed_all(pod)),
+                   static_cast<double>(pod_stats_.failed_all(pod)), pod_stats_.histogram(pod)};
+}
+
+void DataPlane::SetCanaryWeight(const std::string& stable_service, int weight) {
+  if (const auto it = splits_.find(stable_service); it != splits_.end()) {
+    it->second->SetWeights(
+        {static_cast<std::uint32_t>(100 - weight), static_cast<std::uint32_t>(weight)});
   }
 }
 

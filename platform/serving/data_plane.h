@@ -21,6 +21,7 @@
 
 #include "models/arrivals.h"
 #include "platform/api_server.h"
+#include "platform/argo.h"
 #include "platform/index.h"
 #include "platform/kubelet.h"
 #include "platform/serving/activator.h"
@@ -30,6 +31,7 @@
 #include "platform/serving/model_server.h"
 #include "platform/serving/proxy.h"
 #include "platform/serving/queue_proxy.h"
+#include "platform/serving/split.h"
 #include "platform/serving/stats.h"
 #include "sim/engine.h"
 
@@ -46,6 +48,10 @@ struct RouteConfig {
     sim::Time timeout = 300 * sim::kSecond;  // the revision's timeoutSeconds
   };
   std::optional<Knative> knative;
+  // An Argo Rollout's canary Service, where the Rollout routes traffic: the
+  // route's requests are split between its Service and this one by the
+  // Rollout's weight (SetCanaryWeight).
+  std::string canary_service;
   std::string stream;  // the arrivals' random stream: "traffic/" + this (default: service_key)
   Balancer balancer = Balancer::kLeastRequest;
   std::unique_ptr<models::ArrivalProcess> arrivals;
@@ -82,6 +88,18 @@ class DataPlane : public ContainerRuntime {
   // The metrics of those pods, summed (gauges and counters alike).
   PodMetrics Totals(std::size_t i) const;
 
+  // What a Prometheus scrape of pod `pod` reads (stats.h PodStats): its
+  // labels, requests it completed and answered with an error, and its
+  // latency histogram; nothing once its server has stopped. Needs
+  // EnableScrapes() before Start.
+  struct PodScrape {
+    const Labels* labels;  // the pod's, with namespace and pod
+    double completed = 0, failed = 0;
+    PodStats::Histogram latency;
+  };
+  void EnableScrapes();
+  std::optional<PodScrape> Scrape(std::uint32_t pod) const;
+
   // Every pod admitted so far, by index: its node and its metrics now.
   std::uint32_t pod_count() const { return static_cast<std::uint32_t>(servers_.size()); }
   const std::string& pod_node(std::uint32_t pod) const { return pod_nodes_[pod]; }
@@ -115,6 +133,10 @@ class DataPlane : public ContainerRuntime {
     double arrived = 0, pending = 0;
   };
   std::optional<ServiceSeries> ServiceSeriesOf(const std::string& service_key) const;
+
+  // Sends `weight` percent of the requests to Service `stable_service`
+  // to its route's canary Service instead (0 at first).
+  void SetCanaryWeight(const std::string& stable_service, int weight);
 
   // Knative Services (routes with `knative`), by the Knative Service's key.
   // Puts the activator in the path of `ksvc` or takes it out (the
@@ -171,6 +193,7 @@ class DataPlane : public ContainerRuntime {
   PodStats pod_stats_;
   KubeProxy kube_proxy_;
   std::map<std::string, std::unique_ptr<ServiceProxy>> proxies_;  // by Service key
+  std::map<std::string, std::unique_ptr<WeightedSplit>> splits_;  // by stable Service key
   struct KnativePath {
     std::unique_ptr<Activator> activator;
     std::unique_ptr<KnativeIngress> ingress;
@@ -189,6 +212,8 @@ class DataPlane : public ContainerRuntime {
   QueueProxies queue_proxies_;          // by pod index; an observer only if any pod has one
   bool any_crash_ = false;              // some config crashes (crash_after)
   std::vector<std::string> pod_nodes_;  // by pod index
+  bool scrapes_ = false;
+  std::vector<Labels> pod_labels_;                               // by pod index, with EnableScrapes
   std::vector<std::pair<std::string, std::string>> pod_owners_;  // (ReplicaSet, Deployment)
   std::map<std::string, std::uint32_t> server_of_pod_;
 };

@@ -5,6 +5,7 @@
 #ifndef PLATSIM_PLATFORM_SERVING_STATS_H_
 #define PLATSIM_PLATFORM_SERVING_STATS_H_
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -110,12 +111,33 @@ class PodStats : public RequestObserver {
   std::uint64_t failed(std::uint32_t pod) const {
     return pod < counts_.size() ? counts_[pod].failed : 0;
   }
+  // Every request the pod answered with an error, warm-up included.
+  std::uint64_t failed_all(std::uint32_t pod) const {
+    return pod < counts_.size() ? counts_[pod].failed_all : 0;
+  }
+  // Keeps a latency histogram per pod at kLatencyBuckets (for a simulated
+  // Prometheus); before the first request.
+  void EnableHistograms() { histograms_ = true; }
+  // The pod's completions with a latency at most kLatencyBuckets[i], for
+  // each i (cumulative, as Prometheus exposes them), and their latencies'
+  // sum in seconds.
+  struct Histogram {
+    std::array<std::uint64_t, 11> le{};
+    double sum_s = 0;
+  };
+  static constexpr std::array<double, 11> kLatencyBuckets = {
+      0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};  // the client libraries' default
+  Histogram histogram(std::uint32_t pod) const {
+    return pod < histogram_.size() ? histogram_[pod] : Histogram{};
+  }
+
   void OnArrival(const Request&, sim::Time) override {}
   void OnEnd(const Request& request, Outcome outcome, sim::Time now) override {
     if (request.pod == kNoPod) return;
     if (outcome != Outcome::kCompleted) {
       if (outcome != Outcome::kFailed) return;
       if (request.pod >= counts_.size()) counts_.resize(request.pod + 1);
+      ++counts_[request.pod].failed_all;
       if (now >= warmup_) ++counts_[request.pod].failed;
       return;
     }
@@ -123,16 +145,29 @@ class PodStats : public RequestObserver {
     Counts& c = counts_[request.pod];
     ++c.all;
     if (now >= warmup_) ++c.measured;
+    if (histograms_) Observe(request.pod, sim::ToSeconds(now - request.arrival));
   }
 
  private:
+  void Observe(std::uint32_t pod, double latency_s) {
+    if (pod >= histogram_.size()) histogram_.resize(pod + 1);
+    Histogram& h = histogram_[pod];
+    h.sum_s += latency_s;
+    for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
+      if (latency_s <= kLatencyBuckets[i]) ++h.le[i];
+    }
+  }
+
   struct Counts {                // side by side: one cache line per completion
     std::uint64_t measured = 0;  // from the warm-up on
     std::uint64_t all = 0;
     std::uint64_t failed = 0;  // from the warm-up on
+    std::uint64_t failed_all = 0;
   };
   const sim::Time warmup_;
   std::vector<Counts> counts_;
+  bool histograms_ = false;
+  std::vector<Histogram> histogram_;
 };
 
 }  // namespace platsim::platform

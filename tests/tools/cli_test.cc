@@ -151,6 +151,35 @@ spec: {selector: {app: app}}
 )";
 }
 
+// An Argo Rollout canary with an analysis step, after Manifests().
+constexpr const char* kRollout = R"(---
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: ro}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: ro}}
+  template:
+    metadata: {labels: {app: ro}}
+    spec:
+      containers:
+      - {name: s, image: "ro:1"}
+  strategy:
+    canary:
+      steps:
+      - setWeight: 50
+      - analysis: {templates: [{templateName: rate}]}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata: {name: rate}
+spec:
+  metrics:
+  - name: m
+    successCondition: result[0] >= 0.9
+    provider: {prometheus: {query: 'sum(rate(platsim_requests_total[1m]))'}}
+)";
+
 std::string Replace(std::string s, const std::string& from, const std::string& to) {
   const auto at = s.find(from);
   EXPECT_NE(at, std::string::npos) << from;
@@ -587,7 +616,9 @@ TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
       {"timeline entry of two actions",
        v + "  timeline:\n  - at: 1m\n    scale: {deployment: app, replicas: 2}\n    undo: "
            "{deployment: app}\n",
-       m, "s.yaml:19:5: spec.timeline[0]: needs exactly one of apply, scale, undo or fail"},
+       m,
+       "s.yaml:19:5: spec.timeline[0]: needs exactly one of apply, scale, undo, fail, promote or "
+       "abort"},
       {"timeline failure of an unknown node",
        v + "  timeline:\n  - at: 1m\n    fail: {node: pool-7}\n", m,
        "s.yaml:20:18: spec.timeline[0].fail.node: no node pool-7"},
@@ -603,7 +634,27 @@ TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
       {"timeline apply of a Service",
        v + "  timeline:\n  - at: 1m\n    apply: {inline: {apiVersion: v1, kind: Service, "
            "metadata: {name: app}, spec: {selector: {app: app}}}}\n",
-       m, "s.yaml:20:12: spec.timeline[0].apply: a timeline apply takes Deployments only"},
+       m,
+       "s.yaml:20:12: spec.timeline[0].apply: a timeline apply takes Deployments and Rollouts "
+       "only"},
+      // Argo Rollouts and their analysis, from line 18 of app.yaml.
+      {"an analysis condition that does not parse", v,
+       Replace(m + kRollout, "result[0] >= 0.9", "result[0] >="),
+       "app.yaml:41:", "document[3].spec.metrics[0].successCondition: does not parse: column 13"},
+      {"an analysis query that does not parse", v, Replace(m + kRollout, "[1m]))'", "[1m])'"),
+       "app.yaml:42:", "document[3].spec.metrics[0].provider.prometheus.query: does not parse"},
+      {"an analysis template that does not exist", v,
+       Replace(m + kRollout, "templateName: rate", "templateName: ghost"),
+       "app.yaml:33:", "no AnalysisTemplate default/ghost among the manifests"},
+      {"an unknown canary step", v, Replace(m + kRollout, "- setWeight: 50", "- setWeigth: 50"),
+       "app.yaml:32:", "unknown step setWeigth"},
+      {"a provider other than prometheus", v,
+       Replace(m + kRollout, "{prometheus: {query: 'sum(rate(platsim_requests_total[1m]))'}}",
+               "{datadog: {query: x}}"),
+       "app.yaml:42:", "datadog provider is not simulated"},
+      {"timeline promote of an unknown Rollout",
+       v + "  timeline:\n  - at: 1m\n    promote: {rollout: ghost}\n", m + kRollout,
+       "s.yaml:20:", "no Rollout default/ghost among the scenario's manifests"},
       // Deployment strategies (ValidateDeploymentSpec), from line 6 of app.yaml.
       {"maxSurge and maxUnavailable both 0", v,
        Replace(m, "  replicas: 1\n",
@@ -855,13 +906,13 @@ TEST(Cli, FlagsOutOfRangeAreErrorsNotClamped) {
 TEST(Cli, KindsOfOtherApiGroupsAreNotSimulatedYet) {
   TempDir dir;
   dir.Write("app.yaml", Manifests() +
-                            "---\napiVersion: argoproj.io/v1alpha1\nkind: Rollout\n"
-                            "metadata: {name: chat}\nspec: {replicas: 2}\n");
+                            "---\napiVersion: argoproj.io/v1alpha1\nkind: Experiment\n"
+                            "metadata: {name: chat}\nspec: {duration: 1h}\n");
   const auto path = dir.Write("s.yaml", ValidScenario());
   const CliResult r = Cli({"validate", path.string()});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(
-      r.err.find("app.yaml:18:1: warning: document[2]: Rollout of argoproj.io/v1alpha1 is not "
+      r.err.find("app.yaml:18:1: warning: document[2]: Experiment of argoproj.io/v1alpha1 is not "
                  "simulated yet; the object is ignored"),
       std::string::npos)
       << r.err;
