@@ -1721,7 +1721,8 @@ void ReadAnalysisTemplate(MapReader& m, Scenario& s, ManifestContext& ctx) {
         diags.Error(query.location(), query.path(), "does not parse: " + error);
       }
     }
-    p.WarnUnknown(kNotSimulated);  // address, timeout, headers
+    p.Get("address");  // whatever it is, the simulated Prometheus answers
+    p.WarnUnknown(kNotSimulated);  // timeout, headers, authentication
     mm.WarnUnknown(kNotSimulated);
     t.metrics.push_back(std::move(metric));
   }

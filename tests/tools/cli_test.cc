@@ -2807,5 +2807,211 @@ TEST(Cli, AnHpaScalesOnTheRequestsWaitingInAService) {
   EXPECT_LE(hpa["replicas_final"].get<double>(), 20);
 }
 
+// scenarios/canary-bad-release.yaml, against its timeline derived by hand.
+// The 1.5 Rollout is applied at 600 s; its canary pod is created and pulls
+// (45 s) and loads (60 s), so it is available about 105 s later: the
+// weight goes to 10 and step 1 completes at about 705.1 s, which starts the
+// background analysis (startingStep 1). Its first measurement comes after
+// the initialDelay of 1 m, at about 765.1 s.
+// - bad-release: the canary fails 5% of its 10% of 150 requests/s, so its
+//   success rate reads about 0.95 < 0.99: the run fails at once
+//   (failureLimit 0) and the Rollout aborts, weight 0, and the canary pod
+//   goes 30 s later (abortScaleDownDelaySeconds). Failed during the
+//   update: 5% of 15 requests/s for the minute of analysis, 45 (sd 7).
+// - good-release: steps 2 (pause 5m) at 1005.1 s; the canary goes to 5 pods,
+//   available 105 s later (1110.1 s: setWeight 50); pause to 1410.2 s; the
+//   canary to 10, available at 1515.2 s: promoted, and the old ReplicaSet
+//   scaled down 30 s after (scaleDownDelaySeconds).
+TEST(Cli, TheCanaryBadReleaseScenarioAbortsOnTheAnalysisAndTheGoodOnePromotes) {
+  TempDir dir;
+  const auto out = dir.path() / "out";
+  const CliResult r = Cli({"run", (SourceDir() / "scenarios/canary-bad-release.yaml").string(),
+                           "--out", out.string(), "--quiet"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  const auto bad = nlohmann::json::parse(ReadFile(out / "bad-release/summary.json"));
+  const auto& bad_update = bad["runs"][0]["rollouts"][0];
+  EXPECT_EQ(bad_update["kind"], "Rollout");
+  EXPECT_EQ(bad_update["outcome"], "aborted");
+  EXPECT_NEAR(bad_update["metrics"]["ended_s"].get<double>(), 765.1, 0.1);
+  const double failed = bad_update["metrics"]["failed"];
+  EXPECT_GE(failed, 45 - 4 * 7);
+  EXPECT_LE(failed, 45 + 4 * 7);
+  EXPECT_NE(bad_update["message"].get<std::string>().find(
+                "Background analysis phase error/failed: Metric \"success-rate\" assessed Failed "
+                "due to failed (1) > failureLimit (0)"),
+            std::string::npos);
+  const auto& run = bad["runs"][0]["analysis_runs"][0];
+  EXPECT_EQ(run["phase"], "Failed");
+  EXPECT_NEAR(run["metrics"]["started_s"].get<double>(), 705.1, 0.1);
+  const std::string value = run["last_value"];  // "[0.95...]"
+  EXPECT_NEAR(std::stod(value.substr(1)), 0.95, 0.03);
+  // The weight back to 0 with the abort, the canary's pod 30 s later.
+  double weight_zero = -1, canary_down = -1;
+  for (const auto& e : EventsOf(out / "bad-release", "Rollout")) {
+    const std::string m = e["message"];
+    if (m == "Traffic weight updated from 10 to 0") weight_zero = e["time_s"];
+    if (m.find("Scaled down ReplicaSet") != std::string::npos &&
+        m.find("from 1 to 0") != std::string::npos) {
+      canary_down = e["time_s"];
+    }
+  }
+  EXPECT_NEAR(weight_zero, 765.1, 0.1);
+  EXPECT_NEAR(canary_down, weight_zero + 30, 0.1);
+  // Only the canary's ReplicaSet failed requests, a twentieth of its own.
+  int failing = 0;
+  for (const auto& [key, rev] : bad["revisions"].items()) {
+    const double c = rev["metrics"]["completed"], f = rev["metrics"]["failed"];
+    if (f == 0) continue;
+    ++failing;
+    EXPECT_NEAR(f / (c + f), 0.05, 0.03) << key;
+  }
+  EXPECT_EQ(failing, 1);
+
+  const auto good = nlohmann::json::parse(ReadFile(out / "good-release/summary.json"));
+  const auto& good_update = good["runs"][0]["rollouts"][0];
+  EXPECT_EQ(good_update["outcome"], "complete");
+  EXPECT_NEAR(good_update["metrics"]["ended_s"].get<double>(), 1515.2, 0.2);
+  EXPECT_EQ(good_update["metrics"]["steps"], 4);
+  EXPECT_EQ(good_update["metrics"]["failed"], 0);
+  EXPECT_EQ(good["runs"][0]["analysis_runs"][0]["phase"], "Successful");
+  std::vector<std::pair<double, std::string>> steps;
+  double old_down = -1;
+  for (const auto& e : EventsOf(out / "good-release", "Rollout")) {
+    const std::string m = e["message"];
+    if (e["reason"] == "RolloutStepCompleted") steps.push_back({e["time_s"], m});
+    if (m.find("(revision 1) from 10 to 0") != std::string::npos) old_down = e["time_s"];
+  }
+  ASSERT_EQ(steps.size(), 4u);
+  const double want[] = {705.1, 1005.1, 1110.1, 1410.2};
+  for (std::size_t i = 0; i < 4; ++i)
+    EXPECT_NEAR(steps[i].first, want[i], 0.1) << steps[i].second;
+  EXPECT_EQ(steps[1].second, "Rollout step 2/4 completed (pause: 5m)");
+  EXPECT_NEAR(old_down, good_update["metrics"]["ended_s"].get<double>() + 30, 0.1);
+}
+
+// An Argo Rollout `app` of 10 replicas (image app:1, a 10 s pull and a 20 s
+// model load, a readiness probe every second) with `strategy`, its Service `app` and `extra`
+// manifests, 50 requests/s for 15 minutes on 25 nodes, and `timeline`; app-v2.yaml is the Rollout
+// with image app:2.
+std::filesystem::path RunArgo(const TempDir& dir, const std::string& strategy,
+                              const std::string& extra, const std::string& timeline) {
+  const std::string rollout =
+      "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\n"
+      "metadata: {name: app}\nspec:\n  replicas: 10\n"
+      "  selector: {matchLabels: {app: app}}\n  template:\n"
+      "    metadata: {labels: {app: app}}\n    spec:\n"
+      "      containers:\n      - {name: s, image: \"app:1\", readinessProbe: {httpGet: "
+      "{path: /, port: 8000}, periodSeconds: 1}}\n"
+      "  strategy:\n" +
+      strategy;
+  dir.Write("app.yaml", rollout +
+                            "---\napiVersion: v1\nkind: Service\nmetadata: {name: app}\n"
+                            "spec: {selector: {app: app}}\n" +
+                            extra);
+  dir.Write("app-v2.yaml", Replace(rollout, "image: \"app:1\"", "image: \"app:2\""));
+  std::string scenario =
+      Replace(ScenarioWith("15m", "{kind: poisson, rate: 50}"), "  - deployment: app\n",
+              "  - rollout: app\n    imagePull: 10s\n    modelLoad: 20s\n");
+  scenario = Replace(scenario, "count: 4", "count: 25");
+  const auto path = dir.Write("s.yaml", scenario + "  timeline:\n" + timeline);
+  const auto out = dir.path() / "out";
+  const CliResult r = Cli({"run", path.string(), "--out", out.string(), "--quiet"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  return out;
+}
+
+// Blue-green with autoPromotionEnabled false (rollout/bluegreen.go): at the
+// apply (120 s) the preview Service moves to the new ReplicaSet and it
+// scales to 10 at once; once all 10 are available (30 s later) the Rollout
+// pauses (BlueGreenPause) while the active Service still sends every
+// request to the old pods; the promote at 300 s switches the active
+// Service, and the old ReplicaSet goes to 0 30 s later
+// (scaleDownDelaySeconds). No request is lost, and the new pods serve only
+// after the switch.
+TEST(Cli, ABlueGreenRolloutSwitchesTheActiveServiceAtThePromote) {
+  TempDir dir;
+  const auto out = RunArgo(
+      dir,
+      "    blueGreen: {activeService: app, previewService: app-preview, "
+      "autoPromotionEnabled: false}\n",
+      "---\napiVersion: v1\nkind: Service\nmetadata: {name: app-preview}\n"
+      "spec: {selector: {app: app}}\n",
+      "  - at: 2m\n    apply: {file: app-v2.yaml}\n  - at: 5m\n    promote: {rollout: app}\n");
+  double preview = -1, paused = -1, active = -1, completed = -1, old_down = -1;
+  std::string new_hash;
+  for (const auto& e : EventsOf(out, "Rollout")) {
+    const std::string m = e["message"];
+    const double t = e["time_s"];
+    if (t < 100) continue;
+    if (m.rfind("Switched selector for service 'app-preview'", 0) == 0) preview = t;
+    if (m == "Rollout is paused (BlueGreenPause)") paused = t;
+    if (m.rfind("Switched selector for service 'app' ", 0) == 0) active = t;
+    if (e["reason"] == "RolloutCompleted") completed = t;
+    if (m.find("(revision 1) from 10 to 0") != std::string::npos) old_down = t;
+  }
+  EXPECT_NEAR(preview, 120.0, 0.1);
+  EXPECT_NEAR(paused, 150.1, 0.2);
+  EXPECT_NEAR(active, 300.0, 0.1);
+  EXPECT_NEAR(completed, active, 0.05);
+  EXPECT_NEAR(old_down, completed + 30, 0.1);
+  const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
+  const auto& update = summary["runs"][0]["rollouts"][0]["metrics"];
+  EXPECT_EQ(update["dropped"], 0);
+  EXPECT_EQ(update["failed"], 0);
+  EXPECT_GT(update["completed"], 0);
+  // Every request from the switch on (600 s of the 870 s after the first
+  // pods are ready, at about 30 s) to the new pods.
+  double all = 0;
+  for (const auto& [key, rev] : summary["revisions"].items())
+    all += rev["metrics"]["completed"].get<double>();
+  const auto updates = summary["runs"][0]["rollouts"];
+  ASSERT_EQ(updates.size(), 1u);
+  const double fresh =
+      summary["revisions"]["default/" + updates[0]["replica_set"].get<std::string>()]["metrics"]
+             ["completed"];
+  EXPECT_NEAR(fresh / all, 600.0 / 870.0, 0.02);
+}
+
+// A canary without traffic routing (utils/replicaset/canary.go): 10
+// replicas, setWeight 20 at the default 25%/25% (surge 3, unavailable 2).
+// The first sync scales the stable 10 -> 8, the next the canary 0 -> 2
+// (argo_algorithm_test's rows); the pause holds it until the promote at
+// 5 m, after which the canary grows and the stable shrinks within 13 pods
+// and 8 available, ending at 10 and 0.
+TEST(Cli, ABasicCanaryWeighsByPodsWithinSurgeAndUnavailable) {
+  TempDir dir;
+  const auto out = RunArgo(dir, "    canary:\n      steps: [{setWeight: 20}, {pause: {}}]\n", "",
+                           "  - at: 2m\n    apply: {file: app-v2.yaml}\n  - at: 5m\n"
+                           "    promote: {rollout: app}\n");
+  static const std::regex kScaled(
+      R"(Scaled (up|down) ReplicaSet (\S+) \(revision (\d)\) from (\d+) to (\d+))");
+  std::map<int, int> replicas = {{1, 10}, {2, 0}};
+  std::vector<std::tuple<double, int, int>> moves;  // time, revision, to
+  double completed = -1;
+  for (const auto& e : EventsOf(out, "Rollout")) {
+    const std::string m = e["message"];
+    std::smatch x;
+    if (e["reason"] == "RolloutCompleted" && e["time_s"].get<double>() > 100)
+      completed = e["time_s"];
+    if (!std::regex_match(m, x, kScaled) || e["time_s"].get<double>() < 100) continue;
+    const int rev = std::stoi(x[3]);
+    EXPECT_EQ(replicas[rev], std::stoi(x[4])) << m;
+    replicas[rev] = std::stoi(x[5]);
+    moves.push_back({e["time_s"], rev, replicas[rev]});
+    EXPECT_LE(replicas[1] + replicas[2], 13) << m;
+  }
+  ASSERT_GE(moves.size(), 4u);
+  EXPECT_EQ(moves[0], std::make_tuple(std::get<0>(moves[0]), 1, 8));
+  EXPECT_EQ(std::get<1>(moves[1]), 2);
+  EXPECT_EQ(std::get<2>(moves[1]), 2);
+  EXPECT_GE(std::get<0>(moves[2]), 300.0) << "nothing moves during the pause";
+  EXPECT_EQ(replicas[1], 0);
+  EXPECT_EQ(replicas[2], 10);
+  EXPECT_GT(completed, 300.0);
+  for (const auto& row : SeriesRows(out, "default/app")) {
+    if (std::stod(row.at("time_s")) > 60) EXPECT_GE(std::stoi(row.at("ready_replicas")), 8);
+  }
+}
+
 }  // namespace
 }  // namespace platsim::tools
