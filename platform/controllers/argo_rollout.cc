@@ -331,31 +331,44 @@ void ArgoRolloutController::Canary(Sync& s) {
   if (promoted) s.stable = nullptr;
 
   // Analysis (rollout/analysis.go reconcileAnalysisRuns).
-  if (!promoted && !st.abort && !st.promote_full) {
-    if (r.background && st.step_index >= r.starting_step) {
-      const AnalysisPhase p = RunAnalysis(s, "background", *r.background);
-      const std::string name = runs_[s.key]["background"];
-      if (p == AnalysisPhase::kFailed || p == AnalysisPhase::kError) {
-        const std::string m = analysis_.MessageOf(name);
-        Abort(s, "Background analysis phase error/failed" + (m.empty() ? "" : ": " + m));
-      } else if (p == AnalysisPhase::kInconclusive && st.pauses.empty()) {
-        st.pauses.push_back({"InconclusiveAnalysisRun", now});
-        st.controller_pause = true;
-      }
+  auto paused_for = [&](const char* reason) {
+    return std::any_of(st.pauses.begin(), st.pauses.end(),
+                       [&](const PauseCondition& p) { return p.reason == reason; });
+  };
+  // needsNewAnalysisRun: a run that was inconclusive, once a promote has
+  // cleared its pause, is run again.
+  auto retry_inconclusive = [&](const std::string& use) {
+    const auto it = runs_[s.key].find(use);
+    if (it != runs_[s.key].end() && st.controller_pause && !paused_for("CanaryPauseStep") &&
+        !paused_for("BlueGreenPause") &&
+        analysis_.PhaseOf(it->second) == AnalysisPhase::kInconclusive) {
+      runs_[s.key].erase(it);
     }
-    if (!st.abort && st.step_index < n &&
-        r.steps[static_cast<std::size_t>(st.step_index)].kind == CanaryStep::Kind::kAnalysis &&
-        st.pauses.empty()) {
+  };
+  // The run's verdict: abort on Failed or Error, pause on Inconclusive.
+  auto judge = [&](const std::string& use, AnalysisPhase p, const char* what) {
+    if (p == AnalysisPhase::kFailed || p == AnalysisPhase::kError) {
+      const std::string m = analysis_.MessageOf(runs_[s.key][use]);
+      Abort(s, std::string(what) + " phase error/failed" + (m.empty() ? "" : ": " + m));
+    } else if (p == AnalysisPhase::kInconclusive && !paused_for("InconclusiveAnalysisRun")) {
+      st.pauses.push_back({"InconclusiveAnalysisRun", now});
+      st.controller_pause = true;
+    }
+  };
+  if (!promoted && !st.abort && !st.promote_full) {
+    // reconcileBackgroundAnalysisRun: from startingStep on.
+    if (r.background && st.step_index >= r.starting_step &&
+        !paused_for("InconclusiveAnalysisRun")) {
+      retry_inconclusive("background");
+      judge("background", RunAnalysis(s, "background", *r.background), "Background analysis");
+    }
+    // reconcileStepBasedAnalysisRun: not while paused.
+    if (!st.abort && st.step_index < n && st.pauses.empty() &&
+        r.steps[static_cast<std::size_t>(st.step_index)].kind == CanaryStep::Kind::kAnalysis) {
       const std::string use = "step-" + std::to_string(st.step_index);
-      const AnalysisPhase p =
-          RunAnalysis(s, use, r.steps[static_cast<std::size_t>(st.step_index)].analysis);
-      if (p == AnalysisPhase::kFailed || p == AnalysisPhase::kError) {
-        const std::string m = analysis_.MessageOf(runs_[s.key][use]);
-        Abort(s, "Step-based analysis phase error/failed" + (m.empty() ? "" : ": " + m));
-      } else if (p == AnalysisPhase::kInconclusive) {
-        st.pauses.push_back({"InconclusiveAnalysisRun", now});
-        st.controller_pause = true;
-      }
+      retry_inconclusive(use);
+      judge(use, RunAnalysis(s, use, r.steps[static_cast<std::size_t>(st.step_index)].analysis),
+            "Step-based analysis");
     }
   }
   if (promoted || st.abort || st.promote_full) {
