@@ -1721,7 +1721,7 @@ void ReadAnalysisTemplate(MapReader& m, Scenario& s, ManifestContext& ctx) {
         diags.Error(query.location(), query.path(), "does not parse: " + error);
       }
     }
-    p.Get("address");  // whatever it is, the simulated Prometheus answers
+    p.Get("address");              // whatever it is, the simulated Prometheus answers
     p.WarnUnknown(kNotSimulated);  // timeout, headers, authentication
     mm.WarnUnknown(kNotSimulated);
     t.metrics.push_back(std::move(metric));
@@ -2592,6 +2592,40 @@ void ReadTraffic(const Node& list, const std::filesystem::path& base, Scenario& 
       t.slo_latency = sm.RequiredDuration("latency", 1).value_or(0);
       t.slo_target = sm.Number("target", 0.99, 0.0, 1.0);
       sm.RejectUnknown();
+    }
+    if (const Node conn = m.Get("connections"); conn.present()) {
+      // Long-lived connections (connections.h): gRPC's connection backoff
+      // by default (grpc/grpc doc/connection-backoff.md), and for a
+      // WebSocket client a reconnect a second after a close, buffering.
+      MapReader cm(conn, diags);
+      ConnectionConfig& c = t.connections;
+      c.clients = static_cast<int>(cm.Int("clients", 0, 1, 1'000'000));
+      cm.Require("clients");
+      c.websocket = cm.Enum("protocol", "grpc", {"grpc", "websocket"}) == "websocket";
+      c.handshake = cm.Duration("handshake", 0);
+      c.reconnect_delay = cm.Duration("reconnectDelay", c.websocket ? sim::kSecond : 0);
+      c.initial_backoff = cm.Duration("initialBackoff", sim::kSecond, sim::kMillisecond);
+      c.max_backoff = cm.Duration("maxBackoff", 120 * sim::kSecond, sim::kMillisecond);
+      c.multiplier = cm.Number("multiplier", 1.6, 1.0, 100.0);
+      c.jitter = cm.Number("jitter", 0.2, 0.0, 1.0);
+      c.fail_fast = cm.Bool("failFast", !c.websocket);
+      if (c.max_backoff < c.initial_backoff) {
+        const Node at = cm.Get("maxBackoff");
+        diags.Error(at.present() ? at.location() : conn.location(),
+                    at.present() ? at.path() : conn.path(), "must be at least initialBackoff");
+      }
+      cm.RejectUnknown();
+      if (knative.count(t.service)) {
+        diags.Error(conn.location(), conn.path(),
+                    "long-lived connections to a Knative Service are not simulated yet");
+      }
+      for (const ArgoRollout& r : s.rollouts) {
+        if (r.traffic_routing && r.stable_service == t.service) {
+          diags.Error(conn.location(), conn.path(),
+                      "long-lived connections through a Rollout's traffic split are not "
+                      "simulated yet");
+        }
+      }
     }
     m.RejectUnknown();
     s.traffic.push_back(std::move(t));

@@ -75,6 +75,7 @@ struct TrafficSpec {
   sim::Time timeout = 60 * sim::kSecond;                   // the client's; 0: none
   sim::Time slo_latency = 0;                               // 0: no SLO
   double slo_target = 0.0;                                 // fraction, for reports
+  ConnectionConfig connections;                            // clients 0: none
 };
 
 // A Knative Service (serving.knative.dev/v1) as the loader renders it:

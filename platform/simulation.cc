@@ -201,6 +201,7 @@ RunResult Simulation::Run(const RunOptions& options) {
         r.canary_service = ro.canary_service;
     }
     r.balancer = t.balancer;
+    r.connections = t.connections;
     r.arrivals = t.arrivals->Restarted();
     r.timeout = t.timeout;
     r.slo_latency = t.slo_latency;
@@ -690,6 +691,18 @@ RunResult Simulation::Run(const RunOptions& options) {
         Ratio(cost * 1e6, static_cast<double>(m.completed_in_window));
     x["batch_occupancy"] = Occupancy(pods, pods.batches, pods.batched_requests);
     x["cpu_cores_mean"] = pods.cpu_s / window_s;
+    if (const ConnectionPool* pool = data_plane.connections(i)) {
+      // Over the whole run: connections are not reset at the warm-up.
+      const ConnectionPool::Stats& st = pool->stats();
+      x["connection_clients"] = pool->clients();
+      x["reconnects"] = static_cast<double>(st.reconnects);
+      x["reconnects_per_client_mean"] = Ratio(st.reconnects, pool->clients());
+      x["reconnects_per_client_max"] = st.max_reconnects;
+      x["connection_attempts_failed"] = static_cast<double>(st.failed_attempts);
+      x["requests_waited_for_connection"] = static_cast<double>(st.delayed);
+      x["requests_failed_for_connection"] = static_cast<double>(st.failed_requests);
+      x["connection_imbalance_final"] = pool->Imbalance();
+    }
     result.services.push_back(std::move(r));
   }
   return result;

@@ -100,6 +100,19 @@ struct ProxyConfig {
   sim::Time programming_delay = 0;
 };
 
+// Long-lived connections of a traffic entry (connections.h).
+struct ConnectionConfig {
+  int clients = 0;  // 0: per-request balancing, no connections
+  bool websocket = false;
+  sim::Time handshake = 0;
+  sim::Time reconnect_delay = 0;  // after a break, before the first attempt
+  sim::Time initial_backoff = sim::kSecond;
+  sim::Time max_backoff = 120 * sim::kSecond;
+  double multiplier = 1.6;
+  double jitter = 0.2;
+  bool fail_fast = true;
+};
+
 }  // namespace platsim::platform
 
 #endif  // PLATSIM_PLATFORM_SERVING_CONFIG_H_

@@ -82,6 +82,18 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
       path.routes.push_back(i);
       first_hop = path.ingress.get();
     }
+    if (config.connections.clients > 0) {
+      pools_.push_back(std::make_unique<ConnectionPool>(
+          engine_, table_, config.stream.empty() ? config.service_key : config.stream,
+          config.connections, *service_proxy, [this](Hop* endpoint) {
+            const auto it = pod_of_hop_.find(endpoint);
+            return it != pod_of_hop_.end() &&
+                   servers_[it->second]->state() == ModelServer::State::kServing;
+          }));
+      first_hop = pools_.back().get();
+    } else {
+      pools_.push_back(nullptr);
+    }
     routes_.push_back(
         Route{config.service_key, backend, config.slo_latency, {}, {}, service_proxy});
     routes_of_service_[backend].push_back(i);
@@ -105,6 +117,9 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
 void DataPlane::Start() {
   for (auto& client : clients_)
     client->Start();
+  for (auto& pool : pools_) {
+    if (pool) pool->Start();
+  }
   if (warmup_ > 0) engine_.ScheduleCallbackAt(warmup_, [this] { stats_.StartWindow(warmup_); });
 }
 
@@ -161,6 +176,9 @@ void DataPlane::Admit(const Pod& pod) {
     queue_proxies_.Set(index, queue_proxy_storage_.back().get());
   }
   server_of_pod_[pod.meta.Key()] = index;
+  if (std::any_of(pools_.begin(), pools_.end(), [](const auto& p) { return p != nullptr; })) {
+    pod_of_hop_[HopOf(pod.meta.Key())] = index;
+  }
   pod_nodes_.push_back(pod.node_name);
   if (scrapes_) {
     Labels labels = pod.meta.labels;
@@ -193,12 +211,24 @@ bool DataPlane::ProbeReady(const std::string& pod_key) {
   return s != nullptr && s->serving();
 }
 
+void DataPlane::CloseConnections(const std::string& pod_key) {
+  if (pod_of_hop_.empty()) return;
+  Hop* hop = HopOf(pod_key);
+  if (hop == nullptr) return;
+  for (auto& pool : pools_) {
+    if (pool) pool->Closed(hop);
+  }
+}
+
 void DataPlane::Stop(const std::string& pod_key, sim::Time grace, std::function<void()> stopped) {
   const auto it = server_of_pod_.find(pod_key);
   if (it == server_of_pod_.end()) {
     stopped();
     return;
   }
+  // The server closes its connections as it stops (gRPC's GOAWAY, a
+  // WebSocket close frame); what they carried drains as below.
+  CloseConnections(pod_key);
   ModelServer* s = servers_[it->second].get();
   QueueProxy* proxy = queue_proxies_.Of(it->second);
   if (proxy != nullptr && s->state() != ModelServer::State::kStarting) {
@@ -218,6 +248,7 @@ void DataPlane::Kill(const std::string& pod_key) {
   // Nothing drains: what waits in the queue-proxy and what the server holds
   // end now (terminated), and anything sent to the pod later is refused.
   if (QueueProxy* proxy = queue_proxies_.Of(it->second)) proxy->Stop(0, [](sim::Time) {});
+  CloseConnections(pod_key);
   servers_[it->second]->Die();
 }
 
@@ -228,6 +259,7 @@ sim::Time DataPlane::CrashAfter(const std::string& pod_key) const {
 }
 
 void DataPlane::Crash(const std::string& pod_key) {
+  CloseConnections(pod_key);
   if (ModelServer* s = ServerOf(pod_key)) s->Crash();
 }
 

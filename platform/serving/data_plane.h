@@ -27,6 +27,7 @@
 #include "platform/serving/activator.h"
 #include "platform/serving/client.h"
 #include "platform/serving/config.h"
+#include "platform/serving/connections.h"
 #include "platform/serving/kube_proxy.h"
 #include "platform/serving/model_server.h"
 #include "platform/serving/proxy.h"
@@ -52,6 +53,8 @@ struct RouteConfig {
   // route's requests are split between its Service and this one by the
   // Rollout's weight (SetCanaryWeight).
   std::string canary_service;
+  // Long-lived connections (clients > 0), instead of a balancer per request.
+  ConnectionConfig connections;
   std::string stream;  // the arrivals' random stream: "traffic/" + this (default: service_key)
   Balancer balancer = Balancer::kLeastRequest;
   std::unique_ptr<models::ArrivalProcess> arrivals;
@@ -134,6 +137,9 @@ class DataPlane : public ContainerRuntime {
   };
   std::optional<ServiceSeries> ServiceSeriesOf(const std::string& service_key) const;
 
+  // The connections of route `i`, or null for a route without them.
+  const ConnectionPool* connections(std::size_t i) const { return pools_[i].get(); }
+
   // Sends `weight` percent of the requests to Service `stable_service`
   // to its route's canary Service instead (0 at first).
   void SetCanaryWeight(const std::string& stable_service, int weight);
@@ -194,6 +200,10 @@ class DataPlane : public ContainerRuntime {
   KubeProxy kube_proxy_;
   std::map<std::string, std::unique_ptr<ServiceProxy>> proxies_;  // by Service key
   std::map<std::string, std::unique_ptr<WeightedSplit>> splits_;  // by stable Service key
+  std::vector<std::unique_ptr<ConnectionPool>> pools_;            // by route; null: none
+  std::map<const Hop*, std::uint32_t> pod_of_hop_;                // the pod behind an endpoint
+  // Breaks the connections to pod `pod_key` (it stops or dies).
+  void CloseConnections(const std::string& pod_key);
   struct KnativePath {
     std::unique_ptr<Activator> activator;
     std::unique_ptr<KnativeIngress> ingress;

@@ -3009,7 +3009,44 @@ TEST(Cli, ABasicCanaryWeighsByPodsWithinSurgeAndUnavailable) {
   EXPECT_EQ(replicas[2], 10);
   EXPECT_GT(completed, 300.0);
   for (const auto& row : SeriesRows(out, "default/app")) {
-    if (std::stod(row.at("time_s")) > 60) EXPECT_GE(std::stoi(row.at("ready_replicas")), 8);
+    if (std::stod(row.at("time_s")) > 60) {
+      EXPECT_GE(std::stoi(row.at("ready_replicas")), 8);
+    }
+  }
+}
+
+// scenarios/rolling-vs-bluegreen-websockets.yaml: the field's case. A
+// rolling update closes each old pod's sessions as it replaces it, and a
+// client that reconnects to another old pod is moved again later: more than
+// one reconnect per client on average, and some clients several. Blue-green
+// leaves every session on the old pods until they go, then each client
+// reconnects once, to a new pod. Neither loses a message (the clients
+// buffer through the reconnect).
+TEST(Cli, WebSocketClientsReconnectSeveralTimesInARollingUpdateAndOnceInBlueGreen) {
+  TempDir dir;
+  const auto out = dir.path() / "out";
+  const CliResult r =
+      Cli({"run", (SourceDir() / "scenarios/rolling-vs-bluegreen-websockets.yaml").string(),
+           "--out", out.string(), "--quiet"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  const auto comparison = nlohmann::json::parse(ReadFile(out / "summary.json"));
+  std::map<std::string, nlohmann::json> metrics;
+  for (const auto& design : comparison["designs"])
+    metrics[design["name"]] = design["services"]["chat/assistant"]["metrics"];
+  auto value = [&](const std::string& design, const char* key) {
+    return metrics.at(design)[key].get<double>();
+  };
+  EXPECT_EQ(value("blue-green", "reconnects_per_client_mean"), 1.0);
+  EXPECT_EQ(value("blue-green", "reconnects_per_client_max"), 1.0);
+  EXPECT_GT(value("rolling-update", "reconnects_per_client_mean"), 1.2);
+  EXPECT_GE(value("rolling-update", "reconnects_per_client_max"), 2.0);
+  for (const char* design : {"rolling-update", "blue-green"}) {
+    SCOPED_TRACE(design);
+    EXPECT_EQ(value(design, "connection_clients"), 2000);
+    EXPECT_EQ(value(design, "failed"), 0);
+    EXPECT_EQ(value(design, "dropped"), 0);
+    EXPECT_EQ(value(design, "requests_failed_for_connection"), 0);
+    EXPECT_GT(value(design, "requests_waited_for_connection"), 0);
   }
 }
 
