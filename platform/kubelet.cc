@@ -28,6 +28,50 @@ void Kubelets::FailNode(const std::string& name) {
   }
 }
 
+void Kubelets::RecoverNode(const std::string& name) {
+  NodeState& node = nodes_[name];
+  if (!node.dead) return;
+  node.dead = false;
+  --dead_nodes_;
+  std::vector<std::string> keys;
+  for (const auto& [key, state] : pods_) {
+    if (state.node == name) keys.push_back(key);
+  }
+  for (const std::string& key : keys) {
+    const Pod* pod = api_.Get<Pod>(key);
+    if (pod == nullptr || pod->meta.deleting) {
+      // Its containers are gone: the deletion completes.
+      pods_.erase(key);
+      if (pod != nullptr) api_.Delete<Pod>(key);
+      continue;
+    }
+    PodState& state = pods_[key];
+    state.stopping = false;
+    state.successes = 0;
+    ++state.restarts;
+    runtime_.Revive(key);
+    ContainersStarted(key);
+  }
+}
+
+std::vector<std::string> Kubelets::FailGpus(const std::string& name, std::int64_t gpus) {
+  std::vector<std::string> broken;
+  for (auto& [key, state] : pods_) {
+    if (gpus <= 0) break;
+    if (state.node != name || state.stopping) continue;
+    const Pod* pod = api_.Get<Pod>(key);
+    if (pod == nullptr || pod->spec.requests.gpus <= 0) continue;
+    gpus -= pod->spec.requests.gpus;
+    broken.push_back(key);
+  }
+  for (const std::string& key : broken) {
+    runtime_.BreakDevice(key);
+    engine_.Cancel(pods_[key].crash_timer);
+    Crashed(key);
+  }
+  return broken;
+}
+
 void Kubelets::OnPod(WatchType type, const Pod& pod) {
   if (type == WatchType::kDeleted || pod.node_name.empty()) return;
   if (dead_nodes_ > 0) {

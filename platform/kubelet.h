@@ -61,6 +61,11 @@ class ContainerRuntime {
   virtual void Crash(const std::string& pod_key) = 0;
   // How long after it starts the pod's container exits; 0: never.
   virtual sim::Time CrashAfter(const std::string& pod_key) const = 0;
+  // The machine under a killed pod is back: StartContainers starts it again.
+  virtual void Revive(const std::string& pod_key) = 0;
+  // The pod's GPU failed: its container exits now and soon after every
+  // start from now on.
+  virtual void BreakDevice(const std::string& pod_key) = 0;
 };
 
 class Kubelets {
@@ -79,6 +84,14 @@ class Kubelets {
   // Node `name` dies now: its pods' containers end, and its kubelet does
   // nothing more (no pod bound to it starts, none deleted goes away).
   void FailNode(const std::string& name);
+  // Node `name` is back (rebooted, repaired): its kubelet confirms the
+  // deletion of pods deleted meanwhile and starts the containers of the
+  // others again (the images it had are still there).
+  void RecoverNode(const std::string& name);
+  // `gpus` of node `name`'s GPUs fail: the pods holding them (in key order)
+  // crash, and crash again at every restart (CrashLoopBackOff) until they
+  // are deleted. Returns their keys.
+  std::vector<std::string> FailGpus(const std::string& name, std::int64_t gpus);
 
  private:
   struct PodState {

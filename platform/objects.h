@@ -18,6 +18,9 @@ namespace platsim::platform {
 
 using Labels = std::map<std::string, std::string>;
 
+// The well-known label of a node's zone (k8s.io/api core/v1 LabelTopologyZone).
+inline constexpr const char* kZoneLabel = "topology.kubernetes.io/zone";
+
 // True if every selector pair is in `labels` (a matchLabels selector). An
 // empty selector matches nothing, as for a Service without a selector.
 bool SelectorMatches(const Labels& selector, const Labels& labels);

@@ -1874,6 +1874,14 @@ void ReadManifests(const Node& list, const std::filesystem::path& base, Scenario
 // manifests; checked before anything runs.
 void ReadTimeline(const Node& list, const std::filesystem::path& base, Scenario& s,
                   Diagnostics& diags) {
+  // The node actions, checked in time order once all are read.
+  struct Outage {
+    sim::Time at;
+    TimelineAction::Kind kind;
+    std::string node;
+    Node named;
+  };
+  std::vector<Outage> outages;
   std::set<std::string> deployments;
   for (const Deployment& d : s.deployments)
     deployments.insert(d.meta.Key());
@@ -1890,13 +1898,14 @@ void ReadTimeline(const Node& list, const std::filesystem::path& base, Scenario&
     const Node scale = m.Get("scale");
     const Node undo = m.Get("undo");
     const Node fail = m.Get("fail");
+    const Node recover = m.Get("recover");
     const Node promote = m.Get("promote");
     const Node abort = m.Get("abort");
-    if (apply.present() + scale.present() + undo.present() + fail.present() + promote.present() +
-            abort.present() !=
+    if (apply.present() + scale.present() + undo.present() + fail.present() + recover.present() +
+            promote.present() + abort.present() !=
         1) {
       diags.Error(entry.location(), entry.path(),
-                  "needs exactly one of apply, scale, undo, fail, promote or abort");
+                  "needs exactly one of apply, scale, undo, fail, recover, promote or abort");
       m.AcceptRest();
       continue;
     }
@@ -1919,36 +1928,71 @@ void ReadTimeline(const Node& list, const std::filesystem::path& base, Scenario&
       s.timeline.push_back(std::move(a));
       continue;
     }
-    if (fail.present()) {
-      // A node of a pool: POOL-INDEX, as the pools' nodes are named.
-      MapReader f(fail, diags);
-      a.kind = TimelineAction::Kind::kFailNode;
-      a.node = f.RequiredString("node").value_or("");
-      const bool exists =
-          std::any_of(s.node_pools.begin(), s.node_pools.end(), [&](const NodePool& p) {
-            for (int i = 0; i < p.count; ++i) {
-              if (a.node == p.name + "-" + std::to_string(i)) return true;
-            }
-            return false;
-          });
-      const bool again = std::any_of(s.timeline.begin(), s.timeline.end(), [&](const auto& x) {
-        return x.kind == TimelineAction::Kind::kFailNode && x.node == a.node;
-      });
-      if (again && !a.node.empty()) {
-        const Node at = f.Get("node");
-        diags.Error(at.location(), at.path(),
-                    "node " + a.node + " fails twice (nodes do not recover)");
+    if (fail.present() || recover.present()) {
+      // Nodes of pools: one by name (POOL-INDEX, as the pools' nodes are
+      // named), or every node of the pools in a zone.
+      const Node target_node = fail.present() ? fail : recover;
+      MapReader f(target_node, diags);
+      const bool by_node = f.Has("node"), by_zone = f.Has("zone");
+      std::vector<std::string> nodes;
+      Node named = f.Get(by_zone ? "zone" : "node");
+      if (by_node == by_zone) {
+        diags.Error(target_node.location(), target_node.path(),
+                    "needs exactly one of node or zone");
+      } else if (by_node) {
+        const std::string node = f.RequiredString("node").value_or("");
+        const bool exists =
+            std::any_of(s.node_pools.begin(), s.node_pools.end(), [&](const NodePool& p) {
+              for (int i = 0; i < p.count; ++i) {
+                if (node == p.name + "-" + std::to_string(i)) return true;
+              }
+              return false;
+            });
+        if (!node.empty() && !exists) {
+          diags.Error(named.location(), named.path(),
+                      "no node " + node +
+                          " (nodes are named POOL-INDEX, from 0 to the pool's "
+                          "count - 1)");
+        } else if (!node.empty()) {
+          nodes.push_back(node);
+        }
+      } else {
+        a.zone = f.RequiredString("zone").value_or("");
+        for (const NodePool& p : s.node_pools) {
+          const auto z = p.labels.find(kZoneLabel);
+          if (z == p.labels.end() || z->second != a.zone) continue;
+          for (int i = 0; i < p.count; ++i)
+            nodes.push_back(p.name + "-" + std::to_string(i));
+        }
+        if (nodes.empty() && !a.zone.empty()) {
+          diags.Error(
+              named.location(), named.path(),
+              "no node pool in zone " + a.zone + " (its label " + std::string(kZoneLabel) + ")");
+        }
       }
-      if (!a.node.empty() && !exists) {
-        const Node at = f.Get("node");
-        diags.Error(at.location(), at.path(),
-                    "no node " + a.node +
-                        " (nodes are named POOL-INDEX, from 0 to the pool's "
-                        "count - 1)");
+      a.kind =
+          recover.present() ? TimelineAction::Kind::kRecoverNode : TimelineAction::Kind::kFailNode;
+      if (fail.present() && f.Has("gpus")) {
+        const Node g = f.Get("gpus");
+        a.kind = TimelineAction::Kind::kFailGpus;
+        a.gpus = f.Int("gpus", 1, 1, 1'000'000);
+        if (by_zone) diags.Error(g.location(), g.path(), "a GPU fault names one node");
+        for (const NodePool& p : s.node_pools) {
+          if (!nodes.empty() && nodes[0].rfind(p.name + "-", 0) == 0 &&
+              a.gpus > p.allocatable.gpus) {
+            diags.Error(g.location(), g.path(),
+                        "is more than the node's " + std::to_string(p.allocatable.gpus) + " GPUs");
+          }
+        }
       }
       f.RejectUnknown();
       m.RejectUnknown();
-      s.timeline.push_back(std::move(a));
+      for (const std::string& node : nodes) {
+        TimelineAction one = a;
+        one.node = node;
+        outages.push_back({one.at, one.kind, node, named});
+        s.timeline.push_back(std::move(one));
+      }
       continue;
     }
     if (apply.present()) {
@@ -2040,6 +2084,29 @@ void ReadTimeline(const Node& list, const std::filesystem::path& base, Scenario&
   }
   std::stable_sort(s.timeline.begin(), s.timeline.end(),
                    [](const TimelineAction& x, const TimelineAction& y) { return x.at < y.at; });
+  // A node goes down only when it is up, and comes back only when down.
+  std::stable_sort(outages.begin(), outages.end(),
+                   [](const Outage& x, const Outage& y) { return x.at < y.at; });
+  std::map<std::string, sim::Time> down;  // node -> since
+  for (const Outage& o : outages) {
+    const auto it = down.find(o.node);
+    if (o.kind == TimelineAction::Kind::kFailNode) {
+      if (it != down.end()) {
+        diags.Error(o.named.location(), o.named.path(),
+                    "node " + o.node + " is already down at " + input::FormatDuration(o.at) +
+                        " (since " + input::FormatDuration(it->second) + ")");
+      } else {
+        down.emplace(o.node, o.at);
+      }
+    } else if (o.kind == TimelineAction::Kind::kRecoverNode) {
+      if (it == down.end()) {
+        diags.Error(o.named.location(), o.named.path(),
+                    "node " + o.node + " is not down at " + input::FormatDuration(o.at));
+      } else {
+        down.erase(it);
+      }
+    }
+  }
 }
 
 // A pool's power figures: what `power` gives, else for its GPUs the device
@@ -2710,6 +2777,24 @@ void ReadSpec(const Node& spec_node, const std::filesystem::path& base, Scenario
   CheckKnative(s, ctx);
   CheckRollouts(s, ctx);
   ReadTimeline(spec.Get("timeline"), base, s, diags);
+  // spec.failures: random outages of a pool's nodes.
+  for (const Node& entry : ListElements(spec.Get("failures"), "failures", diags)) {
+    MapReader f(entry, diags);
+    FailureModel model;
+    model.pool = f.RequiredString("pool").value_or("");
+    if (!model.pool.empty() &&
+        std::none_of(s.node_pools.begin(), s.node_pools.end(),
+                     [&](const NodePool& p) { return p.name == model.pool; })) {
+      const Node at = f.Get("pool");
+      diags.Error(at.location(), at.path(), "no node pool " + model.pool);
+    }
+    model.mtbf = f.RequiredDuration("mtbf", sim::kSecond).value_or(sim::kHour);
+    model.repair = f.RequiredDuration("repair", sim::kSecond).value_or(sim::kHour);
+    model.repair_exponential =
+        f.Enum("repairDistribution", "exponential", {"exponential", "constant"}) == "exponential";
+    f.RejectUnknown();
+    s.failures.push_back(std::move(model));
+  }
   spec.RejectUnknown();
 
   // What makes results meaningless without being an error. Deployments are

@@ -108,17 +108,21 @@ struct InferenceServiceSpec {
 // it with kubectl.
 struct TimelineAction {
   enum class Kind {
-    kApply,     // kubectl apply of a Deployment manifest
-    kScale,     // kubectl scale deployment
-    kUndo,      // kubectl rollout undo deployment
-    kFailNode,  // a node dies (its machine or kubelet stops for good)
-    kPromote,   // kubectl argo rollouts promote [--full]
-    kAbort,     // kubectl argo rollouts abort
+    kApply,        // kubectl apply of a Deployment manifest
+    kScale,        // kubectl scale deployment
+    kUndo,         // kubectl rollout undo deployment
+    kFailNode,     // a node goes down (its machine or kubelet stops)
+    kRecoverNode,  // a node that went down comes back
+    kFailGpus,     // GPUs of a node fail
+    kPromote,      // kubectl argo rollouts promote [--full]
+    kAbort,        // kubectl argo rollouts abort
   };
   sim::Time at = 0;
   Kind kind = Kind::kApply;
   std::string deployment;  // namespace/name
-  std::string node;        // kFailNode
+  std::string node;        // kFailNode, kRecoverNode, kFailGpus
+  std::string zone;        // the zone the action named, if it named one
+  std::int64_t gpus = 0;   // kFailGpus
   // kApply: the Deployment as the manifest has it, and the fields of its
   // spec that the manifest gives: those it leaves out keep their current
   // values (replicas, as when an HPA owns them; strategy; ...).
@@ -130,6 +134,16 @@ struct TimelineAction {
   bool full = false;             // kPromote --full
   int replicas = 0;              // kScale
   std::int64_t to_revision = 0;  // kUndo: 0 is the revision before the current
+};
+
+// Random failures of a pool's nodes (spec.failures): each node goes down
+// after an exponential time with mean `mtbf`, and comes back `repair` later
+// (an exponential time with that mean, or exactly that), again and again.
+struct FailureModel {
+  std::string pool;
+  sim::Time mtbf = 0;
+  sim::Time repair = 0;
+  bool repair_exponential = true;
 };
 
 struct Scenario {
@@ -163,6 +177,7 @@ struct Scenario {
   bool kserve_default_knative = true;    // spec.kserve.defaultDeploymentMode
   ca::Options cluster_autoscaler;        // spec.clusterAutoscaler
   std::vector<TimelineAction> timeline;  // spec.timeline, in time order
+  std::vector<FailureModel> failures;    // spec.failures
 };
 
 // Loads `path`: one Scenario per design of its spec.designs, in file order,

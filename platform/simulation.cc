@@ -401,26 +401,100 @@ RunResult Simulation::Run(const RunOptions& options) {
     api.Create(r);
   for (const auto& h : sc.autoscalers)
     api.Create(h);
-  // The timeline's changes, each at its time.
-  // Node failures: the node lifecycle controller, where the timeline has any.
+  // Nodes that go down and come back (the timeline's, spec.failures'):
+  // the node lifecycle controller, where a scenario has any. `down` says
+  // what took each node down that is down now.
   std::optional<NodeLifecycleController> node_lifecycle;
-  if (std::any_of(sc.timeline.begin(), sc.timeline.end(), [](const TimelineAction& a) {
+  if (!sc.failures.empty() ||
+      std::any_of(sc.timeline.begin(), sc.timeline.end(), [](const TimelineAction& a) {
         return a.kind == TimelineAction::Kind::kFailNode;
       })) {
     node_lifecycle.emplace(engine, api, events_);
   }
+  std::map<std::string, std::string> down;
+  auto fields = [](const char* source, const std::string& zone) {
+    std::vector<std::pair<std::string, std::string>> f = {{"source", source}};
+    if (!zone.empty()) f.emplace_back("zone", zone);
+    return f;
+  };
+  auto node_down = [&](const std::string& node, const char* source, const std::string& zone) {
+    if (api.Get<Node>(node) == nullptr || !down.emplace(node, source).second) return false;
+    events_.Emit({engine.Now(), "Failed", "Node", node,
+                  "the node stops: its pods' containers end, its kubelet is gone",
+                  fields(source, zone)});
+    kubelets.FailNode(node);
+    node_lifecycle->NodeStopped(node);
+    return true;
+  };
+  auto node_up = [&](const std::string& node, const char* source, const std::string& zone) {
+    if (!down.erase(node)) return;
+    events_.Emit({engine.Now(), "Recovered", "Node", node,
+                  "the node is back: its kubelet renews its lease and starts its pods' "
+                  "containers again",
+                  fields(source, zone)});
+    kubelets.RecoverNode(node);
+    node_lifecycle->NodeRecovered(node);
+  };
+  // spec.failures: each node of the pool on its own random stream.
+  std::vector<std::unique_ptr<sim::RandomStream>> failure_streams;
+  std::function<void(const FailureModel&, std::string, sim::RandomStream&)> next_failure =
+      [&](const FailureModel& f, std::string node, sim::RandomStream& rng) {
+        const double mtbf_s = sim::ToSeconds(f.mtbf);
+        const sim::Time after = sim::FromSeconds(rng.Exponential(mtbf_s));
+        engine.ScheduleCallbackAfter(after, [&, node] {
+          const bool failed = node_down(node, "failures", "");
+          const sim::Time repair = f.repair_exponential
+                                       ? sim::FromSeconds(rng.Exponential(sim::ToSeconds(f.repair)))
+                                       : f.repair;
+          engine.ScheduleCallbackAfter(repair, [&, node, failed] {
+            if (failed && down.count(node) && down.at(node) == "failures") {
+              node_up(node, "failures", "");
+            }
+            next_failure(f, node, rng);
+          });
+        });
+      };
+  for (const FailureModel& f : sc.failures) {
+    for (const NodePool& pool : sc.node_pools) {
+      if (pool.name != f.pool) continue;
+      for (int i = 0; i < pool.count; ++i) {
+        const std::string node = pool.name + "-" + std::to_string(i);
+        failure_streams.push_back(
+            std::make_unique<sim::RandomStream>(engine.Stream("failures/" + node)));
+        next_failure(f, node, *failure_streams.back());
+      }
+    }
+  }
+  // The timeline's changes, each at its time.
   for (const TimelineAction& action : sc.timeline) {
     // Not before the objects it changes have landed.
     engine.ScheduleCallbackAt(std::max(action.at, sc.api_request_latency), [&, this] {
       if (action.kind == TimelineAction::Kind::kFailNode) {
+        node_down(action.node, "timeline", action.zone);
+        return;
+      }
+      if (action.kind == TimelineAction::Kind::kRecoverNode) {
+        node_up(action.node, "timeline", action.zone);
+        return;
+      }
+      if (action.kind == TimelineAction::Kind::kFailGpus) {
+        // The device plugin reports them unhealthy: they leave the node's
+        // allocatable, and the pods holding them crash from now on.
+        api.Patch<Node>(action.node, [g = action.gpus](Node& n) {
+          n.allocatable.gpus = std::max<std::int64_t>(0, n.allocatable.gpus - g);
+        });
+        const std::vector<std::string> pods = kubelets.FailGpus(action.node, action.gpus);
+        std::string names;
+        for (const std::string& p : pods)
+          names += (names.empty() ? "" : ", ") + p;
         events_.Emit({engine.Now(),
-                      "Failed",
+                      "GPUFailed",
                       "Node",
                       action.node,
-                      "the node stops: its pods' containers end, its kubelet is gone",
+                      std::to_string(action.gpus) +
+                          " GPU(s) failed and left the node's allocatable; pods on them crash: " +
+                          (names.empty() ? "none" : names),
                       {{"source", "timeline"}}});
-        kubelets.FailNode(action.node);
-        node_lifecycle->NodeStopped(action.node);
         return;
       }
       if (!action.rollout.empty()) {
@@ -808,7 +882,9 @@ void Simulation::ApplyTimelineAction(ApiServer& api, sim::Time now, const Timeli
     case TimelineAction::Kind::kUndo:
       break;
     case TimelineAction::Kind::kFailNode:  // carried out by Run (kubelets and node lifecycle)
-    case TimelineAction::Kind::kPromote:   // Rollouts' (ApplyRolloutAction)
+    case TimelineAction::Kind::kRecoverNode:
+    case TimelineAction::Kind::kFailGpus:
+    case TimelineAction::Kind::kPromote:  // Rollouts' (ApplyRolloutAction)
     case TimelineAction::Kind::kAbort:
       return;
   }

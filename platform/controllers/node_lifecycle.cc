@@ -25,11 +25,40 @@ sim::Time NodeLifecycleController::DetectedAt(sim::Time at) const {
 }
 
 void NodeLifecycleController::NodeStopped(const std::string& name) {
-  engine_.ScheduleCallbackAt(DetectedAt(engine_.Now()), [this, name] { MarkUnhealthy(name); });
+  Outage& o = outages_[name];
+  ++o.count;
+  o.over = false;
+  engine_.ScheduleCallbackAt(DetectedAt(engine_.Now()),
+                             [this, name, outage = o.count] { MarkUnhealthy(name, outage); });
 }
 
-void NodeLifecycleController::MarkUnhealthy(const std::string& name) {
+void NodeLifecycleController::NodeRecovered(const std::string& name) {
+  Outage& o = outages_[name];
+  o.over = true;
+  // monitorNodeHealth: the renewed lease is seen at the next look.
+  const sim::Time at = (engine_.Now() / options_.monitor_period + 1) * options_.monitor_period;
+  engine_.ScheduleCallbackAt(at, [this, name, outage = o.count] { MarkHealthy(name, outage); });
+}
+
+void NodeLifecycleController::MarkHealthy(const std::string& name, std::uint64_t outage) {
+  const Outage& o = outages_[name];
+  if (o.count != outage || !o.over) return;  // failed again meanwhile
+  const Node* node = api_.Get<Node>(name);
+  if (node == nullptr || node->ready) return;  // never found down (a short blip)
+  api_.Patch<Node>(name, [](Node& n) {
+    n.ready = true;
+    n.taints.erase(std::remove_if(n.taints.begin(), n.taints.end(),
+                                  [](const Taint& t) { return t.key == kUnreachable; }),
+                   n.taints.end());
+  });
+  events_.Emit(
+      {engine_.Now(), "NodeReady", "Node", name, "Node " + name + " status is now: NodeReady", {}});
+}
+
+void NodeLifecycleController::MarkUnhealthy(const std::string& name, std::uint64_t outage) {
   const sim::Time now = engine_.Now();
+  const Outage& o = outages_[name];
+  if (o.count != outage || o.over) return;      // back before it was found
   if (api_.Get<Node>(name) == nullptr) return;  // gone meanwhile (scaled down)
   api_.Patch<Node>(name, [](Node& n) {
     n.ready = false;
@@ -60,9 +89,16 @@ void NodeLifecycleController::MarkUnhealthy(const std::string& name) {
     if (stay) evictions.emplace_back(key, sim::SatAdd(now, std::max<sim::Time>(*stay, 0)));
   }
   for (const auto& [key, at] : evictions) {
-    engine_.ScheduleCallbackAt(at, [this, key = key] {
+    engine_.ScheduleCallbackAt(at, [this, key = key, name, outage] {
       const Pod* pod = api_.Get<Pod>(key);
       if (pod == nullptr || pod->meta.deleting) return;
+      // The taint went (the node is back): the eviction was cancelled.
+      const Node* node = api_.Get<Node>(name);
+      if (node == nullptr || outages_[name].count != outage ||
+          std::none_of(node->taints.begin(), node->taints.end(),
+                       [](const Taint& t) { return t.key == kUnreachable; })) {
+        return;
+      }
       events_.Emit({engine_.Now(),
                     "TaintManagerEviction",
                     "Pod",

@@ -18,11 +18,13 @@
 // Until then requests routed to its pods fail: the pods' containers died
 // with the node (the data plane's Kill).
 //
-// Not simulated: node recovery, eviction rate limits by zone health
-// (--node-eviction-rate), the pod GC of pods on deleted nodes.
+// Not simulated: eviction rate limits by zone health (--node-eviction-rate,
+// and the full disruption mode of a zone whose nodes are all down, where
+// upstream stops evicting), the pod GC of pods on deleted nodes.
 #ifndef PLATSIM_PLATFORM_CONTROLLERS_NODE_LIFECYCLE_H_
 #define PLATSIM_PLATFORM_CONTROLLERS_NODE_LIFECYCLE_H_
 
+#include <map>
 #include <string>
 
 #include "platform/api_server.h"
@@ -47,11 +49,24 @@ class NodeLifecycleController {
   // Node `name`'s kubelet stopped now: its last lease renewal was the last
   // multiple of the renew interval.
   void NodeStopped(const std::string& name);
+  // Node `name`'s kubelet is back now and renews its lease at once: at the
+  // controller's next look the node is Ready again (event NodeReady), its
+  // unreachable taints go, and evictions not yet done are cancelled (the
+  // taint eviction controller's, once the taint is gone).
+  void NodeRecovered(const std::string& name);
   // When the controller marks a node that stopped at `at` unhealthy.
   sim::Time DetectedAt(sim::Time at) const;
 
  private:
-  void MarkUnhealthy(const std::string& name);
+  void MarkUnhealthy(const std::string& name, std::uint64_t outage);
+  void MarkHealthy(const std::string& name, std::uint64_t outage);
+  // Per node: its outages so far (each NodeStopped starts one), and whether
+  // the current one has ended.
+  struct Outage {
+    std::uint64_t count = 0;
+    bool over = true;
+  };
+  std::map<std::string, Outage> outages_;
 
   sim::Engine& engine_;
   ApiServer& api_;

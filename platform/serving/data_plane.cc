@@ -252,8 +252,22 @@ void DataPlane::Kill(const std::string& pod_key) {
   servers_[it->second]->Die();
 }
 
+// A container on a failed GPU exits about as soon as it starts (CUDA
+// initialization fails).
+constexpr sim::Time kBrokenDeviceCrash = sim::kSecond;
+
+void DataPlane::Revive(const std::string& pod_key) {
+  if (ModelServer* s = ServerOf(pod_key)) s->Revive();
+}
+
+void DataPlane::BreakDevice(const std::string& pod_key) {
+  broken_.insert(pod_key);
+  any_crash_ = true;
+}
+
 sim::Time DataPlane::CrashAfter(const std::string& pod_key) const {
   if (!any_crash_) return 0;  // no lookup on every start
+  if (broken_.count(pod_key)) return kBrokenDeviceCrash;
   const ModelServer* s = ServerOf(pod_key);
   return s == nullptr ? 0 : s->config().crash_after;
 }

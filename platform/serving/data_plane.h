@@ -171,6 +171,8 @@ class DataPlane : public ContainerRuntime {
   void Kill(const std::string& pod_key) override;
   void Crash(const std::string& pod_key) override;
   sim::Time CrashAfter(const std::string& pod_key) const override;
+  void Revive(const std::string& pod_key) override;
+  void BreakDevice(const std::string& pod_key) override;
 
  private:
   struct Route {
@@ -221,6 +223,7 @@ class DataPlane : public ContainerRuntime {
   std::vector<std::unique_ptr<QueueProxy>> queue_proxy_storage_;
   QueueProxies queue_proxies_;          // by pod index; an observer only if any pod has one
   bool any_crash_ = false;              // some config crashes (crash_after)
+  std::set<std::string> broken_;        // pods whose GPU failed
   std::vector<std::string> pod_nodes_;  // by pod index
   bool scrapes_ = false;
   std::vector<Labels> pod_labels_;                               // by pod index, with EnableScrapes

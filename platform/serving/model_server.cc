@@ -133,6 +133,11 @@ void ModelServer::CancelTimers() {
   deadline_armed_ = false;
 }
 
+void ModelServer::Revive() {
+  if (state_ != State::kStopped) return;
+  state_ = State::kStarting;  // until the kubelet starts the containers again
+}
+
 void ModelServer::Crash() {
   if (state_ != State::kLoading && state_ != State::kServing) return;
   EndEverything(Outcome::kTerminated);

@@ -130,6 +130,9 @@ class ModelServer : public sim::EventHandler, public Hop {
   // The server process exits: what it holds ends (terminated), and it
   // refuses requests until StartContainers starts it (and its load) again.
   void Crash();
+  // A server that died with its machine (Die) can start again when the
+  // machine is back: StartContainers starts it.
+  void Revive();
   // Its machine died: what it holds ends (terminated) at once, with no
   // drain, and it never serves again nor calls a `stopped` given earlier.
   // Its GPUs stay held: the pod object stays.

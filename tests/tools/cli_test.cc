@@ -617,15 +617,28 @@ TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
        v + "  timeline:\n  - at: 1m\n    scale: {deployment: app, replicas: 2}\n    undo: "
            "{deployment: app}\n",
        m,
-       "s.yaml:19:5: spec.timeline[0]: needs exactly one of apply, scale, undo, fail, promote or "
-       "abort"},
+       "s.yaml:19:5: spec.timeline[0]: needs exactly one of apply, scale, undo, fail, recover, "
+       "promote or abort"},
       {"timeline failure of an unknown node",
        v + "  timeline:\n  - at: 1m\n    fail: {node: pool-7}\n", m,
        "s.yaml:20:18: spec.timeline[0].fail.node: no node pool-7"},
       {"a node failing twice",
        v + "  timeline:\n  - at: 1m\n    fail: {node: pool-0}\n  - at: 2m\n    fail: {node: "
            "pool-0}\n",
-       m, "s.yaml:22:18: spec.timeline[1].fail.node: node pool-0 fails twice"},
+       m,
+       "s.yaml:22:18: spec.timeline[1].fail.node: node pool-0 is already down at 2m0s (since "
+       "1m0s)"},
+      {"a node recovering that is not down",
+       v + "  timeline:\n  - at: 1m\n    recover: {node: pool-0}\n", m,
+       "s.yaml:20:21: spec.timeline[0].recover.node: node pool-0 is not down at 1m0s"},
+      {"a zone without nodes", v + "  timeline:\n  - at: 1m\n    fail: {zone: mars-1a}\n", m,
+       "s.yaml:20:18: spec.timeline[0].fail.zone: no node pool in zone mars-1a"},
+      {"a GPU fault beyond the node's GPUs",
+       v + "  timeline:\n  - at: 1m\n    fail: {node: pool-0, gpus: 2}\n", m,
+       "s.yaml:20:32: spec.timeline[0].fail.gpus: is more than the node's 1 GPUs"},
+      {"random failures of an unknown pool",
+       v + "  failures:\n  - {pool: gpu, mtbf: 100h, repair: 1h}\n", m,
+       "s.yaml:19:12: spec.failures[0].pool: no node pool gpu"},
       {"tolerationSeconds without NoExecute", v,
        Replace(m, "      containers:",
                "      tolerations: [{key: gpu, operator: Exists, tolerationSeconds: 5}]\n"
@@ -3048,6 +3061,187 @@ TEST(Cli, WebSocketClientsReconnectSeveralTimesInARollingUpdateAndOnceInBlueGree
     EXPECT_EQ(value(design, "requests_failed_for_connection"), 0);
     EXPECT_GT(value(design, "requests_waited_for_connection"), 0);
   }
+}
+
+// Runs a scenario of `pools` (nodePools entries), `app` with `replicas`
+// (each asking for `gpus` GPUs; a 10 s pull, a 20 s load, a probe every
+// second) behind Service app at 20 requests/s for `duration`, and `extra`
+// spec fields (a timeline, failures); returns the output folder.
+std::filesystem::path RunNodes(const TempDir& dir, const std::string& pools, int replicas, int gpus,
+                               const std::string& duration, const std::string& extra) {
+  std::string manifests =
+      Replace(Manifests(), "replicas: 1", "replicas: " + std::to_string(replicas));
+  manifests = Replace(
+      manifests, "- {name: s, image: \"app:1\"}",
+      "- {name: s, image: \"app:1\", readinessProbe: {httpGet: {path: /, port: "
+      "8000}, periodSeconds: 1}" +
+          (gpus > 0 ? ", resources: {limits: {nvidia.com/gpu: \"" + std::to_string(gpus) + "\"}}"
+                    : std::string()) +
+          "}");
+  dir.Write("app.yaml", manifests);
+  const std::string scenario =
+      "apiVersion: platsim.dev/v1alpha1\nkind: Scenario\n"
+      "metadata: {name: t}\nspec:\n  duration: " +
+      duration + "\n  nodePools:\n" + pools +
+      "  manifests:\n  - file: app.yaml\n  modelServers:\n"
+      "  - deployment: app\n    imagePull: 10s\n    modelLoad: 20s\n"
+      "    serviceTime: {kind: constant, value: 10ms}\n"
+      "  traffic:\n  - service: app\n"
+      "    arrivals: {kind: poisson, rate: 20}\n" +
+      extra;
+  const auto path = dir.Write("s.yaml", scenario);
+  const auto out = dir.path() / "out";
+  const CliResult r = Cli({"run", path.string(), "--out", out.string(), "--quiet"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  return out;
+}
+
+// Times of the events of `kind` with `reason`, by object.
+std::map<std::string, std::vector<double>> EventTimes(const std::filesystem::path& out,
+                                                      const std::string& kind,
+                                                      const std::string& reason) {
+  std::map<std::string, std::vector<double>> times;
+  for (const auto& e : EventsOf(out, kind)) {
+    if (e["reason"] == reason) times[e["object"]].push_back(e["time_s"].get<double>());
+  }
+  return times;
+}
+
+// A node down for a minute (120 s to 180 s), back before its pods' 300 s
+// toleration runs out. Its last lease renewal was at 120 s, so the
+// controller finds it at its first 5 s look after 170 s, at 175 s
+// (NodeNotReady); the kubelet renews at once when it is back, seen at the
+// next look, 185 s (NodeReady, taint removed); no pod is evicted, and the
+// kubelet starts the pods' containers again at 180 s.
+TEST(Cli, ANodeBackBeforeTheTolerationKeepsItsPodsAndRestartsThem) {
+  TempDir dir;
+  const auto out = RunNodes(
+      dir, "  - {name: pool, count: 2, allocatable: {cpu: \"8\", memory: 64Gi}}\n", 4, 0, "10m",
+      "  timeline:\n  - {at: 2m, fail: {node: pool-0}}\n"
+      "  - {at: 3m, recover: {node: pool-0}}\n");
+  EXPECT_EQ(EventTimes(out, "Node", "NodeNotReady")["pool-0"], (std::vector<double>{175}));
+  EXPECT_EQ(EventTimes(out, "Node", "NodeReady")["pool-0"], (std::vector<double>{185}));
+  EXPECT_TRUE(EventTimes(out, "Pod", "TaintManagerEviction").empty());
+  int restarted = 0;
+  for (const auto& [pod, times] : EventTimes(out, "Pod", "Started")) {
+    if (times.size() == 2) {
+      ++restarted;
+      EXPECT_DOUBLE_EQ(times[1], 180.0) << pod;
+    }
+  }
+  EXPECT_GE(restarted, 1) << "the pods on pool-0";
+  const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
+  EXPECT_EQ(summary["services"]["default/app"]["metrics"]["ready_replicas_final"].get<double>(), 4);
+}
+
+// A zone outage: both nodes of zone a go down at 60 s, are found at 115 s,
+// and their pods are evicted at 415 s and replaced in zone b. The zone
+// comes back at 600 s: NodeReady at 605 s, and the kubelets confirm the
+// deletion of the evicted pods (gone from the API by the end).
+TEST(Cli, AZoneOutageEvictsItsPodsAndTheZoneComesBackEmpty) {
+  TempDir dir;
+  const auto out = RunNodes(
+      dir,
+      "  - {name: a, count: 2, labels: {topology.kubernetes.io/zone: a}, allocatable: {cpu: "
+      "\"8\", memory: 64Gi}}\n"
+      "  - {name: b, count: 2, labels: {topology.kubernetes.io/zone: b}, allocatable: {cpu: "
+      "\"8\", memory: 64Gi}}\n",
+      4, 0, "15m",
+      "  timeline:\n  - {at: 1m, fail: {zone: a}}\n  - {at: 10m, recover: {zone: a}}\n");
+  const auto not_ready = EventTimes(out, "Node", "NodeNotReady");
+  const auto ready = EventTimes(out, "Node", "NodeReady");
+  for (const char* node : {"a-0", "a-1"}) {
+    EXPECT_EQ(not_ready.at(node), (std::vector<double>{115})) << node;
+    EXPECT_EQ(ready.at(node), (std::vector<double>{605})) << node;
+  }
+  EXPECT_EQ(not_ready.count("b-0") + not_ready.count("b-1"), 0u);
+  const auto evicted = EventTimes(out, "Pod", "TaintManagerEviction");
+  EXPECT_FALSE(evicted.empty());
+  for (const auto& [pod, times] : evicted)
+    EXPECT_EQ(times, (std::vector<double>{415})) << pod;
+  int zone = 0;
+  for (const auto& e : EventsOf(out, "Node")) {
+    if (e["reason"] == "Failed" || e["reason"] == "Recovered") {
+      EXPECT_EQ(e["zone"], "a");
+      ++zone;
+    }
+  }
+  EXPECT_EQ(zone, 4);
+  const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
+  EXPECT_EQ(summary["services"]["default/app"]["metrics"]["ready_replicas_final"].get<double>(), 4);
+}
+
+// A GPU of node g-0 fails at 120 s: the device leaves the node's
+// allocatable, and the pod on it crashes then and at every restart (at
+// once, then after 10 s, 20 s, ... of back-off): it never serves again,
+// and nothing replaces it (it is not deleted). Scaled to 5 at 300 s, the
+// three new pods find the GPUs the nodes have left: g-0 has 1 after the
+// fault, g-1 2, less what the first two pods hold (the broken one too);
+// the rest stay pending.
+TEST(Cli, AGpuFaultCrashLoopsThePodOnItAndShrinksTheNode) {
+  TempDir dir;
+  const auto out = RunNodes(
+      dir,
+      "  - {name: g, count: 2, allocatable: {cpu: \"8\", memory: 64Gi, nvidia.com/gpu: \"2\"}}\n",
+      2, 1, "10m",
+      "  timeline:\n  - {at: 2m, fail: {node: g-0, gpus: 1}}\n"
+      "  - {at: 5m, scale: {deployment: app, replicas: 5}}\n");
+  std::string broken;
+  for (const auto& e : EventsOf(out, "Node")) {
+    if (e["reason"] != "GPUFailed") continue;
+    EXPECT_EQ(e["time_s"], 120.0);
+    const std::string m = e["message"];
+    broken = m.substr(m.find("crash: ") + 7);
+  }
+  ASSERT_FALSE(broken.empty());
+  ASSERT_NE(broken, "none");
+  const auto backoffs = EventTimes(out, "Pod", "BackOff");
+  ASSERT_TRUE(backoffs.count(broken)) << broken;
+  EXPECT_GE(backoffs.at(broken).size(), 4u);
+  // Crashes 1 s after each start: restarts at 120, 131, 152, 193, 274 s...
+  const auto starts = EventTimes(out, "Pod", "Started").at(broken);
+  ASSERT_GE(starts.size(), 5u);
+  EXPECT_NEAR(starts[1], 120.0, 0.01);
+  EXPECT_NEAR(starts[2], 131.0, 0.01);
+  EXPECT_NEAR(starts[3], 152.0, 0.01);
+  EXPECT_NEAR(starts[4], 193.0, 0.01);
+  std::map<std::string, int> first_two;  // node -> GPUs the first pods hold
+  for (const auto& e : EventsOf(out, "Pod")) {
+    if (e["reason"] == "Scheduled" && e["time_s"].get<double>() < 60) ++first_two[e["node"]];
+  }
+  const int free = std::max(0, 1 - first_two["g-0"]) + std::max(0, 2 - first_two["g-1"]);
+  const auto unschedulable = EventTimes(out, "Pod", "FailedScheduling");
+  EXPECT_EQ(static_cast<int>(unschedulable.size()), 3 - std::min(3, free));
+  const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
+  EXPECT_EQ(summary["services"]["default/app"]["metrics"]["ready_replicas_final"].get<double>(),
+            1 + std::min(3, free));
+}
+
+// Random outages (spec.failures): each of 5 nodes goes down after an
+// exponential time with mean 10 minutes and comes back exactly 2 minutes
+// later, for 2 hours: cycles of 12 minutes on average, so about 10 outages
+// a node, 50 in all (a renewal count: its sd is under 7); each comes back
+// 120 s after it went, and two runs give the same outages.
+TEST(Cli, RandomNodeFailuresFollowTheirMeanTimesAndRepeat) {
+  TempDir dir;
+  const std::string pools = "  - {name: pool, count: 5, allocatable: {cpu: \"8\", memory: 64Gi}}\n";
+  const std::string failures =
+      "  failures:\n  - {pool: pool, mtbf: 10m, repair: 2m, repairDistribution: constant}\n";
+  const auto out = RunNodes(dir, pools, 5, 0, "2h", failures);
+  const auto failed = EventTimes(out, "Node", "Failed");
+  const auto back = EventTimes(out, "Node", "Recovered");
+  std::size_t outages = 0;
+  for (const auto& [node, times] : failed) {
+    outages += times.size();
+    const auto& up = back.at(node);
+    for (std::size_t k = 0; k < up.size(); ++k)
+      EXPECT_NEAR(up[k] - times[k], 120.0, 1e-6) << node;
+  }
+  EXPECT_GE(outages, 50u - 4 * 7);
+  EXPECT_LE(outages, 50u + 4 * 7);
+  TempDir again;
+  const auto out2 = RunNodes(again, pools, 5, 0, "2h", failures);
+  EXPECT_EQ(ReadFile(out / "events.jsonl"), ReadFile(out2 / "events.jsonl"));
 }
 
 }  // namespace
