@@ -108,6 +108,13 @@ const char* const kAutoscalerColumns[] = {"desired_replicas", "metric_value", "m
 
 namespace {
 
+// What a rollout's Services had seen at a time: their requests' counts and
+// the connections their pods had closed (each a reconnect for its client).
+struct RolloutSnapshot {
+  RequestCounts counts;
+  std::uint64_t reconnects = 0;
+};
+
 // One measurement of an analysis metric: its query on the simulated
 // Prometheus, its result as Argo's prometheus provider hands it on (a
 // number for a scalar, a list for a vector: metricproviders/prometheus
@@ -233,65 +240,60 @@ RunResult Simulation::Run(const RunOptions& options) {
   DataPlane data_plane(engine, api, std::move(routes), std::move(servers), sc.service_proxy,
                        sc.warmup);
   DeploymentController deployments(engine, api, events_);
-  // What each rollout's Services' requests did: counts at its start and end,
-  // over the routes whose Service selects the Deployment's pods (found at
-  // its first rollout: most Deployments have none).
+  // What the requests to a workload's Services did, and how often their
+  // clients reconnected, at the start and the end of each rollout: over the
+  // routes whose Service selects the workload's pods (the pod template hash
+  // an Argo Rollout adds left aside), found at its first rollout (most
+  // workloads have none).
   std::map<std::string, const Service*> services_by_key;
   for (const Service& svc : sc.services)
     services_by_key.emplace(svc.meta.Key(), &svc);
-  std::map<std::string, std::vector<std::size_t>> routes_of_deployment;
-  std::vector<std::pair<RequestCounts, RequestCounts>> rollout_counts;  // start, end
-  auto counts_of = [&](const std::string& deployment) {
-    auto [it, first] = routes_of_deployment.try_emplace(deployment);
+  std::map<std::string, std::vector<std::size_t>> routes_of_workload;  // by kind/key
+  auto snapshot = [&](const std::string& kind, const std::string& key) {
+    auto [it, first] = routes_of_workload.try_emplace(kind + "/" + key);
     if (first) {
-      const Deployment* d = api.Get<Deployment>(deployment);
-      for (std::size_t r = 0; d != nullptr && r < sc.traffic.size(); ++r) {
+      const ObjectMeta* meta = nullptr;
+      const PodTemplate* pod = nullptr;
+      if (const Deployment* d = kind == "Deployment" ? api.Get<Deployment>(key) : nullptr) {
+        meta = &d->meta;
+        pod = &d->pod_template;
+      } else if (const ArgoRollout* r = kind == "Rollout" ? api.Get<ArgoRollout>(key) : nullptr) {
+        meta = &r->meta;
+        pod = &r->pod_template;
+      }
+      for (std::size_t r = 0; pod != nullptr && r < sc.traffic.size(); ++r) {
         const auto svc = services_by_key.find(sc.traffic[r].service);
-        if (svc != services_by_key.end() &&
-            svc->second->meta.namespace_name == d->meta.namespace_name &&
-            SelectorMatches(svc->second->selector, d->pod_template.labels)) {
+        if (svc == services_by_key.end()) continue;
+        Labels selector = svc->second->selector;
+        selector.erase(kRolloutsHashLabel);
+        if (svc->second->meta.namespace_name == meta->namespace_name &&
+            SelectorMatches(selector, pod->labels)) {
           it->second.push_back(r);
         }
       }
     }
-    RequestCounts sum;
-    for (const std::size_t r : it->second)
-      sum += data_plane.metrics(r).all;
-    return sum;
+    RolloutSnapshot now;
+    for (const std::size_t r : it->second) {
+      now.counts += data_plane.metrics(r).all;
+      if (const ConnectionPool* pool = data_plane.connections(r)) {
+        now.reconnects += pool->stats().closed;
+      }
+    }
+    return now;
   };
+  std::vector<std::pair<RolloutSnapshot, RolloutSnapshot>> rollout_counts;  // start, end
   deployments.OnRollout([&](std::size_t index) {
     const auto& rollout = deployments.rollouts()[index];
     if (rollout_counts.size() <= index) rollout_counts.resize(index + 1);
     (rollout.ended ? rollout_counts[index].second : rollout_counts[index].first) =
-        counts_of(rollout.deployment);
+        snapshot("Deployment", rollout.deployment);
   });
   // Argo Rollouts, where the scenario has any: the controller, its
   // AnalysisRuns, and the Prometheus they query (where any template is).
   std::optional<analysis::Prometheus> prometheus;
   std::optional<AnalysisRunner> analysis_runs;
   std::optional<ArgoRolloutController> argo;
-  std::vector<std::pair<RequestCounts, RequestCounts>> update_counts;  // start, end
-  std::map<std::string, std::vector<std::size_t>> routes_of_rollout;
-  auto rollout_counts_of = [&](const std::string& key) {
-    auto [it, first] = routes_of_rollout.try_emplace(key);
-    if (first) {
-      const ArgoRollout* ro = api.Get<ArgoRollout>(key);
-      for (std::size_t r = 0; ro != nullptr && r < sc.traffic.size(); ++r) {
-        const auto svc = services_by_key.find(sc.traffic[r].service);
-        if (svc == services_by_key.end()) continue;
-        Labels selector = svc->second->selector;
-        selector.erase(kRolloutsHashLabel);
-        if (svc->second->meta.namespace_name == ro->meta.namespace_name &&
-            SelectorMatches(selector, ro->pod_template.labels)) {
-          it->second.push_back(r);
-        }
-      }
-    }
-    RequestCounts sum;
-    for (const std::size_t r : it->second)
-      sum += data_plane.metrics(r).all;
-    return sum;
-  };
+  std::vector<std::pair<RolloutSnapshot, RolloutSnapshot>> update_counts;  // start, end
   if (!sc.rollouts.empty()) {
     if (!sc.analysis_templates.empty()) {
       prometheus.emplace(engine, data_plane, sc.prometheus.scrape_interval, sim::kHour);
@@ -307,7 +309,7 @@ RunResult Simulation::Run(const RunOptions& options) {
       const auto& u = argo->updates()[index];
       if (update_counts.size() <= index) update_counts.resize(index + 1);
       (u.ended ? update_counts[index].second : update_counts[index].first) =
-          rollout_counts_of(u.rollout);
+          snapshot("Rollout", u.rollout);
     });
   }
   EndpointsController endpoints(engine, api, events_);
@@ -660,50 +662,43 @@ RunResult Simulation::Run(const RunOptions& options) {
       result.autoscalers[key] = std::move(metrics);
     }
   }
-  for (std::size_t i = 0; i < deployments.rollouts().size(); ++i) {
-    const auto& rollout = deployments.rollouts()[i];
-    const RequestCounts start =
-        i < rollout_counts.size() ? rollout_counts[i].first : RequestCounts{};
-    const RequestCounts end = rollout.ended && i < rollout_counts.size()
-                                  ? rollout_counts[i].second
-                                  : counts_of(rollout.deployment);
-    RunResult::Rollout r{rollout.deployment, rollout.replica_set, rollout.outcome, {}};
+  // Every rollout: a Deployment's, then each update of an Argo Rollout.
+  auto add_rollout = [&](RunResult::Rollout r, sim::Time started, std::optional<sim::Time> ended,
+                         const std::pair<RolloutSnapshot, RolloutSnapshot>* seen) {
+    const RolloutSnapshot start = seen != nullptr ? seen->first : RolloutSnapshot{};
+    const RolloutSnapshot end =
+        ended && seen != nullptr ? seen->second : snapshot(r.kind, r.deployment);
     auto& x = r.metrics;
-    x["started_s"] = sim::ToSeconds(rollout.started);
-    x["ended_s"] = rollout.ended ? sim::ToSeconds(*rollout.ended) : kNaN;
-    x["duration_s"] = rollout.ended ? sim::ToSeconds(*rollout.ended - rollout.started) : kNaN;
-    x["steps"] = rollout.steps;
-    const RequestCounts during = end - start;
+    x["started_s"] = sim::ToSeconds(started);
+    x["ended_s"] = ended ? sim::ToSeconds(*ended) : kNaN;
+    x["duration_s"] = ended ? sim::ToSeconds(*ended - started) : kNaN;
+    const RequestCounts during = end.counts - start.counts;
     x["arrived"] = static_cast<double>(during.arrived);
     x["completed"] = static_cast<double>(during.completed);
     x["failed"] = static_cast<double>(during.failed);
     x["timed_out"] = static_cast<double>(during.timed_out);
     x["dropped"] = static_cast<double>(during.dropped());
+    x["reconnects"] = static_cast<double>(end.reconnects - start.reconnects);
     result.rollouts.push_back(std::move(r));
+  };
+  for (std::size_t i = 0; i < deployments.rollouts().size(); ++i) {
+    const auto& rollout = deployments.rollouts()[i];
+    RunResult::Rollout r{rollout.deployment, rollout.replica_set, rollout.outcome, {}};
+    r.metrics["steps"] = rollout.steps;
+    add_rollout(std::move(r), rollout.started, rollout.ended,
+                i < rollout_counts.size() ? &rollout_counts[i] : nullptr);
   }
-  // Each update of an Argo Rollout, as a rollout of its own.
   for (std::size_t i = 0; argo && i < argo->updates().size(); ++i) {
     const auto& u = argo->updates()[i];
-    const RequestCounts start = i < update_counts.size() ? update_counts[i].first : RequestCounts{};
-    const RequestCounts end = u.ended && i < update_counts.size() ? update_counts[i].second
-                                                                  : rollout_counts_of(u.rollout);
     RunResult::Rollout r{u.rollout, u.replica_set, u.outcome, {}};
     r.kind = "Rollout";
     r.message = u.message;
     r.analysis_runs = u.analysis_runs;
-    auto& x = r.metrics;
-    x["started_s"] = sim::ToSeconds(u.started);
-    x["ended_s"] = u.ended ? sim::ToSeconds(*u.ended) : kNaN;
-    x["duration_s"] = u.ended ? sim::ToSeconds(*u.ended - u.started) : kNaN;
-    x["steps"] = u.steps;
-    x["scalings"] = u.scalings;
-    const RequestCounts during = end - start;
-    x["arrived"] = static_cast<double>(during.arrived);
-    x["completed"] = static_cast<double>(during.completed);
-    x["failed"] = static_cast<double>(during.failed);
-    x["timed_out"] = static_cast<double>(during.timed_out);
-    x["dropped"] = static_cast<double>(during.dropped());
-    result.rollouts.push_back(std::move(r));
+    r.metrics["steps"] = u.steps;
+    r.metrics["scalings"] = u.scalings;
+    r.metrics["settled_s"] = u.settled ? sim::ToSeconds(*u.settled) : kNaN;
+    add_rollout(std::move(r), u.started, u.ended,
+                i < update_counts.size() ? &update_counts[i] : nullptr);
   }
   if (analysis_runs) {
     for (const AnalysisRunner::Summary& a : analysis_runs->Summaries()) {

@@ -662,6 +662,7 @@ void ArgoRolloutController::EndUpdate(const std::string& key, const char* outcom
   u.message = message;
   const std::size_t index = it->second;
   active_update_.erase(it);
+  settling_[key] = index;
   if (on_update_) on_update_(index);
 }
 
@@ -692,6 +693,23 @@ Result ArgoRolloutController::Reconcile(const std::string& key) {
   }
   std::sort(s.others.begin(), s.others.end(),
             [](const ReplicaSet* a, const ReplicaSet* b) { return a->revision < b->revision; });
+  // An ended update settles once only the stable version has pods.
+  if (const auto it = settling_.find(key); it != settling_.end()) {
+    bool gone = true;
+    for (const std::string& rs_key : replicasets_by_owner_.Get(std::to_string(r.meta.uid))) {
+      const ReplicaSet* rs = api_.Get<ReplicaSet>(rs_key);
+      if (rs != nullptr && rs->template_hash != st.stable_hash &&
+          (rs->replicas > 0 || rs->status.replicas > 0)) {
+        gone = false;
+      }
+    }
+    if (gone) {
+      const std::size_t index = it->second;
+      settling_.erase(it);
+      updates_[index].settled = engine_.Now();
+      if (on_update_) on_update_(index);
+    }
+  }
   if (s.fresh == nullptr) {
     CreateReplicaSet(key, r, hash, max_revision + 1);
     return Result::Done();  // its watch brings the next sync

@@ -59,6 +59,10 @@ class ArgoRolloutController : public Reconciler {
     std::int64_t revision = 0;
     sim::Time started = 0;
     std::optional<sim::Time> ended;
+    // Once it has ended, when the other version's pods were all gone (the
+    // old ones after a promotion, scaleDownDelaySeconds later; the canary's
+    // after an abort): what the update did to requests lasts until then.
+    std::optional<sim::Time> settled;
     std::string outcome = "progressing";  // complete, aborted, superseded
     std::string message;                  // the abort's
     int steps = 0;                        // canary steps completed
@@ -75,6 +79,7 @@ class ArgoRolloutController : public Reconciler {
       std::function<void(const std::string& stable_service, int weight)> set_weight);
 
   const std::vector<Update>& updates() const { return updates_; }
+  // Called with an update's index when it starts, ends and settles.
   void OnUpdate(std::function<void(std::size_t index)> fn) { on_update_ = std::move(fn); }
 
   Result Reconcile(const std::string& key) override;
@@ -117,6 +122,7 @@ class ArgoRolloutController : public Reconciler {
   // "background", "pre", "post").
   std::map<std::string, std::map<std::string, std::string>> runs_;
   std::map<std::string, std::size_t> active_update_;
+  std::map<std::string, std::size_t> settling_;  // ended, not yet settled
   std::vector<Update> updates_;
   std::function<void(std::size_t)> on_update_;
 };

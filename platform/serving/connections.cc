@@ -118,6 +118,7 @@ void ConnectionPool::Closed(Hop* endpoint) {
     cl.usable = false;
     ++cl.epoch;
     --stats_.connected;
+    ++stats_.closed;
     cl.backoff = config_.initial_backoff;
     Retry(c, config_.reconnect_delay);
   }

@@ -51,7 +51,8 @@ class ConnectionPool : public Hop {
 
   // What the connections did, for the run's summary.
   struct Stats {
-    std::uint64_t reconnects = 0;       // connections opened after a break
+    std::uint64_t reconnects = 0;       // connections opened after a close
+    std::uint64_t closed = 0;           // connections their pod closed (each a reconnect to come)
     std::uint64_t failed_attempts = 0;  // attempts refused or without an endpoint
     // Requests (measured: arrived from the warm-up on) that waited for a
     // connection, and that failed for want of one.

@@ -3061,6 +3061,12 @@ TEST(Cli, WebSocketClientsReconnectSeveralTimesInARollingUpdateAndOnceInBlueGree
     EXPECT_EQ(value(design, "requests_failed_for_connection"), 0);
     EXPECT_GT(value(design, "requests_waited_for_connection"), 0);
   }
+  // Every reconnect of the run is the release's: until blue-green's old
+  // pods are gone, 30 s after its promotion.
+  for (const auto& design : comparison["designs"]) {
+    const auto& rollout = design["rollouts"]["chat/assistant"][0]["metrics"];
+    EXPECT_EQ(rollout["reconnects"], value(design["name"], "reconnects")) << design["name"];
+  }
 }
 
 // Runs a scenario of `pools` (nodePools entries), `app` with `replicas`
