@@ -239,6 +239,13 @@ RunResult Simulation::Run(const RunOptions& options) {
   }
   DataPlane data_plane(engine, api, std::move(routes), std::move(servers), sc.service_proxy,
                        sc.warmup);
+  // Revisions to compare (a release on the timeline, an Argo Rollout):
+  // each one's latency too.
+  if (!sc.rollouts.empty() ||
+      std::any_of(sc.timeline.begin(), sc.timeline.end(),
+                  [](const TimelineAction& a) { return a.kind == TimelineAction::Kind::kApply; })) {
+    data_plane.EnableRevisionLatency();
+  }
   DeploymentController deployments(engine, api, events_);
   // What the requests to a workload's Services did, and how often their
   // clients reconnected, at the start and the end of each rollout: over the
@@ -713,7 +720,11 @@ RunResult Simulation::Run(const RunOptions& options) {
   }
   for (const auto& [key, r] : data_plane.Revisions()) {
     result.revisions[key] = {r.deployment,
-                             {{"pods", r.pods}, {"completed", r.completed}, {"failed", r.failed}}};
+                             {{"pods", r.pods},
+                              {"completed", r.completed},
+                              {"failed", r.failed},
+                              {"latency_p50_s", r.latency_p50_s},
+                              {"latency_p99_s", r.latency_p99_s}}};
   }
   data_plane.FoldIntervals();  // the run's latencies, whole
   for (std::size_t i = 0; i < data_plane.route_count(); ++i) {

@@ -190,6 +190,11 @@ void DataPlane::Admit(const Pod& pod) {
                                ? pod.meta.namespace_name + "/" + pod.meta.owner_name
                                : std::string(),
                            pod.template_owner);
+  if (revision_latency_ && !pod_owners_.back().first.empty()) {
+    const auto [it, added] = revision_index_.try_emplace(
+        pod_owners_.back().first, static_cast<std::uint32_t>(revision_index_.size()));
+    revision_latency_->SetRevision(index, it->second);
+  }
   // The routes whose Service selects the pod: only those whose selector
   // shares one of its labels can.
   std::set<std::size_t> candidates;
@@ -300,6 +305,11 @@ void DataPlane::OnService(WatchType type, const Service& service) {
   }
 }
 
+void DataPlane::EnableRevisionLatency() {
+  revision_latency_ = std::make_unique<RevisionLatency>();
+  table_.AddObserver(revision_latency_.get());
+}
+
 void DataPlane::EnableScrapes() {
   scrapes_ = true;
   pod_stats_.EnableHistograms();
@@ -401,6 +411,12 @@ std::map<std::string, DataPlane::Revision> DataPlane::Revisions() const {
     r.pods += 1;
     r.completed += static_cast<double>(pod_stats_.completed(pod));
     r.failed += static_cast<double>(pod_stats_.failed(pod));
+  }
+  if (revision_latency_) {
+    for (const auto& [key, index] : revision_index_) {
+      out[key].latency_p50_s = revision_latency_->Quantile(index, 0.5);
+      out[key].latency_p99_s = revision_latency_->Quantile(index, 0.99);
+    }
   }
   return out;
 }

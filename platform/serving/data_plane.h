@@ -110,10 +110,17 @@ class DataPlane : public ContainerRuntime {
   // What each ReplicaSet's pods did (its revision of a Deployment), by the
   // ReplicaSet's key: its Deployment, and the pods it had admitted and the
   // requests they completed and failed from the warm-up on.
+  // With EnableRevisionLatency, also the latency quantiles of what they
+  // completed (NaN otherwise).
   struct Revision {
     std::string deployment;
     double pods = 0, completed = 0, failed = 0;
+    double latency_p50_s = std::numeric_limits<double>::quiet_NaN();
+    double latency_p99_s = std::numeric_limits<double>::quiet_NaN();
   };
+  // Keeps each revision's latency (an observer of every request); before
+  // Start.
+  void EnableRevisionLatency();
   std::map<std::string, Revision> Revisions() const;
   // The CPU-seconds the model server of pod `pod_key` has used, or nothing
   // for a pod without one.
@@ -226,6 +233,8 @@ class DataPlane : public ContainerRuntime {
   std::set<std::string> broken_;        // pods whose GPU failed
   std::vector<std::string> pod_nodes_;  // by pod index
   bool scrapes_ = false;
+  std::unique_ptr<RevisionLatency> revision_latency_;
+  std::map<std::string, std::uint32_t> revision_index_;          // by ReplicaSet key
   std::vector<Labels> pod_labels_;                               // by pod index, with EnableScrapes
   std::vector<std::pair<std::string, std::string>> pod_owners_;  // (ReplicaSet, Deployment)
   std::map<std::string, std::uint32_t> server_of_pod_;

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "platform/serving/request.h"
@@ -93,6 +94,35 @@ class ServiceStats : public RequestObserver {
   const std::vector<sim::Time> slo_latency_;
   const sim::Time warmup_;
   std::vector<ServiceMetrics> metrics_;
+};
+
+// The latency of the requests each revision's pods completed (measured:
+// arrived from the warm-up on), for comparing a release with the version
+// before it. A pod's revision is set when it is admitted.
+class RevisionLatency : public RequestObserver {
+ public:
+  void SetRevision(std::uint32_t pod, std::uint32_t revision) {
+    if (pod >= revision_of_.size()) revision_of_.resize(pod + 1, kNone);
+    revision_of_[pod] = revision;
+    if (revision >= sketches_.size()) sketches_.resize(revision + 1);
+  }
+  // The q-quantile of revision `revision`'s latencies (NaN without any).
+  double Quantile(std::uint32_t revision, double q) const {
+    return revision < sketches_.size() ? sketches_[revision].Quantile(q)
+                                       : std::numeric_limits<double>::quiet_NaN();
+  }
+  void OnArrival(const Request&, sim::Time) override {}
+  void OnEnd(const Request& request, Outcome outcome, sim::Time now) override {
+    if (outcome != Outcome::kCompleted || !request.measured || request.pod >= revision_of_.size())
+      return;
+    const std::uint32_t revision = revision_of_[request.pod];
+    if (revision != kNone) sketches_[revision].Add(sim::ToSeconds(now - request.arrival));
+  }
+
+ private:
+  static constexpr std::uint32_t kNone = UINT32_MAX;
+  std::vector<std::uint32_t> revision_of_;  // by pod
+  std::vector<sim::QuantileSketch> sketches_;
 };
 
 // Requests completed per pod (the data plane's pod index), from the warm-up
