@@ -232,6 +232,11 @@ struct ReplicaSet {
   std::string template_hash;  // pod-template-hash label value
   sim::Time min_ready = 0;
   std::int64_t revision = 0;  // deployment.kubernetes.io/revision
+  // deployment.kubernetes.io/desired-replicas and max-replicas: the
+  // Deployment's replicas, and with its maxSurge, when its controller last
+  // wrote this ReplicaSet (-1: not set).
+  int desired_replicas = -1;
+  int max_replicas = -1;
   ReplicaSetStatus status;
 };
 

@@ -45,16 +45,25 @@ int DeploymentController::DefaultMaxUnavailable(int replicas) {
   return rollout::ResolveFenceposts({}, {}, replicas).second;
 }
 
-void DeploymentController::Scale(const std::string& key, const ReplicaSet& rs, int replicas) {
+void DeploymentController::Scale(const std::string& key, const Deployment& d,
+                                 const ReplicaSet& rs, int replicas) {
   const int from = rs.replicas;
   ReplicaSet scaled = rs;
   scaled.replicas = replicas;
+  // SetReplicasAnnotations: what the Deployment wanted when it last wrote
+  // the ReplicaSet, for telling a later resize (isScalingEvent).
+  scaled.desired_replicas = d.replicas;
+  scaled.max_replicas = d.replicas + rollout::MaxSurge(d);
+  if (from == replicas && scaled.desired_replicas == rs.desired_replicas &&
+      scaled.max_replicas == rs.max_replicas) {
+    return;
+  }
   // The event once the write has landed, as upstream records it only after
   // a successful update; a conflict means someone (or an earlier sync of
   // ours) wrote first, and the watch requeues us.
   api_.Update(std::move(scaled), [this, key, name = rs.meta.name, from,
                                   replicas](WriteStatus status) {
-    if (status != WriteStatus::kOk) return;
+    if (status != WriteStatus::kOk || from == replicas) return;
     if (const auto it = active_rollout_.find(key); it != active_rollout_.end()) {
       ++rollouts_[it->second].steps;
     }
@@ -87,6 +96,8 @@ std::string DeploymentController::CreateNew(const std::string& key, const Deploy
   rs.template_hash = hash;
   rs.min_ready = d.min_ready;
   rs.revision = revision;
+  rs.desired_replicas = d.replicas;
+  rs.max_replicas = d.replicas + rollout::MaxSurge(d);
   const std::string name = rs.meta.name;
   api_.Create(std::move(rs), [this, key, name, replicas](WriteStatus s) {
     if (s != WriteStatus::kOk) {
@@ -134,13 +145,13 @@ bool DeploymentController::Rolling(const std::string& key, const Deployment& d,
     fresh = {new_rs->replicas, new_rs->status.available_replicas};
     // reconcileNewReplicaSet.
     if (new_rs->replicas > d.replicas) {
-      Scale(key, *new_rs, d.replicas);
+      Scale(key, d, *new_rs, d.replicas);
       return true;
     }
     if (new_rs->replicas < d.replicas) {
       const int n = rollout::NewRSNewReplicas(d, all + new_rs->replicas, new_rs->replicas);
       if (n != new_rs->replicas) {
-        Scale(key, *new_rs, n);
+        Scale(key, d, *new_rs, n);
         return true;
       }
     }
@@ -155,7 +166,7 @@ bool DeploymentController::Rolling(const std::string& key, const Deployment& d,
   }
   const rollout::ScaleDown down = rollout::ReconcileOldReplicaSets(d, sets, fresh);
   for (std::size_t i = 0; i < active.size(); ++i) {
-    if (down.replicas[i] != active[i]->replicas) Scale(key, *active[i], down.replicas[i]);
+    if (down.replicas[i] != active[i]->replicas) Scale(key, d, *active[i], down.replicas[i]);
   }
   return down.cleaned + down.scaled > 0 || new_rs == nullptr;
 }
@@ -186,7 +197,7 @@ bool DeploymentController::Recreate(const std::string& key, const Deployment& d,
   bool scaled = false;
   for (const ReplicaSet* rs : old) {
     if (rs->replicas == 0) continue;
-    Scale(key, *rs, 0);
+    Scale(key, d, *rs, 0);
     scaled = true;
   }
   // Waiting for the old pods to go counts as moving: no clean-up yet.
@@ -200,7 +211,7 @@ bool DeploymentController::Recreate(const std::string& key, const Deployment& d,
     return true;
   }
   if (new_rs->replicas != d.replicas) {  // scaleUpNewReplicaSetForRecreate
-    Scale(key, *new_rs, d.replicas);
+    Scale(key, d, *new_rs, d.replicas);
     return true;
   }
   return false;
@@ -289,24 +300,28 @@ Result DeploymentController::Reconcile(const std::string& key) {
            st.available_replicas == d->replicas && st.observed_generation >= d->meta.generation;
   };
   created_.clear();
-  if (d->paused) {
-    // sync.go sync: no rollout while paused; a lone active ReplicaSet (or,
-    // with none, the newest: FindActiveOrLatest) follows the replicas
-    // (several: proportional scaling, not simulated).
-    std::vector<const ReplicaSet*> active;
-    for (const ReplicaSet* rs : old) {
-      if (rs->replicas > 0) active.push_back(rs);
+  // sync.go: a paused Deployment, or one resized since its controller last
+  // wrote its active ReplicaSets (isScalingEvent: their desired-replicas
+  // annotation), is scaled proportionally and makes no rollout step.
+  bool scaling_event = false;
+  std::vector<const ReplicaSet*> all = old;
+  if (new_rs != nullptr) all.push_back(new_rs);
+  for (const ReplicaSet* rs : all) {
+    if (rs->replicas > 0 && rs->desired_replicas >= 0 && rs->desired_replicas != d->replicas) {
+      scaling_event = true;
     }
-    if (new_rs != nullptr && new_rs->replicas > 0) active.push_back(new_rs);
-    if (active.empty()) {
-      if (new_rs != nullptr) {
-        active.push_back(new_rs);
-      } else if (!old.empty()) {
-        active.push_back(old.back());
-      }
+  }
+  if (d->paused || scaling_event) {
+    std::vector<rollout::ScaledSet> sets;
+    for (const ReplicaSet* rs : all) {
+      sets.push_back({rs->replicas, rs->status.available_replicas, rs->max_replicas,
+                      rs->desired_replicas, rs->meta.creation_time, rs->meta.name});
     }
-    if (active.size() == 1 && active[0]->replicas != d->replicas) {
-      Scale(key, *active[0], d->replicas);
+    const std::vector<int> sizes = rollout::ProportionalScale(
+        *d, d->status.replicas, sets, new_rs != nullptr ? static_cast<int>(all.size()) - 1 : -1);
+    // scaleReplicaSet: a write where the size or the annotations change.
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      if (sizes[i] != all[i]->replicas || all[i]->replicas > 0) Scale(key, *d, *all[i], sizes[i]);
     }
   } else {
     const bool moved = d->recreate ? Recreate(key, *d, new_rs, old) : Rolling(key, *d, new_rs, old);

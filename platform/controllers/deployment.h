@@ -24,12 +24,11 @@
 //   after progressDeadlineSeconds without progress). Each change of a
 //   condition is an event of its reason.
 //
-// A paused Deployment makes no rollout step; a lone active ReplicaSet
-// still follows its replicas (sync.go sync).
-//
-// Not simulated yet: proportional scaling of a Deployment resized during a
-// rollout, or while paused with several active ReplicaSets (sync.go scale;
-// a rolling update absorbs the change instead).
+// A paused Deployment makes no rollout step, and one resized during a
+// rollout (its active ReplicaSets' desired-replicas annotation differs from
+// its replicas: isScalingEvent) makes none in that sync: both scale their
+// ReplicaSets proportionally (sync.go sync and scale;
+// deployment_algorithm.h ProportionalScale).
 #ifndef PLATSIM_PLATFORM_CONTROLLERS_DEPLOYMENT_H_
 #define PLATSIM_PLATFORM_CONTROLLERS_DEPLOYMENT_H_
 
@@ -78,7 +77,7 @@ class DeploymentController : public Reconciler {
  private:
   // Writes `rs` with `replicas` and emits ScalingReplicaSet as upstream
   // (sync.go scaleReplicaSet).
-  void Scale(const std::string& key, const ReplicaSet& rs, int replicas);
+  void Scale(const std::string& key, const Deployment& d, const ReplicaSet& rs, int replicas);
   // Creates the Deployment's ReplicaSet for its template at `replicas`.
   std::string CreateNew(const std::string& key, const Deployment& d, const std::string& hash,
                         int replicas, std::int64_t revision);

@@ -33,6 +33,85 @@ int MaxSurge(const Deployment& d) {
   return ResolveFenceposts(d.max_surge, d.max_unavailable, d.replicas).first;
 }
 
+std::vector<int> ProportionalScale(const Deployment& d, int status_replicas,
+                                   const std::vector<ScaledSet>& sets, int fresh) {
+  std::vector<int> out;
+  for (const ScaledSet& s : sets)
+    out.push_back(s.replicas);
+  std::vector<std::size_t> active;
+  for (std::size_t i = 0; i < sets.size(); ++i) {
+    if (sets[i].replicas > 0) active.push_back(i);
+  }
+  auto older = [&](std::size_t a, std::size_t b) {
+    return sets[a].created != sets[b].created ? sets[a].created < sets[b].created
+                                              : sets[a].name < sets[b].name;
+  };
+  // FindActiveOrLatest.
+  if (!sets.empty() && active.size() <= 1) {
+    std::size_t pick = 0;
+    if (active.size() == 1) {
+      pick = active[0];
+    } else if (fresh >= 0) {
+      pick = static_cast<std::size_t>(fresh);
+    } else {
+      for (std::size_t i = 1; i < sets.size(); ++i) {
+        if (older(pick, i)) pick = i;
+      }
+    }
+    out[pick] = d.replicas;
+    return out;
+  }
+  // IsSaturated: the old ones to 0.
+  if (fresh >= 0) {
+    const ScaledSet& f = sets[static_cast<std::size_t>(fresh)];
+    if (f.replicas == d.replicas && f.desired_replicas == d.replicas &&
+        f.available == d.replicas) {
+      for (const std::size_t i : active) {
+        if (static_cast<int>(i) != fresh) out[i] = 0;
+      }
+      return out;
+    }
+  }
+  if (d.recreate) return out;
+  int total = 0;
+  for (const std::size_t i : active)
+    total += sets[i].replicas;
+  const int allowed = d.replicas > 0 ? d.replicas + MaxSurge(d) : 0;
+  const int to_add = allowed - total;
+  if (to_add == 0) return out;
+  // ReplicaSetsBySizeNewer when growing, BySizeOlder when shrinking.
+  std::sort(active.begin(), active.end(), [&](std::size_t a, std::size_t b) {
+    if (sets[a].replicas != sets[b].replicas) return sets[a].replicas > sets[b].replicas;
+    return to_add > 0 ? older(b, a) : older(a, b);
+  });
+  int added = 0;
+  for (const std::size_t i : active) {
+    const ScaledSet& s = sets[i];
+    // GetProportion and getReplicaSetFraction.
+    int proportion = 0;
+    if (s.replicas != 0 && to_add != added) {
+      int fraction;
+      if (d.replicas == 0) {
+        fraction = -s.replicas;
+      } else {
+        const int annotated = s.max_replicas >= 0 ? s.max_replicas : status_replicas;
+        const double size = annotated > 0 ? static_cast<double>(s.replicas) *
+                                                static_cast<double>(d.replicas + MaxSurge(d)) /
+                                                static_cast<double>(annotated)
+                                          : 0.0;
+        fraction = static_cast<int>(size + 0.5) - s.replicas;  // integer.RoundToInt32
+      }
+      const int allowed_left = to_add - added;
+      proportion = to_add > 0 ? std::min(fraction, allowed_left) : std::max(fraction, allowed_left);
+    }
+    out[i] = s.replicas + proportion;
+    added += proportion;
+  }
+  const std::size_t first = active[0];
+  out[first] = std::max(0, out[first] + to_add - added);
+  return out;
+}
+
 int NewRSNewReplicas(const Deployment& d, int all_replicas, int new_replicas) {
   if (d.recreate) return d.replicas;
   const int max_total = d.replicas + MaxSurge(d);

@@ -7,6 +7,7 @@
 #define PLATSIM_PLATFORM_CONTROLLERS_DEPLOYMENT_ALGORITHM_H_
 
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -67,6 +68,28 @@ struct ScaleDown {
 };
 ScaleDown ReconcileOldReplicaSets(const Deployment& d, const std::vector<Set>& old_sets,
                                   const Set& new_set);
+
+// sync.go scale, for a Deployment resized while several of its
+// ReplicaSets have replicas (a rollout, a paused Deployment): every
+// active ReplicaSet grows or shrinks in proportion to its size
+// (deployment_util.go GetProportion: its size x (replicas + maxSurge) /
+// its max-replicas annotation, rounded, within what is left to add), the
+// largest first (newer first among equals when growing, older when
+// shrinking), and the rounding's leftover goes to the first. A lone
+// active ReplicaSet (or, with none, the new one or the newest) takes the
+// replicas; a saturated new one leaves the old ones at 0.
+struct ScaledSet {
+  int replicas = 0;
+  int available = 0;
+  int max_replicas = -1;  // the annotation; -1: none (the Deployment's status.replicas is used)
+  int desired_replicas = -1;
+  sim::Time created = 0;
+  std::string name;
+};
+// `sets` are the Deployment's ReplicaSets, `fresh` the index of the new one
+// (or -1); returns each one's replicas, in the order given.
+std::vector<int> ProportionalScale(const Deployment& d, int status_replicas,
+                                   const std::vector<ScaledSet>& sets, int fresh);
 
 }  // namespace platsim::platform::rollout
 

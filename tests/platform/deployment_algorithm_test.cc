@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace platsim::platform::rollout {
 namespace {
 
@@ -144,6 +146,62 @@ TEST(Rollout, TheTenReplicaWorkedExample) {
   EXPECT_EQ(ReconcileOldReplicaSets(d, {{8, 8}}, {5, 0}).replicas.at(0), 8);
   // Once the 5 are available, 5 old ones may go (13 - 8 - 0).
   EXPECT_EQ(ReconcileOldReplicaSets(d, {{8, 8}}, {5, 5}).replicas.at(0), 3);
+}
+
+// sync_test.go TestScale: a Deployment (maxSurge and maxUnavailable 0
+// unless given, as the test's newDeployment makes it) resized from `from`
+// with its ReplicaSets annotated as the table sets them (desired-replicas
+// `from`, max-replicas `from` + maxSurge at `from`), newest first.
+TEST(Rollout, ProportionalScalingAsUpstreamsTable) {
+  struct Row {
+    const char* name;
+    int to, from;
+    int surge_to, surge_from;
+    std::vector<int> sizes;  // the new ReplicaSet first (if any), then older ones
+    bool has_new;
+    std::vector<int> expected;
+    std::map<int, int> desired;  // index -> desired-replicas annotation, where not `from`
+  };
+  const Row rows[] = {
+      {"normal scaling event: 10 -> 12", 12, 10, 0, 0, {10}, true, {12}, {}},
+      {"normal scaling event: 10 -> 5", 5, 10, 0, 0, {10}, true, {5}, {}},
+      {"proportional scaling: 5 -> 10", 10, 5, 0, 0, {2, 3}, true, {4, 6}, {}},
+      {"proportional scaling: 5 -> 3", 3, 5, 0, 0, {2, 3}, true, {1, 2}, {}},
+      {"proportional scaling: 9 -> 4", 4, 9, 0, 0, {8, 1}, true, {4, 0}, {}},
+      {"proportional scaling: 7 -> 10", 10, 7, 0, 0, {2, 3, 2}, true, {3, 4, 3}, {}},
+      {"proportional scaling: 13 -> 8", 8, 13, 0, 0, {2, 8, 3}, true, {1, 5, 2}, {}},
+      {"leftover distribution: 3 -> 4", 4, 3, 0, 0, {1, 1, 1}, true, {2, 1, 1}, {}},
+      {"leftover distribution: 3 -> 2", 2, 3, 0, 0, {1, 1, 1}, true, {1, 1, 0}, {}},
+      {"proportional scaling (no new rs): 4 -> 5", 5, 4, 0, 0, {2, 2}, false, {3, 2}, {}},
+      {"proportional scaling: 6 -> 0", 0, 6, 0, 0, {3, 2, 1}, true, {0, 0, 0}, {}},
+      {"proportional scaling: 0 -> 6", 6, 6, 0, 0, {0, 0, 0}, true, {6, 0, 0}, {}},
+      {"failed rs update", 5, 5, 0, 0, {2, 1, 1}, true, {2, 2, 1}, {{1, 3}}},
+      {"deployment with surge pods", 20, 10, 2, 2, {6, 6}, true, {11, 11}, {}},
+      {"change both surge and size", 50, 10, 6, 3, {5, 8}, true, {22, 34}, {}},
+  };
+  for (const Row& r : rows) {
+    Deployment d = Rolling(r.to, Count(r.surge_to), Count(0));
+    std::vector<ScaledSet> sets;
+    for (std::size_t i = 0; i < r.sizes.size(); ++i) {
+      ScaledSet s;
+      s.replicas = r.sizes[i];
+      s.available = r.sizes[i];
+      const auto d_it = r.desired.find(static_cast<int>(i));
+      s.desired_replicas = d_it != r.desired.end() ? d_it->second : r.from;
+      s.max_replicas = s.desired_replicas + r.surge_from;
+      // newTimestamp, oldTimestamp, olderTimestamp: the first is the newest.
+      s.created = static_cast<sim::Time>(r.sizes.size() - i) * sim::kHour;
+      s.name = "foo-v" + std::to_string(r.sizes.size() - i);
+      sets.push_back(s);
+    }
+    EXPECT_EQ(ProportionalScale(d, r.from, sets, r.has_new ? 0 : -1), r.expected) << r.name;
+  }
+  // "saturated but broken new replica set does not affect old pods": the
+  // new one has its replicas but none available; nothing moves.
+  Deployment d = Rolling(2, Count(1), Count(1));
+  std::vector<ScaledSet> sets = {{2, 0, 3, 2, 2 * sim::kHour, "foo-v2"},
+                                 {1, 1, 3, 2, sim::kHour, "foo-v1"}};
+  EXPECT_EQ(ProportionalScale(d, 3, sets, 0), (std::vector<int>{2, 1}));
 }
 
 }  // namespace

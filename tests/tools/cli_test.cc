@@ -3269,5 +3269,59 @@ TEST(Cli, EachRevisionReportsTheLatencyOfWhatItsPodsServed) {
   }
 }
 
+// A Deployment resized in the middle of its rolling update (10 -> 20 at
+// 310 s, the release at 300 s): the next sync is a scaling event
+// (sync.go isScalingEvent) and grows both ReplicaSets in proportion
+// (sync.go scale): to 20 + maxSurge 5 = 25 pods in all, each ReplicaSet
+// its size x 25 / 13 (its max-replicas annotation, 10 + 3) rounded, the
+// rounding's leftover to the larger. Then the rollout goes on to 20 new.
+TEST(Cli, ADeploymentResizedMidRolloutScalesItsReplicaSetsProportionally) {
+  TempDir dir;
+  const auto out = RunRollout(dir, {},
+                              "  - at: 5m\n    apply: {file: app-v2.yaml}\n"
+                              "  - at: 310s\n    scale: {deployment: app, replicas: 20}\n");
+  std::map<std::string, int> size;
+  std::vector<RolloutStep> after;
+  for (const auto& s : RolloutSteps(out)) {
+    if (s.at < 310) {
+      size[s.replica_set] = s.to;
+    } else {
+      after.push_back(s);
+    }
+  }
+  ASSERT_EQ(size.size(), 2u);
+  int before_total = 0;
+  for (const auto& [rs, n] : size)
+    before_total += n;
+  ASSERT_EQ(before_total, 13) << "mid-rollout at the resize: 10 + 3 surge";
+  ASSERT_GE(after.size(), 2u);
+  EXPECT_EQ(after[0].at, after[1].at) << "both in one sync";
+  EXPECT_NE(after[0].replica_set, after[1].replica_set);
+  // The larger first; its share absorbs the leftover.
+  const auto& [big, small] = size.begin()->second >= std::next(size.begin())->second
+                                 ? std::pair{size.begin()->first, std::next(size.begin())->first}
+                                 : std::pair{std::next(size.begin())->first, size.begin()->first};
+  const int small_to = static_cast<int>(size[small] * 25.0 / 13 + 0.5);
+  std::map<std::string, int> to;
+  for (std::size_t k = 0; k < 2; ++k)
+    to[after[k].replica_set] = after[k].to;
+  EXPECT_EQ(to[small], small_to);
+  EXPECT_EQ(to[big], 25 - small_to);
+  // It completes at 20 new pods.
+  EXPECT_EQ(after.back().to, after.back().replica_set == big || after.back().replica_set == small
+                                 ? after.back().to
+                                 : -1);
+  std::map<std::string, int> last = size;
+  for (const auto& s : after)
+    last[s.replica_set] = s.to;
+  int at_twenty = 0, at_zero = 0;
+  for (const auto& [rs, n] : last) {
+    at_twenty += n == 20;
+    at_zero += n == 0;
+  }
+  EXPECT_EQ(at_twenty, 1);
+  EXPECT_EQ(at_zero, 1);
+}
+
 }  // namespace
 }  // namespace platsim::tools
