@@ -50,7 +50,21 @@ void Kubelets::RecoverNode(const std::string& name) {
     state.successes = 0;
     ++state.restarts;
     runtime_.Revive(key);
-    ContainersStarted(key);
+    StartPod(*pod);  // its image, if the pull had not ended, is pulled again
+  }
+  // Pods bound to it while it was down, which it never saw: it runs them,
+  // or confirms their deletion.
+  std::vector<std::string> unseen;
+  for (const auto& [key, pod] : api_.List<Pod>()) {
+    if (pod.node_name == name && !pods_.count(key)) unseen.push_back(key);
+  }
+  for (const std::string& key : unseen) {
+    const Pod* pod = api_.Get<Pod>(key);
+    if (pod->meta.deleting) {
+      api_.Delete<Pod>(key);
+    } else {
+      Admit(*pod);
+    }
   }
 }
 
@@ -58,16 +72,22 @@ std::vector<std::string> Kubelets::FailGpus(const std::string& name, std::int64_
   std::vector<std::string> broken;
   for (auto& [key, state] : pods_) {
     if (gpus <= 0) break;
-    if (state.node != name || state.stopping) continue;
+    if (state.node != name || state.stopping || state.broken) continue;
     const Pod* pod = api_.Get<Pod>(key);
     if (pod == nullptr || pod->spec.requests.gpus <= 0) continue;
     gpus -= pod->spec.requests.gpus;
     broken.push_back(key);
   }
   for (const std::string& key : broken) {
+    PodState& state = pods_[key];
+    state.broken = true;
     runtime_.BreakDevice(key);
-    engine_.Cancel(pods_[key].crash_timer);
-    Crashed(key);
+    // A container running now crashes now; one not started yet (its image
+    // still pulling) crashes once it starts.
+    if (state.running) {
+      engine_.Cancel(state.crash_timer);
+      Crashed(key);
+    }
   }
   return broken;
 }
@@ -94,6 +114,12 @@ void Kubelets::Admit(const Pod& pod) {
   state.node = pod.node_name;
   state.admitted = engine_.Now();
   runtime_.Admit(pod);
+  StartPod(pod);
+}
+
+void Kubelets::StartPod(const Pod& pod) {
+  const std::string key = pod.meta.Key();
+  PodState& state = pods_[key];
   NodeState& node = nodes_[pod.node_name];
   const std::string image = pod.spec.image;
   auto already_present = [this, key, image] {
@@ -109,7 +135,8 @@ void Kubelets::Admit(const Pod& pod) {
     already_present();
     return;
   }
-  if (const auto pulling = node.pulling.find(image); pulling != node.pulling.end()) {
+  if (const auto pulling = node.pulling.find(image);
+      pulling != node.pulling.end() && pulling->second >= engine_.Now()) {
     // The serialized puller finds the image present once the running pull ends.
     state.timer = engine_.ScheduleCallbackAt(pulling->second, already_present);
     return;
@@ -120,22 +147,30 @@ void Kubelets::Admit(const Pod& pod) {
   node.puller_free_at = done;
   node.pulling[image] = done;
   events_.Emit({engine_.Now(), "Pulling", "Pod", key, "Pulling image \"" + image + "\"", {}});
-  state.timer = engine_.ScheduleCallbackAt(
-      done, [this, key, image, node_name = pod.node_name, start, size = info.size_bytes] {
-        nodes_[node_name].images.insert(image);
-        nodes_[node_name].pulling.erase(image);
-        api_.Patch<Node>(node_name, [name = NormalizedImageName(image), size](Node& n) {
-          n.images[name] = size;
+  // The pull is the node's: it ends whatever becomes of the pod that asked
+  // for it, unless the node goes down first (then a later pod pulls again).
+  engine_.ScheduleCallbackAt(
+      done, [this, image, node_name = pod.node_name, done, size = info.size_bytes] {
+        NodeState& n = nodes_[node_name];
+        if (const auto it = n.pulling.find(image); it != n.pulling.end() && it->second == done) {
+          n.pulling.erase(it);
+        }
+        if (n.dead) return;
+        n.images.insert(image);
+        api_.Patch<Node>(node_name, [name = NormalizedImageName(image), size](Node& x) {
+          x.images[name] = size;
         });
-        events_.Emit({engine_.Now(),
-                      "Pulled",
-                      "Pod",
-                      key,
-                      "Successfully pulled image \"" + image + "\" in " +
-                          input::FormatDuration(engine_.Now() - start),
-                      {}});
-        ContainersStarted(key);
       });
+  state.timer = engine_.ScheduleCallbackAt(done, [this, key, image, start] {
+    events_.Emit({engine_.Now(),
+                  "Pulled",
+                  "Pod",
+                  key,
+                  "Successfully pulled image \"" + image + "\" in " +
+                      input::FormatDuration(engine_.Now() - start),
+                  {}});
+    ContainersStarted(key);
+  });
 }
 
 void Kubelets::ContainersStarted(const std::string& key) {
@@ -150,6 +185,7 @@ void Kubelets::ContainersStarted(const std::string& key) {
   });
   events_.Emit({now, "Started", "Pod", key, "Started container", {}});
   state.started = now;
+  state.running = true;
   if (const sim::Time crash = runtime_.CrashAfter(key); crash > 0) {
     state.crash_timer = engine_.ScheduleCallbackAfter(crash, [this, key] { Crashed(key); });
   }

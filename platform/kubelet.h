@@ -103,6 +103,8 @@ class Kubelets {
     int restarts = 0;          // after crashes, since the last long run
     sim::Time started = 0;     // its container's latest start
     sim::EventId crash_timer;  // its container's next crash, or its restart
+    bool running = false;      // its containers have started (at least once)
+    bool broken = false;       // its GPU failed
   };
   struct NodeState {
     bool dead = false;
@@ -112,6 +114,8 @@ class Kubelets {
   };
   void OnPod(WatchType type, const Pod& pod);
   void Admit(const Pod& pod);
+  // Its image (pulled if the node lacks it), then its containers.
+  void StartPod(const Pod& pod);
   void ContainersStarted(const std::string& key);
   // The container exited: CrashLoopBackOff until it starts again.
   void Crashed(const std::string& key);

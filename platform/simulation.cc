@@ -829,6 +829,16 @@ void Simulation::ApplyRolloutAction(ApiServer& api, sim::Time now, const Timelin
         if (full) {
           x.status.promote_full = true;
         } else if (!x.status.pauses.empty()) {
+          // Paused on an inconclusive step analysis: that step is done.
+          const bool on_step = std::any_of(
+              x.status.pauses.begin(), x.status.pauses.end(),
+              [](const PauseCondition& p) { return p.reason == "InconclusiveAnalysisRun"; });
+          const int i = x.status.step_index;
+          if (on_step && !x.blue_green && i < static_cast<int>(x.steps.size()) &&
+              x.steps[static_cast<std::size_t>(i)].kind == CanaryStep::Kind::kAnalysis) {
+            ++x.status.step_index;
+            x.status.controller_pause = false;
+          }
           x.status.pauses.clear();
         } else if (!x.blue_green && x.status.step_index < static_cast<int>(x.steps.size())) {
           ++x.status.step_index;
@@ -837,7 +847,11 @@ void Simulation::ApplyRolloutAction(ApiServer& api, sim::Time now, const Timelin
       emit("Promoted", name + " promoted" + (action.full ? " (full)" : ""));
       return;
     case TimelineAction::Kind::kAbort:
-      api.Patch<ArgoRollout>(action.rollout, [](ArgoRollout& x) { x.status.abort = true; });
+      api.Patch<ArgoRollout>(action.rollout, [](ArgoRollout& x) {
+        x.status.abort = true;
+        x.status.pauses.clear();
+        x.status.controller_pause = false;
+      });
       emit("Aborted", name + " aborted");
       return;
     default:

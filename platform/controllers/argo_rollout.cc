@@ -241,9 +241,48 @@ AnalysisPhase ArgoRolloutController::RunAnalysis(Sync& s, const std::string& use
                   kind + " Analysis Run '" + name.substr(name.find('/') + 1) +
                       "' Status New: 'Running' Previous: 'NoPreviousStatus'",
                   {}});
-    analysis_.Start(name, std::move(metrics), [this, key = s.key] { queue_.Add(key); });
+    // emitAnalysisRunStatusChanges: its ending on the Rollout too.
+    analysis_.Start(name, std::move(metrics), [this, key = s.key, kind, name] {
+      const std::string phase = AnalysisPhaseName(analysis_.PhaseOf(name));
+      std::vector<std::pair<std::string, std::string>> fields;
+      if (phase == "Failed" || phase == "Error") fields.emplace_back("type", "Warning");
+      events_.Emit({engine_.Now(), "AnalysisRun" + phase, ArgoRollout::kKind, key,
+                    kind + " Analysis Run '" + name.substr(name.find('/') + 1) + "' Status New: '" +
+                        phase + "' Previous: 'Running'",
+                    std::move(fields)});
+      queue_.Add(key);
+    });
   }
   return analysis_.PhaseOf(name);
+}
+
+bool ArgoRolloutController::PausedFor(const ArgoRolloutStatus& st, const char* reason) {
+  return std::any_of(st.pauses.begin(), st.pauses.end(),
+                     [&](const PauseCondition& p) { return p.reason == reason; });
+}
+
+void ArgoRolloutController::RetryInconclusive(Sync& s, const std::string& use) {
+  // needsNewAnalysisRun: a run that was inconclusive, once a promote has
+  // cleared its pause, is run again.
+  const ArgoRolloutStatus& st = s.r.status;
+  const auto it = runs_[s.key].find(use);
+  if (it != runs_[s.key].end() && st.controller_pause && !PausedFor(st, "CanaryPauseStep") &&
+      !PausedFor(st, "BlueGreenPause") &&
+      analysis_.PhaseOf(it->second) == AnalysisPhase::kInconclusive) {
+    runs_[s.key].erase(it);
+  }
+}
+
+void ArgoRolloutController::Judge(Sync& s, const std::string& use, AnalysisPhase phase,
+                                  const std::string& what) {
+  ArgoRolloutStatus& st = s.r.status;
+  if (phase == AnalysisPhase::kFailed || phase == AnalysisPhase::kError) {
+    const std::string m = analysis_.MessageOf(runs_[s.key][use]);
+    Abort(s, what + " phase error/failed" + (m.empty() ? "" : ": " + m));
+  } else if (phase == AnalysisPhase::kInconclusive && !PausedFor(st, "InconclusiveAnalysisRun")) {
+    st.pauses.push_back({"InconclusiveAnalysisRun", engine_.Now()});
+    st.controller_pause = true;
+  }
 }
 
 void ArgoRolloutController::Abort(Sync& s, const std::string& message) {
@@ -331,43 +370,19 @@ void ArgoRolloutController::Canary(Sync& s) {
   if (promoted) s.stable = nullptr;
 
   // Analysis (rollout/analysis.go reconcileAnalysisRuns).
-  auto paused_for = [&](const char* reason) {
-    return std::any_of(st.pauses.begin(), st.pauses.end(),
-                       [&](const PauseCondition& p) { return p.reason == reason; });
-  };
-  // needsNewAnalysisRun: a run that was inconclusive, once a promote has
-  // cleared its pause, is run again.
-  auto retry_inconclusive = [&](const std::string& use) {
-    const auto it = runs_[s.key].find(use);
-    if (it != runs_[s.key].end() && st.controller_pause && !paused_for("CanaryPauseStep") &&
-        !paused_for("BlueGreenPause") &&
-        analysis_.PhaseOf(it->second) == AnalysisPhase::kInconclusive) {
-      runs_[s.key].erase(it);
-    }
-  };
-  // The run's verdict: abort on Failed or Error, pause on Inconclusive.
-  auto judge = [&](const std::string& use, AnalysisPhase p, const char* what) {
-    if (p == AnalysisPhase::kFailed || p == AnalysisPhase::kError) {
-      const std::string m = analysis_.MessageOf(runs_[s.key][use]);
-      Abort(s, std::string(what) + " phase error/failed" + (m.empty() ? "" : ": " + m));
-    } else if (p == AnalysisPhase::kInconclusive && !paused_for("InconclusiveAnalysisRun")) {
-      st.pauses.push_back({"InconclusiveAnalysisRun", now});
-      st.controller_pause = true;
-    }
-  };
   if (!promoted && !st.abort && !st.promote_full) {
     // reconcileBackgroundAnalysisRun: from startingStep on.
     if (r.background && st.step_index >= r.starting_step &&
-        !paused_for("InconclusiveAnalysisRun")) {
-      retry_inconclusive("background");
-      judge("background", RunAnalysis(s, "background", *r.background), "Background analysis");
+        !PausedFor(st, "InconclusiveAnalysisRun")) {
+      RetryInconclusive(s, "background");
+      Judge(s, "background", RunAnalysis(s, "background", *r.background), "Background analysis");
     }
     // reconcileStepBasedAnalysisRun: not while paused.
     if (!st.abort && st.step_index < n && st.pauses.empty() &&
         r.steps[static_cast<std::size_t>(st.step_index)].kind == CanaryStep::Kind::kAnalysis) {
       const std::string use = "step-" + std::to_string(st.step_index);
-      retry_inconclusive(use);
-      judge(use, RunAnalysis(s, use, r.steps[static_cast<std::size_t>(st.step_index)].analysis),
+      RetryInconclusive(s, use);
+      Judge(s, use, RunAnalysis(s, use, r.steps[static_cast<std::size_t>(st.step_index)].analysis),
             "Step-based analysis");
     }
   }
@@ -412,7 +427,18 @@ void ArgoRolloutController::Canary(Sync& s) {
   // Traffic routing (rollout/trafficrouting.go), before the scaling.
   if (r.traffic_routing) {
     int w = 0;
-    if (promoted || st.abort || s.fresh == nullptr || fresh.available == 0) {
+    if (promoted) {
+      // Weight 0 sends everything to the stable Service, which takes the
+      // new pods once its selector's patch has landed; until then the
+      // weight stays where it was.
+      const Service* svc = api_.Get<Service>(r.stable_service);
+      const auto hash = svc != nullptr ? svc->selector.find(kRolloutsHashLabel)
+                                       : std::map<std::string, std::string>::const_iterator();
+      const bool switched =
+          svc == nullptr || (hash != svc->selector.end() && hash->second == st.stable_hash);
+      w = switched ? 0 : weights_[s.key];
+      if (!switched) s.RequeueAt(now + std::max(api_.request_latency(), sim::kMillisecond), now);
+    } else if (st.abort || s.fresh == nullptr || fresh.available == 0) {
       w = 0;
     } else if (st.promote_full) {
       w = st.weight;
@@ -436,7 +462,9 @@ void ArgoRolloutController::Canary(Sync& s) {
   }
 
   // rollout/canary.go reconcileCanaryReplicaSets: the stable, then the new
-  // one, then the others; a group that scaled ends the pass.
+  // one, then the others; a group that scaled ends the pass. Nothing moves
+  // while halted (haltProgress: spec.paused, or an inconclusive analysis).
+  if (r.paused || PausedFor(st, "InconclusiveAnalysisRun")) return;
   if (s.stable != nullptr && !promoted) Scale(s, *s.stable, want.stable);
   if (!s.scaled && s.fresh != nullptr) {
     int to = want.canary;
@@ -543,17 +571,23 @@ void ArgoRolloutController::BlueGreen(Sync& s) {
   const bool initial = st.stable_hash.empty();
   const bool promoted = !initial && st.stable_hash == st.current_hash;
   if (promoted) s.stable = nullptr;
-  const bool halted = r.paused || std::any_of(st.pauses.begin(), st.pauses.end(), [](auto& p) {
-                        return p.reason == "InconclusiveAnalysisRun";
-                      });
+  // promote --full (isBlueGreenFastTracked): no preview count, pause or
+  // pre-promotion analysis.
+  const bool full = st.promote_full && !promoted;
+  if (full) {
+    st.pauses.clear();
+    st.controller_pause = false;
+  }
+  const bool halted = r.paused || PausedFor(st, "InconclusiveAnalysisRun");
   if (!halted) PointService(s, r.preview_service, st.current_hash);
 
   // NewRSNewReplicas: previewReplicaCount until the preview checkpoint.
+  if (!halted) RetryInconclusive(s, "pre");
   const auto pre_name = runs_[s.key].find("pre");
-  const bool pre_done =
-      !r.pre_promotion || (pre_name != runs_[s.key].end() &&
-                           analysis_.PhaseOf(pre_name->second) == AnalysisPhase::kSuccessful);
-  const bool manages_pause = !r.auto_promotion_enabled || r.auto_promotion_seconds > 0;
+  const bool pre_done = full || !r.pre_promotion ||
+                        (pre_name != runs_[s.key].end() &&
+                         analysis_.PhaseOf(pre_name->second) == AnalysisPhase::kSuccessful);
+  const bool manages_pause = !full && (!r.auto_promotion_enabled || r.auto_promotion_seconds > 0);
   const auto pause = std::find_if(st.pauses.begin(), st.pauses.end(), [](const PauseCondition& p) {
     return p.reason == "BlueGreenPause";
   });
@@ -563,14 +597,15 @@ void ArgoRolloutController::BlueGreen(Sync& s) {
     pause_done = true;
   } else if (r.auto_promotion_enabled) {
     pause_done = pause != st.pauses.end() && now >= pause->start + r.auto_promotion_seconds;
-    if (pause != st.pauses.end() && !pause_done)
+    if (pause != st.pauses.end() && !pause_done) {
       s.RequeueAt(pause->start + r.auto_promotion_seconds, now);
+    }
   } else {
     pause_done = st.controller_pause && pause == st.pauses.end();
   }
   const int fresh_available = s.fresh != nullptr ? s.fresh->status.available_replicas : 0;
   int target = r.replicas;
-  if (r.preview_replica_count && !initial && !promoted && !st.abort &&
+  if (r.preview_replica_count && !full && !initial && !promoted && !st.abort &&
       !(pre_done && pause_done && fresh_available >= *r.preview_replica_count)) {
     target = *r.preview_replica_count;
   }
@@ -601,20 +636,12 @@ void ArgoRolloutController::BlueGreen(Sync& s) {
     PointService(s, r.active_service, st.active_selector);
     return;
   }
+  if (halted) return;
   // Pre-promotion analysis once the preview is whole.
-  if (!initial && !promoted && r.pre_promotion && ready && st.active_selector != st.current_hash) {
-    const AnalysisPhase p = RunAnalysis(s, "pre", *r.pre_promotion);
-    if (p == AnalysisPhase::kFailed || p == AnalysisPhase::kError) {
-      const std::string m = analysis_.MessageOf(runs_[s.key]["pre"]);
-      Abort(s,
-            "Blue/green pre-promotion analysis phase error/failed" + (m.empty() ? "" : ": " + m));
-      return;
-    }
-    if (p == AnalysisPhase::kInconclusive && st.pauses.empty()) {
-      st.pauses.push_back({"InconclusiveAnalysisRun", now});
-      st.controller_pause = true;
-      return;
-    }
+  if (!full && !initial && !promoted && r.pre_promotion && ready &&
+      st.active_selector != st.current_hash) {
+    Judge(s, "pre", RunAnalysis(s, "pre", *r.pre_promotion), "Blue/green pre-promotion analysis");
+    if (st.abort || PausedFor(st, "InconclusiveAnalysisRun")) return;
   }
   // reconcileBlueGreenPause.
   if (!initial && !promoted && manages_pause && ready && pre_done && !st.controller_pause &&
@@ -624,9 +651,10 @@ void ArgoRolloutController::BlueGreen(Sync& s) {
     if (r.auto_promotion_enabled) s.RequeueAt(now + r.auto_promotion_seconds, now);
     return;
   }
-  // reconcileActiveService: fast-tracked the first time, else after the
-  // pause and the pre-promotion analysis, with every replica available.
-  const bool fast = initial || st.active_selector.empty() || promoted;
+  // reconcileActiveService: fast-tracked the first time (or promoted in
+  // full), else after the pause and the pre-promotion analysis, with every
+  // replica available.
+  const bool fast = initial || st.active_selector.empty() || promoted || full;
   if (ready && saturated && (fast || (pause_done && pre_done)) &&
       st.active_selector != st.current_hash) {
     st.active_selector = st.current_hash;
@@ -637,19 +665,20 @@ void ArgoRolloutController::BlueGreen(Sync& s) {
                st.active_selector.empty() ? st.stable_hash : st.active_selector);
   if (st.active_selector != st.current_hash || promoted) return;
   // Post-promotion analysis, then the new ReplicaSet is the stable one.
-  if (!initial && r.post_promotion) {
+  if (!initial && !full && r.post_promotion) {
+    RetryInconclusive(s, "post");
     const AnalysisPhase p = RunAnalysis(s, "post", *r.post_promotion);
-    if (p == AnalysisPhase::kFailed || p == AnalysisPhase::kError) {
-      const std::string m = analysis_.MessageOf(runs_[s.key]["post"]);
-      Abort(s,
-            "Blue/green post-promotion analysis phase error/failed" + (m.empty() ? "" : ": " + m));
+    Judge(s, "post", p, "Blue/green post-promotion analysis");
+    if (st.abort) {
       st.active_selector = st.stable_hash;
       PointService(s, r.active_service, st.active_selector);
       return;
     }
     if (p != AnalysisPhase::kSuccessful) return;
   }
-  Promote(s, initial ? "Initial deploy" : "Completed blue-green update");
+  Promote(s, initial ? "Initial deploy"
+             : full  ? "Full promotion requested"
+                     : "Completed blue-green update");
 }
 
 void ArgoRolloutController::EndUpdate(const std::string& key, const char* outcome,
@@ -662,6 +691,12 @@ void ArgoRolloutController::EndUpdate(const std::string& key, const char* outcom
   u.message = message;
   const std::size_t index = it->second;
   active_update_.erase(it);
+  // One update settles at a time: an earlier one still settling is
+  // overtaken (its window ends now).
+  if (const auto earlier = settling_.find(key); earlier != settling_.end()) {
+    updates_[earlier->second].settled = engine_.Now();
+    if (on_update_) on_update_(earlier->second);
+  }
   settling_[key] = index;
   if (on_update_) on_update_(index);
 }
@@ -714,24 +749,34 @@ Result ArgoRolloutController::Reconcile(const std::string& key) {
     CreateReplicaSet(key, r, hash, max_revision + 1);
     return Result::Done();  // its watch brings the next sync
   }
+  // A scale-down deadline belongs to a ReplicaSet while it is neither the
+  // new one nor the stable one.
+  scale_down_at_.erase(s.fresh->meta.Key());
+  if (s.stable != nullptr) scale_down_at_.erase(s.stable->meta.Key());
   s.revision = s.fresh->revision;
 
   // A new template: a new update from its first step (a template that is
-  // the stable one's goes back at once: SkipSteps).
+  // the stable one's goes back at once: SkipSteps). The status says so until
+  // this sync's write lands; what the controller does for it (events, the
+  // update's record, its analysis) it does once, as the template it last
+  // saw tells.
   if (st.current_hash != hash) {
-    const bool first = st.current_hash.empty();
-    for (const auto& [use, name] : runs_[key])
-      analysis_.Terminate(name);
-    runs_.erase(key);
-    abort_scale_down_at_.erase(key);
-    abort_reported_.erase(key);
     st.current_hash = hash;
-    st.step_index = 0;
+    st.step_index = hash == st.stable_hash ? static_cast<int>(r.steps.size()) : 0;
     st.abort = false;
     st.abort_message.clear();
     st.promote_full = false;
     st.pauses.clear();
     st.controller_pause = false;
+  }
+  if (std::string& seen = seen_hash_[key]; seen != hash) {
+    const bool first = seen.empty();
+    seen = hash;
+    for (const auto& [use, name] : runs_[key])
+      analysis_.Terminate(name);
+    runs_.erase(key);
+    abort_scale_down_at_.erase(key);
+    abort_reported_.erase(key);
     if (!first) {
       EndUpdate(key, "superseded", "");
       active_update_[key] = updates_.size();
@@ -745,9 +790,10 @@ Result ArgoRolloutController::Reconcile(const std::string& key) {
                         " (" + hash + ")",
                     {}});
       if (hash == st.stable_hash) {
-        st.step_index = static_cast<int>(r.steps.size());
+        // Back to the stable version: nothing to step through; it is done.
         events_.Emit(
             {now, "SkipSteps", ArgoRollout::kKind, key, "Rollback to stable ReplicaSets", {}});
+        EndUpdate(key, "complete", "");
       }
     }
   }

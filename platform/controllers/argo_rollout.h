@@ -95,6 +95,13 @@ class ArgoRolloutController : public Reconciler {
   // Starts the analysis `ref` as run `name` unless it exists; its phase.
   AnalysisPhase RunAnalysis(Sync& s, const std::string& name, const AnalysisRef& ref);
   void Abort(Sync& s, const std::string& message);
+  static bool PausedFor(const ArgoRolloutStatus& st, const char* reason);
+  // needsNewAnalysisRun: forgets the run for `use` if it was inconclusive
+  // and a promote has cleared its pause, so that it runs again.
+  void RetryInconclusive(Sync& s, const std::string& use);
+  // A run's verdict: abort on Failed or Error ("`what` phase
+  // error/failed"), pause on Inconclusive.
+  void Judge(Sync& s, const std::string& use, AnalysisPhase phase, const std::string& what);
   void Canary(Sync& s);
   void BlueGreen(Sync& s);
   // Old ReplicaSets down: after their scale-down deadline, or at once.
@@ -122,7 +129,8 @@ class ArgoRolloutController : public Reconciler {
   // "background", "pre", "post").
   std::map<std::string, std::map<std::string, std::string>> runs_;
   std::map<std::string, std::size_t> active_update_;
-  std::map<std::string, std::size_t> settling_;  // ended, not yet settled
+  std::map<std::string, std::size_t> settling_;   // ended, not yet settled
+  std::map<std::string, std::string> seen_hash_;  // the template each Rollout had at its last sync
   std::vector<Update> updates_;
   std::function<void(std::size_t)> on_update_;
 };

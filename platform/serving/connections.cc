@@ -32,6 +32,13 @@ void ConnectionPool::Accept(RequestId id) {
     cl.pod->Accept(id);
     return;
   }
+  // A gRPC channel in TRANSIENT_FAILURE (its last attempt failed) fails a
+  // call at once unless it waits for ready.
+  if (cl.pod == nullptr && cl.failing && config_.fail_fast) {
+    if (table_[id].measured) ++stats_.failed_requests;
+    table_.End(id, Outcome::kNoEndpoint, engine_.Now());
+    return;
+  }
   table_[id].holder = this;
   cl.held.push_back(table_.Ref(id));
   if (table_[id].measured) ++stats_.delayed;
@@ -49,6 +56,7 @@ void ConnectionPool::Attempt(std::uint32_t c) {
   Hop* endpoint = endpoints.empty() ? nullptr : endpoints[rng_.UniformInt(endpoints.size())];
   if (endpoint == nullptr || !accepting_(endpoint)) {
     ++stats_.failed_attempts;
+    cl.failing = true;
     if (config_.fail_fast) {
       const sim::Time now = engine_.Now();
       while (!cl.held.empty()) {
@@ -69,6 +77,7 @@ void ConnectionPool::Attempt(std::uint32_t c) {
   }
   cl.pod = endpoint;
   cl.usable = false;
+  cl.failing = false;
   on_endpoint_[endpoint].push_back(c);
   ++stats_.connected;
   if (cl.ever_connected) {

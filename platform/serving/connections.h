@@ -74,6 +74,7 @@ class ConnectionPool : public Hop {
     sim::Time backoff = 0;  // the next failed attempt's base wait
     std::uint32_t reconnects = 0;
     bool ever_connected = false;
+    bool failing = false;     // its last attempt failed (and none has started since)
     std::uint64_t epoch = 0;  // bumped at every break: stale timers do nothing
     std::deque<RequestRef> held;
   };

@@ -2921,6 +2921,7 @@ std::filesystem::path RunArgo(const TempDir& dir, const std::string& strategy,
                             "---\napiVersion: v1\nkind: Service\nmetadata: {name: app}\n"
                             "spec: {selector: {app: app}}\n" +
                             extra);
+  dir.Write("app-v1.yaml", rollout);
   dir.Write("app-v2.yaml", Replace(rollout, "image: \"app:1\"", "image: \"app:2\""));
   std::string scenario =
       Replace(ScenarioWith("15m", "{kind: poisson, rate: 50}"), "  - deployment: app\n",
@@ -3321,6 +3322,64 @@ TEST(Cli, ADeploymentResizedMidRolloutScalesItsReplicaSetsProportionally) {
   }
   EXPECT_EQ(at_twenty, 1);
   EXPECT_EQ(at_zero, 1);
+}
+
+// A node that goes down while its pods pull their image, comes back, and
+// is given more pods: the pull it never finished is done again by the next
+// pod that needs the image, and every pod serves (regression: a pull left
+// behind by a failure made a later pod wait for a time already past).
+// Pods bound to it while it was down, before anyone noticed, start when it
+// is back.
+TEST(Cli, PodsOnANodeThatWentDownMidPullStartWhenItIsBack) {
+  for (const char* timeline : {"  timeline:\n  - {at: 5s, fail: {node: g-0}}\n"
+                               "  - {at: 60s, recover: {node: g-0}}\n"
+                               "  - {at: 2m, scale: {deployment: app, replicas: 3}}\n",
+                               "  timeline:\n  - {at: 100s, fail: {node: g-0}}\n"
+                               "  - {at: 110s, scale: {deployment: app, replicas: 3}}\n"
+                               "  - {at: 200s, recover: {node: g-0}}\n",
+                               "  timeline:\n  - {at: 5s, fail: {node: g-0, gpus: 1}}\n"
+                               "  - {at: 2m, scale: {deployment: app, replicas: 2}}\n"}) {
+    SCOPED_TRACE(timeline);
+    TempDir dir;
+    const bool gpu_fault = std::string(timeline).find("gpus") != std::string::npos;
+    const auto out = RunNodes(
+        dir,
+        "  - {name: g, count: 1, allocatable: {cpu: \"8\", memory: 64Gi, nvidia.com/gpu: \"3\"}}\n",
+        1, 1, "10m", timeline);
+    const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
+    // With the GPU fault the first pod crash-loops for good: one serves.
+    EXPECT_EQ(summary["services"]["default/app"]["metrics"]["ready_replicas_final"].get<double>(),
+              gpu_fault ? 1 : 3);
+  }
+}
+
+// An Argo Rollout sent back to its stable template while an update and its
+// analysis run: one update superseded and one complete (the rollback, at
+// once), each announced once (regression: the analysis run's end queued a
+// sync that saw the template as new again before the status landed).
+TEST(Cli, ARolloutBackToItsStableTemplateEndsTheUpdateOnce) {
+  TempDir dir;
+  const auto out = RunArgo(
+      dir,
+      "    canary:\n      steps: [{setWeight: 50}, {pause: {}}]\n"
+      "      analysis: {templates: [{templateName: ok}]}\n",
+      "---\napiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: ok}\n"
+      "spec:\n  metrics:\n  - name: up\n    interval: 10s\n    successCondition: result[0] >= 0\n"
+      "    provider: {prometheus: {query: \"vector(1)\"}}\n",
+      "  - at: 2m\n    apply: {file: app-v2.yaml}\n  - at: 4m\n    apply: {file: app-v1.yaml}\n");
+  int not_completed = 0, skip = 0;
+  for (const auto& e : EventsOf(out, "Rollout")) {
+    not_completed += e["reason"] == "RolloutNotCompleted";
+    skip += e["reason"] == "SkipSteps";
+  }
+  EXPECT_EQ(not_completed, 2);
+  EXPECT_EQ(skip, 1);
+  const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
+  const auto& updates = summary["runs"][0]["rollouts"];
+  ASSERT_EQ(updates.size(), 2u);
+  EXPECT_EQ(updates[0]["outcome"], "superseded");
+  EXPECT_EQ(updates[1]["outcome"], "complete");
+  EXPECT_NEAR(updates[1]["metrics"]["ended_s"].get<double>(), 240.0, 0.1);
 }
 
 }  // namespace
