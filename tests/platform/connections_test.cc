@@ -5,25 +5,12 @@
 #include <cmath>
 #include <map>
 
+#include "tests/testing/counting_hop.h"
+
 namespace platsim::platform {
 namespace {
 
-// An endpoint that completes what it is given and counts it.
-class Sink : public Hop {
- public:
-  Sink(sim::Engine& engine, RequestTable& table) : engine_(engine), table_(table) {}
-  void Accept(RequestId id) override {
-    ++count;
-    table_.End(id, Outcome::kCompleted, engine_.Now());
-  }
-  void Withdraw(RequestId) override {}
-  int count = 0;
-  bool accepting = true;
-
- private:
-  sim::Engine& engine_;
-  RequestTable& table_;
-};
+using Sink = testing::CountingHop;
 
 // Counts how requests ended.
 class Outcomes : public RequestObserver {

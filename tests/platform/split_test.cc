@@ -4,24 +4,12 @@
 
 #include <cmath>
 
+#include "tests/testing/counting_hop.h"
+
 namespace platsim::platform {
 namespace {
 
-// A hop that counts and ends what it is given.
-class Sink : public Hop {
- public:
-  Sink(sim::Engine& engine, RequestTable& table) : engine_(engine), table_(table) {}
-  void Accept(RequestId id) override {
-    ++count;
-    table_.End(id, Outcome::kCompleted, engine_.Now());
-  }
-  void Withdraw(RequestId) override {}
-  int count = 0;
-
- private:
-  sim::Engine& engine_;
-  RequestTable& table_;
-};
+using Sink = testing::CountingHop;
 
 TEST(WeightedSplit, SendsRequestsInProportionToTheWeights) {
   sim::Engine engine(1);
