@@ -346,4 +346,36 @@ std::unique_ptr<ArrivalProcess> ArrivalsFromScenario(const Node& node,
   return out;
 }
 
+SwitchedArrivals::SwitchedArrivals(std::vector<Phase> phases)
+    : phases_(std::move(phases)), running_(phases_.front().process->Restarted()) {}
+
+Arrival SwitchedArrivals::Next(sim::RandomStream& rng) {
+  while (true) {
+    Arrival a = running_->Next(rng);
+    const sim::Time offset = phases_[current_].from;
+    a.time = a.time == sim::kNever ? sim::kNever : sim::SatAdd(offset, a.time);
+    if (current_ + 1 < phases_.size() && a.time >= phases_[current_ + 1].from) {
+      ++current_;
+      running_ = phases_[current_].process->Restarted();
+      continue;
+    }
+    return a;
+  }
+}
+
+double SwitchedArrivals::ExpectedCount(sim::Time from, sim::Time to) const {
+  double n = 0;
+  for (std::size_t i = 0; i < phases_.size(); ++i) {
+    const sim::Time start = phases_[i].from;
+    const sim::Time end = i + 1 < phases_.size() ? phases_[i + 1].from : sim::kNever;
+    const sim::Time a = std::max(from, start), b = std::min(to, end);
+    if (a < b) n += phases_[i].process->ExpectedCount(a - start, b - start);
+  }
+  return n;
+}
+
+std::unique_ptr<ArrivalProcess> SwitchedArrivals::Restarted() const {
+  return std::make_unique<SwitchedArrivals>(phases_);
+}
+
 }  // namespace platsim::models

@@ -118,6 +118,28 @@ class TraceArrivals : public ArrivalProcess {
   std::size_t next_ = 0;
 };
 
+// A process that changes at given times (the timeline's `traffic`
+// actions): the first one runs from 0; at each switch time the next one
+// starts as if at time 0 then (its times shifted by the switch time), and
+// the previous one's arrivals from then on are dropped. REQUIRES:
+// processes non-empty, switch times increasing, the first 0.
+class SwitchedArrivals : public ArrivalProcess {
+ public:
+  struct Phase {
+    sim::Time from;
+    std::shared_ptr<const ArrivalProcess> process;  // restarted for each run
+  };
+  explicit SwitchedArrivals(std::vector<Phase> phases);
+  Arrival Next(sim::RandomStream& rng) override;
+  double ExpectedCount(sim::Time from, sim::Time to) const override;
+  std::unique_ptr<ArrivalProcess> Restarted() const override;
+
+ private:
+  std::vector<Phase> phases_;
+  std::size_t current_ = 0;
+  std::unique_ptr<ArrivalProcess> running_;
+};
+
 // Reads a trace CSV: one arrival per line, `time_s[,size]`, an optional
 // header line, `#` comments. Reports the line of every bad row.
 std::optional<std::vector<Arrival>> ReadTraceCsv(const std::filesystem::path& path,

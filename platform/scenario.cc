@@ -1882,6 +1882,8 @@ void ReadTimeline(const Node& list, const std::filesystem::path& base, Scenario&
     Node named;
   };
   std::vector<Outage> outages;
+  // Each traffic entry's new arrival processes, by entry.
+  std::map<std::size_t, std::vector<models::SwitchedArrivals::Phase>> changes;
   std::set<std::string> deployments;
   for (const Deployment& d : s.deployments)
     deployments.insert(d.meta.Key());
@@ -1901,12 +1903,42 @@ void ReadTimeline(const Node& list, const std::filesystem::path& base, Scenario&
     const Node recover = m.Get("recover");
     const Node promote = m.Get("promote");
     const Node abort = m.Get("abort");
+    const Node traffic = m.Get("traffic");
     if (apply.present() + scale.present() + undo.present() + fail.present() + recover.present() +
-            promote.present() + abort.present() !=
+            promote.present() + abort.present() + traffic.present() !=
         1) {
       diags.Error(entry.location(), entry.path(),
-                  "needs exactly one of apply, scale, undo, fail, recover, promote or abort");
+                  "needs exactly one of apply, scale, undo, fail, recover, promote, abort or "
+                  "traffic");
       m.AcceptRest();
+      continue;
+    }
+    if (traffic.present()) {
+      // A new arrival process for a traffic entry from then on.
+      MapReader t(traffic, diags);
+      const std::string name = t.RequiredString("service").value_or("");
+      a.kind = TimelineAction::Kind::kTraffic;
+      a.service = Key(t.String("namespace", "default"), name);
+      std::vector<std::size_t> entries;
+      for (std::size_t i = 0; i < s.traffic.size(); ++i) {
+        if (s.traffic[i].service == a.service) entries.push_back(i);
+      }
+      if (!name.empty() && entries.size() != 1) {
+        const Node at = t.Get("service");
+        diags.Error(at.location(), at.path(),
+                    entries.empty() ? "no traffic entry for " + a.service
+                                    : "several traffic entries for " + a.service +
+                                          ": which one changes is ambiguous");
+      }
+      const Node arrivals = t.Require("arrivals");
+      std::shared_ptr<const models::ArrivalProcess> process;
+      if (arrivals.present()) process = models::ArrivalsFromScenario(arrivals, base, diags);
+      t.RejectUnknown();
+      m.RejectUnknown();
+      if (entries.size() == 1 && process) {
+        changes[entries[0]].push_back({a.at, std::move(process)});
+      }
+      s.timeline.push_back(std::move(a));
       continue;
     }
     if (promote.present() || abort.present()) {
@@ -2084,6 +2116,14 @@ void ReadTimeline(const Node& list, const std::filesystem::path& base, Scenario&
   }
   std::stable_sort(s.timeline.begin(), s.timeline.end(),
                    [](const TimelineAction& x, const TimelineAction& y) { return x.at < y.at; });
+  for (auto& [entry, phases] : changes) {
+    std::stable_sort(phases.begin(), phases.end(),
+                     [](const auto& x, const auto& y) { return x.from < y.from; });
+    TrafficSpec& t = s.traffic[entry];
+    if (!t.arrivals) continue;  // reported
+    phases.insert(phases.begin(), {0, t.arrivals});
+    t.arrivals = std::make_shared<models::SwitchedArrivals>(std::move(phases));
+  }
   // A node goes down only when it is up, and comes back only when down.
   std::stable_sort(outages.begin(), outages.end(),
                    [](const Outage& x, const Outage& y) { return x.at < y.at; });

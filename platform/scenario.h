@@ -116,6 +116,7 @@ struct TimelineAction {
     kFailGpus,     // GPUs of a node fail
     kPromote,      // kubectl argo rollouts promote [--full]
     kAbort,        // kubectl argo rollouts abort
+    kTraffic,      // a traffic entry's arrivals change (built into its arrivals)
   };
   sim::Time at = 0;
   Kind kind = Kind::kApply;
@@ -132,6 +133,7 @@ struct TimelineAction {
   std::string rollout;
   std::optional<ArgoRollout> rollout_manifest;
   bool full = false;             // kPromote --full
+  std::string service;           // kTraffic: the traffic entry's Service
   int replicas = 0;              // kScale
   std::int64_t to_revision = 0;  // kUndo: 0 is the revision before the current
 };

@@ -510,6 +510,12 @@ RunResult Simulation::Run(const RunOptions& options) {
         ApplyRolloutAction(api, engine.Now(), action);
         return;
       }
+      if (action.kind == TimelineAction::Kind::kTraffic) {
+        // The arrivals have changed on their own (SwitchedArrivals).
+        events_.Emit({engine.Now(), "TrafficChanged", "Service", action.service,
+                      "a new arrival process from now on", {{"source", "timeline"}}});
+        return;
+      }
       ApplyTimelineAction(api, engine.Now(), action);
     });
   }
@@ -906,6 +912,7 @@ void Simulation::ApplyTimelineAction(ApiServer& api, sim::Time now, const Timeli
     case TimelineAction::Kind::kFailGpus:
     case TimelineAction::Kind::kPromote:  // Rollouts' (ApplyRolloutAction)
     case TimelineAction::Kind::kAbort:
+    case TimelineAction::Kind::kTraffic:  // in the arrivals already
       return;
   }
   // kubectl rollout undo (kubectl polymorphichelpers/rollback.go

@@ -185,5 +185,30 @@ TEST(ArrivalsFromScenario, ReportsBadFieldsAllAtOnce) {
   EXPECT_NE(all.find("t.yaml:5:1: bogus: unknown field"), std::string::npos) << all;
 }
 
+// A process switched at 60 s from 10/s to 100/s (the timeline's traffic
+// change): Poisson counts of 600 and 6,000 in the two minutes (each within
+// 4 sd), no arrival of the first after the switch, and the expected count
+// the sum of the two.
+TEST(SwitchedArrivals, RunsEachProcessFromItsSwitchTime) {
+  SwitchedArrivals p({{0, std::make_shared<PoissonArrivals>(10.0, 1.0)},
+                      {60 * sim::kSecond, std::make_shared<PoissonArrivals>(100.0, 1.0)}});
+  sim::RandomStream rng(3);
+  int first = 0, second = 0;
+  for (Arrival a = p.Next(rng); a.time < 120 * sim::kSecond; a = p.Next(rng)) {
+    (a.time < 60 * sim::kSecond ? first : second) += 1;
+  }
+  EXPECT_NEAR(first, 600, 4 * std::sqrt(600.0));
+  EXPECT_NEAR(second, 6000, 4 * std::sqrt(6000.0));
+  EXPECT_DOUBLE_EQ(p.ExpectedCount(0, 120 * sim::kSecond), 6600.0);
+  EXPECT_DOUBLE_EQ(p.ExpectedCount(30 * sim::kSecond, 90 * sim::kSecond), 300.0 + 3000.0);
+  // Restarted, it gives the same arrivals from the same stream.
+  auto again = p.Restarted();
+  sim::RandomStream a(3), b(3);
+  SwitchedArrivals fresh({{0, std::make_shared<PoissonArrivals>(10.0, 1.0)},
+                          {60 * sim::kSecond, std::make_shared<PoissonArrivals>(100.0, 1.0)}});
+  for (int k = 0; k < 1000; ++k)
+    EXPECT_EQ(again->Next(a).time, fresh.Next(b).time);
+}
+
 }  // namespace
 }  // namespace platsim::models

@@ -618,7 +618,7 @@ TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
            "{deployment: app}\n",
        m,
        "s.yaml:19:5: spec.timeline[0]: needs exactly one of apply, scale, undo, fail, recover, "
-       "promote or abort"},
+       "promote, abort or traffic"},
       {"timeline failure of an unknown node",
        v + "  timeline:\n  - at: 1m\n    fail: {node: pool-7}\n", m,
        "s.yaml:20:18: spec.timeline[0].fail.node: no node pool-7"},
@@ -636,6 +636,10 @@ TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
       {"a GPU fault beyond the node's GPUs",
        v + "  timeline:\n  - at: 1m\n    fail: {node: pool-0, gpus: 2}\n", m,
        "s.yaml:20:32: spec.timeline[0].fail.gpus: is more than the node's 1 GPUs"},
+      {"a traffic change for a Service without traffic",
+       v + "  timeline:\n  - at: 1m\n    traffic: {service: other, arrivals: {kind: poisson, "
+           "rate: 1}}\n",
+       m, "s.yaml:20:24: spec.timeline[0].traffic.service: no traffic entry for default/other"},
       {"random failures of an unknown pool",
        v + "  failures:\n  - {pool: gpu, mtbf: 100h, repair: 1h}\n", m,
        "s.yaml:19:12: spec.failures[0].pool: no node pool gpu"},
@@ -3380,6 +3384,26 @@ TEST(Cli, ARolloutBackToItsStableTemplateEndsTheUpdateOnce) {
   EXPECT_EQ(updates[0]["outcome"], "superseded");
   EXPECT_EQ(updates[1]["outcome"], "complete");
   EXPECT_NEAR(updates[1]["metrics"]["ended_s"].get<double>(), 240.0, 0.1);
+}
+
+// The timeline's traffic change: 10 requests/s, then 40/s from 5 minutes
+// on, for 10 minutes: 3,000 + 12,000 arrivals (Poisson, within 4 sd), a
+// TrafficChanged event at 300 s.
+TEST(Cli, ATrafficChangeOnTheTimelineSwitchesTheArrivals) {
+  TempDir dir;
+  dir.Write("app.yaml", Manifests());
+  const auto path =
+      dir.Write("s.yaml", ValidScenario() +
+                              "  timeline:\n  - at: 5m\n    traffic: {service: app, arrivals: "
+                              "{kind: poisson, rate: 40}}\n");
+  const auto out = dir.path() / "out";
+  const CliResult r = Cli({"run", path.string(), "--out", out.string(), "--quiet"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
+  const double arrived = summary["services"]["default/app"]["metrics"]["arrived"];
+  EXPECT_NEAR(arrived, 15000, 4 * std::sqrt(15000.0));
+  const auto changed = EventTimes(out, "Service", "TrafficChanged");
+  EXPECT_EQ(changed.at("default/app"), (std::vector<double>{300}));
 }
 
 }  // namespace
