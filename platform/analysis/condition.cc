@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "platform/analysis/where.h"
+
 namespace platsim::platform::analysis {
 namespace internal {
 
@@ -41,22 +43,6 @@ namespace {
 using internal::ConditionKind;
 using internal::ConditionNode;
 using NodePtr = std::shared_ptr<const ConditionNode>;
-
-// "column C" for byte offset `pos` of `text`, or "line L, column C" past the
-// first line.
-std::string Where(std::string_view text, std::size_t pos) {
-  pos = std::min(pos, text.size());
-  int line = 1;
-  std::size_t line_start = 0;
-  for (std::size_t i = 0; i < pos; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      line_start = i + 1;
-    }
-  }
-  const std::string column = "column " + std::to_string(pos - line_start + 1);
-  return line == 1 ? column : "line " + std::to_string(line) + ", " + column;
-}
 
 // ---------------------------------------------------------------------------
 // Lexer (expr's parser/lexer, for the tokens of the subset).

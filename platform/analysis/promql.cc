@@ -8,6 +8,8 @@
 #include <regex>
 #include <set>
 
+#include "platform/analysis/where.h"
+
 namespace platsim::platform::analysis {
 namespace internal {
 
@@ -90,22 +92,6 @@ constexpr char kNameLabel[] = "__name__";
 
 // ---------------------------------------------------------------------------
 // Positions and names in messages.
-
-// "column C" for byte offset `pos` of `text`, or "line L, column C" past the
-// first line.
-std::string Where(std::string_view text, std::size_t pos) {
-  pos = std::min(pos, text.size());
-  int line = 1;
-  std::size_t line_start = 0;
-  for (std::size_t i = 0; i < pos; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      line_start = i + 1;
-    }
-  }
-  const std::string column = "column " + std::to_string(pos - line_start + 1);
-  return line == 1 ? column : "line " + std::to_string(line) + ", " + column;
-}
 
 const char* TypeName(ValueType t) {
   switch (t) {
