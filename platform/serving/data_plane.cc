@@ -91,6 +91,7 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
                    servers_[it->second]->state() == ModelServer::State::kServing;
           }));
       first_hop = pools_.back().get();
+      any_pool_ = true;
     } else {
       pools_.push_back(nullptr);
     }
@@ -176,9 +177,7 @@ void DataPlane::Admit(const Pod& pod) {
     queue_proxies_.Set(index, queue_proxy_storage_.back().get());
   }
   server_of_pod_[pod.meta.Key()] = index;
-  if (std::any_of(pools_.begin(), pools_.end(), [](const auto& p) { return p != nullptr; })) {
-    pod_of_hop_[HopOf(pod.meta.Key())] = index;
-  }
+  if (any_pool_) pod_of_hop_[HopOf(pod.meta.Key())] = index;
   pod_nodes_.push_back(pod.node_name);
   if (scrapes_) {
     Labels labels = pod.meta.labels;

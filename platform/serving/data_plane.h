@@ -210,6 +210,7 @@ class DataPlane : public ContainerRuntime {
   std::map<std::string, std::unique_ptr<ServiceProxy>> proxies_;  // by Service key
   std::map<std::string, std::unique_ptr<WeightedSplit>> splits_;  // by stable Service key
   std::vector<std::unique_ptr<ConnectionPool>> pools_;            // by route; null: none
+  bool any_pool_ = false;                                         // some route has connections
   std::map<const Hop*, std::uint32_t> pod_of_hop_;                // the pod behind an endpoint
   // Breaks the connections to pod `pod_key` (it stops or dies).
   void CloseConnections(const std::string& pod_key);
