@@ -512,8 +512,12 @@ RunResult Simulation::Run(const RunOptions& options) {
       }
       if (action.kind == TimelineAction::Kind::kTraffic) {
         // The arrivals have changed on their own (SwitchedArrivals).
-        events_.Emit({engine.Now(), "TrafficChanged", "Service", action.service,
-                      "a new arrival process from now on", {{"source", "timeline"}}});
+        events_.Emit({engine.Now(),
+                      "TrafficChanged",
+                      "Service",
+                      action.service,
+                      "a new arrival process from now on",
+                      {{"source", "timeline"}}});
         return;
       }
       ApplyTimelineAction(api, engine.Now(), action);

@@ -45,8 +45,8 @@ int DeploymentController::DefaultMaxUnavailable(int replicas) {
   return rollout::ResolveFenceposts({}, {}, replicas).second;
 }
 
-void DeploymentController::Scale(const std::string& key, const Deployment& d,
-                                 const ReplicaSet& rs, int replicas) {
+void DeploymentController::Scale(const std::string& key, const Deployment& d, const ReplicaSet& rs,
+                                 int replicas) {
   const int from = rs.replicas;
   ReplicaSet scaled = rs;
   scaled.replicas = replicas;

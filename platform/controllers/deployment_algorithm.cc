@@ -64,8 +64,7 @@ std::vector<int> ProportionalScale(const Deployment& d, int status_replicas,
   // IsSaturated: the old ones to 0.
   if (fresh >= 0) {
     const ScaledSet& f = sets[static_cast<std::size_t>(fresh)];
-    if (f.replicas == d.replicas && f.desired_replicas == d.replicas &&
-        f.available == d.replicas) {
+    if (f.replicas == d.replicas && f.desired_replicas == d.replicas && f.available == d.replicas) {
       for (const std::size_t i : active) {
         if (static_cast<int>(i) != fresh) out[i] = 0;
       }

@@ -27,7 +27,8 @@ struct Fixture {
   AnalysisRunner runner{engine, sink, [this](const AnalysisMetric& m) {
                           script.times[m.name].push_back(sim::ToSeconds(engine.Now()));
                           auto& q = script.phases[m.name];
-                          const AnalysisPhase p = q.empty() ? AnalysisPhase::kSuccessful : q.front();
+                          const AnalysisPhase p =
+                              q.empty() ? AnalysisPhase::kSuccessful : q.front();
                           if (!q.empty()) q.pop_front();
                           return Measurement{p, "1", p == AnalysisPhase::kError ? "boom" : ""};
                         }};
@@ -96,8 +97,7 @@ TEST(AnalysisRun, ASuccessEndsAStreakOfErrorsAndErrorsDoNotCount) {
   f.engine.RunUntil(sim::kHour);
   // 0,10,20,30 errors; 40 success; then 100 (the interval), 110, 120, 130
   // errors; 140 success: the count of 2 is reached.
-  EXPECT_EQ(f.script.times["m"],
-            (std::vector<double>{0, 10, 20, 30, 40, 100, 110, 120, 130, 140}));
+  EXPECT_EQ(f.script.times["m"], (std::vector<double>{0, 10, 20, 30, 40, 100, 110, 120, 130, 140}));
   EXPECT_EQ(f.runner.PhaseOf("ns/run"), kS);
 }
 
