@@ -488,20 +488,16 @@ void ArgoRolloutController::Canary(Sync& s) {
   if (s.scaled) return;
 
   // reconcileCanaryPause, then syncRolloutStatusCanary's step completion.
-  if (r.paused || st.abort || promoted || st.step_index >= n) {
-    if (!promoted && !st.abort && st.step_index >= n && s.fresh != nullptr &&
-        fresh.available >= r.replicas) {
-      Promote(s, "Completed all " + std::to_string(n) + " canary steps");
-    }
-    if (!promoted && st.promote_full && s.fresh != nullptr && fresh.available >= r.replicas) {
-      Promote(s, "Full promotion requested");
+  // shouldFullPromote: past the last step (or promoted in full), once the
+  // new ReplicaSet has every replica available.
+  if (st.promote_full || st.step_index >= n) {
+    if (!promoted && !st.abort && s.fresh != nullptr && fresh.available >= r.replicas) {
+      Promote(s, st.promote_full ? "Full promotion requested"
+                                 : "Completed all " + std::to_string(n) + " canary steps");
     }
     return;
   }
-  if (st.promote_full) {
-    if (s.fresh != nullptr && fresh.available >= r.replicas) Promote(s, "Full promotion requested");
-    return;
-  }
+  if (r.paused || st.abort || promoted) return;
   const CanaryStep& step = r.steps[static_cast<std::size_t>(st.step_index)];
   auto pause_of = [&](const char* reason) {
     return std::find_if(st.pauses.begin(), st.pauses.end(),

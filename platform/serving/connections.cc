@@ -17,8 +17,6 @@ ConnectionPool::ConnectionPool(sim::Engine& engine, RequestTable& table, const s
       rng_(engine.Stream("connections/" + name)),
       clients_(static_cast<std::size_t>(config.clients)) {}
 
-void ConnectionPool::Start() {}
-
 sim::Time ConnectionPool::Jittered(sim::Time t) {
   if (t <= 0 || config_.jitter <= 0) return std::max<sim::Time>(t, 0);
   const double f = 1 + config_.jitter * (2 * rng_.Uniform() - 1);

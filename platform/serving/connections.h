@@ -40,8 +40,6 @@ class ConnectionPool : public Hop {
   ConnectionPool(sim::Engine& engine, RequestTable& table, const std::string& name,
                  ConnectionConfig config, ServiceProxy& proxy, std::function<bool(Hop*)> accepting);
 
-  // Every client's first attempt, now. Call once.
-  void Start();
   // The pod behind `endpoint` stops or dies: its connections break.
   void Closed(Hop* endpoint);
 

@@ -118,9 +118,6 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
 void DataPlane::Start() {
   for (auto& client : clients_)
     client->Start();
-  for (auto& pool : pools_) {
-    if (pool) pool->Start();
-  }
   if (warmup_ > 0) engine_.ScheduleCallbackAt(warmup_, [this] { stats_.StartWindow(warmup_); });
 }
 

@@ -25,7 +25,6 @@ struct Fixture {
     table.AddObserver(&outcomes);
     pool = std::make_unique<ConnectionPool>(
         engine, table, "t", c, proxy, [](Hop* h) { return static_cast<Sink*>(h)->accepting; });
-    pool->Start();
   }
   void Send(int n) {
     for (int i = 0; i < n; ++i)
