@@ -20,6 +20,9 @@ using Labels = std::map<std::string, std::string>;
 
 // The well-known label of a node's zone (k8s.io/api core/v1 LabelTopologyZone).
 inline constexpr const char* kZoneLabel = "topology.kubernetes.io/zone";
+// The labels Knative puts on a revision's pods: its Service's and its own.
+inline constexpr const char* kKnativeServiceLabel = "serving.knative.dev/service";
+inline constexpr const char* kKnativeRevisionLabel = "serving.knative.dev/revision";
 
 // True if every selector pair is in `labels` (a matchLabels selector). An
 // empty selector matches nothing, as for a Service without a selector.

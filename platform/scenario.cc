@@ -747,8 +747,6 @@ void ReadHorizontalPodAutoscaler(MapReader& m, Scenario& s, ManifestContext& ctx
 
 // Knative Serving.
 
-constexpr const char* kKnativeRevisionLabel = "serving.knative.dev/revision";
-
 // Reads one value of a Knative annotation or ConfigMap key (strings there;
 // unquoted numbers read as their text) with the project's readers, then
 // reports one outside upstream's rule `rule`.
@@ -1042,23 +1040,24 @@ void ClaimRendered(ManifestContext& ctx, const Node& doc, const std::string& own
   }
 }
 
-// Renders a Knative Service's latest revision (`k`, with its key, revision
-// name, concurrency, timeout and annotations) from its pod template, as
-// Knative's controllers do (knative/serving pkg/reconciler/revision/
-// resources/deploy.go): a Deployment REVISION-deployment at the initial
-// scale, whose pods carry the revision's labels and the queue-proxy sidecar
-// (requests.cpu 25m, pkg/deployment/config.go
+// The objects of revision `rev` (its name, concurrency, timeout,
+// annotations and given template set) of Knative Service `meta`, as
+// Knative's controllers render them (knative/serving pkg/reconciler/
+// revision/resources/deploy.go): a Deployment REVISION-deployment at the
+// initial scale, whose pods carry the revision's labels and the
+// queue-proxy sidecar (requests.cpu 25m, pkg/deployment/config.go
 // QueueSidecarCPURequestDefault), and a private Service REVISION-private
-// selecting them. `doc` is the manifest it came from.
-void RenderKnativeRevision(const ObjectMeta& meta, PodTemplate pod, KnativeServiceSpec k,
-                           const Node& doc, Scenario& s, ManifestContext& ctx) {
-  pod.labels["serving.knative.dev/service"] = meta.name;
+// selecting them. Sets the revision's deployment and private_service.
+std::pair<Deployment, Service> RenderRevisionObjects(const ObjectMeta& meta, KnativeRevision& rev,
+                                                     const kpa::Config& config) {
+  PodTemplate pod = rev.given;
+  pod.labels[kKnativeServiceLabel] = meta.name;
   pod.labels["serving.knative.dev/configuration"] = meta.name;
-  pod.labels[kKnativeRevisionLabel] = k.revision;
+  pod.labels[kKnativeRevisionLabel] = rev.name;
   pod.requests.cpu_milli += 25;  // the queue-proxy
   pod.containers += 1;
   // deploy.go: the pod's grace period is the revision's timeout.
-  pod.termination_grace = k.timeout;
+  pod.termination_grace = rev.timeout;
   // Without a readiness probe of its own, a revision gets a TCP probe that
   // the queue-proxy runs every 50 ms until it passes (revision defaulting;
   // pkg/queue/readiness/probe.go retryInterval), and the activator probes
@@ -1068,25 +1067,101 @@ void RenderKnativeRevision(const ObjectMeta& meta, PodTemplate pod, KnativeServi
     pod.has_readiness_probe = true;
     pod.readiness = Probe{0, 50 * sim::kMillisecond, 1};
   }
-
   Deployment d;
-  d.meta.name = k.revision + "-deployment";
+  d.meta.name = rev.name + "-deployment";
   d.meta.namespace_name = meta.namespace_name;
   d.meta.labels = meta.labels;
-  d.replicas = kpa::InitialScale(s.knative_autoscaler, k.annotations);
-  d.selector = {{kKnativeRevisionLabel, k.revision}};
+  d.replicas = kpa::InitialScale(config, rev.annotations);
+  d.selector = {{kKnativeRevisionLabel, rev.name}};
   d.pod_template = std::move(pod);
-  k.deployment = d.meta.Key();
+  rev.deployment = d.meta.Key();
   Service svc;
-  svc.meta.name = k.revision + "-private";
+  svc.meta.name = rev.name + "-private";
   svc.meta.namespace_name = meta.namespace_name;
   svc.selector = d.selector;
-  k.private_service = svc.meta.Key();
+  rev.private_service = svc.meta.Key();
+  return {std::move(d), std::move(svc)};
+}
+
+// Renders a Knative Service's first revision (`rev`) into the scenario,
+// its objects among the deployments and services, and adds `k` with it.
+// `doc` is the manifest it came from.
+void RenderKnativeRevision(const ObjectMeta& meta, KnativeRevision rev, KnativeServiceSpec k,
+                           const Node& doc, Scenario& s, ManifestContext& ctx) {
+  auto [d, svc] = RenderRevisionObjects(meta, rev, s.knative_autoscaler);
   ClaimRendered(ctx, doc, "Knative Service " + k.key,
-                {"Deployment/" + k.deployment, "Service/" + k.private_service});
+                {"Deployment/" + rev.deployment, "Service/" + rev.private_service});
   s.deployments.push_back(std::move(d));
   s.services.push_back(std::move(svc));
+  k.revisions.push_back(std::move(rev));
   s.knative_services.push_back(std::move(k));
+}
+
+// A Service's spec.traffic (knative/serving pkg/apis/serving/v1
+// route_validation.go, with route_defaults.go: a target without
+// revisionName is the latest revision): targets of a named revision or of
+// the latest, percents in [0, 100] summing to 100, tags unique DNS-1035
+// labels. Named revisions are checked against the Service's when the
+// whole scenario is read (CheckKnativeTraffic).
+std::vector<KnativeTrafficTarget> ReadKnativeTraffic(const Node& list, Diagnostics& diags) {
+  std::vector<KnativeTrafficTarget> out;
+  if (!list.present()) return {{}};
+  std::int64_t sum = 0;
+  std::map<std::string, std::string> tags;  // tag -> path of its first use
+  for (const Node& entry : ListElements(list, "traffic targets", diags)) {
+    MapReader t(entry, diags);
+    KnativeTrafficTarget target;
+    target.revision = t.String("revisionName", "");
+    const bool pinned = !target.revision.empty();
+    if (t.Has("latestRevision")) {
+      const bool latest = t.Bool("latestRevision", !pinned);
+      if (latest == pinned) {
+        diags.Error(t.Get("latestRevision").location(), t.Get("latestRevision").path(),
+                    "may not set revisionName \"" + target.revision + "\" when latestRevision is " +
+                        (latest ? "true" : "false"));
+      }
+    }
+    if (t.Has("configurationName")) {
+      diags.Error(t.Get("configurationName").location(), t.Get("configurationName").path(),
+                  "must not set the field(s): a Service's route targets its own configuration");
+    }
+    target.percent = static_cast<int>(t.Int("percent", 0, 0, 100));
+    sum += target.percent;
+    if (t.Has("tag")) {
+      const std::string tag = t.String("tag", "");
+      if (!IsDnsLabel(tag) || !std::isalpha(static_cast<unsigned char>(tag[0]))) {
+        diags.Error(t.Get("tag").location(), t.Get("tag").path(), "not a DNS 1035 label");
+      } else if (!tags.emplace(tag, t.Get("tag").path()).second) {
+        diags.Error(t.Get("tag").location(), t.Get("tag").path(),
+                    "Multiple definitions for \"" + tag + "\" (also at " + tags[tag] + ")");
+      }
+    }
+    t.RejectUnknown();
+    out.push_back(std::move(target));
+  }
+  if (sum != 100 && list.IsSequence()) {
+    diags.Error(list.location(), list.path(),
+                "Traffic targets sum to " + std::to_string(sum) + ", want 100");
+  }
+  return out;
+}
+
+// The revisions a Knative Service's traffic names are among those it has
+// created by then (upstream, the route waits for them, not ready).
+void CheckKnativeTraffic(const KnativeServiceSpec& k,
+                         const std::vector<KnativeTrafficTarget>& traffic, const Node& at,
+                         Diagnostics& diags) {
+  for (const KnativeTrafficTarget& t : traffic) {
+    if (t.revision.empty()) continue;
+    const bool known = std::any_of(k.revisions.begin(), k.revisions.end(),
+                                   [&](const KnativeRevision& r) { return r.name == t.revision; });
+    if (!known) {
+      const Node traffic_at = Field(Field(at, "spec"), "traffic");
+      diags.Error(traffic_at.location(), traffic_at.path(),
+                  "Knative Service " + k.key + " has no revision " + t.revision +
+                      " (so far: it waits for it, and is not ready)");
+    }
+  }
 }
 
 // A serving.knative.dev/v1 Service: its template read, then rendered
@@ -1100,11 +1175,7 @@ void ReadKnativeService(MapReader& m, Scenario& s, ManifestContext& ctx) {
   k.key = meta.Key();
   MapReader spec(m.Require("spec"), diags);
   const Node tmpl = spec.Require("template");
-  if (const Node traffic = spec.Get("traffic"); traffic.present()) {
-    diags.Warning(traffic.location(), traffic.path(),
-                  "not simulated yet: all traffic goes to the latest revision (traffic splits "
-                  "between revisions come with rollouts)");
-  }
+  k.traffic = ReadKnativeTraffic(spec.Get("traffic"), diags);
   spec.WarnUnknown(kNotSimulated);
   if (!tmpl.present()) return;
   Node annotations;
@@ -1122,18 +1193,19 @@ void ReadKnativeService(MapReader& m, Scenario& s, ManifestContext& ctx) {
     if (ts.Has("containerConcurrency")) cc = ts.Int("containerConcurrency", 0, 0, 1000);
     if (ts.Has("timeoutSeconds")) timeout = ts.Int("timeoutSeconds", 300, 0, 600);
   };
-  PodTemplate pod = ReadPodTemplate(tmpl, diags, extras);
-  k.annotations = ReadKnativeAnnotations(annotations, s.knative_autoscaler, diags);
-  k.container_concurrency = static_cast<int>(cc.value_or(0));
+  KnativeRevision rev;
+  rev.given = ReadPodTemplate(tmpl, diags, extras);
+  rev.annotations = ReadKnativeAnnotations(annotations, s.knative_autoscaler, diags);
+  rev.container_concurrency = static_cast<int>(cc.value_or(0));
   // timeoutSeconds 0 takes the default (revision defaulting).
-  k.timeout = (timeout.value_or(0) == 0 ? 300 : *timeout) * sim::kSecond;
-  k.revision = revision_name.value_or(meta.name + "-00001");
+  rev.timeout = (timeout.value_or(0) == 0 ? 300 : *timeout) * sim::kSecond;
+  rev.name = revision_name.value_or(meta.name + "-00001");
   if (revision_name && revision_name->rfind(meta.name + "-", 0) != 0) {
     diags.Error(
         tmpl.location(), input::ChildPath(tmpl.path(), "metadata.name"),
         "must have the Service's name followed by '-' as its prefix (" + meta.name + "-...)");
   }
-  RenderKnativeRevision(meta, std::move(pod), std::move(k), m.node(), s, ctx);
+  RenderKnativeRevision(meta, std::move(rev), std::move(k), m.node(), s, ctx);
 }
 
 // A serving.kserve.io/v1beta1 InferenceService's predictor, rendered as
@@ -1212,10 +1284,10 @@ void ReadInferenceService(MapReader& m, Scenario& s, ManifestContext& ctx) {
   if (!predictor.present()) return;
 
   // ComponentExtensionSpec, with ComponentExtensionSpec.Validate's rules.
-  std::optional<std::int64_t> min_replicas, scale_target, cc, timeout;
+  std::optional<std::int64_t> min_replicas, scale_target, cc, timeout, canary;
   std::int64_t max_replicas = 0;
   std::string metric;
-  Node metric_at, target_at;
+  Node metric_at, target_at, canary_at;
   Labels predictor_labels;
   std::string model_format, runtime;
   TemplateExtras extras;
@@ -1254,10 +1326,10 @@ void ReadInferenceService(MapReader& m, Scenario& s, ManifestContext& ctx) {
       metric = p.Enum("scaleMetric", "", {"cpu", "memory", "concurrency", "rps"});
       metric_at = p.Get("scaleMetric");
     }
-    if (const Node canary = p.Get("canaryTrafficPercent"); canary.present()) {
-      diags.Warning(canary.location(), canary.path(),
-                    "not simulated yet (canary traffic comes with rollouts): all traffic goes to "
-                    "the latest revision");
+    // ComponentExtensionSpec validation: canaryTrafficPercent in [0, 100].
+    if (p.Has("canaryTrafficPercent")) {
+      canary = p.Int("canaryTrafficPercent", 100, 0, 100);
+      canary_at = p.Get("canaryTrafficPercent");
     }
     predictor_labels = ReadLabels(p.Get("labels"), diags);
   };
@@ -1291,26 +1363,37 @@ void ReadInferenceService(MapReader& m, Scenario& s, ManifestContext& ctx) {
     }
     KnativeServiceSpec k;
     k.key = Key(meta.namespace_name, name);
-    k.revision = name + "-00001";
-    k.annotations = ReadKnativeAnnotations(annotations, s.knative_autoscaler, diags);
+    // KServe's ksvc reconciler writes the traffic (knative/
+    // ksvc_reconciler.go createKnativeService).
+    k.kserve = true;
+    if (canary) k.canary_percent = static_cast<int>(*canary);
+    KnativeRevision rev;
+    rev.name = name + "-00001";
+    rev.annotations = ReadKnativeAnnotations(annotations, s.knative_autoscaler, diags);
     // min-scale and max-scale annotations on the InferenceService are
     // dropped (constants.ServiceAnnotationDisallowedList); the spec sets them.
-    k.annotations.min_scale = static_cast<int>(min_replicas.value_or(1));
-    k.annotations.max_scale.reset();
-    if (max_replicas != 0) k.annotations.max_scale = static_cast<int>(max_replicas);
-    if (scale_target) k.annotations.target = static_cast<double>(*scale_target);
-    if (metric == "rps") k.annotations.metric = kpa::Metric::kRps;
-    k.container_concurrency = static_cast<int>(cc.value_or(0));
-    if (timeout.value_or(0) > 0) k.timeout = *timeout * sim::kSecond;
+    rev.annotations.min_scale = static_cast<int>(min_replicas.value_or(1));
+    rev.annotations.max_scale.reset();
+    if (max_replicas != 0) rev.annotations.max_scale = static_cast<int>(max_replicas);
+    if (scale_target) rev.annotations.target = static_cast<double>(*scale_target);
+    if (metric == "rps") rev.annotations.metric = kpa::Metric::kRps;
+    rev.container_concurrency = static_cast<int>(cc.value_or(0));
+    if (timeout.value_or(0) > 0) rev.timeout = *timeout * sim::kSecond;
+    rev.given = std::move(pod);
     ObjectMeta ksvc = meta;
     ksvc.name = name;
     isvc.service = k.key;
-    isvc.deployment = Key(meta.namespace_name, k.revision + "-deployment");
-    RenderKnativeRevision(ksvc, std::move(pod), std::move(k), doc, s, ctx);
+    isvc.deployment = Key(meta.namespace_name, rev.name + "-deployment");
+    RenderKnativeRevision(ksvc, std::move(rev), std::move(k), doc, s, ctx);
     s.inference_services.push_back(std::move(isvc));
     return;
   }
 
+  if (canary) {
+    diags.Warning(canary_at.location(), canary_at.path(),
+                  "has no effect in the Standard deployment mode: KServe splits traffic between "
+                  "revisions in Knative mode only; a new predictor rolls out as a Deployment does");
+  }
   // Standard: validateScalingHPACompExtension for the hpa class.
   const bool hpa = autoscaler_class == "hpa";
   if (hpa && !metric.empty() && metric != "cpu" && metric != "memory") {
@@ -1872,6 +1955,99 @@ void ReadManifests(const Node& list, const std::filesystem::path& base, Scenario
 
 // spec.timeline: actions at times within the run, on Deployments among the
 // manifests; checked before anything runs.
+// A Knative Service (or an InferenceService's) applied on the timeline.
+struct KnativeApply {
+  TimelineAction action;  // its time
+  KnativeServiceSpec applied;
+  Node doc;
+  std::string isvc;  // the InferenceService's key, if it is one's
+  Labels labels;     // the Service's, which its revisions' Deployments carry
+};
+
+// Knative Services applied on the timeline, in time order, as Knative's
+// configuration reconciler takes them (pkg/reconciler/configuration): a
+// changed template (the pod template, the revision's annotations,
+// containerConcurrency, timeoutSeconds, its name) is a new revision,
+// <service>-<generation as 5 digits> unless the template names it; the
+// route's traffic is the apply's (spec.traffic, defaulted to the latest
+// revision), or for an InferenceService what KServe makes of its
+// canaryTrafficPercent.
+void AddKnativeRevisions(std::vector<KnativeApply>& applies, Scenario& s, Diagnostics& diags) {
+  std::stable_sort(applies.begin(), applies.end(),
+                   [](const auto& x, const auto& y) { return x.action.at < y.action.at; });
+  std::set<std::string> objects;  // Deployment/KEY and Service/KEY of the scenario
+  for (const Deployment& d : s.deployments)
+    objects.insert("Deployment/" + d.meta.Key());
+  for (const Service& svc : s.services)
+    objects.insert("Service/" + svc.meta.Key());
+  for (KnativeApply& x : applies) {
+    const std::string& key = x.applied.key;
+    const auto k = std::find_if(s.knative_services.begin(), s.knative_services.end(),
+                                [&](const KnativeServiceSpec& y) { return y.key == key; });
+    if (k == s.knative_services.end() || k->kserve != !x.isvc.empty()) {
+      diags.Error(x.doc.location(), x.doc.path(),
+                  x.isvc.empty() ? "no Knative Service " + key + " among the scenario's manifests"
+                                 : "no InferenceService " + x.isvc +
+                                       " in Knative mode among the scenario's "
+                                       "manifests");
+      continue;
+    }
+    KnativeRevision rev = x.applied.first();
+    const KnativeRevision& latest = k->revisions.back();
+    const std::string ns = key.substr(0, key.find('/'));
+    const std::string name = key.substr(key.find('/') + 1);
+    const bool named = rev.name != name + "-00001";  // the template's metadata.name
+    const bool changed = TemplateHash(rev.given) != TemplateHash(latest.given) ||
+                         !(rev.annotations == latest.annotations) ||
+                         rev.container_concurrency != latest.container_concurrency ||
+                         rev.timeout != latest.timeout || (named && rev.name != latest.name);
+    TimelineAction a = x.action;
+    a.knative = key;
+    a.traffic = x.applied.traffic;
+    a.canary_percent = x.applied.canary_percent;
+    if (changed) {
+      if (!named) {
+        char suffix[16];
+        std::snprintf(suffix, sizeof suffix, "-%05zu", k->revisions.size() + 1);
+        rev.name = name + suffix;
+      }
+      const bool taken = std::any_of(k->revisions.begin(), k->revisions.end(),
+                                     [&](const KnativeRevision& r) { return r.name == rev.name; });
+      if (taken) {
+        const Node at = Field(Field(Field(x.doc, "spec"), "template"), "metadata");
+        diags.Error(at.location(), at.path(),
+                    "a changed template needs a new revision name: " + rev.name + " exists");
+        continue;
+      }
+      if (rev.timeout != k->first().timeout) {
+        const Node at = Field(Field(x.doc, "spec"), "template");
+        diags.Error(at.location(), at.path(),
+                    "revisions of one Service with different timeoutSeconds are not simulated "
+                    "yet");
+      }
+      ObjectMeta meta;
+      meta.namespace_name = ns;
+      meta.name = name;
+      meta.labels = x.labels;
+      auto [d, svc] = RenderRevisionObjects(meta, rev, s.knative_autoscaler);
+      for (const std::string& o :
+           {"Deployment/" + rev.deployment, "Service/" + rev.private_service}) {
+        if (!objects.insert(o).second) {
+          diags.Error(x.doc.location(), x.doc.path(),
+                      "Knative Service " + key + " creates " + o +
+                          ", which is already among the manifests");
+        }
+      }
+      rev.deployment_object = std::move(d);
+      rev.service_object = std::move(svc);
+      a.revision = static_cast<int>(k->revisions.size());
+      k->revisions.push_back(std::move(rev));
+    }
+    CheckKnativeTraffic(*k, a.traffic, x.doc, diags);
+    s.timeline.push_back(std::move(a));
+  }
+}
+
 void ReadTimeline(const Node& list, const std::filesystem::path& base, Scenario& s,
                   Diagnostics& diags) {
   // The node actions, checked in time order once all are read.
@@ -1887,6 +2063,9 @@ void ReadTimeline(const Node& list, const std::filesystem::path& base, Scenario&
   std::set<std::string> deployments;
   for (const Deployment& d : s.deployments)
     deployments.insert(d.meta.Key());
+  // Applies of Knative Services, made into revisions in time order once
+  // all are read.
+  std::vector<KnativeApply> knative_applies;
   for (const Node& entry : ListElements(list, "timeline actions", diags)) {
     MapReader m(entry, diags);
     TimelineAction a;
@@ -2034,14 +2213,38 @@ void ReadTimeline(const Node& list, const std::filesystem::path& base, Scenario&
       Scenario applied;
       ManifestContext actx{diags, {}, {}, {}, {}};
       ReadManifestEntry(apply, base, applied, actx);
-      const std::size_t others = applied.services.size() + applied.autoscalers.size() +
-                                 applied.knative_services.size() +
-                                 applied.inference_services.size() + applied.namespaces.size() +
-                                 applied.analysis_templates.size();
-      if (others > 0 || (applied.deployments.empty() && applied.rollouts.empty())) {
+      // A Knative Service (an InferenceService's in Knative mode too)
+      // renders one Deployment and one Service: its revision's.
+      std::set<std::string> rendered;
+      for (const KnativeServiceSpec& k : applied.knative_services)
+        rendered.insert(k.first().deployment);
+      const auto standard_isvcs =
+          std::count_if(applied.inference_services.begin(), applied.inference_services.end(),
+                        [](const InferenceServiceSpec& i) { return !i.knative; });
+      const std::size_t others = applied.services.size() - applied.knative_services.size() +
+                                 applied.autoscalers.size() + applied.namespaces.size() +
+                                 applied.analysis_templates.size() +
+                                 static_cast<std::size_t>(standard_isvcs);
+      if (others > 0 || (applied.deployments.size() == rendered.size() &&
+                         applied.rollouts.empty() && applied.knative_services.empty())) {
         diags.Error(apply.location(), apply.path(),
-                    "a timeline apply takes Deployments and Rollouts only (so far): changes to "
-                    "other kinds are not simulated yet");
+                    "a timeline apply takes Deployments, Rollouts, Knative Services and "
+                    "InferenceServices in Knative mode only (so far): changes to other kinds "
+                    "are not simulated yet");
+      }
+      for (KnativeServiceSpec& k : applied.knative_services) {
+        const InferenceServiceSpec* isvc = nullptr;
+        for (const InferenceServiceSpec& i : applied.inference_services) {
+          if (i.service == k.key) isvc = &i;
+        }
+        const Node doc = isvc != nullptr ? actx.objects["InferenceService/" + isvc->key]
+                                         : actx.objects["KnativeService/" + k.key];
+        Deployment rendered_deployment;
+        for (const Deployment& d : applied.deployments) {
+          if (d.meta.Key() == k.first().deployment) rendered_deployment = d;
+        }
+        knative_applies.push_back({a, std::move(k), doc, isvc != nullptr ? isvc->key : "",
+                                   rendered_deployment.meta.labels});
       }
       // A Rollout's analysis must name templates the scenario has.
       CheckRollouts(s, actx);
@@ -2068,6 +2271,7 @@ void ReadTimeline(const Node& list, const std::filesystem::path& base, Scenario&
         s.timeline.push_back(std::move(one));
       }
       for (const Deployment& d : applied.deployments) {
+        if (rendered.count(d.meta.Key())) continue;
         if (!deployments.count(d.meta.Key())) {
           const Node doc = actx.objects["Deployment/" + d.meta.Key()];
           diags.Error(doc.location(), doc.path(),
@@ -2114,6 +2318,7 @@ void ReadTimeline(const Node& list, const std::filesystem::path& base, Scenario&
     }
     m.RejectUnknown();
   }
+  AddKnativeRevisions(knative_applies, s, diags);
   std::stable_sort(s.timeline.begin(), s.timeline.end(),
                    [](const TimelineAction& x, const TimelineAction& y) { return x.at < y.at; });
   for (auto& [entry, phases] : changes) {
@@ -2465,13 +2670,14 @@ void CheckKnative(const Scenario& s, ManifestContext& ctx) {
   const auto services = ByKey(s.services);
   std::map<std::string, std::string> scaled;  // revision Deployment -> Knative Service
   for (const KnativeServiceSpec& k : s.knative_services) {
-    scaled.emplace(k.deployment, k.key);
+    scaled.emplace(k.first().deployment, k.key);
+    const Node& at = ctx.objects["KnativeService/" + k.key];
     if (services.count(k.key)) {
-      const Node& at = ctx.objects["KnativeService/" + k.key];
       ctx.diags.Error(at.location(), at.path(),
                       "Knative Service " + k.key +
                           " needs the v1 Service of its name, which another manifest defines");
     }
+    CheckKnativeTraffic(k, k.traffic, at, ctx.diags);
   }
   for (std::size_t i = 0; i < s.autoscalers.size(); ++i) {
     const auto k = scaled.find(s.autoscalers[i].target);
@@ -2589,7 +2795,7 @@ void ReadModelServers(const Node& list, const std::filesystem::path& base, Scena
       spec.deployment =
           ReadReference(m, entry, "knativeService", knative, seen_knative, "model server", diags);
       if (const auto k = knative.find(spec.deployment); k != knative.end()) {
-        spec.deployment = k->second->deployment;
+        spec.deployment = k->second->first().deployment;
         if (!seen.insert(spec.deployment).second) {
           diags.Error(entry.location(), entry.path(),
                       "duplicate model server for " + spec.deployment + " (Knative Service " +
@@ -2775,12 +2981,12 @@ void ReadSpec(const Node& spec_node, const std::filesystem::path& base, Scenario
   // its breaker at the revision's containerConcurrency (whatever version).
   for (const KnativeServiceSpec& k : s.knative_services) {
     for (ModelServerSpec& m : s.model_servers) {
-      if (m.deployment != k.deployment) continue;
+      if (m.deployment != k.first().deployment) continue;
       m.config.queue_proxy = true;
-      m.config.container_concurrency = k.container_concurrency;
+      m.config.container_concurrency = k.first().container_concurrency;
       for (auto& [image, v] : m.versions) {
         v.config.queue_proxy = true;
-        v.config.container_concurrency = k.container_concurrency;
+        v.config.container_concurrency = k.first().container_concurrency;
       }
     }
   }

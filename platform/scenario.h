@@ -78,19 +78,50 @@ struct TrafficSpec {
   ConnectionConfig connections;                            // clients 0: none
 };
 
-// A Knative Service (serving.knative.dev/v1) as the loader renders it:
-// its revision's Deployment and private Service are among the scenario's
-// deployments and services; the KPA scales the Deployment, and traffic to
-// the Knative Service goes through its ingress and activator.
-struct KnativeServiceSpec {
-  static constexpr const char* kKind = "Knative Service";
-  std::string key;              // namespace/name of the Knative Service
-  std::string revision;         // its revision's name
+// One revision of a Knative Service, as its template renders it: a
+// Deployment <revision>-deployment, which its KPA scales, and a private
+// Service <revision>-private selecting its pods.
+struct KnativeRevision {
+  std::string name;             // the revision's name
   std::string deployment;       // namespace/<revision>-deployment
   std::string private_service;  // namespace/<revision>-private
   int container_concurrency = 0;
   sim::Time timeout = 300 * sim::kSecond;  // timeoutSeconds
   kpa::Annotations annotations;
+  // The template as given (before the revision's labels and queue-proxy),
+  // to tell whether a later apply changes it.
+  PodTemplate given;
+  // A revision that a timeline apply creates: its objects, created then
+  // (the first revision's are among the scenario's deployments and
+  // services).
+  std::optional<Deployment> deployment_object;
+  std::optional<Service> service_object;
+};
+
+// A route's traffic target (spec.traffic[]): a named revision, or the
+// latest ready revision of the Service's configuration.
+struct KnativeTrafficTarget {
+  std::string revision;  // empty: latestRevision
+  int percent = 100;
+  bool operator==(const KnativeTrafficTarget&) const = default;
+};
+
+// A Knative Service (serving.knative.dev/v1) as the loader renders it: its
+// first revision's Deployment and private Service are among the scenario's
+// deployments and services; traffic to the Knative Service goes through its
+// ingress, split over its revisions, and each revision's activator.
+struct KnativeServiceSpec {
+  static constexpr const char* kKind = "Knative Service";
+  std::string key;  // namespace/name of the Knative Service
+  // Every revision the run creates: the first, then one per timeline apply
+  // that changes the template, in order.
+  std::vector<KnativeRevision> revisions;
+  std::vector<KnativeTrafficTarget> traffic = {{}};  // spec.traffic
+  // An InferenceService's predictor: KServe writes the traffic from its
+  // canaryTrafficPercent (none: every request to the latest revision).
+  bool kserve = false;
+  std::optional<int> canary_percent;
+  const KnativeRevision& first() const { return revisions.front(); }
 };
 
 // A KServe InferenceService (serving.kserve.io/v1beta1) as the loader
@@ -132,8 +163,16 @@ struct TimelineAction {
   // kApply of a Rollout (then `rollout` is its key), kPromote, kAbort.
   std::string rollout;
   std::optional<ArgoRollout> rollout_manifest;
-  bool full = false;             // kPromote --full
-  std::string service;           // kTraffic: the traffic entry's Service
+  bool full = false;    // kPromote --full
+  std::string service;  // kTraffic: the traffic entry's Service
+  // kApply of a Knative Service or an InferenceService in Knative mode:
+  // `knative` is the Knative Service's key; `revision` the index of the
+  // revision the apply creates (-1: the template is unchanged); its
+  // traffic, or its predictor's canaryTrafficPercent, from then on.
+  std::string knative;
+  int revision = -1;
+  std::vector<KnativeTrafficTarget> traffic;
+  std::optional<int> canary_percent;
   int replicas = 0;              // kScale
   std::int64_t to_revision = 0;  // kUndo: 0 is the revision before the current
 };

@@ -16,6 +16,7 @@
 #include "platform/controllers/deployment.h"
 #include "platform/controllers/endpoints.h"
 #include "platform/controllers/hpa.h"
+#include "platform/controllers/knative_route.h"
 #include "platform/controllers/kpa.h"
 #include "platform/controllers/node_lifecycle.h"
 #include "platform/controllers/replicaset.h"
@@ -199,8 +200,15 @@ RunResult Simulation::Run(const RunOptions& options) {
     r.service_key = t.service;
     r.stream = t.stream;
     if (const auto k = knative.find(t.service); k != knative.end()) {
-      r.knative = RouteConfig::Knative{k->second->private_service, k->second->container_concurrency,
-                                       k->second->timeout};
+      RouteConfig::Knative path;
+      const std::string ns = k->first.substr(0, k->first.find('/'));
+      for (const KnativeRevision& rev : k->second->revisions) {
+        path.revisions.push_back(
+            {ns + "/" + rev.name, rev.private_service, rev.container_concurrency});
+      }
+      path.timeout = k->second->first().timeout;
+      path.pods = {{kKnativeServiceLabel, k->first.substr(ns.size() + 1)}};
+      r.knative = std::move(path);
     }
     // A Rollout that routes traffic splits its stable Service's requests.
     for (const ArgoRollout& ro : sc.rollouts) {
@@ -227,6 +235,16 @@ RunResult Simulation::Run(const RunOptions& options) {
     if (a.manifest) image_of.emplace(a.deployment, &a.manifest->pod_template.image);
     if (a.rollout_manifest) image_of.emplace(a.rollout, &a.rollout_manifest->pod_template.image);
   }
+  // A Knative Service's later revisions serve as its model server entry
+  // says, by their images as its first revision's pods do, behind a
+  // queue-proxy at their own containerConcurrency.
+  std::multimap<std::string, const KnativeRevision*> later_revisions;  // by the first's Deployment
+  for (const auto& k : sc.knative_services) {
+    for (std::size_t i = 1; i < k.revisions.size(); ++i) {
+      later_revisions.emplace(k.first().deployment, &k.revisions[i]);
+      image_of.emplace(k.first().deployment, &k.revisions[i].given.image);
+    }
+  }
   for (const auto& m : sc.model_servers) {
     servers[m.deployment] = m.config;
     const auto [from, to] = image_of.equal_range(m.deployment);
@@ -235,6 +253,16 @@ RunResult Simulation::Run(const RunOptions& options) {
     for (const auto& [image, v] : m.versions) {
       servers[m.deployment + "@" + image] = v.config;
       images[image] = {v.image_pull, v.image_size_bytes};
+    }
+    const auto [later, end] = later_revisions.equal_range(m.deployment);
+    for (auto it = later; it != end; ++it) {
+      const KnativeRevision& rev = *it->second;
+      auto& config = servers[rev.deployment] = m.config;
+      config.container_concurrency = rev.container_concurrency;
+      for (const auto& [image, v] : m.versions) {
+        auto& version = servers[rev.deployment + "@" + image] = v.config;
+        version.container_concurrency = rev.container_concurrency;
+      }
     }
   }
   DataPlane data_plane(engine, api, std::move(routes), std::move(servers), sc.service_proxy,
@@ -258,7 +286,12 @@ RunResult Simulation::Run(const RunOptions& options) {
   std::map<std::string, std::vector<std::size_t>> routes_of_workload;  // by kind/key
   auto snapshot = [&](const std::string& kind, const std::string& key) {
     auto [it, first] = routes_of_workload.try_emplace(kind + "/" + key);
-    if (first) {
+    if (first && kind == KnativeServiceSpec::kKind) {
+      // A Knative Service's clients.
+      for (std::size_t r = 0; r < sc.traffic.size(); ++r) {
+        if (sc.traffic[r].service == key) it->second.push_back(r);
+      }
+    } else if (first) {
       const ObjectMeta* meta = nullptr;
       const PodTemplate* pod = nullptr;
       if (const Deployment* d = kind == "Deployment" ? api.Get<Deployment>(key) : nullptr) {
@@ -346,25 +379,46 @@ RunResult Simulation::Run(const RunOptions& options) {
         });
   }
   // The Knative autoscaler, only where a scenario has Knative Services.
+  // Their revisions' routes, and their releases: where any has a timeline
+  // apply.
   std::optional<KnativeAutoscaler> kpa;
+  std::optional<KnativeRouting> knative_routing;
+  std::vector<std::pair<RolloutSnapshot, RolloutSnapshot>> release_counts;  // start, end
   if (!sc.knative_services.empty()) {
     std::vector<KnativeAutoscaler::Revision> revisions;
     for (const auto& k : sc.knative_services) {
-      revisions.push_back(
-          {k.key, k.deployment, k.private_service, k.container_concurrency, k.annotations});
+      const KnativeRevision& r = k.first();
+      revisions.push_back({k.key.substr(0, k.key.find('/') + 1) + r.name, k.key, r.deployment,
+                           r.private_service, r.container_concurrency, r.annotations});
     }
     kpa.emplace(
         engine, api, events_, sc.knative_autoscaler, std::move(revisions),
-        [&data_plane](const std::string& service) {
-          const DataPlane::Load l = data_plane.LoadOf(service);
+        [&data_plane](const std::string& revision) {
+          const DataPlane::Load l = data_plane.LoadOf(revision);
           return KnativeAutoscaler::Load{l.request_seconds, l.arrived};
         },
-        [&data_plane](const std::string& service, bool proxy) {
-          data_plane.SetActivatorInPath(service, proxy);
+        [&data_plane](const std::string& revision, bool proxy) {
+          data_plane.SetActivatorInPath(revision, proxy);
         },
         sc.warmup);
     data_plane.OnActivatorReport(
-        [&kpa](const std::string& service) { kpa->ActivatorReport(service); });
+        [&kpa](const std::string& revision) { kpa->ActivatorReport(revision); });
+    if (std::any_of(sc.timeline.begin(), sc.timeline.end(),
+                    [](const TimelineAction& a) { return !a.knative.empty(); })) {
+      knative_routing.emplace(engine, api, events_, sc.knative_services, *kpa,
+                              [&data_plane](const std::string& ksvc, const std::vector<int>& p) {
+                                data_plane.SetRevisionWeights(ksvc, p);
+                              });
+      kpa->OnInitialized([&knative_routing](const std::string& revision) {
+        knative_routing->RevisionReady(revision);
+      });
+      knative_routing->OnRelease([&](std::size_t index) {
+        const auto& release = knative_routing->releases()[index];
+        if (release_counts.size() <= index) release_counts.resize(index + 1);
+        (release.ended ? release_counts[index].second : release_counts[index].first) =
+            snapshot(KnativeServiceSpec::kKind, release.service);
+      });
+    }
   }
   // The cluster autoscaler, only where a node pool autoscales.
   std::optional<ClusterAutoscaler> cluster_autoscaler;
@@ -510,6 +564,17 @@ RunResult Simulation::Run(const RunOptions& options) {
         ApplyRolloutAction(api, engine.Now(), action);
         return;
       }
+      if (!action.knative.empty()) {
+        events_.Emit({engine.Now(),
+                      "Applied",
+                      KnativeServiceSpec::kKind,
+                      action.knative,
+                      "service.serving.knative.dev/" +
+                          action.knative.substr(action.knative.find('/') + 1) + " configured",
+                      {{"source", "timeline"}}});
+        knative_routing->Apply(action);
+        return;
+      }
       if (action.kind == TimelineAction::Kind::kTraffic) {
         // The arrivals have changed on their own (SwitchedArrivals).
         events_.Emit({engine.Now(),
@@ -599,10 +664,10 @@ RunResult Simulation::Run(const RunOptions& options) {
     }
     if (kpa) {
       for (const auto& k : sc.knative_services) {
-        add_autoscaler("PodAutoscaler/" + k.key,
-                       [&kpa, key = k.key]() -> std::optional<AutoscalerObservation> {
-                         return kpa->ObservationOf(key);
-                       });
+        for (const KnativeRevision& r : k.revisions) {
+          const std::string key = k.key.substr(0, k.key.find('/') + 1) + r.name;
+          add_autoscaler("PodAutoscaler/" + key, [&kpa, key] { return kpa->ObservationOf(key); });
+        }
       }
     }
     recorder->Start(0, sc.duration);
@@ -716,6 +781,14 @@ RunResult Simulation::Run(const RunOptions& options) {
     r.metrics["settled_s"] = u.settled ? sim::ToSeconds(*u.settled) : kNaN;
     add_rollout(std::move(r), u.started, u.ended,
                 i < update_counts.size() ? &update_counts[i] : nullptr);
+  }
+  for (std::size_t i = 0; knative_routing && i < knative_routing->releases().size(); ++i) {
+    const auto& release = knative_routing->releases()[i];
+    RunResult::Rollout r{release.service, release.revision, release.outcome, {}};
+    r.kind = KnativeServiceSpec::kKind;
+    r.metrics["steps"] = release.steps;
+    add_rollout(std::move(r), release.started, release.ended,
+                i < release_counts.size() ? &release_counts[i] : nullptr);
   }
   if (analysis_runs) {
     for (const AnalysisRunner::Summary& a : analysis_runs->Summaries()) {

@@ -46,11 +46,8 @@ KnativeAutoscaler::KnativeAutoscaler(sim::Engine& engine, ApiServer& api, EventS
       set_proxy_(std::move(set_proxy)),
       warmup_(warmup) {
   const sim::Time now = engine_.Now();
-  for (Revision& r : revisions) {
-    const kpa::DeciderSpec spec = kpa::MakeDecider(config_, r.annotations, r.container_concurrency);
-    const std::string key = r.service;
-    states_.emplace(key, State(std::move(r), spec, now, warmup_));
-  }
+  for (Revision& r : revisions)
+    AddRevision(std::move(r));
   engine_.ScheduleCallbackAfter(kBucket, [this] { Second(); });
   // The results count from the warm-up (as the HPA controller's).
   if (warmup_ > now) {
@@ -62,6 +59,23 @@ KnativeAutoscaler::KnativeAutoscaler(sim::Engine& engine, ApiServer& api, EventS
       }
     });
   }
+}
+
+void KnativeAutoscaler::AddRevision(Revision r) {
+  const kpa::DeciderSpec spec = kpa::MakeDecider(config_, r.annotations, r.container_concurrency);
+  const std::string key = r.key;
+  states_.emplace(key, State(std::move(r), spec, engine_.Now(), warmup_));
+}
+
+void KnativeAutoscaler::SetReachable(const std::string& revision, bool reachable) {
+  const auto it = states_.find(revision);
+  if (it == states_.end() || it->second.spec.reachable == reachable) return;
+  State& s = it->second;
+  // The PodAutoscaler's spec changed: the decider takes the new spec
+  // (multiscaler.go Update) and the reconciler applies the new bounds.
+  s.spec.reachable = reachable;
+  s.decider.Update(s.spec);
+  Reconcile(s);
 }
 
 // Every second a scrape; every other second, after it, the deciders' tick.
@@ -174,7 +188,7 @@ void KnativeAutoscaler::Reconcile(State& s) {
     if (!s.requeue || at < s.requeue_at) {
       if (s.requeue) engine_.Cancel(*s.requeue);
       s.requeue_at = at;
-      const std::string key = rev.service;
+      const std::string key = rev.key;
       s.requeue = engine_.ScheduleCallbackAt(at, [this, key] {
         State& again = states_.at(key);
         again.requeue.reset();
@@ -183,11 +197,12 @@ void KnativeAutoscaler::Reconcile(State& s) {
     }
   }
   const bool was_proxy = s.status.proxy;
+  const bool was_initialized = s.status.initialized;
   const kpa::Activity was = s.status.activity;
   kpa::Reconciled(config_, rev.annotations, s.spec, d.scale, s.last.excess_burst_capacity,
                   ReadyPods(s), now, s.status);
   if (s.status.proxy != was_proxy) {
-    set_proxy_(rev.service, s.status.proxy);
+    set_proxy_(rev.key, s.status.proxy);
     Emit(s, s.status.proxy ? "Proxy" : "Serve",
          std::string("the activator is ") + (s.status.proxy ? "in" : "out of") +
              " the request path (excess burst capacity " +
@@ -208,6 +223,7 @@ void KnativeAutoscaler::Reconcile(State& s) {
     }
     Emit(s, ActivityReason(s.status.activity), message);
   }
+  if (s.status.initialized && !was_initialized && on_initialized_) on_initialized_(rev.key);
 }
 
 void KnativeAutoscaler::Emit(const State& s, const std::string& reason,
@@ -215,16 +231,19 @@ void KnativeAutoscaler::Emit(const State& s, const std::string& reason,
   events_.Emit({engine_.Now(),
                 reason,
                 "PodAutoscaler",
-                s.revision.service,
+                s.revision.key,
                 message,
                 {{"deployment", s.revision.deployment},
                  {"desired", std::to_string(s.last.desired)},
                  {"panic", s.decider.panicking() ? "true" : "false"}}});
 }
 
-AutoscalerObservation KnativeAutoscaler::ObservationOf(const std::string& service) const {
-  const State& s = states_.at(service);
-  return {s.replicas, s.observed, s.spec.target_value, s.decider.panicking()};
+std::optional<AutoscalerObservation> KnativeAutoscaler::ObservationOf(
+    const std::string& revision) const {
+  const auto it = states_.find(revision);
+  if (it == states_.end()) return std::nullopt;
+  const State& s = it->second;
+  return AutoscalerObservation{s.replicas, s.observed, s.spec.target_value, s.decider.panicking()};
 }
 
 std::map<std::string, std::map<std::string, double>> KnativeAutoscaler::Results(

@@ -46,22 +46,23 @@ namespace platsim::platform {
 
 class KnativeAutoscaler {
  public:
-  // One Knative Service's (latest) revision.
+  // A revision of a Knative Service: its PodAutoscaler.
   struct Revision {
+    std::string key;              // namespace/name of the revision (and its PodAutoscaler)
     std::string service;          // namespace/name of the Knative Service
     std::string deployment;       // namespace/name of the revision's Deployment
     std::string private_service;  // its private v1 Service: ready pods are its ready endpoints
     int container_concurrency = 0;
     kpa::Annotations annotations;
   };
-  // A Knative Service's requests since the run began: request-seconds in
-  // the system and arrivals (DataPlane::LoadOf).
+  // A revision's requests since the run began: request-seconds in the
+  // system and arrivals (DataPlane::LoadOf), by revision key.
   struct Load {
     double request_seconds = 0, arrived = 0;
   };
-  using LoadOf = std::function<Load(const std::string& service)>;
-  // Puts the activator in the path of a Knative Service (true) or not.
-  using SetProxy = std::function<void(const std::string& service, bool proxy)>;
+  using LoadOf = std::function<Load(const std::string& revision)>;
+  // Puts the activator in the path of a revision (true) or not.
+  using SetProxy = std::function<void(const std::string& revision, bool proxy)>;
 
   // Borrows engine, api and events. Scrapes every second from the first
   // on and, after the scrape of every even second, ticks the deciders and
@@ -70,17 +71,29 @@ class KnativeAutoscaler {
                     const kpa::Config& config, std::vector<Revision> revisions, LoadOf load,
                     SetProxy set_proxy, sim::Time warmup);
 
-  // The activator's immediate stat for `service` (its first request of a
-  // reporting second).
-  void ActivatorReport(const std::string& service);
+  // A revision created during the run (its Deployment and private Service
+  // created with it).
+  void AddRevision(Revision revision);
+  // The revision's routing state: unreachable (no route names it), its
+  // min-scale no longer holds (PodAutoscaler spec.reachability).
+  void SetReachable(const std::string& revision, bool reachable);
+  // Calls `fn` with a revision's key when its PodAutoscaler first reaches
+  // the initial scale (ScaleTargetInitialized: the revision is ready).
+  void OnInitialized(std::function<void(const std::string& revision)> fn) {
+    on_initialized_ = std::move(fn);
+  }
 
-  // What each revision's autoscaler did from the warm-up to `now`, by
-  // Knative Service key (summary.json's `autoscalers`).
+  // The activator's immediate stat for `revision` (its first request of a
+  // reporting second).
+  void ActivatorReport(const std::string& revision);
+
+  // What each revision's autoscaler did from the warm-up (or its creation)
+  // to `now`, by revision key (summary.json's `autoscalers`).
   std::map<std::string, std::map<std::string, double>> Results(sim::Time now) const;
-  // The observation of Knative Service `service`'s revision now: the scale
-  // last written, the stable window's average at the last decision and the
-  // target, and panic mode.
-  AutoscalerObservation ObservationOf(const std::string& service) const;
+  // The observation of revision `revision` now (none before it exists):
+  // the scale last written, the stable window's average at the last
+  // decision and the target, and panic mode.
+  std::optional<AutoscalerObservation> ObservationOf(const std::string& revision) const;
 
  private:
   struct State {
@@ -117,7 +130,8 @@ class KnativeAutoscaler {
   const LoadOf load_;
   const SetProxy set_proxy_;
   const sim::Time warmup_;
-  std::map<std::string, State> states_;  // by Knative Service key
+  std::map<std::string, State> states_;  // by revision key
+  std::function<void(const std::string&)> on_initialized_;
 };
 
 }  // namespace platsim::platform

@@ -64,6 +64,7 @@ struct Annotations {
   std::optional<int> min_scale, max_scale, initial_scale, activation_scale;
   bool weighted_exponential = false;           // metric-aggregation-algorithm
   std::optional<sim::Time> progress_deadline;  // serving.knative.dev/progress-deadline
+  bool operator==(const Annotations&) const = default;
 };
 
 // What the decider scales against (pkg/reconciler/autoscaling/resources/
@@ -170,6 +171,9 @@ class Autoscaler {
   // result, which the caller ignores).
   ScaleResult Scale(sim::Time now, int ready, std::optional<Observed> observed);
   bool panicking() const { return panic_time_.has_value(); }
+  // A new spec for the same revision (autoscaler.go Update): its
+  // reachability, say.
+  void Update(const DeciderSpec& spec) { spec_ = spec; }
 
   // A test hook, as upstream's tests set the panic state.
   void SetPanic(sim::Time since, std::int32_t max_panic_pods) {

@@ -37,28 +37,29 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
                   [](const auto& c) { return c.second.queue_proxy; })) {
     table_.AddObserver(&queue_proxies_);
   }
+  revision_loads_.table = &table_;
+  auto proxy_of = [&](const std::string& service, Balancer balancer) {
+    auto& slot = proxies_[service];
+    if (!slot) {
+      slot = std::make_unique<ServiceProxy>(engine_, table_, service, balancer);
+      kube_proxy_.AddProxy(*slot);
+    }
+    return slot.get();
+  };
   for (std::uint32_t i = 0; i < routes.size(); ++i) {
     RouteConfig& config = routes[i];
-    const std::string& backend = config.knative ? config.knative->backend : config.service_key;
-    auto& proxy_slot = proxies_[backend];
-    if (!proxy_slot) {
-      proxy_slot = std::make_unique<ServiceProxy>(engine_, table_, backend, config.balancer);
-      kube_proxy_.AddProxy(*proxy_slot);
-    }
-    ServiceProxy* service_proxy = proxy_slot.get();
+    const std::string& backend =
+        config.knative ? config.knative->revisions.front().backend : config.service_key;
+    ServiceProxy* service_proxy = proxy_of(backend, config.balancer);
+    std::vector<ServiceProxy*> route_proxies = {service_proxy};
     Hop* first_hop = service_proxy;
     if (!config.canary_service.empty()) {
-      auto& canary = proxies_[config.canary_service];
-      if (!canary) {
-        canary =
-            std::make_unique<ServiceProxy>(engine_, table_, config.canary_service, config.balancer);
-        kube_proxy_.AddProxy(*canary);
-      }
+      ServiceProxy* canary = proxy_of(config.canary_service, config.balancer);
       auto& split = splits_[backend];
       if (!split) {
         split = std::make_unique<WeightedSplit>(
             engine_, table_, backend,
-            std::vector<WeightedSplit::Backend>{{service_proxy, 100}, {canary.get(), 0}});
+            std::vector<WeightedSplit::Backend>{{service_proxy, 100}, {canary, 0}});
       }
       first_hop = split.get();
     }
@@ -70,17 +71,40 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
       // which the client sees as a timeout at that deadline.
       const sim::Time revision = config.knative->timeout;
       if (revision > 0) timeout = timeout == 0 ? revision : std::min(timeout, revision);
-      KnativePath& path = knative_[config.service_key];
-      if (!path.ingress) {
-        path.activator = std::make_unique<Activator>(
-            engine_, table_, *service_proxy, config.knative->container_concurrency,
-            config.knative->timeout, [this, key = config.service_key] {
-              if (activator_report_) activator_report_(key);
-            });
-        path.ingress = std::make_unique<KnativeIngress>(*path.activator, *service_proxy);
+      const auto& revisions = config.knative->revisions;
+      std::vector<WeightedSplit::Backend> split;
+      route_proxies.clear();
+      for (const RouteConfig::Knative::Revision& rev : revisions) {
+        ServiceProxy* pods = proxy_of(rev.backend, config.balancer);
+        route_proxies.push_back(pods);
+        KnativePath& path = knative_[rev.key];
+        if (!path.ingress) {
+          path.activator =
+              std::make_unique<Activator>(engine_, table_, *pods, rev.container_concurrency,
+                                          config.knative->timeout, [this, key = rev.key] {
+                                            if (activator_report_) activator_report_(key);
+                                          });
+          path.ingress = std::make_unique<KnativeIngress>(*path.activator, *pods);
+          if (revisions.size() > 1) {
+            path.entry = std::make_unique<RevisionEntry>(revision_loads_, revision_loads_.Add(),
+                                                         *path.ingress, engine_);
+          }
+        }
+        path.routes.push_back(i);
+        Hop* entry = path.entry ? static_cast<Hop*>(path.entry.get()) : path.ingress.get();
+        split.push_back({entry, split.empty() ? 100u : 0u});
       }
-      path.routes.push_back(i);
-      first_hop = path.ingress.get();
+      first_hop = split.front().hop;
+      if (split.size() > 1) {
+        auto& s = revision_splits_[config.service_key];
+        if (!s) {
+          s = std::make_unique<WeightedSplit>(engine_, table_, config.service_key,
+                                              std::move(split));
+          if (!any_revision_split_) table_.AddObserver(&revision_loads_);
+          any_revision_split_ = true;
+        }
+        first_hop = s.get();
+      }
     }
     if (config.connections.clients > 0) {
       pools_.push_back(std::make_unique<ConnectionPool>(
@@ -95,21 +119,28 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
     } else {
       pools_.push_back(nullptr);
     }
-    routes_.push_back(
-        Route{config.service_key, backend, config.slo_latency, {}, {}, service_proxy});
-    routes_of_service_[backend].push_back(i);
+    routes_.push_back(Route{config.service_key, config.slo_latency, {}, {}, route_proxies});
+    if (config.knative) {
+      // Every revision's pods.
+      routes_[i].selector = config.knative->pods;
+      routes_by_label_.Set(std::to_string(i), LabelIndexValues(config.service_key.substr(
+                                                                   0, config.service_key.find('/')),
+                                                               routes_[i].selector));
+    } else {
+      routes_of_service_[backend].push_back(i);
+    }
     clients_.push_back(std::make_unique<Client>(
         engine_, table_, i, std::move(config.arrivals),
         engine_.Stream("traffic/" + (config.stream.empty() ? config.service_key : config.stream)),
         timeout, warmup_, *first_hop));
   }
-  // Observers of endpoint changes, once every route has its proxy.
-  for (auto& [key, proxy] : proxies_) {
-    if (!routes_of_service_.count(key)) continue;  // a canary Service's
-    proxy->OnEndpointsChanged([this, routes = &routes_of_service_.at(key)](std::size_t n) {
-      for (const std::size_t i : *routes)
-        stats_.SetReadyEndpoints(i, engine_.Now(), n);
-    });
+  // Observers of endpoint changes (not a canary Service's).
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    for (ServiceProxy* proxy : routes_[i].proxies) {
+      proxy->OnEndpointsChanged([this, i](std::size_t) {
+        stats_.SetReadyEndpoints(i, engine_.Now(), ReadyEndpoints(static_cast<std::size_t>(i)));
+      });
+    }
   }
   api_.Watch<Pod>([this](WatchType type, const Pod& pod) { OnPod(type, pod); });
   api_.Watch<Service>([this](WatchType type, const Service& s) { OnService(type, s); });
@@ -327,15 +358,28 @@ void DataPlane::SetCanaryWeight(const std::string& stable_service, int weight) {
   }
 }
 
-void DataPlane::SetActivatorInPath(const std::string& ksvc, bool proxy) {
-  if (const auto it = knative_.find(ksvc); it != knative_.end())
+void DataPlane::SetRevisionWeights(const std::string& ksvc, const std::vector<int>& percents) {
+  if (const auto it = revision_splits_.find(ksvc); it != revision_splits_.end()) {
+    std::vector<std::uint32_t> weights;
+    for (const int p : percents)
+      weights.push_back(static_cast<std::uint32_t>(std::max(0, p)));
+    it->second->SetWeights(weights);
+  }
+}
+
+void DataPlane::SetActivatorInPath(const std::string& revision, bool proxy) {
+  if (const auto it = knative_.find(revision); it != knative_.end())
     it->second.ingress->SetProxy(proxy);
 }
 
-DataPlane::Load DataPlane::LoadOf(const std::string& ksvc) const {
+DataPlane::Load DataPlane::LoadOf(const std::string& revision) const {
   Load load;
-  const auto it = knative_.find(ksvc);
+  const auto it = knative_.find(revision);
   if (it == knative_.end()) return load;
+  if (const RevisionEntry* entry = it->second.entry.get()) {
+    return revision_loads_.LoadOf(entry->revision(), engine_.Now());
+  }
+  // The only revision: every request of its clients.
   for (const std::size_t i : it->second.routes) {
     load.request_seconds += stats_.InSystemSeconds(i, engine_.Now());
     load.arrived += static_cast<double>(stats_.metrics(i).all.arrived);
@@ -343,13 +387,47 @@ DataPlane::Load DataPlane::LoadOf(const std::string& ksvc) const {
   return load;
 }
 
-std::uint64_t DataPlane::ActivatorBuffered(const std::string& ksvc) const {
-  const auto it = knative_.find(ksvc);
+std::uint16_t DataPlane::RevisionLoads::Add() {
+  tallies_.emplace_back();
+  return static_cast<std::uint16_t>(tallies_.size() - 1);
+}
+
+void DataPlane::RevisionLoads::Enter(RequestId id, std::uint16_t revision, sim::Time now) {
+  if (of_.size() <= id) of_.resize(std::max<std::size_t>(id + 1, 2 * of_.size()), 0);
+  of_[id] = static_cast<std::uint16_t>(revision + 1);
+  Tally& t = tallies_[revision];
+  t.area += static_cast<double>(t.in_flight) * sim::ToSeconds(now - t.since);
+  t.since = now;
+  ++t.in_flight;
+  ++t.arrived;
+}
+
+void DataPlane::RevisionLoads::OnEnd(const Request& request, Outcome, sim::Time now) {
+  const RequestId id = table->IdOf(request);
+  if (id >= of_.size() || of_[id] == 0) return;
+  Tally& t = tallies_[of_[id] - 1u];
+  of_[id] = 0;
+  t.area += static_cast<double>(t.in_flight) * sim::ToSeconds(now - t.since);
+  t.since = now;
+  --t.in_flight;
+}
+
+DataPlane::Load DataPlane::RevisionLoads::LoadOf(std::uint16_t revision, sim::Time now) const {
+  const Tally& t = tallies_[revision];
+  return {t.area + static_cast<double>(t.in_flight) * sim::ToSeconds(now - t.since),
+          static_cast<double>(t.arrived)};
+}
+
+std::uint64_t DataPlane::ActivatorBuffered(const std::string& revision) const {
+  const auto it = knative_.find(revision);
   return it == knative_.end() ? 0 : it->second.activator->ever_buffered();
 }
 
 int DataPlane::ReadyEndpoints(std::size_t i) const {
-  return static_cast<int>(routes_[i].proxy->endpoint_count());
+  std::size_t n = 0;
+  for (const ServiceProxy* proxy : routes_[i].proxies)
+    n += proxy->endpoint_count();
+  return static_cast<int>(n);
 }
 
 int DataPlane::Pods(std::size_t i) const {

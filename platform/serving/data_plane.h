@@ -41,12 +41,20 @@ namespace platsim::platform {
 struct RouteConfig {
   // namespace/name of the v1 Service, or of the Knative Service
   std::string service_key;
-  // A Knative Service's route: its requests reach the revision's pods
-  // through the ingress and the activator (activator.h).
+  // A Knative Service's route: its requests reach a revision's pods
+  // through the ingress, split over the revisions (SetRevisionWeights),
+  // and the revision's activator (activator.h).
   struct Knative {
-    std::string backend;  // namespace/name of the revision's private v1 Service
-    int container_concurrency = 0;
-    sim::Time timeout = 300 * sim::kSecond;  // the revision's timeoutSeconds
+    struct Revision {
+      std::string key;      // namespace/name of the revision
+      std::string backend;  // namespace/name of its private v1 Service
+      int container_concurrency = 0;
+    };
+    // Every revision the run creates; the first takes every request until
+    // weights are set.
+    std::vector<Revision> revisions;
+    sim::Time timeout = 300 * sim::kSecond;  // the revisions' timeoutSeconds
+    Labels pods;  // the labels of every revision's pods (the route's metrics are theirs)
   };
   std::optional<Knative> knative;
   // An Argo Rollout's canary Service, where the Rollout routes traffic: the
@@ -151,24 +159,28 @@ class DataPlane : public ContainerRuntime {
   // to its route's canary Service instead (0 at first).
   void SetCanaryWeight(const std::string& stable_service, int weight);
 
-  // Knative Services (routes with `knative`), by the Knative Service's key.
-  // Puts the activator in the path of `ksvc` or takes it out (the
+  // Knative Services (routes with `knative`): their revisions by key.
+  // Sends each revision of Knative Service `ksvc` its percent of the
+  // requests (by revision, in the order the route gave them).
+  void SetRevisionWeights(const std::string& ksvc, const std::vector<int>& percents);
+  // Puts the activator in the path of `revision` or takes it out (the
   // ServerlessService's mode).
-  void SetActivatorInPath(const std::string& ksvc, bool proxy);
-  // Calls `fn` with the Knative Service's key at the first request of every
+  void SetActivatorInPath(const std::string& revision, bool proxy);
+  // Calls `fn` with the revision's key at the first request of every
   // second that reaches its activator. Set before Start.
-  void OnActivatorReport(std::function<void(const std::string& ksvc)> fn) {
+  void OnActivatorReport(std::function<void(const std::string& revision)> fn) {
     activator_report_ = std::move(fn);
   }
-  // What a Knative Service's requests have done since the run began, over
-  // all its clients: request-seconds in the system (the integral of the
-  // requests in flight, wherever they are) and arrivals.
+  // What a revision's requests have done since the run began, over all
+  // the clients of its Knative Service: request-seconds in the system (the
+  // integral of the requests in flight, wherever they are, from when the
+  // ingress sent them to it) and arrivals.
   struct Load {
     double request_seconds = 0, arrived = 0;
   };
-  Load LoadOf(const std::string& ksvc) const;
-  // Requests that waited in the activator for a pod, ever.
-  std::uint64_t ActivatorBuffered(const std::string& ksvc) const;
+  Load LoadOf(const std::string& revision) const;
+  // Requests that waited in the revision's activator for a pod, ever.
+  std::uint64_t ActivatorBuffered(const std::string& revision) const;
 
   // ContainerRuntime
   void Admit(const Pod& pod) override;
@@ -184,11 +196,10 @@ class DataPlane : public ContainerRuntime {
  private:
   struct Route {
     std::string service_key;
-    std::string backend_key;  // the v1 Service whose pods it reaches
     sim::Time slo_latency;
-    Labels selector;                     // from the Service object
+    Labels selector;                     // from the Service object, or a Knative Service's
     std::vector<std::uint32_t> servers;  // every pod this route's Service selected
-    ServiceProxy* proxy;
+    std::vector<ServiceProxy*> proxies;  // its Service's, or each revision's
   };
   void OnPod(WatchType type, const Pod& pod);
   void OnService(WatchType type, const Service& service);
@@ -214,12 +225,54 @@ class DataPlane : public ContainerRuntime {
   std::map<const Hop*, std::uint32_t> pod_of_hop_;                // the pod behind an endpoint
   // Breaks the connections to pod `pod_key` (it stops or dies).
   void CloseConnections(const std::string& pod_key);
+  // The requests in flight in each revision of Knative Services with more
+  // than one: each marked as it enters a revision, counted off as it ends.
+  class RevisionLoads : public RequestObserver {
+   public:
+    std::uint16_t Add();  // a revision's index
+    void Enter(RequestId id, std::uint16_t revision, sim::Time now);
+    void OnArrival(const Request&, sim::Time) override {}
+    void OnEnd(const Request& request, Outcome outcome, sim::Time now) override;
+    Load LoadOf(std::uint16_t revision, sim::Time now) const;
+    RequestTable* table = nullptr;
+
+   private:
+    struct Tally {
+      double area = 0;  // request-seconds up to `since`
+      sim::Time since = 0;
+      std::uint64_t in_flight = 0, arrived = 0;
+    };
+    std::vector<Tally> tallies_;
+    std::vector<std::uint16_t> of_;  // by request id: revision + 1, or 0
+  };
+  // The hop in front of a revision's ingress that marks its requests.
+  class RevisionEntry : public Hop {
+   public:
+    RevisionEntry(RevisionLoads& loads, std::uint16_t revision, Hop& next, sim::Engine& engine)
+        : loads_(loads), revision_(revision), next_(next), engine_(engine) {}
+    void Accept(RequestId id) override {
+      loads_.Enter(id, revision_, engine_.Now());
+      next_.Accept(id);
+    }
+    void Withdraw(RequestId) override {}  // never holds one
+    std::uint16_t revision() const { return revision_; }
+
+   private:
+    RevisionLoads& loads_;
+    const std::uint16_t revision_;
+    Hop& next_;
+    sim::Engine& engine_;
+  };
   struct KnativePath {
     std::unique_ptr<Activator> activator;
     std::unique_ptr<KnativeIngress> ingress;
-    std::vector<std::size_t> routes;  // the clients of the Knative Service
+    std::unique_ptr<RevisionEntry> entry;  // a revision of several only
+    std::vector<std::size_t> routes;       // the clients of the Knative Service
   };
-  std::map<std::string, KnativePath> knative_;  // by Knative Service key
+  std::map<std::string, KnativePath> knative_;                             // by revision key
+  std::map<std::string, std::unique_ptr<WeightedSplit>> revision_splits_;  // by Knative Service
+  RevisionLoads revision_loads_;
+  bool any_revision_split_ = false;
   std::function<void(const std::string&)> activator_report_;
   std::vector<Route> routes_;
   std::map<std::string, std::vector<std::size_t>> routes_of_service_;  // by backend key

@@ -652,8 +652,8 @@ TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
        v + "  timeline:\n  - at: 1m\n    apply: {inline: {apiVersion: v1, kind: Service, "
            "metadata: {name: app}, spec: {selector: {app: app}}}}\n",
        m,
-       "s.yaml:20:12: spec.timeline[0].apply: a timeline apply takes Deployments and Rollouts "
-       "only"},
+       "s.yaml:20:12: spec.timeline[0].apply: a timeline apply takes Deployments, Rollouts, "
+       "Knative Services and InferenceServices in Knative mode only"},
       // Argo Rollouts and their analysis, from line 18 of app.yaml.
       {"an analysis condition that does not parse", v,
        Replace(m + kRollout, "result[0] >= 0.9", "result[0] >="),
@@ -1687,7 +1687,7 @@ TEST(Cli, AKnativeServiceScalesToZeroAndBackAsUpstreamTimesIt) {
   std::vector<std::pair<double, int>> changes;
   for (const auto& [at, message] : scaling)
     changes.emplace_back(at, std::stoi(message.substr(message.rfind(' ') + 1)));
-  const auto rows = SeriesRows(out, "PodAutoscaler/default/app");
+  const auto rows = SeriesRows(out, "PodAutoscaler/default/app-00001");
   ASSERT_EQ(rows.size(), 61u);  // every 10 s of 10 minutes, both ends
   ExpectDesiredReplicasFollowTheEvents(rows, changes, 1, 0.0);
   for (const auto& row : rows) {
@@ -1695,7 +1695,8 @@ TEST(Cli, AKnativeServiceScalesToZeroAndBackAsUpstreamTimesIt) {
     EXPECT_TRUE(row.at("panic_mode") == "0" || row.at("panic_mode") == "1");
     EXPECT_EQ(row.at("ready_replicas"), "") << "a service column, empty in an autoscaler's row";
   }
-  const auto& kpa = summary["autoscalers"]["default/app"]["metrics"];
+  // The PodAutoscaler is the revision's.
+  const auto& kpa = summary["autoscalers"]["default/app-00001"]["metrics"];
   EXPECT_EQ(kpa["scales_to_zero"].get<double>(), 2.0);
   EXPECT_EQ(kpa["scales_from_zero"].get<double>(), 1.0);
   EXPECT_EQ(kpa["replicas_final"].get<double>(), 0.0);
@@ -1798,7 +1799,7 @@ spec:
   const CliResult r = Cli({"run", path.string(), "--out", out.string()});
   ASSERT_EQ(r.code, kExitOk) << r.err;
   const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
-  const auto& iris = summary["autoscalers"]["default/iris-predictor"]["metrics"];
+  const auto& iris = summary["autoscalers"]["default/iris-predictor-00001"]["metrics"];
   EXPECT_GE(iris["scales_to_zero"].get<double>(), 1.0);
   EXPECT_EQ(iris["scales_from_zero"].get<double>(), 1.0);
   EXPECT_LE(iris["replicas_max"].get<double>(), 3.0);
