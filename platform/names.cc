@@ -34,6 +34,7 @@ std::string TemplateHash(const PodTemplate& t) {
     Mix(h, v);
   }
   Mix(h, t.image);
+  if (!t.model_uri.empty()) Mix(h, "model/" + t.model_uri);
   Mix(h, std::to_string(t.requests.cpu_milli) + "/" + std::to_string(t.requests.memory_bytes) +
              "/" + std::to_string(t.requests.gpus));
   Mix(h, std::to_string(t.has_readiness_probe) + "/" + std::to_string(t.readiness.initial_delay) +

@@ -152,9 +152,10 @@ struct Probe {
 
 struct PodTemplate {
   Labels labels;
-  std::string image;   // the first container's image: the model server
-  int containers = 1;  // containers in the pod (init containers are not simulated)
-  Resources requests;  // summed over containers, with limits as request defaults
+  std::string image;      // the first container's image: the model server
+  std::string model_uri;  // an InferenceService's storageUri: the model its server loads
+  int containers = 1;     // containers in the pod (init containers are not simulated)
+  Resources requests;     // summed over containers, with limits as request defaults
   bool has_readiness_probe = false;
   Probe readiness;
   sim::Time termination_grace = 30 * sim::kSecond;  // terminationGracePeriodSeconds

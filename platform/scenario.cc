@@ -1200,6 +1200,7 @@ void ReadKnativeService(MapReader& m, Scenario& s, ManifestContext& ctx) {
   // timeoutSeconds 0 takes the default (revision defaulting).
   rev.timeout = (timeout.value_or(0) == 0 ? 300 : *timeout) * sim::kSecond;
   rev.name = revision_name.value_or(meta.name + "-00001");
+  rev.named = revision_name.has_value();
   if (revision_name && revision_name->rfind(meta.name + "-", 0) != 0) {
     diags.Error(
         tmpl.location(), input::ChildPath(tmpl.path(), "metadata.name"),
@@ -1289,7 +1290,7 @@ void ReadInferenceService(MapReader& m, Scenario& s, ManifestContext& ctx) {
   std::string metric;
   Node metric_at, target_at, canary_at;
   Labels predictor_labels;
-  std::string model_format, runtime;
+  std::string model_format, runtime, storage_uri;
   TemplateExtras extras;
   extras.spec_only = true;
   extras.container_names_optional = true;
@@ -1300,7 +1301,8 @@ void ReadInferenceService(MapReader& m, Scenario& s, ManifestContext& ctx) {
     format.String("version", "");
     format.RejectUnknown();
     runtime = model.String("runtime", "");
-    for (const char* f : {"storageUri", "protocolVersion", "runtimeVersion"})
+    storage_uri = model.String("storageUri", "");
+    for (const char* f : {"protocolVersion", "runtimeVersion"})
       model.String(f, "");
   };
   extras.spec = [&](MapReader& p) {
@@ -1337,6 +1339,7 @@ void ReadInferenceService(MapReader& m, Scenario& s, ManifestContext& ctx) {
   if (pod.image.empty()) {
     pod.image = "kserve-runtime/" + (runtime.empty() ? model_format : runtime);
   }
+  pod.model_uri = storage_uri;
   for (const auto& [k, v] : predictor_labels)
     pod.labels[k] = v;
   pod.labels["serving.kserve.io/inferenceservice"] = meta.name;
@@ -1996,7 +1999,7 @@ void AddKnativeRevisions(std::vector<KnativeApply>& applies, Scenario& s, Diagno
     const KnativeRevision& latest = k->revisions.back();
     const std::string ns = key.substr(0, key.find('/'));
     const std::string name = key.substr(key.find('/') + 1);
-    const bool named = rev.name != name + "-00001";  // the template's metadata.name
+    const bool named = rev.named;
     const bool changed = TemplateHash(rev.given) != TemplateHash(latest.given) ||
                          !(rev.annotations == latest.annotations) ||
                          rev.container_concurrency != latest.container_concurrency ||
@@ -2819,14 +2822,24 @@ void ReadModelServers(const Node& list, const std::filesystem::path& base, Scena
     // Versions: each image's own fields, each replacing the entry's.
     for (const Node& version : ListElements(m.Get("versions"), "versions", diags)) {
       MapReader v(version, diags);
-      const std::optional<std::string> image = v.RequiredString("image");
+      // A version is an image's, or an InferenceService's model's (its
+      // storageUri: the runtime's image stays).
+      std::optional<std::string> image;
+      if (v.Has("storageUri")) {
+        image = v.String("storageUri", "");
+        if (v.Has("image")) {
+          diags.Error(version.location(), version.path(), "needs one of image or storageUri");
+        }
+      } else {
+        image = v.RequiredString("image");
+      }
       v.AcceptRest();
       if (!version.IsMap()) continue;
       input::Diagnostics own;
       const Node merged = input::Override(entry, version, own);
       MapReader vm(merged, own);
       for (const char* named : {"deployment", "rollout", "knativeService", "inferenceService",
-                                "namespace", "versions", "image"}) {
+                                "namespace", "versions", "image", "storageUri"}) {
         vm.Get(named);
       }
       ModelServerSpec vs;

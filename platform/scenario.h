@@ -83,6 +83,7 @@ struct TrafficSpec {
 // Service <revision>-private selecting its pods.
 struct KnativeRevision {
   std::string name;             // the revision's name
+  bool named = false;           // by the template (metadata.name), not by its generation
   std::string deployment;       // namespace/<revision>-deployment
   std::string private_service;  // namespace/<revision>-private
   int container_concurrency = 0;

@@ -171,8 +171,12 @@ PodMetrics DataPlane::ServerMetrics(std::uint32_t pod) const {
 }
 
 void DataPlane::Admit(const Pod& pod) {
-  // The config of the pod's version (its image), else its Deployment's.
-  auto cfg = configs_.find(pod.template_owner + "@" + pod.spec.image);
+  // The config of the pod's version (its model, its image), else its
+  // Deployment's.
+  auto cfg = configs_.end();
+  if (!pod.spec.model_uri.empty())
+    cfg = configs_.find(pod.template_owner + "@" + pod.spec.model_uri);
+  if (cfg == configs_.end()) cfg = configs_.find(pod.template_owner + "@" + pod.spec.image);
   if (cfg == configs_.end()) cfg = configs_.find(pod.template_owner);
   auto& rng = service_rngs_[pod.template_owner];
   if (!rng) {

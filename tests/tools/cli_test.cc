@@ -405,6 +405,40 @@ TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
       {"knative container concurrency", kv,
        Replace(k0, "      containers:", "      containerConcurrency: 2000\n      containers:"),
        "app.yaml:10:", "containerConcurrency: out of range"},
+      {"knative traffic sum", kv,
+       k0 + "  traffic: [{latestRevision: true, percent: 60}, {revisionName: app-00001, "
+            "percent: 30}]\n",
+       "app.yaml:12:", "Traffic targets sum to 90, want 100"},
+      {"knative traffic latestRevision with a name", kv,
+       k0 + "  traffic: [{latestRevision: true, revisionName: app-00001, percent: 100}]\n",
+       "app.yaml:12:", "may not set revisionName \"app-00001\" when latestRevision is true"},
+      {"knative traffic to an unknown revision", kv,
+       k0 + "  traffic: [{revisionName: app-00002, percent: 100}]\n",
+       "app.yaml:12:", "Knative Service default/app has no revision app-00002"},
+      {"knative traffic duplicate tag", kv,
+       k0 + "  traffic: [{tag: a, percent: 50}, {tag: a, revisionName: app-00001, percent: "
+            "50}]\n",
+       "app.yaml:12:", "Multiple definitions for \"a\""},
+      {"knative timeline apply reusing a revision name",
+       kv + "  timeline:\n  - at: 1m\n    apply: "
+            "{inline: {apiVersion: serving.knative.dev/v1, kind: Service, metadata: {name: app}, "
+            "spec: {template: {metadata: {name: app-00001}, spec: {containers: [{image: "
+            "\"app:2\"}]}}}}}\n",
+       k0, "s.yaml:", "a changed template needs a new revision name: app-00001 exists"},
+      {"knative timeline apply of an unknown service",
+       kv + "  timeline:\n  - at: 1m\n    apply: "
+            "{inline: {apiVersion: serving.knative.dev/v1, kind: Service, metadata: {name: other}, "
+            "spec: {template: {spec: {containers: [{image: \"app:2\"}]}}}}}\n",
+       k0, "s.yaml:20:", "no Knative Service default/other among the scenario's manifests"},
+      {"knative timeline traffic to a revision not yet created",
+       kv + "  timeline:\n  - at: 1m\n"
+            "    apply: {inline: {apiVersion: serving.knative.dev/v1, kind: Service, metadata: "
+            "{name: app}, spec: {template: {spec: {containers: [{image: \"app:2\"}]}}, traffic: "
+            "[{revisionName: app-00003, percent: 100}]}}}\n",
+       k0, "s.yaml:", "Knative Service default/app has no revision app-00003"},
+      {"canary percent out of range", iv,
+       Replace(is, "    minReplicas: 2\n", "    minReplicas: 2\n    canaryTrafficPercent: 120\n"),
+       "app.yaml:10:", "canaryTrafficPercent: out of range"},
       {"knative revision name", kv,
        Replace(k0, "    metadata:\n", "    metadata:\n      name: other-00001\n"),
        "app.yaml:", "must have the Service's name followed by '-' as its prefix"},
@@ -1817,6 +1851,178 @@ spec:
   const auto& hpa = summary["autoscalers"]["default/app-predictor"]["metrics"];
   EXPECT_EQ(hpa["replicas_final"].get<double>(), 4.0);
   EXPECT_EQ(summary["services"]["default/app-predictor"]["metrics"]["ready_replicas_final"], 4.0);
+}
+
+// A Knative Service's new template is a new revision; spec.traffic splits
+// requests over revisions (a latestRevision target going to the latest
+// ready one); a revision the route no longer names is unreachable, so its
+// min-scale no longer holds it and, without traffic, it scales to zero.
+TEST(Cli, AKnativeServiceSplitsTrafficOverItsRevisionsAndLetsAnUnroutedOneGo) {
+  TempDir dir;
+  const std::string manifests = Replace(KnativeManifests(), "window: 60s", "min-scale: \"1\"");
+  const std::string v2 = Replace(manifests, "app:1", "app:2");
+  dir.Write("half.yaml", v2 + "  traffic: [{revisionName: app-00001, percent: 50}, "
+                              "{latestRevision: true, percent: 50}]\n");
+  dir.Write("back.yaml", v2 + "  traffic: [{revisionName: app-00001, percent: 100}]\n");
+  dir.Write("app.yaml", manifests);
+  std::string scenario = Replace(
+      Replace(ScenarioWith("10m", "{kind: poisson, rate: 100}"), "- deployment: app",
+              "- knativeService: app"),
+      "    serviceTime: {kind: constant, value: 10ms}",
+      "    serviceTime: {kind: constant, value: 10ms}\n    modelLoad: 5s\n    maxConcurrency: 8");
+  scenario +=
+      "  timeline:\n  - at: 2m\n    apply: {file: half.yaml}\n  - at: 5m\n    apply: "
+      "{file: back.yaml}\n";
+  const auto path = dir.Write("s.yaml", scenario);
+  const auto out = dir.path() / "out";
+  const CliResult r = Cli({"run", path.string(), "--out", out.string()});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  std::vector<std::pair<double, std::string>> splits, ready;
+  for (const auto& e : EventsOf(out, "Route"))
+    splits.emplace_back(e["time_s"], e["message"]);
+  for (const auto& e : EventsOf(out, "Configuration")) {
+    if (e["reason"] == "LatestReadyUpdate") ready.emplace_back(e["time_s"], e["message"]);
+  }
+  ASSERT_EQ(ready.size(), 2u);
+  EXPECT_EQ(ready[1].second, "LatestReadyRevisionName updated to \"app-00002\"");
+  ASSERT_EQ(splits.size(), 2u);
+  // The split once app-00002 is ready, at the same instant.
+  EXPECT_EQ(splits[0].first, ready[1].first);
+  EXPECT_EQ(splits[0].second, "traffic: app-00001 50%, app-00002 50%");
+  EXPECT_NEAR(splits[1].first, 300.0, 0.1);
+  EXPECT_EQ(splits[1].second, "traffic: app-00001 100%, app-00002 0%");
+  const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
+  double second = 0;  // what app-00002 completed
+  for (const auto& [key, rev] : summary["revisions"].items()) {
+    if (rev["deployment"] == "default/app-00002-deployment") {
+      second += rev["metrics"]["completed"].get<double>();
+    }
+  }
+  const double expected = 50 * (300.0 - splits[0].first);
+  EXPECT_NEAR(second, expected, 4 * std::sqrt(expected));
+  const auto& old_pa = summary["autoscalers"]["default/app-00001"]["metrics"];
+  const auto& new_pa = summary["autoscalers"]["default/app-00002"]["metrics"];
+  EXPECT_EQ(old_pa["replicas_final"].get<double>(), 1.0);
+  EXPECT_EQ(new_pa["replicas_final"].get<double>(), 0.0);
+  EXPECT_EQ(new_pa["scales_to_zero"].get<double>(), 1.0);
+  // When: once its stable window (60 s) has seen no traffic, at a tick (2
+  // s) and the reconcile after it; the activator has been in its path all
+  // along (the default target burst capacity of 211 is more than one pod
+  // takes), so the grace period of 30 s in proxy mode has long passed.
+  double to_zero = 0;
+  for (const auto& e : EventsOf(out, "PodAutoscaler")) {
+    if (e["object"] == "default/app-00002" && e["message"] == "Scaling from 1 to 0")
+      to_zero = e["time_s"];
+  }
+  EXPECT_GE(to_zero, 300.0 + 60);
+  EXPECT_LE(to_zero, 300.0 + 60 + 6);
+  const auto& rollout = summary["rollouts"]["default/app"][0];
+  EXPECT_EQ(rollout["outcomes"]["rolled back"], 1);
+  const auto& m = summary["services"]["default/app"]["metrics"];
+  EXPECT_EQ(m["dropped"].get<double>() + m["failed"].get<double>() + m["timed_out"].get<double>(),
+            0.0);
+}
+
+// A KServe canary (predictor canaryTrafficPercent, Knative mode): a new
+// model at 2 m with 20% of the traffic, then at 6 m either rolled back
+// (canaryTrafficPercent 0) or promoted (the field removed). The new model
+// fails 5% of its requests.
+TEST(Cli, AnInferenceServiceCanaryTakesItsPercentThenRollsBackOrOut) {
+  TempDir dir;
+  const std::string base = Replace(InferenceServiceManifest(), "maxReplicas: 3", "maxReplicas: 2");
+  dir.Write("app.yaml", base);
+  const std::string v2 = Replace(base, "gs://models/app", "gs://models/app-v2");
+  dir.Write("canary.yaml", Replace(v2, "    minReplicas: 2\n",
+                                   "    minReplicas: 2\n    canaryTrafficPercent: 20\n"));
+  dir.Write("back.yaml", Replace(v2, "    minReplicas: 2\n",
+                                 "    minReplicas: 2\n    canaryTrafficPercent: 0\n"));
+  dir.Write("out.yaml", v2);
+  for (const std::string then : {"back", "out"}) {
+    const auto path = dir.Write("s.yaml", Replace(R"(apiVersion: platsim.dev/v1alpha1
+kind: Scenario
+metadata: {name: kserve-canary}
+spec:
+  duration: 10m
+  nodePools:
+  - name: pool
+    count: 6
+    allocatable: {cpu: "8", memory: 64Gi}
+  manifests:
+  - file: app.yaml
+  modelServers:
+  - inferenceService: app
+    maxConcurrency: 8
+    serviceTime: {kind: constant, value: 10ms}
+    modelLoad: 5s
+    versions:
+    - storageUri: gs://models/app-v2
+      errorRate: 0.05
+  traffic:
+  - service: app
+    arrivals: {kind: poisson, rate: 100}
+  timeline:
+  - at: 2m
+    apply: {file: canary.yaml}
+  - at: 6m
+    apply: {file: THEN.yaml}
+)",
+                                                  "THEN", then));
+    const auto out = dir.path() / then;
+    const CliResult r = Cli({"run", path.string(), "--out", out.string()});
+    ASSERT_EQ(r.code, kExitOk) << r.err;
+    // The route's splits, in order: the canary's 20% once its pods are
+    // ready, then back to 0 or up to 100 at 6 m.
+    std::vector<std::pair<double, std::string>> splits;
+    for (const auto& e : EventsOf(out, "Route"))
+      splits.emplace_back(e["time_s"], e["message"]);
+    ASSERT_EQ(splits.size(), 2u);
+    const double canary_from = splits[0].first;
+    EXPECT_EQ(splits[0].second, "traffic: app-predictor-00001 80%, app-predictor-00002 20%");
+    EXPECT_GT(canary_from, 125.0);  // model load 5 s after the apply at 120 s
+    EXPECT_LT(canary_from, 140.0);
+    EXPECT_NEAR(splits[1].first, 360.0, 0.1);
+    EXPECT_EQ(splits[1].second, then == "back"
+                                    ? "traffic: app-predictor-00001 100%, app-predictor-00002 0%"
+                                    : "traffic: app-predictor-00001 0%, app-predictor-00002 100%");
+    bool created = false;
+    for (const auto& e : EventsOf(out, "Configuration"))
+      created |=
+          e["reason"] == "Created" && e["message"] == "Created Revision \"app-predictor-00002\"";
+    EXPECT_TRUE(created);
+    const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
+    // Per revision: the new one's share of what arrived while it had 20%
+    // (Poisson arrivals, each to it with probability 0.2: 4 sigma), and 5%
+    // of those failed.
+    double v2 = 0, v2_failed = 0;
+    for (const auto& [key, rev] : summary["revisions"].items()) {
+      if (rev["deployment"] != "default/app-predictor-00002-deployment") continue;
+      v2 += rev["metrics"]["completed"].get<double>() + rev["metrics"]["failed"].get<double>();
+      v2_failed += rev["metrics"]["failed"].get<double>();
+    }
+    const double canary_s = 360.0 - canary_from;
+    const double expected = then == "back" ? 20 * canary_s : 20 * canary_s + 100 * 240;
+    EXPECT_NEAR(v2, expected, 4 * std::sqrt(expected)) << then;
+    EXPECT_NEAR(v2_failed / v2, 0.05, 4 * std::sqrt(0.05 * 0.95 / v2)) << then;
+    const auto& rollout = summary["rollouts"]["default/app-predictor"][0];
+    EXPECT_EQ(rollout["kind"], "Knative Service");
+    EXPECT_EQ(rollout["outcomes"][then == "back" ? "rolled back" : "complete"], 1);
+    EXPECT_EQ(rollout["metrics"]["steps"], 2.0);
+    EXPECT_NEAR(rollout["metrics"]["started_s"].get<double>(), 120.0, 0.1);
+    EXPECT_NEAR(rollout["metrics"]["ended_s"].get<double>(), 360.0, 0.1);
+    // What the canary failed while the release went on: all it failed when
+    // rolled back; rolled out, the rest came after, at 5% of 100/s for 240 s.
+    const double during = rollout["metrics"]["failed"];
+    const double after = then == "back" ? 0 : 0.05 * 100 * 240;
+    EXPECT_NEAR(v2_failed - during, after, 4 * std::sqrt(after)) << then;
+    // Rolled back, the canary at 0% is still named (latestRevision): its
+    // min-scale holds it at 2. Rolled out, the old revision is no longer
+    // routable: min-scale lets it go, and with no traffic it goes to zero.
+    const auto& old_pa = summary["autoscalers"]["default/app-predictor-00001"]["metrics"];
+    const auto& new_pa = summary["autoscalers"]["default/app-predictor-00002"]["metrics"];
+    EXPECT_EQ(new_pa["replicas_final"].get<double>(), 2.0);
+    EXPECT_EQ(old_pa["replicas_final"].get<double>(), then == "back" ? 2.0 : 0.0);
+    EXPECT_EQ(summary["services"]["default/app-predictor"]["metrics"]["dropped"], 0.0);
+  }
 }
 
 // A node pool `work` of 8-core nodes that autoscales, from `count` nodes
