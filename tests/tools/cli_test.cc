@@ -3046,6 +3046,58 @@ TEST(Cli, AnHpaScalesOnTheRequestsWaitingInAService) {
 //   available 105 s later (1110.1 s: setWeight 50); pause to 1410.2 s; the
 //   canary to 10, available at 1515.2 s: promoted, and the old ReplicaSet
 //   scaled down 30 s after (scaleDownDelaySeconds).
+// scenarios/kserve-canary.yaml: version 2 takes 10% once its pods are
+// ready (its model loads in 60 s, after a 30 s pull where a node lacks the
+// runtime's image), and is slower there; rolled back, every request goes
+// back to version 1 and the canary keeps its min-scale; promoted, version 1
+// is no longer routed and scales to zero.
+TEST(Cli, TheKServeCanaryScenarioSplitsThenRollsBackOrPromotes) {
+  TempDir dir;
+  const auto out = dir.path() / "out";
+  const CliResult r = Cli({"run", (SourceDir() / "scenarios/kserve-canary.yaml").string(), "--out",
+                           out.string(), "--quiet"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  for (const std::string design : {"roll-back", "promote"}) {
+    SCOPED_TRACE(design);
+    const auto summary = nlohmann::json::parse(ReadFile(out / design / "summary.json"));
+    const auto& release = summary["runs"][0]["rollouts"][0];
+    EXPECT_EQ(release["kind"], "Knative Service");
+    EXPECT_EQ(release["replica_set"], "ranker-predictor-00002");
+    EXPECT_EQ(release["outcome"], design == "roll-back" ? "rolled back" : "complete");
+    EXPECT_NEAR(release["metrics"]["started_s"].get<double>(), 600.0, 0.1);
+    EXPECT_NEAR(release["metrics"]["ended_s"].get<double>(), 1500.0, 0.1);
+    std::vector<std::pair<double, std::string>> splits;
+    for (const auto& e : EventsOf(out / design, "Route"))
+      splits.emplace_back(e["time_s"], e["message"]);
+    ASSERT_EQ(splits.size(), 2u);
+    EXPECT_GE(splits[0].first, 600.0 + 60);
+    EXPECT_LE(splits[0].first, 600.0 + 30 + 60 + 10);
+    EXPECT_EQ(splits[0].second, "traffic: ranker-predictor-00001 90%, ranker-predictor-00002 10%");
+    // Per revision: the canary's tenth of 60 requests a second while it had
+    // it (and all of them after a promotion), and its slower service.
+    double latency_p99[2] = {0, 0}, canary = 0;
+    for (const auto& [key, rev] : summary["revisions"].items()) {
+      const bool second = rev["deployment"] == "search/ranker-predictor-00002-deployment";
+      latency_p99[second] = rev["metrics"]["latency_p99_s"];
+      if (second) canary = rev["metrics"]["completed"];
+    }
+    const double expected =
+        6 * (1500 - splits[0].first) + (design == "promote" ? 60 * (2400 - 1500) : 0);
+    EXPECT_NEAR(canary, expected, 4 * std::sqrt(expected));
+    EXPECT_GT(latency_p99[1], 1.2 * latency_p99[0]);
+    const auto& old_pa = summary["autoscalers"]["search/ranker-predictor-00001"]["metrics"];
+    const auto& new_pa = summary["autoscalers"]["search/ranker-predictor-00002"]["metrics"];
+    if (design == "roll-back") {
+      EXPECT_EQ(new_pa["replicas_final"], 2.0);
+      EXPECT_GE(old_pa["replicas_final"].get<double>(), 4.0);
+    } else {
+      EXPECT_EQ(old_pa["replicas_final"], 0.0);
+      EXPECT_EQ(old_pa["scales_to_zero"], 1.0);
+    }
+    EXPECT_EQ(summary["services"]["search/ranker-predictor"]["metrics"]["dropped"], 0.0);
+  }
+}
+
 TEST(Cli, TheCanaryBadReleaseScenarioAbortsOnTheAnalysisAndTheGoodOnePromotes) {
   TempDir dir;
   const auto out = dir.path() / "out";
