@@ -1105,7 +1105,8 @@ void RenderKnativeRevision(const ObjectMeta& meta, KnativeRevision rev, KnativeS
 // whole scenario is read (CheckKnativeTraffic).
 std::vector<KnativeTrafficTarget> ReadKnativeTraffic(const Node& list, Diagnostics& diags) {
   std::vector<KnativeTrafficTarget> out;
-  if (!list.present()) return {{}};
+  // None, or an empty list: the latest revision takes everything.
+  if (!list.present() || (list.IsSequence() && list.Elements().empty())) return {{}};
   std::int64_t sum = 0;
   std::map<std::string, std::string> tags;  // tag -> path of its first use
   for (const Node& entry : ListElements(list, "traffic targets", diags)) {
@@ -1127,7 +1128,7 @@ std::vector<KnativeTrafficTarget> ReadKnativeTraffic(const Node& list, Diagnosti
     }
     target.percent = static_cast<int>(t.Int("percent", 0, 0, 100));
     sum += target.percent;
-    if (t.Has("tag")) {
+    if (t.Has("tag") && !t.String("tag", "").empty()) {  // "": no tag
       const std::string tag = t.String("tag", "");
       if (!IsDnsLabel(tag) || !std::isalpha(static_cast<unsigned char>(tag[0]))) {
         diags.Error(t.Get("tag").location(), t.Get("tag").path(), "not a DNS 1035 label");
@@ -2003,7 +2004,8 @@ void AddKnativeRevisions(std::vector<KnativeApply>& applies, Scenario& s, Diagno
     const bool changed = TemplateHash(rev.given) != TemplateHash(latest.given) ||
                          !(rev.annotations == latest.annotations) ||
                          rev.container_concurrency != latest.container_concurrency ||
-                         rev.timeout != latest.timeout || (named && rev.name != latest.name);
+                         rev.timeout != latest.timeout || named != latest.named ||
+                         (named && rev.name != latest.name);
     TimelineAction a = x.action;
     a.knative = key;
     a.traffic = x.applied.traffic;
@@ -2213,7 +2215,10 @@ void ReadTimeline(const Node& list, const std::filesystem::path& base, Scenario&
       // The manifest, read as the scenario's are; only Deployments that
       // exist can be changed so far.
       a.kind = TimelineAction::Kind::kApply;
+      // Read with the scenario's Knative and KServe settings.
       Scenario applied;
+      applied.knative_autoscaler = s.knative_autoscaler;
+      applied.kserve_default_knative = s.kserve_default_knative;
       ManifestContext actx{diags, {}, {}, {}, {}};
       ReadManifestEntry(apply, base, applied, actx);
       // A Knative Service (an InferenceService's in Knative mode too)
@@ -2825,10 +2830,25 @@ void ReadModelServers(const Node& list, const std::filesystem::path& base, Scena
       // A version is an image's, or an InferenceService's model's (its
       // storageUri: the runtime's image stays).
       std::optional<std::string> image;
-      if (v.Has("storageUri")) {
+      const bool model = v.Has("storageUri");
+      if (model) {
+        const Node uri = v.Get("storageUri");
         image = v.String("storageUri", "");
         if (v.Has("image")) {
           diags.Error(version.location(), version.path(), "needs one of image or storageUri");
+        } else if (!m.Has("inferenceService")) {
+          diags.Error(uri.location(), uri.path(),
+                      "a model's version is an InferenceService's: this entry names none (a "
+                      "version of other pods is by image)");
+        } else if (image->empty()) {
+          diags.Error(uri.location(), uri.path(), "must not be empty");
+        }
+        for (const char* field : {"imagePull", "imageSize"}) {
+          if (v.Has(field)) {
+            diags.Warning(v.Get(field).location(), v.Get(field).path(),
+                          "ignored: a model's version runs the runtime's image, which pulls as "
+                          "the entry says");
+          }
         }
       } else {
         image = v.RequiredString("image");
@@ -2869,8 +2889,10 @@ void ReadModelServers(const Node& list, const std::filesystem::path& base, Scena
       if (!spec.versions
                .emplace(*image, ModelServerVersion{vs.config, vs.image_pull, vs.image_size_bytes})
                .second) {
-        diags.Error(version.location(), version.path() + ".image",
-                    "a second version of image " + *image);
+        diags.Error(
+            version.location(), version.path() + ".image",
+            std::string(model ? "a second version of model " : "a second version of image ") +
+                *image);
       }
     }
     CheckEveryGpuHasAServiceTime(entry, spec, s, deployments, diags);

@@ -409,8 +409,12 @@ RunResult Simulation::Run(const RunOptions& options) {
                               [&data_plane](const std::string& ksvc, const std::vector<int>& p) {
                                 data_plane.SetRevisionWeights(ksvc, p);
                               });
-      kpa->OnInitialized([&knative_routing](const std::string& revision) {
-        knative_routing->RevisionReady(revision);
+      // The revision's readiness reaches its configuration and route
+      // through the API (watches): an event of its own, never inside the
+      // autoscaler's reconcile.
+      kpa->OnInitialized([&engine, &knative_routing](const std::string& revision) {
+        engine.ScheduleCallbackAfter(
+            0, [&knative_routing, revision] { knative_routing->RevisionReady(revision); });
       });
       knative_routing->OnRelease([&](std::size_t index) {
         const auto& release = knative_routing->releases()[index];

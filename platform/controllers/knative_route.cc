@@ -56,7 +56,7 @@ KnativeRouting::KnativeRouting(sim::Engine& engine, ApiServer& api, EventSink& e
     const std::size_t n = k.revisions.size();
     r.created.assign(n, false);
     r.ready.assign(n, false);
-    r.reachable.assign(n, true);
+    r.routing.assign(n, RoutingState::kPending);
     r.created[0] = true;
     r.traffic = k.traffic;
     r.canary_percent = k.canary_percent;
@@ -142,11 +142,13 @@ void KnativeRouting::Reconcile(Route& r) {
   const std::vector<KnativeRevision>& revisions = r.spec->revisions;
   // KServe writes the route's traffic from what has rolled out, which the
   // route's status in turn moves: until both settle.
+  bool ready = false;  // the route: every target resolved
   for (int pass = 0; pass < 4; ++pass) {
     if (r.spec->kserve) r.traffic = kserve::CanaryTraffic(r.canary_percent, r.rolled_out);
     std::vector<int> percents;
     std::vector<kserve::ResolvedTarget> status;
-    if (!Resolve(r, percents, status)) break;
+    ready = Resolve(r, percents, status);
+    if (!ready) break;
     r.status = std::move(status);
     if (percents != r.percents) {
       const auto latest = static_cast<std::size_t>(r.latest_created);
@@ -177,8 +179,12 @@ void KnativeRouting::Reconcile(Route& r) {
         revisions[static_cast<std::size_t>(r.latest_created)].name, r.rolled_out);
     if (r.rolled_out == before) break;
   }
-  // Routable: what the route names, and the latest created revision for a
-  // latestRevision target.
+  // Routing states (labeler metasync.go): what the route names, in its
+  // status or its spec, and the latest created revision for a
+  // latestRevision target, is active; a revision active before and named
+  // no more is reserve (unreachable), once the route is ready. A revision
+  // no route has named yet stays pending, which holds its min-scale as
+  // active does (revision/resources/pa.go reachability: Unknown).
   std::vector<bool> named(revisions.size(), false);
   for (const kserve::ResolvedTarget& t : r.status) {
     for (std::size_t i = 0; i < revisions.size(); ++i) {
@@ -191,11 +197,21 @@ void KnativeRouting::Reconcile(Route& r) {
       if (revisions[i].name == t.revision) named[i] = true;
     }
   }
+  std::vector<std::pair<std::string, bool>> changes;
   for (std::size_t i = 0; i < revisions.size(); ++i) {
-    if (!r.created[i] || named[i] == r.reachable[i]) continue;
-    r.reachable[i] = named[i];
-    kpa_.SetReachable(r.ns + "/" + revisions[i].name, named[i]);
+    if (!r.created[i]) continue;
+    RoutingState& state = r.routing[i];
+    if (named[i] && state != RoutingState::kActive) {
+      if (state == RoutingState::kReserve) changes.emplace_back(revisions[i].name, true);
+      state = RoutingState::kActive;
+    } else if (!named[i] && state == RoutingState::kActive && ready) {
+      state = RoutingState::kReserve;
+      changes.emplace_back(revisions[i].name, false);
+    }
   }
+  // Told once the route's state is final.
+  for (const auto& [name, reachable] : changes)
+    kpa_.SetReachable(r.ns + "/" + name, reachable);
 }
 
 void KnativeRouting::EndRelease(Route& r, const char* outcome) {

@@ -14,9 +14,11 @@
 //   target naming a revision that is not ready keeps the route's previous
 //   traffic (the route waits, not ready). Revisions the route names (in its
 //   spec or status, and the latest created for a latestRevision target)
-//   are routable and the others not (pkg/reconciler/labeler metasync.go):
-//   an unroutable revision's PodAutoscaler is Unreachable and min-scale no
-//   longer holds it up (pa_lifecycle.go ScaleBounds).
+//   are active; one active before and no longer named, once the route is
+//   ready, is reserve (pkg/reconciler/labeler metasync.go): its
+//   PodAutoscaler is Unreachable and min-scale no longer holds it up
+//   (pa_lifecycle.go ScaleBounds). A revision never named yet is pending,
+//   and keeps its min-scale.
 // - KServe (kserve pkg/controller/v1beta1/inferenceservice/reconcilers/
 //   knative/ksvc_reconciler.go createKnativeService and pkg/apis/serving/
 //   v1beta1/inference_service_status.go PropagateStatus): with
@@ -109,10 +111,12 @@ class KnativeRouting {
   void OnRelease(std::function<void(std::size_t)> fn) { on_release_ = std::move(fn); }
 
  private:
+  enum class RoutingState { kPending, kActive, kReserve };
   struct Route {
     const KnativeServiceSpec* spec;
     std::string ns;
-    std::vector<bool> created, ready, reachable;
+    std::vector<bool> created, ready;
+    std::vector<RoutingState> routing;
     int latest_created = 0;
     int latest_ready = -1;
     std::vector<KnativeTrafficTarget> traffic;  // spec.traffic

@@ -40,11 +40,13 @@ TEST(KServeCanary, RolledOutRevisionsFollowTheControllersSequence) {
   EXPECT_EQ(status, (RolloutStatus{"revision-v2", "revision-v1"}));
 }
 
-// inference_service_status_test.go TestPropagateStatus "Status with
-// Traffic Routing for Rolledout Revision": the rolled-out latest revision
-// at 90% alone (its targets do not add to 100) stays rolled out; split over
-// itself to 100 (a canary percent set after its rollout) it goes back to
-// the previous one.
+// The status of inference_service_status_test.go TestPropagateStatus
+// "Status with Traffic Routing for Rolledout Revision" (upstream checks
+// only its readiness there; the expected revisions here are read from
+// PropagateStatus's code): the rolled-out latest revision at 90% alone
+// (its targets do not add to 100) stays rolled out; split over itself to
+// 100 (a canary percent set after its rollout) it goes back to the
+// previous one.
 TEST(KServeCanary, ARolledOutRevisionSplitOverItselfGoesBack) {
   RolloutStatus status{"test-predictor-default-0001", ""};
   PropagateRolledOut({{"test-predictor-default-0001", 90, true}}, "test-predictor-default-0001",

@@ -436,6 +436,12 @@ TEST(Cli, BrokenScenariosExitTwoNamingTheFileAndLine) {
             "{name: app}, spec: {template: {spec: {containers: [{image: \"app:2\"}]}}, traffic: "
             "[{revisionName: app-00003, percent: 100}]}}}\n",
        k0, "s.yaml:", "Knative Service default/app has no revision app-00003"},
+      {"model version of a Deployment",
+       Replace(v, "value: 10ms}\n", "value: 10ms}\n    versions: [{storageUri: \"s3://m/2\"}]\n"),
+       m, "s.yaml:15:", "a model's version is an InferenceService's: this entry names none"},
+      {"empty model version",
+       Replace(iv, "value: 10ms}\n", "value: 10ms}\n    versions: [{storageUri: \"\"}]\n"), is,
+       "s.yaml:15:", "storageUri: must not be empty"},
       {"canary percent out of range", iv,
        Replace(is, "    minReplicas: 2\n", "    minReplicas: 2\n    canaryTrafficPercent: 120\n"),
        "app.yaml:10:", "canaryTrafficPercent: out of range"},
@@ -1923,6 +1929,59 @@ TEST(Cli, AKnativeServiceSplitsTrafficOverItsRevisionsAndLetsAnUnroutedOneGo) {
             0.0);
 }
 
+// A revision created with no traffic (the route pinned to the first) is
+// pending, never named by a route: its min-scale holds it, as upstream's
+// Unknown reachability does, so when traffic moves to it at 5 m its two
+// pods are there and no request waits in its activator. An empty traffic
+// list and an empty tag are Knative's defaults; a timeline apply reads its
+// annotations with the scenario's Knative settings (initial-scale 0 needs
+// allow-zero-initial-scale).
+TEST(Cli, AKnativeRevisionCreatedWithoutTrafficKeepsItsMinScaleUntilTrafficComes) {
+  TempDir dir;
+  dir.Write("app.yaml",
+            Replace(KnativeManifests(), "window: 60s", "min-scale: \"1\"") + "  traffic: []\n");
+  const std::string v2 =
+      Replace(Replace(KnativeManifests(), "window: 60s",
+                      "min-scale: \"2\"\n        autoscaling.knative.dev/initial-scale: \"0\""),
+              "app:1", "app:2");
+  dir.Write("dark.yaml", v2 + "  traffic: [{revisionName: app-00001, percent: 100, tag: \"\"}]\n");
+  dir.Write("move.yaml", v2 + "  traffic: [{revisionName: app-00002, percent: 100}]\n");
+  std::string scenario = Replace(
+      Replace(ScenarioWith("10m", "{kind: poisson, rate: 100}"), "- deployment: app",
+              "- knativeService: app"),
+      "    serviceTime: {kind: constant, value: 10ms}",
+      "    serviceTime: {kind: constant, value: 10ms}\n    modelLoad: 5s\n    maxConcurrency: 8");
+  scenario = Replace(scenario, "  manifests:\n",
+                     "  knative:\n    config-autoscaler: {allow-zero-initial-scale: \"true\"}\n"
+                     "  manifests:\n");
+  scenario +=
+      "  timeline:\n  - at: 2m\n    apply: {file: dark.yaml}\n  - at: 5m\n    apply: "
+      "{file: move.yaml}\n";
+  const auto path = dir.Write("s.yaml", scenario);
+  const auto out = dir.path() / "out";
+  const CliResult r = Cli({"run", path.string(), "--out", out.string()});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  std::vector<std::pair<double, std::string>> scaling;
+  for (const auto& e : EventsOf(out, "PodAutoscaler")) {
+    if (e["object"] == "default/app-00002" && e["reason"] == "Scaling") {
+      scaling.emplace_back(e["time_s"], e["message"]);
+    }
+  }
+  // Created at initial scale 0, raised to its min-scale of 2 at its first
+  // reconcile, and never lower.
+  ASSERT_FALSE(scaling.empty());
+  EXPECT_EQ(scaling[0].second, "Scaling from 0 to 2");
+  EXPECT_LE(scaling[0].first, 120.0 + 2);
+  for (const auto& [at, message] : scaling)
+    EXPECT_EQ(message.find(" to 0"), std::string::npos) << at << ": " << message;
+  const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
+  const auto& pa = summary["autoscalers"]["default/app-00002"]["metrics"];
+  EXPECT_EQ(pa["activator_buffered_requests"], 0.0);
+  EXPECT_EQ(pa["scales_to_zero"], 0.0);
+  const auto& m = summary["services"]["default/app"]["metrics"];
+  EXPECT_EQ(m["dropped"].get<double>() + m["timed_out"].get<double>(), 0.0);
+}
+
 // A KServe canary (predictor canaryTrafficPercent, Knative mode): a new
 // model at 2 m with 20% of the traffic, then at 6 m either rolled back
 // (canaryTrafficPercent 0) or promoted (the field removed). The new model
@@ -3031,21 +3090,6 @@ TEST(Cli, AnHpaScalesOnTheRequestsWaitingInAService) {
   EXPECT_LE(hpa["replicas_final"].get<double>(), 20);
 }
 
-// scenarios/canary-bad-release.yaml, against its timeline derived by hand.
-// The 1.5 Rollout is applied at 600 s; its canary pod is created and pulls
-// (45 s) and loads (60 s), so it is available about 105 s later: the
-// weight goes to 10 and step 1 completes at about 705.1 s, which starts the
-// background analysis (startingStep 1). Its first measurement comes after
-// the initialDelay of 1 m, at about 765.1 s.
-// - bad-release: the canary fails 5% of its 10% of 150 requests/s, so its
-//   success rate reads about 0.95 < 0.99: the run fails at once
-//   (failureLimit 0) and the Rollout aborts, weight 0, and the canary pod
-//   goes 30 s later (abortScaleDownDelaySeconds). Failed during the
-//   update: 5% of 15 requests/s for the minute of analysis, 45 (sd 7).
-// - good-release: steps 2 (pause 5m) at 1005.1 s; the canary goes to 5 pods,
-//   available 105 s later (1110.1 s: setWeight 50); pause to 1410.2 s; the
-//   canary to 10, available at 1515.2 s: promoted, and the old ReplicaSet
-//   scaled down 30 s after (scaleDownDelaySeconds).
 // scenarios/kserve-canary.yaml: version 2 takes 10% once its pods are
 // ready (its model loads in 60 s, after a 30 s pull where a node lacks the
 // runtime's image), and is slower there; rolled back, every request goes
@@ -3089,6 +3133,10 @@ TEST(Cli, TheKServeCanaryScenarioSplitsThenRollsBackOrPromotes) {
     const auto& new_pa = summary["autoscalers"]["search/ranker-predictor-00002"]["metrics"];
     if (design == "roll-back") {
       EXPECT_EQ(new_pa["replicas_final"], 2.0);
+      // Version 1 takes all 60 requests a second again: with batches of
+      // at most 8 at 120 ms, about 11 are in the system (Little's law over
+      // the run's mean latency, ~0.19 s); the KPA's target is 4 at 70%
+      // utilization, 2.8 a pod: at least ceil(11 / 2.8) = 4 pods.
       EXPECT_GE(old_pa["replicas_final"].get<double>(), 4.0);
     } else {
       EXPECT_EQ(old_pa["replicas_final"], 0.0);
@@ -3098,6 +3146,21 @@ TEST(Cli, TheKServeCanaryScenarioSplitsThenRollsBackOrPromotes) {
   }
 }
 
+// scenarios/canary-bad-release.yaml, against its timeline derived by hand.
+// The 1.5 Rollout is applied at 600 s; its canary pod is created and pulls
+// (45 s) and loads (60 s), so it is available about 105 s later: the
+// weight goes to 10 and step 1 completes at about 705.1 s, which starts the
+// background analysis (startingStep 1). Its first measurement comes after
+// the initialDelay of 1 m, at about 765.1 s.
+// - bad-release: the canary fails 5% of its 10% of 150 requests/s, so its
+//   success rate reads about 0.95 < 0.99: the run fails at once
+//   (failureLimit 0) and the Rollout aborts, weight 0, and the canary pod
+//   goes 30 s later (abortScaleDownDelaySeconds). Failed during the
+//   update: 5% of 15 requests/s for the minute of analysis, 45 (sd 7).
+// - good-release: steps 2 (pause 5m) at 1005.1 s; the canary goes to 5 pods,
+//   available 105 s later (1110.1 s: setWeight 50); pause to 1410.2 s; the
+//   canary to 10, available at 1515.2 s: promoted, and the old ReplicaSet
+//   scaled down 30 s after (scaleDownDelaySeconds).
 TEST(Cli, TheCanaryBadReleaseScenarioAbortsOnTheAnalysisAndTheGoodOnePromotes) {
   TempDir dir;
   const auto out = dir.path() / "out";
