@@ -1982,6 +1982,40 @@ TEST(Cli, AKnativeRevisionCreatedWithoutTrafficKeepsItsMinScaleUntilTrafficComes
   EXPECT_EQ(m["dropped"].get<double>() + m["timed_out"].get<double>(), 0.0);
 }
 
+// A route naming a revision that is not ready yet waits: it keeps its
+// split (every request to app-00001) until app-00002 is ready (its model
+// loads in 5 s), then moves at once; app-00001, active before and named no
+// more, then loses its min-scale and scales to zero. Nothing is lost.
+TEST(Cli, AKnativeRouteWaitsForTheRevisionItNames) {
+  TempDir dir;
+  const std::string manifests = Replace(KnativeManifests(), "window: 60s", "min-scale: \"1\"");
+  dir.Write("app.yaml", manifests);
+  dir.Write("next.yaml", Replace(manifests, "app:1", "app:2") +
+                             "  traffic: [{revisionName: app-00002, percent: 100}]\n");
+  std::string scenario =
+      Replace(Replace(ScenarioWith("6m", "{kind: poisson, rate: 50}"), "- deployment: app",
+                      "- knativeService: app"),
+              "    serviceTime: {kind: constant, value: 10ms}",
+              "    serviceTime: {kind: constant, value: 10ms}\n    modelLoad: 5s");
+  scenario += "  timeline:\n  - at: 2m\n    apply: {file: next.yaml}\n";
+  const auto path = dir.Write("s.yaml", scenario);
+  const auto out = dir.path() / "out";
+  const CliResult r = Cli({"run", path.string(), "--out", out.string()});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  const auto splits = EventsOf(out, "Route");
+  ASSERT_EQ(splits.size(), 1u);
+  EXPECT_EQ(splits[0]["message"], "traffic: app-00001 0%, app-00002 100%");
+  const double moved = splits[0]["time_s"];
+  EXPECT_GE(moved, 120.0 + 5);
+  EXPECT_LE(moved, 120.0 + 5 + 3);
+  const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json"));
+  EXPECT_EQ(summary["autoscalers"]["default/app-00001"]["metrics"]["replicas_final"], 0.0);
+  EXPECT_EQ(summary["rollouts"]["default/app"][0]["outcomes"]["complete"], 1);
+  const auto& m = summary["services"]["default/app"]["metrics"];
+  EXPECT_EQ(m["completed"].get<double>() + m["in_flight_at_end"].get<double>(),
+            m["arrived"].get<double>());
+}
+
 // A KServe canary (predictor canaryTrafficPercent, Knative mode): a new
 // model at 2 m with 20% of the traffic, then at 6 m either rolled back
 // (canaryTrafficPercent 0) or promoted (the field removed). The new model
