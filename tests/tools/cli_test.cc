@@ -1859,6 +1859,22 @@ spec:
   EXPECT_EQ(summary["services"]["default/app-predictor"]["metrics"]["ready_replicas_final"], 4.0);
 }
 
+// A scenario running Knative Service `app` of app.yaml for `duration` at
+// `rate` Poisson requests a second (10 ms each, a 5 s model load), with
+// `timeline` (its entries) and, if not empty, `knative` (spec.knative).
+std::string KnativeTimelineScenario(const std::string& duration, int rate,
+                                    const std::string& timeline, const std::string& knative = "") {
+  std::string scenario = Replace(
+      Replace(ScenarioWith(duration, "{kind: poisson, rate: " + std::to_string(rate) + "}"),
+              "- deployment: app", "- knativeService: app"),
+      "    serviceTime: {kind: constant, value: 10ms}",
+      "    serviceTime: {kind: constant, value: 10ms}\n    modelLoad: 5s\n    maxConcurrency: 8");
+  if (!knative.empty()) {
+    scenario = Replace(scenario, "  manifests:\n", "  knative:\n" + knative + "  manifests:\n");
+  }
+  return scenario + "  timeline:\n" + timeline;
+}
+
 // A Knative Service's new template is a new revision; spec.traffic splits
 // requests over revisions (a latestRevision target going to the latest
 // ready one); a revision the route no longer names is unreachable, so its
@@ -1871,15 +1887,10 @@ TEST(Cli, AKnativeServiceSplitsTrafficOverItsRevisionsAndLetsAnUnroutedOneGo) {
                               "{latestRevision: true, percent: 50}]\n");
   dir.Write("back.yaml", v2 + "  traffic: [{revisionName: app-00001, percent: 100}]\n");
   dir.Write("app.yaml", manifests);
-  std::string scenario = Replace(
-      Replace(ScenarioWith("10m", "{kind: poisson, rate: 100}"), "- deployment: app",
-              "- knativeService: app"),
-      "    serviceTime: {kind: constant, value: 10ms}",
-      "    serviceTime: {kind: constant, value: 10ms}\n    modelLoad: 5s\n    maxConcurrency: 8");
-  scenario +=
-      "  timeline:\n  - at: 2m\n    apply: {file: half.yaml}\n  - at: 5m\n    apply: "
-      "{file: back.yaml}\n";
-  const auto path = dir.Write("s.yaml", scenario);
+  const auto path = dir.Write(
+      "s.yaml", KnativeTimelineScenario("10m", 100,
+                                        "  - at: 2m\n    apply: {file: half.yaml}\n  - at: 5m\n"
+                                        "    apply: {file: back.yaml}\n"));
   const auto out = dir.path() / "out";
   const CliResult r = Cli({"run", path.string(), "--out", out.string()});
   ASSERT_EQ(r.code, kExitOk) << r.err;
@@ -1946,18 +1957,12 @@ TEST(Cli, AKnativeRevisionCreatedWithoutTrafficKeepsItsMinScaleUntilTrafficComes
               "app:1", "app:2");
   dir.Write("dark.yaml", v2 + "  traffic: [{revisionName: app-00001, percent: 100, tag: \"\"}]\n");
   dir.Write("move.yaml", v2 + "  traffic: [{revisionName: app-00002, percent: 100}]\n");
-  std::string scenario = Replace(
-      Replace(ScenarioWith("10m", "{kind: poisson, rate: 100}"), "- deployment: app",
-              "- knativeService: app"),
-      "    serviceTime: {kind: constant, value: 10ms}",
-      "    serviceTime: {kind: constant, value: 10ms}\n    modelLoad: 5s\n    maxConcurrency: 8");
-  scenario = Replace(scenario, "  manifests:\n",
-                     "  knative:\n    config-autoscaler: {allow-zero-initial-scale: \"true\"}\n"
-                     "  manifests:\n");
-  scenario +=
-      "  timeline:\n  - at: 2m\n    apply: {file: dark.yaml}\n  - at: 5m\n    apply: "
-      "{file: move.yaml}\n";
-  const auto path = dir.Write("s.yaml", scenario);
+  const auto path = dir.Write(
+      "s.yaml", KnativeTimelineScenario(
+                    "10m", 100,
+                    "  - at: 2m\n    apply: {file: dark.yaml}\n  - at: 5m\n    apply: {file: "
+                    "move.yaml}\n",
+                    "    config-autoscaler: {allow-zero-initial-scale: \"true\"}\n"));
   const auto out = dir.path() / "out";
   const CliResult r = Cli({"run", path.string(), "--out", out.string()});
   ASSERT_EQ(r.code, kExitOk) << r.err;
@@ -1992,13 +1997,8 @@ TEST(Cli, AKnativeRouteWaitsForTheRevisionItNames) {
   dir.Write("app.yaml", manifests);
   dir.Write("next.yaml", Replace(manifests, "app:1", "app:2") +
                              "  traffic: [{revisionName: app-00002, percent: 100}]\n");
-  std::string scenario =
-      Replace(Replace(ScenarioWith("6m", "{kind: poisson, rate: 50}"), "- deployment: app",
-                      "- knativeService: app"),
-              "    serviceTime: {kind: constant, value: 10ms}",
-              "    serviceTime: {kind: constant, value: 10ms}\n    modelLoad: 5s");
-  scenario += "  timeline:\n  - at: 2m\n    apply: {file: next.yaml}\n";
-  const auto path = dir.Write("s.yaml", scenario);
+  const auto path = dir.Write(
+      "s.yaml", KnativeTimelineScenario("6m", 50, "  - at: 2m\n    apply: {file: next.yaml}\n"));
   const auto out = dir.path() / "out";
   const CliResult r = Cli({"run", path.string(), "--out", out.string()});
   ASSERT_EQ(r.code, kExitOk) << r.err;
