@@ -1859,6 +1859,15 @@ spec:
   EXPECT_EQ(summary["services"]["default/app-predictor"]["metrics"]["ready_replicas_final"], 4.0);
 }
 
+// Runs scenarios/`file` into `dir`/out, quietly, and returns that folder.
+std::filesystem::path RunShippedScenario(const TempDir& dir, const std::string& file) {
+  const auto out = dir.path() / "out";
+  const CliResult r =
+      Cli({"run", (SourceDir() / "scenarios" / file).string(), "--out", out.string(), "--quiet"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  return out;
+}
+
 // A scenario running Knative Service `app` of app.yaml for `duration` at
 // `rate` Poisson requests a second (10 ms each, a 5 s model load), with
 // `timeline` (its entries) and, if not empty, `knative` (spec.knative).
@@ -2735,10 +2744,7 @@ TEST(Cli, ANodeFailureIsDetectedAndItsPodsEvictedAsUpstream) {
 // (the next 10 s sample shows it). Without a spare GPU it never does.
 TEST(Cli, TheNodeFailureScenarioRecoversAsTolerationsAndSpareCapacityAllow) {
   TempDir dir;
-  const auto out = dir.path() / "out";
-  const CliResult r = Cli({"run", (SourceDir() / "scenarios/node-failure.yaml").string(), "--out",
-                           out.string(), "--quiet"});
-  ASSERT_EQ(r.code, kExitOk) << r.err;
+  const auto out = RunShippedScenario(dir, "node-failure.yaml");
   const std::map<std::string, std::pair<double, double>> back = {
       {"no-spare", {-1, -1}}, {"spare-node", {1305, 1320}}, {"fast-eviction", {1035, 1050}}};
   for (const auto& [design, window] : back) {
@@ -2873,10 +2879,7 @@ TEST(Cli, AVersionOfAModelServerHasItsOwnLoadTimeAndErrorRate) {
 // slowest, as only two new pods fit on the spare GPUs at a time.
 TEST(Cli, TheRollingUpdateScenarioComparesTheStrategies) {
   TempDir dir;
-  const auto out = dir.path() / "out";
-  const CliResult r = Cli({"run", (SourceDir() / "scenarios/rolling-update.yaml").string(), "--out",
-                           out.string(), "--quiet"});
-  ASSERT_EQ(r.code, kExitOk) << r.err;
+  const auto out = RunShippedScenario(dir, "rolling-update.yaml");
   std::map<std::string, double> took, dropped;
   for (const char* design : {"rolling-25", "surge-all", "recreate"}) {
     double applied = -1, available = -1;
@@ -2905,10 +2908,7 @@ TEST(Cli, TheRollingUpdateScenarioComparesTheStrategies) {
 // ends; both the release and the undo are complete rollouts.
 TEST(Cli, TheBadReleaseScenarioFailsMoreTheLaterTheRollback) {
   TempDir dir;
-  const auto out = dir.path() / "out";
-  const CliResult r = Cli({"run", (SourceDir() / "scenarios/bad-release-rollback.yaml").string(),
-                           "--out", out.string(), "--quiet"});
-  ASSERT_EQ(r.code, kExitOk) << r.err;
+  const auto out = RunShippedScenario(dir, "bad-release-rollback.yaml");
   const auto comparison = nlohmann::json::parse(ReadFile(out / "summary.json"));
   double before = 0;
   for (const auto& design : comparison["designs"]) {
@@ -3131,10 +3131,7 @@ TEST(Cli, AnHpaScalesOnTheRequestsWaitingInAService) {
 // is no longer routed and scales to zero.
 TEST(Cli, TheKServeCanaryScenarioSplitsThenRollsBackOrPromotes) {
   TempDir dir;
-  const auto out = dir.path() / "out";
-  const CliResult r = Cli({"run", (SourceDir() / "scenarios/kserve-canary.yaml").string(), "--out",
-                           out.string(), "--quiet"});
-  ASSERT_EQ(r.code, kExitOk) << r.err;
+  const auto out = RunShippedScenario(dir, "kserve-canary.yaml");
   for (const std::string design : {"roll-back", "promote"}) {
     SCOPED_TRACE(design);
     const auto summary = nlohmann::json::parse(ReadFile(out / design / "summary.json"));
@@ -3197,10 +3194,7 @@ TEST(Cli, TheKServeCanaryScenarioSplitsThenRollsBackOrPromotes) {
 //   scaled down 30 s after (scaleDownDelaySeconds).
 TEST(Cli, TheCanaryBadReleaseScenarioAbortsOnTheAnalysisAndTheGoodOnePromotes) {
   TempDir dir;
-  const auto out = dir.path() / "out";
-  const CliResult r = Cli({"run", (SourceDir() / "scenarios/canary-bad-release.yaml").string(),
-                           "--out", out.string(), "--quiet"});
-  ASSERT_EQ(r.code, kExitOk) << r.err;
+  const auto out = RunShippedScenario(dir, "canary-bad-release.yaml");
   const auto bad = nlohmann::json::parse(ReadFile(out / "bad-release/summary.json"));
   const auto& bad_update = bad["runs"][0]["rollouts"][0];
   EXPECT_EQ(bad_update["kind"], "Rollout");
