@@ -7,6 +7,7 @@
 #ifndef PLATSIM_MODELS_ARRIVALS_H_
 #define PLATSIM_MODELS_ARRIVALS_H_
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <vector>
@@ -21,6 +22,8 @@ namespace platsim::models {
 struct Arrival {
   sim::Time time = sim::kNever;  // kNever: no more arrivals
   double size = 1.0;             // request size (tokens, items); 1 unless the input says
+  // An LLM request's tokens (a trace's); 0: not given.
+  std::int32_t prompt_tokens = 0, output_tokens = 0;
 };
 
 class ArrivalProcess {
