@@ -70,6 +70,18 @@ std::string DecoderServiceTime::BeyondMeasured(int max_batch_size) const {
   return out;
 }
 
+double LatencyProfile::ModelShape::Parameters() const {
+  const double head_dim = static_cast<double>(hidden) / heads;
+  const double attention = 2.0 * hidden * hidden + 2.0 * hidden * kv_heads * head_dim;
+  const double mlp = 3.0 * hidden * static_cast<double>(ffn);
+  return 2.0 * vocab * static_cast<double>(hidden) + layers * (attention + mlp);
+}
+
+double LatencyProfile::ModelShape::KvBytesPerToken(int bytes_per_value) const {
+  const double head_dim = static_cast<double>(hidden) / heads;
+  return 2.0 * layers * kv_heads * head_dim * bytes_per_value;
+}
+
 namespace {
 
 // A grid section: two axes and a matrix of seconds, one row per x value.
@@ -157,7 +169,26 @@ std::optional<LatencyProfile> ReadLatencyProfile(const std::filesystem::path& pa
   meta.AcceptRest();
   // Free-form records of how the profile was made: provenance, and from the
   // profiler its raw measurements and kernel table.
-  m.Get("provenance");
+  if (const Node provenance = m.Get("provenance"); provenance.IsMap()) {
+    // Read where present and well formed; the rest stays free-form.
+    input::Diagnostics quiet;
+    MapReader p(provenance, quiet);
+    MapReader shape(p.Get("model"), quiet);
+    LatencyProfile::ModelShape s;
+    s.layers = static_cast<int>(shape.Int("layers", 0, 0, 100000));
+    s.hidden = static_cast<int>(shape.Int("hidden", 0, 0, 1 << 24));
+    s.heads = static_cast<int>(shape.Int("heads", 0, 0, 1 << 16));
+    s.kv_heads = static_cast<int>(shape.Int("kvHeads", s.heads, 0, 1 << 16));
+    s.ffn = static_cast<int>(shape.Int("ffn", 0, 0, 1 << 26));
+    s.vocab = static_cast<int>(shape.Int("vocab", 0, 0, 1 << 26));
+    if (quiet.error_count() == 0 && s.layers > 0 && s.hidden > 0 && s.heads > 0 && s.kv_heads > 0 &&
+        s.ffn > 0 && s.vocab > 0 && s.hidden % s.heads == 0) {
+      profile.model = s;
+    }
+    MapReader ceilings(p.Get("ceilings"), quiet);
+    const double bw = ceilings.Number("copyBandwidthGBps", 0, 0, 1e7);
+    if (quiet.error_count() == 0) profile.copy_bandwidth_gbps = bw;
+  }
   m.Get("measurements");
   m.Get("kernels");
   if (const Node table = m.Get("batchLatency"); table.present() && !table.IsSequence()) {

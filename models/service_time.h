@@ -136,6 +136,20 @@ struct LatencyProfile {
   std::shared_ptr<const LatencyGrid> encoder;           // batch x sequence length
   std::shared_ptr<const LatencyGrid> prefill;           // batch x prompt tokens
   std::shared_ptr<const LatencyGrid> decode;            // batch x KV length
+  // From the profiler's provenance, where it records them: the model's
+  // shape and the GPU's measured copy bandwidth (0: not recorded).
+  struct ModelShape {
+    int layers = 0, hidden = 0, heads = 0, kv_heads = 0, ffn = 0, vocab = 0;
+    // Parameters of a Llama-style decoder of this shape: embedding and
+    // output head, and per layer the q, k, v and o projections and a gated
+    // MLP of three matrices (norms left out: under 0.01%).
+    double Parameters() const;
+    // KV cache bytes per token at `bytes_per_value`: keys and values of
+    // every layer's KV heads.
+    double KvBytesPerToken(int bytes_per_value) const;
+  };
+  std::optional<ModelShape> model;
+  double copy_bandwidth_gbps = 0;
 };
 
 std::optional<LatencyProfile> ReadLatencyProfile(const std::filesystem::path& path,
