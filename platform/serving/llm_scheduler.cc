@@ -57,9 +57,10 @@ void Scheduler::Free(Seq& seq) {
 
 int Scheduler::NewTokens(const Seq& seq) const {
   int n = seq.tokens() - seq.computed;
+  // The threshold only when more than one request is there to share.
   const int threshold = config_.long_prefill_token_threshold;
-  if (threshold > 0 && n > threshold) n = threshold;
-  return n;
+  if (threshold > 0 && n > threshold && running_.size() + waiting_.size() > 1) n = threshold;
+  return std::min(n, config_.max_model_len - seq.computed - 1);
 }
 
 const Scheduler::Batch& Scheduler::Schedule() {
@@ -108,6 +109,8 @@ const Scheduler::Batch& Scheduler::Schedule() {
       int n = NewTokens(s);
       if (!config_.chunked_prefill && n > budget) break;
       n = std::min(n, budget);
+      if (n <= 0) break;
+      if (config_.reserve_full_sequence && BlocksFor(s.tokens()) - s.blocks > free_blocks()) break;
       if (!Allocate(s, s.computed + n)) break;
       waiting_.pop_front();
       s.state = State::kRunning;
@@ -123,6 +126,7 @@ const Scheduler::Batch& Scheduler::Schedule() {
 const Scheduler::Outcome& Scheduler::Complete() {
   assert(in_step_);
   in_step_ = false;
+  outcome_.tokens.clear();
   outcome_.first_token.clear();
   outcome_.finished.clear();
   outcome_.tokens_out = 0;
@@ -133,8 +137,9 @@ const Scheduler::Outcome& Scheduler::Complete() {
     if (s.computed < s.tokens()) continue;  // a partial prefill samples nothing
     ++s.output;
     ++outcome_.tokens_out;
+    outcome_.tokens.push_back(e.seq);
     if (s.output == 1) outcome_.first_token.push_back(e.seq);
-    if (s.output >= s.max_output) {
+    if (Finished(s)) {
       outcome_.finished.push_back(e.seq);
       Free(s);
       s.state = State::kFree;

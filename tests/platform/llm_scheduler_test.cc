@@ -47,7 +47,8 @@ TEST(LlmScheduler, ChunkedPrefillThenDecodeAsDerivedByHand) {
   EXPECT_TRUE(s.Schedule().empty());
 }
 
-// Preemption by recompute, derived by hand. 4 blocks of 4 tokens. Step 1: A
+// Preemption by recompute, derived by hand. 4 usable blocks of 4 tokens
+// (5 with vLLM's null block). Step 1: A
 // (prompt 8: 2 blocks) and B (prompt 4: 1 block) prefill and sample.
 // Step 2: A's decode needs a third block (the last free); B's needs a
 // second, none is free: B, the last running, is preempted (its block
@@ -58,7 +59,7 @@ TEST(LlmScheduler, ChunkedPrefillThenDecodeAsDerivedByHand) {
 // first token again. Steps 8-11: B decodes to its 6th.
 TEST(LlmScheduler, PreemptsTheLastRunningRequestAndRecomputesItAsDerivedByHand) {
   Scheduler s(
-      {.max_num_seqs = 10, .max_num_batched_tokens = 100, .block_size = 4, .num_gpu_blocks = 4});
+      {.max_num_seqs = 10, .max_num_batched_tokens = 100, .block_size = 4, .num_gpu_blocks = 5});
   const auto a = s.Add(8, 6), b = s.Add(4, 6);
   EXPECT_EQ(Entries(s.Schedule()), (std::vector<Entry>{{a, 8, 0, true}, {b, 4, 0, true}}));
   EXPECT_EQ(s.Complete().first_token.size(), 2u);
@@ -123,13 +124,95 @@ TEST(LlmScheduler, TheLongPrefillThresholdCapsAChunk) {
   EXPECT_EQ(Entries(s.Schedule()), (std::vector<Entry>{{a, 6, 0, true}, {b, 3, 0, true}}));
 }
 
+// Runs `s` until every request has finished (at most `limit` steps);
+// returns per request the step of its first token and of its finish, and
+// per step the scheduled (request, tokens).
+struct Trace {
+  std::map<Scheduler::SeqId, int> first, finished;
+  std::vector<std::vector<std::pair<Scheduler::SeqId, int>>> steps;
+  std::vector<std::int64_t> free_after;
+};
+Trace RunAll(Scheduler& s, int limit = 1000) {
+  Trace run;
+  for (int step = 1; step <= limit && s.running() + s.waiting() > 0; ++step) {
+    std::vector<std::pair<Scheduler::SeqId, int>> scheduled;
+    for (const auto& e : s.Schedule().entries)
+      scheduled.emplace_back(e.seq, e.tokens);
+    run.steps.push_back(scheduled);
+    const auto& o = s.Complete();
+    for (const auto id : o.first_token)
+      run.first[id] = step;
+    for (const auto id : o.finished)
+      run.finished[id] = step;
+    run.free_after.push_back(s.free_blocks());
+  }
+  return run;
+}
+
+// Example 1 of a derivation from vLLM's rules (block 16, budget 64, 8
+// sequences, 9 blocks with the null one): A (40, 10), B (30, 20), C (20,
+// 5). Step 1: A 40, B a chunk of 24; step 2: A 1, B its last 6, C 20 (its
+// whole prompt fits: 2 of the 3 free blocks); first tokens at steps 1, 2,
+// 2; B's third block at step 5; C done at 6, A (its 4th block) at 10, B
+// at 21, with all 8 blocks free again. With a long-prefill threshold of
+// 16: A 16, B 16, C 16; then A 16, B 14, C 4; then A 8, B 1, C 1.
+TEST(LlmScheduler, FollowsExampleOneOfVllmsRules) {
+  const SchedulerConfig config{
+      .max_num_seqs = 8, .max_num_batched_tokens = 64, .block_size = 16, .num_gpu_blocks = 9};
+  Scheduler s(config);
+  const auto a = s.Add(40, 10), b = s.Add(30, 20), c = s.Add(20, 5);
+  const Trace run = RunAll(s);
+  using Step = std::vector<std::pair<Scheduler::SeqId, int>>;
+  EXPECT_EQ(run.steps[0], (Step{{a, 40}, {b, 24}}));
+  EXPECT_EQ(run.steps[1], (Step{{a, 1}, {b, 6}, {c, 20}}));
+  EXPECT_EQ(run.free_after[0], 3);
+  EXPECT_EQ(run.free_after[1], 1);
+  EXPECT_EQ(run.free_after[4], 0);  // B's third block
+  EXPECT_EQ(run.free_after[5], 2);  // C gone
+  EXPECT_EQ(run.first, (std::map<Scheduler::SeqId, int>{{a, 1}, {b, 2}, {c, 2}}));
+  EXPECT_EQ(run.finished, (std::map<Scheduler::SeqId, int>{{a, 10}, {b, 21}, {c, 6}}));
+  EXPECT_EQ(run.free_after.back(), 8);
+
+  SchedulerConfig capped = config;
+  capped.long_prefill_token_threshold = 16;
+  Scheduler t(capped);
+  const auto ta = t.Add(40, 10), tb = t.Add(30, 20), tc = t.Add(20, 5);
+  const Trace r = RunAll(t, 3);
+  EXPECT_EQ(r.steps[0], (Step{{ta, 16}, {tb, 16}, {tc, 16}}));
+  EXPECT_EQ(r.steps[1], (Step{{ta, 16}, {tb, 14}, {tc, 4}}));
+  EXPECT_EQ(r.steps[2], (Step{{ta, 8}, {tb, 1}, {tc, 1}}));
+}
+
+// Example 2 of that derivation (5 blocks with the null one): A (16, 40), B
+// (16, 40), C (20, 4) all admitted at step 1. Step 2: A's second block
+// preempts C, the last running; nothing is admitted in that step, and C
+// (2 blocks for its 21 tokens) waits. Step 18: A's third block preempts B
+// (then at the head of the queue, blocking C). A finishes at 40; B
+// recomputes 33 tokens (16 of prompt, 17 generated) at 41 and finishes at
+// 63; C recomputes 21 at 64 and finishes at 66. Two preemptions.
+TEST(LlmScheduler, FollowsExampleTwoOfVllmsRules) {
+  Scheduler s(
+      {.max_num_seqs = 8, .max_num_batched_tokens = 64, .block_size = 16, .num_gpu_blocks = 5});
+  const auto a = s.Add(16, 40), b = s.Add(16, 40), c = s.Add(20, 4);
+  const Trace run = RunAll(s);
+  using Step = std::vector<std::pair<Scheduler::SeqId, int>>;
+  EXPECT_EQ(run.steps[0], (Step{{a, 16}, {b, 16}, {c, 20}}));
+  EXPECT_EQ(run.steps[1], (Step{{a, 1}, {b, 1}}));
+  EXPECT_EQ(run.steps[17], (Step{{a, 1}}));
+  EXPECT_EQ(run.steps[40], (Step{{b, 33}}));
+  EXPECT_EQ(run.steps[63], (Step{{c, 21}}));
+  EXPECT_EQ(run.finished, (std::map<Scheduler::SeqId, int>{{a, 40}, {b, 63}, {c, 66}}));
+  EXPECT_EQ(s.preemptions(), 2u);
+  EXPECT_EQ(run.free_after.back(), 4);
+}
+
 // Invariants over a random workload: the blocks in use never exceed the
 // pool and always equal what the requests hold; every request finishes
 // exactly once, after exactly its output tokens, its first token once; the
 // step never exceeds its budget nor max_num_seqs.
 TEST(LlmScheduler, InvariantsHoldOverARandomWorkload) {
   const SchedulerConfig config{
-      .max_num_seqs = 8, .max_num_batched_tokens = 64, .block_size = 16, .num_gpu_blocks = 40};
+      .max_num_seqs = 8, .max_num_batched_tokens = 64, .block_size = 16, .num_gpu_blocks = 41};
   Scheduler s(config);
   std::mt19937_64 rng(7);
   std::map<Scheduler::SeqId, int> live;  // seq -> output tokens wanted
@@ -150,7 +233,7 @@ TEST(LlmScheduler, InvariantsHoldOverARandomWorkload) {
     const auto& batch = s.Schedule();
     ASSERT_LE(batch.tokens, config.max_num_batched_tokens);
     ASSERT_LE(s.running(), static_cast<std::size_t>(config.max_num_seqs));
-    ASSERT_LE(s.used_blocks(), config.num_gpu_blocks);
+    ASSERT_LE(s.used_blocks(), config.num_gpu_blocks - 1);  // the null block never
     std::int64_t held = 0;
     for (const auto& [id, want] : live)
       held += s.blocks_of(id);
