@@ -2,8 +2,17 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
 
 namespace platsim::platform::llm {
+
+std::int64_t KvBlocks(const KvMemory& m) {
+  const double requested = std::ceil(m.gpu_memory_bytes * m.utilization);
+  const double available = requested - m.weight_bytes - m.other_bytes;
+  const double per_block = m.block_size * m.kv_bytes_per_token;
+  if (!(available > 0) || !(per_block > 0)) return 0;
+  return static_cast<std::int64_t>(std::floor(available / per_block));
+}
 
 Scheduler::Scheduler(const SchedulerConfig& config) : config_(config) {}
 

@@ -62,6 +62,25 @@ struct SchedulerConfig {
   bool reserve_full_sequence = true;
 };
 
+// The KV cache's blocks on one GPU as vLLM sizes it (vllm/v1/worker/
+// gpu_worker.py determine_available_memory, kv_cache_planning.py): the GPU's
+// memory times gpu_memory_utilization (rounded up), less what is not KV
+// cache (the weights, and `other_bytes`: non-torch memory, peak
+// activations of a max_num_batched_tokens pass and the CUDA graph
+// estimate, which vLLM measures by profiling and a simulator must be
+// told), in blocks of block_size tokens of `kv_bytes_per_token` each
+// (2 x layers x KV heads x head dim x bytes per value). The count
+// includes vLLM's null block; 0 if nothing is left.
+struct KvMemory {
+  double gpu_memory_bytes = 0;
+  double utilization = 0.92;
+  double weight_bytes = 0;
+  double other_bytes = 0;
+  int block_size = 16;
+  double kv_bytes_per_token = 0;
+};
+std::int64_t KvBlocks(const KvMemory& m);
+
 class Scheduler {
  public:
   using SeqId = std::uint32_t;
