@@ -21,7 +21,12 @@
 // interpolated value, exact at its grid points; outside the grids the
 // grids' fitted trends extrapolate (latency_grid.h). Inside a grid cell the
 // interpolation is linear in tokens, so a chunk's attention to its context
-// grows from cell to cell, not within one. Means stand for
+// grows from cell to cell, not within one; beyond the grid's longest prompt
+// the fitted trend is linear in tokens too, so attention's growth at long
+// context is not there. Known limits, to settle against measured mixed
+// steps (the live-kernel check): averaging chunks over sequences makes a
+// step of one long chunk and several tiny ones cheaper than the long chunk
+// alone (P(8, 1000) stands for about P(1, 8000)). Means stand for
 // spread: a step's chunks and KV lengths are averaged, which a profile over
 // batch and length cannot resolve further.
 #ifndef PLATSIM_MODELS_LLM_STEP_TIME_H_

@@ -171,7 +171,7 @@ std::optional<LatencyProfile> ReadLatencyProfile(const std::filesystem::path& pa
   // profiler its raw measurements and kernel table.
   if (const Node provenance = m.Get("provenance"); provenance.IsMap()) {
     // Read where present and well formed; the rest stays free-form.
-    input::Diagnostics quiet;
+    input::Diagnostics quiet, quiet_ceilings;
     MapReader p(provenance, quiet);
     MapReader shape(p.Get("model"), quiet);
     LatencyProfile::ModelShape s;
@@ -185,9 +185,9 @@ std::optional<LatencyProfile> ReadLatencyProfile(const std::filesystem::path& pa
         s.ffn > 0 && s.vocab > 0 && s.hidden % s.heads == 0) {
       profile.model = s;
     }
-    MapReader ceilings(p.Get("ceilings"), quiet);
+    MapReader ceilings(p.Get("ceilings"), quiet_ceilings);
     const double bw = ceilings.Number("copyBandwidthGBps", 0, 0, 1e7);
-    if (quiet.error_count() == 0) profile.copy_bandwidth_gbps = bw;
+    if (quiet_ceilings.error_count() == 0) profile.copy_bandwidth_gbps = bw;
   }
   m.Get("measurements");
   m.Get("kernels");

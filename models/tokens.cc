@@ -19,19 +19,21 @@ int UniformTokens::Sample(sim::RandomStream& rng) const {
 LogNormalTokens::LogNormalTokens(double mean, double cv, int min, int max)
     : sigma_(std::sqrt(std::log1p(cv * cv))), min_(min), max_(max) {
   mu_ = std::log(mean) - sigma_ * sigma_ / 2;
-  // The mean of the rounded, clamped values: the sum over n of n times the
-  // probability that the lognormal rounds to n (its CDF between n - 0.5
-  // and n + 0.5), the tails at the bounds. Token counts are integers, so
-  // the sum is exact but for the CDF's own accuracy.
-  auto cdf = [this](double x) {
-    return x <= 0 ? 0.0 : 0.5 * std::erfc(-(std::log(x) - mu_) / (sigma_ * std::sqrt(2.0)));
-  };
-  const int hi = std::min(max_, static_cast<int>(std::ceil(std::exp(mu_ + 12 * sigma_))) + 1);
-  double sum = min_ * cdf(min_ + 0.5);
-  for (int n = min_ + 1; n < hi; ++n)
-    sum += n * (cdf(n + 0.5) - cdf(n - 0.5));
-  if (hi > min_) sum += hi * (1 - cdf(hi - 0.5));
-  clamped_mean_ = sum;
+  if (min_ >= max_) {
+    clamped_mean_ = min_;
+    return;
+  }
+  // The mean of the rounded, clamped values in closed form: a draw below
+  // min + 0.5 gives min, one at or above max - 0.5 gives max, and one
+  // between rounds to itself on average (rounding a smooth density leaves
+  // its mean); the lognormal's partial expectation over [a, b] is
+  // e^(mu + sigma^2/2) (Phi((ln b - mu - sigma^2)/sigma) - Phi((ln a - mu -
+  // sigma^2)/sigma)).
+  auto phi = [](double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); };
+  const double a = min_ + 0.5, b = max_ - 0.5;
+  const double za = (std::log(a) - mu_) / sigma_, zb = (std::log(b) - mu_) / sigma_;
+  const double inside = std::exp(mu_ + sigma_ * sigma_ / 2) * (phi(zb - sigma_) - phi(za - sigma_));
+  clamped_mean_ = min_ * phi(za) + inside + max_ * (1 - phi(zb));
 }
 
 int LogNormalTokens::Sample(sim::RandomStream& rng) const {
@@ -143,6 +145,23 @@ std::optional<sim::Time> ParseTimestamp(std::string_view s) {
     if (ec != std::errc() || end != s.data() + at + len) return std::nullopt;
     return v;
   };
+  // A zone: Z, or +HH:MM / -HH:MM (the 2024 traces' +00:00), applied.
+  sim::Time offset = 0;
+  if (!s.empty() && s.back() == 'Z') {
+    s.remove_suffix(1);
+  } else if (s.size() >= 25 && (s[s.size() - 6] == '+' || s[s.size() - 6] == '-') &&
+             s[s.size() - 3] == ':') {
+    const std::string_view zone = s.substr(s.size() - 6);
+    int zh = 0, zm = 0;
+    const auto [e1, c1] = std::from_chars(zone.data() + 1, zone.data() + 3, zh);
+    const auto [e2, c2] = std::from_chars(zone.data() + 4, zone.data() + 6, zm);
+    if (c1 != std::errc() || c2 != std::errc() || e1 != zone.data() + 3 || e2 != zone.data() + 6 ||
+        zh > 23 || zm > 59) {
+      return std::nullopt;
+    }
+    offset = (zone[0] == '+' ? 1 : -1) * (zh * 3600LL + zm * 60LL) * sim::kSecond;
+    s.remove_suffix(6);
+  }
   if (s.size() < 19 || s[4] != '-' || s[7] != '-' || (s[10] != ' ' && s[10] != 'T') ||
       s[13] != ':' || s[16] != ':') {
     return std::nullopt;
@@ -151,9 +170,12 @@ std::optional<sim::Time> ParseTimestamp(std::string_view s) {
              mi = number(14, 2), sec = number(17, 2);
   // Years 1970 to 2200: nanoseconds since 1970 fit in 64 bits.
   if (!y || !mo || !d || !h || !mi || !sec || *y < 1970 || *y > 2200 || *mo < 1 || *mo > 12 ||
-      *d < 1 || *d > 31 || *h > 23 || *mi > 59 || *sec > 60) {
+      *d < 1 || *d > 31 || *h > 23 || *mi > 59 || *sec > 59) {
     return std::nullopt;
   }
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (*y % 4 == 0 && *y % 100 != 0) || *y % 400 == 0;
+  if (*d > kDays[*mo - 1] + (*mo == 2 && leap ? 1 : 0)) return std::nullopt;
   sim::Time fraction = 0;
   if (s.size() > 19) {
     if (s[19] != '.' || s.size() == 20) return std::nullopt;
@@ -166,7 +188,8 @@ std::optional<sim::Time> ParseTimestamp(std::string_view s) {
   }
   const std::int64_t days =
       DaysFromCivil(*y, static_cast<unsigned>(*mo), static_cast<unsigned>(*d));
-  return ((days * 24 + *h) * 60 + *mi) * 60 * sim::kSecond + *sec * sim::kSecond + fraction;
+  return ((days * 24 + *h) * 60 + *mi) * 60 * sim::kSecond + *sec * sim::kSecond + fraction -
+         offset;
 }
 
 std::string_view Trim(std::string_view s) {
@@ -207,7 +230,8 @@ std::optional<std::vector<Arrival>> ReadLines(const std::filesystem::path& path,
       diags.Error({display_name, line_no, 1}, "", "binary data; expected text");
       return std::nullopt;
     }
-    const std::string_view row = Trim(line);
+    std::string_view row = Trim(line);
+    if (line_no == 1 && row.substr(0, 3) == "\xEF\xBB\xBF") row.remove_prefix(3);  // a BOM
     if (row.empty()) continue;
     sim::Time time = 0;
     Arrival a;
@@ -233,6 +257,10 @@ std::optional<std::vector<Arrival>> ReadLines(const std::filesystem::path& path,
   }
   // Times from the first request's.
   const sim::Time first = out.front().time;
+  if (out.back().time - first > sim::kMaxDuration) {
+    diags.Error({display_name, line_no, 1}, "", "the trace spans more than platsim simulates");
+    return std::nullopt;
+  }
   for (Arrival& a : out)
     a.time -= first;
   return out;
@@ -243,10 +271,15 @@ std::optional<std::vector<Arrival>> ReadLines(const std::filesystem::path& path,
 std::optional<std::vector<Arrival>> ReadAzureLlmTrace(const std::filesystem::path& path,
                                                       const std::string& display_name,
                                                       Diagnostics& diags) {
+  bool seen_row = false;  // the header is the first row's, if any
   return ReadLines(
       path, display_name, diags,
       [&](std::string_view row, int line_no, sim::Time& time, Arrival& a) -> std::optional<bool> {
-        if (line_no == 1 && row.rfind("TIMESTAMP", 0) == 0) return false;
+        if (!seen_row && row.rfind("TIMESTAMP", 0) == 0) {
+          seen_row = true;
+          return false;
+        }
+        seen_row = true;
         std::string_view fields[3];
         std::size_t at = 0;
         int n = 0;
@@ -268,10 +301,13 @@ std::optional<std::vector<Arrival>> ReadAzureLlmTrace(const std::filesystem::pat
                           std::string(Trim(fields[0])) + "'");
           return std::nullopt;
         }
-        if (!context || *context < 1 || !generated || *generated < 1) {
-          diags.Error({display_name, line_no, static_cast<int>(fields[0].size()) + 2},
-                      !context || *context < 1 ? "ContextTokens" : "GeneratedTokens",
-                      "expected a token count of at least 1");
+        const bool bad_context = !context || *context < 1;
+        if (bad_context || !generated || *generated < 1) {
+          const std::size_t column =
+              fields[0].size() + 2 + (bad_context ? 0 : fields[1].size() + 1);
+          diags.Error({display_name, line_no, static_cast<int>(column)},
+                      bad_context ? "ContextTokens" : "GeneratedTokens",
+                      "expected a token count from 1 to 10,000,000");
           return std::nullopt;
         }
         time = *t;

@@ -13,7 +13,9 @@ Engine::Engine(sim::Engine& engine, const SchedulerConfig& config, StepTime step
       observer_(observer),
       handler_(engine.AddHandler(this)) {}
 
-Scheduler::SeqId Engine::Add(std::uint64_t request, int prompt_tokens, int output_tokens) {
+std::optional<Scheduler::SeqId> Engine::Add(std::uint64_t request, int prompt_tokens,
+                                            int output_tokens) {
+  if (!scheduler_.Accepts(prompt_tokens, output_tokens)) return std::nullopt;
   const Scheduler::SeqId seq = scheduler_.Add(prompt_tokens, output_tokens);
   if (seq >= request_of_.size()) {
     const std::size_t n = seq + 1;
@@ -30,40 +32,49 @@ Scheduler::SeqId Engine::Add(std::uint64_t request, int prompt_tokens, int outpu
 }
 
 void Engine::Abort(Scheduler::SeqId seq) {
+  if (seq >= in_step_.size()) return;
   if (in_step_[seq]) {
+    if (!aborted_[seq]) to_abort_.push_back(seq);
     aborted_[seq] = 1;
-    to_abort_.push_back(seq);
     return;
   }
   scheduler_.Remove(seq);
 }
 
 void Engine::StartStep() {
-  const Scheduler::Batch& batch = scheduler_.Schedule();
-  for (const Scheduler::SeqId seq : batch.preempted)
-    observer_.OnPreempted(request_of_[seq], engine_.Now());
-  if (batch.empty()) {
-    // Nothing to run (every waiting request needs blocks or budget that
-    // will not come): idle until a request arrives.
+  while (true) {
+    const Scheduler::Batch& batch = scheduler_.Schedule();
+    // The step's requests are marked, and the engine busy, before anyone
+    // hears of it: an observer that aborts or adds requests waits for the
+    // step.
+    models::StepShape shape;
+    for (const Scheduler::Batch::Entry& e : batch.entries) {
+      in_step_[e.seq] = 1;
+      if (e.prefill) {
+        ++shape.prefill_seqs;
+        shape.prefill_tokens += e.tokens;
+        shape.prefill_context += e.computed;
+      } else {
+        ++shape.decode_seqs;
+        shape.decode_kv += e.computed + e.tokens;
+      }
+    }
+    busy_ = true;
+    preempted_.assign(batch.preempted.begin(), batch.preempted.end());
+    const bool empty = batch.empty();
+    if (!empty) {
+      step_started_ = engine_.Now();
+      engine_.ScheduleAfter(step_time_(shape), handler_, 0);
+    }
+    for (const Scheduler::SeqId seq : preempted_)
+      observer_.OnPreempted(request_of_[seq], engine_.Now());
+    if (!empty) return;
     scheduler_.Complete();
     busy_ = false;
-    return;
+    // Nothing ran. Unless a preemption freed blocks (then schedule again),
+    // nothing can until a request arrives or leaves.
+    if (preempted_.empty() || scheduler_.waiting() + scheduler_.running() == 0) return;
   }
-  models::StepShape shape;
-  for (const Scheduler::Batch::Entry& e : batch.entries) {
-    in_step_[e.seq] = 1;
-    if (e.prefill) {
-      ++shape.prefill_seqs;
-      shape.prefill_tokens += e.tokens;
-      shape.prefill_context += e.computed;
-    } else {
-      ++shape.decode_seqs;
-      shape.decode_kv += e.computed + e.tokens;
-    }
-  }
-  busy_ = true;
-  step_started_ = engine_.Now();
-  engine_.ScheduleAfter(step_time_(shape), handler_, 0);
 }
 
 void Engine::OnEvent(std::uint64_t) {

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "models/llm_step_time.h"
@@ -41,8 +42,9 @@ class Engine : public sim::EventHandler {
          Observer& observer);
 
   // A request arrives (`request` is the caller's id); returns its handle,
-  // good until the request finishes or is aborted.
-  Scheduler::SeqId Add(std::uint64_t request, int prompt_tokens, int output_tokens);
+  // good until the request finishes or is aborted, or nothing if the
+  // replica refuses it (Scheduler::Accepts: vLLM answers 400).
+  std::optional<Scheduler::SeqId> Add(std::uint64_t request, int prompt_tokens, int output_tokens);
   // The request's client has gone: it leaves at the end of the step that
   // runs it, or now if none does; nothing more is told of it.
   void Abort(Scheduler::SeqId seq);
@@ -74,6 +76,7 @@ class Engine : public sim::EventHandler {
     enum Kind : std::uint8_t { kFirst, kToken, kFinished } kind;
   };
   std::vector<Note> notes_;  // what the step's end tells, in order
+  std::vector<Scheduler::SeqId> preempted_;
   bool busy_ = false;
   sim::Time step_started_ = 0;
   std::uint64_t steps_ = 0;

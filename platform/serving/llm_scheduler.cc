@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 namespace platsim::platform::llm {
 
@@ -14,7 +16,37 @@ std::int64_t KvBlocks(const KvMemory& m) {
   return static_cast<std::int64_t>(std::floor(available / per_block));
 }
 
-Scheduler::Scheduler(const SchedulerConfig& config) : config_(config) {}
+int SchedulerConfig::ModelLen() const {
+  if (max_model_len > 0) return max_model_len;
+  const std::int64_t pool = (num_gpu_blocks - 1) * block_size;
+  return static_cast<int>(std::clamp<std::int64_t>(pool, 0, 1 << 30));
+}
+
+std::string SchedulerConfig::Problem() const {
+  if (block_size < 1) return "block_size must be at least 1";
+  if (num_gpu_blocks < 2) return "the KV cache needs at least 2 blocks (one is the null block)";
+  if (max_num_seqs < 1 || max_num_batched_tokens < 1) {
+    return "max_num_seqs and max_num_batched_tokens must be at least 1";
+  }
+  const std::int64_t pool = (num_gpu_blocks - 1) * static_cast<std::int64_t>(block_size);
+  if (ModelLen() < 2 || ModelLen() > pool) {
+    return "max_model_len " + std::to_string(ModelLen()) + " does not fit the KV cache's " +
+           std::to_string(pool) + " tokens";
+  }
+  if (!chunked_prefill && max_num_batched_tokens < ModelLen()) {
+    return "without chunked prefill, max_num_batched_tokens must be at least max_model_len";
+  }
+  return "";
+}
+
+Scheduler::Scheduler(const SchedulerConfig& config)
+    : config_(config), model_len_(config.ModelLen()) {
+  // A programming error: the loader checks what users give.
+  if (const std::string problem = config.Problem(); !problem.empty()) {
+    std::fprintf(stderr, "platsim: bad LLM scheduler configuration: %s\n", problem.c_str());
+    std::abort();
+  }
+}
 
 Scheduler::SeqId Scheduler::Add(int prompt_tokens, int output_tokens) {
   SeqId id;
@@ -34,18 +66,25 @@ Scheduler::SeqId Scheduler::Add(int prompt_tokens, int output_tokens) {
   return id;
 }
 
-void Scheduler::Remove(SeqId seq) {
+bool Scheduler::Remove(SeqId seq) {
+  if (seq >= seqs_.size()) return false;
   Seq& s = seqs_[seq];
+  if (in_step_ && s.state == State::kRunning &&
+      std::any_of(batch_.entries.begin(), batch_.entries.end(),
+                  [seq](const Batch::Entry& e) { return e.seq == seq; })) {
+    return false;
+  }
   if (s.state == State::kWaiting) {
     waiting_.erase(std::find(waiting_.begin(), waiting_.end(), seq));
   } else if (s.state == State::kRunning) {
     running_.erase(std::find(running_.begin(), running_.end(), seq));
   } else {
-    return;
+    return false;
   }
   Free(s);
   s.state = State::kFree;
   free_ids_.push_back(seq);
+  return true;
 }
 
 bool Scheduler::Allocate(Seq& seq, int tokens) {
@@ -64,12 +103,12 @@ void Scheduler::Free(Seq& seq) {
   seq.blocks = 0;
 }
 
-int Scheduler::NewTokens(const Seq& seq) const {
+int Scheduler::NewTokens(const Seq& seq, bool running) const {
   int n = seq.tokens() - seq.computed;
   // The threshold only when more than one request is there to share.
   const int threshold = config_.long_prefill_token_threshold;
   if (threshold > 0 && n > threshold && running_.size() + waiting_.size() > 1) n = threshold;
-  return std::min(n, config_.max_model_len - seq.computed - 1);
+  return running ? std::min(n, model_len_ - seq.computed - 1) : n;
 }
 
 const Scheduler::Batch& Scheduler::Schedule() {
@@ -82,7 +121,7 @@ const Scheduler::Batch& Scheduler::Schedule() {
   for (std::size_t i = 0; i < running_.size() && budget > 0;) {
     const SeqId id = running_[i];
     Seq& s = seqs_[id];
-    const int n = std::min(NewTokens(s), budget);
+    const int n = std::min(NewTokens(s, true), budget);
     if (n <= 0) {
       ++i;
       continue;
@@ -105,7 +144,7 @@ const Scheduler::Batch& Scheduler::Schedule() {
       }
     }
     if (!scheduled) break;
-    batch_.entries.push_back({id, n, s.computed, s.computed < s.prompt});
+    batch_.entries.push_back({id, n, s.computed, !IsDecode(s, n)});
     budget -= n;
     ++i;
   }
@@ -115,7 +154,7 @@ const Scheduler::Batch& Scheduler::Schedule() {
            running_.size() < static_cast<std::size_t>(config_.max_num_seqs)) {
       const SeqId id = waiting_.front();
       Seq& s = seqs_[id];
-      int n = NewTokens(s);
+      int n = NewTokens(s, false);
       if (!config_.chunked_prefill && n > budget) break;
       n = std::min(n, budget);
       if (n <= 0) break;
@@ -124,7 +163,7 @@ const Scheduler::Batch& Scheduler::Schedule() {
       waiting_.pop_front();
       s.state = State::kRunning;
       running_.push_back(id);
-      batch_.entries.push_back({id, n, s.computed, s.computed < s.prompt});
+      batch_.entries.push_back({id, n, s.computed, !IsDecode(s, n)});
       budget -= n;
     }
   }

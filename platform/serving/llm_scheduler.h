@@ -22,9 +22,11 @@
 //   cover them and (reserve_full_sequence, on by default) all its tokens
 //   so far; the first that cannot stops the admission (head of line).
 // The long-prefill threshold applies only when more than one request is
-// running or waiting; no request computes beyond max_model_len - 1
-// tokens, and one that reaches max_model_len tokens finishes. One block
-// of the pool is vLLM's null block.
+// running or waiting. A request's prompt and output must fit
+// max_model_len (Accepts, as vLLM's OpenAI server checks), which must fit
+// the KV cache (SchedulerConfig::Problem, as vLLM checks at start): so a
+// request alone always fits, and the replica never stalls. One block of
+// the pool is vLLM's null block.
 // After the step has run (Complete), each scheduled request has computed its
 // tokens; one that has computed every token it has samples a new one (a
 // partial prefill chunk samples nothing): its first output token at the
@@ -43,6 +45,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <string>
 #include <vector>
 
 namespace platsim::platform::llm {
@@ -55,11 +58,20 @@ struct SchedulerConfig {
   std::int64_t num_gpu_blocks = 0;
   bool chunked_prefill = true;
   int long_prefill_token_threshold = 0;  // 0: none
-  int max_model_len = 1 << 30;           // prompt and output tokens of one request, at most
+  // Prompt and output tokens of one request, at most; 0: what the pool
+  // holds, (num_gpu_blocks - 1) x block_size.
+  int max_model_len = 0;
   // scheduler_reserve_full_isl: a waiting request is admitted only if
   // blocks for all its tokens so far are free, though it may be computed
   // in chunks.
   bool reserve_full_sequence = true;
+
+  // max_model_len as given, or what the pool holds.
+  int ModelLen() const;
+  // What makes the configuration unusable, as vLLM refuses to start with it
+  // (a request of max_model_len tokens must fit the KV pool; without
+  // chunked prefill, the budget must hold one); "" if nothing.
+  std::string Problem() const;
 };
 
 // The KV cache's blocks on one GPU as vLLM sizes it (vllm/v1/worker/
@@ -92,7 +104,7 @@ class Scheduler {
       SeqId seq;
       int tokens;    // scheduled this step
       int computed;  // tokens in its KV cache before the step (its context)
-      bool prefill;  // some of its prompt is among the tokens
+      bool prefill;  // not one decode token: a prompt chunk, or outputs recomputed
     };
     std::vector<Entry> entries;
     std::vector<SeqId> preempted;  // in this step's scheduling, in order
@@ -109,13 +121,20 @@ class Scheduler {
 
   explicit Scheduler(const SchedulerConfig& config);
 
+  // True if a request of these tokens can be served: vLLM's OpenAI server
+  // refuses one whose prompt and max_tokens exceed max_model_len (an HTTP
+  // 400, "maximum context length").
+  bool Accepts(int prompt_tokens, int output_tokens) const {
+    return prompt_tokens >= 1 && output_tokens >= 1 &&
+           static_cast<std::int64_t>(prompt_tokens) + output_tokens <= model_len_;
+  }
   // A new request (at the back of the waiting queue); returns its id, which
-  // stays its until it finishes or is removed.
-  // REQUIRES: prompt_tokens >= 1, output_tokens >= 1.
+  // stays its until it finishes or is removed. REQUIRES: Accepts.
   SeqId Add(int prompt_tokens, int output_tokens);
   // Takes a request out wherever it is (its client gave up), freeing its
-  // blocks. REQUIRES: not in the batch scheduled and not yet completed.
-  void Remove(SeqId seq);
+  // blocks; false (and nothing done) for an id that is not live or is in
+  // the step scheduled and not yet completed.
+  bool Remove(SeqId seq);
 
   // Schedules the next step. REQUIRES: the previous one has completed.
   const Batch& Schedule();
@@ -160,12 +179,21 @@ class Scheduler {
   bool Allocate(Seq& seq, int tokens);
   void Free(Seq& seq);
   // The tokens a request would take now, before the budget.
-  int NewTokens(const Seq& seq) const;
+  // The tokens a request would take now, before the budget; `running`:
+  // also capped at max_model_len - 1 computed (scheduler.py caps the
+  // running only).
+  int NewTokens(const Seq& seq, bool running) const;
+  // One token, the last: a decode; anything else runs as a prefill (a
+  // prompt chunk, or a preempted request recomputing its outputs too).
+  static bool IsDecode(const Seq& seq, int tokens) {
+    return tokens == 1 && seq.computed + 1 == seq.tokens();
+  }
   bool Finished(const Seq& seq) const {
-    return seq.output >= seq.max_output || seq.tokens() >= config_.max_model_len;
+    return seq.output >= seq.max_output || seq.tokens() >= model_len_;
   }
 
   SchedulerConfig config_;
+  int model_len_;
   std::vector<Seq> seqs_;
   std::vector<SeqId> free_ids_;
   std::vector<SeqId> running_;

@@ -93,8 +93,8 @@ TEST(LlmEngine, AbortedRequestsLeaveSilently) {
       sim, kConfig, [](const models::StepShape&) { return 10 * kMillisecond; }, log);
   const auto a = engine.Add(1, 8, 5);  // takes the first step's whole budget
   const auto b = engine.Add(2, 4, 1);  // waits
-  engine.Abort(b);
-  sim.ScheduleCallbackAt(5 * kMillisecond, [&] { engine.Abort(a); });
+  engine.Abort(*b);
+  sim.ScheduleCallbackAt(5 * kMillisecond, [&] { engine.Abort(*a); });
   sim.RunUntil(sim::kSecond);
   EXPECT_TRUE(log.lines.empty());
   EXPECT_EQ(engine.scheduler().running() + engine.scheduler().waiting(), 0u);

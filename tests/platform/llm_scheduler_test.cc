@@ -95,7 +95,8 @@ TEST(LlmScheduler, WithoutChunkedPrefillAPromptWaitsForRoomAndMaxNumSeqsBoundsTh
                .max_num_batched_tokens = 8,
                .block_size = 4,
                .num_gpu_blocks = 100,
-               .chunked_prefill = false});
+               .chunked_prefill = false,
+               .max_model_len = 8});
   const auto a = s.Add(5, 1), b = s.Add(5, 1);
   EXPECT_EQ(Entries(s.Schedule()), (std::vector<Entry>{{a, 5, 0, true}}));
   EXPECT_EQ(s.Complete().finished, (std::vector<Scheduler::SeqId>{a}));
@@ -225,6 +226,41 @@ TEST(LlmScheduler, KvBlocksAreWhatTheMemoryLeftHolds) {
   EXPECT_EQ(KvBlocks(m), 18432);
   m.weight_bytes = 60 * gib;
   EXPECT_EQ(KvBlocks(m), 0);
+}
+
+// What vLLM refuses: a configuration whose longest request cannot fit its
+// KV cache (or, without chunked prefill, its budget), and a request whose
+// prompt and output exceed max_model_len. One of 90 + 10 = 100 tokens is
+// served: 64 of its prompt, then 26 and its first token, then 9 decodes
+// (finished at step 11). A request in the step scheduled cannot be removed
+// until the step completes, nor one removed twice.
+TEST(LlmScheduler, RefusesWhatVllmRefusesAndKeepsItsIdsStraight) {
+  EXPECT_NE(SchedulerConfig({.num_gpu_blocks = 5, .max_model_len = 100}).Problem(), "");
+  EXPECT_NE(SchedulerConfig(
+                {.max_num_batched_tokens = 8, .num_gpu_blocks = 100, .chunked_prefill = false})
+                .Problem(),
+            "");
+  EXPECT_EQ(SchedulerConfig({.block_size = 16, .num_gpu_blocks = 9}).ModelLen(), 128);
+  Scheduler s(
+      {.max_num_batched_tokens = 64, .block_size = 16, .num_gpu_blocks = 9, .max_model_len = 100});
+  EXPECT_FALSE(s.Accepts(100, 1));
+  EXPECT_FALSE(s.Accepts(0, 1));
+  EXPECT_TRUE(s.Accepts(90, 10));
+  const auto a = s.Add(90, 10);
+  const Trace run = RunAll(s, 20);
+  EXPECT_EQ(run.first.at(a), 2);
+  EXPECT_EQ(run.finished.at(a), 11);
+  EXPECT_EQ(s.output_tokens(a), 10);
+  EXPECT_EQ(s.used_blocks(), 0);
+
+  const auto b = s.Add(10, 5);
+  s.Schedule();
+  EXPECT_FALSE(s.Remove(b));  // in the step
+  s.Complete();
+  EXPECT_TRUE(s.Remove(b));
+  EXPECT_FALSE(s.Remove(b));  // gone
+  const auto c = s.Add(10, 5), d = s.Add(10, 5);
+  EXPECT_NE(c, d);
 }
 
 // Invariants over a random workload: the blocks in use never exceed the
