@@ -159,16 +159,8 @@ double TraceArrivals::ExpectedCount(Time from, Time to) const {
 
 namespace {
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
-
 std::optional<double> ParseDouble(std::string_view s) {
-  s = Trim(s);
+  s = input::TrimRow(s);
   double v = 0;
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || end != s.data() + s.size() || s.empty() || !std::isfinite(v)) {
@@ -197,15 +189,16 @@ std::optional<std::vector<Arrival>> ReadTraceCsv(const std::filesystem::path& pa
       diags.Error({display_name, line_no, 1}, "", "binary data; expected CSV text");
       return std::nullopt;
     }
-    const std::string_view row = Trim(line);
+    const std::string_view row = input::TrimRow(line);
     if (row.empty() || row.front() == '#') continue;
     const auto comma = row.find(',');
     const std::string_view time_field = row.substr(0, comma);
     const auto time_s = ParseDouble(time_field);
     if (!time_s) {
       if (!seen_data && out.empty() && errors == 0 && line_no == 1) continue;  // a header
-      diags.Error({display_name, line_no, 1}, "time_s",
-                  "expected a time in seconds, got '" + std::string(Trim(time_field)) + "'");
+      diags.Error(
+          {display_name, line_no, 1}, "time_s",
+          "expected a time in seconds, got '" + std::string(input::TrimRow(time_field)) + "'");
       if (++errors >= 20) break;
       continue;
     }
@@ -223,9 +216,9 @@ std::optional<std::vector<Arrival>> ReadTraceCsv(const std::filesystem::path& pa
       const std::string_view size_field = row.substr(comma + 1);
       const auto size = ParseDouble(size_field.substr(0, size_field.find(',')));
       if (!size || *size <= 0) {
-        diags.Error(
-            {display_name, line_no, static_cast<int>(comma) + 2}, "size",
-            "expected a positive request size, got '" + std::string(Trim(size_field)) + "'");
+        diags.Error({display_name, line_no, static_cast<int>(comma) + 2}, "size",
+                    "expected a positive request size, got '" +
+                        std::string(input::TrimRow(size_field)) + "'");
         if (++errors >= 20) break;
         continue;
       }

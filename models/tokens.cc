@@ -192,16 +192,8 @@ std::optional<sim::Time> ParseTimestamp(std::string_view s) {
          offset;
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
-
 std::optional<std::int32_t> ParseTokens(std::string_view s) {
-  s = Trim(s);
+  s = input::TrimRow(s);
   std::int64_t v = 0;
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || end != s.data() + s.size() || s.empty() || v < 0 || v > 10'000'000) {
@@ -230,7 +222,7 @@ std::optional<std::vector<Arrival>> ReadLines(const std::filesystem::path& path,
       diags.Error({display_name, line_no, 1}, "", "binary data; expected text");
       return std::nullopt;
     }
-    std::string_view row = Trim(line);
+    std::string_view row = input::TrimRow(line);
     if (line_no == 1 && row.substr(0, 3) == "\xEF\xBB\xBF") row.remove_prefix(3);  // a BOM
     if (row.empty()) continue;
     sim::Time time = 0;
@@ -293,12 +285,12 @@ std::optional<std::vector<Arrival>> ReadAzureLlmTrace(const std::filesystem::pat
                       "expected TIMESTAMP,ContextTokens,GeneratedTokens");
           return std::nullopt;
         }
-        const auto t = ParseTimestamp(Trim(fields[0]));
+        const auto t = ParseTimestamp(input::TrimRow(fields[0]));
         const auto context = ParseTokens(fields[1]), generated = ParseTokens(fields[2]);
         if (!t) {
           diags.Error({display_name, line_no, 1}, "TIMESTAMP",
                       "expected YYYY-MM-DD HH:MM:SS[.fraction], got '" +
-                          std::string(Trim(fields[0])) + "'");
+                          std::string(input::TrimRow(fields[0])) + "'");
           return std::nullopt;
         }
         const bool bad_context = !context || *context < 1;

@@ -228,4 +228,12 @@ std::optional<std::int64_t> ParseQuantityMilli(std::string_view text, std::strin
   return negative ? -v : v;
 }
 
+std::string_view TrimRow(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
 }  // namespace platsim::input

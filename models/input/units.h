@@ -18,6 +18,10 @@ namespace platsim::input {
 // `error` on bad syntax or overflow.
 std::optional<sim::Time> ParseDuration(std::string_view text, std::string* error);
 
+// `s` without leading spaces and tabs, and without trailing spaces, tabs and
+// a carriage return (a CSV row of a file with CRLF line ends).
+std::string_view TrimRow(std::string_view s);
+
 // Formats a duration the way ParseDuration reads it ("1h30m", "250ms").
 std::string FormatDuration(sim::Time t);
 

@@ -47,28 +47,23 @@ TEST(StepTimeModel, TheProfilesModelShapeGivesLlama3SizeAndKvBytes) {
 TEST(StepTimeModel, PureStepsAreTheProfilesGridPoints) {
   const StepTimeModel model(Load());
   const nlohmann::json j = Json();
-  const auto& pb = j["prefill"]["batchSizes"];
-  const auto& pt = j["prefill"]["tokens"];
-  for (std::size_t i = 0; i < pb.size(); ++i) {
-    for (std::size_t k = 0; k < pt.size(); ++k) {
-      const int b = pb[i], t = pt[k];
-      const double want = j["prefill"]["latencySeconds"][i][k];
-      EXPECT_NEAR(model.Seconds({.prefill_seqs = b, .prefill_tokens = std::int64_t{b} * t}), want,
-                  want * 1e-9)
-          << b << " x " << t;
+  // Every point of a section: its batch b and length y, as a step.
+  auto each = [&](const char* section, const char* lengths, auto step) {
+    const auto& grid = j[section];
+    for (std::size_t i = 0; i < grid["batchSizes"].size(); ++i) {
+      for (std::size_t k = 0; k < grid[lengths].size(); ++k) {
+        const int b = grid["batchSizes"][i], y = grid[lengths][k];
+        const double want = grid["latencySeconds"][i][k];
+        EXPECT_NEAR(model.Seconds(step(b, y)), want, want * 1e-9)
+            << section << " " << b << ", " << y;
+      }
     }
-  }
-  const auto& db = j["decode"]["batchSizes"];
-  const auto& dl = j["decode"]["kvLengths"];
-  for (std::size_t i = 0; i < db.size(); ++i) {
-    for (std::size_t k = 0; k < dl.size(); ++k) {
-      const int b = db[i], l = dl[k];
-      const double want = j["decode"]["latencySeconds"][i][k];
-      EXPECT_NEAR(model.Seconds({.decode_seqs = b, .decode_kv = std::int64_t{b} * l}), want,
-                  want * 1e-9)
-          << b << " at " << l;
-    }
-  }
+  };
+  each("prefill", "tokens", [](int b, int t) {
+    return StepShape{.prefill_seqs = b, .prefill_tokens = std::int64_t{b} * t};
+  });
+  each("decode", "kvLengths",
+       [](int b, int l) { return StepShape{.decode_seqs = b, .decode_kv = std::int64_t{b} * l}; });
 }
 
 // A mixed step reads the weights once: the two parts less the weights'
