@@ -388,7 +388,7 @@ RunResult Simulation::Run(const RunOptions& options) {
     std::vector<KnativeAutoscaler::Revision> revisions;
     for (const auto& k : sc.knative_services) {
       const KnativeRevision& r = k.first();
-      revisions.push_back({k.key.substr(0, k.key.find('/') + 1) + r.name, k.key, r.deployment,
+      revisions.push_back({k.key.substr(0, k.key.find('/') + 1) + r.name, r.deployment,
                            r.private_service, r.container_concurrency, r.annotations});
     }
     kpa.emplace(

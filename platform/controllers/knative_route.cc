@@ -81,7 +81,7 @@ void KnativeRouting::Apply(const TimelineAction& action) {
     const KnativeRevision& rev = r.spec->revisions[i];
     api_.Create(*rev.service_object);
     api_.Create(*rev.deployment_object);
-    kpa_.AddRevision({r.ns + "/" + rev.name, r.spec->key, rev.deployment, rev.private_service,
+    kpa_.AddRevision({r.ns + "/" + rev.name, rev.deployment, rev.private_service,
                       rev.container_concurrency, rev.annotations});
     r.created[i] = true;
     r.latest_created = action.revision;

@@ -49,7 +49,6 @@ class KnativeAutoscaler {
   // A revision of a Knative Service: its PodAutoscaler.
   struct Revision {
     std::string key;              // namespace/name of the revision (and its PodAutoscaler)
-    std::string service;          // namespace/name of the Knative Service
     std::string deployment;       // namespace/name of the revision's Deployment
     std::string private_service;  // its private v1 Service: ready pods are its ready endpoints
     int container_concurrency = 0;
