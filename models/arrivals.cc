@@ -7,6 +7,8 @@
 #include <numbers>
 #include <sstream>
 
+#include "models/tokens.h"
+
 namespace platsim::models {
 
 using input::Diagnostics;
@@ -319,6 +321,9 @@ std::unique_ptr<ArrivalProcess> ArrivalsFromScenario(const Node& node,
     }
   } else if (kind == "trace") {
     const auto file = m.RequiredString("file");
+    // csv: platsim's own (time_s[,size]); azure-llm and mooncake: the LLM
+    // traces serving papers replay, whose arrivals carry their tokens.
+    const std::string format = m.Enum("format", "csv", {"csv", "azure-llm", "mooncake"});
     if (m.Has("requestSize")) {
       diags.Error(m.node().location(), m.node().path() + ".requestSize",
                   "not allowed with kind: trace (sizes come from the trace's second column)");
@@ -326,7 +331,10 @@ std::unique_ptr<ArrivalProcess> ArrivalsFromScenario(const Node& node,
     if (file) {
       const std::filesystem::path path = base_dir / *file;
       Diagnostics file_diags;
-      auto arrivals = ReadTraceCsv(path, path.lexically_normal().string(), file_diags);
+      const std::string display = path.lexically_normal().string();
+      auto arrivals = format == "azure-llm"  ? ReadAzureLlmTrace(path, display, file_diags)
+                      : format == "mooncake" ? ReadMooncakeTrace(path, display, file_diags)
+                                             : ReadTraceCsv(path, display, file_diags);
       input::ReportReferenced(m.Get("file"), file_diags, diags);
       if (arrivals) {
         out = std::make_unique<TraceArrivals>(

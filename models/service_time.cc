@@ -185,6 +185,14 @@ std::optional<LatencyProfile> ReadLatencyProfile(const std::filesystem::path& pa
         s.ffn > 0 && s.vocab > 0 && s.hidden % s.heads == 0) {
       profile.model = s;
     }
+    input::Diagnostics quiet_device;
+    MapReader device(p.Get("device"), quiet_device);
+    const std::string device_name = device.String("name", "");
+    const double memory_gib = device.Number("memoryGiB", 0, 0, 1e9);
+    if (quiet_device.error_count() == 0) {
+      profile.device_name = device_name;
+      profile.device_memory_bytes = memory_gib * 1024 * 1024 * 1024;
+    }
     MapReader ceilings(p.Get("ceilings"), quiet_ceilings);
     const double bw = ceilings.Number("copyBandwidthGBps", 0, 0, 1e7);
     if (quiet_ceilings.error_count() == 0) profile.copy_bandwidth_gbps = bw;

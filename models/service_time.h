@@ -150,6 +150,10 @@ struct LatencyProfile {
   };
   std::optional<ModelShape> model;
   double copy_bandwidth_gbps = 0;
+  // The GPU it was measured on, as the profiler saw it: its name and total
+  // memory (0: not recorded).
+  std::string device_name;
+  double device_memory_bytes = 0;
 };
 
 std::optional<LatencyProfile> ReadLatencyProfile(const std::filesystem::path& path,

@@ -2697,11 +2697,176 @@ void CheckKnative(const Scenario& s, ManifestContext& ctx) {
   }
 }
 
+// An LLM server's model on one kind of GPU: `node` names a profile with
+// prefill and decode grids ({kind: profile, file}), whose provenance gives
+// the model's shape and the GPU's memory for the KV cache (unless
+// numGpuBlocks is given). `c` is the scheduler as configured so far; its
+// max_model_len (0: the profile's context) and batch defaults are settled
+// from the first profile read.
+std::optional<LlmOnGpu> ReadLlmModel(const Node& node, MapReader& vllm, llm::SchedulerConfig& c,
+                                     bool& defaults_set, const std::filesystem::path& base,
+                                     Diagnostics& diags) {
+  MapReader m(node, diags);
+  m.Enum("kind", "profile", {"profile"});
+  const auto file = m.RequiredString("file");
+  for (const char* fixed : {"promptTokens", "outputTokens", "sequenceLength"}) {
+    if (const Node n = m.Get(fixed); n.present()) {
+      diags.Error(n.location(), n.path(),
+                  "not with engine: vllm (each request's tokens come from its traffic)");
+    }
+  }
+  m.RejectUnknown();
+  if (!file) return std::nullopt;
+  const std::filesystem::path path = base / *file;
+  const std::string display = path.lexically_normal().string();
+  Diagnostics file_diags;
+  const auto profile = models::ReadLatencyProfile(path, display, file_diags);
+  input::ReportReferenced(m.Get("file"), file_diags, diags);
+  if (!profile) return std::nullopt;
+  if (!profile->prefill || !profile->decode) {
+    diags.Error(node.location(), node.path(),
+                display + " has no prefill and decode grids (engine: vllm needs a decoder's)");
+    return std::nullopt;
+  }
+  const Node memory = vllm.Get("gpuMemory");
+  double gpu_memory = profile->device_memory_bytes;
+  if (memory.present()) {
+    gpu_memory = static_cast<double>(
+        input::ReadQuantityMilli(memory, diags, 1, kMaxMemoryMilli).value_or(0) / 1000);
+  }
+  if (!defaults_set) {
+    defaults_set = true;
+    // vllm/engine/arg_utils.py get_batch_defaults (the OpenAI server's):
+    // 16384 tokens and 1024 sequences from 160 GiB of GPU memory; 8192 and
+    // 1024 from 70 GiB but not on an A100; 2048 and 256 otherwise.
+    constexpr double kGiB = 1024.0 * 1024 * 1024;
+    std::string name = profile->device_name;
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char ch) { return std::tolower(ch); });
+    const bool large = gpu_memory >= 70 * kGiB && name.find("a100") == std::string::npos;
+    c.max_num_batched_tokens = static_cast<int>(vllm.Int("maxNumBatchedTokens",
+                                                         gpu_memory >= 160 * kGiB ? 16384
+                                                         : large                  ? 8192
+                                                                                  : 2048,
+                                                         1, 1 << 24));
+    c.max_num_seqs = static_cast<int>(vllm.Int("maxNumSeqs", large ? 1024 : 256, 1, 1 << 20));
+    // vLLM's default max_model_len is the model's context.
+    c.max_model_len =
+        static_cast<int>(vllm.Int("maxModelLen", profile->context_tokens, 1, 1 << 26));
+  }
+  LlmOnGpu out;
+  out.step_time = std::make_shared<const models::StepTimeModel>(*profile);
+  if (vllm.Has("numGpuBlocks")) {
+    out.num_gpu_blocks = vllm.Int("numGpuBlocks", 0, 2, INT64_MAX / 2);
+    return out;
+  }
+  if (!profile->model || gpu_memory <= 0) {
+    diags.Error(node.location(), node.path(),
+                display +
+                    " records no model shape or GPU memory: give vllm.numGpuBlocks "
+                    "(vLLM logs it as \"# GPU blocks\") or vllm.gpuMemory");
+    return std::nullopt;
+  }
+  llm::KvMemory kv;
+  kv.gpu_memory_bytes = gpu_memory;
+  kv.utilization = vllm.Number("gpuMemoryUtilization", 0.92, 0.01, 1.0);
+  kv.weight_bytes = profile->model->Parameters() * 2;  // bf16
+  // What vLLM's profiling run measures besides the weights (activations of a
+  // full-budget pass, CUDA graphs, non-torch memory): an estimate unless
+  // given.
+  const Node other = vllm.Get("nonKvMemory");
+  out.blocks_estimated = !other.present();
+  kv.other_bytes =
+      other.present()
+          ? static_cast<double>(
+                input::ReadQuantityMilli(other, diags, 0, kMaxMemoryMilli).value_or(0) / 1000)
+          : 4.0 * 1024 * 1024 * 1024;
+  kv.block_size = c.block_size;
+  kv.kv_bytes_per_token = profile->model->KvBytesPerToken(2);
+  out.num_gpu_blocks = llm::KvBlocks(kv);
+  if (out.num_gpu_blocks < 2) {
+    diags.Error(node.location(), node.path(),
+                "no GPU memory is left for the KV cache on " + display +
+                    " (vLLM refuses to start): lower nonKvMemory or raise gpuMemoryUtilization");
+    return std::nullopt;
+  }
+  return out;
+}
+
+// An LLM server's fields (engine: vllm): its `vllm` settings and its
+// profiles, per GPU product as serviceTimeByGpu gives them.
+void ReadVllmServer(MapReader& m, ModelServerConfig& c, const std::filesystem::path& base,
+                    Diagnostics& diags) {
+  for (const char* batch : {"maxBatchSize", "maxQueueDelay", "maxConcurrency", "queueTimeout"}) {
+    if (const Node n = m.Get(batch); n.present()) {
+      diags.Error(n.location(), n.path(),
+                  "a field of the dynamic batcher: engine: vllm batches continuously (see vllm)");
+    }
+  }
+  auto llm = std::make_shared<LlmServerConfig>();
+  llm::SchedulerConfig& sc = llm->scheduler;
+  const Node vllm_node = m.Get("vllm");
+  MapReader v(vllm_node, diags);
+  sc.block_size = std::stoi(v.Enum("blockSize", "16", {"8", "16", "32", "64", "128"}));
+  sc.chunked_prefill = v.Bool("enableChunkedPrefill", true);
+  sc.long_prefill_token_threshold =
+      static_cast<int>(v.Int("longPrefillTokenThreshold", 0, 0, 1 << 24));
+  bool defaults_set = false;
+  const Node by_gpu = m.Get("serviceTimeByGpu");
+  const Node st = by_gpu.present() ? m.Get("serviceTime") : m.Require("serviceTime");
+  std::vector<std::pair<Node, const LlmOnGpu*>> read;
+  if (st.present()) {
+    if (auto e = ReadLlmModel(st, v, sc, defaults_set, base, diags)) llm->any = std::move(*e);
+    read.emplace_back(st, &llm->any);
+  }
+  if (by_gpu.present() && by_gpu.IsMap()) {
+    for (const auto& entry : by_gpu.Entries()) {
+      const std::string product = entry.key.IsScalar() ? entry.key.scalar() : "";
+      if (product.empty()) {
+        diags.Error(entry.key.location(), by_gpu.path(),
+                    "keys are nvidia.com/gpu.product values (non-empty strings)");
+        continue;
+      }
+      if (auto e = ReadLlmModel(entry.value, v, sc, defaults_set, base, diags)) {
+        llm->by_gpu[product] = std::move(*e);
+        read.emplace_back(entry.value, &llm->by_gpu[product]);
+      }
+    }
+  } else if (by_gpu.present()) {
+    diags.Error(
+        by_gpu.location(), by_gpu.path(),
+        "must map nvidia.com/gpu.product values to profiles (got " + by_gpu.Describe() + ")");
+  }
+  v.Get("gpuMemory");
+  v.Get("nonKvMemory");
+  v.Get("gpuMemoryUtilization");
+  v.Get("numGpuBlocks");
+  v.Get("maxNumBatchedTokens");
+  v.Get("maxNumSeqs");
+  v.Get("maxModelLen");
+  v.RejectUnknown();
+  // vLLM refuses to start where a request of max_model_len cannot fit.
+  for (const auto& [node, gpu] : read) {
+    if (gpu->step_time == nullptr) continue;
+    llm::SchedulerConfig on = sc;
+    on.num_gpu_blocks = gpu->num_gpu_blocks;
+    if (const std::string problem = on.Problem(); !problem.empty()) {
+      diags.Error(node.location(), node.path(), "vLLM would not start: " + problem);
+    }
+  }
+  c.llm = std::move(llm);
+}
+
 // The serving fields of a model server entry (all but what it names): into
 // `spec`, as `m` gives them.
 void ReadServerFields(MapReader& m, ModelServerSpec& spec, const std::filesystem::path& base,
                       Diagnostics& diags) {
   ModelServerConfig& c = spec.config;
+  const bool vllm = m.Enum("engine", "batch", {"batch", "vllm"}) == "vllm";
+  if (!vllm && m.Has("vllm")) {
+    const Node n = m.Get("vllm");
+    diags.Error(n.location(), n.path(), "only with engine: vllm");
+  }
   c.max_concurrency = static_cast<int>(m.Int("maxConcurrency", 1, 1, 4096));
   c.max_batch_size = static_cast<int>(m.Int("maxBatchSize", 1, 1, 65536));
   c.max_queue_delay = m.Duration("maxQueueDelay", 0);
@@ -2712,8 +2877,10 @@ void ReadServerFields(MapReader& m, ModelServerSpec& spec, const std::filesystem
                 "(from arrival, default 60s), the server's is queueTimeout (while queued)");
   }
   c.queue_timeout = m.Duration("queueTimeout", 0);
+  // vLLM aborts a request whose client has gone wherever it is.
   const std::string abandoned =
-      m.Enum("abandonedRequests", "dequeue", {"keep", "dequeue", "abort"});
+      vllm ? m.Enum("abandonedRequests", "abort", {"keep", "abort"})
+           : m.Enum("abandonedRequests", "dequeue", {"keep", "dequeue", "abort"});
   c.abandoned = abandoned == "keep"    ? AbandonPolicy::kKeep
                 : abandoned == "abort" ? AbandonPolicy::kAbort
                                        : AbandonPolicy::kDequeue;
@@ -2734,6 +2901,12 @@ void ReadServerFields(MapReader& m, ModelServerSpec& spec, const std::filesystem
   if (const Node size = m.Get("imageSize"); size.present()) {
     spec.image_size_bytes =
         input::ReadQuantityMilli(size, diags, 0, kMaxMemoryMilli).value_or(0) / 1000;
+  }
+  if (vllm) {
+    ReadVllmServer(m, c, base, diags);
+    c.error_rate = m.Number("errorRate", 0.0, 0.0, 1.0);
+    c.crash_after = m.Duration("crashAfter", 0);
+    return;
   }
   auto read_model = [&](const Node& node) {
     std::shared_ptr<const models::ServiceTimeModel> model(
@@ -2935,9 +3108,22 @@ void ReadTraffic(const Node& list, const std::filesystem::path& base, Scenario& 
       t.arrivals = std::shared_ptr<const models::ArrivalProcess>(
           models::ArrivalsFromScenario(arrivals, base, diags));
     }
+    for (const auto& [field, tokens] : {std::pair{"promptTokens", &t.prompt_tokens},
+                                        std::pair{"outputTokens", &t.output_tokens}}) {
+      if (const Node n = m.Get(field); n.present()) {
+        *tokens =
+            std::shared_ptr<const models::TokenDistribution>(models::TokensFromScenario(n, diags));
+      }
+    }
     if (const Node slo = m.Get("slo"); slo.present()) {
       MapReader sm(slo, diags);
-      t.slo_latency = sm.RequiredDuration("latency", 1).value_or(0);
+      // An LLM service's objectives (time to first token, time per output
+      // token) may stand without an end-to-end latency.
+      t.llm_objectives.ttft = sm.Duration("ttft", 0, 1);
+      t.llm_objectives.tpot = sm.Duration("tpot", 0, 1);
+      const bool llm = t.llm_objectives.ttft > 0 || t.llm_objectives.tpot > 0;
+      t.slo_latency =
+          llm ? sm.Duration("latency", 0, 1) : sm.RequiredDuration("latency", 1).value_or(0);
       t.slo_target = sm.Number("target", 0.99, 0.0, 1.0);
       sm.RejectUnknown();
     }

@@ -15,12 +15,14 @@
 
 #include "models/arrivals.h"
 #include "models/input/diagnostics.h"
+#include "models/tokens.h"
 #include "platform/argo.h"
 #include "platform/autoscaling.h"
 #include "platform/controllers/cluster_autoscaler.h"
 #include "platform/controllers/kpa_algorithm.h"
 #include "platform/objects.h"
 #include "platform/serving/config.h"
+#include "platform/serving/llm_stats.h"
 
 namespace platsim::platform {
 
@@ -76,6 +78,10 @@ struct TrafficSpec {
   sim::Time slo_latency = 0;                               // 0: no SLO
   double slo_target = 0.0;                                 // fraction, for reports
   ConnectionConfig connections;                            // clients 0: none
+  // LLM requests' tokens where the arrivals do not carry them (null: none),
+  // and the objectives of goodput.
+  std::shared_ptr<const models::TokenDistribution> prompt_tokens, output_tokens;
+  LlmObjectives llm_objectives;
 };
 
 // One revision of a Knative Service, as its template renders it: a

@@ -220,6 +220,9 @@ RunResult Simulation::Run(const RunOptions& options) {
     r.arrivals = t.arrivals->Restarted();
     r.timeout = t.timeout;
     r.slo_latency = t.slo_latency;
+    r.prompt_tokens = t.prompt_tokens;
+    r.output_tokens = t.output_tokens;
+    r.llm_objectives = t.llm_objectives;
     routes.push_back(std::move(r));
   }
   std::map<std::string, ModelServerConfig> servers;
@@ -858,6 +861,30 @@ RunResult Simulation::Run(const RunOptions& options) {
         Ratio(cost * 1e6, static_cast<double>(m.completed_in_window));
     x["batch_occupancy"] = Occupancy(pods, pods.batches, pods.batched_requests);
     x["cpu_cores_mean"] = pods.cpu_s / window_s;
+    if (const LlmStats* llm = data_plane.llm_stats();
+        llm != nullptr && (llm->metrics(i).ttft_s.count() > 0 || llm->metrics(i).refused > 0)) {
+      // Token by token (llm_stats.h), of the requests measured.
+      const LlmMetrics& l = llm->metrics(i);
+      for (const auto& [name, sketch] : {std::pair{"ttft", &l.ttft_s}, std::pair{"itl", &l.itl_s},
+                                         std::pair{"tpot", &l.tpot_s}}) {
+        for (const auto& [suffix, q] : {std::pair{"p50", 0.5}, std::pair{"p90", 0.9},
+                                        std::pair{"p99", 0.99}, std::pair{"p999", 0.999}}) {
+          x[std::string(name) + "_" + suffix + "_s"] = sketch->Quantile(q);
+        }
+      }
+      x["output_tokens_per_s"] = static_cast<double>(l.output_tokens) / window_s;
+      x["prompt_tokens_per_s"] = static_cast<double>(l.prompt_tokens) / window_s;
+      x["output_tokens_mean"] = Ratio(static_cast<double>(l.output_tokens), l.completed);
+      if (llm->has_objectives(i)) {
+        // DistServe's goodput: requests meeting both objectives, per second
+        // and as a share of those that ended.
+        x["goodput_rps"] = static_cast<double>(l.good) / window_s;
+        x["goodput_fraction"] = Ratio(static_cast<double>(l.good), finished);
+      }
+      x["preemptions"] = static_cast<double>(l.preemptions);
+      x["refused_too_long"] = static_cast<double>(l.refused);
+      x["kv_cache_usage_final"] = Ratio(pods.kv_usage, x["ready_replicas_final"]);
+    }
     if (const ConnectionPool* pool = data_plane.connections(i)) {
       // Over the whole run: connections are not reset at the warm-up.
       const ConnectionPool::Stats& st = pool->stats();

@@ -18,12 +18,12 @@ Client::Client(sim::Engine& engine, RequestTable& table, std::uint32_t index,
       rng_(rng) {}
 
 void Client::Start() {
-  next_arrival_ = arrivals_->Next(rng_).time;
+  next_ = arrivals_->Next(rng_);
   Wake();
 }
 
 void Client::Wake() {
-  const sim::Time at = std::min(next_arrival_, deadlines_.NextDeadline());
+  const sim::Time at = std::min(next_.time, deadlines_.NextDeadline());
   if (at != sim::kNever) engine_.ScheduleAt(std::max(at, engine_.Now()), handler_, 0);
 }
 
@@ -37,14 +37,23 @@ void Client::OnEvent(std::uint64_t) {
       table_.End(id, Outcome::kTimedOut, now);
     });
   }
-  if (next_arrival_ <= now) Arrive();
+  if (next_.time <= now) Arrive();
   Wake();
+}
+
+int Client::SampleOrZero(const std::shared_ptr<const models::TokenDistribution>& d) {
+  return d ? d->Sample(tokens_->rng) : 0;
 }
 
 void Client::Arrive() {
   const sim::Time now = engine_.Now();
   const RequestId id = table_.Arrive(index_, now, now >= warmup_);
-  next_arrival_ = arrivals_->Next(rng_).time;
+  if (tokens_) {
+    LlmTokens& t = table_.tokens(id);
+    t.prompt = next_.prompt_tokens > 0 ? next_.prompt_tokens : SampleOrZero(tokens_->prompt);
+    t.output = next_.output_tokens > 0 ? next_.output_tokens : SampleOrZero(tokens_->output);
+  }
+  next_ = arrivals_->Next(rng_);
   if (timeout_ > 0) deadlines_.Add(table_, table_.Ref(id), sim::SatAdd(now, timeout_));
   target_.Accept(id);
 }

@@ -6,13 +6,23 @@
 #define PLATSIM_PLATFORM_SERVING_CLIENT_H_
 
 #include <memory>
+#include <optional>
 
 #include "models/arrivals.h"
+#include "models/tokens.h"
 #include "platform/serving/deadlines.h"
 #include "platform/serving/request.h"
 #include "sim/engine.h"
 
 namespace platsim::platform {
+
+// Where a client's requests get their LLM tokens: a trace's arrival carries
+// them; otherwise they are drawn from these distributions, with a stream of
+// their own (so that arrivals stay the same whatever the tokens).
+struct TokenSource {
+  std::shared_ptr<const models::TokenDistribution> prompt, output;
+  sim::RandomStream rng{0};
+};
 
 class Client : public sim::EventHandler {
  public:
@@ -23,6 +33,9 @@ class Client : public sim::EventHandler {
          std::unique_ptr<models::ArrivalProcess> arrivals, sim::RandomStream rng, sim::Time timeout,
          sim::Time warmup, Hop& target);
 
+  // Gives each request tokens (the table's EnableTokens must have been
+  // called); before Start.
+  void SetTokens(TokenSource tokens) { tokens_ = std::move(tokens); }
   // Schedules the first arrival. Call once.
   void Start();
 
@@ -30,6 +43,7 @@ class Client : public sim::EventHandler {
 
  private:
   void Arrive();
+  int SampleOrZero(const std::shared_ptr<const models::TokenDistribution>& d);
   // Schedules the one wake-up for the next arrival or the earliest deadline,
   // whichever comes first: one pending event per client, whatever its
   // timeout.
@@ -45,7 +59,8 @@ class Client : public sim::EventHandler {
   std::unique_ptr<models::ArrivalProcess> arrivals_;
   sim::RandomStream rng_;
   DeadlineQueue deadlines_;
-  sim::Time next_arrival_ = sim::kNever;
+  models::Arrival next_;
+  std::optional<TokenSource> tokens_;
 };
 
 }  // namespace platsim::platform

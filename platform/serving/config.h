@@ -12,7 +12,9 @@
 #include <utility>
 #include <vector>
 
+#include "models/llm_step_time.h"
 #include "models/service_time.h"
+#include "platform/serving/llm_scheduler.h"
 #include "sim/time.h"
 
 namespace platsim::platform {
@@ -26,6 +28,27 @@ enum class AbandonPolicy {
   kKeep,     // never notices: runs it anyway, the result is thrown away
   kDequeue,  // leaves the queue; a batch already running keeps it (Triton)
   kAbort,    // leaves the queue or its batch; a batch left empty stops (vLLM)
+};
+
+// An LLM served as vLLM serves it (continuous batching, a KV cache:
+// llm_engine.h) instead of with the dynamic batcher: its step times and KV
+// blocks on one kind of GPU.
+struct LlmOnGpu {
+  std::shared_ptr<const models::StepTimeModel> step_time;
+  std::int64_t num_gpu_blocks = 0;  // vLLM's count, its null block included
+  bool blocks_estimated = false;    // from memory not measured by vLLM's profiling run
+};
+struct LlmServerConfig {
+  llm::SchedulerConfig scheduler;  // num_gpu_blocks comes from the GPU's entry
+  LlmOnGpu any;                    // on a node whose product has no entry (step_time may be null)
+  std::map<std::string, LlmOnGpu> by_gpu;  // by nvidia.com/gpu.product
+  // The entry for a node with that product label ("" if none); null if
+  // the server cannot run there.
+  const LlmOnGpu* On(const std::string& gpu_product) const {
+    const auto it = by_gpu.find(gpu_product);
+    const LlmOnGpu& e = it != by_gpu.end() ? it->second : any;
+    return e.step_time ? &e : nullptr;
+  }
 };
 
 struct ModelServerConfig {
@@ -68,6 +91,9 @@ struct ModelServerConfig {
   // that no pod can land on such a node).
   std::shared_ptr<const models::ServiceTimeModel> service_time;
   std::map<std::string, std::shared_ptr<const models::ServiceTimeModel>> service_time_by_gpu;
+  // An LLM engine instead of batches (service_time and max_batch_size
+  // unused then); null: batches.
+  std::shared_ptr<const LlmServerConfig> llm;
 
   // The model for a node with that label value ("" if none); null if none.
   const models::ServiceTimeModel* ServiceTimeOn(const std::string& gpu_product) const {

@@ -38,6 +38,18 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
     table_.AddObserver(&queue_proxies_);
   }
   revision_loads_.table = &table_;
+  const bool any_llm = std::any_of(configs_.begin(), configs_.end(),
+                                   [](const auto& c) { return c.second.llm != nullptr; });
+  const bool any_tokens = std::any_of(routes.begin(), routes.end(), [](const RouteConfig& r) {
+    return r.prompt_tokens || r.output_tokens;
+  });
+  if (any_llm || any_tokens) table_.EnableTokens();
+  if (any_llm) {
+    std::vector<LlmObjectives> objectives;
+    for (const RouteConfig& r : routes)
+      objectives.push_back(r.llm_objectives);
+    llm_stats_ = std::make_unique<LlmStats>(std::move(objectives));
+  }
   auto proxy_of = [&](const std::string& service, Balancer balancer) {
     auto& slot = proxies_[service];
     if (!slot) {
@@ -133,6 +145,12 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
         engine_, table_, i, std::move(config.arrivals),
         engine_.Stream("traffic/" + (config.stream.empty() ? config.service_key : config.stream)),
         timeout, warmup_, *first_hop));
+    if (table_.has_tokens()) {
+      clients_.back()->SetTokens(
+          {config.prompt_tokens, config.output_tokens,
+           engine_.Stream("tokens/" +
+                          (config.stream.empty() ? config.service_key : config.stream))});
+    }
   }
   // Observers of endpoint changes (not a canary Service's).
   for (std::size_t i = 0; i < routes_.size(); ++i) {
@@ -203,6 +221,10 @@ void DataPlane::Admit(const Pod& pod) {
   servers_.push_back(std::make_unique<ModelServer>(engine_, table_, config,
                                                    config.ServiceTimeOn(product), *rng, index,
                                                    pod.spec.requests.gpus, warmup_, errors));
+  if (config.llm) {
+    // On a GPU the server has no entry for, it refuses requests (not loaded).
+    if (const LlmOnGpu* gpu = config.llm->On(product)) servers_.back()->ServeLlm(*gpu, *llm_stats_);
+  }
   if (config.queue_proxy) {
     queue_proxy_storage_.push_back(std::make_unique<QueueProxy>(engine_, table_, *servers_.back(),
                                                                 config.container_concurrency));

@@ -29,6 +29,7 @@
 #include "platform/serving/config.h"
 #include "platform/serving/connections.h"
 #include "platform/serving/kube_proxy.h"
+#include "platform/serving/llm_stats.h"
 #include "platform/serving/model_server.h"
 #include "platform/serving/proxy.h"
 #include "platform/serving/queue_proxy.h"
@@ -68,6 +69,10 @@ struct RouteConfig {
   std::unique_ptr<models::ArrivalProcess> arrivals;
   sim::Time timeout = 0;      // the client's; 0: none
   sim::Time slo_latency = 0;  // 0: no SLO
+  // LLM requests' tokens, where the arrivals do not carry them (null:
+  // none), and the objectives of goodput.
+  std::shared_ptr<const models::TokenDistribution> prompt_tokens, output_tokens;
+  LlmObjectives llm_objectives;
 };
 
 class DataPlane : public ContainerRuntime {
@@ -91,7 +96,13 @@ class DataPlane : public ContainerRuntime {
   sim::Time slo_latency(std::size_t i) const { return routes_[i].slo_latency; }
   const ServiceMetrics& metrics(std::size_t i) const { return stats_.metrics(i); }
   void ResetInterval(std::size_t i) { stats_.ResetInterval(i); }
-  void FoldIntervals() { stats_.FoldIntervals(); }
+  void FoldIntervals() {
+    stats_.FoldIntervals();
+    if (llm_stats_) llm_stats_->FoldRuns();
+  }
+  // Route `i`'s LLM requests (token by token), or null if no model server
+  // is an LLM server.
+  const LlmStats* llm_stats() const { return llm_stats_.get(); }
   // Endpoints route `i`'s proxy balances over now.
   int ReadyEndpoints(std::size_t i) const;
   // The pods route `i`'s Service selected, not yet stopped.
@@ -288,8 +299,9 @@ class DataPlane : public ContainerRuntime {
   std::vector<std::string> pod_nodes_;  // by pod index
   bool scrapes_ = false;
   std::unique_ptr<RevisionLatency> revision_latency_;
-  std::map<std::string, std::uint32_t> revision_index_;          // by ReplicaSet key
-  std::vector<Labels> pod_labels_;                               // by pod index, with EnableScrapes
+  std::unique_ptr<LlmStats> llm_stats_;                  // if some model server is an LLM server
+  std::map<std::string, std::uint32_t> revision_index_;  // by ReplicaSet key
+  std::vector<Labels> pod_labels_;                       // by pod index, with EnableScrapes
   std::vector<std::pair<std::string, std::string>> pod_owners_;  // (ReplicaSet, Deployment)
   std::map<std::string, std::uint32_t> server_of_pod_;
 };

@@ -41,6 +41,27 @@ void Engine::Abort(Scheduler::SeqId seq) {
   scheduler_.Remove(seq);
 }
 
+std::vector<std::uint64_t> Engine::Clear() {
+  std::vector<std::uint64_t> held;
+  for (const Scheduler::SeqId seq : scheduler_.running_seqs()) {
+    if (!aborted_[seq]) held.push_back(request_of_[seq]);
+  }
+  for (const Scheduler::SeqId seq : scheduler_.waiting_seqs()) {
+    if (!aborted_[seq]) held.push_back(request_of_[seq]);
+  }
+  if (busy_ && engine_.Cancel(step_event_)) busy_time_ += engine_.Now() - step_started_;
+  const SchedulerConfig config = scheduler_.config();
+  scheduler_ = Scheduler(config);
+  std::fill(in_step_.begin(), in_step_.end(), 0);
+  std::fill(aborted_.begin(), aborted_.end(), 0);
+  to_abort_.clear();
+  if (busy_) {
+    busy_ = false;
+    observer_.OnIdle(engine_.Now());
+  }
+  return held;
+}
+
 void Engine::StartStep() {
   while (true) {
     const Scheduler::Batch& batch = scheduler_.Schedule();
@@ -64,13 +85,15 @@ void Engine::StartStep() {
     const bool empty = batch.empty();
     if (!empty) {
       step_started_ = engine_.Now();
-      engine_.ScheduleAfter(step_time_(shape), handler_, 0);
+      step_event_ = engine_.ScheduleAfter(step_time_(shape), handler_, 0);
+      observer_.OnStepStart(shape, step_started_);
     }
     for (const Scheduler::SeqId seq : preempted_)
       observer_.OnPreempted(request_of_[seq], engine_.Now());
     if (!empty) return;
     scheduler_.Complete();
     busy_ = false;
+    observer_.OnIdle(engine_.Now());
     // Nothing ran. Unless a preemption freed blocks (then schedule again),
     // nothing can until a request arrives or leaves.
     if (preempted_.empty() || scheduler_.waiting() + scheduler_.running() == 0) return;

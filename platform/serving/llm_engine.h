@@ -34,6 +34,12 @@ class Engine : public sim::EventHandler {
     virtual void OnToken(std::uint64_t request, sim::Time gap, sim::Time now) = 0;
     virtual void OnFinished(std::uint64_t request, sim::Time now) = 0;
     virtual void OnPreempted(std::uint64_t request, sim::Time now) = 0;
+    // A step of `shape` starts; the engine goes idle (no step to run).
+    virtual void OnStepStart(const models::StepShape& shape, sim::Time now) {
+      (void)shape;
+      (void)now;
+    }
+    virtual void OnIdle(sim::Time now) { (void)now; }
   };
   using StepTime = std::function<sim::Time(const models::StepShape&)>;
 
@@ -48,6 +54,10 @@ class Engine : public sim::EventHandler {
   // The request's client has gone: it leaves at the end of the step that
   // runs it, or now if none does; nothing more is told of it.
   void Abort(Scheduler::SeqId seq);
+  // The replica's process is gone: every request leaves at once, the step
+  // running is lost and the KV cache is empty. Returns the caller's ids of
+  // the requests it held (not those aborted); nothing is told of them.
+  std::vector<std::uint64_t> Clear();
 
   const Scheduler& scheduler() const { return scheduler_; }
   bool busy() const { return busy_; }
@@ -78,6 +88,7 @@ class Engine : public sim::EventHandler {
   std::vector<Note> notes_;  // what the step's end tells, in order
   std::vector<Scheduler::SeqId> preempted_;
   bool busy_ = false;
+  sim::EventId step_event_;
   sim::Time step_started_ = 0;
   std::uint64_t steps_ = 0;
   sim::Time busy_time_ = 0;

@@ -160,6 +160,8 @@ class Scheduler {
   int computed_tokens(SeqId seq) const { return seqs_[seq].computed; }
   std::int64_t blocks_of(SeqId seq) const { return seqs_[seq].blocks; }
   const SchedulerConfig& config() const { return config_; }
+  const std::vector<SeqId>& running_seqs() const { return running_; }
+  const std::deque<SeqId>& waiting_seqs() const { return waiting_; }
 
  private:
   enum class State : std::uint8_t { kFree, kWaiting, kRunning };

@@ -150,8 +150,12 @@ void ModelServer::Accept(RequestId id) {
     table_.End(id, Outcome::kTerminated, now);
     return;
   }
-  if (state_ != State::kServing || service_time_ == nullptr) {
+  if (state_ != State::kServing || (service_time_ == nullptr && llm_ == nullptr)) {
     table_.End(id, Outcome::kNotLoaded, now);
+    return;
+  }
+  if (llm_) {
+    AcceptLlm(id, now);
     return;
   }
   if (config_.max_queue_length > 0 &&
@@ -182,6 +186,14 @@ void ModelServer::RemoveFromQueue(RequestId id) {
 void ModelServer::Withdraw(RequestId id) {
   Request& r = table_[id];
   if (config_.abandoned == AbandonPolicy::kKeep) return;  // it never knows
+  if (llm_) {
+    // vLLM aborts a request whose client has gone, wherever it is.
+    llm_->Abort(r.queue_seq);
+    r.holder = nullptr;
+    --outstanding_;
+    MaybeStopped();
+    return;
+  }
   if (!r.executing) {
     RemoveFromQueue(id);
     return;
@@ -366,6 +378,13 @@ void ModelServer::Kill() {
 
 void ModelServer::EndEverything(Outcome outcome) {
   const sim::Time now = engine_.Now();
+  if (llm_) {
+    for (const std::uint64_t request : llm_->Clear()) {
+      if (HeldLlm(request) != nullptr) table_.End(RequestRef::Unpack(request).id, outcome, now);
+    }
+    outstanding_ = 0;
+    return;
+  }
   while (!queue_.empty()) {
     const Entry e = queue_.pop_front();
     ++popped_;
@@ -381,7 +400,8 @@ void ModelServer::EndEverything(Outcome outcome) {
 }
 
 void ModelServer::MaybeStopped() {
-  if (state_ != State::kStopping || queued_ > 0 || running_ > 0) return;
+  if (state_ != State::kStopping) return;
+  if (llm_ ? outstanding_ > 0 : queued_ > 0 || running_ > 0) return;
   state_ = State::kStopped;
   // The GPUs are held until the containers have stopped; the pod object goes
   // one API write later, when the kubelet removes it.
@@ -419,8 +439,12 @@ double ModelServer::CpuSeconds() const {
 
 PodMetrics ModelServer::Metrics() const {
   PodMetrics m;
-  m.queued = queued_;
-  m.executing = outstanding_ - queued_;
+  m.queued = llm_ ? llm_->scheduler().waiting() : queued_;
+  m.executing = outstanding_ - m.queued;
+  if (llm_) {
+    m.kv_usage = llm_->scheduler().kv_usage();
+    m.preemptions = llm_preemptions_;
+  }
   m.batches_running = running_;
   m.gpus = gpus_;
   m.max_batch_size = config_.max_batch_size;
@@ -431,6 +455,95 @@ PodMetrics ModelServer::Metrics() const {
   m.gpu_held_s = GpuHeldSeconds();
   m.cpu_s = CpuSeconds();
   return m;
+}
+
+// The LLM engine in place of the queue and batcher.
+
+void ModelServer::ServeLlm(const LlmOnGpu& gpu, LlmStats& stats) {
+  llm::SchedulerConfig scheduler = config_.llm->scheduler;
+  scheduler.num_gpu_blocks = gpu.num_gpu_blocks;
+  const models::StepTimeModel* model = gpu.step_time.get();
+  llm_ = std::make_unique<llm::Engine>(
+      engine_, scheduler,
+      [model](const models::StepShape& shape) { return sim::FromSeconds(model->Seconds(shape)); },
+      static_cast<llm::Engine::Observer&>(*this));
+  llm_stats_ = &stats;
+}
+
+void ModelServer::AcceptLlm(RequestId id, sim::Time now) {
+  Request& r = table_[id];
+  r.pod = pod_;
+  const LlmTokens& t = table_.tokens(id);
+  if (config_.max_queue_length > 0 &&
+      llm_->scheduler().waiting() >= static_cast<std::size_t>(config_.max_queue_length)) {
+    table_.End(id, Outcome::kQueueFull, now);
+    return;
+  }
+  // Set before the engine may start a step with it.
+  r.holder = this;
+  r.executing = false;
+  ++outstanding_;
+  const std::optional<llm::Scheduler::SeqId> seq =
+      t.prompt > 0 && t.output > 0 ? llm_->Add(table_.Ref(id).Packed(), t.prompt, t.output)
+                                   : std::nullopt;
+  if (!seq) {
+    // vLLM answers 400: the prompt and output do not fit max_model_len.
+    --outstanding_;
+    r.holder = nullptr;
+    llm_stats_->Refused(r);
+    table_.End(id, Outcome::kFailed, now);
+    return;
+  }
+  r.queue_seq = *seq;
+}
+
+Request* ModelServer::HeldLlm(std::uint64_t request) {
+  const RequestRef ref = RequestRef::Unpack(request);
+  if (!table_.Live(ref)) return nullptr;
+  Request& r = table_[ref.id];
+  return r.holder == this ? &r : nullptr;
+}
+
+void ModelServer::OnFirstToken(std::uint64_t request, sim::Time now) {
+  Request* r = HeldLlm(request);
+  if (r == nullptr) return;
+  r->executing = true;
+  table_.tokens(RequestRef::Unpack(request).id).first_token = now;
+  llm_stats_->FirstToken(*r, now - r->arrival);
+}
+
+void ModelServer::OnToken(std::uint64_t request, sim::Time gap, sim::Time) {
+  if (const Request* r = HeldLlm(request)) llm_stats_->Token(*r, gap);
+}
+
+void ModelServer::OnFinished(std::uint64_t request, sim::Time now) {
+  --outstanding_;  // held here until now, withdrawn unnoticed or not
+  if (Request* r = HeldLlm(request)) {
+    const RequestId id = RequestRef::Unpack(request).id;
+    llm_stats_->Finished(*r, table_.tokens(id), now);
+    // A bad release answers some of what it runs with an error.
+    const bool failed = errors_ != nullptr && errors_->Uniform() < config_.error_rate;
+    table_.End(id, failed ? Outcome::kFailed : Outcome::kCompleted, now);
+  }
+  MaybeStopped();
+}
+
+void ModelServer::OnPreempted(std::uint64_t request, sim::Time) {
+  ++llm_preemptions_;
+  if (const Request* r = HeldLlm(request)) llm_stats_->Preempted(*r);
+}
+
+void ModelServer::OnStepStart(const models::StepShape& shape, sim::Time now) {
+  // Every GPU of the pod runs the step (tensor parallel over them).
+  SetRunning(static_cast<int>(std::max<std::int64_t>(1, gpus_)));
+  if (now >= warmup_) {
+    ++batches_started_;
+    batched_requests_ += static_cast<std::uint64_t>(shape.prefill_seqs + shape.decode_seqs);
+  }
+}
+
+void ModelServer::OnIdle(sim::Time) {
+  SetRunning(0);
 }
 
 }  // namespace platsim::platform

@@ -37,6 +37,8 @@
 
 #include "platform/ring_queue.h"
 #include "platform/serving/config.h"
+#include "platform/serving/llm_engine.h"
+#include "platform/serving/llm_stats.h"
 #include "platform/serving/request.h"
 #include "sim/engine.h"
 
@@ -91,6 +93,10 @@ struct PodMetrics {
   double gpu_busy_whole_run_s = 0;     // the same, warm-up included (for power over time)
   double gpu_held_s = 0;               // GPU-seconds held by the pod
   double cpu_s = 0;                    // CPU-seconds of the server process
+  // An LLM server's (llm_engine.h): its KV cache in use (a gauge, 0..1)
+  // and its preemptions (a counter, from the pod's start).
+  double kv_usage = 0;
+  std::uint64_t preemptions = 0;
   std::size_t in_flight() const { return queued + executing; }
   // Sums of pods (the largest batch size of the two).
   PodMetrics& operator+=(const PodMetrics& o) {
@@ -106,11 +112,21 @@ struct PodMetrics {
     gpu_busy_whole_run_s += o.gpu_busy_whole_run_s;
     gpu_held_s += o.gpu_held_s;
     cpu_s += o.cpu_s;
+    kv_usage += o.kv_usage;
+    preemptions += o.preemptions;
     return *this;
   }
 };
 
-class ModelServer : public sim::EventHandler, public Hop {
+// An LLM server (config.llm) runs vLLM's engine (llm_engine.h) in place of
+// the queue and batcher: a request joins the engine's waiting queue, or is
+// answered with an error (failed) if its prompt and output do not fit
+// max_model_len or it has no tokens; it completes with its last token.
+// queued counts the engine's waiting requests, executing its running ones;
+// a step counts as a batch of its sequences. A client that gives up aborts
+// its request wherever it is (vLLM's abort), unless abandoned requests are
+// kept. The queue timeout does not apply.
+class ModelServer : public sim::EventHandler, public Hop, private llm::Engine::Observer {
  public:
   enum class State { kStarting, kLoading, kServing, kStopping, kStopped };
 
@@ -150,6 +166,11 @@ class ModelServer : public sim::EventHandler, public Hop {
   void Accept(RequestId id) override;
   void Withdraw(RequestId id) override;
 
+  // Serves as an LLM replica on that GPU (config.llm), telling `stats` of
+  // its requests' tokens. Call once, at admission.
+  void ServeLlm(const LlmOnGpu& gpu, LlmStats& stats);
+  bool llm() const { return llm_ != nullptr; }
+
   PodMetrics Metrics() const;
   // CPU model: the server process uses cpu_base while its containers run,
   // plus cpu_per_request of CPU time for every request it executes.
@@ -158,6 +179,17 @@ class ModelServer : public sim::EventHandler, public Hop {
   void OnEvent(std::uint64_t payload) override;
 
  private:
+  // llm::Engine::Observer
+  void OnFirstToken(std::uint64_t request, sim::Time now) override;
+  void OnToken(std::uint64_t request, sim::Time gap, sim::Time now) override;
+  void OnFinished(std::uint64_t request, sim::Time now) override;
+  void OnPreempted(std::uint64_t request, sim::Time now) override;
+  void OnStepStart(const models::StepShape& shape, sim::Time now) override;
+  void OnIdle(sim::Time now) override;
+  void AcceptLlm(RequestId id, sim::Time now);
+  // The live request `request` names, if this server still holds it.
+  Request* HeldLlm(std::uint64_t request);
+
   enum EventKind : std::uint64_t {
     kDispatch = 0,
     kLoaded = 1,
@@ -260,6 +292,10 @@ class ModelServer : public sim::EventHandler, public Hop {
   std::uint64_t starts_ = 0;            // container starts (restarts after crashes)
   std::function<void()> on_stopped_;
   sim::EventId grace_timer_;
+  // An LLM server's engine and where it tells of tokens (null: batches).
+  std::unique_ptr<llm::Engine> llm_;
+  LlmStats* llm_stats_ = nullptr;
+  std::uint64_t llm_preemptions_ = 0;
 };
 
 }  // namespace platsim::platform

@@ -4,6 +4,7 @@ namespace platsim::platform {
 
 RequestId RequestTable::Grow() {
   requests_.emplace_back();
+  if (tokens_enabled_) tokens_.emplace_back();
   return static_cast<RequestId>(requests_.size() - 1);
 }
 

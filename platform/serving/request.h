@@ -55,10 +55,23 @@ struct Request {
   Hop* holder = nullptr;         // the hop holding it; null once ended or before a hop took it
 };
 
+// An LLM request's tokens, and when its first output token came (kept
+// beside the table, only where some traffic has tokens, so that other
+// requests stay the size they are).
+struct LlmTokens {
+  std::int32_t prompt = 0, output = 0;  // 0: not given
+  sim::Time first_token = sim::kNever;
+};
+
 // A request's identity that survives the reuse of its id.
 struct RequestRef {
   RequestId id;
   std::uint32_t generation;
+  // Packed into 64 bits, and back (for components that keep a number).
+  std::uint64_t Packed() const { return std::uint64_t{generation} << 32 | id; }
+  static RequestRef Unpack(std::uint64_t packed) {
+    return {static_cast<RequestId>(packed), static_cast<std::uint32_t>(packed >> 32)};
+  }
 };
 
 // Something a request passes through.
@@ -109,6 +122,7 @@ class RequestTable {
     // Generation 0 marks removed queue entries: skip it when wrapping.
     const std::uint32_t generation = r.generation + 1 == 0 ? 1 : r.generation + 1;
     r = Request{now, client, generation, kNoPod, 0, 0, true, measured, false, nullptr};
+    if (tokens_enabled_) tokens_[id] = LlmTokens{};
     ++live_count_;
     for (RequestObserver* o : observers_)
       o->OnArrival(r, now);
@@ -138,12 +152,24 @@ class RequestTable {
   }
   std::uint64_t live() const { return live_count_; }
 
+  // Keeps every request's LlmTokens from now on (before the first arrival).
+  void EnableTokens() {
+    tokens_enabled_ = true;
+    tokens_.resize(requests_.size());
+  }
+  bool has_tokens() const { return tokens_enabled_; }
+  // REQUIRES: EnableTokens() was called.
+  LlmTokens& tokens(RequestId id) { return tokens_[id]; }
+  const LlmTokens& tokens(RequestId id) const { return tokens_[id]; }
+
  private:
   RequestId Grow();
 
   std::vector<RequestObserver*> observers_;
   std::vector<Request> requests_;
   std::vector<RequestId> free_;
+  std::vector<LlmTokens> tokens_;  // by id, once enabled
+  bool tokens_enabled_ = false;
   std::uint64_t live_count_ = 0;
 };
 

@@ -1,0 +1,37 @@
+#include "platform/serving/llm_stats.h"
+
+#include <cmath>
+#include <utility>
+
+namespace platsim::platform {
+
+LlmStats::LlmStats(std::vector<LlmObjectives> objectives)
+    : objectives_(std::move(objectives)), metrics_(objectives_.size()), runs_(objectives_.size()) {}
+
+void LlmStats::Flush(std::size_t client) {
+  Run& run = runs_[client];
+  if (run.count == 0) return;
+  const double s = sim::ToSeconds(run.gap);
+  metrics_[client].itl_s.AddCount(s, s > sim::QuantileSketch::kMinPositive ? std::log(s) : 0.0,
+                                  run.count);
+  run.count = 0;
+}
+
+void LlmStats::Finished(const Request& r, const LlmTokens& t, sim::Time now) {
+  if (!r.measured) return;
+  LlmMetrics& m = metrics_[r.client];
+  ++m.completed;
+  m.output_tokens += static_cast<std::uint64_t>(t.output);
+  m.prompt_tokens += static_cast<std::uint64_t>(t.prompt);
+  // vLLM's benchmark counts a request of one token as meeting any TPOT
+  // objective (it has no time per output token).
+  const sim::Time ttft = t.first_token - r.arrival;
+  const sim::Time decode = now - t.first_token;  // the tokens after the first
+  if (t.output > 1) m.tpot_s.Add(sim::ToSeconds(decode) / (t.output - 1));
+  const LlmObjectives& o = objectives_[r.client];
+  const bool ttft_met = o.ttft == 0 || ttft <= o.ttft;
+  const bool tpot_met = o.tpot == 0 || t.output <= 1 || decode <= o.tpot * (t.output - 1);
+  if (ttft_met && tpot_met) ++m.good;
+}
+
+}  // namespace platsim::platform
