@@ -324,6 +324,9 @@ std::unique_ptr<ArrivalProcess> ArrivalsFromScenario(const Node& node,
     // csv: platsim's own (time_s[,size]); azure-llm and mooncake: the LLM
     // traces serving papers replay, whose arrivals carry their tokens.
     const std::string format = m.Enum("format", "csv", {"csv", "azure-llm", "mooncake"});
+    // The LLM traces' times count from their first request; a replay may
+    // start later (once the service is up).
+    const Time start_at = m.Duration("startAt", 0);
     if (m.Has("requestSize")) {
       diags.Error(m.node().location(), m.node().path() + ".requestSize",
                   "not allowed with kind: trace (sizes come from the trace's second column)");
@@ -337,6 +340,8 @@ std::unique_ptr<ArrivalProcess> ArrivalsFromScenario(const Node& node,
                                              : ReadTraceCsv(path, display, file_diags);
       input::ReportReferenced(m.Get("file"), file_diags, diags);
       if (arrivals) {
+        for (Arrival& a : *arrivals)
+          a.time = sim::SatAdd(a.time, start_at);
         out = std::make_unique<TraceArrivals>(
             std::make_shared<const std::vector<Arrival>>(std::move(*arrivals)));
       }

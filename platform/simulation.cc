@@ -5,6 +5,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <tuple>
 
 #include "platform/accounting.h"
 #include "platform/analysis/condition.h"
@@ -865,8 +866,10 @@ RunResult Simulation::Run(const RunOptions& options) {
         llm != nullptr && (llm->metrics(i).ttft_s.count() > 0 || llm->metrics(i).refused > 0)) {
       // Token by token (llm_stats.h), of the requests measured.
       const LlmMetrics& l = llm->metrics(i);
-      for (const auto& [name, sketch] : {std::pair{"ttft", &l.ttft_s}, std::pair{"itl", &l.itl_s},
-                                         std::pair{"tpot", &l.tpot_s}}) {
+      for (const auto& [name, sketch, sum] :
+           {std::tuple{"ttft", &l.ttft_s, l.ttft_sum_s}, std::tuple{"itl", &l.itl_s, l.itl_sum_s},
+            std::tuple{"tpot", &l.tpot_s, l.tpot_sum_s}}) {
+        x[std::string(name) + "_mean_s"] = Ratio(sum, static_cast<double>(sketch->count()));
         for (const auto& [suffix, q] : {std::pair{"p50", 0.5}, std::pair{"p90", 0.9},
                                         std::pair{"p99", 0.99}, std::pair{"p999", 0.999}}) {
           x[std::string(name) + "_" + suffix + "_s"] = sketch->Quantile(q);

@@ -12,8 +12,9 @@ void LlmStats::Flush(std::size_t client) {
   Run& run = runs_[client];
   if (run.count == 0) return;
   const double s = sim::ToSeconds(run.gap);
-  metrics_[client].itl_s.AddCount(s, s > sim::QuantileSketch::kMinPositive ? std::log(s) : 0.0,
-                                  run.count);
+  LlmMetrics& m = metrics_[client];
+  m.itl_s.AddCount(s, s > sim::QuantileSketch::kMinPositive ? std::log(s) : 0.0, run.count);
+  m.itl_sum_s += s * static_cast<double>(run.count);
   run.count = 0;
 }
 
@@ -27,7 +28,11 @@ void LlmStats::Finished(const Request& r, const LlmTokens& t, sim::Time now) {
   // objective (it has no time per output token).
   const sim::Time ttft = t.first_token - r.arrival;
   const sim::Time decode = now - t.first_token;  // the tokens after the first
-  if (t.output > 1) m.tpot_s.Add(sim::ToSeconds(decode) / (t.output - 1));
+  if (t.output > 1) {
+    const double tpot = sim::ToSeconds(decode) / (t.output - 1);
+    m.tpot_s.Add(tpot);
+    m.tpot_sum_s += tpot;
+  }
   const LlmObjectives& o = objectives_[r.client];
   const bool ttft_met = o.ttft == 0 || ttft <= o.ttft;
   const bool tpot_met = o.tpot == 0 || t.output <= 1 || decode <= o.tpot * (t.output - 1);

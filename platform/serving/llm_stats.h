@@ -25,7 +25,8 @@ struct LlmObjectives {
 struct LlmMetrics {
   sim::QuantileSketch ttft_s = sim::QuantileSketch();
   sim::QuantileSketch itl_s = sim::QuantileSketch();
-  sim::QuantileSketch tpot_s = sim::QuantileSketch();  // requests with 2 tokens or more
+  sim::QuantileSketch tpot_s = sim::QuantileSketch();    // requests with 2 tokens or more
+  double ttft_sum_s = 0, itl_sum_s = 0, tpot_sum_s = 0;  // for the means
   std::uint64_t completed = 0;      // requests completed (as their last token came)
   std::uint64_t output_tokens = 0;  // of those
   std::uint64_t prompt_tokens = 0;  // of those
@@ -45,7 +46,10 @@ class LlmStats {
   }
 
   void FirstToken(const Request& r, sim::Time ttft) {
-    if (r.measured) metrics_[r.client].ttft_s.Add(sim::ToSeconds(ttft));
+    if (!r.measured) return;
+    LlmMetrics& m = metrics_[r.client];
+    m.ttft_s.Add(sim::ToSeconds(ttft));
+    m.ttft_sum_s += sim::ToSeconds(ttft);
   }
   // A token after the first, `gap` after the request's previous one. The
   // tokens of a step come with equal gaps, so equal gaps in a row are

@@ -1,0 +1,265 @@
+// LLM model servers (engine: vllm) in whole scenarios: requests replayed
+// from a Mooncake trace with given token counts, on a profile whose every
+// pass takes 10 ms, so that each step lasts 10 ms (prefill or decode alone)
+// or 20 ms (both: without the model's shape no weight read is shared), and
+// each token's time can be worked out by hand.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+
+#include "models/input/diagnostics.h"
+#include "platform/scenario.h"
+#include "platform/simulation.h"
+#include "tests/testing/temp_dir.h"
+
+namespace platsim::platform {
+namespace {
+
+// Every pass 10 ms, whatever its batch, tokens or KV length.
+const char* kFlatProfile = R"({"apiVersion": "platsim.dev/v1alpha1", "kind": "LatencyProfile",
+ "metadata": {"name": "flat", "contextTokens": 4096},
+ "prefill": {"batchSizes": [1, 64], "tokens": [1, 8192],
+             "latencySeconds": [[0.01, 0.01], [0.01, 0.01]]},
+ "decode": {"batchSizes": [1, 64], "kvLengths": [1, 8192],
+            "latencySeconds": [[0.01, 0.01], [0.01, 0.01]]}})";
+
+struct Options {
+  std::string trace;  // Mooncake JSON lines
+  std::string vllm = "{numGpuBlocks: 1000}";
+  std::string server;  // extra model server fields
+  std::string client;  // extra traffic fields
+  std::string profile = kFlatProfile;
+};
+
+// A request `ms` after the first (the replay starts at 300 s).
+std::string Line(int ms, int in, int out) {
+  return R"({"timestamp": )" + std::to_string(ms) + R"(, "input_length": )" + std::to_string(in) +
+         R"(, "output_length": )" + std::to_string(out) + R"(, "hash_ids": [1]})" + "\n";
+}
+
+struct Result {
+  std::map<std::string, double> m;
+  bool loaded = false;
+  std::string errors;
+};
+
+Result RunLlm(const Options& o) {
+  platsim::testing::TempDir dir;
+  dir.Write("trace.jsonl", o.trace);
+  dir.Write("flat.json", o.profile);
+  const auto path = dir.Write("s.yaml", R"(apiVersion: platsim.dev/v1alpha1
+kind: Scenario
+metadata: {name: t}
+spec:
+  duration: 400s
+  nodePools:
+  - name: pool
+    count: 1
+    allocatable: {cpu: "16", memory: 64Gi, nvidia.com/gpu: "1"}
+  manifests:
+  - inline:
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata: {name: m}
+      spec:
+        replicas: 1
+        selector: {matchLabels: {app: m}}
+        template:
+          metadata: {labels: {app: m}}
+          spec:
+            containers:
+            - name: server
+              image: m:1
+              resources: {limits: {nvidia.com/gpu: "1"}}
+              readinessProbe: {periodSeconds: 1}
+  - inline:
+      apiVersion: v1
+      kind: Service
+      metadata: {name: m}
+      spec: {selector: {app: m}}
+  modelServers:
+  - deployment: m
+    engine: vllm
+    vllm: )" + o.vllm + (o.server.empty() ? "" : "\n    " + o.server) +
+                                            R"(
+    serviceTime: {kind: profile, file: flat.json}
+  traffic:
+  - service: m
+    arrivals: {kind: trace, format: mooncake, file: trace.jsonl, startAt: 300s})" +
+                                            (o.client.empty() ? "" : "\n    " + o.client) + "\n");
+  input::Diagnostics diags;
+  const auto scenario = LoadScenario(path.string(), diags);
+  Result r;
+  for (const auto& d : diags.all()) {
+    if (d.severity == input::Severity::kError) r.errors += input::Format(d) + "\n";
+  }
+  if (!scenario) return r;
+  EventListSink events;
+  Simulation sim(*scenario, scenario->seed, events, nullptr);
+  r.m = sim.Run().services.at(0).metrics;
+  r.loaded = true;
+  return r;
+}
+
+constexpr double kTol = 2e-3;  // the quantile sketches' relative error, with room
+
+// With two values a quantile below 1 is the lower (the sketch's rank is
+// q x (n - 1), rounded down); the means tell both apart.
+TEST(LlmServer, AnIdleEngineStartsAStepAtOnceAndLaterRequestsJoinTheNext) {
+  Options o;
+  // A: 100 prompt tokens, 3 out; B: 50 in, 2 out; both at 300 s, A first.
+  o.trace = Line(0, 100, 3) + Line(0, 50, 2);
+  const Result r = RunLlm(o);
+  ASSERT_TRUE(r.loaded) << r.errors;
+  // Step 1 [0, 10 ms): A's prompt (the engine was idle). Step 2 [10, 30):
+  // A's decode and B's prompt, 10 + 10 ms. Step 3 [30, 40): A's third
+  // token, B's second; both done.
+  EXPECT_EQ(r.m.at("completed"), 2);
+  EXPECT_NEAR(r.m.at("ttft_mean_s"), (0.010 + 0.030) / 2, 1e-12);
+  EXPECT_NEAR(r.m.at("ttft_p50_s"), 0.010, 0.010 * kTol);
+  EXPECT_NEAR(r.m.at("latency_mean_s"), 0.040, 1e-12);
+  EXPECT_NEAR(r.m.at("itl_mean_s"), (0.020 + 0.010 + 0.010) / 3, 1e-12);
+  EXPECT_NEAR(r.m.at("tpot_mean_s"), ((0.040 - 0.010) / 2 + (0.040 - 0.030) / 1) / 2, 1e-12);
+  EXPECT_NEAR(r.m.at("output_tokens_mean"), 2.5, 1e-12);
+  EXPECT_EQ(r.m.at("preemptions"), 0);
+}
+
+TEST(LlmServer, ARequestArrivingMidStepJoinsTheNextAsAMixedStep) {
+  Options o;
+  // A at 300 s (100 in, 3 out); B 5 ms later (50 in, 2 out).
+  o.trace = Line(0, 100, 3) + Line(5, 50, 2);
+  const Result r = RunLlm(o);
+  ASSERT_TRUE(r.loaded) << r.errors;
+  // Step 1 [0, 10): A's prompt. Step 2 [10, 30): A's decode and B's prompt,
+  // 10 + 10 ms. Step 3 [30, 40): a decode each; both finish.
+  EXPECT_NEAR(r.m.at("ttft_mean_s"), (0.010 + 0.025) / 2, 1e-12);  // B: 30 - 5 ms
+  // A ends at 40 ms, B at 40 - 5 = 35 ms after it came.
+  EXPECT_NEAR(r.m.at("latency_mean_s"), (0.040 + 0.035) / 2, 1e-12);
+  // A's gaps: 20 and 10 ms; B's: 10 ms.
+  EXPECT_NEAR(r.m.at("itl_mean_s"), 0.040 / 3, 1e-12);
+  EXPECT_NEAR(r.m.at("itl_p50_s"), 0.010, 0.010 * kTol);
+}
+
+TEST(LlmServer, WhenTheKvCacheRunsOutTheLaterRequestIsPreemptedAndRecomputed) {
+  Options o;
+  // 10 usable blocks of 16 tokens (one more is the null block). A and B:
+  // 64 in, 40 out, both at 300 s.
+  o.vllm = "{numGpuBlocks: 11, maxModelLen: 160}";
+  o.trace = Line(0, 64, 40) + Line(0, 64, 40);
+  const Result r = RunLlm(o);
+  ASSERT_TRUE(r.loaded) << r.errors;
+  // Step 1 [0, 10): A's prompt (4 blocks); first token. Step 2 [10, 30): A's
+  // decode (a 5th block) and B's prompt (4). From step 3 (10 ms each) A
+  // computes token 62 + j and B token 61 + j at step j; B takes its 5th
+  // block at step 3, and every block is in use. Step 18 needs a 6th for A:
+  // B, running last, is preempted with 16 tokens out (its 16th at 180 ms),
+  // and nobody is admitted in that step. B's recompute (80 tokens, 5 blocks)
+  // does not fit beside A's 6, then 7, until A's 40th token ends it at step
+  // 40 (410 ms). Step 41 recomputes B and samples its 17th token at 420 ms,
+  // 240 ms after its 16th; then 23 steps to 650 ms.
+  EXPECT_EQ(r.m.at("completed"), 2);
+  EXPECT_EQ(r.m.at("preemptions"), 1);
+  EXPECT_NEAR(r.m.at("ttft_mean_s"), (0.010 + 0.030) / 2, 1e-12);
+  EXPECT_NEAR(r.m.at("latency_mean_s"), (0.410 + 0.650) / 2, 1e-12);
+  // A's gaps: 20 ms, then 38 of 10 ms. B's: 15 of 10 ms, 240 ms, 23 of 10.
+  EXPECT_NEAR(r.m.at("itl_mean_s"), (0.400 + 0.150 + 0.240 + 0.230) / 78, 1e-12);
+  EXPECT_NEAR(r.m.at("tpot_mean_s"), ((0.410 - 0.010) / 39 + (0.650 - 0.030) / 39) / 2, 1e-12);
+  EXPECT_NEAR(r.m.at("tpot_p50_s"), (0.410 - 0.010) / 39, 0.010 * kTol);
+}
+
+TEST(LlmServer, GoodputCountsRequestsMeetingBothObjectives) {
+  Options o;
+  o.vllm = "{numGpuBlocks: 11, maxModelLen: 160}";
+  o.trace = Line(0, 64, 40) + Line(0, 64, 40);
+  // As above. A: TTFT 10 ms, TPOT 10.26 ms; B: TTFT 30 ms, TPOT 15.9 ms.
+  o.client = "slo: {ttft: 100ms, tpot: 12ms}";
+  Result r = RunLlm(o);
+  ASSERT_TRUE(r.loaded) << r.errors;
+  EXPECT_EQ(r.m.at("goodput_fraction"), 0.5);
+  o.client = "slo: {ttft: 100ms, tpot: 16ms}";
+  r = RunLlm(o);
+  EXPECT_EQ(r.m.at("goodput_fraction"), 1.0);
+  o.client = "slo: {ttft: 9ms}";
+  r = RunLlm(o);
+  EXPECT_EQ(r.m.at("goodput_fraction"), 0.0);
+}
+
+TEST(LlmServer, ARequestLongerThanMaxModelLenIsAnsweredWithAnError) {
+  Options o;
+  o.vllm = "{numGpuBlocks: 100, maxModelLen: 160}";
+  o.trace = Line(0, 150, 11) + Line(0, 150, 10);
+  const Result r = RunLlm(o);
+  ASSERT_TRUE(r.loaded) << r.errors;
+  EXPECT_EQ(r.m.at("failed"), 1);
+  EXPECT_EQ(r.m.at("refused_too_long"), 1);
+  EXPECT_EQ(r.m.at("completed"), 1);
+}
+
+TEST(LlmServer, AClientThatGivesUpAbortsItsRequestAndFreesItsPlace) {
+  Options o;
+  // max_num_seqs 1: B (at 500 ms) waits for A (1000 tokens out: 10 s). A's
+  // client gives up at 1.005 s, in the step [1.000, 1.010).
+  o.vllm = "{numGpuBlocks: 1000, maxNumSeqs: 1}";
+  o.client = "timeout: 1005ms";
+  o.trace = Line(0, 10, 1000) + Line(500, 10, 2);
+  const Result r = RunLlm(o);
+  ASSERT_TRUE(r.loaded) << r.errors;
+  EXPECT_EQ(r.m.at("timed_out"), 1);
+  EXPECT_EQ(r.m.at("completed"), 1);
+  // A leaves at the step's end; B's prompt runs [1.010, 1.020), its
+  // decode [1.020, 1.030): 530 ms after it came.
+  EXPECT_NEAR(r.m.at("latency_mean_s"), 0.530, 1e-12);
+}
+
+TEST(LlmServer, KvBlocksComeFromTheGpusMemoryLessWeightsAndTheRest) {
+  Options o;
+  // A profile that records Llama-3-8B's shape and an 80 GiB GPU.
+  std::string profile = kFlatProfile;
+  profile.insert(profile.rfind('}'),
+                 R"(, "provenance": {"device": {"name": "NVIDIA H100", "memoryGiB": 80},
+   "model": {"layers": 32, "hidden": 4096, "heads": 32, "kvHeads": 8, "ffn": 14336,
+             "vocab": 128256}})");
+  o.profile = profile;
+  // 80 GiB x 0.9 = 77,309,411,328 bytes, less 8,029,995,008 parameters x
+  // 2 bytes and 10 GiB: 50,512,003,072 bytes, at 16 tokens x 131,072 bytes
+  // (2 x 32 layers x 8 KV heads x 128 x 2 bytes) a block: 24,086 blocks,
+  // one the null block, so 385,360 tokens. vLLM's start check pins it: a
+  // max_model_len of that many fits, one more does not.
+  o.trace = Line(0, 10, 2);
+  o.vllm = "{gpuMemoryUtilization: 0.9, nonKvMemory: 10Gi, maxModelLen: 385360}";
+  Result r = RunLlm(o);
+  EXPECT_TRUE(r.loaded) << r.errors;
+  o.vllm = "{gpuMemoryUtilization: 0.9, nonKvMemory: 10Gi, maxModelLen: 385361}";
+  r = RunLlm(o);
+  EXPECT_FALSE(r.loaded);
+  EXPECT_NE(r.errors.find("vLLM would not start"), std::string::npos) << r.errors;
+}
+
+TEST(LlmServer, BadVllmSettingsAreErrorsWithTheirField) {
+  Options o;
+  o.trace = Line(0, 10, 2);
+  o.server = "maxBatchSize: 8";
+  Result r = RunLlm(o);
+  EXPECT_FALSE(r.loaded);
+  EXPECT_NE(r.errors.find("maxBatchSize"), std::string::npos) << r.errors;
+  o.server = "abandonedRequests: dequeue";
+  r = RunLlm(o);
+  EXPECT_NE(r.errors.find("abandonedRequests"), std::string::npos) << r.errors;
+  o.server = "";
+  o.vllm = "{numGpuBlocks: 1000, blockSize: 20}";
+  r = RunLlm(o);
+  EXPECT_NE(r.errors.find("blockSize"), std::string::npos) << r.errors;
+  o.vllm = "{numGpuBlocks: 1000, maxNumSeq: 4}";
+  r = RunLlm(o);
+  EXPECT_NE(r.errors.find("maxNumSeq"), std::string::npos) << r.errors;
+  // A profile without decode grids.
+  o.vllm = "{numGpuBlocks: 1000}";
+  o.profile = R"({"apiVersion": "platsim.dev/v1alpha1", "kind": "LatencyProfile",
+    "metadata": {"name": "b"}, "batchLatency": [{"batchSize": 1, "latencySeconds": 0.01}]})";
+  r = RunLlm(o);
+  EXPECT_NE(r.errors.find("no prefill and decode grids"), std::string::npos) << r.errors;
+}
+
+}  // namespace
+}  // namespace platsim::platform
