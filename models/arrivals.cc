@@ -127,12 +127,19 @@ double PiecewiseArrivals::ExpectedCount(Time from, Time to) const {
   return total;
 }
 
-TraceArrivals::TraceArrivals(std::shared_ptr<const std::vector<Arrival>> arrivals)
-    : arrivals_(std::move(arrivals)) {}
+TraceArrivals::TraceArrivals(std::shared_ptr<const std::vector<Arrival>> arrivals, bool loop,
+                             sim::Time period)
+    : arrivals_(std::move(arrivals)), loop_(loop && !arrivals_->empty()), period_(period) {}
 
 Arrival TraceArrivals::Next(sim::RandomStream&) {
-  if (next_ >= arrivals_->size()) return Arrival{};
-  return (*arrivals_)[next_++];
+  if (next_ >= arrivals_->size()) {
+    if (!loop_ || offset_ > sim::kMaxDuration) return Arrival{};
+    next_ = 0;
+    offset_ += period_;
+  }
+  Arrival a = (*arrivals_)[next_++];
+  a.time += offset_;
+  return a;
 }
 
 std::unique_ptr<ArrivalProcess> PoissonArrivals::Restarted() const {
@@ -148,10 +155,20 @@ std::unique_ptr<ArrivalProcess> PiecewiseArrivals::Restarted() const {
 }
 
 std::unique_ptr<ArrivalProcess> TraceArrivals::Restarted() const {
-  return std::make_unique<TraceArrivals>(arrivals_);
+  return std::make_unique<TraceArrivals>(arrivals_, loop_, period_);
 }
 
 double TraceArrivals::ExpectedCount(Time from, Time to) const {
+  if (!loop_) return CountInOnePlay(from, to);
+  double n = 0;
+  const Time first = arrivals_->front().time, last = arrivals_->back().time;
+  for (Time k = std::max<Time>(0, from - last) / period_;
+       first + k * period_ < to && k * period_ <= sim::kMaxDuration; ++k)
+    n += CountInOnePlay(from - k * period_, to - k * period_);
+  return n;
+}
+
+double TraceArrivals::CountInOnePlay(Time from, Time to) const {
   const auto lo = std::lower_bound(arrivals_->begin(), arrivals_->end(), from,
                                    [](const Arrival& a, Time t) { return a.time < t; });
   const auto hi = std::lower_bound(arrivals_->begin(), arrivals_->end(), to,
@@ -327,6 +344,11 @@ std::unique_ptr<ArrivalProcess> ArrivalsFromScenario(const Node& node,
     // The LLM traces' times count from their first request; a replay may
     // start later (once the service is up).
     const Time start_at = m.Duration("startAt", 0);
+    // Played `speedup` times faster (more requests per second, the same
+    // shape), and with `loop` again and again, each play one mean gap
+    // after the last request of the one before.
+    const double speedup = m.Number("speedup", 1.0, 1e-6, 1e6);
+    const bool loop = m.Bool("loop", false);
     if (m.Has("requestSize")) {
       diags.Error(m.node().location(), m.node().path() + ".requestSize",
                   "not allowed with kind: trace (sizes come from the trace's second column)");
@@ -340,10 +362,16 @@ std::unique_ptr<ArrivalProcess> ArrivalsFromScenario(const Node& node,
                                              : ReadTraceCsv(path, display, file_diags);
       input::ReportReferenced(m.Get("file"), file_diags, diags);
       if (arrivals) {
-        for (Arrival& a : *arrivals)
-          a.time = sim::SatAdd(a.time, start_at);
+        for (Arrival& a : *arrivals) {
+          const double t = std::min(static_cast<double>(a.time) / speedup,
+                                    static_cast<double>(sim::kMaxDuration));
+          a.time = sim::SatAdd(static_cast<Time>(std::llround(t)), start_at);
+        }
+        const Time span = arrivals->back().time - arrivals->front().time;
+        const Time period = std::max<Time>(
+            1, span + span / static_cast<Time>(std::max<std::size_t>(1, arrivals->size() - 1)));
         out = std::make_unique<TraceArrivals>(
-            std::make_shared<const std::vector<Arrival>>(std::move(*arrivals)));
+            std::make_shared<const std::vector<Arrival>>(std::move(*arrivals)), loop, period);
       }
     }
   }

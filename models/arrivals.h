@@ -108,17 +108,26 @@ class PiecewiseArrivals : public ArrivalProcess {
 
 // Replays recorded arrivals (times in seconds from the start, sizes).
 // REQUIRES: times non-decreasing.
+// A trace's arrivals as given; with `loop`, played again and again, each
+// time `period` after the previous (REQUIRES: period > 0 then).
 class TraceArrivals : public ArrivalProcess {
  public:
-  explicit TraceArrivals(std::shared_ptr<const std::vector<Arrival>> arrivals);
+  explicit TraceArrivals(std::shared_ptr<const std::vector<Arrival>> arrivals, bool loop = false,
+                         sim::Time period = 0);
   Arrival Next(sim::RandomStream& rng) override;
   double ExpectedCount(sim::Time from, sim::Time to) const override;
   std::unique_ptr<ArrivalProcess> Restarted() const override;
   std::size_t size() const { return arrivals_->size(); }
 
  private:
+  // Arrivals in [from, to) of one play (times as in the trace).
+  double CountInOnePlay(sim::Time from, sim::Time to) const;
+
   std::shared_ptr<const std::vector<Arrival>> arrivals_;
+  bool loop_;
+  sim::Time period_;
   std::size_t next_ = 0;
+  sim::Time offset_ = 0;  // of the play under way
 };
 
 // A process that changes at given times (the timeline's `traffic`

@@ -204,18 +204,30 @@ std::string MetricText(const std::map<std::string, double>& metrics, const std::
 // The designs side by side, one line per design and service (of the last
 // run of each): what a user compares first.
 void PrintComparison(const std::vector<DesignRuns>& designs, std::ostream& out) {
-  std::vector<std::array<std::string, 6>> rows = {
+  // LLM services' token latencies and goodput, where there are any.
+  bool llm = false;
+  for (const DesignRuns& d : designs) {
+    for (const auto& service : d.runs.back().services)
+      llm = llm || service.metrics.count("ttft_p99_s") > 0;
+  }
+  std::vector<std::vector<std::string>> rows = {
       {"design", "service", "p99 ms", "SLO attained", "GPU-hours", "cost USD"}};
+  if (llm) rows[0].insert(rows[0].begin() + 4, {"TTFT p99 ms", "TPOT p99 ms", "goodput"});
   for (const DesignRuns& d : designs) {
     const platform::RunResult& run = d.runs.back();
     for (const auto& service : run.services) {
-      rows.push_back(
-          {d.scenario->design, service.service, MetricText(service.metrics, "latency_p99_s", 1000),
-           MetricText(service.metrics, "slo_attainment"),
-           MetricText(service.metrics, "gpu_hours_held"), MetricText(run.platform, "cost_usd")});
+      const auto& m = service.metrics;
+      rows.push_back({d.scenario->design, service.service, MetricText(m, "latency_p99_s", 1000),
+                      MetricText(m, "slo_attainment"), MetricText(m, "gpu_hours_held"),
+                      MetricText(run.platform, "cost_usd")});
+      if (llm) {
+        rows.back().insert(rows.back().begin() + 4,
+                           {MetricText(m, "ttft_p99_s", 1000), MetricText(m, "tpot_p99_s", 1000),
+                            MetricText(m, "goodput_fraction")});
+      }
     }
   }
-  std::array<std::size_t, 6> width{};
+  std::vector<std::size_t> width(rows[0].size());
   for (const auto& row : rows) {
     for (std::size_t c = 0; c < row.size(); ++c)
       width[c] = std::max(width[c], row[c].size());

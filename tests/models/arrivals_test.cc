@@ -153,6 +153,33 @@ TEST(ArrivalsFromScenario, ReplaysATraceWithSizesExactly) {
   EXPECT_EQ(d.time, sim::kNever);
 }
 
+TEST(ArrivalsFromScenario, AnLlmTracePlaysFromStartAtFasterAndAgain) {
+  platsim::testing::TempDir dir;
+  // Three requests 0, 1 and 2 s after the first (the trace's own times count
+  // from its first request).
+  dir.Write("t.csv",
+            "TIMESTAMP,ContextTokens,GeneratedTokens\n2026-11-02 09:00:10.0,100,5\n"
+            "2026-11-02 09:00:11.0,200,6\n2026-11-02 09:00:12.0,300,7\n");
+  input::Diagnostics diags;
+  const auto src = input::ParseYaml(
+      "kind: trace\nformat: azure-llm\nfile: t.csv\nstartAt: 60s\nspeedup: 2\nloop: true\n",
+      "t.yaml", diags);
+  auto p = ArrivalsFromScenario(src->documents[0], dir.path(), diags);
+  ASSERT_NE(p, nullptr) << (diags.all().empty() ? "" : input::Format(diags.all()[0]));
+  sim::RandomStream rng(6);
+  // Twice as fast: 0, 0.5 and 1 s after 60 s; each play a mean gap (0.5 s)
+  // after the last request of the one before, so every 1.5 s.
+  const sim::Time expected[] = {60000, 60500, 61000, 61500, 62000, 62500, 63000};
+  const int prompts[] = {100, 200, 300, 100, 200, 300, 100};
+  for (int i = 0; i < 7; ++i) {
+    const Arrival a = p->Next(rng);
+    EXPECT_EQ(a.time, expected[i] * sim::kMillisecond) << i;
+    EXPECT_EQ(a.prompt_tokens, prompts[i]) << i;
+  }
+  EXPECT_EQ(p->ExpectedCount(0, 63 * kSecond), 6);
+  EXPECT_EQ(p->ExpectedCount(60500 * sim::kMillisecond, 62100 * sim::kMillisecond), 4);
+}
+
 TEST(ReadTraceCsv, ReportsEveryBadRowWithItsLine) {
   platsim::testing::TempDir dir;
   const auto path = dir.Write("bad.csv", "1.0\nabc\n0.5\n2.0,-3\n");
