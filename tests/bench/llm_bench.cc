@@ -1,16 +1,22 @@
-// One LLM replica's engine alone (llm_engine.h): Llama-3-8B on an H100 from
-// its measured profile, Poisson requests with lognormal prompts (mean 1000
-// tokens) and outputs (mean 200), for one simulated hour. Reports simulated
+// LLM serving's speed. BM_LlmReplica: one replica's engine alone
+// (llm_engine.h), Llama-3-8B on an H100 from its measured profile, Poisson
+// requests with lognormal prompts (mean 1000 tokens) and outputs (mean 200),
+// for one simulated hour. BM_LlmPlatform: the same model and requests
+// through the whole platform, 8 replicas at 70% load. Both report simulated
 // requests per second of wall time, the ratio to real time, and what the
-// replica did (steps, mean batch, time to first token, KV usage).
+// replicas did.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
+#include <map>
+#include <string>
 
 #include "models/input/diagnostics.h"
 #include "models/llm_step_time.h"
 #include "models/tokens.h"
+#include "platform/scenario.h"
 #include "platform/serving/llm_engine.h"
+#include "platform/simulation.h"
 #include "sim/engine.h"
 
 namespace platsim::platform::llm {
@@ -95,6 +101,37 @@ void BM_LlmReplica(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_LlmReplica)->Arg(5)->Arg(15)->Arg(25)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
+// The whole platform: tests/bench/llm-8-replicas.yaml (8 replicas at 70%
+// load for a simulated hour), loader excluded.
+void BM_LlmPlatform(benchmark::State& state) {
+  input::Diagnostics diags;
+  const auto scenario =
+      LoadScenario(std::string(PLATSIM_SOURCE_DIR) + "/tests/bench/llm-8-replicas.yaml", diags);
+  if (!scenario) {
+    state.SkipWithError("cannot load tests/bench/llm-8-replicas.yaml");
+    return;
+  }
+  std::uint64_t requests = 0;
+  double simulated_s = 0;
+  std::map<std::string, double> last;
+  for (auto _ : state) {
+    NullEventSink sink;
+    Simulation sim(*scenario, scenario->seed, sink, nullptr);
+    const RunResult r = sim.Run();
+    requests += r.requests;
+    simulated_s += sim::ToSeconds(scenario->duration);
+    last = r.services.at(0).metrics;
+  }
+  state.counters["requests_per_s"] =
+      benchmark::Counter(static_cast<double>(requests), benchmark::Counter::kIsRate);
+  state.counters["x_real_time"] = benchmark::Counter(simulated_s, benchmark::Counter::kIsRate);
+  for (const char* m : {"throughput_rps", "ttft_p99_s", "tpot_p99_s", "goodput_fraction",
+                        "batch_occupancy", "preemptions"}) {
+    if (last.count(m)) state.counters[m] = last.at(m);
+  }
+}
+BENCHMARK(BM_LlmPlatform)->Unit(benchmark::kMillisecond)->MinTime(5.0);
 
 }  // namespace
 }  // namespace platsim::platform::llm
