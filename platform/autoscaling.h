@@ -98,10 +98,18 @@ struct MetricSpec {
 // Prometheus and its adapter, by the names an HPA asks for:
 // nv_inference_pending_request_count (Triton's gauge of requests waiting),
 // nv_inference_request_success_per_second (the rate of Triton's success
-// counter) and inflight_requests (waiting and executing).
+// counter) and inflight_requests (waiting and executing); and an LLM
+// server's gauges under vLLM's names (vllm/v1/metrics/loggers.py):
+// vllm:num_requests_waiting, vllm:num_requests_running and
+// vllm:kv_cache_usage_perc (a fraction, 1 is full). Google Cloud's managed
+// Prometheus names them prometheus.googleapis.com|NAME|gauge, which reads as
+// NAME.
 inline constexpr const char* kPodsMetricNames[] = {"nv_inference_pending_request_count",
                                                    "nv_inference_request_success_per_second",
-                                                   "inflight_requests"};
+                                                   "inflight_requests",
+                                                   "vllm:num_requests_waiting",
+                                                   "vllm:num_requests_running",
+                                                   "vllm:kv_cache_usage_perc"};
 
 // The metrics a Service object offers an HPA's Object metric: the rate of
 // requests arriving at it (as an ingress or mesh proxy counts them).

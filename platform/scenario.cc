@@ -514,8 +514,14 @@ template <std::size_t N>
 void ReadMetricName(MapReader& m, const Node& metric_node, const char* const (&known)[N],
                     const std::string& what, const std::string& offers, hpa::MetricSpec& metric,
                     Diagnostics& diags) {
-  const auto name = m.RequiredString("name");
+  auto name = m.RequiredString("name");
   if (!name) return;
+  // Google Cloud's managed Prometheus: prometheus.googleapis.com|NAME|gauge.
+  const std::string gmp = "prometheus.googleapis.com|", gauge = "|gauge";
+  if (name->size() > gmp.size() + gauge.size() && name->starts_with(gmp) &&
+      name->ends_with(gauge)) {
+    *name = name->substr(gmp.size(), name->size() - gmp.size() - gauge.size());
+  }
   metric.name = *name;
   if (std::find(std::begin(known), std::end(known), *name) != std::end(known)) return;
   std::string list;

@@ -372,7 +372,7 @@ RunResult Simulation::Run(const RunOptions& options) {
         [&data_plane](const std::string& pod) {
           std::optional<HorizontalPodAutoscalerController::Series> out;
           if (const auto s = data_plane.SeriesOf(pod))
-            out = {{s->queued, s->in_flight, s->completed}};
+            out = {{s->queued, s->in_flight, s->completed, s->kv_usage}};
           return out;
         },
         [&data_plane](const std::string& service) {

@@ -269,8 +269,13 @@ hpa::PodMetrics HorizontalPodAutoscalerController::PodsMetric(const std::string&
       const std::optional<double> rate = Rate(samples, now, prometheus_.rate_window);
       if (!rate) continue;  // no rate yet: missing
       value = *rate;
-    } else if (name == "nv_inference_pending_request_count") {
+    } else if (name == "nv_inference_pending_request_count" ||
+               name == "vllm:num_requests_waiting") {
       value = last.value.pending;
+    } else if (name == "vllm:num_requests_running") {
+      value = last.value.in_flight - last.value.pending;
+    } else if (name == "vllm:kv_cache_usage_perc") {
+      value = last.value.kv_usage;
     } else {
       value = last.value.in_flight;
     }

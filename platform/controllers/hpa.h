@@ -44,6 +44,7 @@ class HorizontalPodAutoscalerController {
   // scrapes them (gauges and a counter), or nothing for a pod without one.
   struct Series {
     double pending = 0, in_flight = 0, completed = 0;
+    double kv_usage = 0;  // an LLM server's KV cache in use, 0..1
   };
   using PodSeries = std::function<std::optional<Series>(const std::string& pod_key)>;
   // A Service's series as Prometheus scrapes them: requests arrived (in

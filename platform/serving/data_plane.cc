@@ -483,7 +483,7 @@ std::optional<DataPlane::ScrapedSeries> DataPlane::SeriesOf(const std::string& p
   if (it == server_of_pod_.end()) return std::nullopt;
   const PodMetrics m = ServerMetrics(it->second);
   return ScrapedSeries{static_cast<double>(m.queued), static_cast<double>(m.in_flight()),
-                       static_cast<double>(pod_stats_.completed_all(it->second))};
+                       static_cast<double>(pod_stats_.completed_all(it->second)), m.kv_usage};
 }
 
 std::optional<DataPlane::ServiceSeries> DataPlane::ServiceSeriesOf(

@@ -153,6 +153,7 @@ class DataPlane : public ContainerRuntime {
   // completed since it started; nothing for a pod without a server.
   struct ScrapedSeries {
     double queued = 0, in_flight = 0, completed = 0;
+    double kv_usage = 0;  // an LLM server's
   };
   std::optional<ScrapedSeries> SeriesOf(const std::string& pod_key) const;
   // Requests that have arrived at Service `service_key` (every client's) and

@@ -442,6 +442,7 @@ PodMetrics ModelServer::Metrics() const {
   m.queued = llm_ ? llm_->scheduler().waiting() : queued_;
   m.executing = outstanding_ - m.queued;
   if (llm_) {
+    m.max_batch_size = llm_->scheduler().config().max_num_seqs;
     m.kv_usage = llm_->scheduler().kv_usage();
     m.preemptions = llm_preemptions_;
   }

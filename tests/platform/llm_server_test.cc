@@ -30,6 +30,9 @@ struct Options {
   std::string server;  // extra model server fields
   std::string client;  // extra traffic fields
   std::string profile = kFlatProfile;
+  std::string manifests;  // more manifests (list entries)
+  std::string arrivals = "{kind: trace, format: mooncake, file: trace.jsonl, startAt: 300s}";
+  std::string duration = "400s";
 };
 
 // A request `ms` after the first (the replay starts at 300 s).
@@ -40,6 +43,7 @@ std::string Line(int ms, int in, int out) {
 
 struct Result {
   std::map<std::string, double> m;
+  std::vector<ClusterEvent> events;
   bool loaded = false;
   std::string errors;
 };
@@ -52,10 +56,10 @@ Result RunLlm(const Options& o) {
 kind: Scenario
 metadata: {name: t}
 spec:
-  duration: 400s
+  duration: )" + o.duration + R"(
   nodePools:
   - name: pool
-    count: 1
+    count: 4
     allocatable: {cpu: "16", memory: 64Gi, nvidia.com/gpu: "1"}
   manifests:
   - inline:
@@ -78,6 +82,7 @@ spec:
       kind: Service
       metadata: {name: m}
       spec: {selector: {app: m}}
+)" + o.manifests + R"(
   modelServers:
   - deployment: m
     engine: vllm
@@ -86,8 +91,8 @@ spec:
     serviceTime: {kind: profile, file: flat.json}
   traffic:
   - service: m
-    arrivals: {kind: trace, format: mooncake, file: trace.jsonl, startAt: 300s})" +
-                                            (o.client.empty() ? "" : "\n    " + o.client) + "\n");
+    arrivals: )" + o.arrivals + (o.client.empty() ? "" : "\n    " + o.client) +
+                                            "\n");
   input::Diagnostics diags;
   const auto scenario = LoadScenario(path.string(), diags);
   Result r;
@@ -98,6 +103,7 @@ spec:
   EventListSink events;
   Simulation sim(*scenario, scenario->seed, events, nullptr);
   r.m = sim.Run().services.at(0).metrics;
+  r.events = events.events;
   r.loaded = true;
   return r;
 }
@@ -259,6 +265,42 @@ TEST(LlmServer, BadVllmSettingsAreErrorsWithTheirField) {
     "metadata": {"name": "b"}, "batchLatency": [{"batchSize": 1, "latencySeconds": 0.01}]})";
   r = RunLlm(o);
   EXPECT_NE(r.errors.find("no prefill and decode grids"), std::string::npos) << r.errors;
+}
+
+TEST(LlmServer, AnHpaScalesOnVllmsWaitingRequests) {
+  Options o;
+  // One sequence at a time, 10 steps a request (10 tokens out): 10
+  // requests/s a replica, against 30 arriving. The waiting requests pile up
+  // and the HPA (2 waiting a pod) scales to its maximum; scaling down would
+  // wait 5 minutes.
+  o.vllm = "{numGpuBlocks: 1000, maxNumSeqs: 1}";
+  o.client = "promptTokens: 10\n    outputTokens: 10";
+  o.arrivals = "{kind: poisson, rate: 30}";
+  o.duration = "300s";
+  for (const std::string name :
+       {"vllm:num_requests_waiting", "prometheus.googleapis.com|vllm:num_requests_waiting|gauge"}) {
+    o.manifests = R"(  - inline:
+      apiVersion: autoscaling/v2
+      kind: HorizontalPodAutoscaler
+      metadata: {name: m}
+      spec:
+        scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: m}
+        minReplicas: 1
+        maxReplicas: 4
+        metrics:
+        - type: Pods
+          pods:
+            metric: {name: ")" +
+                  name + R"("}
+            target: {type: AverageValue, averageValue: "2"})";
+    const Result r = RunLlm(o);
+    ASSERT_TRUE(r.loaded) << r.errors;
+    EXPECT_EQ(r.m.at("ready_replicas_final"), 4) << name;
+    int rescales = 0;
+    for (const ClusterEvent& e : r.events)
+      rescales += e.reason == "SuccessfulRescale";
+    EXPECT_GE(rescales, 1) << name;
+  }
 }
 
 }  // namespace
