@@ -95,6 +95,12 @@ const ServiceColumn kServiceColumns[] = {
      [](const ServiceSample& s) {
        return s.now > 0 ? s.Delta(&PodMetrics::cpu_s) / s.interval_s : kNaN;
      }},
+    // An LLM server's KV cache in use, the mean over the Service's pods
+    // now (0 for other servers).
+    {"kv_cache_usage",
+     [](const ServiceSample& s) {
+       return Ratio(s.pods.kv_usage, 1.0 * s.data_plane.Pods(s.route));
+     }},
 };
 
 }  // namespace
