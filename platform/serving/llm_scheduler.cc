@@ -46,9 +46,106 @@ Scheduler::Scheduler(const SchedulerConfig& config)
     std::fprintf(stderr, "platsim: bad LLM scheduler configuration: %s\n", problem.c_str());
     std::abort();
   }
+  if (config_.prefix_caching) {
+    // Every block but the null block, free, in order.
+    pool_.resize(static_cast<std::size_t>(config_.num_gpu_blocks));
+    for (std::int32_t b = 1; b < static_cast<std::int32_t>(pool_.size()); ++b)
+      PushBack(b);
+  }
 }
 
-Scheduler::SeqId Scheduler::Add(int prompt_tokens, int output_tokens) {
+namespace {
+
+// splitmix64's finalizer: what a block holds, as one number.
+std::uint64_t Mix(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t z = a ^ (b + 0x9E3779B97F4A7C15ULL + (a << 6) + (a >> 2));
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+std::uint64_t Scheduler::KeyOf(const Seq& seq, int k) const {
+  const std::int64_t end = static_cast<std::int64_t>(k + 1) * config_.block_size;
+  const PromptPrefix& p = seq.prefix;
+  if (p.count > 0 && end <= seq.prompt &&
+      end <= static_cast<std::int64_t>(p.count) * p.chunk_tokens) {
+    // The chunk holding the block's last token names everything before it.
+    return Mix(p.ids[(end - 1) / p.chunk_tokens], static_cast<std::uint64_t>(k));
+  }
+  return Mix(seq.serial | (1ULL << 63), static_cast<std::uint64_t>(k));
+}
+
+void Scheduler::Unlink(std::int32_t b) {
+  Block& x = pool_[static_cast<std::size_t>(b)];
+  (x.prev >= 0 ? pool_[static_cast<std::size_t>(x.prev)].next : free_head_) = x.next;
+  (x.next >= 0 ? pool_[static_cast<std::size_t>(x.next)].prev : free_tail_) = x.prev;
+  x.prev = x.next = -1;
+}
+
+void Scheduler::PushBack(std::int32_t b) {
+  Block& x = pool_[static_cast<std::size_t>(b)];
+  x.prev = free_tail_;
+  x.next = -1;
+  (free_tail_ >= 0 ? pool_[static_cast<std::size_t>(free_tail_)].next : free_head_) = b;
+  free_tail_ = b;
+}
+
+void Scheduler::PushFront(std::int32_t b) {
+  Block& x = pool_[static_cast<std::size_t>(b)];
+  x.next = free_head_;
+  x.prev = -1;
+  (free_head_ >= 0 ? pool_[static_cast<std::size_t>(free_head_)].prev : free_tail_) = b;
+  free_head_ = b;
+}
+
+std::int32_t Scheduler::PopFront() {
+  // block_pool.py get_new_blocks: the front block, evicted from the cache.
+  const std::int32_t b = free_head_;
+  Unlink(b);
+  Block& x = pool_[static_cast<std::size_t>(b)];
+  if (x.in_map) cached_.erase(x.key);
+  x.in_map = x.full = false;
+  x.ref = 1;
+  return b;
+}
+
+void Scheduler::CacheFull(Seq& seq, int tokens, bool own) {
+  const int full = std::min(tokens, seq.tokens()) / config_.block_size;
+  const std::int64_t shared_end = std::min<std::int64_t>(
+      seq.prompt, static_cast<std::int64_t>(seq.prefix.count) * seq.prefix.chunk_tokens);
+  for (int k = own ? 0 : seq.cached; k < full; ++k) {
+    Block& x = pool_[static_cast<std::size_t>(seq.ids[static_cast<std::size_t>(k)])];
+    x.full = true;
+    const bool shared = static_cast<std::int64_t>(k + 1) * config_.block_size <= shared_end;
+    if (x.in_map || !(shared || own)) continue;
+    const std::uint64_t key = KeyOf(seq, k);
+    // A copy already cached stays the one found.
+    if (cached_.emplace(key, seq.ids[static_cast<std::size_t>(k)]).second) {
+      x.key = key;
+      x.in_map = true;
+    }
+  }
+  seq.cached = std::max(seq.cached, full);
+}
+
+int Scheduler::FindHits(const Seq& seq, std::vector<std::int32_t>& hits) const {
+  // kv_cache_manager.py get_computed_blocks: full blocks, and at most the
+  // request's tokens less one (the last is recomputed for its logits).
+  hits.clear();
+  int evictable = 0;
+  const int max_blocks = (seq.tokens() - 1) / config_.block_size;
+  for (int k = 0; k < max_blocks; ++k) {
+    const auto it = cached_.find(KeyOf(seq, k));
+    if (it == cached_.end()) break;
+    hits.push_back(it->second);
+    evictable += pool_[static_cast<std::size_t>(it->second)].ref == 0;
+  }
+  return evictable;
+}
+
+Scheduler::SeqId Scheduler::Add(int prompt_tokens, int output_tokens, PromptPrefix prefix) {
   SeqId id;
   if (!free_ids_.empty()) {
     id = free_ids_.back();
@@ -58,7 +155,12 @@ Scheduler::SeqId Scheduler::Add(int prompt_tokens, int output_tokens) {
     seqs_.emplace_back();
   }
   Seq& s = seqs_[id];
+  std::vector<std::int32_t> ids = std::move(s.ids);  // keeps its capacity
   s = Seq{};
+  s.ids = std::move(ids);
+  s.ids.clear();
+  s.prefix = prefix;
+  s.serial = ++serials_;
   s.prompt = prompt_tokens;
   s.max_output = output_tokens;
   s.state = State::kWaiting;
@@ -91,16 +193,42 @@ bool Scheduler::Allocate(Seq& seq, int tokens) {
   // kv_cache_manager.py allocate_slots: the blocks for every token computed
   // once this step has run, if that many are free.
   const std::int64_t more = BlocksFor(tokens) - seq.blocks;
-  if (more <= 0) return true;
   if (more > free_blocks()) return false;
-  seq.blocks += more;
-  used_blocks_ += more;
+  if (more > 0) {
+    if (config_.prefix_caching) {
+      for (std::int64_t i = 0; i < more; ++i)
+        seq.ids.push_back(PopFront());
+    }
+    seq.blocks += more;
+    used_blocks_ += more;
+  }
+  // block_pool.py cache_full_blocks: the blocks this step fills.
+  if (config_.prefix_caching) CacheFull(seq, tokens, false);
   return true;
 }
 
 void Scheduler::Free(Seq& seq) {
-  used_blocks_ -= seq.blocks;
+  if (!config_.prefix_caching) {
+    used_blocks_ -= seq.blocks;
+    seq.blocks = 0;
+    return;
+  }
+  // single_type_kv_cache_manager.py free, block_pool.py free_blocks: the
+  // request's blocks from its last; a partial one to the front of the free
+  // queue, full ones to the back.
+  for (auto it = seq.ids.rbegin(); it != seq.ids.rend(); ++it) {
+    Block& x = pool_[static_cast<std::size_t>(*it)];
+    if (--x.ref > 0) continue;
+    --used_blocks_;
+    if (x.full) {
+      PushBack(*it);
+    } else {
+      PushFront(*it);
+    }
+  }
+  seq.ids.clear();
   seq.blocks = 0;
+  seq.cached = 0;
 }
 
 int Scheduler::NewTokens(const Seq& seq, bool running) const {
@@ -132,6 +260,8 @@ const Scheduler::Batch& Scheduler::Schedule() {
       const SeqId victim = running_.back();
       running_.pop_back();
       Seq& v = seqs_[victim];
+      // Its blocks stay cached, for its recompute to find.
+      if (config_.prefix_caching) CacheFull(v, v.computed, true);
       Free(v);
       v.computed = 0;
       v.state = State::kWaiting;
@@ -154,12 +284,39 @@ const Scheduler::Batch& Scheduler::Schedule() {
            running_.size() < static_cast<std::size_t>(config_.max_num_seqs)) {
       const SeqId id = waiting_.front();
       Seq& s = seqs_[id];
+      // Its cached prefix, if it has nothing computed (new, or preempted).
+      int hits = 0, evictable = 0;
+      if (config_.prefix_caching && s.computed == 0) {
+        evictable = FindHits(s, hits_);
+        hits = static_cast<int>(hits_.size());
+        s.computed = hits * config_.block_size;
+      }
       int n = NewTokens(s, false);
-      if (!config_.chunked_prefill && n > budget) break;
+      if (!config_.chunked_prefill && n > budget) n = 0;
       n = std::min(n, budget);
-      if (n <= 0) break;
-      if (config_.reserve_full_sequence && BlocksFor(s.tokens()) - s.blocks > free_blocks()) break;
-      if (!Allocate(s, s.computed + n)) break;
+      // Cached blocks nobody holds leave the free queue: they count too.
+      const std::int64_t have = s.blocks + hits - evictable;
+      if (n <= 0 ||
+          (config_.reserve_full_sequence && BlocksFor(s.tokens()) - have > free_blocks()) ||
+          BlocksFor(s.computed + n) - have > free_blocks()) {
+        if (hits > 0) s.computed = 0;
+        break;
+      }
+      if (config_.prefix_caching && s.computed == hits * config_.block_size && s.blocks == 0) {
+        hit_tokens_ += static_cast<std::uint64_t>(s.computed);
+        query_tokens_ += static_cast<std::uint64_t>(s.tokens());
+        for (const std::int32_t b : hits_) {
+          Block& x = pool_[static_cast<std::size_t>(b)];
+          if (x.ref++ == 0) {
+            Unlink(b);
+            ++used_blocks_;
+          }
+          s.ids.push_back(b);
+        }
+        s.blocks = hits;
+        s.cached = hits;
+      }
+      Allocate(s, s.computed + n);
       waiting_.pop_front();
       s.state = State::kRunning;
       running_.push_back(id);

@@ -37,18 +37,43 @@
 // scheduler.py schedule (running loop, preemption, waiting loop) and
 // _preempt_request, kv_cache_manager.py allocate_slots (the full-sequence
 // gate, the watermark left at its default of 0), block_pool.py (the null
-// block). Not yet: prefix caching, priority scheduling, speculative
-// decoding, async scheduling's one-step-late EOS (requests here stop at
-// their output count, which async scheduling sees in time).
+// block). With prefix caching (on by default, as in vLLM; block_pool.py,
+// kv_cache_manager.py get_computed_blocks, single_type_kv_cache_manager.py
+// get_num_blocks_to_allocate): a waiting request with nothing computed
+// first takes the longest run of its full blocks still cached, up to its
+// tokens less one; those blocks count as computed, and those nobody holds
+// are taken out of the free queue (so they count against the free blocks
+// too). A block is cached once a step will fill it. Freed blocks go to the
+// free queue, a request's last first: a partial block to the front (reused
+// first), full ones to the back (evicted last, least recently freed
+// first); a block taken from the front loses what it cached. What a block
+// holds is known only as far as the request's PromptPrefix says: its
+// shared chunks, and otherwise tokens of its own (which only its own
+// recompute, after a preemption, can find again).
+// Not yet: priority scheduling, speculative decoding, async scheduling's
+// one-step-late EOS (requests here stop at their output count, which async
+// scheduling sees in time).
 #ifndef PLATSIM_PLATFORM_SERVING_LLM_SCHEDULER_H_
 #define PLATSIM_PLATFORM_SERVING_LLM_SCHEDULER_H_
 
 #include <cstdint>
 #include <deque>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace platsim::platform::llm {
+
+// Which of a request's prompt tokens other requests share: its first
+// `count` chunks of `chunk_tokens` tokens, named by ids that chain (two
+// requests with the same id at index m share their first
+// (m + 1) x chunk_tokens tokens), as a Mooncake trace's hash_ids do for 512
+// tokens. Borrowed: the ids must outlive the request.
+struct PromptPrefix {
+  const std::uint64_t* ids = nullptr;
+  int count = 0;
+  int chunk_tokens = 0;
+};
 
 struct SchedulerConfig {
   int max_num_seqs = 256;
@@ -65,6 +90,8 @@ struct SchedulerConfig {
   // blocks for all its tokens so far are free, though it may be computed
   // in chunks.
   bool reserve_full_sequence = true;
+  // enable_prefix_caching.
+  bool prefix_caching = true;
 
   // max_model_len as given, or what the pool holds.
   int ModelLen() const;
@@ -130,7 +157,7 @@ class Scheduler {
   }
   // A new request (at the back of the waiting queue); returns its id, which
   // stays its until it finishes or is removed. REQUIRES: Accepts.
-  SeqId Add(int prompt_tokens, int output_tokens);
+  SeqId Add(int prompt_tokens, int output_tokens, PromptPrefix prefix = {});
   // Takes a request out wherever it is (its client gave up), freeing its
   // blocks; false (and nothing done) for an id that is not live or is in
   // the step scheduled and not yet completed.
@@ -154,11 +181,17 @@ class Scheduler {
                : 0.0;
   }
   std::uint64_t preemptions() const { return preemptions_; }
+  // Prompt tokens found in the prefix cache, and prompt tokens looked up
+  // (vllm:prefix_cache_hits and vllm:prefix_cache_queries).
+  std::uint64_t prefix_hit_tokens() const { return hit_tokens_; }
+  std::uint64_t prefix_query_tokens() const { return query_tokens_; }
   // A request's tokens so far (still readable once it has finished, until
   // its id is reused by Add).
   int output_tokens(SeqId seq) const { return seqs_[seq].output; }
   int computed_tokens(SeqId seq) const { return seqs_[seq].computed; }
   std::int64_t blocks_of(SeqId seq) const { return seqs_[seq].blocks; }
+  // Its blocks by id, with prefix caching (shared ones appear in several).
+  const std::vector<std::int32_t>& block_ids(SeqId seq) const { return seqs_[seq].ids; }
   const SchedulerConfig& config() const { return config_; }
   const std::vector<SeqId>& running_seqs() const { return running_; }
   const std::deque<SeqId>& waiting_seqs() const { return waiting_; }
@@ -171,8 +204,36 @@ class Scheduler {
     int computed = 0;  // num_computed_tokens
     std::int64_t blocks = 0;
     State state = State::kFree;
+    // With prefix caching: its blocks, how many are cached, its prefix, and
+    // a number of its own (what its own tokens hash with).
+    std::vector<std::int32_t> ids;
+    int cached = 0;
+    PromptPrefix prefix;
+    std::uint64_t serial = 0;
     int tokens() const { return prompt + output; }
   };
+  // The block pool with prefix caching: blocks by id (0 is the null block),
+  // the free queue through them, and the cached blocks by what they hold.
+  struct Block {
+    std::uint64_t key = 0;
+    std::int32_t ref = 0;
+    std::int32_t prev = -1, next = -1;  // in the free queue
+    bool full = false;                  // hashed: full when computed
+    bool in_map = false;                // findable by key
+  };
+  // What block `k` of `seq` holds.
+  std::uint64_t KeyOf(const Seq& seq, int k) const;
+  // Blocks of `seq`'s cached prefix (nothing computed yet), at most its
+  // tokens less one; `hits` gets them, and the result counts those in the
+  // free queue.
+  int FindHits(const Seq& seq, std::vector<std::int32_t>& hits) const;
+  void Unlink(std::int32_t block);
+  void PushBack(std::int32_t block);
+  void PushFront(std::int32_t block);
+  std::int32_t PopFront();
+  // Caches `seq`'s blocks that `tokens` computed fill; with `own`, also
+  // makes those holding its own tokens findable (it is preempted).
+  void CacheFull(Seq& seq, int tokens, bool own);
   std::int64_t BlocksFor(int tokens) const {
     return (tokens + config_.block_size - 1) / config_.block_size;
   }
@@ -202,6 +263,12 @@ class Scheduler {
   std::deque<SeqId> waiting_;
   std::int64_t used_blocks_ = 0;
   std::uint64_t preemptions_ = 0;
+  std::vector<Block> pool_;  // with prefix caching
+  std::int32_t free_head_ = -1, free_tail_ = -1;
+  std::unordered_map<std::uint64_t, std::int32_t> cached_;
+  std::vector<std::int32_t> hits_;  // scratch
+  std::uint64_t serials_ = 0;
+  std::uint64_t hit_tokens_ = 0, query_tokens_ = 0;
   Batch batch_;
   Outcome outcome_;
   bool in_step_ = false;

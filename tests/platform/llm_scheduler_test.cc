@@ -267,11 +267,22 @@ TEST(LlmScheduler, RefusesWhatVllmRefusesAndKeepsItsIdsStraight) {
 // pool and always equal what the requests hold; every request finishes
 // exactly once, after exactly its output tokens, its first token once; the
 // step never exceeds its budget nor max_num_seqs.
-TEST(LlmScheduler, InvariantsHoldOverARandomWorkload) {
+// Without prefixes, and with requests sharing one of 5 prefixes of two
+// 64-token chunks (then blocks are shared: the distinct blocks held are
+// the blocks in use).
+class LlmSchedulerInvariants : public ::testing::TestWithParam<bool> {};
+
+TEST_P(LlmSchedulerInvariants, HoldOverARandomWorkload) {
+  const bool shared = GetParam();
   const SchedulerConfig config{
       .max_num_seqs = 8, .max_num_batched_tokens = 64, .block_size = 16, .num_gpu_blocks = 41};
   Scheduler s(config);
   std::mt19937_64 rng(7);
+  std::uint64_t ids[5][2];
+  for (int g = 0; g < 5; ++g) {
+    ids[g][0] = 100 + g;
+    ids[g][1] = 200 + g;
+  }
   std::map<Scheduler::SeqId, int> live;  // seq -> output tokens wanted
   std::set<Scheduler::SeqId> first;
   int added = 0, finished = 0;
@@ -281,7 +292,8 @@ TEST(LlmScheduler, InvariantsHoldOverARandomWorkload) {
     if (added < 2000 && rng() % 3 == 0) {
       const int prompt = 1 + static_cast<int>(rng() % 200);
       const int out = 1 + static_cast<int>(rng() % 100);
-      const auto id = s.Add(prompt, out);
+      const PromptPrefix prefix = shared ? PromptPrefix{ids[rng() % 5], 2, 64} : PromptPrefix{};
+      const auto id = s.Add(prompt, out, prefix);
       ASSERT_FALSE(live.count(id));
       live[id] = out;
       tokens_wanted += static_cast<std::uint64_t>(out);
@@ -292,9 +304,15 @@ TEST(LlmScheduler, InvariantsHoldOverARandomWorkload) {
     ASSERT_LE(s.running(), static_cast<std::size_t>(config.max_num_seqs));
     ASSERT_LE(s.used_blocks(), config.num_gpu_blocks - 1);  // the null block never
     std::int64_t held = 0;
-    for (const auto& [id, want] : live)
+    std::set<std::int32_t> distinct;
+    for (const auto& [id, want] : live) {
       held += s.blocks_of(id);
-    ASSERT_EQ(held, s.used_blocks());
+      ASSERT_EQ(s.blocks_of(id), static_cast<std::int64_t>(s.block_ids(id).size()));
+      distinct.insert(s.block_ids(id).begin(), s.block_ids(id).end());
+    }
+    if (!shared) ASSERT_EQ(held, s.used_blocks());
+    ASSERT_EQ(static_cast<std::int64_t>(distinct.size()), s.used_blocks());
+    ASSERT_FALSE(distinct.count(0));  // the null block
     const auto& o = s.Complete();
     tokens_out += static_cast<std::uint64_t>(o.tokens_out);
     for (const auto id : o.first_token)
@@ -311,6 +329,113 @@ TEST(LlmScheduler, InvariantsHoldOverARandomWorkload) {
   EXPECT_EQ(tokens_out, tokens_wanted);
   EXPECT_EQ(s.used_blocks(), 0);
   EXPECT_GT(s.preemptions(), 0u) << "the workload should be tight enough to preempt";
+  if (shared) EXPECT_GT(s.prefix_hit_tokens(), 0u);
+}
+INSTANTIATE_TEST_SUITE_P(LlmScheduler, LlmSchedulerInvariants, ::testing::Bool());
+
+// Runs steps until `seq` is scheduled; its entry then (the step left
+// uncompleted).
+Scheduler::Batch::Entry StepUntilScheduled(Scheduler& s, Scheduler::SeqId seq) {
+  for (int step = 0; step < 10000; ++step) {
+    const Scheduler::Batch& b = s.Schedule();
+    for (const auto& e : b.entries) {
+      if (e.seq == seq) return e;
+    }
+    s.Complete();
+  }
+  ADD_FAILURE() << "never scheduled";
+  return {};
+}
+
+// Prefix caching, derived by hand. Blocks of 16; one chunk of 64 shared
+// tokens (id 7). A (prompt 100, 1 token out) runs and frees its 7 blocks:
+// its 4 shared full blocks stay cached. B (prompt 80, the same prefix)
+// finds all 4 (at most its 80 - 1 tokens: 4 blocks) and computes 16 tokens
+// at context 64; C (prompt 64) finds 3, since the last token is always
+// computed (63 / 16).
+TEST(LlmScheduler, ARequestSharingAPrefixStartsFromItsCachedBlocks) {
+  const std::uint64_t id7[] = {7};
+  const PromptPrefix prefix{id7, 1, 64};
+  Scheduler s(
+      {.max_num_seqs = 8, .max_num_batched_tokens = 1000, .block_size = 16, .num_gpu_blocks = 101});
+  const auto a = s.Add(100, 1, prefix);
+  EXPECT_EQ(Entries(s.Schedule()), (std::vector<Entry>{{a, 100, 0, true}}));
+  s.Complete();
+  EXPECT_EQ(s.used_blocks(), 0);
+  const auto b = s.Add(80, 2, prefix);
+  EXPECT_EQ(Entries(s.Schedule()), (std::vector<Entry>{{b, 16, 64, true}}));
+  EXPECT_EQ(s.used_blocks(), 5);  // its 4 cached blocks and a new one
+  s.Complete();
+  const auto c = s.Add(64, 1, prefix);
+  const auto batch = Entries(s.Schedule());
+  EXPECT_EQ(batch, (std::vector<Entry>{{b, 1, 80, false}, {c, 16, 48, true}}));
+  EXPECT_EQ(s.prefix_hit_tokens(), 64u + 48u);
+  EXPECT_EQ(s.prefix_query_tokens(), 100u + 80u + 64u);
+  // Without prefix caching B computes its whole prompt.
+  Scheduler off({.max_num_seqs = 8,
+                 .max_num_batched_tokens = 1000,
+                 .block_size = 16,
+                 .num_gpu_blocks = 101,
+                 .prefix_caching = false});
+  off.Add(100, 1, prefix);
+  off.Schedule();
+  off.Complete();
+  const auto b2 = off.Add(80, 2, prefix);
+  EXPECT_EQ(Entries(off.Schedule()), (std::vector<Entry>{{b2, 80, 0, true}}));
+}
+
+// Freed blocks are evicted least recently freed first, a request's last
+// block first. 8 usable blocks of 16 (ids 1-8, free in that order). A
+// (prompt 64, the shared prefix) takes 1-4; freed, the queue is 5 6 7 8 4
+// 3 2 1. D (prompt 80, nothing shared) takes 5-8 and 4 (A's last shared
+// block, evicted). B (prompt 80, the prefix) then finds A's first 3.
+TEST(LlmScheduler, CachedBlocksAreEvictedLeastRecentlyFreedFirst) {
+  const std::uint64_t id7[] = {7};
+  const PromptPrefix prefix{id7, 1, 64};
+  Scheduler s(
+      {.max_num_seqs = 8, .max_num_batched_tokens = 1000, .block_size = 16, .num_gpu_blocks = 9});
+  s.Add(64, 1, prefix);
+  s.Schedule();
+  s.Complete();
+  const auto d = s.Add(80, 1);
+  EXPECT_EQ(Entries(s.Schedule()), (std::vector<Entry>{{d, 80, 0, true}}));
+  s.Complete();
+  const auto b = s.Add(80, 1, prefix);
+  EXPECT_EQ(Entries(s.Schedule()), (std::vector<Entry>{{b, 32, 48, true}}));
+}
+
+// A preempted request finds its own blocks again, those not evicted since.
+// 10 usable blocks of 16. A and B (64 in, 40 out) prefill together (4
+// blocks each) and take their 5th at step 2: all 10 in use. Step 18: A
+// needs a 6th; B (81 tokens, 80 computed: 5 full blocks) is preempted, its
+// blocks freed to the back (its last first) and A takes B's 5th. Step 34:
+// A's 7th evicts B's 4th. B's recompute (81 tokens, 6 blocks) fits only
+// once A has finished (step 40): it finds its first 3 blocks and computes
+// 33 tokens at context 48. Without prefix caching it computes all 81.
+TEST(LlmScheduler, APreemptedRequestsRecomputeFindsItsOwnBlocks) {
+  for (const bool caching : {true, false}) {
+    Scheduler s({.max_num_seqs = 8,
+                 .max_num_batched_tokens = 1000,
+                 .block_size = 16,
+                 .num_gpu_blocks = 11,
+                 .prefix_caching = caching});
+    s.Add(64, 40);
+    const auto b = s.Add(64, 40);
+    s.Schedule();  // step 1
+    s.Complete();
+    int step = 1;
+    bool preempted = false;
+    while (!preempted) {
+      ++step;
+      preempted = !s.Schedule().preempted.empty();
+      s.Complete();
+    }
+    EXPECT_EQ(step, 18);
+    const Scheduler::Batch::Entry e = StepUntilScheduled(s, b);
+    EXPECT_EQ(e.tokens, caching ? 33 : 81);
+    EXPECT_EQ(e.computed, caching ? 48 : 0);
+    EXPECT_EQ(s.running(), 1u);  // A has finished
+  }
 }
 
 }  // namespace
