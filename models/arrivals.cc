@@ -128,8 +128,11 @@ double PiecewiseArrivals::ExpectedCount(Time from, Time to) const {
 }
 
 TraceArrivals::TraceArrivals(std::shared_ptr<const std::vector<Arrival>> arrivals, bool loop,
-                             sim::Time period)
-    : arrivals_(std::move(arrivals)), loop_(loop && !arrivals_->empty()), period_(period) {}
+                             sim::Time period, std::shared_ptr<const void> keep)
+    : arrivals_(std::move(arrivals)),
+      keep_(std::move(keep)),
+      loop_(loop && !arrivals_->empty()),
+      period_(period) {}
 
 Arrival TraceArrivals::Next(sim::RandomStream&) {
   if (next_ >= arrivals_->size()) {
@@ -155,7 +158,7 @@ std::unique_ptr<ArrivalProcess> PiecewiseArrivals::Restarted() const {
 }
 
 std::unique_ptr<ArrivalProcess> TraceArrivals::Restarted() const {
-  return std::make_unique<TraceArrivals>(arrivals_, loop_, period_);
+  return std::make_unique<TraceArrivals>(arrivals_, loop_, period_, keep_);
 }
 
 double TraceArrivals::ExpectedCount(Time from, Time to) const {
@@ -357,9 +360,11 @@ std::unique_ptr<ArrivalProcess> ArrivalsFromScenario(const Node& node,
       const std::filesystem::path path = base_dir / *file;
       Diagnostics file_diags;
       const std::string display = path.lexically_normal().string();
-      auto arrivals = format == "azure-llm"  ? ReadAzureLlmTrace(path, display, file_diags)
-                      : format == "mooncake" ? ReadMooncakeTrace(path, display, file_diags)
-                                             : ReadTraceCsv(path, display, file_diags);
+      auto ids = std::make_shared<std::vector<std::uint64_t>>();
+      auto arrivals = format == "azure-llm" ? ReadAzureLlmTrace(path, display, file_diags)
+                      : format == "mooncake"
+                          ? ReadMooncakeTrace(path, display, file_diags, ids.get())
+                          : ReadTraceCsv(path, display, file_diags);
       input::ReportReferenced(m.Get("file"), file_diags, diags);
       if (arrivals) {
         for (Arrival& a : *arrivals) {
@@ -371,7 +376,8 @@ std::unique_ptr<ArrivalProcess> ArrivalsFromScenario(const Node& node,
         const Time period = std::max<Time>(
             1, span + span / static_cast<Time>(std::max<std::size_t>(1, arrivals->size() - 1)));
         out = std::make_unique<TraceArrivals>(
-            std::make_shared<const std::vector<Arrival>>(std::move(*arrivals)), loop, period);
+            std::make_shared<const std::vector<Arrival>>(std::move(*arrivals)), loop, period,
+            std::move(ids));
       }
     }
   }

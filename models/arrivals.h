@@ -24,6 +24,11 @@ struct Arrival {
   double size = 1.0;             // request size (tokens, items); 1 unless the input says
   // An LLM request's tokens (a trace's); 0: not given.
   std::int32_t prompt_tokens = 0, output_tokens = 0;
+  // The chained ids of its prompt's chunks of prefix_chunk_tokens tokens,
+  // as a Mooncake trace gives them (its hash_ids of 512 tokens); borrowed
+  // from the trace. 0 chunks: none.
+  std::int32_t prefix_chunks = 0, prefix_chunk_tokens = 0;
+  const std::uint64_t* prefix_ids = nullptr;
 };
 
 class ArrivalProcess {
@@ -112,8 +117,9 @@ class PiecewiseArrivals : public ArrivalProcess {
 // time `period` after the previous (REQUIRES: period > 0 then).
 class TraceArrivals : public ArrivalProcess {
  public:
+  // `keep` holds what the arrivals borrow (their prefix ids).
   explicit TraceArrivals(std::shared_ptr<const std::vector<Arrival>> arrivals, bool loop = false,
-                         sim::Time period = 0);
+                         sim::Time period = 0, std::shared_ptr<const void> keep = nullptr);
   Arrival Next(sim::RandomStream& rng) override;
   double ExpectedCount(sim::Time from, sim::Time to) const override;
   std::unique_ptr<ArrivalProcess> Restarted() const override;
@@ -124,6 +130,7 @@ class TraceArrivals : public ArrivalProcess {
   double CountInOnePlay(sim::Time from, sim::Time to) const;
 
   std::shared_ptr<const std::vector<Arrival>> arrivals_;
+  std::shared_ptr<const void> keep_;
   bool loop_;
   sim::Time period_;
   std::size_t next_ = 0;

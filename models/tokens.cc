@@ -311,8 +311,9 @@ std::optional<std::vector<Arrival>> ReadAzureLlmTrace(const std::filesystem::pat
 
 std::optional<std::vector<Arrival>> ReadMooncakeTrace(const std::filesystem::path& path,
                                                       const std::string& display_name,
-                                                      Diagnostics& diags) {
-  return ReadLines(
+                                                      Diagnostics& diags,
+                                                      std::vector<std::uint64_t>* prefix_ids) {
+  std::optional<std::vector<Arrival>> rows = ReadLines(
       path, display_name, diags,
       [&](std::string_view row, int line_no, sim::Time& time, Arrival& a) -> std::optional<bool> {
         const auto j = nlohmann::json::parse(row, nullptr, false);
@@ -346,8 +347,25 @@ std::optional<std::vector<Arrival>> ReadMooncakeTrace(const std::filesystem::pat
         time = *t * sim::kMillisecond;
         a.prompt_tokens = static_cast<std::int32_t>(*in);
         a.output_tokens = static_cast<std::int32_t>(*out);
+        if (const auto h = j.find("hash_ids"); prefix_ids != nullptr && h != j.end()) {
+          // Kept only for rows that parse: a read that keeps its rows keeps
+          // them all, in order (a bad row fails the read).
+          for (const auto& id : *h)
+            prefix_ids->push_back(id.get<std::uint64_t>());
+          a.prefix_chunks = static_cast<std::int32_t>(h->size());
+          a.prefix_chunk_tokens = 512;  // Mooncake's block
+        }
         return true;
       });
+  if (rows && prefix_ids != nullptr) {
+    std::size_t offset = 0;
+    for (Arrival& a : *rows) {
+      if (a.prefix_chunks == 0) continue;
+      a.prefix_ids = prefix_ids->data() + offset;
+      offset += static_cast<std::size_t>(a.prefix_chunks);
+    }
+  }
+  return rows;
 }
 
 }  // namespace platsim::models

@@ -95,11 +95,12 @@ std::optional<std::vector<Arrival>> ReadAzureLlmTrace(const std::filesystem::pat
 // A Mooncake trace (kvcache-ai/Mooncake, FAST'25): JSON lines
 // {"timestamp": MS, "input_length": N, "output_length": M, "hash_ids":
 // [...]}, the timestamp in milliseconds from the start. hash_ids (the
-// prompt's blocks, for prefix-cache reuse) are read and checked, not kept
-// yet.
-std::optional<std::vector<Arrival>> ReadMooncakeTrace(const std::filesystem::path& path,
-                                                      const std::string& display_name,
-                                                      input::Diagnostics& diags);
+// prompt's 512-token blocks, chained: equal ids, equal prompts up to there)
+// are checked, and with `prefix_ids` appended to it and borrowed by each
+// arrival (Arrival::prefix_ids).
+std::optional<std::vector<Arrival>> ReadMooncakeTrace(
+    const std::filesystem::path& path, const std::string& display_name, input::Diagnostics& diags,
+    std::vector<std::uint64_t>* prefix_ids = nullptr);
 
 }  // namespace platsim::models
 

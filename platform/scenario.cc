@@ -2815,6 +2815,7 @@ void ReadVllmServer(MapReader& m, ModelServerConfig& c, const std::filesystem::p
   MapReader v(vllm_node, diags);
   sc.block_size = std::stoi(v.Enum("blockSize", "16", {"8", "16", "32", "64", "128"}));
   sc.chunked_prefill = v.Bool("enableChunkedPrefill", true);
+  sc.prefix_caching = v.Bool("enablePrefixCaching", true);
   sc.long_prefill_token_threshold =
       static_cast<int>(v.Int("longPrefillTokenThreshold", 0, 0, 1 << 24));
   bool defaults_set = false;
@@ -3120,6 +3121,16 @@ void ReadTraffic(const Node& list, const std::filesystem::path& base, Scenario& 
         *tokens =
             std::shared_ptr<const models::TokenDistribution>(models::TokensFromScenario(n, diags));
       }
+    }
+    if (const Node shared = m.Get("sharedPrefix"); shared.present()) {
+      // Requests of `groups` kinds, each kind's prompts starting with the
+      // same `tokens` (a system prompt, a template): what prefix caching
+      // reuses.
+      MapReader sp(shared, diags);
+      t.shared_prefix_tokens = static_cast<int>(sp.Int("tokens", 0, 1, 10'000'000));
+      sp.Require("tokens");
+      t.prefix_groups = static_cast<int>(sp.Int("groups", 1, 1, 1'000'000));
+      sp.RejectUnknown();
     }
     if (const Node slo = m.Get("slo"); slo.present()) {
       MapReader sm(slo, diags);

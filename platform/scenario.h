@@ -81,6 +81,7 @@ struct TrafficSpec {
   // LLM requests' tokens where the arrivals do not carry them (null: none),
   // and the objectives of goodput.
   std::shared_ptr<const models::TokenDistribution> prompt_tokens, output_tokens;
+  int shared_prefix_tokens = 0, prefix_groups = 0;  // sharedPrefix
   LlmObjectives llm_objectives;
 };
 

@@ -229,6 +229,8 @@ RunResult Simulation::Run(const RunOptions& options) {
     r.slo_latency = t.slo_latency;
     r.prompt_tokens = t.prompt_tokens;
     r.output_tokens = t.output_tokens;
+    r.shared_prefix_tokens = t.shared_prefix_tokens;
+    r.prefix_groups = t.prefix_groups;
     r.llm_objectives = t.llm_objectives;
     routes.push_back(std::move(r));
   }
@@ -893,6 +895,10 @@ RunResult Simulation::Run(const RunOptions& options) {
       x["preemptions"] = static_cast<double>(l.preemptions);
       x["refused_too_long"] = static_cast<double>(l.refused);
       x["kv_cache_usage_final"] = Ratio(pods.kv_usage, x["ready_replicas_final"]);
+      // vllm:prefix_cache_hits over vllm:prefix_cache_queries, of the
+      // Service's pods since they started.
+      x["prefix_cache_hit_rate"] =
+          Ratio(static_cast<double>(pods.prefix_hit_tokens), pods.prefix_query_tokens);
     }
     if (const ConnectionPool* pool = data_plane.connections(i)) {
       // Over the whole run: connections are not reset at the warm-up.

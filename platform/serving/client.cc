@@ -52,6 +52,15 @@ void Client::Arrive() {
     LlmTokens& t = table_.tokens(id);
     t.prompt = next_.prompt_tokens > 0 ? next_.prompt_tokens : SampleOrZero(tokens_->prompt);
     t.output = next_.output_tokens > 0 ? next_.output_tokens : SampleOrZero(tokens_->output);
+    if (next_.prefix_chunks > 0) {
+      t.prefix_ids = next_.prefix_ids;
+      t.prefix_chunks = next_.prefix_chunks;
+      t.prefix_chunk_tokens = next_.prefix_chunk_tokens;
+    } else if (!tokens_->prefix_ids.empty()) {
+      t.prefix_ids = &tokens_->prefix_ids[tokens_->rng.UniformInt(tokens_->prefix_ids.size())];
+      t.prefix_chunks = 1;
+      t.prefix_chunk_tokens = tokens_->shared_prefix_tokens;
+    }
   }
   next_ = arrivals_->Next(rng_);
   if (timeout_ > 0) deadlines_.Add(table_, table_.Ref(id), sim::SatAdd(now, timeout_));

@@ -22,6 +22,11 @@ namespace platsim::platform {
 struct TokenSource {
   std::shared_ptr<const models::TokenDistribution> prompt, output;
   sim::RandomStream rng{0};
+  // A shared prefix of `shared_prefix_tokens` (capped at the prompt), one
+  // of these ids drawn uniformly per request (where the arrivals carry no
+  // prefix); empty: none.
+  std::vector<std::uint64_t> prefix_ids;
+  int shared_prefix_tokens = 0;
 };
 
 class Client : public sim::EventHandler {

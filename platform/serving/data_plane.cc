@@ -146,10 +146,15 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
         engine_.Stream("traffic/" + (config.stream.empty() ? config.service_key : config.stream)),
         timeout, warmup_, *first_hop));
     if (table_.has_tokens()) {
-      clients_.back()->SetTokens(
-          {config.prompt_tokens, config.output_tokens,
-           engine_.Stream("tokens/" +
-                          (config.stream.empty() ? config.service_key : config.stream))});
+      const std::string stream = config.stream.empty() ? config.service_key : config.stream;
+      TokenSource tokens{config.prompt_tokens, config.output_tokens,
+                         engine_.Stream("tokens/" + stream)};
+      // The groups' prefixes, named apart from any other client's.
+      sim::RandomStream ids = engine_.Stream("prefixes/" + stream);
+      for (int g = 0; g < config.prefix_groups; ++g)
+        tokens.prefix_ids.push_back(ids.NextU64());
+      tokens.shared_prefix_tokens = config.shared_prefix_tokens;
+      clients_.back()->SetTokens(std::move(tokens));
     }
   }
   // Observers of endpoint changes (not a canary Service's).

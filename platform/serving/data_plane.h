@@ -72,6 +72,9 @@ struct RouteConfig {
   // LLM requests' tokens, where the arrivals do not carry them (null:
   // none), and the objectives of goodput.
   std::shared_ptr<const models::TokenDistribution> prompt_tokens, output_tokens;
+  // A prefix of this many prompt tokens shared by the requests of each of
+  // `prefix_groups` groups (0: none): a system prompt, a few-shot template.
+  int shared_prefix_tokens = 0, prefix_groups = 0;
   LlmObjectives llm_objectives;
 };
 

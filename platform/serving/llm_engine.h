@@ -50,7 +50,8 @@ class Engine : public sim::EventHandler {
   // A request arrives (`request` is the caller's id); returns its handle,
   // good until the request finishes or is aborted, or nothing if the
   // replica refuses it (Scheduler::Accepts: vLLM answers 400).
-  std::optional<Scheduler::SeqId> Add(std::uint64_t request, int prompt_tokens, int output_tokens);
+  std::optional<Scheduler::SeqId> Add(std::uint64_t request, int prompt_tokens, int output_tokens,
+                                      PromptPrefix prefix = {});
   // The request's client has gone: it leaves at the end of the step that
   // runs it, or now if none does; nothing more is told of it.
   void Abort(Scheduler::SeqId seq);

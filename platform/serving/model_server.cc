@@ -379,6 +379,8 @@ void ModelServer::Kill() {
 void ModelServer::EndEverything(Outcome outcome) {
   const sim::Time now = engine_.Now();
   if (llm_) {
+    llm_hit_tokens_ += llm_->scheduler().prefix_hit_tokens();
+    llm_query_tokens_ += llm_->scheduler().prefix_query_tokens();
     for (const std::uint64_t request : llm_->Clear()) {
       if (HeldLlm(request) != nullptr) table_.End(RequestRef::Unpack(request).id, outcome, now);
     }
@@ -445,6 +447,8 @@ PodMetrics ModelServer::Metrics() const {
     m.max_batch_size = llm_->scheduler().config().max_num_seqs;
     m.kv_usage = llm_->scheduler().kv_usage();
     m.preemptions = llm_preemptions_;
+    m.prefix_hit_tokens = llm_hit_tokens_ + llm_->scheduler().prefix_hit_tokens();
+    m.prefix_query_tokens = llm_query_tokens_ + llm_->scheduler().prefix_query_tokens();
   }
   m.batches_running = running_;
   m.gpus = gpus_;
@@ -485,8 +489,10 @@ void ModelServer::AcceptLlm(RequestId id, sim::Time now) {
   r.executing = false;
   ++outstanding_;
   const std::optional<llm::Scheduler::SeqId> seq =
-      t.prompt > 0 && t.output > 0 ? llm_->Add(table_.Ref(id).Packed(), t.prompt, t.output)
-                                   : std::nullopt;
+      t.prompt > 0 && t.output > 0
+          ? llm_->Add(table_.Ref(id).Packed(), t.prompt, t.output,
+                      {t.prefix_ids, t.prefix_chunks, t.prefix_chunk_tokens})
+          : std::nullopt;
   if (!seq) {
     // vLLM answers 400: the prompt and output do not fit max_model_len.
     --outstanding_;

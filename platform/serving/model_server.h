@@ -97,6 +97,8 @@ struct PodMetrics {
   // and its preemptions (a counter, from the pod's start).
   double kv_usage = 0;
   std::uint64_t preemptions = 0;
+  // Prompt tokens its prefix cache found, of those looked up (counters).
+  std::uint64_t prefix_hit_tokens = 0, prefix_query_tokens = 0;
   std::size_t in_flight() const { return queued + executing; }
   // Sums of pods (the largest batch size of the two).
   PodMetrics& operator+=(const PodMetrics& o) {
@@ -114,6 +116,8 @@ struct PodMetrics {
     cpu_s += o.cpu_s;
     kv_usage += o.kv_usage;
     preemptions += o.preemptions;
+    prefix_hit_tokens += o.prefix_hit_tokens;
+    prefix_query_tokens += o.prefix_query_tokens;
     return *this;
   }
 };
@@ -296,6 +300,8 @@ class ModelServer : public sim::EventHandler, public Hop, private llm::Engine::O
   std::unique_ptr<llm::Engine> llm_;
   LlmStats* llm_stats_ = nullptr;
   std::uint64_t llm_preemptions_ = 0;
+  // Of the engine's schedulers before its last restart (a crash empties it).
+  std::uint64_t llm_hit_tokens_ = 0, llm_query_tokens_ = 0;
 };
 
 }  // namespace platsim::platform

@@ -61,6 +61,10 @@ struct Request {
 struct LlmTokens {
   std::int32_t prompt = 0, output = 0;  // 0: not given
   sim::Time first_token = sim::kNever;
+  // The chained ids of the prompt's shared chunks (llm::PromptPrefix),
+  // borrowed from the traffic; 0 chunks: none shared.
+  std::int32_t prefix_chunks = 0, prefix_chunk_tokens = 0;
+  const std::uint64_t* prefix_ids = nullptr;
 };
 
 // A request's identity that survives the reuse of its id.

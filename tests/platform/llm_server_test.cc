@@ -5,6 +5,7 @@
 // each token's time can be worked out by hand.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
 #include <string>
 
@@ -36,9 +37,12 @@ struct Options {
 };
 
 // A request `ms` after the first (the replay starts at 300 s).
-std::string Line(int ms, int in, int out) {
+// `hash_ids` (Mooncake's 512-token prompt blocks) only where given: then
+// requests share cached prefixes.
+std::string Line(int ms, int in, int out, const std::string& hash_ids = "") {
   return R"({"timestamp": )" + std::to_string(ms) + R"(, "input_length": )" + std::to_string(in) +
-         R"(, "output_length": )" + std::to_string(out) + R"(, "hash_ids": [1]})" + "\n";
+         R"(, "output_length": )" + std::to_string(out) +
+         (hash_ids.empty() ? "" : R"(, "hash_ids": )" + hash_ids) + "}\n";
 }
 
 struct Result {
@@ -265,6 +269,32 @@ TEST(LlmServer, BadVllmSettingsAreErrorsWithTheirField) {
     "metadata": {"name": "b"}, "batchLatency": [{"batchSize": 1, "latencySeconds": 0.01}]})";
   r = RunLlm(o);
   EXPECT_NE(r.errors.find("no prefill and decode grids"), std::string::npos) << r.errors;
+}
+
+TEST(LlmServer, RequestsSharingAPrefixFindItInThePrefixCache) {
+  Options o;
+  // A: 600 tokens in chunks [1, 2]; B, 100 ms later: [1, 3]. B shares A's
+  // first 512 tokens: 32 blocks of 16. Of the 1,200 prompt tokens looked
+  // up, 512 are found.
+  o.trace = Line(0, 600, 1, "[1, 2]") + Line(100, 600, 1, "[1, 3]");
+  Result r = RunLlm(o);
+  ASSERT_TRUE(r.loaded) << r.errors;
+  EXPECT_NEAR(r.m.at("prefix_cache_hit_rate"), 512.0 / 1200, 1e-12);
+  o.vllm = "{numGpuBlocks: 1000, enablePrefixCaching: false}";
+  r = RunLlm(o);
+  EXPECT_TRUE(std::isnan(r.m.at("prefix_cache_hit_rate")));  // nothing looked up
+  // Without ids in the trace, a shared prefix of 100 tokens for every
+  // request (one group): 6 full blocks, found by the second and third of
+  // three 200-token prompts.
+  o.vllm = "{numGpuBlocks: 1000}";
+  o.trace = Line(0, 200, 1) + Line(100, 200, 1) + Line(200, 200, 1);
+  o.client = "sharedPrefix: {tokens: 100}";
+  r = RunLlm(o);
+  EXPECT_NEAR(r.m.at("prefix_cache_hit_rate"), 2 * 96.0 / 600, 1e-12);
+  // A million groups: three requests almost surely draw three.
+  o.client = "sharedPrefix: {tokens: 100, groups: 1000000}";
+  r = RunLlm(o);
+  EXPECT_EQ(r.m.at("prefix_cache_hit_rate"), 0);  // a repeat is one in a million
 }
 
 TEST(LlmServer, AnHpaScalesOnVllmsWaitingRequests) {
