@@ -23,7 +23,9 @@ int SchedulerConfig::ModelLen() const {
 }
 
 std::string SchedulerConfig::Problem() const {
-  if (block_size < 1) return "block_size must be at least 1";
+  if (block_size < 1 || (block_size & (block_size - 1)) != 0) {
+    return "block_size must be a power of two";
+  }
   if (num_gpu_blocks < 2) return "the KV cache needs at least 2 blocks (one is the null block)";
   if (max_num_seqs < 1 || max_num_batched_tokens < 1) {
     return "max_num_seqs and max_num_batched_tokens must be at least 1";
@@ -40,17 +42,20 @@ std::string SchedulerConfig::Problem() const {
 }
 
 Scheduler::Scheduler(const SchedulerConfig& config)
-    : config_(config), model_len_(config.ModelLen()) {
+    : config_(config), model_len_(config.ModelLen()), block_shift_(0) {
   // A programming error: the loader checks what users give.
   if (const std::string problem = config.Problem(); !problem.empty()) {
     std::fprintf(stderr, "platsim: bad LLM scheduler configuration: %s\n", problem.c_str());
     std::abort();
   }
+  while ((1 << block_shift_) < config_.block_size)
+    ++block_shift_;
   if (config_.prefix_caching) {
     // Every block but the null block, free, in order.
     pool_.resize(static_cast<std::size_t>(config_.num_gpu_blocks));
-    for (std::int32_t b = 1; b < static_cast<std::int32_t>(pool_.size()); ++b)
-      PushBack(b);
+    for (std::int32_t b = static_cast<std::int32_t>(pool_.size()) - 1; b >= 1; --b)
+      spare_ids_.push_back(b);
+    queue_.push_back({-1, static_cast<std::uint32_t>(spare_ids_.size())});
   }
 }
 
@@ -77,57 +82,63 @@ std::uint64_t Scheduler::KeyOf(const Seq& seq, int k) const {
   return Mix(seq.serial | (1ULL << 63), static_cast<std::uint64_t>(k));
 }
 
-void Scheduler::Unlink(std::int32_t b) {
-  Block& x = pool_[static_cast<std::size_t>(b)];
-  (x.prev >= 0 ? pool_[static_cast<std::size_t>(x.prev)].next : free_head_) = x.next;
-  (x.next >= 0 ? pool_[static_cast<std::size_t>(x.next)].prev : free_tail_) = x.prev;
-  x.prev = x.next = -1;
+void Scheduler::TakeFree(std::vector<std::int32_t>& out, int n) {
+  // block_pool.py get_new_blocks: from the front, each evicted from the
+  // cache.
+  while (n > 0) {
+    QueueEntry& e = queue_.front();
+    if (e.block < 0) {
+      const int take =
+          static_cast<int>(std::min<std::uint32_t>(e.count, static_cast<std::uint32_t>(n)));
+      out.insert(out.end(), spare_ids_.end() - take, spare_ids_.end());
+      spare_ids_.resize(spare_ids_.size() - static_cast<std::size_t>(take));
+      n -= take;
+      e.count -= static_cast<std::uint32_t>(take);
+      if (e.count == 0) queue_.pop_front();
+      continue;
+    }
+    const QueueEntry entry = e;
+    queue_.pop_front();
+    Block& x = pool_[static_cast<std::size_t>(entry.block)];
+    if (!x.queued || x.serial != entry.count) continue;  // taken since, by a hit
+    x.queued = false;
+    cached_.erase(x.key);
+    out.push_back(entry.block);
+    --n;
+  }
 }
 
-void Scheduler::PushBack(std::int32_t b) {
-  Block& x = pool_[static_cast<std::size_t>(b)];
-  x.prev = free_tail_;
-  x.next = -1;
-  (free_tail_ >= 0 ? pool_[static_cast<std::size_t>(free_tail_)].next : free_head_) = b;
-  free_tail_ = b;
+void Scheduler::PushRun(std::uint32_t count) {
+  if (count == 0) return;
+  if (!queue_.empty() && queue_.back().block < 0) {
+    queue_.back().count += count;
+  } else {
+    queue_.push_back({-1, count});
+  }
 }
 
-void Scheduler::PushFront(std::int32_t b) {
-  Block& x = pool_[static_cast<std::size_t>(b)];
-  x.next = free_head_;
-  x.prev = -1;
-  (free_head_ >= 0 ? pool_[static_cast<std::size_t>(free_head_)].prev : free_tail_) = b;
-  free_head_ = b;
-}
-
-std::int32_t Scheduler::PopFront() {
-  // block_pool.py get_new_blocks: the front block, evicted from the cache.
-  const std::int32_t b = free_head_;
-  Unlink(b);
-  Block& x = pool_[static_cast<std::size_t>(b)];
-  if (x.in_map) cached_.erase(x.key);
-  x.in_map = x.full = false;
-  x.ref = 1;
-  return b;
+void Scheduler::PushFindable(std::int32_t block) {
+  Block& x = pool_[static_cast<std::size_t>(block)];
+  x.queued = true;
+  queue_.push_back({block, ++x.serial});
 }
 
 void Scheduler::CacheFull(Seq& seq, int tokens, bool own) {
   const int full = std::min(tokens, seq.tokens()) / config_.block_size;
-  const std::int64_t shared_end = std::min<std::int64_t>(
-      seq.prompt, static_cast<std::int64_t>(seq.prefix.count) * seq.prefix.chunk_tokens);
-  for (int k = own ? 0 : seq.cached; k < full; ++k) {
-    Block& x = pool_[static_cast<std::size_t>(seq.ids[static_cast<std::size_t>(k)])];
-    x.full = true;
-    const bool shared = static_cast<std::int64_t>(k + 1) * config_.block_size <= shared_end;
-    if (x.in_map || !(shared || own)) continue;
+  const int end = own ? full : std::min(full, seq.shared_blocks);
+  for (int k = own ? 0 : seq.cached; k < end; ++k) {
+    std::int32_t& id = seq.ids[static_cast<std::size_t>(k)];
+    if ((id & kFindable) != 0) continue;
     const std::uint64_t key = KeyOf(seq, k);
     // A copy already cached stays the one found.
-    if (cached_.emplace(key, seq.ids[static_cast<std::size_t>(k)]).second) {
+    if (cached_.emplace(key, id).second) {
+      Block& x = pool_[static_cast<std::size_t>(id)];
       x.key = key;
-      x.in_map = true;
+      x.ref = 1;
+      id |= kFindable;
     }
   }
-  seq.cached = std::max(seq.cached, full);
+  if (!own) seq.cached = std::max(seq.cached, end);
 }
 
 int Scheduler::FindHits(const Seq& seq, std::vector<std::int32_t>& hits) const {
@@ -160,6 +171,10 @@ Scheduler::SeqId Scheduler::Add(int prompt_tokens, int output_tokens, PromptPref
   s.ids = std::move(ids);
   s.ids.clear();
   s.prefix = prefix;
+  s.shared_blocks = static_cast<int>(
+      std::min<std::int64_t>(prompt_tokens,
+                             static_cast<std::int64_t>(prefix.count) * prefix.chunk_tokens) /
+      config_.block_size);
   s.serial = ++serials_;
   s.prompt = prompt_tokens;
   s.max_output = output_tokens;
@@ -189,21 +204,19 @@ bool Scheduler::Remove(SeqId seq) {
   return true;
 }
 
-bool Scheduler::Allocate(Seq& seq, int tokens) {
+bool Scheduler::AllocateMore(Seq& seq, int tokens) {
   // kv_cache_manager.py allocate_slots: the blocks for every token computed
   // once this step has run, if that many are free.
   const std::int64_t more = BlocksFor(tokens) - seq.blocks;
   if (more > free_blocks()) return false;
   if (more > 0) {
-    if (config_.prefix_caching) {
-      for (std::int64_t i = 0; i < more; ++i)
-        seq.ids.push_back(PopFront());
-    }
+    if (config_.prefix_caching) TakeFree(seq.ids, static_cast<int>(more));
     seq.blocks += more;
     used_blocks_ += more;
   }
-  // block_pool.py cache_full_blocks: the blocks this step fills.
-  if (config_.prefix_caching) CacheFull(seq, tokens, false);
+  // block_pool.py cache_full_blocks: the blocks this step fills (of its
+  // shared prefix: the others only its preemption makes findable).
+  if (seq.cached < seq.shared_blocks && config_.prefix_caching) CacheFull(seq, tokens, false);
   return true;
 }
 
@@ -216,27 +229,34 @@ void Scheduler::Free(Seq& seq) {
   // single_type_kv_cache_manager.py free, block_pool.py free_blocks: the
   // request's blocks from its last; a partial one to the front of the free
   // queue, full ones to the back.
-  for (auto it = seq.ids.rbegin(); it != seq.ids.rend(); ++it) {
-    Block& x = pool_[static_cast<std::size_t>(*it)];
-    if (--x.ref > 0) continue;
-    --used_blocks_;
-    if (x.full) {
-      PushBack(*it);
+  const int full = std::min(seq.computed, seq.tokens()) / config_.block_size;
+  std::uint32_t run = 0;  // interchangeable full blocks, to the back together
+  for (int k = static_cast<int>(seq.ids.size()) - 1; k >= 0; --k) {
+    const std::int32_t id = seq.ids[static_cast<std::size_t>(k)];
+    if ((id & kFindable) != 0) {
+      const std::int32_t b = id & ~kFindable;
+      if (--pool_[static_cast<std::size_t>(b)].ref > 0) continue;
+      PushRun(run);
+      run = 0;
+      PushFindable(b);  // always full
+    } else if (k < full) {
+      spare_ids_.push_back(id);
+      ++run;
     } else {
-      PushFront(*it);
+      // A partial block: to the front, reused first.
+      spare_ids_.push_back(id);
+      if (!queue_.empty() && queue_.front().block < 0) {
+        ++queue_.front().count;
+      } else {
+        queue_.push_front({-1, 1});
+      }
     }
+    --used_blocks_;
   }
+  PushRun(run);
   seq.ids.clear();
   seq.blocks = 0;
   seq.cached = 0;
-}
-
-int Scheduler::NewTokens(const Seq& seq, bool running) const {
-  int n = seq.tokens() - seq.computed;
-  // The threshold only when more than one request is there to share.
-  const int threshold = config_.long_prefill_token_threshold;
-  if (threshold > 0 && n > threshold && running_.size() + waiting_.size() > 1) n = threshold;
-  return running ? std::min(n, model_len_ - seq.computed - 1) : n;
 }
 
 const Scheduler::Batch& Scheduler::Schedule() {
@@ -308,10 +328,10 @@ const Scheduler::Batch& Scheduler::Schedule() {
         for (const std::int32_t b : hits_) {
           Block& x = pool_[static_cast<std::size_t>(b)];
           if (x.ref++ == 0) {
-            Unlink(b);
+            x.queued = false;  // its entry in the free queue goes stale
             ++used_blocks_;
           }
-          s.ids.push_back(b);
+          s.ids.push_back(b | kFindable);
         }
         s.blocks = hits;
         s.cached = hits;

@@ -191,7 +191,12 @@ class Scheduler {
   int computed_tokens(SeqId seq) const { return seqs_[seq].computed; }
   std::int64_t blocks_of(SeqId seq) const { return seqs_[seq].blocks; }
   // Its blocks by id, with prefix caching (shared ones appear in several).
-  const std::vector<std::int32_t>& block_ids(SeqId seq) const { return seqs_[seq].ids; }
+  std::vector<std::int32_t> block_ids(SeqId seq) const {
+    std::vector<std::int32_t> ids = seqs_[seq].ids;
+    for (std::int32_t& id : ids)
+      id &= ~kFindable;
+    return ids;
+  }
   const SchedulerConfig& config() const { return config_; }
   const std::vector<SeqId>& running_seqs() const { return running_; }
   const std::deque<SeqId>& waiting_seqs() const { return waiting_; }
@@ -207,45 +212,69 @@ class Scheduler {
     // With prefix caching: its blocks, how many are cached, its prefix, and
     // a number of its own (what its own tokens hash with).
     std::vector<std::int32_t> ids;
-    int cached = 0;
+    int cached = 0;         // blocks looked at for caching (of the shared ones)
+    int shared_blocks = 0;  // full blocks of its shared prefix
     PromptPrefix prefix;
     std::uint64_t serial = 0;
     int tokens() const { return prompt + output; }
   };
-  // The block pool with prefix caching: blocks by id (0 is the null block),
-  // the free queue through them, and the cached blocks by what they hold.
+  // The block pool with prefix caching. Blocks that nobody can find (what
+  // they hold is not known to be shared, and no preempted request looks
+  // for them) are interchangeable: the free queue holds them as runs of a
+  // count, their ids on a stack, and only findable blocks one by one, so
+  // that a request's blocks cost no cache misses. A findable block has its
+  // references counted and is in `cached_`; a request's ids carry
+  // kFindable for it.
   struct Block {
     std::uint64_t key = 0;
     std::int32_t ref = 0;
-    std::int32_t prev = -1, next = -1;  // in the free queue
-    bool full = false;                  // hashed: full when computed
-    bool in_map = false;                // findable by key
+    std::uint32_t serial = 0;  // of its latest entry in the free queue
+    bool queued = false;       // in the free queue (its latest entry)
   };
+  struct QueueEntry {
+    std::int32_t block;   // -1: a run of interchangeable blocks
+    std::uint32_t count;  // a run's length, or the block's serial
+  };
+  static constexpr std::int32_t kFindable = 1 << 30;
   // What block `k` of `seq` holds.
   std::uint64_t KeyOf(const Seq& seq, int k) const;
   // Blocks of `seq`'s cached prefix (nothing computed yet), at most its
   // tokens less one; `hits` gets them, and the result counts those in the
   // free queue.
   int FindHits(const Seq& seq, std::vector<std::int32_t>& hits) const;
-  void Unlink(std::int32_t block);
-  void PushBack(std::int32_t block);
-  void PushFront(std::int32_t block);
-  std::int32_t PopFront();
-  // Caches `seq`'s blocks that `tokens` computed fill; with `own`, also
-  // makes those holding its own tokens findable (it is preempted).
+  // The free queue: takes `n` blocks from the front into `out` (evicting
+  // what they cached); adds `count` interchangeable blocks (their ids
+  // already on spare_ids_) or a findable one at the back.
+  void TakeFree(std::vector<std::int32_t>& out, int n);
+  void PushRun(std::uint32_t count);
+  void PushFindable(std::int32_t block);
+  // Makes `seq`'s blocks of its shared prefix that `tokens` computed fill
+  // findable; with `own`, every full block (it is preempted, and its
+  // recompute will look for them).
   void CacheFull(Seq& seq, int tokens, bool own);
   std::int64_t BlocksFor(int tokens) const {
-    return (tokens + config_.block_size - 1) / config_.block_size;
+    return (static_cast<std::int64_t>(tokens) + config_.block_size - 1) >> block_shift_;
   }
   // Grows `seq`'s blocks to cover `tokens` computed; false if too few are
   // free (nothing allocated then).
-  bool Allocate(Seq& seq, int tokens);
+  bool Allocate(Seq& seq, int tokens) {
+    // A decode within its last block, the usual case, needs nothing.
+    if (BlocksFor(tokens) <= seq.blocks && seq.cached >= seq.shared_blocks) return true;
+    return AllocateMore(seq, tokens);
+  }
+  bool AllocateMore(Seq& seq, int tokens);
   void Free(Seq& seq);
   // The tokens a request would take now, before the budget.
   // The tokens a request would take now, before the budget; `running`:
   // also capped at max_model_len - 1 computed (scheduler.py caps the
   // running only).
-  int NewTokens(const Seq& seq, bool running) const;
+  int NewTokens(const Seq& seq, bool running) const {
+    int n = seq.tokens() - seq.computed;
+    // The threshold only when more than one request is there to share.
+    const int threshold = config_.long_prefill_token_threshold;
+    if (threshold > 0 && n > threshold && running_.size() + waiting_.size() > 1) n = threshold;
+    return running ? std::min(n, model_len_ - seq.computed - 1) : n;
+  }
   // One token, the last: a decode; anything else runs as a prefill (a
   // prompt chunk, or a preempted request recomputing its outputs too).
   static bool IsDecode(const Seq& seq, int tokens) {
@@ -257,6 +286,7 @@ class Scheduler {
 
   SchedulerConfig config_;
   int model_len_;
+  int block_shift_;  // log2(block_size)
   std::vector<Seq> seqs_;
   std::vector<SeqId> free_ids_;
   std::vector<SeqId> running_;
@@ -264,7 +294,8 @@ class Scheduler {
   std::int64_t used_blocks_ = 0;
   std::uint64_t preemptions_ = 0;
   std::vector<Block> pool_;  // with prefix caching
-  std::int32_t free_head_ = -1, free_tail_ = -1;
+  std::deque<QueueEntry> queue_;
+  std::vector<std::int32_t> spare_ids_;  // of the interchangeable free blocks
   std::unordered_map<std::uint64_t, std::int32_t> cached_;
   std::vector<std::int32_t> hits_;  // scratch
   std::uint64_t serials_ = 0;

@@ -307,8 +307,9 @@ TEST_P(LlmSchedulerInvariants, HoldOverARandomWorkload) {
     std::set<std::int32_t> distinct;
     for (const auto& [id, want] : live) {
       held += s.blocks_of(id);
-      ASSERT_EQ(s.blocks_of(id), static_cast<std::int64_t>(s.block_ids(id).size()));
-      distinct.insert(s.block_ids(id).begin(), s.block_ids(id).end());
+      const std::vector<std::int32_t> ids = s.block_ids(id);
+      ASSERT_EQ(s.blocks_of(id), static_cast<std::int64_t>(ids.size()));
+      distinct.insert(ids.begin(), ids.end());
     }
     if (!shared) ASSERT_EQ(held, s.used_blocks());
     ASSERT_EQ(static_cast<std::int64_t>(distinct.size()), s.used_blocks());
