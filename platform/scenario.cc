@@ -3104,11 +3104,15 @@ void ReadTraffic(const Node& list, const std::filesystem::path& base, Scenario& 
       t.service = ReadReference(m, entry, "service", services, seen, "traffic", diags);
     }
     t.stream = m.String("randomStream", "");
-    const std::string lb =
-        m.Enum("loadBalancing", "least-request", {"random", "round-robin", "least-request"});
-    t.balancer = lb == "random"        ? Balancer::kRandom
-                 : lb == "round-robin" ? Balancer::kRoundRobin
-                                       : Balancer::kLeastRequest;
+    const std::string lb = m.Enum("loadBalancing", "least-request",
+                                  {"random", "round-robin", "least-request", "least-waiting",
+                                   "least-kv-cache", "endpoint-picker"});
+    t.balancer = lb == "random"            ? Balancer::kRandom
+                 : lb == "round-robin"     ? Balancer::kRoundRobin
+                 : lb == "least-waiting"   ? Balancer::kLeastWaiting
+                 : lb == "least-kv-cache"  ? Balancer::kLeastKvCache
+                 : lb == "endpoint-picker" ? Balancer::kEndpointPicker
+                                           : Balancer::kLeastRequest;
     t.timeout = m.Duration("timeout", 60 * sim::kSecond);
     const Node arrivals = m.Require("arrivals");
     if (arrivals.present()) {

@@ -113,7 +113,17 @@ struct ModelServerConfig {
 // The node label GPU feature discovery sets to the GPU's product name.
 inline constexpr const char* kGpuProductLabel = "nvidia.com/gpu.product";
 
-enum class Balancer { kRandom, kRoundRobin, kLeastRequest };
+// The last three read LLM servers' gauges (endpoint_picker.h): the fewest
+// waiting requests, the least KV cache in use, or the inference gateway's
+// endpoint picker (both, and prefix-cache affinity).
+enum class Balancer {
+  kRandom,
+  kRoundRobin,
+  kLeastRequest,
+  kLeastWaiting,
+  kLeastKvCache,
+  kEndpointPicker
+};
 
 // How a Service proxy learns of endpoint changes, as kube-proxy does: a sync
 // runs at once if at least `min_sync_period` has passed since the last one,

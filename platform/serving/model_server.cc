@@ -553,4 +553,12 @@ void ModelServer::OnIdle(sim::Time) {
   SetRunning(0);
 }
 
+bool ModelServer::Gauges(LlmGauges& out) const {
+  if (!llm_) return false;
+  out.waiting = static_cast<double>(llm_->scheduler().waiting());
+  out.kv_usage = llm_->scheduler().kv_usage();
+  out.gpu_blocks = llm_->scheduler().config().num_gpu_blocks;
+  return true;
+}
+
 }  // namespace platsim::platform

@@ -169,6 +169,7 @@ class ModelServer : public sim::EventHandler, public Hop, private llm::Engine::O
   // Hop
   void Accept(RequestId id) override;
   void Withdraw(RequestId id) override;
+  bool Gauges(LlmGauges& out) const override;
 
   // Serves as an LLM replica on that GPU (config.llm), telling `stats` of
   // its requests' tokens. Call once, at admission.

@@ -8,10 +8,21 @@ ServiceProxy::ServiceProxy(sim::Engine& engine, RequestTable& table, std::string
       rng_(engine.Stream("balancer/" + service_key)),
       engine_(engine),
       table_(table),
-      service_key_(std::move(service_key)) {}
+      service_key_(std::move(service_key)) {
+  // The endpoint picker's scrape interval (--refresh-metrics-interval).
+  constexpr sim::Time kRefresh = 50 * sim::kMillisecond;
+  if (balancer_ == Balancer::kLeastWaiting) {
+    picker_ = std::make_unique<EndpointPicker>(engine, table, PickerWeights{1, 0, 0}, kRefresh);
+  } else if (balancer_ == Balancer::kLeastKvCache) {
+    picker_ = std::make_unique<EndpointPicker>(engine, table, PickerWeights{0, 1, 0}, kRefresh);
+  } else if (balancer_ == Balancer::kEndpointPicker) {
+    picker_ = std::make_unique<EndpointPicker>(engine, table, PickerWeights{}, kRefresh);
+  }
+}
 
 void ServiceProxy::SetEndpoints(std::vector<Hop*> endpoints) {
   endpoints_ = std::move(endpoints);
+  if (picker_) picker_->SetEndpoints(endpoints_);
   for (const auto& fn : on_changed_)
     fn(endpoints_.size());
 }
@@ -38,6 +49,11 @@ void ServiceProxy::Accept(RequestId id) {
       next = endpoints_[endpoints_[b]->Outstanding() < endpoints_[a]->Outstanding() ? b : a];
       break;
     }
+    case Balancer::kLeastWaiting:
+    case Balancer::kLeastKvCache:
+    case Balancer::kEndpointPicker:
+      next = picker_->Pick(id, endpoints_, rng_);
+      break;
   }
   next->Accept(id);
 }

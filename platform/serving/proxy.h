@@ -5,16 +5,22 @@
 //   picks at random per connection; a request is a connection here);
 // - round-robin: endpoints in turn (IPVS rr, most L7 proxies);
 // - least-request: the fewer outstanding requests of two random endpoints
-//   (Envoy's default LEAST_REQUEST with choice_count 2).
+//   (Envoy's default LEAST_REQUEST with choice_count 2);
+// - least-waiting, least-kv-cache, endpoint-picker: an LLM server's gauges
+//   as the inference gateway's endpoint picker reads them
+//   (endpoint_picker.h): its queue scorer alone, its KV-cache scorer alone,
+//   or its default profile.
 // No endpoint: the request is dropped as no endpoint (a connection refused).
 #ifndef PLATSIM_PLATFORM_SERVING_PROXY_H_
 #define PLATSIM_PLATFORM_SERVING_PROXY_H_
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "platform/serving/config.h"
+#include "platform/serving/endpoint_picker.h"
 #include "platform/serving/request.h"
 #include "sim/engine.h"
 
@@ -47,6 +53,7 @@ class ServiceProxy : public Hop {
   std::vector<Hop*> endpoints_;
   sim::RandomStream rng_;
   std::uint64_t round_robin_ = 0;
+  std::unique_ptr<EndpointPicker> picker_;  // the LLM-aware balancers'
   sim::Engine& engine_;
   RequestTable& table_;
   const std::string service_key_;

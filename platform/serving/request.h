@@ -78,6 +78,14 @@ struct RequestRef {
   }
 };
 
+// An LLM server's gauges as its metrics endpoint shows them (vLLM's
+// num_requests_waiting, kv_cache_usage_perc, and cache_config_info's
+// num_gpu_blocks), for routing that reads them.
+struct LlmGauges {
+  double waiting = 0, kv_usage = 0;
+  std::int64_t gpu_blocks = 0;
+};
+
 // Something a request passes through.
 class Hop {
  public:
@@ -93,6 +101,11 @@ class Hop {
   // balancer compares. Kept up to date by the hop (not virtual: it is read
   // twice per request).
   std::size_t Outstanding() const { return outstanding_; }
+  // An LLM server's gauges; false (nothing written) for other hops.
+  virtual bool Gauges(LlmGauges& out) const {
+    (void)out;
+    return false;
+  }
 
  protected:
   std::size_t outstanding_ = 0;
