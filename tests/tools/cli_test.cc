@@ -3753,5 +3753,46 @@ TEST(Cli, ATrafficChangeOnTheTimelineSwitchesTheArrivals) {
   EXPECT_EQ(changed.at("default/app"), (std::vector<double>{300}));
 }
 
+// scenarios/llm-chat.yaml: the same requests on 2 to 6 H100s. The arrivals
+// are counted here from the trace itself (speedup 8, a loop of its 600
+// requests every span plus a mean gap, from 5 minutes); 2 GPUs miss both
+// objectives, 3 meet them (its answer), and more GPUs never raise TTFT.
+TEST(Cli, TheLlmChatScenarioAnswersHowManyGpus) {
+  TempDir dir;
+  const auto out = RunShippedScenario(dir, "llm-chat.yaml");
+  std::vector<double> times;
+  {
+    std::istringstream trace(ReadFile(SourceDir() / "scenarios/traces/azure-llm-sample.csv"));
+    std::string line;
+    std::getline(trace, line);  // header
+    while (std::getline(trace, line)) {
+      // 2026-11-02 09:00:00.0301090: seconds within the day.
+      const double h = std::stod(line.substr(11, 2)), m = std::stod(line.substr(14, 2));
+      times.push_back(h * 3600 + m * 60 + std::stod(line.substr(17, 10)));
+    }
+  }
+  const double span = times.back() - times.front();
+  const double period = (span + span / static_cast<double>(times.size() - 1)) / 8;
+  double expected = 0;  // arrivals in the window [5 min, 35 min)
+  for (int play = 0; play * period < 1800; ++play) {
+    for (const double t : times) {
+      const double at = 300 + (t - times.front()) / 8 + play * period;
+      expected += at >= 300 && at < 2100;
+    }
+  }
+  double previous_ttft = 1e9;
+  for (const std::string design : {"gpus-2", "gpus-3", "gpus-4", "gpus-6"}) {
+    SCOPED_TRACE(design);
+    const auto summary = nlohmann::json::parse(ReadFile(out / design / "summary.json"));
+    const auto& m = summary["services"]["chat/llama"]["metrics"];
+    EXPECT_NEAR(m["arrived"].get<double>(), expected, 2);  // rounding at the window's edges
+    const double ttft = m["ttft_p99_s"], tpot = m["tpot_p99_s"];
+    const bool meets = ttft < 1.0 && tpot < 0.050;
+    EXPECT_EQ(meets, design != "gpus-2") << ttft << " " << tpot;
+    EXPECT_LE(ttft, previous_ttft);
+    previous_ttft = ttft;
+  }
+}
+
 }  // namespace
 }  // namespace platsim::tools
