@@ -2703,6 +2703,28 @@ void CheckKnative(const Scenario& s, ManifestContext& ctx) {
   }
 }
 
+// Calls `fn` with each entry of a serviceTimeByGpu mapping (if present),
+// keyed by nvidia.com/gpu.product values, after checking its shape.
+void ForEachGpuProduct(const Node& by_gpu, const std::string& values, Diagnostics& diags,
+                       const std::function<void(const std::string&, const Node&)>& fn) {
+  if (!by_gpu.present()) return;
+  if (!by_gpu.IsMap() || by_gpu.Entries().empty()) {
+    diags.Error(
+        by_gpu.location(), by_gpu.path(),
+        "must map nvidia.com/gpu.product values to " + values + " (got " + by_gpu.Describe() + ")");
+    return;
+  }
+  for (const auto& entry : by_gpu.Entries()) {
+    const std::string product = entry.key.IsScalar() ? entry.key.scalar() : "";
+    if (product.empty()) {
+      diags.Error(entry.key.location(), by_gpu.path(),
+                  "keys are nvidia.com/gpu.product values (non-empty strings)");
+      continue;
+    }
+    fn(product, entry.value);
+  }
+}
+
 // An LLM server's model on one kind of GPU: `node` names a profile with
 // prefill and decode grids ({kind: profile, file}), whose provenance gives
 // the model's shape and the GPU's memory for the KV cache (unless
@@ -2826,24 +2848,12 @@ void ReadVllmServer(MapReader& m, ModelServerConfig& c, const std::filesystem::p
     if (auto e = ReadLlmModel(st, v, sc, defaults_set, base, diags)) llm->any = std::move(*e);
     read.emplace_back(st, &llm->any);
   }
-  if (by_gpu.present() && by_gpu.IsMap()) {
-    for (const auto& entry : by_gpu.Entries()) {
-      const std::string product = entry.key.IsScalar() ? entry.key.scalar() : "";
-      if (product.empty()) {
-        diags.Error(entry.key.location(), by_gpu.path(),
-                    "keys are nvidia.com/gpu.product values (non-empty strings)");
-        continue;
-      }
-      if (auto e = ReadLlmModel(entry.value, v, sc, defaults_set, base, diags)) {
-        llm->by_gpu[product] = std::move(*e);
-        read.emplace_back(entry.value, &llm->by_gpu[product]);
-      }
+  ForEachGpuProduct(by_gpu, "profiles", diags, [&](const std::string& product, const Node& n) {
+    if (auto e = ReadLlmModel(n, v, sc, defaults_set, base, diags)) {
+      llm->by_gpu[product] = std::move(*e);
+      read.emplace_back(n, &llm->by_gpu[product]);
     }
-  } else if (by_gpu.present()) {
-    diags.Error(
-        by_gpu.location(), by_gpu.path(),
-        "must map nvidia.com/gpu.product values to profiles (got " + by_gpu.Describe() + ")");
-  }
+  });
   v.Get("gpuMemory");
   v.Get("nonKvMemory");
   v.Get("gpuMemoryUtilization");
@@ -2928,23 +2938,9 @@ void ReadServerFields(MapReader& m, ModelServerSpec& spec, const std::filesystem
   const Node by_gpu = m.Get("serviceTimeByGpu");
   const Node st = by_gpu.present() ? m.Get("serviceTime") : m.Require("serviceTime");
   if (st.present()) c.service_time = read_model(st);
-  if (by_gpu.present()) {
-    if (!by_gpu.IsMap() || by_gpu.Entries().empty()) {
-      diags.Error(by_gpu.location(), by_gpu.path(),
-                  "must map nvidia.com/gpu.product values to service times (got " +
-                      by_gpu.Describe() + ")");
-    } else {
-      for (const auto& entry : by_gpu.Entries()) {
-        const std::string product = entry.key.IsScalar() ? entry.key.scalar() : "";
-        if (product.empty()) {
-          diags.Error(entry.key.location(), by_gpu.path(),
-                      "keys are nvidia.com/gpu.product values (non-empty strings)");
-          continue;
-        }
-        if (auto model = read_model(entry.value)) c.service_time_by_gpu[product] = model;
-      }
-    }
-  }
+  ForEachGpuProduct(by_gpu, "service times", diags, [&](const std::string& product, const Node& n) {
+    if (auto model = read_model(n)) c.service_time_by_gpu[product] = model;
+  });
   c.error_rate = m.Number("errorRate", 0.0, 0.0, 1.0);
   c.crash_after = m.Duration("crashAfter", 0);
 }
