@@ -2838,6 +2838,7 @@ void ReadVllmServer(MapReader& m, ModelServerConfig& c, const std::filesystem::p
   sc.block_size = std::stoi(v.Enum("blockSize", "16", {"8", "16", "32", "64", "128"}));
   sc.chunked_prefill = v.Bool("enableChunkedPrefill", true);
   sc.prefix_caching = v.Bool("enablePrefixCaching", true);
+  sc.priority_policy = v.Enum("schedulingPolicy", "fcfs", {"fcfs", "priority"}) == "priority";
   sc.long_prefill_token_threshold =
       static_cast<int>(v.Int("longPrefillTokenThreshold", 0, 0, 1 << 24));
   bool defaults_set = false;
@@ -3122,6 +3123,9 @@ void ReadTraffic(const Node& list, const std::filesystem::path& base, Scenario& 
             std::shared_ptr<const models::TokenDistribution>(models::TokensFromScenario(n, diags));
       }
     }
+    // vLLM's request priority (lower first), for a server with
+    // schedulingPolicy: priority.
+    t.priority = static_cast<int>(m.Int("priority", 0, -1'000'000, 1'000'000));
     if (const Node shared = m.Get("sharedPrefix"); shared.present()) {
       // Requests of `groups` kinds, each kind's prompts starting with the
       // same `tokens` (a system prompt, a template): what prefix caching

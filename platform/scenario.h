@@ -82,6 +82,7 @@ struct TrafficSpec {
   // and the objectives of goodput.
   std::shared_ptr<const models::TokenDistribution> prompt_tokens, output_tokens;
   int shared_prefix_tokens = 0, prefix_groups = 0;  // sharedPrefix
+  int priority = 0;
   LlmObjectives llm_objectives;
 };
 

@@ -231,6 +231,7 @@ RunResult Simulation::Run(const RunOptions& options) {
     r.output_tokens = t.output_tokens;
     r.shared_prefix_tokens = t.shared_prefix_tokens;
     r.prefix_groups = t.prefix_groups;
+    r.priority = t.priority;
     r.llm_objectives = t.llm_objectives;
     routes.push_back(std::move(r));
   }

@@ -52,6 +52,7 @@ void Client::Arrive() {
     LlmTokens& t = table_.tokens(id);
     t.prompt = next_.prompt_tokens > 0 ? next_.prompt_tokens : SampleOrZero(tokens_->prompt);
     t.output = next_.output_tokens > 0 ? next_.output_tokens : SampleOrZero(tokens_->output);
+    t.priority = tokens_->priority;
     if (next_.prefix_chunks > 0) {
       t.prefix_ids = next_.prefix_ids;
       t.prefix_chunks = next_.prefix_chunks;

@@ -27,6 +27,7 @@ struct TokenSource {
   // prefix); empty: none.
   std::vector<std::uint64_t> prefix_ids;
   int shared_prefix_tokens = 0;
+  int priority = 0;  // every request's
 };
 
 class Client : public sim::EventHandler {

@@ -154,6 +154,7 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
       for (int g = 0; g < config.prefix_groups; ++g)
         tokens.prefix_ids.push_back(ids.NextU64());
       tokens.shared_prefix_tokens = config.shared_prefix_tokens;
+      tokens.priority = config.priority;
       clients_.back()->SetTokens(std::move(tokens));
     }
   }

@@ -75,6 +75,7 @@ struct RouteConfig {
   // A prefix of this many prompt tokens shared by the requests of each of
   // `prefix_groups` groups (0: none): a system prompt, a few-shot template.
   int shared_prefix_tokens = 0, prefix_groups = 0;
+  int priority = 0;  // its LLM requests' (vLLM's priority field)
   LlmObjectives llm_objectives;
 };
 

@@ -14,9 +14,9 @@ Engine::Engine(sim::Engine& engine, const SchedulerConfig& config, StepTime step
       handler_(engine.AddHandler(this)) {}
 
 std::optional<Scheduler::SeqId> Engine::Add(std::uint64_t request, int prompt_tokens,
-                                            int output_tokens, PromptPrefix prefix) {
+                                            int output_tokens, PromptPrefix prefix, int priority) {
   if (!scheduler_.Accepts(prompt_tokens, output_tokens)) return std::nullopt;
-  const Scheduler::SeqId seq = scheduler_.Add(prompt_tokens, output_tokens, prefix);
+  const Scheduler::SeqId seq = scheduler_.Add(prompt_tokens, output_tokens, prefix, priority);
   if (seq >= request_of_.size()) {
     const std::size_t n = seq + 1;
     request_of_.resize(n);

@@ -51,7 +51,7 @@ class Engine : public sim::EventHandler {
   // good until the request finishes or is aborted, or nothing if the
   // replica refuses it (Scheduler::Accepts: vLLM answers 400).
   std::optional<Scheduler::SeqId> Add(std::uint64_t request, int prompt_tokens, int output_tokens,
-                                      PromptPrefix prefix = {});
+                                      PromptPrefix prefix = {}, int priority = 0);
   // The request's client has gone: it leaves at the end of the step that
   // runs it, or now if none does; nothing more is told of it.
   void Abort(Scheduler::SeqId seq);

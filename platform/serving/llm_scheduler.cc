@@ -156,7 +156,8 @@ int Scheduler::FindHits(const Seq& seq, std::vector<std::int32_t>& hits) const {
   return evictable;
 }
 
-Scheduler::SeqId Scheduler::Add(int prompt_tokens, int output_tokens, PromptPrefix prefix) {
+Scheduler::SeqId Scheduler::Add(int prompt_tokens, int output_tokens, PromptPrefix prefix,
+                                int priority) {
   SeqId id;
   if (!free_ids_.empty()) {
     id = free_ids_.back();
@@ -178,9 +179,32 @@ Scheduler::SeqId Scheduler::Add(int prompt_tokens, int output_tokens, PromptPref
   s.serial = ++serials_;
   s.prompt = prompt_tokens;
   s.max_output = output_tokens;
+  s.priority = priority;
   s.state = State::kWaiting;
-  waiting_.push_back(id);
+  Enqueue(id, false);
   return id;
+}
+
+bool Scheduler::Before(SeqId a, SeqId b) const {
+  // request.py Request.__lt__: priority, then arrival.
+  const Seq &x = seqs_[a], &y = seqs_[b];
+  return x.priority != y.priority ? x.priority < y.priority : x.serial < y.serial;
+}
+
+void Scheduler::Enqueue(SeqId id, bool preempted) {
+  if (!config_.priority_policy) {
+    // FCFS: new requests at the back, preempted ones at the front.
+    if (preempted) {
+      waiting_.push_front(id);
+    } else {
+      waiting_.push_back(id);
+    }
+    return;
+  }
+  // request_queue.py PriorityRequestQueue: by priority and arrival, either way.
+  waiting_.insert(std::upper_bound(waiting_.begin(), waiting_.end(), id,
+                                   [this](SeqId a, SeqId b) { return Before(a, b); }),
+                  id);
 }
 
 bool Scheduler::Remove(SeqId seq) {
@@ -276,16 +300,34 @@ const Scheduler::Batch& Scheduler::Schedule() {
     }
     bool scheduled = true;
     while (!Allocate(s, s.computed + n)) {
-      // Preempt the last running request (FCFS), recomputed later.
-      const SeqId victim = running_.back();
-      running_.pop_back();
+      // Preempt the last running request (FCFS), or the lowest priority,
+      // latest arrival, even one scheduled earlier in this step, whose
+      // tokens go back to the budget (priority); recomputed later.
+      SeqId victim = running_.back();
+      if (config_.priority_policy) {
+        std::size_t vi = 0;
+        for (std::size_t j = 1; j < running_.size(); ++j) {
+          if (Before(running_[vi], running_[j])) vi = j;
+        }
+        victim = running_[vi];
+        running_.erase(running_.begin() + static_cast<std::ptrdiff_t>(vi));
+        if (vi < i) --i;
+        const auto e = std::find_if(batch_.entries.begin(), batch_.entries.end(),
+                                    [victim](const Batch::Entry& x) { return x.seq == victim; });
+        if (e != batch_.entries.end()) {
+          budget += e->tokens;
+          batch_.entries.erase(e);
+        }
+      } else {
+        running_.pop_back();
+      }
       Seq& v = seqs_[victim];
       // Its blocks stay cached, for its recompute to find.
       if (config_.prefix_caching) CacheFull(v, v.computed, true);
       Free(v);
       v.computed = 0;
       v.state = State::kWaiting;
-      waiting_.push_front(victim);
+      Enqueue(victim, true);
       batch_.preempted.push_back(victim);
       ++preemptions_;
       if (victim == id) {
@@ -293,7 +335,12 @@ const Scheduler::Batch& Scheduler::Schedule() {
         break;
       }
     }
-    if (!scheduled) break;
+    if (!scheduled) {
+      // It preempted itself. With priority, the requests after it rank
+      // higher and may still fit: it has left running_, so `i` is the next.
+      if (config_.priority_policy) continue;
+      break;
+    }
     batch_.entries.push_back({id, n, s.computed, !IsDecode(s, n)});
     budget -= n;
     ++i;

@@ -50,7 +50,13 @@
 // holds is known only as far as the request's PromptPrefix says: its
 // shared chunks, and otherwise tokens of its own (which only its own
 // recompute, after a preemption, can find again).
-// Not yet: priority scheduling, speculative decoding, async scheduling's
+// With the priority policy (scheduler.py, request_queue.py
+// PriorityRequestQueue): waiting requests in order of priority, then
+// arrival, preempted ones among them; the victim of a preemption is the
+// running request of lowest priority and latest arrival, even one already
+// scheduled in this step (its tokens go back to the budget), and a request
+// that preempts itself lets those after it run.
+// Not yet: speculative decoding, async scheduling's
 // one-step-late EOS (requests here stop at their output count, which async
 // scheduling sees in time).
 #ifndef PLATSIM_PLATFORM_SERVING_LLM_SCHEDULER_H_
@@ -92,6 +98,10 @@ struct SchedulerConfig {
   bool reserve_full_sequence = true;
   // enable_prefix_caching.
   bool prefix_caching = true;
+  // scheduling_policy "priority" (else "fcfs"): the waiting queue ordered by
+  // priority (lower first), then arrival; a preemption takes the lowest
+  // priority, latest arrival.
+  bool priority_policy = false;
 
   // max_model_len as given, or what the pool holds.
   int ModelLen() const;
@@ -157,7 +167,7 @@ class Scheduler {
   }
   // A new request (at the back of the waiting queue); returns its id, which
   // stays its until it finishes or is removed. REQUIRES: Accepts.
-  SeqId Add(int prompt_tokens, int output_tokens, PromptPrefix prefix = {});
+  SeqId Add(int prompt_tokens, int output_tokens, PromptPrefix prefix = {}, int priority = 0);
   // Takes a request out wherever it is (its client gave up), freeing its
   // blocks; false (and nothing done) for an id that is not live or is in
   // the step scheduled and not yet completed.
@@ -205,6 +215,7 @@ class Scheduler {
   enum class State : std::uint8_t { kFree, kWaiting, kRunning };
   struct Seq {
     int prompt = 0, max_output = 0;
+    int priority = 0;
     int output = 0;    // tokens generated so far
     int computed = 0;  // num_computed_tokens
     std::int64_t blocks = 0;
@@ -236,6 +247,10 @@ class Scheduler {
     std::uint32_t count;  // a run's length, or the block's serial
   };
   static constexpr std::int32_t kFindable = 1 << 30;
+  // True if `a` ranks before `b` (priority policy).
+  bool Before(SeqId a, SeqId b) const;
+  // Puts `id` in the waiting queue: as the policy says.
+  void Enqueue(SeqId id, bool preempted);
   // What block `k` of `seq` holds.
   std::uint64_t KeyOf(const Seq& seq, int k) const;
   // Blocks of `seq`'s cached prefix (nothing computed yet), at most its

@@ -491,7 +491,7 @@ void ModelServer::AcceptLlm(RequestId id, sim::Time now) {
   const std::optional<llm::Scheduler::SeqId> seq =
       t.prompt > 0 && t.output > 0
           ? llm_->Add(table_.Ref(id).Packed(), t.prompt, t.output,
-                      {t.prefix_ids, t.prefix_chunks, t.prefix_chunk_tokens})
+                      {t.prefix_ids, t.prefix_chunks, t.prefix_chunk_tokens}, t.priority)
           : std::nullopt;
   if (!seq) {
     // vLLM answers 400: the prompt and output do not fit max_model_len.

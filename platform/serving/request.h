@@ -65,6 +65,7 @@ struct LlmTokens {
   // borrowed from the traffic; 0 chunks: none shared.
   std::int32_t prefix_chunks = 0, prefix_chunk_tokens = 0;
   const std::uint64_t* prefix_ids = nullptr;
+  std::int32_t priority = 0;  // vLLM's request priority: lower goes first
 };
 
 // A request's identity that survives the reuse of its id.

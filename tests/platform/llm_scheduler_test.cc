@@ -269,13 +269,16 @@ TEST(LlmScheduler, RefusesWhatVllmRefusesAndKeepsItsIdsStraight) {
 // step never exceeds its budget nor max_num_seqs.
 // Without prefixes, and with requests sharing one of 5 prefixes of two
 // 64-token chunks (then blocks are shared: the distinct blocks held are
-// the blocks in use).
+// the blocks in use) and of 3 priorities under the priority policy.
 class LlmSchedulerInvariants : public ::testing::TestWithParam<bool> {};
 
 TEST_P(LlmSchedulerInvariants, HoldOverARandomWorkload) {
   const bool shared = GetParam();
-  const SchedulerConfig config{
-      .max_num_seqs = 8, .max_num_batched_tokens = 64, .block_size = 16, .num_gpu_blocks = 41};
+  const SchedulerConfig config{.max_num_seqs = 8,
+                               .max_num_batched_tokens = 64,
+                               .block_size = 16,
+                               .num_gpu_blocks = 41,
+                               .priority_policy = shared};
   Scheduler s(config);
   std::mt19937_64 rng(7);
   std::uint64_t ids[5][2];
@@ -293,7 +296,7 @@ TEST_P(LlmSchedulerInvariants, HoldOverARandomWorkload) {
       const int prompt = 1 + static_cast<int>(rng() % 200);
       const int out = 1 + static_cast<int>(rng() % 100);
       const PromptPrefix prefix = shared ? PromptPrefix{ids[rng() % 5], 2, 64} : PromptPrefix{};
-      const auto id = s.Add(prompt, out, prefix);
+      const auto id = s.Add(prompt, out, prefix, shared ? static_cast<int>(rng() % 3) : 0);
       ASSERT_FALSE(live.count(id));
       live[id] = out;
       tokens_wanted += static_cast<std::uint64_t>(out);
@@ -436,6 +439,81 @@ TEST(LlmScheduler, APreemptedRequestsRecomputeFindsItsOwnBlocks) {
     EXPECT_EQ(e.tokens, caching ? 33 : 81);
     EXPECT_EQ(e.computed, caching ? 48 : 0);
     EXPECT_EQ(s.running(), 1u);  // A has finished
+  }
+}
+
+// Priority scheduling, derived by hand. The waiting queue is ordered by
+// priority, then arrival: with one sequence at a time, B (priority 0) runs
+// before A and C (priority 1, in arrival order).
+TEST(LlmScheduler, WithThePriorityPolicyTheWaitingQueueGoesByPriorityThenArrival) {
+  Scheduler s({.max_num_seqs = 1,
+               .max_num_batched_tokens = 100,
+               .block_size = 4,
+               .num_gpu_blocks = 100,
+               .priority_policy = true});
+  const auto a = s.Add(4, 1, {}, 1), b = s.Add(4, 1, {}, 0), c = s.Add(4, 1, {}, 1);
+  std::vector<Scheduler::SeqId> order;
+  for (int step = 0; step < 3; ++step) {
+    order.push_back(s.Schedule().entries.at(0).seq);
+    s.Complete();
+  }
+  EXPECT_EQ(order, (std::vector<Scheduler::SeqId>{b, a, c}));
+}
+
+// 4 usable blocks of 4. A (priority 1, prompt 4) runs alone at step 1; B
+// (priority 0, prompt 4) joins at step 2, after A in the running order.
+// Each decodes a token a step; at step 6 A needs a third block and none is
+// free. FCFS preempts the last running request, B, and A runs; the priority
+// policy preempts the lowest priority, A itself, and B after it still runs.
+TEST(LlmScheduler, ThePriorityPolicyPreemptsTheLowestPriorityWhereFcfsPreemptsTheLast) {
+  for (const bool priority : {false, true}) {
+    Scheduler s({.max_num_seqs = 4,
+                 .max_num_batched_tokens = 100,
+                 .block_size = 4,
+                 .num_gpu_blocks = 5,
+                 .priority_policy = priority});
+    const auto a = s.Add(4, 10, {}, 1);
+    s.Schedule();
+    s.Complete();
+    const auto b = s.Add(4, 10, {}, 0);
+    for (int step = 2; step <= 5; ++step) {
+      EXPECT_TRUE(s.Schedule().preempted.empty()) << step;
+      s.Complete();
+    }
+    const auto& batch = s.Schedule();
+    EXPECT_EQ(batch.preempted, (std::vector<Scheduler::SeqId>{priority ? a : b}));
+    EXPECT_EQ(Entries(batch),
+              (std::vector<Entry>{priority ? Entry{b, 1, 7, false} : Entry{a, 1, 8, false}}));
+    s.Complete();
+  }
+}
+
+// The victim may already be scheduled in this step: A (priority 1, prompt 4)
+// first, B (priority 0, prompt 6) from step 2. At step 5 A is scheduled
+// (8 tokens, its 2 blocks), then B needs a third block for its 9th token.
+// The priority policy takes A out of the step (its token back to the
+// budget) and preempts it; FCFS preempts B, the last, itself.
+TEST(LlmScheduler, APriorityVictimScheduledEarlierInTheStepLeavesIt) {
+  for (const bool priority : {false, true}) {
+    Scheduler s({.max_num_seqs = 4,
+                 .max_num_batched_tokens = 100,
+                 .block_size = 4,
+                 .num_gpu_blocks = 5,
+                 .priority_policy = priority});
+    const auto a = s.Add(4, 10, {}, 1);
+    s.Schedule();
+    s.Complete();
+    const auto b = s.Add(6, 10, {}, 0);
+    for (int step = 2; step <= 4; ++step) {
+      EXPECT_TRUE(s.Schedule().preempted.empty()) << step;
+      s.Complete();
+    }
+    const auto& batch = s.Schedule();
+    EXPECT_EQ(batch.preempted, (std::vector<Scheduler::SeqId>{priority ? a : b}));
+    EXPECT_EQ(Entries(batch),
+              (std::vector<Entry>{priority ? Entry{b, 1, 8, false} : Entry{a, 1, 7, false}}));
+    EXPECT_EQ(batch.tokens, 1);
+    s.Complete();
   }
 }
 

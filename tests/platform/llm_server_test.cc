@@ -34,6 +34,8 @@ struct Options {
   std::string manifests;  // more manifests (list entries)
   std::string arrivals = "{kind: trace, format: mooncake, file: trace.jsonl, startAt: 300s}";
   std::string duration = "400s";
+  std::string more_traffic;  // more traffic entries
+  std::string trace2;        // trace2.jsonl
 };
 
 // A request `ms` after the first (the replay starts at 300 s).
@@ -48,6 +50,7 @@ std::string Line(int ms, int in, int out, const std::string& hash_ids = "") {
 struct Result {
   std::map<std::string, double> m;
   std::vector<ClusterEvent> events;
+  std::vector<std::map<std::string, double>> all;  // every Service's, in traffic order
   bool loaded = false;
   std::string errors;
 };
@@ -55,6 +58,7 @@ struct Result {
 Result RunLlm(const Options& o) {
   platsim::testing::TempDir dir;
   dir.Write("trace.jsonl", o.trace);
+  dir.Write("trace2.jsonl", o.trace2.empty() ? o.trace : o.trace2);
   dir.Write("flat.json", o.profile);
   const auto path = dir.Write("s.yaml", R"(apiVersion: platsim.dev/v1alpha1
 kind: Scenario
@@ -96,7 +100,7 @@ spec:
   traffic:
   - service: m
     arrivals: )" + o.arrivals + (o.client.empty() ? "" : "\n    " + o.client) +
-                                            "\n");
+                                            "\n" + o.more_traffic);
   input::Diagnostics diags;
   const auto scenario = LoadScenario(path.string(), diags);
   Result r;
@@ -106,7 +110,10 @@ spec:
   if (!scenario) return r;
   EventListSink events;
   Simulation sim(*scenario, scenario->seed, events, nullptr);
-  r.m = sim.Run().services.at(0).metrics;
+  const RunResult run = sim.Run();
+  r.m = run.services.at(0).metrics;
+  for (const auto& service : run.services)
+    r.all.push_back(service.metrics);
   r.events = events.events;
   r.loaded = true;
   return r;
@@ -295,6 +302,38 @@ TEST(LlmServer, RequestsSharingAPrefixFindItInThePrefixCache) {
   o.client = "sharedPrefix: {tokens: 100, groups: 1000000}";
   r = RunLlm(o);
   EXPECT_EQ(r.m.at("prefix_cache_hit_rate"), 0);  // a repeat is one in a million
+}
+
+TEST(LlmServer, ThePriorityPolicyServesAHigherPriorityServiceFirst) {
+  Options o;
+  // One sequence at a time, 10 ms a step. Service m (priority 1): A at 0
+  // (10 in, 5 out: steps to 50 ms), B at 1 ms (the same). Service m2, the
+  // same pods, priority 0: C at 2 ms (10 in, 5 out). FCFS runs B, then C
+  // (first token at 110 ms); the priority policy runs C (first token at
+  // 60 ms), then B (110 ms).
+  o.trace = Line(0, 10, 5) + Line(1, 10, 5);
+  o.trace2 = Line(0, 10, 5);
+  o.client = "priority: 1";
+  o.manifests = R"(  - inline:
+      apiVersion: v1
+      kind: Service
+      metadata: {name: m2}
+      spec: {selector: {app: m}})";
+  o.more_traffic = R"(  - service: m2
+    priority: 0
+    arrivals: {kind: trace, format: mooncake, file: trace2.jsonl, startAt: 300002ms}
+)";
+  for (const bool priority : {false, true}) {
+    o.vllm = std::string("{numGpuBlocks: 1000, maxNumSeqs: 1, schedulingPolicy: ") +
+             (priority ? "priority}" : "fcfs}");
+    const Result r = RunLlm(o);
+    ASSERT_TRUE(r.loaded) << r.errors;
+    ASSERT_EQ(r.all.size(), 2u);
+    // m: A's first token at 10 ms, B's at 60 or 110 ms after 0 (B came at 1).
+    const double b_ttft = priority ? 0.109 : 0.059;
+    EXPECT_NEAR(r.all[0].at("ttft_mean_s"), (0.010 + b_ttft) / 2, 1e-12) << priority;
+    EXPECT_NEAR(r.all[1].at("ttft_mean_s"), priority ? 0.058 : 0.108, 1e-12) << priority;
+  }
 }
 
 TEST(LlmServer, AnHpaScalesOnVllmsWaitingRequests) {
