@@ -52,6 +52,12 @@ class QueueProxy : public Hop, public sim::EventHandler {
 
   void Accept(RequestId id) override;
   void Withdraw(RequestId id) override;  // while it waits here
+  // An LLM server's gauges, with the requests waiting here as waiting.
+  bool Gauges(LlmGauges& out) const override {
+    if (!server_.Gauges(out)) return false;
+    out.waiting += static_cast<double>(waiting_);
+    return true;
+  }
   // A request the server took from here has ended.
   void Released();
   // The pod is deleted with `grace`: drain as above, then call
