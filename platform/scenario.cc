@@ -2784,6 +2784,8 @@ std::optional<LlmOnGpu> ReadLlmModel(const Node& node, MapReader& vllm, llm::Sch
   }
   LlmOnGpu out;
   out.step_time = std::make_shared<const models::StepTimeModel>(*profile);
+  out.source = "profile " + display + " (" + profile->name + ")";
+  out.estimate = profile->estimate;
   if (vllm.Has("numGpuBlocks")) {
     out.num_gpu_blocks = vllm.Int("numGpuBlocks", 0, 2, INT64_MAX / 2);
     return out;

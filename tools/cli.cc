@@ -282,6 +282,14 @@ int Run(const RunFlags& flags, const CliContext& ctx, std::ostream& out, std::os
                                  (designs.size() > 1 ? " (design " + scenario.design + ")" : "");
         if (model->estimate()) estimated += (estimated.empty() ? "" : ", ") + what;
       }
+      if (m.config.llm) {
+        for (const auto& [product, e] : m.config.llm->All()) {
+          if (!e->estimate) continue;
+          estimated += (estimated.empty() ? "" : ", ") + m.deployment +
+                       (product.empty() ? "" : " on " + product) +
+                       (designs.size() > 1 ? " (design " + scenario.design + ")" : "");
+        }
+      }
     }
   }
   if (!estimated.empty()) {

@@ -100,6 +100,24 @@ Json SummaryJson(const platform::Scenario& scenario, std::uint64_t seed, int rep
         by_gpu[product] = {{"serviceTime", model->Source()}, {"estimate", model->estimate()}};
       server["serviceTimeByGpu"] = by_gpu;
     }
+    if (const auto& llm = m.config.llm) {
+      // engine: vllm: each GPU's profile and KV blocks, and which rest on
+      // an estimate.
+      auto entry = [](const platform::LlmOnGpu& e) {
+        return Json{{"serviceTime", e.source},
+                    {"estimate", e.estimate},
+                    {"numGpuBlocks", e.num_gpu_blocks},
+                    {"numGpuBlocksEstimated", e.blocks_estimated}};
+      };
+      server["engine"] = "vllm";
+      for (const auto& [product, e] : llm->All()) {
+        if (product.empty()) {
+          server.update(entry(*e));
+        } else {
+          server["serviceTimeByGpu"][product] = entry(*e);
+        }
+      }
+    }
     servers[m.deployment] = server;
   }
   j["modelServers"] = servers;

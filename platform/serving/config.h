@@ -35,6 +35,8 @@ enum class AbandonPolicy {
 // blocks on one kind of GPU.
 struct LlmOnGpu {
   std::shared_ptr<const models::StepTimeModel> step_time;
+  std::string source;               // the profile, for outputs
+  bool estimate = false;            // the profile is a roofline estimate
   std::int64_t num_gpu_blocks = 0;  // vLLM's count, its null block included
   bool blocks_estimated = false;    // from memory not measured by vLLM's profiling run
 };
@@ -48,6 +50,14 @@ struct LlmServerConfig {
     const auto it = by_gpu.find(gpu_product);
     const LlmOnGpu& e = it != by_gpu.end() ? it->second : any;
     return e.step_time ? &e : nullptr;
+  }
+  // Every entry with a model, for reports: (product or "" for the default, entry).
+  std::vector<std::pair<std::string, const LlmOnGpu*>> All() const {
+    std::vector<std::pair<std::string, const LlmOnGpu*>> out;
+    if (any.step_time) out.emplace_back("", &any);
+    for (const auto& [product, e] : by_gpu)
+      out.emplace_back(product, &e);
+    return out;
   }
 };
 

@@ -3786,6 +3786,16 @@ TEST(Cli, TheLlmChatScenarioAnswersHowManyGpus) {
     const auto summary = nlohmann::json::parse(ReadFile(out / design / "summary.json"));
     const auto& m = summary["services"]["chat/llama"]["metrics"];
     EXPECT_NEAR(m["arrived"].get<double>(), expected, 2);  // rounding at the window's edges
+    // KV blocks as vLLM sizes them: the profile's 79.18 GiB x 0.92, less
+    // 8,029,995,008 parameters x 2 bytes and nonKvMemory 4 GiB, over 2 MiB
+    // (16 tokens x 32 layers x 2 x 8 KV heads x 128 x 2 bytes).
+    const auto& server = summary["modelServers"]["chat/llama"];
+    EXPECT_EQ(server["engine"], "vllm");
+    EXPECT_EQ(server["numGpuBlocks"],
+              static_cast<std::int64_t>((std::ceil(79.1787109375 * 1073741824.0 * 0.92) -
+                                         2 * 8029995008.0 - 4 * 1073741824.0) /
+                                        (16 * 131072.0)));
+    EXPECT_EQ(server["estimate"], false);
     const double ttft = m["ttft_p99_s"], tpot = m["tpot_p99_s"];
     const bool meets = ttft < 1.0 && tpot < 0.050;
     EXPECT_EQ(meets, design != "gpus-2") << ttft << " " << tpot;
