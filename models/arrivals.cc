@@ -373,6 +373,13 @@ std::unique_ptr<ArrivalProcess> ArrivalsFromScenario(const Node& node,
           a.time = sim::SatAdd(static_cast<Time>(std::llround(t)), start_at);
         }
         const Time span = arrivals->back().time - arrivals->front().time;
+        if (loop && span == 0) {
+          const Node at = m.Get("loop");
+          diags.Error(at.location(), at.path(),
+                      "a trace whose requests all come at one time cannot loop (it would "
+                      "replay them without end at that instant)");
+          return nullptr;
+        }
         const Time period = std::max<Time>(
             1, span + span / static_cast<Time>(std::max<std::size_t>(1, arrivals->size() - 1)));
         out = std::make_unique<TraceArrivals>(

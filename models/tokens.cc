@@ -313,6 +313,7 @@ std::optional<std::vector<Arrival>> ReadMooncakeTrace(const std::filesystem::pat
                                                       const std::string& display_name,
                                                       Diagnostics& diags,
                                                       std::vector<std::uint64_t>* prefix_ids) {
+  const std::size_t first_id = prefix_ids != nullptr ? prefix_ids->size() : 0;
   std::optional<std::vector<Arrival>> rows = ReadLines(
       path, display_name, diags,
       [&](std::string_view row, int line_no, sim::Time& time, Arrival& a) -> std::optional<bool> {
@@ -358,7 +359,14 @@ std::optional<std::vector<Arrival>> ReadMooncakeTrace(const std::filesystem::pat
         return true;
       });
   if (rows && prefix_ids != nullptr) {
-    std::size_t offset = 0;
+    // Ids name blocks within this trace: salted with its name (FNV-1a), so
+    // that two traces' small integers do not pass for shared prompts.
+    std::uint64_t salt = 14695981039346656037ULL;
+    for (const unsigned char ch : display_name)
+      salt = (salt ^ ch) * 1099511628211ULL;
+    for (std::size_t i = first_id; i < prefix_ids->size(); ++i)
+      (*prefix_ids)[i] ^= salt;
+    std::size_t offset = first_id;
     for (Arrival& a : *rows) {
       if (a.prefix_chunks == 0) continue;
       a.prefix_ids = prefix_ids->data() + offset;

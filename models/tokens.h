@@ -96,7 +96,8 @@ std::optional<std::vector<Arrival>> ReadAzureLlmTrace(const std::filesystem::pat
 // {"timestamp": MS, "input_length": N, "output_length": M, "hash_ids":
 // [...]}, the timestamp in milliseconds from the start. hash_ids (the
 // prompt's 512-token blocks, chained: equal ids, equal prompts up to there)
-// are checked, and with `prefix_ids` appended to it and borrowed by each
+// are checked, and with `prefix_ids` appended to it (salted with
+// `display_name`, so that two traces' ids stay apart) and borrowed by each
 // arrival (Arrival::prefix_ids).
 std::optional<std::vector<Arrival>> ReadMooncakeTrace(
     const std::filesystem::path& path, const std::string& display_name, input::Diagnostics& diags,

@@ -2554,7 +2554,14 @@ void CheckEveryGpuHasAServiceTime(const Node& entry, const ModelServerSpec& spec
                                   const std::map<std::string, const Deployment*>& deployments,
                                   Diagnostics& diags) {
   const ModelServerConfig& c = spec.config;
-  if (c.service_time || c.service_time_by_gpu.empty()) return;  // all covered, or reported
+  // An LLM server: covered by its default profile, or by one per product.
+  auto covered = [&c](const std::string& product) {
+    return c.llm ? c.llm->On(product) != nullptr : c.service_time_by_gpu.count(product) > 0;
+  };
+  if (c.llm ? c.llm->any.step_time != nullptr || c.llm->by_gpu.empty()
+            : c.service_time || c.service_time_by_gpu.empty()) {
+    return;  // all covered, or reported
+  }
   const auto found = deployments.find(spec.deployment);
   if (found == deployments.end()) return;
   const Deployment* d = found->second;
@@ -2567,7 +2574,7 @@ void CheckEveryGpuHasAServiceTime(const Node& entry, const ModelServerSpec& spec
     }
     const auto label = pool.labels.find(kGpuProductLabel);
     const std::string product = label == pool.labels.end() ? "" : label->second;
-    if (c.service_time_by_gpu.count(product)) continue;
+    if (covered(product)) continue;
     diags.Error(entry.location(), entry.path(),
                 "pods of " + spec.deployment + " can run on node pool " + pool.name +
                     (product.empty() ? " (no nvidia.com/gpu.product label)"
@@ -2787,7 +2794,7 @@ std::optional<LlmOnGpu> ReadLlmModel(const Node& node, MapReader& vllm, llm::Sch
   out.source = "profile " + display + " (" + profile->name + ")";
   out.estimate = profile->estimate;
   if (vllm.Has("numGpuBlocks")) {
-    out.num_gpu_blocks = vllm.Int("numGpuBlocks", 0, 2, INT64_MAX / 2);
+    out.num_gpu_blocks = vllm.Int("numGpuBlocks", 0, 2, llm::kMaxGpuBlocks);
     return out;
   }
   if (!profile->model || gpu_memory <= 0) {
@@ -2814,6 +2821,13 @@ std::optional<LlmOnGpu> ReadLlmModel(const Node& node, MapReader& vllm, llm::Sch
   kv.block_size = c.block_size;
   kv.kv_bytes_per_token = profile->model->KvBytesPerToken(2);
   out.num_gpu_blocks = llm::KvBlocks(kv);
+  if (out.num_gpu_blocks > llm::kMaxGpuBlocks) {
+    diags.Error(node.location(), node.path(),
+                "the KV cache would have " + std::to_string(out.num_gpu_blocks) +
+                    " blocks, more than platsim simulates (" + std::to_string(llm::kMaxGpuBlocks) +
+                    "): check gpuMemory");
+    return std::nullopt;
+  }
   if (out.num_gpu_blocks < 2) {
     diags.Error(node.location(), node.path(),
                 "no GPU memory is left for the KV cache on " + display +
@@ -3049,6 +3063,12 @@ void ReadModelServers(const Node& list, const std::filesystem::path& base, Scena
       const bool times_by_gpu = Field(version, "serviceTimeByGpu").present();
       if (times && !times_by_gpu) vs.config.service_time_by_gpu.clear();
       if (times_by_gpu && !times) vs.config.service_time = nullptr;
+      if (vs.config.llm && times != times_by_gpu) {
+        auto llm = std::make_shared<LlmServerConfig>(*vs.config.llm);
+        if (times) llm->by_gpu.clear();
+        if (times_by_gpu) llm->any = LlmOnGpu{};
+        vs.config.llm = std::move(llm);
+      }
       vm.RejectUnknown();
       // What the entry's own reading reported already is not said twice.
       for (const input::Diagnostic& d : own.all()) {

@@ -895,7 +895,7 @@ RunResult Simulation::Run(const RunOptions& options) {
       }
       x["preemptions"] = static_cast<double>(l.preemptions);
       x["refused_too_long"] = static_cast<double>(l.refused);
-      x["kv_cache_usage_final"] = Ratio(pods.kv_usage, x["ready_replicas_final"]);
+      x["kv_cache_usage_final"] = Ratio(pods.kv_usage, 1.0 * data_plane.Pods(i));
       // vllm:prefix_cache_hits over vllm:prefix_cache_queries, of the
       // Service's pods since they started.
       x["prefix_cache_hit_rate"] =

@@ -27,6 +27,7 @@ std::string SchedulerConfig::Problem() const {
     return "block_size must be a power of two";
   }
   if (num_gpu_blocks < 2) return "the KV cache needs at least 2 blocks (one is the null block)";
+  if (num_gpu_blocks > kMaxGpuBlocks) return "more KV blocks than platsim simulates";
   if (max_num_seqs < 1 || max_num_batched_tokens < 1) {
     return "max_num_seqs and max_num_batched_tokens must be at least 1";
   }
@@ -322,8 +323,21 @@ const Scheduler::Batch& Scheduler::Schedule() {
         running_.pop_back();
       }
       Seq& v = seqs_[victim];
-      // Its blocks stay cached, for its recompute to find.
-      if (config_.prefix_caching) CacheFull(v, v.computed, true);
+      if (config_.prefix_caching) {
+        // A victim scheduled earlier in this step (priority) had blocks
+        // cached for tokens it will not compute now: nobody may find them.
+        for (std::size_t k = static_cast<std::size_t>(v.computed / config_.block_size);
+             k < v.ids.size(); ++k) {
+          std::int32_t& b = v.ids[k];
+          if ((b & kFindable) == 0) continue;
+          Block& x = pool_[static_cast<std::size_t>(b & ~kFindable)];
+          if (x.ref > 1) continue;  // others found it, and hold it
+          cached_.erase(x.key);
+          b &= ~kFindable;
+        }
+        // Its computed blocks stay cached, for its recompute to find.
+        CacheFull(v, v.computed, true);
+      }
       Free(v);
       v.computed = 0;
       v.state = State::kWaiting;

@@ -81,6 +81,10 @@ struct PromptPrefix {
   int chunk_tokens = 0;
 };
 
+// The most KV blocks a replica may have (block ids must stay below the
+// flag that marks findable ones): 2^30 blocks of 16 tokens, far beyond any GPU.
+inline constexpr std::int64_t kMaxGpuBlocks = (std::int64_t{1} << 30) - 1;
+
 struct SchedulerConfig {
   int max_num_seqs = 256;
   int max_num_batched_tokens = 8192;

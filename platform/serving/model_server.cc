@@ -452,7 +452,7 @@ PodMetrics ModelServer::Metrics() const {
   }
   m.batches_running = running_;
   m.gpus = gpus_;
-  m.max_batch_size = config_.max_batch_size;
+  if (!llm_) m.max_batch_size = config_.max_batch_size;
   m.batches = batches_started_;
   m.batched_requests = batched_requests_;
   m.gpu_busy_s = GpuBusySeconds(false);

@@ -48,11 +48,11 @@ TEST(EndpointPicker, TheDefaultProfileWeighsQueueAndKvCacheFromTheLastScrape) {
   Fixture f;
   f.a.gauges = {5, 0.2, 1000};
   f.b.gauges = {1, 0.9, 1000};
-  f.c.gauges = {3, 0.5, 1000};
+  f.c.gauges = {3, 0.6, 1000};
   EndpointPicker picker(f.engine, f.table, PickerWeights{}, 50 * sim::kMillisecond);
   picker.SetEndpoints(f.endpoints);  // scrapes now
-  // Queue scores (5 - q) / 4: A 0, B 1, C 0.5; KV 1 - usage: 0.8, 0.1, 0.5.
-  // 2 x queue + 2 x KV: A 1.6, B 2.2, C 2.0.
+  // Queue scores (5 - q) / 4: A 0, B 1, C 0.5; KV 1 - usage: 0.8, 0.1, 0.4.
+  // 2 x queue + 2 x KV: A 1.6, B 2.2, C 1.8.
   EXPECT_EQ(picker.Pick(f.Request(100), f.endpoints, f.rng), &f.b);
   EndpointPicker kv(f.engine, f.table, PickerWeights{0, 1, 0}, 50 * sim::kMillisecond);
   kv.SetEndpoints(f.endpoints);
@@ -62,7 +62,8 @@ TEST(EndpointPicker, TheDefaultProfileWeighsQueueAndKvCacheFromTheLastScrape) {
   f.engine.RunUntil(49 * sim::kMillisecond);
   EXPECT_EQ(picker.Pick(f.Request(100), f.endpoints, f.rng), &f.b);
   f.engine.RunUntil(50 * sim::kMillisecond);
-  // Queue (10 - q) / 9: A 0.556, B 0, C 0.778: A 2.71, B 0.2, C 2.56.
+  // Queue (10 - q) / 7 (the fewest waiting is C's 3): A 0.714, B 0, C 1:
+  // A 3.03, B 0.2, C 2.8.
   EXPECT_EQ(picker.Pick(f.Request(100), f.endpoints, f.rng), &f.a);
 }
 
