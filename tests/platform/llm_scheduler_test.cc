@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
 #include <map>
 #include <random>
 #include <set>
+#include <tuple>
 #include <vector>
 
 namespace platsim::platform::llm {
@@ -267,18 +269,18 @@ TEST(LlmScheduler, RefusesWhatVllmRefusesAndKeepsItsIdsStraight) {
 // pool and always equal what the requests hold; every request finishes
 // exactly once, after exactly its output tokens, its first token once; the
 // step never exceeds its budget nor max_num_seqs.
-// Without prefixes, and with requests sharing one of 5 prefixes of two
-// 64-token chunks (then blocks are shared: the distinct blocks held are
-// the blocks in use) and of 3 priorities under the priority policy.
-class LlmSchedulerInvariants : public ::testing::TestWithParam<bool> {};
+// With and without requests sharing one of 5 prefixes of two 64-token
+// chunks (then blocks are shared: the distinct blocks held are the blocks
+// in use), and with FCFS or the priority policy over 3 priorities.
+class LlmSchedulerInvariants : public ::testing::TestWithParam<std::tuple<bool, bool>> {};
 
 TEST_P(LlmSchedulerInvariants, HoldOverARandomWorkload) {
-  const bool shared = GetParam();
+  const auto [shared, priority] = GetParam();
   const SchedulerConfig config{.max_num_seqs = 8,
                                .max_num_batched_tokens = 64,
                                .block_size = 16,
                                .num_gpu_blocks = 41,
-                               .priority_policy = shared};
+                               .priority_policy = priority};
   Scheduler s(config);
   std::mt19937_64 rng(7);
   std::uint64_t ids[5][2];
@@ -288,7 +290,7 @@ TEST_P(LlmSchedulerInvariants, HoldOverARandomWorkload) {
   }
   std::map<Scheduler::SeqId, int> live;  // seq -> output tokens wanted
   std::set<Scheduler::SeqId> first;
-  int added = 0, finished = 0;
+  int added = 0, finished = 0, removed = 0;
   std::uint64_t tokens_out = 0, tokens_wanted = 0;
   // Until every request has finished (a bound against a livelock).
   for (int step = 0; step < 1'000'000 && (added < 2000 || !live.empty()); ++step) {
@@ -296,7 +298,7 @@ TEST_P(LlmSchedulerInvariants, HoldOverARandomWorkload) {
       const int prompt = 1 + static_cast<int>(rng() % 200);
       const int out = 1 + static_cast<int>(rng() % 100);
       const PromptPrefix prefix = shared ? PromptPrefix{ids[rng() % 5], 2, 64} : PromptPrefix{};
-      const auto id = s.Add(prompt, out, prefix, shared ? static_cast<int>(rng() % 3) : 0);
+      const auto id = s.Add(prompt, out, prefix, priority ? static_cast<int>(rng() % 3) : 0);
       ASSERT_FALSE(live.count(id));
       live[id] = out;
       tokens_wanted += static_cast<std::uint64_t>(out);
@@ -327,15 +329,29 @@ TEST_P(LlmSchedulerInvariants, HoldOverARandomWorkload) {
       first.erase(id);
       ++finished;
     }
+    // Now and then a client gives up: its request leaves with what it has.
+    if (!live.empty() && rng() % 40 == 0) {
+      auto it = live.begin();
+      std::advance(it, static_cast<long>(rng() % live.size()));
+      const auto [id, want] = *it;
+      const int generated = s.output_tokens(id);
+      ASSERT_TRUE(s.Remove(id));
+      tokens_wanted -= static_cast<std::uint64_t>(want - generated);
+      live.erase(it);
+      first.erase(id);
+      ++removed;
+    }
   }
   EXPECT_EQ(added, 2000);
-  EXPECT_EQ(finished, 2000);
+  EXPECT_EQ(finished + removed, 2000);
+  EXPECT_GT(removed, 0);
   EXPECT_EQ(tokens_out, tokens_wanted);
   EXPECT_EQ(s.used_blocks(), 0);
   EXPECT_GT(s.preemptions(), 0u) << "the workload should be tight enough to preempt";
   if (shared) EXPECT_GT(s.prefix_hit_tokens(), 0u);
 }
-INSTANTIATE_TEST_SUITE_P(LlmScheduler, LlmSchedulerInvariants, ::testing::Bool());
+INSTANTIATE_TEST_SUITE_P(LlmScheduler, LlmSchedulerInvariants,
+                         ::testing::Combine(::testing::Bool(), ::testing::Bool()));
 
 // Runs steps until `seq` is scheduled; its entry then (the step left
 // uncompleted).
