@@ -13,13 +13,6 @@ constexpr int kBlockTokens = 16;
 constexpr int kMaxBlocks = 256;
 constexpr std::uint64_t kDefaultCapacity = 31250;
 
-std::uint64_t Mix(std::uint64_t a, std::uint64_t b) {
-  std::uint64_t z = a ^ (b + 0x9E3779B97F4A7C15ULL + (a << 6) + (a >> 2));
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return (z ^ (z >> 31)) | 1;  // never 0, which marks a run
-}
-
 }  // namespace
 
 EndpointPicker::EndpointPicker(sim::Engine& engine, const RequestTable& table,
@@ -64,15 +57,11 @@ Hop* EndpointPicker::Pick(RequestId id, const std::vector<Hop*>& endpoints,
   static const LlmTokens kNone;
   const LlmTokens& t = table_.has_tokens() ? table_.tokens(id) : kNone;
   const int total = std::min(kMaxBlocks, t.prompt / kBlockTokens);
-  const std::int64_t shared_end = std::min<std::int64_t>(
-      t.prompt, static_cast<std::int64_t>(t.prefix_chunks) * t.prefix_chunk_tokens);
-  const int shared = static_cast<int>(std::min<std::int64_t>(total, shared_end / kBlockTokens));
+  const llm::PromptPrefix prefix{t.prefix_ids, t.prefix_chunks, t.prefix_chunk_tokens};
+  const int shared = std::min(total, llm::SharedBlocks(prefix, t.prompt, kBlockTokens));
   hashes_.clear();
-  for (int k = 0; k < shared; ++k) {
-    const std::int64_t end = static_cast<std::int64_t>(k + 1) * kBlockTokens;
-    hashes_.push_back(
-        Mix(t.prefix_ids[(end - 1) / t.prefix_chunk_tokens], static_cast<std::uint64_t>(k)));
-  }
+  for (int k = 0; k < shared; ++k)
+    hashes_.push_back(llm::SharedBlockKey(prefix, k, kBlockTokens));  // never 0: a run's mark
   // Candidates: their pods, queue bounds, and prefix matches (walked from
   // the first block while any pod holds it).
   matched_.assign(n, 0);

@@ -32,6 +32,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "platform/serving/llm_scheduler.h"
 #include "platform/serving/request.h"
 #include "sim/engine.h"
 #include "sim/random.h"

@@ -60,27 +60,27 @@ Scheduler::Scheduler(const SchedulerConfig& config)
   }
 }
 
-namespace {
-
-// splitmix64's finalizer: what a block holds, as one number.
-std::uint64_t Mix(std::uint64_t a, std::uint64_t b) {
+std::uint64_t MixKey(std::uint64_t a, std::uint64_t b) {
   std::uint64_t z = a ^ (b + 0x9E3779B97F4A7C15ULL + (a << 6) + (a >> 2));
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   return z ^ (z >> 31);
 }
 
-}  // namespace
+int SharedBlocks(const PromptPrefix& prefix, int prompt, int block_size) {
+  return static_cast<int>(std::min<std::int64_t>(prompt, static_cast<std::int64_t>(prefix.count) *
+                                                             prefix.chunk_tokens) /
+                          block_size);
+}
+
+std::uint64_t SharedBlockKey(const PromptPrefix& prefix, int k, int block_size) {
+  const std::int64_t last = static_cast<std::int64_t>(k + 1) * block_size - 1;
+  return MixKey(prefix.ids[last / prefix.chunk_tokens], static_cast<std::uint64_t>(k)) | 1;
+}
 
 std::uint64_t Scheduler::KeyOf(const Seq& seq, int k) const {
-  const std::int64_t end = static_cast<std::int64_t>(k + 1) * config_.block_size;
-  const PromptPrefix& p = seq.prefix;
-  if (p.count > 0 && end <= seq.prompt &&
-      end <= static_cast<std::int64_t>(p.count) * p.chunk_tokens) {
-    // The chunk holding the block's last token names everything before it.
-    return Mix(p.ids[(end - 1) / p.chunk_tokens], static_cast<std::uint64_t>(k));
-  }
-  return Mix(seq.serial | (1ULL << 63), static_cast<std::uint64_t>(k));
+  if (k < seq.shared_blocks) return SharedBlockKey(seq.prefix, k, config_.block_size);
+  return MixKey(seq.serial | (1ULL << 63), static_cast<std::uint64_t>(k));  // its own
 }
 
 void Scheduler::TakeFree(std::vector<std::int32_t>& out, int n) {
@@ -173,10 +173,7 @@ Scheduler::SeqId Scheduler::Add(int prompt_tokens, int output_tokens, PromptPref
   s.ids = std::move(ids);
   s.ids.clear();
   s.prefix = prefix;
-  s.shared_blocks = static_cast<int>(
-      std::min<std::int64_t>(prompt_tokens,
-                             static_cast<std::int64_t>(prefix.count) * prefix.chunk_tokens) /
-      config_.block_size);
+  s.shared_blocks = SharedBlocks(prefix, prompt_tokens, config_.block_size);
   s.serial = ++serials_;
   s.prompt = prompt_tokens;
   s.max_output = output_tokens;

@@ -80,6 +80,15 @@ struct PromptPrefix {
   int count = 0;
   int chunk_tokens = 0;
 };
+// The full blocks of `block_size` tokens that a `prompt`-token request's
+// prefix shares, and what shared block `k` holds (never 0; REQUIRES k <
+// SharedBlocks): the chunk holding the block's last token names everything
+// before it. The scheduler's prefix cache and the endpoint picker's index
+// both name blocks so.
+int SharedBlocks(const PromptPrefix& prefix, int prompt, int block_size);
+std::uint64_t SharedBlockKey(const PromptPrefix& prefix, int k, int block_size);
+// Mixes two numbers into one (splitmix64's finalizer).
+std::uint64_t MixKey(std::uint64_t a, std::uint64_t b);
 
 // The most KV blocks a replica may have (block ids must stay below the
 // flag that marks findable ones): 2^30 blocks of 16 tokens, far beyond any GPU.

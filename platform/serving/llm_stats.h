@@ -40,7 +40,6 @@ class LlmStats {
   explicit LlmStats(std::vector<LlmObjectives> objectives);
 
   const LlmMetrics& metrics(std::size_t client) const { return metrics_[client]; }
-  const LlmObjectives& objectives(std::size_t client) const { return objectives_[client]; }
   bool has_objectives(std::size_t client) const {
     return objectives_[client].ttft > 0 || objectives_[client].tpot > 0;
   }

@@ -174,7 +174,6 @@ class ModelServer : public sim::EventHandler, public Hop, private llm::Engine::O
   // Serves as an LLM replica on that GPU (config.llm), telling `stats` of
   // its requests' tokens. Call once, at admission.
   void ServeLlm(const LlmOnGpu& gpu, LlmStats& stats);
-  bool llm() const { return llm_ != nullptr; }
 
   PodMetrics Metrics() const;
   // CPU model: the server process uses cpu_base while its containers run,
