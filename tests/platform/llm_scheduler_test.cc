@@ -476,60 +476,56 @@ TEST(LlmScheduler, WithThePriorityPolicyTheWaitingQueueGoesByPriorityThenArrival
   EXPECT_EQ(order, (std::vector<Scheduler::SeqId>{b, a, c}));
 }
 
-// 4 usable blocks of 4. A (priority 1, prompt 4) runs alone at step 1; B
-// (priority 0, prompt 4) joins at step 2, after A in the running order.
-// Each decodes a token a step; at step 6 A needs a third block and none is
-// free. FCFS preempts the last running request, B, and A runs; the priority
-// policy preempts the lowest priority, A itself, and B after it still runs.
-TEST(LlmScheduler, ThePriorityPolicyPreemptsTheLowestPriorityWhereFcfsPreemptsTheLast) {
-  for (const bool priority : {false, true}) {
-    Scheduler s({.max_num_seqs = 4,
-                 .max_num_batched_tokens = 100,
-                 .block_size = 4,
-                 .num_gpu_blocks = 5,
-                 .priority_policy = priority});
-    const auto a = s.Add(4, 10, {}, 1);
+// The two cases below: 4 usable blocks of 4; A (priority 1, prompt 4) runs
+// alone at step 1, B (priority 0, `b_prompt`) joins at step 2, after A in
+// the running order, and each decodes a token a step. Steps 2 to
+// `last_quiet` preempt nobody; the next step is returned, scheduled.
+struct PreemptionCase {
+  Scheduler s;
+  Scheduler::SeqId a, b;
+  PreemptionCase(bool priority, int b_prompt, int last_quiet)
+      : s({.max_num_seqs = 4,
+           .max_num_batched_tokens = 100,
+           .block_size = 4,
+           .num_gpu_blocks = 5,
+           .priority_policy = priority}) {
+    a = s.Add(4, 10, {}, 1);
     s.Schedule();
     s.Complete();
-    const auto b = s.Add(4, 10, {}, 0);
-    for (int step = 2; step <= 5; ++step) {
+    b = s.Add(b_prompt, 10, {}, 0);
+    for (int step = 2; step <= last_quiet; ++step) {
       EXPECT_TRUE(s.Schedule().preempted.empty()) << step;
       s.Complete();
     }
-    const auto& batch = s.Schedule();
-    EXPECT_EQ(batch.preempted, (std::vector<Scheduler::SeqId>{priority ? a : b}));
+  }
+};
+
+// At step 6 A needs a third block and none is free. FCFS preempts the last
+// running request, B, and A runs; the priority policy preempts the lowest
+// priority, A itself, and B after it still runs.
+TEST(LlmScheduler, ThePriorityPolicyPreemptsTheLowestPriorityWhereFcfsPreemptsTheLast) {
+  for (const bool priority : {false, true}) {
+    PreemptionCase c(priority, 4, 5);
+    const auto& batch = c.s.Schedule();
+    EXPECT_EQ(batch.preempted, (std::vector<Scheduler::SeqId>{priority ? c.a : c.b}));
     EXPECT_EQ(Entries(batch),
-              (std::vector<Entry>{priority ? Entry{b, 1, 7, false} : Entry{a, 1, 8, false}}));
-    s.Complete();
+              (std::vector<Entry>{priority ? Entry{c.b, 1, 7, false} : Entry{c.a, 1, 8, false}}));
   }
 }
 
-// The victim may already be scheduled in this step: A (priority 1, prompt 4)
-// first, B (priority 0, prompt 6) from step 2. At step 5 A is scheduled
-// (8 tokens, its 2 blocks), then B needs a third block for its 9th token.
-// The priority policy takes A out of the step (its token back to the
-// budget) and preempts it; FCFS preempts B, the last, itself.
+// The victim may already be scheduled in this step: with B's prompt 6, at
+// step 5 A is scheduled (8 tokens, its 2 blocks), then B needs a third
+// block for its 9th token. The priority policy takes A out of the step
+// (its token back to the budget) and preempts it; FCFS preempts B, the
+// last, itself.
 TEST(LlmScheduler, APriorityVictimScheduledEarlierInTheStepLeavesIt) {
   for (const bool priority : {false, true}) {
-    Scheduler s({.max_num_seqs = 4,
-                 .max_num_batched_tokens = 100,
-                 .block_size = 4,
-                 .num_gpu_blocks = 5,
-                 .priority_policy = priority});
-    const auto a = s.Add(4, 10, {}, 1);
-    s.Schedule();
-    s.Complete();
-    const auto b = s.Add(6, 10, {}, 0);
-    for (int step = 2; step <= 4; ++step) {
-      EXPECT_TRUE(s.Schedule().preempted.empty()) << step;
-      s.Complete();
-    }
-    const auto& batch = s.Schedule();
-    EXPECT_EQ(batch.preempted, (std::vector<Scheduler::SeqId>{priority ? a : b}));
+    PreemptionCase c(priority, 6, 4);
+    const auto& batch = c.s.Schedule();
+    EXPECT_EQ(batch.preempted, (std::vector<Scheduler::SeqId>{priority ? c.a : c.b}));
     EXPECT_EQ(Entries(batch),
-              (std::vector<Entry>{priority ? Entry{b, 1, 8, false} : Entry{a, 1, 7, false}}));
+              (std::vector<Entry>{priority ? Entry{c.b, 1, 8, false} : Entry{c.a, 1, 7, false}}));
     EXPECT_EQ(batch.tokens, 1);
-    s.Complete();
   }
 }
 
