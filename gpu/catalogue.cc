@@ -197,6 +197,35 @@ std::optional<std::vector<DeviceSheet>> ParseDeviceCatalogue(const std::string& 
     sheet.memory_gib = positive("memoryGiB");
     sheet.source = d.value("source", "");
     if (sheet.source.empty()) fail(at + ".source", "say where the figures come from");
+    if (d.contains("interconnect")) {
+      const Json& link = d["interconnect"];
+      const std::string link_at = at + ".interconnect";
+      if (!link.is_object()) {
+        fail(link_at, "expected a mapping of name, gbpsPerDirection, collectiveLatencyUs, source");
+      } else {
+        auto number = [&](const char* key, double max) {
+          if (!link.contains(key) || !link[key].is_number() || !(link[key].get<double>() > 0) ||
+              !(link[key].get<double>() <= max)) {
+            fail(link_at + "." + key, "required number in (0, " +
+                                          std::to_string(static_cast<long>(max)) +
+                                          "] is missing or invalid");
+            return 0.0;
+          }
+          return link[key].get<double>();
+        };
+        auto text = [&](const char* key) {
+          return link.contains(key) && link[key].is_string() ? link[key].get<std::string>() : "";
+        };
+        sheet.interconnect = text("name");
+        if (sheet.interconnect.empty()) fail(link_at + ".name", "required string is missing");
+        sheet.interconnect_gbps = number("gbpsPerDirection", 1e6);
+        sheet.collective_latency_us = number("collectiveLatencyUs", 1e6);
+        sheet.interconnect_source = text("source");
+        if (sheet.interconnect_source.empty()) {
+          fail(link_at + ".source", "say where the figures come from");
+        }
+      }
+    }
     out.push_back(sheet);
   }
   if (errors->size() != errors_before) return std::nullopt;

@@ -47,6 +47,13 @@ struct DeviceSheet {
   double memory_bandwidth_gbps = 0;  // GB/s, 10^9 bytes
   double memory_gib = 0;
   std::string source;  // where the figures come from
+  // The link between GPUs of one node, for tensor parallelism (optional:
+  // 0 where the catalogue gives none): bandwidth per GPU per direction and
+  // the latency of one small collective.
+  std::string interconnect;  // its name
+  double interconnect_gbps = 0;
+  double collective_latency_us = 0;
+  std::string interconnect_source;
 };
 
 // Parses a device catalogue; problems as for ParseCatalogue.

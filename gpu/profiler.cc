@@ -6,6 +6,8 @@
 #include <map>
 #include <stdexcept>
 
+#include "gpu/estimate.h"
+
 namespace platsim::gpu {
 namespace {
 
@@ -309,14 +311,7 @@ Json BuildProfile(const ModelShape& model, Timer& timer, const ProfileOptions& o
         {"gemmSize", ceilings.gemm_size},
         {"gemm", TimingJson(ceilings.gemm)}}},
       {"timing", {{"warmup", options.warmup}, {"repetitions", options.repetitions}}},
-      {"model",
-       {{"name", model.name},
-        {"layers", model.layers},
-        {"hidden", model.hidden},
-        {"heads", model.heads},
-        {"kvHeads", model.kv_heads},
-        {"ffn", model.ffn},
-        {"vocab", model.vocab}}}};
+      {"model", ModelShapeJson(model)}};
 
   Json measurements;
   if (decoder) {

@@ -7,7 +7,9 @@ namespace platsim::models {
 StepTimeModel::StepTimeModel(const LatencyProfile& profile)
     : prefill_(profile.prefill), decode_(profile.decode) {
   if (profile.model && profile.copy_bandwidth_gbps > 0) {
-    weight_read_s_ = profile.model->Parameters() * 2.0 / (profile.copy_bandwidth_gbps * 1e9);
+    // Each GPU of a split pass reads its share of the weights, in parallel.
+    weight_read_s_ = profile.model->Parameters() * 2.0 / profile.tensor_parallel /
+                     (profile.copy_bandwidth_gbps * 1e9);
   }
 }
 

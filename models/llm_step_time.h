@@ -14,7 +14,8 @@
 // - its decode part, for m sequences of mean KV length L: D(m, L);
 // - a mixed step reads the weights once, not twice: the parts add up less
 //   min(W, prefill part, decode part), W the time to read the weights at
-//   the GPU's measured copy bandwidth (parameters x 2 bytes / bandwidth),
+//   the GPU's measured copy bandwidth (parameters x 2 bytes / bandwidth,
+//   over the tensor-parallel GPUs: each reads its share at once),
 //   where the profile records the model's shape and the bandwidth (else 0:
 //   no overlap, an upper bound).
 // A pure prefill or pure decode step is therefore the profile's own

@@ -1,5 +1,6 @@
 #include "models/service_time.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace platsim::models {
@@ -77,9 +78,10 @@ double LatencyProfile::ModelShape::Parameters() const {
   return 2.0 * vocab * static_cast<double>(hidden) + layers * (attention + mlp);
 }
 
-double LatencyProfile::ModelShape::KvBytesPerToken(int bytes_per_value) const {
+double LatencyProfile::ModelShape::KvBytesPerToken(int bytes_per_value, int tensor_parallel) const {
   const double head_dim = static_cast<double>(hidden) / heads;
-  return 2.0 * layers * kv_heads * head_dim * bytes_per_value;
+  const int heads_here = std::max(1, kv_heads / std::max(1, tensor_parallel));
+  return 2.0 * layers * heads_here * head_dim * bytes_per_value;
 }
 
 namespace {
@@ -166,6 +168,7 @@ std::optional<LatencyProfile> ReadLatencyProfile(const std::filesystem::path& pa
   profile.name = meta.String("name", display_name);
   profile.estimate = meta.Bool("estimate", false);
   profile.context_tokens = static_cast<int>(meta.Int("contextTokens", 0, 0, 1 << 30));
+  profile.tensor_parallel = static_cast<int>(meta.Int("tensorParallelSize", 1, 1, 64));
   meta.AcceptRest();
   // Free-form records of how the profile was made: provenance, and from the
   // profiler its raw measurements and kernel table.

@@ -132,6 +132,9 @@ struct LatencyProfile {
   std::string name;
   bool estimate = false;
   int context_tokens = 0;  // metadata.contextTokens: the model's context; 0 if not given
+  // metadata.tensorParallelSize: the GPUs one pass is split over; its times
+  // are of the whole split pass, and its device of one of the GPUs.
+  int tensor_parallel = 1;
   std::vector<BatchLatencyTable::Point> batch_latency;  // empty if absent
   std::shared_ptr<const LatencyGrid> encoder;           // batch x sequence length
   std::shared_ptr<const LatencyGrid> prefill;           // batch x prompt tokens
@@ -144,9 +147,11 @@ struct LatencyProfile {
     // output head, and per layer the q, k, v and o projections and a gated
     // MLP of three matrices (norms left out: under 0.01%).
     double Parameters() const;
-    // KV cache bytes per token at `bytes_per_value`: keys and values of
-    // every layer's KV heads.
-    double KvBytesPerToken(int bytes_per_value) const;
+    // KV cache bytes per token at `bytes_per_value` on one of
+    // `tensor_parallel` GPUs: keys and values of every layer's KV heads on
+    // that GPU, max(1, kv_heads / g) as vLLM's get_num_kv_heads
+    // (vllm/config/model.py) counts them.
+    double KvBytesPerToken(int bytes_per_value, int tensor_parallel = 1) const;
   };
   std::optional<ModelShape> model;
   double copy_bandwidth_gbps = 0;

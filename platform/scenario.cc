@@ -2546,14 +2546,27 @@ std::string ReadReference(MapReader& m, const Node& entry, const char* field,
   return key;
 }
 
-// A pod whose node has no service time would serve nothing: every node
-// pool the Deployment's pods may land on (node selector, required affinity,
-// taints, GPUs) needs a service time for its nvidia.com/gpu.product, or the
-// default one.
-void CheckEveryGpuHasAServiceTime(const Node& entry, const ModelServerSpec& spec, const Scenario& s,
-                                  const std::map<std::string, const Deployment*>& deployments,
-                                  Diagnostics& diags) {
+// A vLLM server split over more GPUs than its pods request would not start
+// ("World size is larger than the number of available GPUs",
+// vllm/config/parallel.py). A pod whose node has no service time would
+// serve nothing: every node pool the Deployment's pods may land on (node
+// selector, required affinity, taints, GPUs) needs a service time for its
+// nvidia.com/gpu.product, or the default one.
+void CheckPodsCanServe(const Node& entry, const ModelServerSpec& spec, const Scenario& s,
+                       const std::map<std::string, const Deployment*>& deployments,
+                       Diagnostics& diags) {
   const ModelServerConfig& c = spec.config;
+  const auto found = deployments.find(spec.deployment);
+  if (c.llm && found != deployments.end() &&
+      found->second->pod_template.requests.gpus < c.llm->tensor_parallel) {
+    diags.Error(entry.location(), entry.path(),
+                "vLLM would not start: vllm.tensorParallelSize " +
+                    std::to_string(c.llm->tensor_parallel) +
+                    " needs as many GPUs in the pod, and "
+                    "the pods of " +
+                    spec.deployment + " request " +
+                    std::to_string(found->second->pod_template.requests.gpus) + " nvidia.com/gpu");
+  }
   // An LLM server: covered by its default profile, or by one per product.
   auto covered = [&c](const std::string& product) {
     return c.llm ? c.llm->On(product) != nullptr : c.service_time_by_gpu.count(product) > 0;
@@ -2562,7 +2575,6 @@ void CheckEveryGpuHasAServiceTime(const Node& entry, const ModelServerSpec& spec
             : c.service_time || c.service_time_by_gpu.empty()) {
     return;  // all covered, or reported
   }
-  const auto found = deployments.find(spec.deployment);
   if (found == deployments.end()) return;
   const Deployment* d = found->second;
   const PodTemplate& pod = d->pod_template;
@@ -2733,14 +2745,14 @@ void ForEachGpuProduct(const Node& by_gpu, const std::string& values, Diagnostic
 }
 
 // An LLM server's model on one kind of GPU: `node` names a profile with
-// prefill and decode grids ({kind: profile, file}), whose provenance gives
-// the model's shape and the GPU's memory for the KV cache (unless
-// numGpuBlocks is given). `c` is the scheduler as configured so far; its
-// max_model_len (0: the profile's context) and batch defaults are settled
-// from the first profile read.
-std::optional<LlmOnGpu> ReadLlmModel(const Node& node, MapReader& vllm, llm::SchedulerConfig& c,
-                                     bool& defaults_set, const std::filesystem::path& base,
-                                     Diagnostics& diags) {
+// prefill and decode grids ({kind: profile, file}) over `tensor_parallel`
+// GPUs, whose provenance gives the model's shape and the GPU's memory for
+// the KV cache (unless numGpuBlocks is given). `c` is the scheduler as
+// configured so far; its max_model_len (0: the profile's context) and batch
+// defaults are settled from the first profile read.
+std::optional<LlmOnGpu> ReadLlmModel(const Node& node, MapReader& vllm, int tensor_parallel,
+                                     llm::SchedulerConfig& c, bool& defaults_set,
+                                     const std::filesystem::path& base, Diagnostics& diags) {
   MapReader m(node, diags);
   m.Enum("kind", "profile", {"profile"});
   const auto file = m.RequiredString("file");
@@ -2761,6 +2773,19 @@ std::optional<LlmOnGpu> ReadLlmModel(const Node& node, MapReader& vllm, llm::Sch
   if (!profile->prefill || !profile->decode) {
     diags.Error(node.location(), node.path(),
                 display + " has no prefill and decode grids (engine: vllm needs a decoder's)");
+    return std::nullopt;
+  }
+  if (profile->tensor_parallel != tensor_parallel) {
+    const auto gpus = [](int n) { return std::to_string(n) + (n == 1 ? " GPU" : " GPUs"); };
+    diags.Error(node.location(), node.path(),
+                display + " is a profile of the model on " + gpus(profile->tensor_parallel) +
+                    ", and vllm.tensorParallelSize splits it over " + gpus(tensor_parallel) +
+                    (profile->tensor_parallel == 1
+                         ? ": measure one over that many, or derive an estimate with `platsim "
+                           "profile --from " +
+                               display + " --tensor-parallel " + std::to_string(tensor_parallel) +
+                               " --device DEVICE --out FILE`"
+                         : ": name a profile over that many"));
     return std::nullopt;
   }
   const Node memory = vllm.Get("gpuMemory");
@@ -2807,7 +2832,11 @@ std::optional<LlmOnGpu> ReadLlmModel(const Node& node, MapReader& vllm, llm::Sch
   llm::KvMemory kv;
   kv.gpu_memory_bytes = gpu_memory;
   kv.utilization = vllm.Number("gpuMemoryUtilization", 0.92, 0.01, 1.0);
-  kv.weight_bytes = profile->model->Parameters() * 2;  // bf16
+  // vLLM sizes the cache on each GPU of the split (gpu_worker.py
+  // determine_available_memory; kv_cache_planning.py get_kv_cache_configs
+  // keeps the smallest count over the GPUs, all alike here): its share of
+  // the weights (bf16) and of the KV heads.
+  kv.weight_bytes = profile->model->Parameters() * 2 / tensor_parallel;
   // What vLLM's profiling run measures besides the weights (activations of a
   // full-budget pass, CUDA graphs, non-torch memory): an estimate unless
   // given.
@@ -2819,7 +2848,7 @@ std::optional<LlmOnGpu> ReadLlmModel(const Node& node, MapReader& vllm, llm::Sch
                 input::ReadQuantityMilli(other, diags, 0, kMaxMemoryMilli).value_or(0) / 1000)
           : 4.0 * 1024 * 1024 * 1024;
   kv.block_size = c.block_size;
-  kv.kv_bytes_per_token = profile->model->KvBytesPerToken(2);
+  kv.kv_bytes_per_token = profile->model->KvBytesPerToken(2, tensor_parallel);
   out.num_gpu_blocks = llm::KvBlocks(kv);
   if (out.num_gpu_blocks > llm::kMaxGpuBlocks) {
     diags.Error(node.location(), node.path(),
@@ -2857,16 +2886,19 @@ void ReadVllmServer(MapReader& m, ModelServerConfig& c, const std::filesystem::p
   sc.priority_policy = v.Enum("schedulingPolicy", "fcfs", {"fcfs", "priority"}) == "priority";
   sc.long_prefill_token_threshold =
       static_cast<int>(v.Int("longPrefillTokenThreshold", 0, 0, 1 << 24));
+  llm->tensor_parallel = static_cast<int>(v.Int("tensorParallelSize", 1, 1, 64));
   bool defaults_set = false;
   const Node by_gpu = m.Get("serviceTimeByGpu");
   const Node st = by_gpu.present() ? m.Get("serviceTime") : m.Require("serviceTime");
   std::vector<std::pair<Node, const LlmOnGpu*>> read;
   if (st.present()) {
-    if (auto e = ReadLlmModel(st, v, sc, defaults_set, base, diags)) llm->any = std::move(*e);
+    if (auto e = ReadLlmModel(st, v, llm->tensor_parallel, sc, defaults_set, base, diags)) {
+      llm->any = std::move(*e);
+    }
     read.emplace_back(st, &llm->any);
   }
   ForEachGpuProduct(by_gpu, "profiles", diags, [&](const std::string& product, const Node& n) {
-    if (auto e = ReadLlmModel(n, v, sc, defaults_set, base, diags)) {
+    if (auto e = ReadLlmModel(n, v, llm->tensor_parallel, sc, defaults_set, base, diags)) {
       llm->by_gpu[product] = std::move(*e);
       read.emplace_back(n, &llm->by_gpu[product]);
     }
@@ -3083,7 +3115,7 @@ void ReadModelServers(const Node& list, const std::filesystem::path& base, Scena
           diags.Warning(d.location, d.path, d.message);
         }
       }
-      CheckEveryGpuHasAServiceTime(version, vs, s, deployments, diags);
+      CheckPodsCanServe(version, vs, s, deployments, diags);
       if (!image) continue;
       if (!spec.versions
                .emplace(*image, ModelServerVersion{vs.config, vs.image_pull, vs.image_size_bytes})
@@ -3094,7 +3126,7 @@ void ReadModelServers(const Node& list, const std::filesystem::path& base, Scena
                 *image);
       }
     }
-    CheckEveryGpuHasAServiceTime(entry, spec, s, deployments, diags);
+    CheckPodsCanServe(entry, spec, s, deployments, diags);
     m.RejectUnknown();
     s.model_servers.push_back(std::move(spec));
   }

@@ -458,22 +458,26 @@ struct ProfileFlags {
   std::string model;
   std::string device;
   std::string out;
+  std::string from;  // a measured profile to derive a tensor-parallel one from
+  int tensor_parallel = 1;
   int warmup = 5;
   int repetitions = 30;
   std::string models_file = std::string(PLATSIM_CATALOGUE_DIR) + "/models.json";
   std::string devices_file = std::string(PLATSIM_CATALOGUE_DIR) + "/devices.json";
 };
 
-// Writes a roofline-estimated latency profile for a catalogue model on a
-// catalogue device, marked as an estimate.
-int EstimateProfile(const ProfileFlags& f, std::ostream& out, std::ostream& err) {
+// A catalogue model and device by name, ready to be split over
+// f.tensor_parallel GPUs; nullopt (with the reasons on `err`) if not.
+std::optional<std::pair<gpu::ModelShape, gpu::DeviceSheet>> ModelAndDevice(const ProfileFlags& f,
+                                                                           const std::string& model,
+                                                                           std::ostream& err) {
   std::vector<std::string> errors;
   const auto models = gpu::LoadCatalogue(f.models_file, &errors);
   const auto devices = gpu::LoadDeviceCatalogue(f.devices_file, &errors);
   if (!models || !devices) {
     for (const auto& e : errors)
       err << e << '\n';
-    return kExitBadInput;
+    return std::nullopt;
   }
   auto find = [&](const auto& list, const std::string& name, const char* flag) {
     std::string known;
@@ -484,19 +488,99 @@ int EstimateProfile(const ProfileFlags& f, std::ostream& out, std::ostream& err)
     err << "platsim: " << flag << ": unknown '" << name << "' (known: " << known << ")\n";
     return static_cast<decltype(&list.front())>(nullptr);
   };
-  const gpu::ModelShape* shape = find(*models, f.model, "--model");
+  const gpu::ModelShape* shape = find(*models, model, "--model");
   const gpu::DeviceSheet* device = find(*devices, f.device, "--device");
-  if (shape == nullptr || device == nullptr) return kExitBadInput;
-  const nlohmann::ordered_json profile = gpu::RooflineProfile(*shape, *device);
-  std::ofstream file(f.out, std::ios::binary);
+  if (shape == nullptr || device == nullptr) return std::nullopt;
+  if (f.tensor_parallel > 1) {
+    if (const std::string problem = gpu::TensorParallelProblem(*shape, f.tensor_parallel);
+        !problem.empty()) {
+      err << "platsim: --tensor-parallel: vLLM would not split it so: " << problem << '\n';
+      return std::nullopt;
+    }
+    if (device->interconnect_gbps <= 0) {
+      err << "platsim: --device: " << device->name
+          << " has no interconnect in the device catalogue (" << f.devices_file
+          << "), which splitting over GPUs needs\n";
+      return std::nullopt;
+    }
+  }
+  return std::make_pair(*shape, *device);
+}
+
+int WriteProfile(const nlohmann::ordered_json& profile, const std::string& path,
+                 const std::string& what, std::ostream& out, std::ostream& err) {
+  std::ofstream file(path, std::ios::binary);
   if (!file) {
-    err << "platsim: --out: cannot write " << f.out << '\n';
+    err << "platsim: --out: cannot write " << path << '\n';
     return kExitBadInput;
   }
   file << profile.dump(2) << '\n';
   if (!file) return kExitInternal;
-  out << "platsim: wrote " << f.out << " (a roofline estimate, not measured on a GPU)\n";
+  out << "platsim: wrote " << path << " (" << what << ")\n";
   return kExitOk;
+}
+
+// Writes a roofline-estimated latency profile for a catalogue model on a
+// catalogue device (split over --tensor-parallel of them), marked as an
+// estimate.
+int EstimateProfile(const ProfileFlags& f, std::ostream& out, std::ostream& err) {
+  const auto found = ModelAndDevice(f, f.model, err);
+  if (!found) return kExitBadInput;
+  return WriteProfile(gpu::RooflineProfile(found->first, found->second, f.tensor_parallel), f.out,
+                      "a roofline estimate, not measured on a GPU", out, err);
+}
+
+// Writes the profile of a model split over --tensor-parallel GPUs, derived
+// from its profile measured on one (gpu/estimate.h TensorParallelProfile).
+int DeriveProfile(const ProfileFlags& f, std::ostream& out, std::ostream& err) {
+  input::Diagnostics diags;
+  const auto profile = models::ReadLatencyProfile(f.from, f.from, diags);
+  for (const auto& d : diags.all())
+    err << input::Format(d) << '\n';
+  if (!profile) return kExitBadInput;
+  std::ifstream in(f.from, std::ios::binary);
+  const auto json = nlohmann::ordered_json::parse(in, nullptr, false);
+  if (json.is_discarded()) {
+    err << "platsim: --from: " << f.from << " is not JSON (derive from a profile as platsim "
+        << "profile writes it)\n";
+    return kExitBadInput;
+  }
+  if (!profile->model) {
+    err << "platsim: --from: " << f.from
+        << " records no model shape (provenance.model): derive from a profile measured by "
+           "platsim profile\n";
+    return kExitBadInput;
+  }
+  std::string model = f.model;
+  if (model.empty()) {
+    const auto name = json.value("/provenance/model/name"_json_pointer, nlohmann::ordered_json());
+    model = name.is_string() ? name.get<std::string>() : "";
+    if (model.empty()) {
+      err << "platsim: --from: " << f.from << " does not name its model: give --model\n";
+      return kExitBadInput;
+    }
+  }
+  const auto found = ModelAndDevice(f, model, err);
+  if (!found) return kExitBadInput;
+  const gpu::ModelShape& m = found->first;
+  const auto& p = *profile->model;
+  if (m.layers != p.layers || m.hidden != p.hidden || m.heads != p.heads ||
+      m.kv_heads != p.kv_heads || m.ffn != p.ffn || m.vocab != p.vocab) {
+    err << "platsim: --from: the shape " << f.from << " records is not the catalogue's " << m.name
+        << '\n';
+    return kExitBadInput;
+  }
+  std::string error;
+  const auto derived =
+      gpu::TensorParallelProfile(json, m, found->second, f.tensor_parallel, &error);
+  if (!error.empty()) {
+    err << "platsim: --from: " << f.from << ' ' << error << '\n';
+    return kExitBadInput;
+  }
+  return WriteProfile(derived, f.out,
+                      "over " + std::to_string(f.tensor_parallel) +
+                          " GPUs: an estimate derived from the one-GPU measurement",
+                      out, err);
 }
 
 // The platsim-profile executable: $PLATSIM_PROFILE, else beside this
@@ -643,13 +727,21 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   CLI::App* profile = app.add_subcommand(
       "profile",
       "Latency profiles: measure one on this machine's GPU (--model, --out), check one "
-      "(--check), or write a roofline estimate for a GPU nobody has profiled (--estimate)");
+      "(--check), write a roofline estimate for a GPU nobody has profiled (--estimate), or "
+      "derive one of a model split over several GPUs from one measured on one (--from)");
   profile->footer(
       "Measuring times one layer of the model (prefill over batch x tokens and decode over\n"
       "batch x KV length, or an encoder's batch x sequence length), its embedding and output\n"
       "head, and its kernels against the device's measured copy bandwidth and bf16 matrix\n"
       "rate; it needs a platsim built with CUDA and a CUDA device. Exit status: 0 ok, 1 no\n"
-      "device or a CUDA failure (nothing written), 2 bad input.\n");
+      "device or a CUDA failure (nothing written), 2 bad input.\n"
+      "\n"
+      "Tensor parallelism (vllm.tensorParallelSize in a scenario) needs a profile over that\n"
+      "many GPUs. Without one measured so, --from MEASURED --tensor-parallel N --device D\n"
+      "--out FILE scales each measured time by the roofline's share of one GPU and adds the\n"
+      "all-reduces over the device's interconnect (gpu/catalogue/devices.json); the result is\n"
+      "labelled an estimate. --estimate --tensor-parallel N does the same from datasheet\n"
+      "figures alone.\n");
   auto* check_opt = profile->add_option(
       "--check", check_path,
       "Report, for each grid of this profile, the relative error of the extrapolating fit on "
@@ -661,18 +753,31 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   check_opt->excludes(estimate_opt);
   auto* model_opt = profile->add_option("--model", profile_flags.model, "A model of the catalogue");
   model_opt->excludes(check_opt);
-  profile->add_option("--device", profile_flags.device, "A device of the device catalogue")
-      ->needs(estimate_opt);
-  profile->add_option("--out", profile_flags.out, "Profile file to write")->needs(model_opt);
+  auto* from_opt = profile->add_option(
+      "--from", profile_flags.from,
+      "A profile measured on one GPU, to derive its model split over --tensor-parallel GPUs of "
+      "--device from (an estimate; needs --out)");
+  from_opt->excludes(check_opt)->excludes(estimate_opt);
+  profile
+      ->add_option("--tensor-parallel", profile_flags.tensor_parallel,
+                   "GPUs the model is split over (vLLM's --tensor-parallel-size), with "
+                   "--estimate or --from")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  profile->add_option("--device", profile_flags.device,
+                      "A device of the device catalogue (with --estimate or --from)");
+  profile->add_option("--out", profile_flags.out, "Profile file to write");
   profile->add_option("--warmup", profile_flags.warmup, "Untimed runs before timing")
       ->check(CLI::Range(1, 1000))
       ->excludes(estimate_opt)
+      ->excludes(from_opt)
       ->capture_default_str();
   profile
       ->add_option("--repetitions", profile_flags.repetitions,
                    "Timed runs per measurement; the profile keeps their median and spread")
       ->check(CLI::Range(20, 100000))
       ->excludes(estimate_opt)
+      ->excludes(from_opt)
       ->capture_default_str();
   profile->add_option("--models", profile_flags.models_file, "Model catalogue")
       ->capture_default_str();
@@ -701,16 +806,26 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     if (*run) return Run(run_flags, ctx, out, err);
     if (*validate) return Validate(validate_path, out, err);
     if (*profile) {
+      const ProfileFlags& f = profile_flags;
       if (!check_path.empty()) return CheckProfile(check_path, out, err);
-      if (estimate && !profile_flags.model.empty() && !profile_flags.device.empty() &&
-          !profile_flags.out.empty()) {
-        return EstimateProfile(profile_flags, out, err);
+      if (!f.from.empty() && f.tensor_parallel < 2) {
+        err << "platsim profile: --from needs --tensor-parallel of 2 or more (the profile it "
+               "reads is of one GPU)\n";
+        return kExitBadInput;
       }
-      if (!estimate && !profile_flags.model.empty() && !profile_flags.out.empty()) {
-        return MeasureProfile(profile_flags, out, err);
+      if (!f.from.empty() && !f.device.empty() && !f.out.empty()) {
+        return DeriveProfile(f, out, err);
+      }
+      if (estimate && !f.model.empty() && !f.device.empty() && !f.out.empty()) {
+        return EstimateProfile(f, out, err);
+      }
+      if (!estimate && f.from.empty() && f.tensor_parallel == 1 && f.device.empty() &&
+          !f.model.empty() && !f.out.empty()) {
+        return MeasureProfile(f, out, err);
       }
       err << "platsim profile: give --model and --out (measure on this GPU), --check FILE, "
-             "or --estimate with --model, --device and --out\n";
+             "--estimate with --model, --device and --out, or --from with --tensor-parallel, "
+             "--device and --out\n";
       return kExitBadInput;
     }
   } catch (const std::exception& e) {

@@ -42,7 +42,10 @@ struct LlmOnGpu {
 };
 struct LlmServerConfig {
   llm::SchedulerConfig scheduler;  // num_gpu_blocks comes from the GPU's entry
-  LlmOnGpu any;                    // on a node whose product has no entry (step_time may be null)
+  // The GPUs one engine splits the model over (vLLM's
+  // --tensor-parallel-size, default 1); its profiles are of that split.
+  int tensor_parallel = 1;
+  LlmOnGpu any;  // on a node whose product has no entry (step_time may be null)
   std::map<std::string, LlmOnGpu> by_gpu;  // by nvidia.com/gpu.product
   // The entry for a node with that product label ("" if none); null if
   // the server cannot run there.

@@ -541,8 +541,9 @@ void ModelServer::OnPreempted(std::uint64_t request, sim::Time) {
 }
 
 void ModelServer::OnStepStart(const models::StepShape& shape, sim::Time now) {
-  // Every GPU of the pod runs the step (tensor parallel over them).
-  SetRunning(static_cast<int>(std::max<std::int64_t>(1, gpus_)));
+  // The GPUs the model is split over run the step; any more the pod holds
+  // sit idle (the loader has checked the pod holds that many).
+  SetRunning(config_.llm->tensor_parallel);
   if (now >= warmup_) {
     ++batches_started_;
     batched_requests_ += static_cast<std::uint64_t>(shape.prefill_seqs + shape.decode_seqs);

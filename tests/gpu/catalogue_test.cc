@@ -52,8 +52,33 @@ TEST(DeviceCatalogue, TheBundledDevicesCarryTheirDatasheetFiguresAndSources) {
   ASSERT_EQ(devices->size(), 4u);
   EXPECT_EQ((*devices)[0].name, "H100-SXM");
   EXPECT_DOUBLE_EQ((*devices)[0].memory_bandwidth_gbps, 3350);
-  for (const auto& d : *devices)
+  for (const auto& d : *devices) {
     EXPECT_FALSE(d.source.empty()) << d.name;
+    // Every device has a link for tensor parallelism, said where from.
+    EXPECT_GT(d.interconnect_gbps, 0) << d.name;
+    EXPECT_GT(d.collective_latency_us, 0) << d.name;
+    EXPECT_FALSE(d.interconnect_source.empty()) << d.name;
+  }
+  // NVLink 4: 900 GB/s both ways.
+  EXPECT_DOUBLE_EQ((*devices)[0].interconnect_gbps, 450);
+}
+
+TEST(DeviceCatalogue, AnInterconnectNeedsItsFiguresAndSource) {
+  std::vector<std::string> errors;
+  EXPECT_FALSE(ParseDeviceCatalogue(R"({"apiVersion": "platsim.dev/v1alpha1",
+    "kind": "DeviceCatalogue", "devices": [{"name": "X", "bf16DenseTflops": 1,
+    "memoryBandwidthGBps": 1, "memoryGiB": 8, "source": "s",
+    "interconnect": {"name": "link", "gbpsPerDirection": -4}}]})",
+                                    "d.json", &errors)
+                   .has_value());
+  std::string all;
+  for (const auto& e : errors)
+    all += e + "\n";
+  EXPECT_NE(all.find("devices[0].interconnect.gbpsPerDirection: required number"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("devices[0].interconnect.collectiveLatencyUs"), std::string::npos) << all;
+  EXPECT_NE(all.find("devices[0].interconnect.source: say where"), std::string::npos) << all;
 }
 
 TEST(DeviceCatalogue, ReportsMissingFiguresByFieldPath) {

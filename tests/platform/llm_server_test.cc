@@ -36,6 +36,7 @@ struct Options {
   std::string duration = "400s";
   std::string more_traffic;  // more traffic entries
   std::string trace2;        // trace2.jsonl
+  int gpus = 1;              // per node and per pod
 };
 
 // A request `ms` after the first (the replay starts at 300 s).
@@ -68,7 +69,8 @@ spec:
   nodePools:
   - name: pool
     count: 4
-    allocatable: {cpu: "16", memory: 64Gi, nvidia.com/gpu: "1"}
+    allocatable: {cpu: "16", memory: 64Gi, nvidia.com/gpu: ")" +
+                                            std::to_string(o.gpus) + R"("}
   manifests:
   - inline:
       apiVersion: apps/v1
@@ -83,7 +85,8 @@ spec:
             containers:
             - name: server
               image: m:1
-              resources: {limits: {nvidia.com/gpu: "1"}}
+              resources: {limits: {nvidia.com/gpu: ")" +
+                                            std::to_string(o.gpus) + R"("}}
               readinessProbe: {periodSeconds: 1}
   - inline:
       apiVersion: v1
@@ -251,6 +254,94 @@ TEST(LlmServer, KvBlocksComeFromTheGpusMemoryLessWeightsAndTheRest) {
   r = RunLlm(o);
   EXPECT_FALSE(r.loaded);
   EXPECT_NE(r.errors.find("vLLM would not start"), std::string::npos) << r.errors;
+}
+
+// The flat profile made one of a model split over `gpus` GPUs.
+std::string SplitProfile(int gpus, const std::string& more = "") {
+  std::string profile = kFlatProfile;
+  profile.insert(profile.find("\"contextTokens\""),
+                 "\"tensorParallelSize\": " + std::to_string(gpus) + ", ");
+  profile.insert(profile.rfind('}'), more);
+  return profile;
+}
+
+TEST(LlmServer, SplitOverTwoGpusEachHoldsHalfTheWeightsAndHalfTheKvHeads) {
+  Options o;
+  o.gpus = 2;
+  o.profile =
+      SplitProfile(2, R"(, "provenance": {"device": {"name": "NVIDIA H100", "memoryGiB": 80},
+   "model": {"layers": 32, "hidden": 4096, "heads": 32, "kvHeads": 8, "ffn": 14336,
+             "vocab": 128256}})");
+  // On each GPU: 80 GiB x 0.9 = 77,309,411,328 bytes, less half of
+  // 8,029,995,008 parameters x 2 bytes and 10 GiB: 58,541,998,080 bytes, at
+  // 16 tokens x 65,536 bytes (2 x 32 layers x 4 of the 8 KV heads x 128 x 2
+  // bytes) a block: 55,830 blocks exactly, one the null block, so 893,264
+  // tokens.
+  o.trace = Line(0, 10, 2);
+  o.vllm =
+      "{tensorParallelSize: 2, gpuMemoryUtilization: 0.9, nonKvMemory: 10Gi, "
+      "maxModelLen: 893264}";
+  Result r = RunLlm(o);
+  EXPECT_TRUE(r.loaded) << r.errors;
+  o.vllm =
+      "{tensorParallelSize: 2, gpuMemoryUtilization: 0.9, nonKvMemory: 10Gi, "
+      "maxModelLen: 893265}";
+  r = RunLlm(o);
+  EXPECT_FALSE(r.loaded);
+  EXPECT_NE(r.errors.find("vLLM would not start"), std::string::npos) << r.errors;
+}
+
+TEST(LlmServer, TheGpusASplitModelDoesNotUseSitIdle) {
+  // Pods of 4 GPUs, every pass 10 ms: utilization is busy GPU-time over
+  // held, so a model split over 2 of the 4 uses half what one split over all
+  // 4 does, and one on a single GPU a quarter.
+  Options o;
+  o.gpus = 4;
+  o.trace = Line(0, 100, 50) + Line(3000, 100, 50);
+  std::map<int, double> used;
+  for (int gpus : {1, 2, 4}) {
+    o.profile = SplitProfile(gpus);
+    o.vllm = "{numGpuBlocks: 1000, tensorParallelSize: " + std::to_string(gpus) + "}";
+    const Result r = RunLlm(o);
+    ASSERT_TRUE(r.loaded) << r.errors;
+    EXPECT_EQ(r.m.at("completed"), 2);
+    used[gpus] = r.m.at("gpu_utilization");
+  }
+  EXPECT_GT(used[4], 0);
+  EXPECT_NEAR(used[2], used[4] / 2, 1e-12);
+  EXPECT_NEAR(used[1], used[4] / 4, 1e-12);
+}
+
+TEST(LlmServer, ASplitNeedsAProfileOfThatSplitAndPodsWithThatManyGpus) {
+  Options o;
+  o.trace = Line(0, 10, 2);
+  o.vllm = "{numGpuBlocks: 1000, tensorParallelSize: 2}";
+  o.gpus = 2;
+  // The one-GPU profile: the error says how to derive one.
+  Result r = RunLlm(o);
+  EXPECT_FALSE(r.loaded);
+  EXPECT_NE(r.errors.find("flat.json is a profile of the model on 1 GPU, and "
+                          "vllm.tensorParallelSize splits it over 2 GPUs"),
+            std::string::npos)
+      << r.errors;
+  EXPECT_NE(r.errors.find("--tensor-parallel 2"), std::string::npos) << r.errors;
+  // A split profile where the server is not split.
+  o.profile = SplitProfile(2);
+  o.vllm = "{numGpuBlocks: 1000}";
+  r = RunLlm(o);
+  EXPECT_NE(r.errors.find("is a profile of the model on 2 GPUs"), std::string::npos) << r.errors;
+  // Pods of one GPU cannot hold a split over two.
+  o.gpus = 1;
+  o.vllm = "{numGpuBlocks: 1000, tensorParallelSize: 2}";
+  r = RunLlm(o);
+  EXPECT_FALSE(r.loaded);
+  EXPECT_NE(r.errors.find("vllm.tensorParallelSize 2 needs as many GPUs in the pod, and the pods "
+                          "of default/m request 1 nvidia.com/gpu"),
+            std::string::npos)
+      << r.errors;
+  o.vllm = "{numGpuBlocks: 1000, tensorParallelSize: 0}";
+  r = RunLlm(o);
+  EXPECT_NE(r.errors.find("tensorParallelSize"), std::string::npos) << r.errors;
 }
 
 TEST(LlmServer, BadVllmSettingsAreErrorsWithTheirField) {

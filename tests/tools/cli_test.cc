@@ -1377,6 +1377,53 @@ TEST(Cli, AnEstimatedProfileRunsAndIsLabelledAnEstimateInTheSummary) {
   EXPECT_EQ(Cli({"profile"}).code, kExitBadInput);
 }
 
+TEST(Cli, AProfileOverSeveralGpusIsDerivedFromTheMeasuredOneAndLabelled) {
+  TempDir dir;
+  const std::string measured =
+      (SourceDir() / "gpu/profiles/h100-80gb-hbm3/llama-3-8b.json").string();
+  const std::string out = (dir.path() / "tp2.json").string();
+  const CliResult r = Cli({"profile", "--from", measured, "--tensor-parallel", "2", "--device",
+                           "H100-SXM", "--out", out});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("over 2 GPUs: an estimate"), std::string::npos) << r.out;
+  input::Diagnostics diags;
+  const auto split = models::ReadLatencyProfile(out, out, diags);
+  const auto one = models::ReadLatencyProfile(measured, measured, diags);
+  ASSERT_TRUE(split && one);
+  EXPECT_EQ(split->tensor_parallel, 2);
+  EXPECT_TRUE(split->estimate);
+  EXPECT_EQ(split->device_memory_bytes, one->device_memory_bytes);  // of each GPU
+  // Each pass is quicker split, but not twice as quick: the activations
+  // are whole on each GPU, and the all-reduces are added.
+  for (const auto& [b, t] : {std::pair{1, 128}, {16, 4096}}) {
+    const double ratio = split->prefill->Seconds(b, t) / one->prefill->Seconds(b, t);
+    EXPECT_GT(ratio, 0.5) << b << " x " << t;
+    EXPECT_LT(ratio, 0.75) << b << " x " << t;
+  }
+  EXPECT_EQ(Cli({"profile", "--check", out}).code, kExitOk);
+
+  // Bad requests: exit 2, each saying why.
+  const CliResult three = Cli({"profile", "--from", measured, "--tensor-parallel", "3", "--device",
+                               "H100-SXM", "--out", out});
+  EXPECT_EQ(three.code, kExitBadInput);
+  EXPECT_NE(three.err.find("32 attention heads do not divide among 3 GPUs"), std::string::npos)
+      << three.err;
+  const CliResult one_gpu =
+      Cli({"profile", "--from", measured, "--device", "H100-SXM", "--out", out});
+  EXPECT_EQ(one_gpu.code, kExitBadInput);
+  EXPECT_NE(one_gpu.err.find("--from needs --tensor-parallel"), std::string::npos) << one_gpu.err;
+  const auto yaml = dir.Write("p.yaml",
+                              "apiVersion: platsim.dev/v1alpha1\nkind: LatencyProfile\n"
+                              "batchLatency: [{batchSize: 1, latencySeconds: 0.01}]\n");
+  const CliResult not_json = Cli({"profile", "--from", yaml.string(), "--tensor-parallel", "2",
+                                  "--device", "H100-SXM", "--out", out});
+  EXPECT_EQ(not_json.code, kExitBadInput);
+  EXPECT_NE(not_json.err.find("is not JSON"), std::string::npos) << not_json.err;
+  const CliResult missing = Cli({"profile", "--from", (dir.path() / "none.json").string(),
+                                 "--tensor-parallel", "2", "--device", "H100-SXM", "--out", out});
+  EXPECT_EQ(missing.code, kExitBadInput);
+}
+
 TEST(Cli, MeasuringWithoutAUsableGpuWritesNothingAndSaysWhy) {
   ::setenv("CUDA_VISIBLE_DEVICES", "", 1);  // hide any device; CUDA reads this as it starts
   TempDir dir;
