@@ -110,6 +110,7 @@ Json SummaryJson(const platform::Scenario& scenario, std::uint64_t seed, int rep
                     {"numGpuBlocksEstimated", e.blocks_estimated}};
       };
       server["engine"] = "vllm";
+      server["tensorParallelSize"] = llm->tensor_parallel;
       for (const auto& [product, e] : llm->All()) {
         if (product.empty()) {
           server.update(entry(*e));

@@ -3800,7 +3800,8 @@ TEST(Cli, ATrafficChangeOnTheTimelineSwitchesTheArrivals) {
   EXPECT_EQ(changed.at("default/app"), (std::vector<double>{300}));
 }
 
-// scenarios/llm-chat.yaml: the same requests on 2 to 6 H100s. The arrivals
+// scenarios/llm-chat.yaml: the same requests on 2 to 6 H100s (and 4 split in
+// pairs). The arrivals
 // are counted here from the trace itself (speedup 8, a loop of its 600
 // requests every span plus a mean gap, from 5 minutes); 2 GPUs miss both
 // objectives, 3 meet them (its answer), and more GPUs never raise TTFT.
@@ -3849,6 +3850,20 @@ TEST(Cli, TheLlmChatScenarioAnswersHowManyGpus) {
     EXPECT_LE(ttft, previous_ttft);
     previous_ttft = ttft;
   }
+  // 4 GPUs as 2 replicas split over 2 each: on each GPU, half the weights
+  // and 4 of the 8 KV heads (1 MiB a block); its profile is an estimate.
+  const auto summary = nlohmann::json::parse(ReadFile(out / "tp2-x2/summary.json"));
+  const auto& server = summary["modelServers"]["chat/llama"];
+  EXPECT_EQ(server["tensorParallelSize"], 2);
+  EXPECT_EQ(server["estimate"], true);
+  EXPECT_EQ(server["numGpuBlocks"],
+            static_cast<std::int64_t>(
+                (std::ceil(79.1787109375 * 1073741824.0 * 0.92) - 8029995008.0 - 4 * 1073741824.0) /
+                (16 * 65536.0)));
+  const auto& m = summary["services"]["chat/llama"]["metrics"];
+  EXPECT_EQ(m["ready_replicas_final"], 2);
+  EXPECT_LT(m["ttft_p99_s"].get<double>(), 1.0);
+  EXPECT_LT(m["tpot_p99_s"].get<double>(), 0.050);
 }
 
 }  // namespace
