@@ -101,6 +101,18 @@ const ServiceColumn kServiceColumns[] = {
      [](const ServiceSample& s) {
        return Ratio(s.pods.kv_usage, 1.0 * s.data_plane.Pods(s.route));
      }},
+    // An LLM service's time to first token and per output token, of the
+    // requests whose first (or last) token came in the interval.
+    {"ttft_p99_s",
+     [](const ServiceSample& s) {
+       const LlmStats* llm = s.data_plane.llm_stats();
+       return llm ? llm->IntervalQuantile(s.route, false, 0.99) : kNaN;
+     }},
+    {"tpot_p99_s",
+     [](const ServiceSample& s) {
+       const LlmStats* llm = s.data_plane.llm_stats();
+       return llm ? llm->IntervalQuantile(s.route, true, 0.99) : kNaN;
+     }},
 };
 
 }  // namespace

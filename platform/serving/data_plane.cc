@@ -229,7 +229,9 @@ void DataPlane::Admit(const Pod& pod) {
                                                    pod.spec.requests.gpus, warmup_, errors));
   if (config.llm) {
     // On a GPU the server has no entry for, it refuses requests (not loaded).
-    if (const LlmOnGpu* gpu = config.llm->On(product)) servers_.back()->ServeLlm(*gpu, *llm_stats_);
+    if (const LlmOnGpu* gpu = config.llm->On(product)) {
+      servers_.back()->ServeLlm(*gpu, *llm_stats_, scrapes_);
+    }
   }
   if (config.queue_proxy) {
     queue_proxy_storage_.push_back(std::make_unique<QueueProxy>(engine_, table_, *servers_.back(),
@@ -380,7 +382,8 @@ std::optional<DataPlane::PodScrape> DataPlane::Scrape(std::uint32_t pod) const {
     return std::nullopt;
   }
   return PodScrape{&pod_labels_[pod], static_cast<double>(pod_stats_.completed_all(pod)),
-                   static_cast<double>(pod_stats_.failed_all(pod)), pod_stats_.histogram(pod)};
+                   static_cast<double>(pod_stats_.failed_all(pod)), pod_stats_.histogram(pod),
+                   servers_[pod]->VllmMetrics()};
 }
 
 void DataPlane::SetCanaryWeight(const std::string& stable_service, int weight) {

@@ -99,10 +99,13 @@ class DataPlane : public ContainerRuntime {
   const std::string& service_key(std::size_t i) const { return routes_[i].service_key; }
   sim::Time slo_latency(std::size_t i) const { return routes_[i].slo_latency; }
   const ServiceMetrics& metrics(std::size_t i) const { return stats_.metrics(i); }
-  void ResetInterval(std::size_t i) { stats_.ResetInterval(i); }
+  void ResetInterval(std::size_t i) {
+    stats_.ResetInterval(i);
+    if (llm_stats_) llm_stats_->ResetInterval(i);
+  }
   void FoldIntervals() {
     stats_.FoldIntervals();
-    if (llm_stats_) llm_stats_->FoldRuns();
+    if (llm_stats_) llm_stats_->Fold();
   }
   // Route `i`'s LLM requests (token by token), or null if no model server
   // is an LLM server.
@@ -122,6 +125,7 @@ class DataPlane : public ContainerRuntime {
     const Labels* labels;  // the pod's, with namespace and pod
     double completed = 0, failed = 0;
     PodStats::Histogram latency;
+    const LlmPodMetrics* vllm = nullptr;  // an LLM server's, its gauges as of now
   };
   void EnableScrapes();
   std::optional<PodScrape> Scrape(std::uint32_t pod) const;

@@ -18,9 +18,34 @@ void LlmStats::Flush(std::size_t client) {
   run.count = 0;
 }
 
+void LlmStats::ResetInterval(std::size_t client) {
+  LlmMetrics& m = metrics_[client];
+  m.ttft_s.Merge(m.interval_ttft_s);
+  m.tpot_s.Merge(m.interval_tpot_s);
+  m.interval_ttft_s.Clear();
+  m.interval_tpot_s.Clear();
+  m.interval_warmup_ttft_s.Clear();
+  m.interval_warmup_tpot_s.Clear();
+}
+
+double LlmStats::IntervalQuantile(std::size_t client, bool tpot, double q) const {
+  const LlmMetrics& m = metrics_[client];
+  const sim::QuantileSketch& measured = tpot ? m.interval_tpot_s : m.interval_ttft_s;
+  const sim::QuantileSketch& warmup = tpot ? m.interval_warmup_tpot_s : m.interval_warmup_ttft_s;
+  if (warmup.count() == 0) return measured.Quantile(q);
+  sim::QuantileSketch both = measured;
+  both.Merge(warmup);
+  return both.Quantile(q);
+}
+
 void LlmStats::Finished(const Request& r, const LlmTokens& t, sim::Time now) {
-  if (!r.measured) return;
   LlmMetrics& m = metrics_[r.client];
+  if (!r.measured) {
+    if (t.output > 1) {
+      m.interval_warmup_tpot_s.Add(sim::ToSeconds(now - t.first_token) / (t.output - 1));
+    }
+    return;
+  }
   ++m.completed;
   m.output_tokens += static_cast<std::uint64_t>(t.output);
   m.prompt_tokens += static_cast<std::uint64_t>(t.prompt);
@@ -30,7 +55,7 @@ void LlmStats::Finished(const Request& r, const LlmTokens& t, sim::Time now) {
   const sim::Time decode = now - t.first_token;  // the tokens after the first
   if (t.output > 1) {
     const double tpot = sim::ToSeconds(decode) / (t.output - 1);
-    m.tpot_s.Add(tpot);
+    m.interval_tpot_s.Add(tpot);
     m.tpot_sum_s += tpot;
   }
   const LlmObjectives& o = objectives_[r.client];

@@ -25,7 +25,13 @@ struct LlmObjectives {
 struct LlmMetrics {
   sim::QuantileSketch ttft_s = sim::QuantileSketch();
   sim::QuantileSketch itl_s = sim::QuantileSketch();
-  sim::QuantileSketch tpot_s = sim::QuantileSketch();    // requests with 2 tokens or more
+  sim::QuantileSketch tpot_s = sim::QuantileSketch();  // requests with 2 tokens or more
+  // Since the last time-series sample, folded into the above at each: of
+  // measured requests, and of warm-up ones (for the samples alone).
+  sim::QuantileSketch interval_ttft_s = sim::QuantileSketch();
+  sim::QuantileSketch interval_tpot_s = sim::QuantileSketch();
+  sim::QuantileSketch interval_warmup_ttft_s = sim::QuantileSketch();
+  sim::QuantileSketch interval_warmup_tpot_s = sim::QuantileSketch();
   double ttft_sum_s = 0, itl_sum_s = 0, tpot_sum_s = 0;  // for the means
   std::uint64_t completed = 0;      // requests completed (as their last token came)
   std::uint64_t output_tokens = 0;  // of those
@@ -45,9 +51,12 @@ class LlmStats {
   }
 
   void FirstToken(const Request& r, sim::Time ttft) {
-    if (!r.measured) return;
     LlmMetrics& m = metrics_[r.client];
-    m.ttft_s.Add(sim::ToSeconds(ttft));
+    if (!r.measured) {
+      m.interval_warmup_ttft_s.Add(sim::ToSeconds(ttft));
+      return;
+    }
+    m.interval_ttft_s.Add(sim::ToSeconds(ttft));
     m.ttft_sum_s += sim::ToSeconds(ttft);
   }
   // A token after the first, `gap` after the request's previous one. The
@@ -70,11 +79,20 @@ class LlmStats {
   void Refused(const Request& r) {
     if (r.measured) ++metrics_[r.client].refused;
   }
-  // Adds the gaps counted and not yet added (before the metrics are read).
-  void FoldRuns() {
-    for (std::size_t i = 0; i < runs_.size(); ++i)
+  // Adds the gaps counted and not yet added, and the last interval's
+  // times (before the metrics are read).
+  void Fold() {
+    for (std::size_t i = 0; i < runs_.size(); ++i) {
       Flush(i);
+      ResetInterval(i);
+    }
   }
+  // A time-series sample was taken: client's interval starts again.
+  void ResetInterval(std::size_t client);
+  // A quantile of the TTFT or TPOT (`tpot`) of requests whose first token
+  // (TTFT) or last (TPOT) came in the interval, warm-up included; NaN if
+  // none.
+  double IntervalQuantile(std::size_t client, bool tpot, double q) const;
 
  private:
   struct Run {

@@ -464,7 +464,8 @@ PodMetrics ModelServer::Metrics() const {
 
 // The LLM engine in place of the queue and batcher.
 
-void ModelServer::ServeLlm(const LlmOnGpu& gpu, LlmStats& stats) {
+void ModelServer::ServeLlm(const LlmOnGpu& gpu, LlmStats& stats, bool exposes_metrics) {
+  if (exposes_metrics) vllm_metrics_ = std::make_unique<LlmPodMetrics>();
   llm::SchedulerConfig scheduler = config_.llm->scheduler;
   scheduler.num_gpu_blocks = gpu.num_gpu_blocks;
   const models::StepTimeModel* model = gpu.step_time.get();
@@ -478,7 +479,8 @@ void ModelServer::ServeLlm(const LlmOnGpu& gpu, LlmStats& stats) {
 void ModelServer::AcceptLlm(RequestId id, sim::Time now) {
   Request& r = table_[id];
   r.pod = pod_;
-  const LlmTokens& t = table_.tokens(id);
+  LlmTokens& t = table_.tokens(id);
+  t.accepted = now;
   if (config_.max_queue_length > 0 &&
       llm_->scheduler().waiting() >= static_cast<std::size_t>(config_.max_queue_length)) {
     table_.End(id, Outcome::kQueueFull, now);
@@ -515,19 +517,37 @@ void ModelServer::OnFirstToken(std::uint64_t request, sim::Time now) {
   Request* r = HeldLlm(request);
   if (r == nullptr) return;
   r->executing = true;
-  table_.tokens(RequestRef::Unpack(request).id).first_token = now;
+  LlmTokens& t = table_.tokens(RequestRef::Unpack(request).id);
+  t.first_token = now;
   llm_stats_->FirstToken(*r, now - r->arrival);
+  if (LlmPodMetrics* m = vllm_metrics_.get()) {
+    m->ttft.Observe(sim::ToSeconds(now - t.accepted), LlmPodMetrics::kTtftBounds);
+    m->prompt_tokens += t.prompt;
+    ++m->generation_tokens;
+  }
 }
 
 void ModelServer::OnToken(std::uint64_t request, sim::Time gap, sim::Time) {
-  if (const Request* r = HeldLlm(request)) llm_stats_->Token(*r, gap);
+  const Request* r = HeldLlm(request);
+  if (r == nullptr) return;
+  llm_stats_->Token(*r, gap);
+  if (LlmPodMetrics* m = vllm_metrics_.get()) {
+    m->itl.Observe(sim::ToSeconds(gap), LlmPodMetrics::kTokenBounds);
+    ++m->generation_tokens;
+  }
 }
 
 void ModelServer::OnFinished(std::uint64_t request, sim::Time now) {
   --outstanding_;  // held here until now, withdrawn unnoticed or not
   if (Request* r = HeldLlm(request)) {
     const RequestId id = RequestRef::Unpack(request).id;
-    llm_stats_->Finished(*r, table_.tokens(id), now);
+    const LlmTokens& t = table_.tokens(id);
+    llm_stats_->Finished(*r, t, now);
+    if (LlmPodMetrics* m = vllm_metrics_.get()) {
+      m->e2e.Observe(sim::ToSeconds(now - t.accepted), LlmPodMetrics::kRequestBounds);
+      const double tpot = t.output > 1 ? sim::ToSeconds(now - t.first_token) / (t.output - 1) : 0.0;
+      m->tpot.Observe(tpot, LlmPodMetrics::kTokenBounds);
+    }
     // A bad release answers some of what it runs with an error.
     const bool failed = errors_ != nullptr && errors_->Uniform() < config_.error_rate;
     table_.End(id, failed ? Outcome::kFailed : Outcome::kCompleted, now);
@@ -537,6 +557,7 @@ void ModelServer::OnFinished(std::uint64_t request, sim::Time now) {
 
 void ModelServer::OnPreempted(std::uint64_t request, sim::Time) {
   ++llm_preemptions_;
+  if (vllm_metrics_) ++vllm_metrics_->preemptions;
   if (const Request* r = HeldLlm(request)) llm_stats_->Preempted(*r);
 }
 
@@ -552,6 +573,14 @@ void ModelServer::OnStepStart(const models::StepShape& shape, sim::Time now) {
 
 void ModelServer::OnIdle(sim::Time) {
   SetRunning(0);
+}
+
+const LlmPodMetrics* ModelServer::VllmMetrics() {
+  if (!vllm_metrics_) return nullptr;
+  vllm_metrics_->waiting = static_cast<double>(llm_->scheduler().waiting());
+  vllm_metrics_->running = static_cast<double>(llm_->scheduler().running());
+  vllm_metrics_->kv_usage = llm_->scheduler().kv_usage();
+  return vllm_metrics_.get();
 }
 
 bool ModelServer::Gauges(LlmGauges& out) const {

@@ -38,6 +38,7 @@
 #include "platform/ring_queue.h"
 #include "platform/serving/config.h"
 #include "platform/serving/llm_engine.h"
+#include "platform/serving/llm_pod_metrics.h"
 #include "platform/serving/llm_stats.h"
 #include "platform/serving/request.h"
 #include "sim/engine.h"
@@ -172,8 +173,12 @@ class ModelServer : public sim::EventHandler, public Hop, private llm::Engine::O
   bool Gauges(LlmGauges& out) const override;
 
   // Serves as an LLM replica on that GPU (config.llm), telling `stats` of
-  // its requests' tokens. Call once, at admission.
-  void ServeLlm(const LlmOnGpu& gpu, LlmStats& stats);
+  // its requests' tokens, and keeping vLLM's metrics if `exposes_metrics`.
+  // Call once, at admission.
+  void ServeLlm(const LlmOnGpu& gpu, LlmStats& stats, bool exposes_metrics);
+  // An LLM server's metrics under vLLM's names, its gauges as they are now
+  // (null: not an LLM server, or not kept).
+  const LlmPodMetrics* VllmMetrics();
 
   PodMetrics Metrics() const;
   // CPU model: the server process uses cpu_base while its containers run,
@@ -299,6 +304,7 @@ class ModelServer : public sim::EventHandler, public Hop, private llm::Engine::O
   // An LLM server's engine and where it tells of tokens (null: batches).
   std::unique_ptr<llm::Engine> llm_;
   LlmStats* llm_stats_ = nullptr;
+  std::unique_ptr<LlmPodMetrics> vllm_metrics_;
   std::uint64_t llm_preemptions_ = 0;
   // Of the engine's schedulers before its last restart (a crash empties it).
   std::uint64_t llm_hit_tokens_ = 0, llm_query_tokens_ = 0;

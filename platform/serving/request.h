@@ -60,6 +60,7 @@ struct Request {
 // requests stay the size they are).
 struct LlmTokens {
   std::int32_t prompt = 0, output = 0;  // 0: not given
+  sim::Time accepted = sim::kNever;     // reached its server (vLLM's arrival_time)
   sim::Time first_token = sim::kNever;
   // The chained ids of the prompt's shared chunks (llm::PromptPrefix),
   // borrowed from the traffic; 0 chunks: none shared.

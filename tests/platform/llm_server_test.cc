@@ -34,9 +34,10 @@ struct Options {
   std::string manifests;  // more manifests (list entries)
   std::string arrivals = "{kind: trace, format: mooncake, file: trace.jsonl, startAt: 300s}";
   std::string duration = "400s";
-  std::string more_traffic;  // more traffic entries
-  std::string trace2;        // trace2.jsonl
-  int gpus = 1;              // per node and per pod
+  std::string more_traffic;     // more traffic entries
+  std::string trace2;           // trace2.jsonl
+  int gpus = 1;                 // per node and per pod
+  std::string sample_interval;  // spec.sampleInterval, if given
 };
 
 // A request `ms` after the first (the replay starts at 300 s).
@@ -52,6 +53,8 @@ struct Result {
   std::map<std::string, double> m;
   std::vector<ClusterEvent> events;
   std::vector<std::map<std::string, double>> all;  // every Service's, in traffic order
+  // The time series of the first Service: each sample's time and columns.
+  std::vector<std::pair<double, std::map<std::string, double>>> series;
   bool loaded = false;
   std::string errors;
 };
@@ -61,16 +64,19 @@ Result RunLlm(const Options& o) {
   dir.Write("trace.jsonl", o.trace);
   dir.Write("trace2.jsonl", o.trace2.empty() ? o.trace : o.trace2);
   dir.Write("flat.json", o.profile);
-  const auto path = dir.Write("s.yaml", R"(apiVersion: platsim.dev/v1alpha1
+  const auto path = dir.Write(
+      "s.yaml", R"(apiVersion: platsim.dev/v1alpha1
 kind: Scenario
 metadata: {name: t}
 spec:
-  duration: )" + o.duration + R"(
+  duration: )" + o.duration +
+                    (o.sample_interval.empty() ? "" : "\n  sampleInterval: " + o.sample_interval) +
+                    R"(
   nodePools:
   - name: pool
     count: 4
     allocatable: {cpu: "16", memory: 64Gi, nvidia.com/gpu: ")" +
-                                            std::to_string(o.gpus) + R"("}
+                    std::to_string(o.gpus) + R"("}
   manifests:
   - inline:
       apiVersion: apps/v1
@@ -86,7 +92,7 @@ spec:
             - name: server
               image: m:1
               resources: {limits: {nvidia.com/gpu: ")" +
-                                            std::to_string(o.gpus) + R"("}}
+                    std::to_string(o.gpus) + R"("}}
               readinessProbe: {periodSeconds: 1}
   - inline:
       apiVersion: v1
@@ -97,13 +103,14 @@ spec:
   modelServers:
   - deployment: m
     engine: vllm
-    vllm: )" + o.vllm + (o.server.empty() ? "" : "\n    " + o.server) +
-                                            R"(
+    vllm: )" + o.vllm +
+                    (o.server.empty() ? "" : "\n    " + o.server) +
+                    R"(
     serviceTime: {kind: profile, file: flat.json}
   traffic:
   - service: m
-    arrivals: )" + o.arrivals + (o.client.empty() ? "" : "\n    " + o.client) +
-                                            "\n" + o.more_traffic);
+    arrivals: )" + o.arrivals +
+                    (o.client.empty() ? "" : "\n    " + o.client) + "\n" + o.more_traffic);
   input::Diagnostics diags;
   const auto scenario = LoadScenario(path.string(), diags);
   Result r;
@@ -111,8 +118,22 @@ spec:
     if (d.severity == input::Severity::kError) r.errors += input::Format(d) + "\n";
   }
   if (!scenario) return r;
+  // Keeps the rows of the first Service's series.
+  struct Rows : sim::RowSink {
+    std::vector<std::string> columns;
+    std::vector<std::pair<double, std::map<std::string, double>>>* out;
+    void Header(std::span<const std::string> c) override { columns.assign(c.begin(), c.end()); }
+    void Row(sim::Time t, const std::string& series, std::span<const double> v) override {
+      if (series != "default/m") return;
+      std::map<std::string, double> row;
+      for (std::size_t i = 0; i < v.size(); ++i)
+        row[columns[i]] = v[i];
+      out->emplace_back(sim::ToSeconds(t), std::move(row));
+    }
+  } rows;
+  rows.out = &r.series;
   EventListSink events;
-  Simulation sim(*scenario, scenario->seed, events, nullptr);
+  Simulation sim(*scenario, scenario->seed, events, &rows);
   const RunResult run = sim.Run();
   r.m = run.services.at(0).metrics;
   for (const auto& service : run.services)
@@ -342,6 +363,168 @@ TEST(LlmServer, ASplitNeedsAProfileOfThatSplitAndPodsWithThatManyGpus) {
   o.vllm = "{numGpuBlocks: 1000, tensorParallelSize: 0}";
   r = RunLlm(o);
   EXPECT_NE(r.errors.find("tensorParallelSize"), std::string::npos) << r.errors;
+}
+
+// What an Argo analysis reads of vLLM's metrics through Prometheus: each
+// metric of the template named after its query, and the value it measured.
+std::map<std::string, std::string> MeasuredThroughPrometheus(
+    const std::vector<std::pair<std::string, std::string>>& queries) {
+  platsim::testing::TempDir dir;
+  dir.Write("flat.json", kFlatProfile);
+  // Two requests of 100 prompt tokens and 3 output tokens, 1 s apart, each
+  // alone on the server: a 10 ms prefill step makes the first token, two
+  // 10 ms decode steps the others.
+  dir.Write("trace.jsonl", Line(0, 100, 3) + Line(1000, 100, 3));
+  std::string metrics;
+  for (const auto& [name, query] : queries) {
+    metrics += "        - name: " + name + "\n          successCondition: 'true'\n" +
+               "          provider: {prometheus: {query: '" + query + "'}}\n";
+  }
+  // The Rollout, and its release at 300 s (whose analysis step measures).
+  for (const int v : {1, 2}) {
+    dir.Write("r" + std::to_string(v) + ".yaml", R"(apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: r}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: r}}
+  template:
+    metadata: {labels: {app: r}}
+    spec:
+      containers:
+      - name: server
+        image: r:)" + std::to_string(v) + R"(
+        resources: {limits: {nvidia.com/gpu: "1"}}
+  strategy:
+    canary:
+      steps:
+      - analysis: {templates: [{templateName: t}]}
+)");
+  }
+  const auto path = dir.Write("s.yaml", R"(apiVersion: platsim.dev/v1alpha1
+kind: Scenario
+metadata: {name: t}
+spec:
+  duration: 400s
+  prometheus: {scrapeInterval: 15s}
+  nodePools:
+  - name: pool
+    count: 2
+    allocatable: {cpu: "16", memory: 64Gi, nvidia.com/gpu: "1"}
+  manifests:
+  - file: r1.yaml
+  - inline:
+      apiVersion: argoproj.io/v1alpha1
+      kind: AnalysisTemplate
+      metadata: {name: t}
+      spec:
+        metrics:
+)" + metrics + R"(  - inline:
+      apiVersion: v1
+      kind: Service
+      metadata: {name: r}
+      spec: {selector: {app: r}}
+  modelServers:
+  - rollout: r
+    engine: vllm
+    vllm: {numGpuBlocks: 1000}
+    serviceTime: {kind: profile, file: flat.json}
+  timeline:
+  - {at: 300s, apply: {file: r2.yaml}}
+  traffic:
+  - service: r
+    arrivals: {kind: trace, format: mooncake, file: trace.jsonl, startAt: 100s}
+)");
+  input::Diagnostics diags;
+  const auto scenario = LoadScenario(path.string(), diags);
+  std::map<std::string, std::string> out;
+  for (const auto& d : diags.all()) {
+    if (d.severity == input::Severity::kError) out["error"] += input::Format(d) + "\n";
+  }
+  if (!scenario) return out;
+  EventListSink events;
+  Simulation sim(*scenario, scenario->seed, events, nullptr);
+  sim.Run();
+  for (const ClusterEvent& e : events.events) {
+    if (e.reason != "MetricSuccessful" && e.reason != "MetricError") continue;
+    const std::string name = e.message.substr(e.message.find('\'') + 1);
+    for (const auto& [k, v] : e.fields) {
+      if (k == "value") out[name.substr(0, name.find('\''))] = v;
+    }
+  }
+  return out;
+}
+
+TEST(LlmServer, PrometheusScrapesVllmsHistogramsAndCounters) {
+  const auto got = MeasuredThroughPrometheus({
+      {"generated", "scalar(sum(vllm:generation_tokens_total))"},
+      {"prompt", "scalar(sum(vllm:prompt_tokens_total))"},
+      {"ttft_count", "scalar(sum(vllm:time_to_first_token_seconds_count))"},
+      {"ttft_sum", "scalar(sum(vllm:time_to_first_token_seconds_sum))"},
+      // 10 ms each: above the 5 ms bound, within 20 ms; +Inf holds all.
+      {"ttft_le_5ms", "scalar(sum(vllm:time_to_first_token_seconds_bucket{le=\"0.005\"}))"},
+      {"ttft_le_20ms", "scalar(sum(vllm:time_to_first_token_seconds_bucket{le=\"0.02\"}))"},
+      {"ttft_inf", "scalar(sum(vllm:time_to_first_token_seconds_bucket{le=\"+Inf\"}))"},
+      {"itl_count", "scalar(sum(vllm:inter_token_latency_seconds_count))"},
+      {"itl_sum", "scalar(sum(vllm:inter_token_latency_seconds_sum))"},
+      {"tpot_sum", "scalar(sum(vllm:request_time_per_output_token_seconds_sum))"},
+      {"e2e_sum", "scalar(sum(vllm:e2e_request_latency_seconds_sum))"},
+      {"e2e_le_300ms", "scalar(sum(vllm:e2e_request_latency_seconds_bucket{le=\"0.3\"}))"},
+      // Bounds written as vLLM's Python client writes them.
+      {"e2e_le_1s", "scalar(sum(vllm:e2e_request_latency_seconds_bucket{le=\"1.0\"}))"},
+      {"waiting", "scalar(sum(vllm:num_requests_waiting))"},
+      {"preempted", "scalar(sum(vllm:num_preemptions_total))"},
+  });
+  ASSERT_EQ(got.count("error"), 0u) << got.at("error");
+  auto value = [&](const std::string& name) {
+    const auto it = got.find(name);
+    EXPECT_NE(it, got.end()) << name;
+    return it == got.end() ? -1.0 : std::stod(it->second);
+  };
+  EXPECT_EQ(value("generated"), 6);  // 3 tokens, twice
+  EXPECT_EQ(value("prompt"), 200);
+  EXPECT_EQ(value("ttft_count"), 2);
+  EXPECT_NEAR(value("ttft_sum"), 0.02, 1e-9);
+  EXPECT_EQ(value("ttft_le_5ms"), 0);
+  EXPECT_EQ(value("ttft_le_20ms"), 2);
+  EXPECT_EQ(value("ttft_inf"), 2);
+  EXPECT_EQ(value("itl_count"), 4);  // the 2 tokens after each first
+  EXPECT_NEAR(value("itl_sum"), 0.04, 1e-9);
+  EXPECT_NEAR(value("tpot_sum"), 2 * 0.01, 1e-9);  // (30 - 10 ms) / 2 tokens, twice
+  EXPECT_NEAR(value("e2e_sum"), 2 * 0.03, 1e-9);
+  EXPECT_EQ(value("e2e_le_300ms"), 2);
+  EXPECT_EQ(value("e2e_le_1s"), 2);
+  EXPECT_EQ(value("waiting"), 0);
+  EXPECT_EQ(value("preempted"), 0);
+}
+
+TEST(LlmServer, TheTimeSeriesHasEachIntervalsTtftAndTpot) {
+  // Samples every 10 s. A at 300 s and B at 305 s come alone (TTFT 10 ms);
+  // A's 3 tokens take 10 ms each. B's 1000 run until about 315 s. C comes
+  // at 312.005 s, mid-step: it joins the next (at 312.010) as a mixed step
+  // of 20 ms, so its TTFT is 25 ms, and its 2 later tokens 10 ms each.
+  Options o;
+  o.sample_interval = "10s";
+  o.trace = Line(0, 100, 3) + Line(5000, 100, 1000) + Line(12005, 100, 3);
+  const Result r = RunLlm(o);
+  ASSERT_TRUE(r.loaded) << r.errors;
+  std::map<double, std::map<std::string, double>> at;
+  for (const auto& [t, row] : r.series)
+    at[t] = row;
+  ASSERT_TRUE(at.count(310) && at.count(320) && at.count(330));
+  EXPECT_NEAR(at[310]["ttft_p99_s"], 0.010, 0.010 * kTol);  // A's and B's
+  EXPECT_NEAR(at[310]["tpot_p99_s"], 0.010, 0.010 * kTol);  // A's
+  EXPECT_NEAR(at[320]["ttft_p99_s"], 0.025, 0.025 * kTol);  // C's alone
+  // C's 10 ms, and B's: 999 tokens in 999 steps of 10 ms and one of 20.
+  EXPECT_NEAR(at[320]["tpot_p99_s"], 0.010, 0.01001 * kTol);
+  EXPECT_GE(at[320]["tpot_p99_s"], 0.010 * (1 - kTol));
+  EXPECT_TRUE(std::isnan(at[330]["ttft_p99_s"]));  // nothing came
+  EXPECT_TRUE(std::isnan(at[330]["tpot_p99_s"]));
+  EXPECT_TRUE(std::isnan(at[300]["ttft_p99_s"]));
+  // The whole run's, every interval folded in.
+  EXPECT_NEAR(r.m.at("ttft_mean_s"), (0.010 + 0.010 + 0.025) / 3, 1e-9);
+  EXPECT_NEAR(r.m.at("ttft_p50_s"), 0.010, 0.010 * kTol);
+  EXPECT_EQ(r.m.at("completed"), 3);
 }
 
 TEST(LlmServer, BadVllmSettingsAreErrorsWithTheirField) {
