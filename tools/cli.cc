@@ -34,6 +34,8 @@
 #include "sim/recorder.h"
 #include "tools/output.h"
 #include "tools/output_files.h"
+#include "tools/run.h"
+#include "tools/sweep.h"
 
 namespace platsim::tools {
 namespace {
@@ -73,18 +75,6 @@ std::uint64_t DefaultMemoryBudgetBytes() {
   return std::min(kDefault,
                   static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page_size) / 4);
 }
-
-struct RunFlags {
-  std::string scenario;
-  std::string out_dir = "out";
-  bool force = false;
-  std::optional<std::string> max_memory;
-  std::optional<std::string> seed;
-  int replications = 1;
-  std::optional<std::string> duration;
-  std::vector<std::string> designs;
-  bool quiet = false;
-};
 
 // The seed as the scenario's spec.seed takes it: a decimal integer from 0 to
 // INT64_MAX. Anything else is reported, never clamped.
@@ -678,6 +668,10 @@ int MeasureProfile(const ProfileFlags& f, std::ostream& out, std::ostream& err) 
 
 }  // namespace
 
+int RunCommand(const RunFlags& flags, const CliContext& ctx, std::ostream& out, std::ostream& err) {
+  return Run(flags, ctx, out, err);
+}
+
 int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
            const CliContext& ctx) {
   CLI::App app{kDescription, "platsim"};
@@ -720,6 +714,56 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   CLI::App* validate =
       app.add_subcommand("validate", "Check a scenario and its manifests without running it");
   validate->add_option("SCENARIO", validate_path, "Scenario file (YAML or JSON)")->required();
+
+  SweepFlags sweep_flags;
+  CLI::App* sweep = app.add_subcommand(
+      "sweep", "Run a scenario at every point of a grid of parameter values (a sweep file)");
+  sweep->add_option("SWEEP", sweep_flags.file, "Sweep file (YAML): the scenario and parameters")
+      ->required();
+  sweep
+      ->add_option("--out", sweep_flags.out_dir,
+                   "Output folder: sweep.json, points/ (one run folder per point), results.csv, "
+                   "points.csv, results.json")
+      ->capture_default_str();
+  sweep->add_option("-j,--jobs", sweep_flags.jobs, "Points run at once, each in its own process")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  sweep->add_option("--shard", sweep_flags.shard,
+                    "Run only every n-th point from the i-th (i/n, 0 <= i < n), for platsim merge "
+                    "to put together");
+  sweep->add_flag("--quiet", sweep_flags.quiet, "No progress line and no closing message");
+  sweep->add_flag("--force", sweep_flags.force,
+                  "Write into a folder that holds files other than an earlier sweep's");
+  sweep->footer(
+      "A sweep file names a scenario and either parameters (a grid: each a path into the\n"
+      "scenario and its values or range) or points (a list of path: value maps):\n"
+      "\n"
+      "  apiVersion: platsim.dev/v1alpha1\n"
+      "  kind: Sweep\n"
+      "  metadata: {name: gpus}\n"
+      "  spec:\n"
+      "    scenario: llm-chat.yaml\n"
+      "    replications: 3\n"
+      "    parameters:\n"
+      "    - {path: 'spec.nodePools[h100].count', values: [2, 3, 4]}\n"
+      "    - {name: seqs, path: 'spec.modelServers[deployment=llama].vllm.maxNumSeqs',\n"
+      "       range: {from: 64, to: 256, step: 64}}\n"
+      "\n"
+      "Paths: dotted keys with selectors [N] (index), [NAME] (by name), [field=value],\n"
+      "[\"dotted.key\"], and on spec.manifests [Kind/name]; `design` picks a design. Every\n"
+      "point runs on the same seeds (common random numbers). Exit status: 0 ok, 1 a point\n"
+      "failed, 2 bad input.\n");
+
+  std::string merge_out = "out";
+  std::vector<std::string> merge_shards;
+  bool merge_force = false;
+  CLI::App* merge =
+      app.add_subcommand("merge", "Put the shards of a sweep (platsim sweep --shard i/n) together");
+  merge->add_option("SHARD", merge_shards, "The shards' output folders, all n of them")->required();
+  merge->add_option("--out", merge_out, "Output folder, as one platsim sweep would write it")
+      ->capture_default_str();
+  merge->add_flag("--force", merge_force,
+                  "Write into a folder that holds files other than an earlier sweep's");
 
   std::string check_path;
   bool estimate = false;
@@ -790,7 +834,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
       std::none_of(commands.begin(), commands.end(),
                    [&](const CLI::App* c) { return c->get_name() == args[1]; })) {
     err << "platsim: unknown command '" << args[1]
-        << "' (expected run, validate or profile; see platsim --help)\n";
+        << "' (expected run, validate, sweep, merge or profile; see platsim --help)\n";
     return kExitBadInput;
   }
   std::vector<const char*> argv;
@@ -805,6 +849,8 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   try {
     if (*run) return Run(run_flags, ctx, out, err);
     if (*validate) return Validate(validate_path, out, err);
+    if (*sweep) return SweepCommand(sweep_flags, ctx, out, err);
+    if (*merge) return MergeCommand(merge_out, merge_shards, merge_force, out, err);
     if (*profile) {
       const ProfileFlags& f = profile_flags;
       if (!check_path.empty()) return CheckProfile(check_path, out, err);

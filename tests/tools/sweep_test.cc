@@ -1,0 +1,307 @@
+// platsim sweep and merge: a small scenario swept over a model server's
+// batch size and a Deployment's replicas (in a manifest file), its tables
+// checked against the points' own summaries and statistics worked out here.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/testing/temp_dir.h"
+#include "tools/cli.h"
+
+namespace platsim::tools {
+namespace {
+
+using platsim::testing::TempDir;
+
+struct CliResult {
+  int code;
+  std::string out, err;
+};
+
+CliResult Cli(std::vector<std::string> args) {
+  args.insert(args.begin(), "platsim");
+  std::ostringstream out, err;
+  const int code = RunCli(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+std::string ReadFile(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Rows of a CSV without quoted cells, by column name.
+std::vector<std::map<std::string, std::string>> ReadCsv(const std::filesystem::path& p) {
+  std::istringstream in(ReadFile(p));
+  std::string line;
+  std::getline(in, line);
+  std::vector<std::string> names;
+  std::stringstream header(line);
+  for (std::string cell; std::getline(header, cell, ',');)
+    names.push_back(cell);
+  std::vector<std::map<std::string, std::string>> rows;
+  while (std::getline(in, line)) {
+    std::stringstream cells(line);
+    std::map<std::string, std::string> row;
+    std::size_t i = 0;
+    for (std::string cell; std::getline(cells, cell, ','); ++i)
+      row[names.at(i)] = cell;
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+// A pool of 4 GPU nodes, one Deployment and Service (in app.yaml), Poisson
+// traffic at 40/s and exponential service times: every replication is
+// random, so replications differ.
+void WriteScenario(const TempDir& dir, const std::string& designs = "") {
+  dir.Write("s/app.yaml", R"(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      containers:
+      - {name: s, image: "app:1", resources: {limits: {nvidia.com/gpu: "1"}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: app}
+spec: {selector: {app: app}}
+)");
+  dir.Write("s/scenario.yaml", R"(apiVersion: platsim.dev/v1alpha1
+kind: Scenario
+metadata: {name: small}
+spec:
+  seed: 5
+  duration: 4m
+  warmup: 1m
+  nodePools:
+  - name: pool
+    count: 4
+    allocatable: {cpu: "8", memory: 64Gi, nvidia.com/gpu: "1"}
+  manifests:
+  - file: app.yaml
+  modelServers:
+  - deployment: app
+    maxBatchSize: 1
+    serviceTime: {kind: exponential, mean: 20ms}
+  traffic:
+  - service: app
+    arrivals: {kind: poisson, rate: 40}
+)" + designs);
+}
+
+std::filesystem::path WriteSweep(const TempDir& dir, const std::string& parameters,
+                                 int replications = 3) {
+  return dir.Write("sweep.yaml", R"(apiVersion: platsim.dev/v1alpha1
+kind: Sweep
+metadata: {name: batch-and-replicas}
+spec:
+  scenario: s/scenario.yaml
+  replications: )" + std::to_string(replications) +
+                                     R"(
+)" + parameters);
+}
+
+constexpr const char* kGrid = R"(  parameters:
+  - {name: batch, path: 'spec.modelServers[deployment=app].maxBatchSize', values: [1, 4]}
+  - {name: replicas, path: 'spec.manifests[Deployment/app].spec.replicas',
+     range: {from: 1, to: 2, step: 1}}
+)";
+
+TEST(Sweep, EveryPointRunsOnTheSameSeedsAndTheTablesSayWhatEachGave) {
+  TempDir dir;
+  WriteScenario(dir);
+  const auto sweep = WriteSweep(dir, kGrid);
+  const auto out = dir.path() / "out";
+  const CliResult r = Cli({"sweep", sweep.string(), "--out", out.string()});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  const auto rows = ReadCsv(out / "results.csv");
+  ASSERT_EQ(rows.size(), 12u);  // 2 x 2 points, 3 replications each
+  // The grid, the first parameter varying slowest.
+  const std::vector<std::pair<std::string, std::string>> grid = {
+      {"1", "1"}, {"1", "2"}, {"4", "1"}, {"4", "2"}};
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].at("batch"), grid[i / 3].first) << i;
+    EXPECT_EQ(rows[i].at("replicas"), grid[i / 3].second) << i;
+    EXPECT_EQ(rows[i].at("replication"), std::to_string(i % 3)) << i;
+  }
+  // Common random numbers: each replication's arrivals are the same at
+  // every point, and differ between replications.
+  for (std::size_t i = 3; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].at("default/app.arrived"), rows[i % 3].at("default/app.arrived")) << i;
+    EXPECT_EQ(rows[i].at("seed"), rows[i % 3].at("seed"));
+  }
+  EXPECT_NE(rows[0].at("default/app.arrived"), rows[1].at("default/app.arrived"));
+  // Two replicas hold two GPUs: the point really changed the manifest.
+  EXPECT_NEAR(std::stod(rows[3].at("default/app.gpu_hours_held")),
+              2 * std::stod(rows[0].at("default/app.gpu_hours_held")), 1e-9);
+  // points.csv: each point's mean over its replications and the half-width
+  // of the 95% interval, t(0.975, 2) = 4.3027 times the standard error.
+  const auto points = ReadCsv(out / "points.csv");
+  ASSERT_EQ(points.size(), 4u);
+  for (std::size_t p = 0; p < 4; ++p) {
+    double sum = 0, sq = 0;
+    for (std::size_t k = 0; k < 3; ++k)
+      sum += std::stod(rows[p * 3 + k].at("default/app.latency_p99_s"));
+    const double mean = sum / 3;
+    for (std::size_t k = 0; k < 3; ++k)
+      sq += std::pow(std::stod(rows[p * 3 + k].at("default/app.latency_p99_s")) - mean, 2);
+    EXPECT_NEAR(std::stod(points[p].at("default/app.latency_p99_s")), mean, 1e-12 * mean);
+    EXPECT_NEAR(std::stod(points[p].at("default/app.latency_p99_s.ci95")),
+                4.302653 * std::sqrt(sq / 2) / std::sqrt(3.0), 1e-5 * mean);
+  }
+  // results.json holds the same, with the parameters as numbers.
+  const auto json = nlohmann::json::parse(ReadFile(out / "results.json"));
+  EXPECT_EQ(json["kind"], "SweepResults");
+  EXPECT_EQ(json["points"][3]["values"]["batch"], 4);
+  EXPECT_EQ(json["points"][3]["runs"].size(), 3u);
+  // A point's folder is a run folder that `platsim run` reproduces.
+  const auto again = dir.path() / "again";
+  const CliResult rerun = Cli({"run", (out / "points/p0004/scenario.json").string(), "--out",
+                               again.string(), "--replications", "3", "--quiet"});
+  ASSERT_EQ(rerun.code, kExitOk) << rerun.err;
+  const auto a = nlohmann::json::parse(ReadFile(again / "summary.json"));
+  const auto b = nlohmann::json::parse(ReadFile(out / "points/p0004/summary.json"));
+  EXPECT_EQ(a["services"], b["services"]);
+  EXPECT_EQ(a["runs"][2]["services"], b["runs"][2]["services"]);
+}
+
+TEST(Sweep, InParallelOrInShardsMergedTheTablesAreTheSame) {
+  TempDir dir;
+  WriteScenario(dir);
+  const auto sweep = WriteSweep(dir, kGrid, 2);
+  const auto one = dir.path() / "one", parallel = dir.path() / "parallel",
+             merged = dir.path() / "merged";
+  ASSERT_EQ(Cli({"sweep", sweep.string(), "--out", one.string(), "--quiet"}).code, kExitOk);
+  ASSERT_EQ(Cli({"sweep", sweep.string(), "--out", parallel.string(), "-j", "3", "--quiet"}).code,
+            kExitOk);
+  std::vector<std::string> shards;
+  for (int i = 0; i < 3; ++i) {
+    shards.push_back((dir.path() / ("shard" + std::to_string(i))).string());
+    const CliResult r = Cli({"sweep", sweep.string(), "--out", shards.back(), "--shard",
+                             std::to_string(i) + "/3", "--quiet"});
+    ASSERT_EQ(r.code, kExitOk) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(shards.back()) / "results.csv"));
+  }
+  // Shards in any order.
+  const CliResult m = Cli({"merge", shards[2], shards[0], shards[1], "--out", merged.string()});
+  ASSERT_EQ(m.code, kExitOk) << m.err;
+  for (const char* file : {"results.csv", "points.csv", "results.json", "sweep.json"}) {
+    const std::string expected = ReadFile(one / file);
+    EXPECT_FALSE(expected.empty()) << file;
+    EXPECT_EQ(ReadFile(parallel / file), expected) << file;
+    EXPECT_EQ(ReadFile(merged / file), expected) << file;
+  }
+  // Not all shards, a shard twice, or a shard of another sweep: refused.
+  EXPECT_EQ(Cli({"merge", shards[0], shards[1], "--out", merged.string()}).code, kExitBadInput);
+  EXPECT_EQ(Cli({"merge", shards[0], shards[0], shards[1], "--out", merged.string()}).code,
+            kExitBadInput);
+  const auto other = WriteSweep(dir, kGrid, 1);
+  const auto stray = (dir.path() / "stray").string();
+  ASSERT_EQ(Cli({"sweep", other.string(), "--out", stray, "--shard", "2/3", "--quiet"}).code,
+            kExitOk);
+  const CliResult mixed = Cli({"merge", shards[0], shards[1], stray, "--out", merged.string()});
+  EXPECT_EQ(mixed.code, kExitBadInput);
+  EXPECT_NE(mixed.err.find("another sweep"), std::string::npos) << mixed.err;
+}
+
+TEST(Sweep, ADesignIsAParameterAndEveryDesignRunsWithoutOne) {
+  TempDir dir;
+  WriteScenario(dir, R"(  designs:
+  - name: one-pod
+  - name: two-pods
+    spec: {timeline: [{at: 0s, scale: {deployment: app, replicas: 2}}]}
+)");
+  const auto sweep = WriteSweep(
+      dir,
+      "  parameters:\n  - {name: batch, path: 'spec.modelServers[0].maxBatchSize', values: "
+      "[2, 8]}\n",
+      1);
+  const auto out = dir.path() / "out";
+  const CliResult r = Cli({"sweep", sweep.string(), "--out", out.string(), "--quiet"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  const auto rows = ReadCsv(out / "results.csv");
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0].at("design"), "one-pod");
+  EXPECT_EQ(rows[1].at("design"), "two-pods");
+  EXPECT_EQ(rows[2].at("batch"), "8");
+  EXPECT_NEAR(std::stod(rows[1].at("default/app.gpu_hours_held")),
+              2 * std::stod(rows[0].at("default/app.gpu_hours_held")), 1e-9);
+  // Listed points pick their design.
+  const auto listed = WriteSweep(dir, R"(  points:
+  - {design: two-pods}
+  - {design: one-pod, 'spec.modelServers[0].maxBatchSize': 4}
+)",
+                                 1);
+  const CliResult l = Cli({"sweep", listed.string(), "--out", out.string(), "--quiet"});
+  ASSERT_EQ(l.code, kExitOk) << l.err;
+  const auto listed_rows = ReadCsv(out / "results.csv");
+  ASSERT_EQ(listed_rows.size(), 2u);
+  EXPECT_EQ(listed_rows[0].at("design"), "two-pods");
+  EXPECT_EQ(listed_rows[0].at("spec.modelServers[0].maxBatchSize"), "");  // the scenario's
+  EXPECT_EQ(listed_rows[1].at("spec.modelServers[0].maxBatchSize"), "4");
+}
+
+TEST(Sweep, BadSweepsExit2NamingTheLineAndNothingRuns) {
+  TempDir dir;
+  WriteScenario(dir);
+  const auto out = dir.path() / "out";
+  struct Case {
+    std::string parameters;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {"  parameters:\n  - {path: 'spec.nodePools[nope].count', values: [1]}\n",
+       "sweep.yaml:8:5: spec.parameters[0]: path spec.nodePools[nope].count: spec.nodePools has "
+       "no element [nope]"},
+      {"  parameters:\n  - {path: 'spec.manifests[Deployment/ghost].spec.replicas', values: [1]}\n",
+       "no manifest Deployment/ghost among spec.manifests"},
+      {"  parameters:\n  - {path: 'spec.nodePools[0.count', values: [1]}\n",
+       "a '[' without its ']'"},
+      {"  parameters:\n  - {path: spec.seed}\n", "give values (a list) or range"},
+      {"  parameters:\n  - {path: spec.seed, range: {from: 5, to: 1, step: 1}}\n",
+       "from must be at most to"},
+      {"  parameters:\n  - {path: spec.seed, values: [1], colour: red}\n", "colour"},
+      {"  points: []\n", "spec.points: expected a list of at least one point"},
+      {"  duration: 2m\n", "give parameters (a grid) or points (a list)"},
+      {"  parameters:\n  - {path: design, values: [nope]}\n", "no design nope"},
+      // A value the scenario refuses: the point's own file and line.
+      {"  parameters:\n  - {path: 'spec.modelServers[0].maxBatchSize', values: [abc]}\n",
+       "point p0001 ({\"spec.modelServers[0].maxBatchSize\":\"abc\"}) does not load"},
+  };
+  for (const Case& c : cases) {
+    const auto sweep = WriteSweep(dir, c.parameters);
+    const CliResult r = Cli({"sweep", sweep.string(), "--out", out.string(), "--force"});
+    EXPECT_EQ(r.code, kExitBadInput) << c.parameters;
+    EXPECT_NE(r.err.find(c.expected), std::string::npos) << c.parameters << r.err;
+    EXPECT_FALSE(std::filesystem::exists(out / "results.csv")) << c.parameters;
+  }
+  const auto sweep = WriteSweep(dir, kGrid);
+  for (const char* shard : {"3/3", "1", "a/2", "0/0"}) {
+    const CliResult r = Cli({"sweep", sweep.string(), "--out", out.string(), "--shard", shard});
+    EXPECT_EQ(r.code, kExitBadInput) << shard;
+    EXPECT_NE(r.err.find("--shard"), std::string::npos) << r.err;
+  }
+  // A folder that holds something else is left alone.
+  dir.Write("busy/notes.txt", "mine");
+  const CliResult busy = Cli({"sweep", sweep.string(), "--out", (dir.path() / "busy").string()});
+  EXPECT_EQ(busy.code, kExitBadInput);
+  EXPECT_EQ(ReadFile(dir.path() / "busy/notes.txt"), "mine");
+}
+
+}  // namespace
+}  // namespace platsim::tools

@@ -1,0 +1,978 @@
+#include "tools/sweep.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "models/input/diagnostics.h"
+#include "models/input/units.h"
+#include "models/input/yaml_reader.h"
+#include "platform/scenario.h"
+#include "tools/output_files.h"
+#include "tools/run.h"
+
+namespace platsim::tools {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;
+
+// A parsed YAML node as JSON; scalars stay text (the scenario reader reads
+// text whatever its quoting).
+Json ToJson(const input::Node& n) {
+  if (!n.present() || n.IsNull()) return nullptr;
+  if (n.IsScalar()) return n.scalar();
+  if (n.IsSequence()) {
+    Json a = Json::array();
+    for (const input::Node& e : n.Elements())
+      a.push_back(ToJson(e));
+    return a;
+  }
+  Json o = Json::object();
+  for (const auto& e : n.Entries()) {
+    if (e.key.IsScalar()) o[e.key.scalar()] = ToJson(e.value);
+  }
+  return o;
+}
+
+// One dotted key of a path and the bracketed selectors after it.
+struct Segment {
+  std::string key;  // "" when the path starts with a selector
+  std::vector<std::string> selectors;
+};
+
+std::optional<std::vector<Segment>> ParsePath(const std::string& path, std::string* why) {
+  std::vector<Segment> out;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    Segment s;
+    while (i < path.size() && path[i] != '.' && path[i] != '[')
+      s.key += path[i++];
+    while (i < path.size() && path[i] == '[') {
+      const std::size_t close = path.find(']', i);
+      if (close == std::string::npos) {
+        *why = "a '[' without its ']'";
+        return std::nullopt;
+      }
+      s.selectors.push_back(path.substr(i + 1, close - i - 1));
+      if (s.selectors.back().empty()) {
+        *why = "an empty []";
+        return std::nullopt;
+      }
+      i = close + 1;
+    }
+    if (s.key.empty() && s.selectors.empty()) {
+      *why = "an empty key";
+      return std::nullopt;
+    }
+    out.push_back(std::move(s));
+    if (i < path.size()) {
+      if (path[i] != '.') {
+        *why = "expected '.' or '[' after ']'";
+        return std::nullopt;
+      }
+      if (++i == path.size()) {
+        *why = "ends with '.'";
+        return std::nullopt;
+      }
+    }
+  }
+  if (out.empty()) *why = "empty";
+  return out.empty() ? std::nullopt : std::optional(out);
+}
+
+// The value at a dotted `field` of `j` (null if not there).
+const Json* Field(const Json& j, const std::string& field) {
+  const Json* at = &j;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t dot = field.find('.', start);
+    const std::string key = field.substr(start, dot - start);
+    if (!at->is_object() || !at->contains(key)) return nullptr;
+    at = &(*at)[key];
+    if (dot == std::string::npos) return at;
+    start = dot + 1;
+  }
+}
+
+bool IsIndex(const std::string& s) {
+  return !s.empty() && s.size() < 9 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Does manifest `m` have kind/name (or kind/namespace/name) `selector`?
+bool IsManifest(const Json& m, const std::vector<std::string>& parts) {
+  const Json* kind = Field(m, "kind");
+  const Json* name = Field(m, "metadata.name");
+  if (kind == nullptr || name == nullptr || *kind != parts[0] || *name != parts.back()) {
+    return false;
+  }
+  if (parts.size() == 2) return true;
+  const Json* ns = Field(m, "metadata.namespace");
+  return (ns != nullptr && ns->is_string() ? ns->get<std::string>() : "default") == parts[1];
+}
+
+std::vector<std::string> Split(const std::string& s, char by) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t at = s.find(by, start);
+    out.push_back(s.substr(start, at - start));
+    if (at == std::string::npos) return out;
+    start = at + 1;
+  }
+}
+
+// The manifest `selector` (Kind/name or Kind/namespace/name) among the
+// scenario's `manifests`; one from a file makes that file's documents
+// inline entries in its place. Null and `why` if none is there.
+Json* FindManifest(Json& manifests, const std::string& selector, const fs::path& base_dir,
+                   std::string* why) {
+  const std::vector<std::string> parts = Split(selector, '/');
+  if (parts.size() < 2 || parts.size() > 3) {
+    *why = "[" + selector + "]: expected [Kind/name] or [Kind/namespace/name]";
+    return nullptr;
+  }
+  for (std::size_t i = 0; i < manifests.size(); ++i) {
+    Json& entry = manifests[i];
+    if (!entry.is_object()) continue;
+    if (entry.contains("inline") && IsManifest(entry["inline"], parts)) return &entry["inline"];
+    if (!entry.contains("file") || !entry["file"].is_string()) continue;
+    const std::string file = entry["file"].get<std::string>();
+    input::Diagnostics quiet;
+    const auto source = input::LoadYamlFile((base_dir / file).string(), file, quiet);
+    if (!source) continue;
+    std::optional<std::size_t> found;
+    for (std::size_t d = 0; d < source->documents.size(); ++d) {
+      if (IsManifest(ToJson(source->documents[d]), parts)) found = d;
+    }
+    if (!found) continue;
+    Json inlined = Json::array();
+    for (const input::Node& doc : source->documents)
+      inlined.push_back(Json{{"inline", ToJson(doc)}});
+    manifests.erase(manifests.begin() + static_cast<std::ptrdiff_t>(i));
+    manifests.insert(manifests.begin() + static_cast<std::ptrdiff_t>(i), inlined.begin(),
+                     inlined.end());
+    return &manifests[i + *found]["inline"];
+  }
+  *why = "no manifest " + selector + " among spec.manifests";
+  return nullptr;
+}
+
+// The element of list `at` (reached by `where`) that `selector` names.
+Json* Select(Json& at, const std::string& where, const std::string& selector,
+             const fs::path& base_dir, std::string* why) {
+  if (selector.size() >= 2 && selector.front() == '"' && selector.back() == '"') {
+    const std::string key = selector.substr(1, selector.size() - 2);
+    if (at.is_null()) at = Json::object();
+    if (!at.is_object()) {
+      *why = where + " is not a mapping";
+      return nullptr;
+    }
+    return &at[key];
+  }
+  if (!at.is_array()) {
+    *why = where + " is not a list";
+    return nullptr;
+  }
+  if (IsIndex(selector)) {
+    const std::size_t i = std::stoul(selector);
+    if (i >= at.size()) {
+      *why = where + " has " + std::to_string(at.size()) + " elements, no [" + selector + "]";
+      return nullptr;
+    }
+    return &at[i];
+  }
+  if (where == "spec.manifests" && selector.find('/') != std::string::npos &&
+      selector.find('=') == std::string::npos) {
+    return FindManifest(at, selector, base_dir, why);
+  }
+  std::vector<std::size_t> found;
+  const std::size_t eq = selector.find('=');
+  for (std::size_t i = 0; i < at.size(); ++i) {
+    if (eq != std::string::npos) {
+      const Json* v = Field(at[i], selector.substr(0, eq));
+      if (v != nullptr && v->is_string() && *v == selector.substr(eq + 1)) found.push_back(i);
+      continue;
+    }
+    const Json* name = Field(at[i], "name");
+    if (name == nullptr) name = Field(at[i], "metadata.name");
+    if (name != nullptr && *name == selector) found.push_back(i);
+  }
+  if (found.size() != 1) {
+    *why = where + (found.empty() ? " has no element [" : " has several elements [") + selector +
+           "]" + (eq == std::string::npos ? " (by name; [field=value] selects by a field)" : "");
+    return nullptr;
+  }
+  return &at[found[0]];
+}
+
+// Every relative `file` of `j` made relative to `to` instead of `from`
+// (both absolute), or absolute where the two share no folder but the root.
+void RebaseFiles(Json& j, const fs::path& from, const fs::path& to) {
+  if (j.is_array()) {
+    for (Json& e : j)
+      RebaseFiles(e, from, to);
+    return;
+  }
+  if (!j.is_object()) return;
+  for (auto& [key, value] : j.items()) {
+    if (key == "file" && value.is_string()) {
+      const fs::path p = value.get<std::string>();
+      if (p.is_relative()) {
+        const fs::path file = (from / p).lexically_normal();
+        const bool near = std::next(from.begin()) != from.end() &&
+                          std::next(to.begin()) != to.end() &&
+                          *std::next(from.begin()) == *std::next(to.begin());
+        value = near ? file.lexically_relative(to).string() : file.string();
+      }
+    } else {
+      RebaseFiles(value, from, to);
+    }
+  }
+}
+
+// A scalar that reads as a number, as a number (for the tables).
+Json TableValue(const Json& v) {
+  if (!v.is_string()) return v;
+  const std::string s = v.get<std::string>();
+  char* end = nullptr;
+  const double d = std::strtod(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(d)) return v;
+  if (std::floor(d) == d && std::abs(d) < 9e15) return static_cast<std::int64_t>(d);
+  return d;
+}
+
+std::string CsvCell(const Json& v) {
+  if (v.is_null()) return "";
+  std::string s = v.is_string() ? v.get<std::string>() : v.dump();
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string quoted = "\"";
+  for (char c : s)
+    quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+// A parameter of the sweep: its column name, path, and values in order.
+struct Parameter {
+  std::string name, path;
+  std::vector<Json> values;
+  input::Node at;  // where the sweep file gives it
+};
+
+// The sweep as its file gives it, resolved: the scenario, seeds and every
+// point's values (one per parameter, null where a listed point leaves one
+// out).
+struct Plan {
+  std::string name;
+  fs::path sweep_file, scenario;
+  std::optional<std::uint64_t> seed;  // default: the scenario's
+  int replications = 1;
+  std::optional<std::string> duration;
+  std::vector<Parameter> parameters;
+  std::vector<std::vector<Json>> points;
+  std::vector<input::Node> point_at;  // where each listed point is (grids: the parameters)
+
+  Json ToJson() const {
+    Json params = Json::array();
+    for (const Parameter& p : parameters)
+      params.push_back({{"name", p.name}, {"path", p.path}});
+    Json pts = Json::array();
+    for (std::size_t i = 0; i < points.size(); ++i) {
+      Json values = Json::object();
+      for (std::size_t k = 0; k < parameters.size(); ++k)
+        values[parameters[k].name] = points[i][k];
+      pts.push_back({{"point", PointId(i)}, {"values", values}});
+    }
+    Json j = {{"apiVersion", "platsim.dev/v1alpha1"},
+              {"kind", "SweepPlan"},
+              {"name", name},
+              {"sweep", sweep_file.string()},
+              {"scenario", scenario.string()},
+              {"seed", seed.value_or(0)},
+              {"replications", replications},
+              {"parameters", params},
+              {"points", pts}};
+    if (duration) j["duration"] = *duration;
+    return j;
+  }
+  std::string PointId(std::size_t i) const {
+    char id[32];
+    std::snprintf(id, sizeof id, "p%0*zu", points.size() > 9999 ? 6 : 4, i + 1);
+    return id;
+  }
+};
+
+void Print(const input::Diagnostics& diags, std::ostream& err) {
+  for (const auto& d : diags.all())
+    err << input::Format(d) << '\n';
+}
+
+// Numbers from `from` to `to` by `step`, as text (integers if all three are).
+std::vector<Json> Range(const input::Node& node, input::Diagnostics& diags) {
+  input::MapReader r(node, diags);
+  const auto from = r.RequiredNumber("from", -1e15, 1e15);
+  const auto to = r.RequiredNumber("to", -1e15, 1e15);
+  const auto step = r.RequiredNumber("step", 1e-12, 1e15);
+  r.RejectUnknown();
+  std::vector<Json> out;
+  if (!from || !to || !step) return out;
+  if (*to < *from || (*to - *from) / *step > 10000) {
+    diags.Error(node.location(), node.path(),
+                "from must be at most to, with at most 10,000 steps between");
+    return out;
+  }
+  const bool integers = std::floor(*from) == *from && std::floor(*step) == *step;
+  for (long k = 0;; ++k) {
+    const double v = *from + static_cast<double>(k) * *step;
+    if (v > *to + 1e-9 * std::abs(*step)) break;
+    char text[64];
+    if (integers) {
+      std::snprintf(text, sizeof text, "%lld", static_cast<long long>(std::llround(v)));
+    } else {
+      std::snprintf(text, sizeof text, "%.10g", v);
+    }
+    out.emplace_back(text);
+  }
+  return out;
+}
+
+std::optional<Plan> ReadPlan(const std::string& file, std::ostream& err) {
+  input::Diagnostics diags;
+  const auto source = input::LoadYamlFile(file, file, diags);
+  if (!source || source->documents.size() != 1) {
+    if (source) diags.Error({file, 1, 1}, "", "expected exactly one document in a sweep file");
+    Print(diags, err);
+    return std::nullopt;
+  }
+  Plan plan;
+  plan.sweep_file = file;
+  input::MapReader m(source->documents[0], diags);
+  if (const auto api = m.RequiredString("apiVersion"); api && *api != "platsim.dev/v1alpha1") {
+    diags.Error(m.Get("apiVersion").location(), "apiVersion",
+                "unsupported (got '" + *api + "', expected platsim.dev/v1alpha1)");
+  }
+  if (const auto kind = m.RequiredString("kind"); kind && *kind != "Sweep") {
+    diags.Error(m.Get("kind").location(), "kind",
+                "wrong kind (got '" + *kind + "', expected Sweep)");
+  }
+  input::MapReader meta(m.Get("metadata"), diags);
+  plan.name = meta.String("name", fs::path(file).stem().string());
+  meta.RejectUnknown();
+  input::MapReader spec(m.Require("spec"), diags);
+  const auto scenario = spec.RequiredString("scenario");
+  if (scenario) plan.scenario = (fs::path(file).parent_path() / *scenario).lexically_normal();
+  plan.replications = static_cast<int>(spec.Int("replications", 1, 1, 100000));
+  const input::Node seed = spec.Get("seed");
+  if (seed.present()) {
+    if (const auto s = input::ReadInt(seed, diags, 0, INT64_MAX))
+      plan.seed = static_cast<std::uint64_t>(*s);
+  }
+  if (const input::Node d = spec.Get("duration"); d.present()) {
+    if (input::ReadDuration(d, diags, sim::kMillisecond)) plan.duration = d.scalar();
+  }
+  const input::Node params = spec.Get("parameters");
+  const input::Node listed = spec.Get("points");
+  spec.RejectUnknown();
+  if (params.present() == listed.present()) {
+    diags.Error(spec.node().location(), "spec", "give parameters (a grid) or points (a list)");
+  }
+  std::set<std::string> names;
+  auto add_parameter = [&](const std::string& name, const std::string& path,
+                           const input::Node& at) -> std::size_t {
+    std::string why;
+    if (path != "design" && !ParsePath(path, &why)) {
+      diags.Error(at.location(), at.path(), "path " + path + ": " + why);
+    }
+    if (!names.insert(name).second) {
+      diags.Error(at.location(), at.path(), "a second parameter named " + name);
+    }
+    plan.parameters.push_back({name, path, {}, at});
+    return plan.parameters.size() - 1;
+  };
+  if (params.present() && params.IsSequence()) {
+    for (const input::Node& p : params.Elements()) {
+      input::MapReader r(p, diags);
+      const auto path = r.RequiredString("path");
+      const std::string name = r.String("name", path.value_or(""));
+      const input::Node values = r.Get("values");
+      const input::Node range = r.Get("range");
+      r.RejectUnknown();
+      if (!path) continue;
+      const std::size_t k = add_parameter(name, *path, p);
+      if (values.present() == range.present()) {
+        diags.Error(p.location(), p.path(), "give values (a list) or range ({from, to, step})");
+      } else if (values.present()) {
+        if (!values.IsSequence() || values.Elements().empty()) {
+          diags.Error(values.location(), values.path(), "expected a list of at least one value");
+        } else {
+          for (const input::Node& v : values.Elements())
+            plan.parameters[k].values.push_back(ToJson(v));
+        }
+      } else {
+        plan.parameters[k].values = Range(range, diags);
+      }
+    }
+  } else if (params.present()) {
+    diags.Error(params.location(), params.path(), "expected a list of {path, values or range}");
+  }
+  if (listed.present() && listed.IsSequence() && !listed.Elements().empty()) {
+    std::map<std::string, std::size_t> column;
+    for (const input::Node& p : listed.Elements()) {
+      if (!p.IsMap()) {
+        diags.Error(p.location(), p.path(), "expected a mapping of paths to values");
+        continue;
+      }
+      for (const auto& e : p.Entries()) {
+        const std::string path = e.key.IsScalar() ? e.key.scalar() : "";
+        if (!column.count(path)) column[path] = add_parameter(path, path, e.key);
+      }
+    }
+    for (const input::Node& p : listed.Elements()) {
+      if (!p.IsMap()) continue;
+      std::vector<Json> point(plan.parameters.size());
+      for (const auto& e : p.Entries())
+        point[column[e.key.IsScalar() ? e.key.scalar() : ""]] = ToJson(e.value);
+      plan.points.push_back(std::move(point));
+      plan.point_at.push_back(p);
+    }
+  } else if (listed.present()) {
+    diags.Error(listed.location(), listed.path(), "expected a list of at least one point");
+  }
+  m.RejectUnknown();
+  if (diags.error_count() > 0 || !scenario) {
+    Print(diags, err);
+    return std::nullopt;
+  }
+  Print(diags, err);
+  return plan;
+}
+
+// The grid's points, the first parameter varying slowest.
+void ExpandGrid(Plan& plan) {
+  if (!plan.points.empty()) return;
+  std::vector<std::vector<Json>> points = {{}};
+  for (const Parameter& p : plan.parameters) {
+    std::vector<std::vector<Json>> next;
+    for (const auto& point : points) {
+      for (const Json& v : p.values) {
+        next.push_back(point);
+        next.back().push_back(v);
+      }
+    }
+    points = std::move(next);
+  }
+  plan.points = std::move(points);
+  plan.point_at.assign(plan.points.size(), input::Node());
+}
+
+// The scenario at point `i` as JSON, its files relative to `point_dir`;
+// nullopt and reported if a path does not apply.
+std::optional<Json> PointScenario(const Plan& plan, const Json& scenario, std::size_t i,
+                                  const fs::path& point_dir, std::ostream& err) {
+  Json s = scenario;
+  const fs::path base = plan.scenario.parent_path();
+  for (std::size_t k = 0; k < plan.parameters.size(); ++k) {
+    const Parameter& p = plan.parameters[k];
+    const Json& value = plan.points[i][k];
+    if (value.is_null()) continue;  // the scenario's own
+    std::string why;
+    if (p.path == "design") {
+      Json* designs = s.contains("spec") ? &s["spec"] : nullptr;
+      Json* list =
+          designs != nullptr && designs->contains("designs") ? &(*designs)["designs"] : nullptr;
+      Json chosen = Json::array();
+      if (list != nullptr && list->is_array()) {
+        for (const Json& d : *list) {
+          if (d.is_object() && d.contains("name") && d["name"] == value) chosen.push_back(d);
+        }
+      }
+      if (chosen.empty()) {
+        why = "no design " + (value.is_string() ? value.get<std::string>() : value.dump()) +
+              " in " + plan.scenario.string();
+      } else {
+        *list = chosen;
+      }
+    } else {
+      why = SetAtPath(s, p.path, value, base);
+    }
+    if (!why.empty()) {
+      const input::Node& at = plan.point_at[i].present() ? plan.point_at[i] : p.at;
+      err << input::Format(
+                 {input::Severity::kError, at.location(), at.path(), "path " + p.path + ": " + why})
+          << '\n';
+      return std::nullopt;
+    }
+  }
+  RebaseFiles(s, fs::absolute(base), fs::absolute(point_dir));
+  return s;
+}
+
+void WriteText(const fs::path& path, const std::string& text) {
+  OutputFile f(path);
+  f.stream() << text;
+  f.Commit();
+}
+
+std::optional<Json> ReadJson(const fs::path& path, std::ostream& err) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    err << "platsim: " << path.string() << ": cannot read\n";
+    return std::nullopt;
+  }
+  Json j = Json::parse(in, nullptr, false);
+  if (j.is_discarded()) {
+    err << "platsim: " << path.string() << ": not JSON\n";
+    return std::nullopt;
+  }
+  return j;
+}
+
+// results.csv, points.csv and results.json from the points' summaries.
+int WriteTables(const fs::path& dir, const Json& plan, std::ostream& err) {
+  std::vector<std::string> params;
+  for (const Json& p : plan["parameters"])
+    params.push_back(p["name"].get<std::string>());
+  // Metric columns: the platform's, then each Service's, first seen first.
+  std::vector<std::string> columns;
+  std::set<std::string> seen;
+  auto column = [&](const std::string& c) {
+    if (seen.insert(c).second) columns.push_back(c);
+  };
+  std::vector<Json> summaries;
+  for (const Json& p : plan["points"]) {
+    const auto s = ReadJson(dir / "points" / p["point"].get<std::string>() / "summary.json", err);
+    if (!s) return kExitInternal;
+    summaries.push_back(*s);
+    for (const auto& [m, v] : (*s)["platform"]["metrics"].items())
+      column("platform." + m);
+    for (const auto& [service, body] : (*s)["services"].items()) {
+      for (const auto& [m, v] : body["metrics"].items())
+        column(service + "." + m);
+    }
+  }
+  auto metric = [](const Json& section, const std::string& col) -> Json {
+    const std::size_t dot = col.rfind('.');
+    const std::string owner = col.substr(0, dot), name = col.substr(dot + 1);
+    const Json* block = owner == "platform" ? &section["platform"]
+                        : section.contains("services") && section["services"].contains(owner)
+                            ? &section["services"][owner]
+                            : nullptr;
+    if (block == nullptr || !block->contains(name)) return nullptr;
+    return (*block)[name];
+  };
+  std::ostringstream rows, means;
+  rows << "point,replication,seed,complete";
+  means << "point";
+  for (const std::string& p : params) {
+    rows << ',' << CsvCell(p);
+    means << ',' << CsvCell(p);
+  }
+  means << ",complete,pooled_runs";
+  for (const std::string& c : columns) {
+    rows << ',' << CsvCell(c);
+    means << ',' << CsvCell(c) << ',' << CsvCell(c + ".ci95");
+  }
+  rows << '\n';
+  means << '\n';
+  Json points = Json::array();
+  for (std::size_t i = 0; i < summaries.size(); ++i) {
+    const Json& s = summaries[i];
+    const Json& p = plan["points"][i];
+    const std::string id = p["point"].get<std::string>();
+    Json values = Json::object();
+    for (const std::string& name : params)
+      values[name] = TableValue(p["values"][name]);
+    Json runs = Json::array();
+    for (const Json& run : s["runs"]) {
+      Json flat = {{"platform", run["platform"]}, {"services", Json::object()}};
+      for (const auto& [service, m] : run["services"].items())
+        flat["services"][service] = m;
+      Json metrics = Json::object();
+      rows << id << ',' << run["replication"].dump() << ',' << run["seed"].dump() << ','
+           << run["complete"].dump();
+      for (const std::string& name : params)
+        rows << ',' << CsvCell(values[name]);
+      for (const std::string& c : columns) {
+        const Json v = metric(flat, c);
+        metrics[c] = v;
+        rows << ',' << CsvCell(v);
+      }
+      rows << '\n';
+      runs.push_back({{"replication", run["replication"]},
+                      {"seed", run["seed"]},
+                      {"complete", run["complete"]},
+                      {"metrics", metrics}});
+    }
+    // The summary's own means and intervals (over the runs it pools).
+    Json mean_section = {{"platform", s["platform"]["metrics"]}, {"services", Json::object()}};
+    Json ci_section = {{"platform", s["platform"].value("ci95_half_width", Json::object())},
+                       {"services", Json::object()}};
+    for (const auto& [service, body] : s["services"].items()) {
+      mean_section["services"][service] = body["metrics"];
+      ci_section["services"][service] = body.value("ci95_half_width", Json::object());
+    }
+    Json mean = Json::object(), ci = Json::object();
+    means << id;
+    for (const std::string& name : params)
+      means << ',' << CsvCell(values[name]);
+    means << ',' << s["complete"].dump() << ',' << s["pooled_runs"].dump();
+    for (const std::string& c : columns) {
+      mean[c] = metric(mean_section, c);
+      ci[c] = metric(ci_section, c);
+      means << ',' << CsvCell(mean[c]) << ',' << CsvCell(ci[c]);
+    }
+    means << '\n';
+    points.push_back({{"point", id},
+                      {"values", values},
+                      {"complete", s["complete"]},
+                      {"pooled_runs", s["pooled_runs"]},
+                      {"mean", mean},
+                      {"ci95_half_width", ci},
+                      {"runs", runs}});
+  }
+  Json results = {{"apiVersion", "platsim.dev/v1alpha1"},
+                  {"kind", "SweepResults"},
+                  {"name", plan["name"]},
+                  {"scenario", plan["scenario"]},
+                  {"seed", plan["seed"]},
+                  {"replications", plan["replications"]},
+                  {"parameters", plan["parameters"]},
+                  {"metrics", columns},
+                  {"points", points}};
+  WriteText(dir / "results.csv", rows.str());
+  WriteText(dir / "points.csv", means.str());
+  WriteText(dir / "results.json", results.dump(2) + "\n");
+  return kExitOk;
+}
+
+// Makes `dir` ready for a sweep: refuses a folder that holds something
+// other than an earlier sweep unless forced, then removes the earlier
+// sweep's files. Returns why not ("" when ready).
+std::string PrepareSweepFolder(const fs::path& dir, bool force) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return "cannot create " + dir.string() + ": " + ec.message();
+  const bool earlier = fs::exists(dir / "sweep.json");
+  if (!earlier && !force && !fs::is_empty(dir, ec)) {
+    return dir.string() + " holds files that are not a sweep's (--force to write there anyway)";
+  }
+  for (const char* name : {"sweep.json", "results.csv", "points.csv", "results.json", "points"}) {
+    fs::remove_all(dir / name, ec);
+  }
+  return "";
+}
+
+// "i/n" as (i, n); nullopt if it is not that.
+std::optional<std::pair<std::size_t, std::size_t>> ParseShard(const std::string& s) {
+  const std::size_t slash = s.find('/');
+  if (slash == std::string::npos) return std::nullopt;
+  const std::string i = s.substr(0, slash), n = s.substr(slash + 1);
+  if (!IsIndex(i) || !IsIndex(n)) return std::nullopt;
+  const std::size_t a = std::stoul(i), b = std::stoul(n);
+  if (b == 0 || a >= b) return std::nullopt;
+  return std::make_pair(a, b);
+}
+
+std::string Seconds(double s) {
+  char text[32];
+  if (s < 90) {
+    std::snprintf(text, sizeof text, "%.0f s", s);
+  } else {
+    std::snprintf(text, sizeof text, "%.0fm%02.0fs", std::floor(s / 60), std::fmod(s, 60));
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string SetAtPath(Json& scenario, const std::string& path, const Json& value,
+                      const fs::path& base_dir) {
+  std::string why;
+  const auto segments = ParsePath(path, &why);
+  if (!segments) return why;
+  Json* at = &scenario;
+  std::string where;
+  for (const Segment& s : *segments) {
+    if (!s.key.empty()) {
+      if (at->is_null()) *at = Json::object();
+      if (!at->is_object()) return (where.empty() ? "the scenario" : where) + " is not a mapping";
+      at = &(*at)[s.key];
+      where = input::ChildPath(where, s.key);
+    }
+    for (const std::string& selector : s.selectors) {
+      at = Select(*at, where, selector, base_dir, &why);
+      if (at == nullptr) return why;
+      where += "[" + selector + "]";
+    }
+  }
+  *at = value;
+  return "";
+}
+
+int SweepCommand(const SweepFlags& flags, const CliContext& ctx, std::ostream& out,
+                 std::ostream& err) {
+  std::optional<std::pair<std::size_t, std::size_t>> shard;
+  if (!flags.shard.empty()) {
+    shard = ParseShard(flags.shard);
+    if (!shard) {
+      err << "platsim: --shard: expected i/n with 0 <= i < n (got '" << flags.shard << "')\n";
+      return kExitBadInput;
+    }
+  }
+  auto plan = ReadPlan(flags.file, err);
+  if (!plan) return kExitBadInput;
+  // The scenario, checked as it is, before any point changes it.
+  input::Diagnostics diags;
+  const auto designs = platform::LoadDesigns(plan->scenario.string(), diags);
+  if (!designs) {
+    Print(diags, err);
+    return kExitBadInput;
+  }
+  const auto source = input::LoadYamlFile(plan->scenario.string(), plan->scenario.string(), diags);
+  if (!source || source->documents.size() != 1) return kExitBadInput;
+  const Json scenario = ToJson(source->documents[0]);
+  // Every design its own point, unless a parameter picks one.
+  const bool picks_design = std::any_of(plan->parameters.begin(), plan->parameters.end(),
+                                        [](const Parameter& p) { return p.path == "design"; });
+  if (designs->size() > 1 && !picks_design) {
+    Parameter p{"design", "design", {}, input::Node()};
+    for (const platform::Scenario& d : *designs)
+      p.values.emplace_back(d.design);
+    if (plan->points.empty()) {
+      plan->parameters.push_back(p);
+    } else {
+      err << "platsim: " << flags.file << ": " << plan->scenario.string()
+          << " has several designs: give each point a design\n";
+      return kExitBadInput;
+    }
+  }
+  ExpandGrid(*plan);
+  if (!plan->seed) plan->seed = designs->front().seed;
+
+  const fs::path dir(flags.out_dir);
+  if (const std::string why = PrepareSweepFolder(dir, flags.force); !why.empty()) {
+    err << "platsim: --out: " << why << '\n';
+    return kExitBadInput;
+  }
+  // Every point's scenario, written and loaded before anything runs.
+  std::vector<std::size_t> mine;
+  for (std::size_t i = 0; i < plan->points.size(); ++i) {
+    if (!shard || i % shard->second == shard->first) mine.push_back(i);
+  }
+  for (const std::size_t i : mine) {
+    const fs::path point_dir = dir / "points" / plan->PointId(i);
+    fs::create_directories(point_dir);
+    const auto s = PointScenario(*plan, scenario, i, point_dir, err);
+    if (!s) return kExitBadInput;
+    WriteText(point_dir / "scenario.json", s->dump(2) + "\n");
+    input::Diagnostics point_diags;
+    if (!platform::LoadDesigns((point_dir / "scenario.json").string(), point_diags)) {
+      err << "platsim: point " << plan->PointId(i) << " ("
+          << plan->ToJson()["points"][i]["values"].dump() << ") does not load:\n";
+      for (const auto& d : point_diags.all()) {
+        if (d.severity == input::Severity::kError) err << input::Format(d) << '\n';
+      }
+      return kExitBadInput;
+    }
+  }
+  Json plan_json = plan->ToJson();
+  if (shard) plan_json["shard"] = flags.shard;
+  WriteText(dir / "sweep.json", plan_json.dump(2) + "\n");
+
+  // Runs one point into its folder; its messages go to points/ID/errors.txt
+  // when it fails.
+  auto run_point = [&](std::size_t i) {
+    const fs::path point_dir = dir / "points" / plan->PointId(i);
+    RunFlags run;
+    run.scenario = (point_dir / "scenario.json").string();
+    run.out_dir = point_dir.string();
+    run.force = true;
+    run.quiet = true;
+    run.seed = std::to_string(*plan->seed);
+    run.replications = plan->replications;
+    run.duration = plan->duration;
+    std::ostringstream run_out, run_err;
+    const int rc = RunCommand(run, ctx, run_out, run_err);
+    if (rc != kExitOk) {
+      std::ofstream(point_dir / "errors.txt") << run_err.str();
+    }
+    return rc;
+  };
+  const auto started = std::chrono::steady_clock::now();
+  auto last_shown = started - std::chrono::hours(1);
+  const bool show = ctx.err_is_terminal && !flags.quiet;
+  std::size_t done = 0;
+  std::vector<std::size_t> failed;
+  // As `platsim run` shows progress: refreshed in place on a terminal,
+  // elsewhere after the first second and then every 10 s.
+  bool shown = false;
+  auto progress = [&](std::size_t running, bool last) {
+    if (flags.quiet) return;
+    const auto now = std::chrono::steady_clock::now();
+    const bool early = now - last_shown < (show ? std::chrono::milliseconds(200)
+                                                : std::chrono::milliseconds(10'000)) ||
+                       (!show && now - started < std::chrono::seconds(1));
+    if (last ? !shown && !show : early) return;
+    last_shown = now;
+    shown = true;
+    const double elapsed = std::chrono::duration<double>(now - started).count();
+    std::string line =
+        "platsim: sweep " + std::to_string(done) + "/" + std::to_string(mine.size()) + " points";
+    if (running > 0) line += " (" + std::to_string(running) + " running)";
+    line += ", " + Seconds(elapsed);
+    if (done > 0 && done < mine.size()) {
+      line +=
+          ", about " +
+          Seconds(elapsed / static_cast<double>(done) * static_cast<double>(mine.size() - done)) +
+          " left";
+    }
+    err << (show ? "\r" : "") << line << (show ? "   " : "\n") << std::flush;
+  };
+  auto interrupted = [&] { return ctx.signal != nullptr && *ctx.signal != 0; };
+  if (flags.jobs <= 1) {
+    for (const std::size_t i : mine) {
+      if (interrupted()) break;
+      progress(1, false);
+      if (run_point(i) != kExitOk) failed.push_back(i);
+      ++done;
+    }
+  } else {
+    std::map<pid_t, std::size_t> running;
+    std::size_t next = 0;
+    while (next < mine.size() || !running.empty()) {
+      while (!interrupted() && running.size() < static_cast<std::size_t>(flags.jobs) &&
+             next < mine.size()) {
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+          const int rc = run_point(mine[next]);
+          std::fflush(nullptr);
+          ::_exit(rc);
+        }
+        if (pid < 0) {
+          err << "platsim: sweep: cannot start a process for point " << plan->PointId(mine[next])
+              << '\n';
+          failed.push_back(mine[next++]);
+          continue;
+        }
+        running[pid] = mine[next++];
+      }
+      if (running.empty()) break;
+      int status = 0;
+      const pid_t pid = ::waitpid(-1, &status, 0);
+      if (pid < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      const auto it = running.find(pid);
+      if (it == running.end()) continue;
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != kExitOk) failed.push_back(it->second);
+      running.erase(it);
+      ++done;
+      progress(running.size(), false);
+    }
+  }
+  progress(0, true);
+  if (show) err << '\n';
+  if (interrupted()) {
+    err << "platsim: sweep interrupted; the points done are in " << dir.string() << "/points/\n";
+    return 128 + *ctx.signal;
+  }
+  std::sort(failed.begin(), failed.end());
+  for (const std::size_t i : failed) {
+    const fs::path log = dir / "points" / plan->PointId(i) / "errors.txt";
+    std::ifstream in(log);
+    std::stringstream text;
+    text << in.rdbuf();
+    err << "platsim: point " << plan->PointId(i) << " failed:\n" << text.str();
+  }
+  if (shard) {
+    if (!flags.quiet) {
+      out << "platsim: " << plan->name << ": shard " << flags.shard << ", " << mine.size() << " of "
+          << plan->points.size() << " points in " << dir.string()
+          << "/; put the shards together with platsim merge\n";
+    }
+    return failed.empty() ? kExitOk : kExitInternal;
+  }
+  if (const int rc = WriteTables(dir, plan_json, err); rc != kExitOk) return rc;
+  if (!flags.quiet) {
+    out << "platsim: " << plan->name << ": " << plan->points.size() << " points x "
+        << plan->replications << " replication" << (plan->replications == 1 ? "" : "s")
+        << "; results in " << dir.string()
+        << "/ (results.csv: one row per point and replication; points.csv: each point's means "
+           "and 95% confidence intervals; results.json: both)\n";
+  }
+  return failed.empty() ? kExitOk : kExitInternal;
+}
+
+int MergeCommand(const std::string& out_dir, const std::vector<std::string>& shards, bool force,
+                 std::ostream& out, std::ostream& err) {
+  std::optional<Json> plan;
+  std::optional<std::size_t> count;
+  std::set<std::size_t> seen;
+  for (const std::string& shard : shards) {
+    auto p = ReadJson(fs::path(shard) / "sweep.json", err);
+    if (!p) return kExitBadInput;
+    const auto which = ParseShard(p->value("shard", ""));
+    if (!which) {
+      err << "platsim: merge: " << shard << " is not a shard of a sweep (--shard i/n)\n";
+      return kExitBadInput;
+    }
+    p->erase("shard");
+    if (plan && *p != *plan) {
+      err << "platsim: merge: " << shard << " is a shard of another sweep than " << shards.front()
+          << '\n';
+      return kExitBadInput;
+    }
+    if (count && *count != which->second) {
+      err << "platsim: merge: " << shard << " splits the sweep in " << which->second
+          << ", the others in " << *count << '\n';
+      return kExitBadInput;
+    }
+    if (!seen.insert(which->first).second) {
+      err << "platsim: merge: shard " << which->first << "/" << which->second
+          << " is given twice\n";
+      return kExitBadInput;
+    }
+    plan = std::move(p);
+    count = which->second;
+  }
+  if (!plan || seen.size() != *count) {
+    err << "platsim: merge: " << (count ? *count - seen.size() : 0)
+        << " shard(s) missing: give all n of them\n";
+    return kExitBadInput;
+  }
+  const fs::path dir(out_dir);
+  if (const std::string why = PrepareSweepFolder(dir, force); !why.empty()) {
+    err << "platsim: --out: " << why << '\n';
+    return kExitBadInput;
+  }
+  for (const std::string& shard : shards) {
+    std::error_code ec;
+    fs::create_directories(dir / "points");
+    for (const auto& entry : fs::directory_iterator(fs::path(shard) / "points", ec)) {
+      fs::copy(entry.path(), dir / "points" / entry.path().filename(),
+               fs::copy_options::recursive | fs::copy_options::overwrite_existing, ec);
+      if (ec) {
+        err << "platsim: merge: cannot copy " << entry.path().string() << ": " << ec.message()
+            << '\n';
+        return kExitInternal;
+      }
+    }
+  }
+  WriteText(dir / "sweep.json", plan->dump(2) + "\n");
+  if (const int rc = WriteTables(dir, *plan, err); rc != kExitOk) return rc;
+  out << "platsim: merged " << shards.size() << " shards of " << (*plan)["name"].get<std::string>()
+      << " into " << dir.string() << "/\n";
+  return kExitOk;
+}
+
+}  // namespace platsim::tools

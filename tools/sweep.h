@@ -1,0 +1,75 @@
+// `platsim sweep` and `platsim merge`: a scenario run at every point of a
+// grid (or list) of parameter values, each point a normal run folder, and
+// the results as one tidy table.
+//
+// A sweep file:
+//   apiVersion: platsim.dev/v1alpha1
+//   kind: Sweep
+//   metadata: {name: gpus}
+//   spec:
+//     scenario: llm-chat.yaml       # relative to the sweep file
+//     replications: 3               # per point (default 1)
+//     seed: 7                       # default: the scenario's
+//     duration: 30m                 # default: the scenario's
+//     parameters:                   # a grid, the first varying slowest
+//     - path: spec.nodePools[h100].count
+//       values: [2, 3, 4]
+//     - {name: seqs, path: spec.modelServers[deployment=llama].vllm.maxNumSeqs,
+//        range: {from: 64, to: 256, step: 64}}
+//     points:                       # or a list of points instead of a grid
+//     - {spec.nodePools[h100].count: 2, design: gpus-2}
+//
+// A path is dotted keys, each followed by selectors in brackets: [N] an
+// index, [field=value] the element whose field (dotted) has that value,
+// [NAME] the element whose name (or metadata.name) is NAME, ["key"] a key
+// with dots in it, and on spec.manifests [Kind/name] or [Kind/namespace/name]
+// a manifest, inline or in a file (which the point then holds inline). A
+// null value, or a path a listed point leaves out, keeps the scenario's
+// value. The path `design` picks a design of a scenario that has several;
+// without it every design is a parameter of its own, varying fastest.
+//
+// Every point sees the same seeds, so the same traffic in each replication
+// (common random numbers). The output folder holds sweep.json (the points),
+// points/pNNNN/ (the point's scenario.json and its run outputs), and
+// results.csv, points.csv and results.json. `--shard i/n` runs every n-th
+// point from the i-th and writes no tables; `platsim merge` puts shards
+// together into exactly what one process writes.
+#ifndef PLATSIM_TOOLS_SWEEP_H_
+#define PLATSIM_TOOLS_SWEEP_H_
+
+#include <filesystem>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tools/cli.h"
+
+namespace platsim::tools {
+
+struct SweepFlags {
+  std::string file;  // the sweep file
+  std::string out_dir = "out";
+  int jobs = 1;       // points run at once, each in a process of its own
+  std::string shard;  // "i/n", or "" for every point
+  bool force = false;
+  bool quiet = false;
+};
+
+int SweepCommand(const SweepFlags& flags, const CliContext& ctx, std::ostream& out,
+                 std::ostream& err);
+
+// Puts the shards' folders together into `out_dir`.
+int MergeCommand(const std::string& out_dir, const std::vector<std::string>& shards, bool force,
+                 std::ostream& out, std::ostream& err);
+
+// Sets `value` at `path` (the syntax above) in `scenario`, a scenario
+// document as JSON whose files resolve against `base_dir`. Returns why not
+// ("" when done).
+std::string SetAtPath(nlohmann::ordered_json& scenario, const std::string& path,
+                      const nlohmann::ordered_json& value, const std::filesystem::path& base_dir);
+
+}  // namespace platsim::tools
+
+#endif  // PLATSIM_TOOLS_SWEEP_H_
