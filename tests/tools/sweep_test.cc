@@ -256,6 +256,26 @@ TEST(Sweep, ADesignIsAParameterAndEveryDesignRunsWithoutOne) {
   EXPECT_EQ(listed_rows[1].at("spec.modelServers[0].maxBatchSize"), "4");
 }
 
+// scenarios/sweeps/quickstart-batching.yaml: its points load, and one of
+// them (the first, a shard of one point) runs.
+TEST(Sweep, TheShippedExampleRuns) {
+  TempDir dir;
+  const auto out = dir.path() / "out";
+  const CliResult r =
+      Cli({"sweep",
+           (platsim::testing::SourceDir() / "scenarios/sweeps/quickstart-batching.yaml").string(),
+           "--out", out.string(), "--shard", "0/9", "--quiet"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  const auto plan = nlohmann::json::parse(ReadFile(out / "sweep.json"));
+  EXPECT_EQ(plan["points"].size(), 9u);
+  const auto summary = nlohmann::json::parse(ReadFile(out / "points/p0001/summary.json"));
+  EXPECT_EQ(summary["runs"].size(), 2u);
+  EXPECT_TRUE(summary["complete"].get<bool>());
+  // At 240 requests/s for the 20 minutes after the warm-up.
+  EXPECT_NEAR(summary["services"]["inference/chat"]["metrics"]["arrival_rps"].get<double>(), 240,
+              5);
+}
+
 TEST(Sweep, BadSweepsExit2NamingTheLineAndNothingRuns) {
   TempDir dir;
   WriteScenario(dir);
