@@ -180,7 +180,7 @@ Json* Select(Json& at, const std::string& where, const std::string& selector,
     return &at[key];
   }
   if (!at.is_array()) {
-    *why = where + " is not a list";
+    *why = (where.empty() ? "the scenario" : where) + " is not a list";
     return nullptr;
   }
   if (IsIndex(selector)) {
@@ -260,6 +260,9 @@ std::string CsvCell(const Json& v) {
     quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
   return quoted + "\"";
 }
+
+// The most points a sweep may have.
+constexpr double kMaxPoints = 100000;
 
 // A parameter of the sweep: its column name, path, and values in order.
 struct Parameter {
@@ -369,7 +372,14 @@ std::optional<Plan> ReadPlan(const std::string& file, std::ostream& err) {
   meta.RejectUnknown();
   input::MapReader spec(m.Require("spec"), diags);
   const auto scenario = spec.RequiredString("scenario");
-  if (scenario) plan.scenario = (fs::path(file).parent_path() / *scenario).lexically_normal();
+  if (scenario) {
+    plan.scenario = (fs::path(file).parent_path() / *scenario).lexically_normal();
+    std::error_code ec;
+    if (!fs::is_regular_file(plan.scenario, ec)) {
+      const input::Node at = spec.Get("scenario");
+      diags.Error(at.location(), at.path(), "no scenario file " + plan.scenario.string());
+    }
+  }
   plan.replications = static_cast<int>(spec.Int("replications", 1, 1, 100000));
   const input::Node seed = spec.Get("seed");
   if (seed.present()) {
@@ -754,6 +764,15 @@ int SweepCommand(const SweepFlags& flags, const CliContext& ctx, std::ostream& o
           << " has several designs: give each point a design\n";
       return kExitBadInput;
     }
+  }
+  // A grid's size before it is built: at most kMaxPoints.
+  double grid = 1;
+  for (const Parameter& p : plan->parameters)
+    grid *= static_cast<double>(std::max<std::size_t>(1, p.values.size()));
+  if (plan->points.empty() && grid > kMaxPoints) {
+    err << "platsim: " << flags.file << ": the grid has " << grid << " points, more than "
+        << kMaxPoints << " (fewer values, or list the points)\n";
+    return kExitBadInput;
   }
   ExpandGrid(*plan);
   if (!plan->seed) plan->seed = designs->front().seed;

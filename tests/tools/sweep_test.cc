@@ -299,6 +299,9 @@ TEST(Sweep, BadSweepsExit2NamingTheLineAndNothingRuns) {
       {"  points: []\n", "spec.points: expected a list of at least one point"},
       {"  duration: 2m\n", "give parameters (a grid) or points (a list)"},
       {"  parameters:\n  - {path: design, values: [nope]}\n", "no design nope"},
+      {"  parameters:\n  - {path: a, range: {from: 1, to: 1000, step: 1}}\n"
+       "  - {path: b, range: {from: 1, to: 1000, step: 1}}\n",
+       "the grid has 1e+06 points, more than 100000"},
       // A value the scenario refuses: the point's own file and line.
       {"  parameters:\n  - {path: 'spec.modelServers[0].maxBatchSize', values: [abc]}\n",
        "point p0001 ({\"spec.modelServers[0].maxBatchSize\":\"abc\"}) does not load"},
