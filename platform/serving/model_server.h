@@ -196,6 +196,7 @@ class ModelServer : public sim::EventHandler, public Hop, private llm::Engine::O
   void OnStepStart(const models::StepShape& shape, sim::Time now) override;
   void OnIdle(sim::Time now) override;
   void AcceptLlm(RequestId id, sim::Time now);
+  void ObserveToken(sim::Time gap);  // into vllm_metrics_
   // The live request `request` names, if this server still holds it.
   Request* HeldLlm(std::uint64_t request);
 
