@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
+#include <vector>
 
 namespace platsim::sim {
 
@@ -186,24 +188,110 @@ double RegularizedIncompleteBeta(double a, double b, double x) {
   return 1.0 - front * BetaContinuedFraction(b, a, 1.0 - x) / b;
 }
 
-double StudentTCdf(double t, int dof) {
-  const double v = dof;
-  const double tail = 0.5 * RegularizedIncompleteBeta(v / 2.0, 0.5, v / (v + t * t));
+}  // namespace
+
+double StudentTCdf(double t, double dof) {
+  const double tail = 0.5 * RegularizedIncompleteBeta(dof / 2.0, 0.5, dof / (dof + t * t));
   return t >= 0 ? 1.0 - tail : tail;
 }
 
-}  // namespace
+TestResult WelchGreater(std::span<const double> a, std::span<const double> b, double margin) {
+  RunningStats sa, sb;
+  for (double x : a)
+    sa.Add(x);
+  for (double x : b)
+    sb.Add(x);
+  const double na = static_cast<double>(a.size()), nb = static_cast<double>(b.size());
+  const double va = sa.variance() / na, vb = sb.variance() / nb;
+  const double diff = sb.mean() - sa.mean() - margin;
+  TestResult r;
+  if (va + vb == 0) {
+    r.statistic = diff > 0 ? INFINITY : diff < 0 ? -INFINITY : 0;
+    r.p_value = diff > 0 ? 0.0 : 1.0;
+    return r;
+  }
+  r.statistic = diff / std::sqrt(va + vb);
+  r.dof = (va + vb) * (va + vb) / (va * va / (na - 1) + vb * vb / (nb - 1));
+  r.p_value = 1.0 - StudentTCdf(r.statistic, r.dof);
+  return r;
+}
+
+TestResult MannWhitneyGreater(std::span<const double> a, std::span<const double> b, double margin) {
+  const std::size_t m = a.size(), n = b.size();
+  // U and the sizes of tied groups over both samples (b shifted).
+  std::vector<std::pair<double, int>> all;
+  for (double x : a)
+    all.emplace_back(x, 0);
+  for (double y : b)
+    all.emplace_back(y - margin, 1);
+  std::sort(all.begin(), all.end());
+  // Ascending, each group of equal values at once: each b of the group is
+  // above the a's before it and ties with the group's own.
+  double u = 0, tie_term = 0, a_below = 0;
+  for (std::size_t i = 0; i < all.size();) {
+    std::size_t j = i;
+    double as = 0, bs = 0;
+    while (j < all.size() && all[j].first == all[i].first) {
+      (all[j].second == 0 ? as : bs) += 1;
+      ++j;
+    }
+    const double t = static_cast<double>(j - i);
+    tie_term += t * t * t - t;
+    u += bs * (a_below + 0.5 * as);
+    a_below += as;
+    i = j;
+  }
+  TestResult r;
+  r.statistic = u;
+  const double mn = static_cast<double>(m) * static_cast<double>(n);
+  if (tie_term == 0 && m <= 50 && n <= 50) {
+    // N(i, j, u), the orderings of i a's and j b's with U = u: the largest
+    // is an a (above no b) or a b (above all i a's), so N(i, j, u) =
+    // N(i - 1, j, u) + N(i, j - 1, u - i). One layer of i at a time.
+    const std::size_t top = m * n;
+    std::vector<std::vector<double>> prev(n + 1, std::vector<double>(top + 1, 0.0));
+    for (std::size_t j = 0; j <= n; ++j)
+      prev[j][0] = 1;  // no a's: U = 0
+    for (std::size_t i = 1; i <= m; ++i) {
+      std::vector<std::vector<double>> cur(n + 1, std::vector<double>(top + 1, 0.0));
+      cur[0][0] = 1;
+      for (std::size_t j = 1; j <= n; ++j) {
+        for (std::size_t v = 0; v <= i * j; ++v) {
+          cur[j][v] = prev[j][v] + (v >= i ? cur[j - 1][v - i] : 0.0);
+        }
+      }
+      prev = std::move(cur);
+    }
+    double total = 0, at_least = 0;
+    const auto observed = static_cast<std::size_t>(std::llround(u));
+    for (std::size_t v = 0; v <= top; ++v) {
+      total += prev[n][v];
+      if (v >= observed) at_least += prev[n][v];
+    }
+    r.p_value = at_least / total;
+    return r;
+  }
+  const double big_n = static_cast<double>(m + n);
+  const double variance = mn / 12.0 * ((big_n + 1) - tie_term / (big_n * (big_n - 1)));
+  if (variance <= 0) {
+    r.p_value = u > mn / 2 ? 0.0 : 1.0;
+    return r;
+  }
+  const double z = (u - mn / 2 - 0.5) / std::sqrt(variance);
+  r.p_value = 0.5 * std::erfc(z / std::sqrt(2.0));
+  return r;
+}
 
 double StudentTQuantile(double p, int dof) {
   if (p == 0.5) return 0.0;
   if (p < 0.5) return -StudentTQuantile(1.0 - p, dof);
   double lo = 0.0;
   double hi = 1.0;
-  while (StudentTCdf(hi, dof) < p)
+  while (StudentTCdf(hi, static_cast<double>(dof)) < p)
     hi *= 2.0;
   for (int i = 0; i < 200 && hi - lo > 1e-13 * hi; ++i) {
     const double mid = 0.5 * (lo + hi);
-    if (StudentTCdf(mid, dof) < p) {
+    if (StudentTCdf(mid, static_cast<double>(dof)) < p) {
       lo = mid;
     } else {
       hi = mid;

@@ -126,6 +126,29 @@ class TimeAverage {
 // The p-quantile of Student's t distribution with `dof` degrees of freedom.
 // REQUIRES: dof >= 1, 0 < p < 1.
 double StudentTQuantile(double p, int dof);
+// P(T <= t) for Student's t with `dof` (> 0, not necessarily whole)
+// degrees of freedom.
+double StudentTCdf(double t, double dof);
+
+// One-sided two-sample tests of whether `b` is larger than `a` by more
+// than `margin`: the null hypothesis is that it is not. `p_value` is the
+// probability, under the null, of a statistic at least as large.
+struct TestResult {
+  double statistic = 0;
+  double p_value = 1;
+  double dof = 0;  // Welch's degrees of freedom
+};
+// Welch's t-test (unequal variances): t = (mean(b) - mean(a) - margin) /
+// sqrt(var(a)/n_a + var(b)/n_b), with the Welch-Satterthwaite degrees of
+// freedom. Where both samples are constant the difference is certain: p is
+// 0 if it exceeds the margin, else 1. REQUIRES: two or more of each.
+TestResult WelchGreater(std::span<const double> a, std::span<const double> b, double margin);
+// The Mann-Whitney U test: U counts the pairs (a_i, b_j) with b_j - margin
+// above a_i, a tie counting a half. Without ties and with at most 50 of
+// each, p is exact (the count of orderings with U at least as large, over
+// all); otherwise the normal approximation with the tie correction and a
+// continuity correction. REQUIRES: one or more of each.
+TestResult MannWhitneyGreater(std::span<const double> a, std::span<const double> b, double margin);
 
 // A mean and the half-width of its two-sided confidence interval.
 struct Estimate {

@@ -212,5 +212,91 @@ TEST(ConfidenceInterval, CoversTheTrueMeanAboutNinetyFivePercentOfTheTime) {
   EXPECT_NEAR(covered, 0.95 * kTrials, 5 * 13.8);
 }
 
+TEST(StudentTCdf, MatchesClosedFormsAndTheDensityIntegratedAtNonWholeDof) {
+  for (double t : {-3.0, -0.4, 0.0, 0.7, 2.5, 12.0}) {
+    // One degree: Cauchy; two: 1/2 + t / (2 sqrt(2 + t^2)).
+    EXPECT_NEAR(StudentTCdf(t, 1.0), 0.5 + std::atan(t) / std::numbers::pi, 1e-12) << t;
+    EXPECT_NEAR(StudentTCdf(t, 2.0), 0.5 + t / (2 * std::sqrt(2 + t * t)), 1e-12) << t;
+  }
+  // 2.5 degrees: Simpson's rule over the density from 0 to t.
+  const double v = 2.5;
+  const double c =
+      std::exp(std::lgamma((v + 1) / 2) - std::lgamma(v / 2)) / std::sqrt(v * std::numbers::pi);
+  auto density = [&](double x) { return c * std::pow(1 + x * x / v, -(v + 1) / 2); };
+  const double t = 1.7;
+  const int n = 2000;
+  double integral = density(0) + density(t);
+  for (int i = 1; i < n; ++i)
+    integral += (i % 2 ? 4 : 2) * density(t * i / n);
+  EXPECT_NEAR(StudentTCdf(t, v), 0.5 + integral * t / n / 3, 1e-10);
+}
+
+TEST(WelchGreater, AWorkedExample) {
+  // a: mean 2.5, variance 5/3; b: mean 6, variance 10. Standard error
+  // sqrt(5/12 + 2); t = 3.5 / that = 2.25144; Welch-Satterthwaite
+  // (29/12)^2 / ((5/12)^2 / 3 + 2^2 / 4) = 5.52079 degrees. scipy.stats'
+  // ttest_ind(b, a, equal_var=False, alternative="greater") gives p =
+  // 0.0345668, and with b less 1.5, p = 0.124783.
+  const std::vector<double> a = {1, 2, 3, 4}, b = {2, 4, 6, 8, 10};
+  const TestResult r = WelchGreater(a, b, 0);
+  EXPECT_NEAR(r.statistic, 3.5 / std::sqrt(5.0 / 12 + 2), 1e-12);
+  EXPECT_NEAR(r.dof, (29.0 / 12) * (29.0 / 12) / (25.0 / 144 / 3 + 1), 1e-12);
+  EXPECT_NEAR(r.p_value, 0.0345668, 1e-6);
+  EXPECT_NEAR(WelchGreater(a, b, 1.5).p_value, 0.124783, 1e-6);
+  // Constant samples: certain either way.
+  const std::vector<double> two = {2, 2}, three = {3, 3, 3};
+  EXPECT_EQ(WelchGreater(two, three, 0.5).p_value, 0);
+  EXPECT_EQ(WelchGreater(two, three, 1.0).p_value, 1);
+}
+
+// P(U >= observed) by listing every way to label the pooled values.
+double EnumeratedMannWhitney(const std::vector<double>& a, const std::vector<double>& b) {
+  std::vector<double> all = a;
+  all.insert(all.end(), b.begin(), b.end());
+  auto u_of = [](const std::vector<double>& x, const std::vector<double>& y) {
+    double u = 0;
+    for (double yi : y) {
+      for (double xi : x)
+        u += yi > xi ? 1 : yi == xi ? 0.5 : 0;
+    }
+    return u;
+  };
+  const double observed = u_of(a, b);
+  std::vector<int> pick(all.size(), 0);
+  std::fill(pick.end() - static_cast<long>(b.size()), pick.end(), 1);
+  int total = 0, at_least = 0;
+  do {
+    std::vector<double> x, y;
+    for (std::size_t i = 0; i < all.size(); ++i)
+      (pick[i] ? y : x).push_back(all[i]);
+    ++total;
+    at_least += u_of(x, y) >= observed - 1e-9;
+  } while (std::next_permutation(pick.begin(), pick.end()));
+  return static_cast<double>(at_least) / total;
+}
+
+TEST(MannWhitneyGreater, ExactWithoutTiesAsEveryLabellingCounts) {
+  const std::vector<double> a = {3.1, 1.2, 5.5, 2.0}, b = {8.2, 4.4, 6.1};
+  const TestResult r = MannWhitneyGreater(a, b, 0);
+  EXPECT_EQ(r.statistic, 11);
+  EXPECT_NEAR(r.p_value, EnumeratedMannWhitney(a, b), 1e-12);
+  EXPECT_NEAR(r.p_value, 2.0 / 35, 1e-12);  // scipy.stats.mannwhitneyu, exact
+  const std::vector<double> c = {4.4, 6.1, 2.5, 7.0, 8.2}, d = {3.1, 1.2, 5.5, 2.0};
+  EXPECT_NEAR(MannWhitneyGreater(c, d, 0).p_value, EnumeratedMannWhitney(c, d), 1e-12);
+  EXPECT_NEAR(MannWhitneyGreater(c, d, 0).p_value, 0.968253968, 1e-9);
+  // A margin shifts b down: with 2 off, b's 4.4 falls below a's 3.1.
+  const std::vector<double> shifted = {6.2, 2.4, 4.1};
+  EXPECT_NEAR(MannWhitneyGreater(a, b, 2.0).p_value, EnumeratedMannWhitney(a, shifted), 1e-12);
+}
+
+TEST(MannWhitneyGreater, WithTiesTheNormalApproximationWithCorrections) {
+  // scipy.stats.mannwhitneyu(b, a, alternative="greater",
+  // method="asymptotic", use_continuity=True): U = 18.5, p = 0.120922.
+  const std::vector<double> a = {1, 2, 2, 3, 5}, b = {2, 3, 4, 4, 6};
+  const TestResult r = MannWhitneyGreater(a, b, 0);
+  EXPECT_EQ(r.statistic, 18.5);
+  EXPECT_NEAR(r.p_value, 0.12092215, 1e-7);
+}
+
 }  // namespace
 }  // namespace platsim::sim
