@@ -32,6 +32,7 @@
 #include "platform/simulation.h"
 #include "sim/random.h"
 #include "sim/recorder.h"
+#include "tools/gate.h"
 #include "tools/output.h"
 #include "tools/output_files.h"
 #include "tools/run.h"
@@ -765,6 +766,30 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   merge->add_flag("--force", merge_force,
                   "Write into a folder that holds files other than an earlier sweep's");
 
+  GateFlags gate_flags;
+  CLI::App* gate = app.add_subcommand(
+      "gate", "Compare two run folders (or sweeps, or benchmark files): exit 1 on a regression");
+  gate->add_option("BASELINE", gate_flags.baseline,
+                   "Output folder of platsim run or sweep, or Google Benchmark JSON")
+      ->required();
+  gate->add_option("CURRENT", gate_flags.current, "The same, of the change")->required();
+  gate->add_option("--gate", gate_flags.gate_file,
+                   "Gate file (kind Gate): the metrics, allowances and tests (default: p99 "
+                   "latency +1%, SLO attainment -0.002, drops, failures and time-outs +5% or 1, "
+                   "TTFT and TPOT p99 +1%, goodput -0.005, cost +1%)");
+  gate->add_option("--alpha", gate_flags.alpha, "Significance level of every test (default 0.05)")
+      ->check(CLI::Range(1e-6, 0.5));
+  gate->add_option("--markdown", gate_flags.markdown, "Also write the table here (a CI summary)");
+  gate->add_option("--junit", gate_flags.junit, "Write JUnit XML, a test case per check");
+  gate->add_option("--json", gate_flags.json, "Write the verdicts as JSON");
+  gate->footer(
+      "Per series and metric, the runs (replications) of each side are compared by a one-sided\n"
+      "test of whether CURRENT is worse than BASELINE by more than the allowance: Welch's\n"
+      "t-test, or the Mann-Whitney U test for counts and benchmark times. Give both sides\n"
+      "replications (platsim run --replications 5; benchmarks --benchmark_repetitions=9):\n"
+      "with one run a side there is no test and any change past the allowance fails. Exit\n"
+      "status: 0 no regression, 1 a regression (or a failed write), 2 bad input.\n");
+
   std::string check_path;
   bool estimate = false;
   ProfileFlags profile_flags;
@@ -834,7 +859,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
       std::none_of(commands.begin(), commands.end(),
                    [&](const CLI::App* c) { return c->get_name() == args[1]; })) {
     err << "platsim: unknown command '" << args[1]
-        << "' (expected run, validate, sweep, merge or profile; see platsim --help)\n";
+        << "' (expected run, validate, sweep, merge, gate or profile; see platsim --help)\n";
     return kExitBadInput;
   }
   std::vector<const char*> argv;
@@ -850,6 +875,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     if (*run) return Run(run_flags, ctx, out, err);
     if (*validate) return Validate(validate_path, out, err);
     if (*sweep) return SweepCommand(sweep_flags, ctx, out, err);
+    if (*gate) return GateCommand(gate_flags, out, err);
     if (*merge) return MergeCommand(merge_out, merge_shards, merge_force, out, err);
     if (*profile) {
       const ProfileFlags& f = profile_flags;

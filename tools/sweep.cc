@@ -547,10 +547,10 @@ std::optional<Json> ReadJson(const fs::path& path, std::ostream& err) {
 }
 
 // results.csv, points.csv and results.json from the points' summaries.
-int WriteTables(const fs::path& dir, const Json& plan, std::ostream& err) {
+int WriteTablesOrThrow(const fs::path& dir, const Json& plan, std::ostream& err) {
   std::vector<std::string> params;
-  for (const Json& p : plan["parameters"])
-    params.push_back(p["name"].get<std::string>());
+  for (const Json& p : plan.at("parameters"))
+    params.push_back(p.at("name").get<std::string>());
   // Metric columns: the platform's, then each Service's, first seen first.
   std::vector<std::string> columns;
   std::set<std::string> seen;
@@ -558,23 +558,24 @@ int WriteTables(const fs::path& dir, const Json& plan, std::ostream& err) {
     if (seen.insert(c).second) columns.push_back(c);
   };
   std::vector<Json> summaries;
-  for (const Json& p : plan["points"]) {
-    const auto s = ReadJson(dir / "points" / p["point"].get<std::string>() / "summary.json", err);
+  for (const Json& p : plan.at("points")) {
+    const auto s =
+        ReadJson(dir / "points" / p.at("point").get<std::string>() / "summary.json", err);
     if (!s) return kExitInternal;
     summaries.push_back(*s);
-    for (const auto& [m, v] : (*s)["platform"]["metrics"].items())
+    for (const auto& [m, v] : s->at("platform").at("metrics").items())
       column("platform." + m);
-    for (const auto& [service, body] : (*s)["services"].items()) {
-      for (const auto& [m, v] : body["metrics"].items())
+    for (const auto& [service, body] : s->at("services").items()) {
+      for (const auto& [m, v] : body.at("metrics").items())
         column(service + "." + m);
     }
   }
   auto metric = [](const Json& section, const std::string& col) -> Json {
     const std::size_t dot = col.rfind('.');
     const std::string owner = col.substr(0, dot), name = col.substr(dot + 1);
-    const Json* block = owner == "platform" ? &section["platform"]
-                        : section.contains("services") && section["services"].contains(owner)
-                            ? &section["services"][owner]
+    const Json* block = owner == "platform" ? &section.at("platform")
+                        : section.contains("services") && section.at("services").contains(owner)
+                            ? &section.at("services").at(owner)
                             : nullptr;
     if (block == nullptr || !block->contains(name)) return nullptr;
     return (*block)[name];
@@ -596,19 +597,19 @@ int WriteTables(const fs::path& dir, const Json& plan, std::ostream& err) {
   Json points = Json::array();
   for (std::size_t i = 0; i < summaries.size(); ++i) {
     const Json& s = summaries[i];
-    const Json& p = plan["points"][i];
-    const std::string id = p["point"].get<std::string>();
+    const Json& p = plan.at("points")[i];
+    const std::string id = p.at("point").get<std::string>();
     Json values = Json::object();
     for (const std::string& name : params)
-      values[name] = TableValue(p["values"][name]);
+      values[name] = TableValue(p.at("values").at(name));
     Json runs = Json::array();
-    for (const Json& run : s["runs"]) {
-      Json flat = {{"platform", run["platform"]}, {"services", Json::object()}};
-      for (const auto& [service, m] : run["services"].items())
+    for (const Json& run : s.at("runs")) {
+      Json flat = {{"platform", run.at("platform")}, {"services", Json::object()}};
+      for (const auto& [service, m] : run.at("services").items())
         flat["services"][service] = m;
       Json metrics = Json::object();
-      rows << id << ',' << run["replication"].dump() << ',' << run["seed"].dump() << ','
-           << run["complete"].dump();
+      rows << id << ',' << run.at("replication").dump() << ',' << run.at("seed").dump() << ','
+           << run.at("complete").dump();
       for (const std::string& name : params)
         rows << ',' << CsvCell(values[name]);
       for (const std::string& c : columns) {
@@ -617,24 +618,25 @@ int WriteTables(const fs::path& dir, const Json& plan, std::ostream& err) {
         rows << ',' << CsvCell(v);
       }
       rows << '\n';
-      runs.push_back({{"replication", run["replication"]},
-                      {"seed", run["seed"]},
-                      {"complete", run["complete"]},
+      runs.push_back({{"replication", run.at("replication")},
+                      {"seed", run.at("seed")},
+                      {"complete", run.at("complete")},
                       {"metrics", metrics}});
     }
     // The summary's own means and intervals (over the runs it pools).
-    Json mean_section = {{"platform", s["platform"]["metrics"]}, {"services", Json::object()}};
-    Json ci_section = {{"platform", s["platform"].value("ci95_half_width", Json::object())},
+    Json mean_section = {{"platform", s.at("platform").at("metrics")},
+                         {"services", Json::object()}};
+    Json ci_section = {{"platform", s.at("platform").value("ci95_half_width", Json::object())},
                        {"services", Json::object()}};
-    for (const auto& [service, body] : s["services"].items()) {
-      mean_section["services"][service] = body["metrics"];
+    for (const auto& [service, body] : s.at("services").items()) {
+      mean_section["services"][service] = body.at("metrics");
       ci_section["services"][service] = body.value("ci95_half_width", Json::object());
     }
     Json mean = Json::object(), ci = Json::object();
     means << id;
     for (const std::string& name : params)
       means << ',' << CsvCell(values[name]);
-    means << ',' << s["complete"].dump() << ',' << s["pooled_runs"].dump();
+    means << ',' << s.at("complete").dump() << ',' << s.at("pooled_runs").dump();
     for (const std::string& c : columns) {
       mean[c] = metric(mean_section, c);
       ci[c] = metric(ci_section, c);
@@ -643,25 +645,37 @@ int WriteTables(const fs::path& dir, const Json& plan, std::ostream& err) {
     means << '\n';
     points.push_back({{"point", id},
                       {"values", values},
-                      {"complete", s["complete"]},
-                      {"pooled_runs", s["pooled_runs"]},
+                      {"complete", s.at("complete")},
+                      {"pooled_runs", s.at("pooled_runs")},
                       {"mean", mean},
                       {"ci95_half_width", ci},
                       {"runs", runs}});
   }
   Json results = {{"apiVersion", "platsim.dev/v1alpha1"},
                   {"kind", "SweepResults"},
-                  {"name", plan["name"]},
-                  {"scenario", plan["scenario"]},
-                  {"seed", plan["seed"]},
-                  {"replications", plan["replications"]},
-                  {"parameters", plan["parameters"]},
+                  {"name", plan.at("name")},
+                  {"scenario", plan.at("scenario")},
+                  {"seed", plan.at("seed")},
+                  {"replications", plan.at("replications")},
+                  {"parameters", plan.at("parameters")},
                   {"metrics", columns},
                   {"points", points}};
   WriteText(dir / "results.csv", rows.str());
   WriteText(dir / "points.csv", means.str());
   WriteText(dir / "results.json", results.dump(2) + "\n");
   return kExitOk;
+}
+
+// The same; a plan or summary not as platsim writes them is bad input.
+int WriteTables(const fs::path& dir, const Json& plan, std::ostream& err) {
+  try {
+    return WriteTablesOrThrow(dir, plan, err);
+  } catch (const nlohmann::json::exception& e) {
+    err << "platsim: " << dir.string()
+        << ": sweep.json or a point's summary.json is not as platsim writes it (" << e.what()
+        << ")\n";
+    return kExitBadInput;
+  }
 }
 
 // Makes `dir` ready for a sweep: refuses a folder that holds something
