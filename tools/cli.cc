@@ -619,7 +619,7 @@ int RunChild(const std::vector<std::string>& argv, std::ostream& out, std::ostre
   if (spawned != 0) {
     ::close(out_pipe[0]);
     ::close(err_pipe[0]);
-    err << "platsim profile: cannot run " << argv[0] << ": " << std::strerror(spawned) << '\n';
+    err << "platsim: cannot run " << argv[0] << ": " << std::strerror(spawned) << '\n';
     return kExitInternal;
   }
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
@@ -665,6 +665,29 @@ int MeasureProfile(const ProfileFlags& f, std::ostream& out, std::ostream& err) 
       {profiler, "--model", f.model, "--out", f.out, "--catalogue", f.models_file, "--warmup",
        std::to_string(f.warmup), "--repetitions", std::to_string(f.repetitions)},
       out, err);
+}
+
+// platsim report: reports/report.py, run by the Python that has matplotlib.
+int ReportCommand(const std::vector<std::string>& folders, const std::string& out_dir,
+                  const std::string& title, std::ostream& out, std::ostream& err) {
+  const char* script_env = std::getenv("PLATSIM_REPORT_SCRIPT");
+  const std::string script = script_env != nullptr && *script_env != '\0'
+                                 ? script_env
+                                 : std::string(PLATSIM_REPORTS_DIR) + "/report.py";
+  const char* python_env = std::getenv("PLATSIM_PYTHON");
+  const std::string python =
+      python_env != nullptr && *python_env != '\0' ? python_env : "/usr/bin/python3";
+  if (::access(python.c_str(), X_OK) != 0 || ::access(script.c_str(), R_OK) != 0) {
+    err << "platsim report: needs " << python << " (with matplotlib) and " << script
+        << "; set PLATSIM_PYTHON or PLATSIM_REPORT_SCRIPT\n";
+    return kExitInternal;
+  }
+  std::vector<std::string> argv = {python, script};
+  argv.insert(argv.end(), folders.begin(), folders.end());
+  argv.insert(argv.end(), {"--out", out_dir});
+  if (!title.empty()) argv.insert(argv.end(), {"--title", title});
+  const int rc = RunChild(argv, out, err);
+  return rc == kExitOk || rc == kExitBadInput ? rc : kExitInternal;
 }
 
 }  // namespace
@@ -790,6 +813,26 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
       "with one run a side there is no test and any change past the allowance fails. Exit\n"
       "status: 0 no regression, 1 a regression (or a failed write), 2 bad input.\n");
 
+  std::vector<std::string> report_folders;
+  std::string report_out = "report", report_title;
+  CLI::App* report = app.add_subcommand(
+      "report", "An HTML report (matplotlib figures) of run or sweep output folders");
+  report
+      ->add_option("FOLDER", report_folders,
+                   "Output folders of platsim run (several: side by side) or of platsim sweep")
+      ->required();
+  report->add_option("--out", report_out, "Folder for report.html and figures/")
+      ->capture_default_str();
+  report->add_option("--title", report_title, "The report's title");
+  report->footer(
+      "A run's report: the summary with 95% confidence intervals, latency, throughput, lost\n"
+      "requests, replicas, GPU use, the platform's nodes and cost over time, and a timeline\n"
+      "of controller decisions, rollouts and failures. A sweep's: its points, cost against\n"
+      "p99 latency with the Pareto frontier, and metrics against each parameter with 95%\n"
+      "bands. Runs reports/report.py with $PLATSIM_PYTHON (default /usr/bin/python3, which\n"
+      "needs matplotlib: Debian's python3-matplotlib). Exit status: 0 written, 1 the report\n"
+      "could not be made, 2 bad input.\n");
+
   std::string check_path;
   bool estimate = false;
   ProfileFlags profile_flags;
@@ -859,7 +902,8 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
       std::none_of(commands.begin(), commands.end(),
                    [&](const CLI::App* c) { return c->get_name() == args[1]; })) {
     err << "platsim: unknown command '" << args[1]
-        << "' (expected run, validate, sweep, merge, gate or profile; see platsim --help)\n";
+        << "' (expected run, validate, sweep, merge, gate, report or profile; see platsim "
+           "--help)\n";
     return kExitBadInput;
   }
   std::vector<const char*> argv;
@@ -876,6 +920,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     if (*validate) return Validate(validate_path, out, err);
     if (*sweep) return SweepCommand(sweep_flags, ctx, out, err);
     if (*gate) return GateCommand(gate_flags, out, err);
+    if (*report) return ReportCommand(report_folders, report_out, report_title, out, err);
     if (*merge) return MergeCommand(merge_out, merge_shards, merge_force, out, err);
     if (*profile) {
       const ProfileFlags& f = profile_flags;
