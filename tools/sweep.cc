@@ -25,9 +25,13 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
 
-// A parsed YAML node as JSON; scalars stay text (the scenario reader reads
-// text whatever its quoting).
 Json ToJson(const input::Node& n) {
+  return NodeToJson(n);
+}
+
+}  // namespace
+
+Json NodeToJson(const input::Node& n) {
   if (!n.present() || n.IsNull()) return nullptr;
   if (n.IsScalar()) return n.scalar();
   if (n.IsSequence()) {
@@ -42,6 +46,8 @@ Json ToJson(const input::Node& n) {
   }
   return o;
 }
+
+namespace {
 
 // One dotted key of a path and the bracketed selectors after it.
 struct Segment {
@@ -484,10 +490,10 @@ void ExpandGrid(Plan& plan) {
   plan.point_at.assign(plan.points.size(), input::Node());
 }
 
-// The scenario at point `i` as JSON, its files relative to `point_dir`;
-// nullopt and reported if a path does not apply.
+// The scenario at point `i` as JSON (its files still relative to the
+// scenario's folder); nullopt and reported if a path does not apply.
 std::optional<Json> PointScenario(const Plan& plan, const Json& scenario, std::size_t i,
-                                  const fs::path& point_dir, std::ostream& err) {
+                                  std::ostream& err) {
   Json s = scenario;
   const fs::path base = plan.scenario.parent_path();
   for (std::size_t k = 0; k < plan.parameters.size(); ++k) {
@@ -522,7 +528,6 @@ std::optional<Json> PointScenario(const Plan& plan, const Json& scenario, std::s
       return std::nullopt;
     }
   }
-  RebaseFiles(s, fs::absolute(base), fs::absolute(point_dir));
   return s;
 }
 
@@ -718,6 +723,41 @@ std::string Seconds(double s) {
 
 }  // namespace
 
+int RunScenarioFolder(const fs::path& folder, std::uint64_t seed, int replications,
+                      const std::optional<std::string>& duration, const CliContext& ctx) {
+  RunFlags run;
+  run.scenario = (folder / "scenario.json").string();
+  run.out_dir = folder.string();
+  run.force = true;
+  run.quiet = true;
+  run.seed = std::to_string(seed);
+  run.replications = replications;
+  run.duration = duration;
+  std::ostringstream run_out, run_err;
+  const int rc = RunCommand(run, ctx, run_out, run_err);
+  if (rc != kExitOk) std::ofstream(folder / "errors.txt") << run_err.str();
+  return rc;
+}
+
+std::string WriteScenarioFolder(Json scenario, const fs::path& base_dir, const fs::path& folder) {
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (ec) return "cannot create " + folder.string() + ": " + ec.message();
+  RebaseFiles(scenario, fs::absolute(base_dir), fs::absolute(folder));
+  try {
+    WriteText(folder / "scenario.json", scenario.dump(2) + "\n");
+  } catch (const OutputError& e) {
+    return e.what();
+  }
+  input::Diagnostics diags;
+  if (platform::LoadDesigns((folder / "scenario.json").string(), diags)) return "";
+  std::string errors;
+  for (const auto& d : diags.all()) {
+    if (d.severity == input::Severity::kError) errors += input::Format(d) + "\n";
+  }
+  return errors;
+}
+
 std::string SetAtPath(Json& scenario, const std::string& path, const Json& value,
                       const fs::path& base_dir) {
   std::string why;
@@ -802,18 +842,14 @@ int SweepCommand(const SweepFlags& flags, const CliContext& ctx, std::ostream& o
     if (!shard || i % shard->second == shard->first) mine.push_back(i);
   }
   for (const std::size_t i : mine) {
-    const fs::path point_dir = dir / "points" / plan->PointId(i);
-    fs::create_directories(point_dir);
-    const auto s = PointScenario(*plan, scenario, i, point_dir, err);
+    const auto s = PointScenario(*plan, scenario, i, err);
     if (!s) return kExitBadInput;
-    WriteText(point_dir / "scenario.json", s->dump(2) + "\n");
-    input::Diagnostics point_diags;
-    if (!platform::LoadDesigns((point_dir / "scenario.json").string(), point_diags)) {
+    const std::string problems =
+        WriteScenarioFolder(*s, plan->scenario.parent_path(), dir / "points" / plan->PointId(i));
+    if (!problems.empty()) {
       err << "platsim: point " << plan->PointId(i) << " ("
-          << plan->ToJson()["points"][i]["values"].dump() << ") does not load:\n";
-      for (const auto& d : point_diags.all()) {
-        if (d.severity == input::Severity::kError) err << input::Format(d) << '\n';
-      }
+          << plan->ToJson()["points"][i]["values"].dump() << ") does not load:\n"
+          << problems;
       return kExitBadInput;
     }
   }
@@ -824,21 +860,8 @@ int SweepCommand(const SweepFlags& flags, const CliContext& ctx, std::ostream& o
   // Runs one point into its folder; its messages go to points/ID/errors.txt
   // when it fails.
   auto run_point = [&](std::size_t i) {
-    const fs::path point_dir = dir / "points" / plan->PointId(i);
-    RunFlags run;
-    run.scenario = (point_dir / "scenario.json").string();
-    run.out_dir = point_dir.string();
-    run.force = true;
-    run.quiet = true;
-    run.seed = std::to_string(*plan->seed);
-    run.replications = plan->replications;
-    run.duration = plan->duration;
-    std::ostringstream run_out, run_err;
-    const int rc = RunCommand(run, ctx, run_out, run_err);
-    if (rc != kExitOk) {
-      std::ofstream(point_dir / "errors.txt") << run_err.str();
-    }
-    return rc;
+    return RunScenarioFolder(dir / "points" / plan->PointId(i), *plan->seed, plan->replications,
+                             plan->duration, ctx);
   };
   const auto started = std::chrono::steady_clock::now();
   auto last_shown = started - std::chrono::hours(1);

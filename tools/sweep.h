@@ -37,7 +37,9 @@
 #ifndef PLATSIM_TOOLS_SWEEP_H_
 #define PLATSIM_TOOLS_SWEEP_H_
 
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -45,6 +47,10 @@
 #include <nlohmann/json.hpp>
 
 #include "tools/cli.h"
+
+namespace platsim::input {
+class Node;
+}
 
 namespace platsim::tools {
 
@@ -69,6 +75,20 @@ int MergeCommand(const std::string& out_dir, const std::vector<std::string>& sha
 // ("" when done).
 std::string SetAtPath(nlohmann::ordered_json& scenario, const std::string& path,
                       const nlohmann::ordered_json& value, const std::filesystem::path& base_dir);
+
+// What sweeps and plans share. A parsed YAML document as JSON (scalars stay
+// text: the scenario reader reads text whatever its quoting).
+nlohmann::ordered_json NodeToJson(const input::Node& node);
+// Writes `scenario` (its files resolving against `base_dir`) as
+// folder/scenario.json with its files made relative to the folder, and
+// loads it as platsim run would: "" if it loads, else its errors.
+std::string WriteScenarioFolder(nlohmann::ordered_json scenario,
+                                const std::filesystem::path& base_dir,
+                                const std::filesystem::path& folder);
+// Runs folder/scenario.json into the folder as `platsim run` does, quietly;
+// its messages go to folder/errors.txt if it fails. The exit status.
+int RunScenarioFolder(const std::filesystem::path& folder, std::uint64_t seed, int replications,
+                      const std::optional<std::string>& duration, const CliContext& ctx);
 
 }  // namespace platsim::tools
 
