@@ -35,6 +35,7 @@
 #include "tools/gate.h"
 #include "tools/output.h"
 #include "tools/output_files.h"
+#include "tools/plan.h"
 #include "tools/run.h"
 #include "tools/sweep.h"
 
@@ -833,6 +834,27 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
       "needs matplotlib: Debian's python3-matplotlib). Exit status: 0 written, 1 the report\n"
       "could not be made, 2 bad input.\n");
 
+  PlanFlags plan_flags;
+  CLI::App* plan = app.add_subcommand(
+      "plan", "The cheapest design that meets the SLOs: a search over options and counts");
+  plan->add_option("PLAN", plan_flags.file,
+                   "Plan file (YAML): the scenario, objectives, headroom and options")
+      ->required();
+  plan->add_option("--out", plan_flags.out_dir,
+                   "Output folder: plan.json, plan.md, evaluations/ (a run folder per point)")
+      ->capture_default_str();
+  plan->add_flag("--quiet", plan_flags.quiet, "No progress and no table on standard output");
+  plan->add_flag("--force", plan_flags.force,
+                 "Write into a folder that holds files other than an earlier plan's");
+  plan->footer(
+      "Each option (a node pool's GPU type, say) has a count to search (its nodes) and what\n"
+      "grows with it (replicas). A point meets an objective when the far end of its 95%\n"
+      "confidence interval does. More of the same option never makes a point worse, so each\n"
+      "option's smallest count is found by bisection; the cheapest of those (the run's\n"
+      "platform cost_usd) is chosen, the others are runners-up, and plan.json holds the\n"
+      "cost against the first objective's frontier. Exit status: 0 a design found, 1 none\n"
+      "meets the objectives, 2 bad input.\n");
+
   std::string check_path;
   bool estimate = false;
   ProfileFlags profile_flags;
@@ -902,8 +924,8 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
       std::none_of(commands.begin(), commands.end(),
                    [&](const CLI::App* c) { return c->get_name() == args[1]; })) {
     err << "platsim: unknown command '" << args[1]
-        << "' (expected run, validate, sweep, merge, gate, report or profile; see platsim "
-           "--help)\n";
+        << "' (expected run, validate, sweep, merge, plan, gate, report or profile; see "
+           "platsim --help)\n";
     return kExitBadInput;
   }
   std::vector<const char*> argv;
@@ -920,6 +942,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     if (*validate) return Validate(validate_path, out, err);
     if (*sweep) return SweepCommand(sweep_flags, ctx, out, err);
     if (*gate) return GateCommand(gate_flags, out, err);
+    if (*plan) return PlanCommand(plan_flags, ctx, out, err);
     if (*report) return ReportCommand(report_folders, report_out, report_title, out, err);
     if (*merge) return MergeCommand(merge_out, merge_shards, merge_force, out, err);
     if (*profile) {

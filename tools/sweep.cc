@@ -723,6 +723,11 @@ std::string Seconds(double s) {
 
 }  // namespace
 
+std::string PathProblem(const std::string& path) {
+  std::string why;
+  return ParsePath(path, &why) ? "" : why;
+}
+
 int RunScenarioFolder(const fs::path& folder, std::uint64_t seed, int replications,
                       const std::optional<std::string>& duration, const CliContext& ctx) {
   RunFlags run;

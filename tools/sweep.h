@@ -76,6 +76,9 @@ int MergeCommand(const std::string& out_dir, const std::vector<std::string>& sha
 std::string SetAtPath(nlohmann::ordered_json& scenario, const std::string& path,
                       const nlohmann::ordered_json& value, const std::filesystem::path& base_dir);
 
+// Why `path` is not a path of the syntax above ("" if it is).
+std::string PathProblem(const std::string& path);
+
 // What sweeps and plans share. A parsed YAML document as JSON (scalars stay
 // text: the scenario reader reads text whatever its quoting).
 nlohmann::ordered_json NodeToJson(const input::Node& node);
