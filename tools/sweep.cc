@@ -787,8 +787,9 @@ std::string SetAtPath(Json& scenario, const std::string& path, const Json& value
   return "";
 }
 
-int SweepCommand(const SweepFlags& flags, const CliContext& ctx, std::ostream& out,
-                 std::ostream& err) {
+namespace {
+
+int SweepOne(const SweepFlags& flags, const CliContext& ctx, std::ostream& out, std::ostream& err) {
   std::optional<std::pair<std::size_t, std::size_t>> shard;
   if (!flags.shard.empty()) {
     shard = ParseShard(flags.shard);
@@ -972,6 +973,96 @@ int SweepCommand(const SweepFlags& flags, const CliContext& ctx, std::ostream& o
            "and 95% confidence intervals; results.json: both)\n";
   }
   return failed.empty() ? kExitOk : kExitInternal;
+}
+
+// This process's rank among `size` MPI ranks, as the launcher's
+// environment gives them (OpenMPI's mpirun, or a PMI launcher such as
+// MPICH's Hydra), and the job's id; nullopt outside such a launch.
+struct MpiRank {
+  std::size_t rank = 0, size = 1;
+  std::string job;
+};
+std::optional<MpiRank> FromMpiLauncher() {
+  auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return std::string(v == nullptr ? "" : v);
+  };
+  std::string rank = env("OMPI_COMM_WORLD_RANK"), size = env("OMPI_COMM_WORLD_SIZE");
+  if (rank.empty()) rank = env("PMI_RANK"), size = env("PMI_SIZE");
+  if (!IsIndex(rank) || !IsIndex(size) || std::stoul(size) < 2) return std::nullopt;
+  MpiRank r{std::stoul(rank), std::stoul(size), env("OMPI_MCA_ess_base_jobid")};
+  if (r.job.empty()) r.job = env("PMIX_NAMESPACE");
+  if (r.job.empty()) r.job = env("PMI_KVSNAME");
+  if (r.rank >= r.size) return std::nullopt;
+  return r;
+}
+
+}  // namespace
+
+int SweepCommand(const SweepFlags& flags, const CliContext& ctx, std::ostream& out,
+                 std::ostream& err) {
+  const auto mpi = flags.shard.empty() ? FromMpiLauncher() : std::nullopt;
+  if (!mpi) return SweepOne(flags, ctx, out, err);
+  // Under mpirun: each rank runs its shard into shards/rank-R of the folder
+  // and marks it done; rank 0 then waits for every mark of this job and
+  // merges, so the folder ends as one process would leave it. The ranks
+  // meet through the folder, which must be one they all see.
+  const fs::path dir(flags.out_dir);
+  const std::string name = "rank-" + std::to_string(mpi->rank);
+  const fs::path mine = dir / "shards" / name;
+  std::error_code ec;
+  if (!flags.force && fs::exists(dir, ec) && !fs::exists(dir / "sweep.json", ec)) {
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      if (e.path().filename() != "shards") {
+        err << "platsim: --out: " << dir.string()
+            << " holds files that are not a sweep's (--force to write there anyway)\n";
+        return kExitBadInput;
+      }
+    }
+  }
+  SweepFlags shard = flags;
+  shard.shard = std::to_string(mpi->rank) + "/" + std::to_string(mpi->size);
+  shard.out_dir = mine.string();
+  shard.force = true;
+  shard.quiet = true;
+  fs::remove_all(mine, ec);
+  std::ostringstream quiet;
+  const int rc = SweepOne(shard, ctx, quiet, err);
+  std::ofstream(mine / "done") << mpi->job << ' ' << rc << '\n';
+  if (mpi->rank != 0) return rc;
+  std::vector<std::string> shards;
+  for (std::size_t r = 0; r < mpi->size; ++r)
+    shards.push_back((dir / "shards" / ("rank-" + std::to_string(r))).string());
+  int worst = rc;
+  for (const std::string& s : shards) {
+    // Wait for the rank's mark of this job (a stale one names another).
+    for (int waited = 0;; ++waited) {
+      std::ifstream mark(fs::path(s) / "done");
+      std::string job;
+      int status = -1;
+      if (mark >> job >> status && job == mpi->job) {
+        worst = std::max(worst, status);
+        break;
+      }
+      if (waited % 300 == 299 && !flags.quiet) {
+        err << "platsim: sweep: rank 0 waits for " << s << '\n';
+      }
+      if (ctx.signal != nullptr && *ctx.signal != 0) return 128 + *ctx.signal;
+      ::usleep(100'000);
+    }
+  }
+  if (worst != kExitOk) {
+    err << "platsim: sweep: a rank failed (exit " << worst << "); its shard is in "
+        << (dir / "shards").string() << "/\n";
+    return worst;
+  }
+  std::ostringstream merged;
+  const int m = MergeCommand(dir.string(), shards, /*force=*/true, merged, err);
+  if (m == kExitOk && !flags.quiet) {
+    out << "platsim: sweep on " << mpi->size << " MPI ranks; results in " << dir.string()
+        << "/ (each rank's shard in shards/)\n";
+  }
+  return m;
 }
 
 int MergeCommand(const std::string& out_dir, const std::vector<std::string>& shards, bool force,

@@ -2,8 +2,10 @@
 // batch size and a Deployment's replicas (in a manifest file), its tables
 // checked against the points' own summaries and statistics worked out here.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -217,6 +219,31 @@ TEST(Sweep, InParallelOrInShardsMergedTheTablesAreTheSame) {
   const CliResult mixed = Cli({"merge", shards[0], shards[1], stray, "--out", merged.string()});
   EXPECT_EQ(mixed.code, kExitBadInput);
   EXPECT_NE(mixed.err.find("another sweep"), std::string::npos) << mixed.err;
+}
+
+// `mpirun -n 2 platsim sweep`: each rank runs a shard and rank 0 merges
+// them into the tables one process writes.
+TEST(Sweep, UnderMpirunTheRanksMergeIntoTheSameTables) {
+  if (::access("/usr/bin/mpirun", X_OK) != 0) {
+    GTEST_SKIP() << "no mpirun (Debian's openmpi-bin)";
+  }
+  TempDir dir;
+  WriteScenario(dir);
+  const auto sweep = WriteSweep(dir, kGrid, 2);
+  const auto one = dir.path() / "one", ranks = dir.path() / "ranks";
+  ASSERT_EQ(Cli({"sweep", sweep.string(), "--out", one.string(), "--quiet"}).code, kExitOk);
+  const std::string command =
+      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 /usr/bin/mpirun --oversubscribe "
+      "-n 2 " PLATSIM_BINARY " sweep " +
+      sweep.string() + " --out " + ranks.string() + " --quiet > " +
+      (dir.path() / "mpirun.log").string() + " 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << ReadFile(dir.path() / "mpirun.log");
+  for (const char* file : {"results.csv", "points.csv", "results.json", "sweep.json"}) {
+    const std::string expected = ReadFile(one / file);
+    EXPECT_FALSE(expected.empty()) << file;
+    EXPECT_EQ(ReadFile(ranks / file), expected) << file;
+  }
+  EXPECT_TRUE(std::filesystem::exists(ranks / "shards/rank-1/points/p0002/summary.json"));
 }
 
 TEST(Sweep, ADesignIsAParameterAndEveryDesignRunsWithoutOne) {
