@@ -757,6 +757,25 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
                     "Run only every n-th point from the i-th (i/n, 0 <= i < n), for platsim merge "
                     "to put together");
   sweep->add_flag("--quiet", sweep_flags.quiet, "No progress line and no closing message");
+  auto* render = sweep->add_option(
+      "--render-job", sweep_flags.render_job,
+      "Instead of running, write to this file Kubernetes Jobs that run the sweep: an Indexed "
+      "Job of --shards pods (pod i runs --shard i/n into OUT/shards/index-i) and a Job that "
+      "merges them into OUT; paths are relative to --workdir on --volume-claim");
+  sweep->add_option("--shards", sweep_flags.job_shards, "Shards of the rendered Job")
+      ->check(CLI::Range(1, 100000))
+      ->needs(render);
+  sweep->add_option("--image", sweep_flags.job_image, "Container image with platsim in its PATH")
+      ->needs(render)
+      ->capture_default_str();
+  sweep
+      ->add_option("--volume-claim", sweep_flags.job_volume_claim,
+                   "PersistentVolumeClaim (ReadWriteMany) holding the sweep's files and results")
+      ->needs(render)
+      ->capture_default_str();
+  sweep->add_option("--workdir", sweep_flags.job_workdir, "Where the claim is mounted")
+      ->needs(render)
+      ->capture_default_str();
   sweep->add_flag("--force", sweep_flags.force,
                   "Write into a folder that holds files other than an earlier sweep's");
   sweep->footer(

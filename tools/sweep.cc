@@ -997,10 +997,124 @@ std::optional<MpiRank> FromMpiLauncher() {
   return r;
 }
 
+// A YAML scalar for any text (JSON's double-quoted strings are YAML's).
+std::string Quoted(const std::string& s) {
+  return Json(s).dump();
+}
+
+// A DNS-1123 label from `name`: lower case, [a-z0-9-], at most `max`.
+std::string Label(const std::string& name, std::size_t max) {
+  std::string out;
+  for (char c : name) {
+    const char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out += (l >= 'a' && l <= 'z') || (l >= '0' && l <= '9') ? l : '-';
+  }
+  out = out.substr(0, max);
+  while (!out.empty() && out.back() == '-')
+    out.pop_back();
+  while (!out.empty() && out.front() == '-')
+    out.erase(out.begin());
+  return out.empty() ? "sweep" : out;
+}
+
+// Two Jobs (batch/v1): an Indexed Job whose index i runs shard i of n into
+// OUT/shards/index-i, and a Job to apply once it completes that merges
+// them into OUT. The Job controller gives every container of an Indexed
+// Job's pods JOB_COMPLETION_INDEX (pkg/controller/job/indexed_job_utils.go
+// addCompletionIndexEnvVariables), which `$(...)` in args expands.
+std::string RenderJobs(const SweepFlags& f, const std::string& name, std::size_t points) {
+  const std::string base = Label(name, 40);
+  const int n = f.job_shards;
+  auto pod = [&](const std::vector<std::string>& args, const std::string& indent) {
+    std::ostringstream s;
+    s << indent << "spec:\n"
+      << indent << "  restartPolicy: Never\n"
+      << indent << "  containers:\n"
+      << indent << "  - name: platsim\n"
+      << indent << "    image: " << Quoted(f.job_image) << "\n"
+      << indent << "    workingDir: " << Quoted(f.job_workdir) << "\n"
+      << indent << "    command: [\"platsim\"]\n"
+      << indent << "    args:\n";
+    for (const std::string& a : args)
+      s << indent << "    - " << Quoted(a) << "\n";
+    s << indent << "    resources:\n"
+      << indent << "      requests: {cpu: \"1\", memory: 2Gi}\n"
+      << indent << "    volumeMounts:\n"
+      << indent << "    - {name: work, mountPath: " << Quoted(f.job_workdir) << "}\n"
+      << indent << "  volumes:\n"
+      << indent << "  - name: work\n"
+      << indent << "    persistentVolumeClaim: {claimName: " << Quoted(f.job_volume_claim) << "}\n";
+    return s.str();
+  };
+  const std::string shards = f.out_dir + "/shards";
+  std::ostringstream y;
+  y << "# platsim sweep " << f.file << " in " << n << " shards (" << points
+    << " points) as Kubernetes Jobs. Paths are relative to " << f.job_workdir << ",\n"
+    << "# the volume " << f.job_volume_claim
+    << " (ReadWriteMany), which must hold the sweep and its scenario's files.\n"
+    << "# Apply the first Job, wait for it, then apply the second:\n"
+    << "#   kubectl apply -f JOBS --selector platsim.dev/step=shards\n"
+    << "#   kubectl wait --for=condition=complete job/platsim-sweep-" << base << " --timeout=24h\n"
+    << "#   kubectl apply -f JOBS --selector platsim.dev/step=merge\n"
+    << "apiVersion: batch/v1\nkind: Job\nmetadata:\n"
+    << "  name: platsim-sweep-" << base << "\n"
+    << "  labels: {app.kubernetes.io/name: platsim, platsim.dev/step: shards}\n"
+    << "spec:\n  completionMode: Indexed\n  completions: " << n << "\n  parallelism: " << n
+    << "\n  backoffLimit: " << n << "\n  template:\n"
+    << "    metadata:\n      labels: {app.kubernetes.io/name: platsim}\n"
+    << pod({"sweep", f.file, "--shard", "$(JOB_COMPLETION_INDEX)/" + std::to_string(n), "--out",
+            shards + "/index-$(JOB_COMPLETION_INDEX)", "--quiet"},
+           "    ");
+  std::vector<std::string> merge = {"merge"};
+  for (int i = 0; i < n; ++i)
+    merge.push_back(shards + "/index-" + std::to_string(i));
+  merge.insert(merge.end(), {"--out", f.out_dir, "--force"});
+  y << "---\napiVersion: batch/v1\nkind: Job\nmetadata:\n"
+    << "  name: platsim-merge-" << base << "\n"
+    << "  labels: {app.kubernetes.io/name: platsim, platsim.dev/step: merge}\n"
+    << "spec:\n  backoffLimit: 2\n  template:\n"
+    << "    metadata:\n      labels: {app.kubernetes.io/name: platsim}\n"
+    << pod(merge, "    ");
+  return y.str();
+}
+
 }  // namespace
 
 int SweepCommand(const SweepFlags& flags, const CliContext& ctx, std::ostream& out,
                  std::ostream& err) {
+  if (!flags.render_job.empty()) {
+    if (flags.job_shards < 1) {
+      err << "platsim: --render-job needs --shards N (1 or more)\n";
+      return kExitBadInput;
+    }
+    // The sweep and its points must load here before anything is rendered.
+    auto plan = ReadPlan(flags.file, err);
+    if (!plan) return kExitBadInput;
+    input::Diagnostics diags;
+    if (!platform::LoadDesigns(plan->scenario.string(), diags)) {
+      for (const auto& d : diags.all())
+        err << input::Format(d) << '\n';
+      return kExitBadInput;
+    }
+    ExpandGrid(*plan);
+    const std::size_t points = plan->points.size();
+    if (static_cast<std::size_t>(flags.job_shards) > points) {
+      err << "platsim: --shards " << flags.job_shards << " is more than the sweep's " << points
+          << " points\n";
+      return kExitBadInput;
+    }
+    try {
+      WriteText(flags.render_job, RenderJobs(flags, plan->name, points));
+    } catch (const OutputError& e) {
+      err << "platsim: " << e.what() << '\n';
+      return kExitInternal;
+    }
+    if (!flags.quiet) {
+      out << "platsim: wrote " << flags.render_job << " (an Indexed Job of " << flags.job_shards
+          << " shards and a Job that merges them)\n";
+    }
+    return kExitOk;
+  }
   const auto mpi = flags.shard.empty() ? FromMpiLauncher() : std::nullopt;
   if (!mpi) return SweepOne(flags, ctx, out, err);
   // Under mpirun: each rank runs its shard into shards/rank-R of the folder

@@ -61,6 +61,13 @@ struct SweepFlags {
   std::string shard;  // "i/n", or "" for every point
   bool force = false;
   bool quiet = false;
+  // --render-job FILE: write Kubernetes Jobs that run the sweep in
+  // `job_shards` shards (an Indexed Job) and merge them, instead of running.
+  std::string render_job;
+  int job_shards = 0;
+  std::string job_image = "platsim:latest";
+  std::string job_volume_claim = "platsim-work";  // mounted at job_workdir
+  std::string job_workdir = "/work";
 };
 
 int SweepCommand(const SweepFlags& flags, const CliContext& ctx, std::ostream& out,

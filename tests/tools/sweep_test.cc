@@ -14,6 +14,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/input/diagnostics.h"
+#include "models/input/units.h"
+#include "models/input/yaml_reader.h"
 #include "tests/testing/temp_dir.h"
 #include "tools/cli.h"
 
@@ -244,6 +247,183 @@ TEST(Sweep, UnderMpirunTheRanksMergeIntoTheSameTables) {
     EXPECT_EQ(ReadFile(ranks / file), expected) << file;
   }
   EXPECT_TRUE(std::filesystem::exists(ranks / "shards/rank-1/points/p0002/summary.json"));
+}
+
+// Upstream's batch/v1 schema, for the types and properties a rendered Job
+// uses (api/openapi-spec/v3/apis__batch__v1_openapi.json): a property's
+// type is "string", "integer", "boolean", "[string]", "{string}" (a map),
+// "{quantity}", or a type's name, in brackets for a list of it.
+struct Type {
+  std::map<std::string, std::string> properties;
+  std::vector<std::string> required;
+};
+const std::map<std::string, Type>& BatchV1() {
+  static const std::map<std::string, Type> types = {
+      {"Job",
+       {{{"apiVersion", "string"},
+         {"kind", "string"},
+         {"metadata", "ObjectMeta"},
+         {"spec", "JobSpec"}},
+        {}}},
+      {"ObjectMeta",
+       {{{"name", "string"},
+         {"namespace", "string"},
+         {"labels", "{string}"},
+         {"annotations", "{string}"}},
+        {}}},
+      {"JobSpec",
+       {{{"activeDeadlineSeconds", "integer"},
+         {"backoffLimit", "integer"},
+         {"backoffLimitPerIndex", "integer"},
+         {"completions", "integer"},
+         {"completionMode", "string"},
+         {"maxFailedIndexes", "integer"},
+         {"parallelism", "integer"},
+         {"suspend", "boolean"},
+         {"ttlSecondsAfterFinished", "integer"},
+         {"template", "PodTemplateSpec"}},
+        {"template"}}},
+      {"PodTemplateSpec", {{{"metadata", "ObjectMeta"}, {"spec", "PodSpec"}}, {}}},
+      {"PodSpec",
+       {{{"containers", "[Container]"},
+         {"restartPolicy", "string"},
+         {"volumes", "[Volume]"},
+         {"serviceAccountName", "string"},
+         {"nodeSelector", "{string}"}},
+        {"containers"}}},
+      {"Container",
+       {{{"name", "string"},
+         {"image", "string"},
+         {"command", "[string]"},
+         {"args", "[string]"},
+         {"workingDir", "string"},
+         {"env", "[EnvVar]"},
+         {"volumeMounts", "[VolumeMount]"},
+         {"resources", "ResourceRequirements"}},
+        {"name"}}},
+      {"EnvVar", {{{"name", "string"}, {"value", "string"}}, {"name"}}},
+      {"VolumeMount",
+       {{{"name", "string"},
+         {"mountPath", "string"},
+         {"readOnly", "boolean"},
+         {"subPath", "string"}},
+        {"name", "mountPath"}}},
+      {"Volume",
+       {{{"name", "string"}, {"persistentVolumeClaim", "PersistentVolumeClaimVolumeSource"}},
+        {"name"}}},
+      {"PersistentVolumeClaimVolumeSource",
+       {{{"claimName", "string"}, {"readOnly", "boolean"}}, {"claimName"}}},
+      {"ResourceRequirements", {{{"limits", "{quantity}"}, {"requests", "{quantity}"}}, {}}},
+  };
+  return types;
+}
+
+// Problems of `node` as a value of `type`, each "path: what".
+void Check(const input::Node& node, const std::string& type, std::vector<std::string>& out) {
+  auto bad = [&](const std::string& what) { out.push_back(node.path() + ": " + what); };
+  if (type == "string" || type == "integer" || type == "boolean") {
+    if (!node.IsScalar()) return bad("expected a " + type);
+    const std::string& s = node.scalar();
+    if (type == "integer" && s.find_first_not_of("0123456789") != std::string::npos) {
+      bad("expected an integer, got " + s);
+    }
+    if (type == "boolean" && s != "true" && s != "false") bad("expected a boolean");
+    return;
+  }
+  if (type.front() == '[') {
+    if (!node.IsSequence()) return bad("expected a list");
+    for (const input::Node& e : node.Elements())
+      Check(e, type.substr(1, type.size() - 2), out);
+    return;
+  }
+  if (type.front() == '{') {
+    if (!node.IsMap()) return bad("expected a mapping");
+    for (const auto& e : node.Entries()) {
+      if (!e.value.IsScalar()) bad("expected scalar values");
+      input::Diagnostics quiet;
+      if (type == "{quantity}" && !input::ReadQuantityMilli(e.value, quiet, 0, INT64_MAX)) {
+        bad("not a quantity: " + e.value.scalar());
+      }
+    }
+    return;
+  }
+  const Type& t = BatchV1().at(type);
+  if (!node.IsMap()) return bad("expected a " + type);
+  for (const auto& e : node.Entries()) {
+    const auto p = t.properties.find(e.key.scalar());
+    if (p == t.properties.end()) {
+      bad("no property " + e.key.scalar() + " in " + type);
+    } else {
+      Check(e.value, p->second, out);
+    }
+  }
+  for (const std::string& r : t.required) {
+    const auto entries = node.Entries();
+    if (std::none_of(entries.begin(), entries.end(),
+                     [&](const auto& e) { return e.key.scalar() == r; })) {
+      bad(type + " requires " + r);
+    }
+  }
+}
+
+// Kubernetes' DNS-1123 label: at most 63 of [a-z0-9-], alphanumeric ends.
+bool IsLabel(const std::string& s) {
+  return !s.empty() && s.size() <= 63 && std::isalnum(static_cast<unsigned char>(s.front())) &&
+         std::isalnum(static_cast<unsigned char>(s.back())) &&
+         std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+         });
+}
+
+TEST(Sweep, RendersAnIndexedJobThatUpstreamsSchemaAndRulesAccept) {
+  TempDir dir;
+  WriteScenario(dir);
+  const auto sweep = WriteSweep(dir, kGrid, 1);
+  const auto jobs = dir.path() / "jobs.yaml";
+  const CliResult r = Cli({"sweep", sweep.string(), "--render-job", jobs.string(), "--shards", "3",
+                           "--out", "results/batch", "--image", "registry.example/platsim:1"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "results")) << "nothing runs";
+  input::Diagnostics diags;
+  const auto source = input::LoadYamlFile(jobs.string(), "jobs.yaml", diags);
+  ASSERT_TRUE(source) << ReadFile(jobs);
+  ASSERT_EQ(source->documents.size(), 2u);
+  for (const input::Node& doc : source->documents) {
+    std::vector<std::string> problems;
+    Check(doc, "Job", problems);
+    EXPECT_TRUE(problems.empty()) << problems.front();
+    input::Diagnostics d;
+    input::MapReader job(doc, d);
+    input::MapReader spec(job.Get("spec"), d);
+    // validation.go validateJobSpec: Indexed needs completions; a Job's
+    // pods restart Never or OnFailure; ValidateJob: name-(completions - 1)
+    // is a DNS-1123 label.
+    const std::string mode = spec.String("completionMode", "NonIndexed");
+    EXPECT_TRUE(mode == "NonIndexed" || mode == "Indexed");
+    const std::int64_t completions = spec.Int("completions", 1, 1, 100000);
+    EXPECT_LE(spec.Int("parallelism", 1, 0, INT64_MAX), 100000);
+    if (mode == "Indexed") EXPECT_TRUE(spec.Has("completions"));
+    input::MapReader meta(job.Get("metadata"), d);
+    EXPECT_TRUE(IsLabel(meta.String("name", "") + "-" + std::to_string(completions - 1)));
+    input::MapReader pod(input::MapReader(spec.Get("template"), d).Get("spec"), d);
+    const std::string restart = pod.String("restartPolicy", "");
+    EXPECT_TRUE(restart == "Never" || restart == "OnFailure") << restart;
+  }
+  // The shards' pods run the shard of their index into their own folder,
+  // and the merge reads all three.
+  const std::string text = ReadFile(jobs);
+  EXPECT_NE(text.find("completionMode: Indexed\n  completions: 3"), std::string::npos);
+  EXPECT_NE(text.find("- \"$(JOB_COMPLETION_INDEX)/3\""), std::string::npos);
+  EXPECT_NE(text.find("- \"results/batch/shards/index-$(JOB_COMPLETION_INDEX)\""),
+            std::string::npos);
+  EXPECT_NE(text.find("- \"results/batch/shards/index-2\"\n        - \"--out\"\n        - "
+                      "\"results/batch\""),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(Cli({"sweep", sweep.string(), "--render-job", jobs.string(), "--shards", "5"}).code,
+            kExitBadInput)
+      << "more shards than the 4 points";
+  EXPECT_EQ(Cli({"sweep", sweep.string(), "--render-job", jobs.string()}).code, kExitBadInput);
 }
 
 TEST(Sweep, ADesignIsAParameterAndEveryDesignRunsWithoutOne) {
