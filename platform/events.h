@@ -27,6 +27,15 @@ class EventSink {
   virtual void Emit(const ClusterEvent& event) = 0;
 };
 
+// Told of every batch a model server runs (or LLM step), for a trace.
+class BatchTrace {
+ public:
+  virtual ~BatchTrace() = default;
+  // `size` requests (sequences) ran on the pod `pod` (namespace/name) from
+  // `start` to `end`.
+  virtual void Batch(const std::string& pod, sim::Time start, sim::Time end, int size) = 0;
+};
+
 // Discards everything (runs that do not record events).
 class NullEventSink : public EventSink {
  public:

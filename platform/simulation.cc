@@ -292,6 +292,7 @@ RunResult Simulation::Run(const RunOptions& options) {
   }
   DataPlane data_plane(engine, api, std::move(routes), std::move(servers), sc.service_proxy,
                        sc.warmup);
+  if (options.batch_trace != nullptr) data_plane.TraceBatches(options.batch_trace);
   // Revisions to compare (a release on the timeline, an Argo Rollout):
   // each one's latency too.
   if (!sc.rollouts.empty() ||

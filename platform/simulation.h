@@ -104,6 +104,8 @@ struct RunOptions {
   // incomplete rather than grow without bound (an overloaded service with an
   // unbounded queue and no timeout). 0: no limit.
   std::uint64_t max_requests_in_system = 0;
+  // Told of every batch the model servers run (for a trace); null: none.
+  BatchTrace* batch_trace = nullptr;
 };
 
 class Simulation {

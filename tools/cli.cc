@@ -38,6 +38,7 @@
 #include "tools/plan.h"
 #include "tools/run.h"
 #include "tools/sweep.h"
+#include "tools/trace.h"
 
 namespace platsim::tools {
 namespace {
@@ -132,12 +133,29 @@ struct RunsOutcome {
 // Runs `replications` runs of `scenario` and writes their outputs into
 // `dir` (already prepared). `label` prefixes the progress line. Throws
 // OutputError.
+// Events to two sinks: the events file and a trace.
+class TeeEventSink : public platform::EventSink {
+ public:
+  TeeEventSink(platform::EventSink& a, platform::EventSink* b) : a_(a), b_(b) {}
+  void Emit(const platform::ClusterEvent& e) override {
+    a_.Emit(e);
+    if (b_ != nullptr) b_->Emit(e);
+  }
+
+ private:
+  platform::EventSink& a_;
+  platform::EventSink* b_;
+};
+
 RunsOutcome RunReplications(const platform::Scenario& scenario, std::uint64_t seed,
                             const std::filesystem::path& dir, const RunFlags& flags,
                             const CliContext& ctx, std::uint64_t max_memory_bytes,
-                            const std::string& label, std::ostream& err) {
+                            const std::string& label, std::ostream& err,
+                            std::pair<sim::Time, sim::Time> trace_window) {
   OutputFile timeseries(dir / "timeseries.csv");
   OutputFile events(dir / "events.jsonl");
+  std::optional<TraceRecorder> trace;
+  if (flags.trace) trace.emplace(trace_window.first, trace_window.second);
   RunsOutcome outcome;
   auto& runs = outcome.runs;
   const bool show = ctx.err_is_terminal && !flags.quiet;
@@ -147,7 +165,9 @@ RunsOutcome RunReplications(const platform::Scenario& scenario, std::uint64_t se
     const std::uint64_t run_seed = sim::ReplicationSeed(seed, i);
     sim::CsvRowSink rows(timeseries.stream(), {"replication"}, {std::to_string(i)}, i == 0);
     JsonlEventSink event_sink(events.stream(), i);
-    platform::Simulation simulation(scenario, run_seed, event_sink, &rows);
+    // The trace follows the first replication.
+    TeeEventSink sinks(event_sink, i == 0 && trace ? &*trace : nullptr);
+    platform::Simulation simulation(scenario, run_seed, sinks, &rows);
     platform::RunOptions options;
     // A progress line from the first moments of a run, refreshed a few
     // times a second on a terminal; elsewhere (unless --quiet) after the
@@ -169,17 +189,26 @@ RunsOutcome RunReplications(const platform::Scenario& scenario, std::uint64_t se
     };
     options.interrupted = [&] { return ctx.signal != nullptr && *ctx.signal != 0; };
     options.max_requests_in_system = max_memory_bytes / platform::kBytesPerRequestInSystem;
+    if (i == 0 && trace) options.batch_trace = &*trace;
     runs.push_back(simulation.Run(options));
     if (show) err << "\n";
     if (!runs.back().complete()) break;
   }
   outcome.interrupted = runs.back().ending == platform::RunResult::Ending::kInterrupted;
+  std::optional<OutputFile> trace_file;
+  if (trace) {
+    trace_file.emplace(dir / "trace.json");
+    trace->Write(trace_file->stream(), runs.front().end_time);
+    trace_file->Close();
+  }
   OutputFile summary(dir / "summary.json");
   WriteSummary(summary.stream(), scenario, seed, flags.replications, runs);
   for (OutputFile* f : {&timeseries, &events, &summary})
     f->Close();
-  for (OutputFile* f : {&timeseries, &events, &summary})
+  for (OutputFile* f : {&timeseries, &events})
     f->Commit();
+  if (trace_file) trace_file->Commit();
+  summary.Commit();
   return outcome;
 }
 
@@ -265,6 +294,26 @@ int Run(const RunFlags& flags, const CliContext& ctx, std::ostream& out, std::os
     }
   }
   const std::uint64_t seed = seed_flag.value_or(first.seed);
+  // --trace-window FROM,TO: within every design's run.
+  std::pair<sim::Time, sim::Time> window = {0, sim::kNever};
+  if (flags.trace_window) {
+    const std::string& w = *flags.trace_window;
+    const std::size_t comma = w.find(',');
+    std::string why;
+    const std::optional<sim::Time> from = input::ParseDuration(w.substr(0, comma), &why);
+    std::optional<sim::Time> to;
+    if (comma != std::string::npos) to = input::ParseDuration(w.substr(comma + 1), &why);
+    sim::Time longest = 0;
+    for (const auto& d : designs)
+      longest = std::max(longest, d.duration);
+    if (!from || !to || *to <= *from || *from >= longest) {
+      err << "platsim: --trace-window: expected FROM,TO, two durations with FROM < TO and FROM "
+             "inside the run (got '"
+          << w << "'" << (why.empty() ? "" : ": " + why) << ")\n";
+      return kExitBadInput;
+    }
+    window = {*from, *to};
+  }
   // Once per run, whatever --quiet says: results that rest on an estimate.
   std::string estimated;
   for (const auto& scenario : designs) {
@@ -336,7 +385,7 @@ int Run(const RunFlags& flags, const CliContext& ctx, std::ostream& out, std::os
                 scenario.design + ", ";
       }
       RunsOutcome outcome =
-          RunReplications(scenario, seed, at, flags, ctx, max_memory_bytes, label, err);
+          RunReplications(scenario, seed, at, flags, ctx, max_memory_bytes, label, err, window);
       interrupted = outcome.interrupted;
       done.push_back(DesignRuns{&scenario, compare ? scenario.design : std::string(),
                                 std::move(outcome.runs)});
@@ -725,6 +774,15 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
                   "any run; with several (all, by default) it holds one folder per design and a "
                   "summary.json that compares them");
   run->add_flag("--quiet", run_flags.quiet, "No progress line and no closing message");
+  auto* trace = run->add_flag(
+      "--trace", run_flags.trace,
+      "Also write trace.json (Chrome's trace format; open it in Perfetto or chrome://tracing): "
+      "each pod's lifecycle and the batches it runs, and controller decisions, rollouts and "
+      "failures, for the first replication");
+  run->add_option("--trace-window", run_flags.trace_window,
+                  "FROM,TO: trace only this part of the run, e.g. 10m,12m (a trace of every "
+                  "batch of a long run is large; at most 2,000,000 batches are kept)")
+      ->needs(trace);
   run->add_flag("--force", run_flags.force,
                 "Replace the results of another scenario in the --out folder (without it, "
                 "platsim only replaces an earlier run of the same scenario)");

@@ -58,7 +58,8 @@ class OutputFile {
 // The run outputs' file names, in the order they are committed: summary.json
 // last, as the mark that the others are in place.
 inline const std::vector<std::string>& RunOutputNames() {
-  static const std::vector<std::string> names = {"timeseries.csv", "events.jsonl", "summary.json"};
+  static const std::vector<std::string> names = {"timeseries.csv", "events.jsonl", "trace.json",
+                                                 "summary.json"};
   return names;
 }
 

@@ -23,6 +23,8 @@ struct RunFlags {
   std::optional<std::string> duration;
   std::vector<std::string> designs;
   bool quiet = false;
+  bool trace = false;                       // trace.json of replication 0
+  std::optional<std::string> trace_window;  // "FROM,TO" (durations); default the run
 };
 
 // Runs `flags.scenario` as `platsim run` does: loads it (diagnostics to

@@ -233,6 +233,7 @@ void DataPlane::Admit(const Pod& pod) {
       servers_.back()->ServeLlm(*gpu, *llm_stats_, scrapes_);
     }
   }
+  if (batch_trace_ != nullptr) servers_.back()->TraceBatches(batch_trace_, pod.meta.Key());
   if (config.queue_proxy) {
     queue_proxy_storage_.push_back(std::make_unique<QueueProxy>(engine_, table_, *servers_.back(),
                                                                 config.container_concurrency));

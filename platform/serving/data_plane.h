@@ -128,6 +128,8 @@ class DataPlane : public ContainerRuntime {
     const LlmPodMetrics* vllm = nullptr;  // an LLM server's, its gauges as of now
   };
   void EnableScrapes();
+  // Tells `trace` of every batch the model servers run from now on.
+  void TraceBatches(BatchTrace* trace) { batch_trace_ = trace; }
   std::optional<PodScrape> Scrape(std::uint32_t pod) const;
 
   // Every pod admitted so far, by index: its node and its metrics now.
@@ -310,6 +312,7 @@ class DataPlane : public ContainerRuntime {
   std::unique_ptr<RevisionLatency> revision_latency_;
   std::unique_ptr<LlmStats> llm_stats_;                  // if some model server is an LLM server
   std::map<std::string, std::uint32_t> revision_index_;  // by ReplicaSet key
+  BatchTrace* batch_trace_ = nullptr;
   std::vector<Labels> pod_labels_;                       // by pod index, with EnableScrapes
   std::vector<std::pair<std::string, std::string>> pod_owners_;  // (ReplicaSet, Deployment)
   std::map<std::string, std::uint32_t> server_of_pod_;

@@ -256,6 +256,9 @@ void ModelServer::StartBatch(int size) {
     batch.requests.push_back(e.ref);
   }
   batch.counted = size;
+  if (trace_ != nullptr) [[unlikely]] {
+    batch_started_[static_cast<std::size_t>(slot)] = engine_.Now();
+  }
   queued_ -= static_cast<std::size_t>(size);  // still outstanding, now executing
   if (engine_.Now() >= warmup_) {
     batched_requests_ += static_cast<std::uint64_t>(size);
@@ -334,6 +337,10 @@ void ModelServer::OnCompletion() {
 }
 
 void ModelServer::EndBatch(Batch& batch, int slot, Outcome outcome, sim::Time now) {
+  if (trace_ != nullptr) [[unlikely]] {
+    trace_->Batch(trace_pod_, batch_started_[static_cast<std::size_t>(slot)], now,
+                  static_cast<int>(batch.requests.size()));
+  }
   const bool errors = outcome == Outcome::kCompleted && errors_ != nullptr;
   for (const RequestRef ref : batch.requests) {
     if (!table_.Live(ref) || table_[ref.id].holder != this) continue;
@@ -570,14 +577,29 @@ void ModelServer::OnStepStart(const models::StepShape& shape, sim::Time now) {
   // The GPUs the model is split over run the step; any more the pod holds
   // sit idle (the loader has checked the pod holds that many).
   SetRunning(config_.llm->tensor_parallel);
+  if (trace_ != nullptr) [[unlikely]] {
+    if (step_started_ != sim::kNever) trace_->Batch(trace_pod_, step_started_, now, step_size_);
+    step_started_ = now;
+    step_size_ = shape.prefill_seqs + shape.decode_seqs;
+  }
   if (now >= warmup_) {
     ++batches_started_;
     batched_requests_ += static_cast<std::uint64_t>(shape.prefill_seqs + shape.decode_seqs);
   }
 }
 
-void ModelServer::OnIdle(sim::Time) {
+void ModelServer::OnIdle(sim::Time now) {
   SetRunning(0);
+  if (trace_ != nullptr && step_started_ != sim::kNever) [[unlikely]] {
+    trace_->Batch(trace_pod_, step_started_, now, step_size_);
+    step_started_ = sim::kNever;
+  }
+}
+
+void ModelServer::TraceBatches(BatchTrace* trace, std::string pod) {
+  trace_ = trace;
+  trace_pod_ = std::move(pod);
+  batch_started_.assign(batches_.size(), 0);
 }
 
 const LlmPodMetrics* ModelServer::VllmMetrics() {

@@ -37,6 +37,7 @@
 
 #include "platform/ring_queue.h"
 #include "platform/serving/config.h"
+#include "platform/events.h"
 #include "platform/serving/llm_engine.h"
 #include "platform/serving/llm_pod_metrics.h"
 #include "platform/serving/llm_stats.h"
@@ -179,6 +180,9 @@ class ModelServer : public sim::EventHandler, public Hop, private llm::Engine::O
   // An LLM server's metrics under vLLM's names, its gauges as they are now
   // (null: not an LLM server, or not kept).
   const LlmPodMetrics* VllmMetrics();
+  // Tells `trace` of every batch (or LLM step) this server runs, as pod
+  // `pod` (namespace/name). Call at admission.
+  void TraceBatches(BatchTrace* trace, std::string pod);
 
   PodMetrics Metrics() const;
   // CPU model: the server process uses cpu_base while its containers run,
@@ -306,6 +310,13 @@ class ModelServer : public sim::EventHandler, public Hop, private llm::Engine::O
   std::unique_ptr<llm::Engine> llm_;
   LlmStats* llm_stats_ = nullptr;
   std::unique_ptr<LlmPodMetrics> vllm_metrics_;
+  // A trace's (null: none), the pod's name, when each slot's batch (or the
+  // LLM step running) started, and the step's sequences.
+  BatchTrace* trace_ = nullptr;
+  std::string trace_pod_;
+  std::vector<sim::Time> batch_started_;
+  sim::Time step_started_ = sim::kNever;
+  int step_size_ = 0;
   std::uint64_t llm_preemptions_ = 0;
   // Of the engine's schedulers before its last restart (a crash empties it).
   std::uint64_t llm_hit_tokens_ = 0, llm_query_tokens_ = 0;

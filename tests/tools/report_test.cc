@@ -9,9 +9,12 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "tests/testing/temp_dir.h"
 #include "tools/cli.h"
@@ -139,6 +142,58 @@ TEST(Report, ARunsReportHasEveryFigureAndChromiumRendersIt) {
   EXPECT_EQ(w, 1200);
   EXPECT_EQ(h, 2000);
   EXPECT_GT(shot.size(), 100000u) << "a rendered page of tables and plots, not a blank one";
+}
+
+// platsim run --trace: Chrome's trace format, for the window asked for.
+TEST(Trace, PodsLifecyclesBatchesAndDecisionsInTheWindow) {
+  TempDir dir;
+  const auto run = dir.path() / "run";
+  // The KPA design: a burst at 10 minutes scales the revision from 1 to 8.
+  const CliResult r = Cli({"run", (SourceDir() / "scenarios/hpa-vs-kpa.yaml").string(), "--design",
+                           "kpa", "--duration", "20m", "--trace", "--trace-window", "9m,13m",
+                           "--out", run.string(), "--quiet"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  const auto trace = nlohmann::json::parse(ReadFile(run / "trace.json"));
+  EXPECT_EQ(trace["otherData"]["window_s"], nlohmann::json::array({540.0, 780.0}));
+  int batches = 0, phases = 0, scaling = 0;
+  std::set<int> pods_with_batches;
+  std::set<std::string> processes;
+  for (const auto& e : trace["traceEvents"]) {
+    const std::string ph = e["ph"];
+    if (ph == "M" && e["name"] == "process_name") processes.insert(e["args"]["name"]);
+    if (ph == "i") {
+      EXPECT_GE(e["ts"].get<double>(), 540e6);
+      EXPECT_LT(e["ts"].get<double>(), 780e6);
+      scaling += e["name"].get<std::string>().rfind("Scaling PodAutoscaler", 0) == 0;
+    }
+    if (ph != "X") continue;
+    const double start = e["ts"], end = start + e["dur"].get<double>();
+    EXPECT_LE(start, 780e6);  // overlapping the window
+    EXPECT_GE(end, 540e6);
+    EXPECT_GE(e["dur"].get<double>(), 0);
+    if (e.contains("args") && e["args"].contains("size")) {
+      ++batches;
+      EXPECT_GE(e["args"]["size"].get<int>(), 1);
+      pods_with_batches.insert(e["tid"].get<int>());
+    } else {
+      ++phases;
+    }
+  }
+  EXPECT_EQ(processes, (std::set<std::string>{"controllers", "pods"}));
+  EXPECT_GE(scaling, 1) << "the scale-up to 8 at the burst";
+  EXPECT_GT(batches, 1000);
+  EXPECT_GE(pods_with_batches.size(), 8u) << "the 8 pods serving the burst";
+  EXPECT_GT(phases, 8 * 3) << "the new pods scheduled, pulled, started";
+  // Without --trace, no trace.json (and a rerun removes the old one).
+  ASSERT_EQ(Cli({"run", (SourceDir() / "scenarios/hpa-vs-kpa.yaml").string(), "--design", "kpa",
+                 "--duration", "20m", "--out", run.string(), "--quiet"})
+                .code,
+            kExitOk);
+  EXPECT_FALSE(std::filesystem::exists(run / "trace.json"));
+  EXPECT_EQ(Cli({"run", (SourceDir() / "scenarios/hpa-vs-kpa.yaml").string(), "--trace",
+                 "--trace-window", "5m", "--out", run.string(), "--quiet"})
+                .code,
+            kExitBadInput);
 }
 
 TEST(Report, DesignsSideBySideAndASweep) {
