@@ -15,6 +15,7 @@
 #include "sim/stats.h"
 #include "tools/cli.h"
 #include "tools/output_files.h"
+#include "tools/sweep.h"
 
 namespace platsim::tools {
 namespace {
@@ -58,17 +59,7 @@ std::vector<Check> BenchmarkChecks() {
 }
 
 std::optional<Json> ReadJson(const fs::path& path, std::ostream& err) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    err << "platsim: gate: " << path.string() << ": cannot read\n";
-    return std::nullopt;
-  }
-  Json j = Json::parse(in, nullptr, false);
-  if (j.is_discarded()) {
-    err << "platsim: gate: " << path.string() << ": not JSON\n";
-    return std::nullopt;
-  }
-  return j;
+  return ReadJsonFile(path, err);
 }
 
 // j[key] if it is a mapping (a list), else an empty one: safe to iterate.
@@ -189,17 +180,7 @@ std::optional<std::vector<Check>> ReadGateFile(const std::string& file, double& 
   std::vector<Check> checks;
   if (source && source->documents.size() == 1) {
     input::MapReader m(source->documents[0], diags);
-    if (const auto api = m.RequiredString("apiVersion"); api && *api != "platsim.dev/v1alpha1") {
-      diags.Error(m.Get("apiVersion").location(), "apiVersion",
-                  "unsupported (got '" + *api + "', expected platsim.dev/v1alpha1)");
-    }
-    if (const auto kind = m.RequiredString("kind"); kind && *kind != "Gate") {
-      diags.Error(m.Get("kind").location(), "kind",
-                  "wrong kind (got '" + *kind + "', expected Gate)");
-    }
-    input::MapReader meta(m.Get("metadata"), diags);
-    meta.String("name", "");
-    meta.RejectUnknown();
+    ReadHead(m, "Gate", "", diags);
     input::MapReader spec(m.Require("spec"), diags);
     alpha = spec.Number("alpha", alpha, 1e-6, 0.5);
     if (spec.Bool("defaults", false)) checks = DefaultChecks();

@@ -78,17 +78,7 @@ std::optional<PlanDef> ReadPlanFile(const std::string& file, std::ostream& err) 
   PlanDef plan;
   if (source && source->documents.size() == 1) {
     input::MapReader m(source->documents[0], diags);
-    if (const auto api = m.RequiredString("apiVersion"); api && *api != "platsim.dev/v1alpha1") {
-      diags.Error(m.Get("apiVersion").location(), "apiVersion",
-                  "unsupported (got '" + *api + "', expected platsim.dev/v1alpha1)");
-    }
-    if (const auto kind = m.RequiredString("kind"); kind && *kind != "Plan") {
-      diags.Error(m.Get("kind").location(), "kind",
-                  "wrong kind (got '" + *kind + "', expected Plan)");
-    }
-    input::MapReader meta(m.Get("metadata"), diags);
-    plan.name = meta.String("name", fs::path(file).stem().string());
-    meta.RejectUnknown();
+    plan.name = ReadHead(m, "Plan", fs::path(file).stem().string(), diags);
     input::MapReader spec(m.Require("spec"), diags);
     if (const auto scenario = spec.RequiredString("scenario")) {
       plan.scenario = (fs::path(file).parent_path() / *scenario).lexically_normal();
@@ -322,20 +312,13 @@ int PlanCommand(const PlanFlags& flags, const CliContext& ctx, std::ostream& out
     if (const auto it = done.find({o.name, count}); it != done.end()) {
       return evaluations[it->second];
     }
+    // The option's settings, then its count and what grows with it.
     Json s = base;
-    for (const auto& [path, value] : o.set) {
-      if (const std::string why = SetAtPath(s, path, value, plan->scenario.parent_path());
-          !why.empty()) {
-        err << input::Format({input::Severity::kError, o.at.location(), o.at.path(),
-                              "set " + path + ": " + why})
-            << '\n';
-        return std::nullopt;
-      }
-    }
-    std::vector<std::pair<std::string, std::string>> counts = {{o.count_path, Text(count)}};
+    std::vector<std::pair<std::string, Json>> values = o.set;
+    values.emplace_back(o.count_path, Text(count));
     for (const Scaled& sc : o.scale)
-      counts.emplace_back(sc.path, Text(std::ceil(sc.per * count - 1e-9)));
-    for (const auto& [path, value] : counts) {
+      values.emplace_back(sc.path, Text(std::ceil(sc.per * count - 1e-9)));
+    for (const auto& [path, value] : values) {
       if (const std::string why = SetAtPath(s, path, value, plan->scenario.parent_path());
           !why.empty()) {
         err << input::Format({input::Severity::kError, o.at.location(), o.at.path(),

@@ -365,17 +365,7 @@ std::optional<Plan> ReadPlan(const std::string& file, std::ostream& err) {
   Plan plan;
   plan.sweep_file = file;
   input::MapReader m(source->documents[0], diags);
-  if (const auto api = m.RequiredString("apiVersion"); api && *api != "platsim.dev/v1alpha1") {
-    diags.Error(m.Get("apiVersion").location(), "apiVersion",
-                "unsupported (got '" + *api + "', expected platsim.dev/v1alpha1)");
-  }
-  if (const auto kind = m.RequiredString("kind"); kind && *kind != "Sweep") {
-    diags.Error(m.Get("kind").location(), "kind",
-                "wrong kind (got '" + *kind + "', expected Sweep)");
-  }
-  input::MapReader meta(m.Get("metadata"), diags);
-  plan.name = meta.String("name", fs::path(file).stem().string());
-  meta.RejectUnknown();
+  plan.name = ReadHead(m, "Sweep", fs::path(file).stem().string(), diags);
   input::MapReader spec(m.Require("spec"), diags);
   const auto scenario = spec.RequiredString("scenario");
   if (scenario) {
@@ -538,17 +528,7 @@ void WriteText(const fs::path& path, const std::string& text) {
 }
 
 std::optional<Json> ReadJson(const fs::path& path, std::ostream& err) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    err << "platsim: " << path.string() << ": cannot read\n";
-    return std::nullopt;
-  }
-  Json j = Json::parse(in, nullptr, false);
-  if (j.is_discarded()) {
-    err << "platsim: " << path.string() << ": not JSON\n";
-    return std::nullopt;
-  }
-  return j;
+  return ReadJsonFile(path, err);
 }
 
 // results.csv, points.csv and results.json from the points' summaries.
@@ -722,6 +702,36 @@ std::string Seconds(double s) {
 }
 
 }  // namespace
+
+std::string ReadHead(input::MapReader& m, const std::string& kind, const std::string& default_name,
+                     input::Diagnostics& diags) {
+  if (const auto api = m.RequiredString("apiVersion"); api && *api != "platsim.dev/v1alpha1") {
+    diags.Error(m.Get("apiVersion").location(), "apiVersion",
+                "unsupported (got '" + *api + "', expected platsim.dev/v1alpha1)");
+  }
+  if (const auto k = m.RequiredString("kind"); k && *k != kind) {
+    diags.Error(m.Get("kind").location(), "kind",
+                "wrong kind (got '" + *k + "', expected " + kind + ")");
+  }
+  input::MapReader meta(m.Get("metadata"), diags);
+  std::string name = meta.String("name", default_name);
+  meta.RejectUnknown();
+  return name;
+}
+
+std::optional<Json> ReadJsonFile(const fs::path& path, std::ostream& err) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    err << "platsim: " << path.string() << ": cannot read\n";
+    return std::nullopt;
+  }
+  Json j = Json::parse(in, nullptr, false);
+  if (j.is_discarded()) {
+    err << "platsim: " << path.string() << ": not JSON\n";
+    return std::nullopt;
+  }
+  return j;
+}
 
 std::string PathProblem(const std::string& path) {
   std::string why;

@@ -49,8 +49,10 @@
 #include "tools/cli.h"
 
 namespace platsim::input {
+class Diagnostics;
+class MapReader;
 class Node;
-}
+}  // namespace platsim::input
 
 namespace platsim::tools {
 
@@ -82,6 +84,16 @@ int MergeCommand(const std::string& out_dir, const std::vector<std::string>& sha
 // ("" when done).
 std::string SetAtPath(nlohmann::ordered_json& scenario, const std::string& path,
                       const nlohmann::ordered_json& value, const std::filesystem::path& base_dir);
+
+// The head of a platsim file of `kind` (sweep, plan, gate): apiVersion
+// platsim.dev/v1alpha1, that kind, and metadata.name (`default_name` if
+// none), which it returns; problems go to `diags`.
+std::string ReadHead(input::MapReader& file, const std::string& kind,
+                     const std::string& default_name, input::Diagnostics& diags);
+// A JSON file platsim wrote (a summary, a plan); nullopt, and why on
+// `err`, if it cannot be read or is not JSON.
+std::optional<nlohmann::ordered_json> ReadJsonFile(const std::filesystem::path& path,
+                                                   std::ostream& err);
 
 // Why `path` is not a path of the syntax above ("" if it is).
 std::string PathProblem(const std::string& path);

@@ -10,54 +10,24 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/testing/cli_runner.h"
 #include "tests/testing/temp_dir.h"
 #include "tools/cli.h"
 
 namespace platsim::tools {
 namespace {
 
+using platsim::testing::AppManifests;
+using platsim::testing::Cli;
+using platsim::testing::CliResult;
+using platsim::testing::ReadFile;
 using platsim::testing::TempDir;
-
-struct CliResult {
-  int code;
-  std::string out, err;
-};
-
-CliResult Cli(std::vector<std::string> args) {
-  args.insert(args.begin(), "platsim");
-  std::ostringstream out, err;
-  const int code = RunCli(args, out, err);
-  return {code, out.str(), err.str()};
-}
-
-std::string ReadFile(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Two servers behind round robin, exponential service times of `mean_ms`,
 // Poisson arrivals at `rate`: at 20 ms and 60/s each server is 60% busy.
 std::filesystem::path Scenario(const TempDir& dir, const std::string& name, const std::string& mean,
                                const std::string& rate) {
-  dir.Write("app.yaml", R"(apiVersion: apps/v1
-kind: Deployment
-metadata: {name: app}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: app}}
-  template:
-    metadata: {labels: {app: app}}
-    spec:
-      containers:
-      - {name: s, image: "app:1"}
----
-apiVersion: v1
-kind: Service
-metadata: {name: app}
-spec: {selector: {app: app}}
-)");
+  dir.Write("app.yaml", AppManifests(2, false));
   return dir.Write(name, R"(apiVersion: platsim.dev/v1alpha1
 kind: Scenario
 metadata: {name: gate}

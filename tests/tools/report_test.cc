@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/testing/cli_runner.h"
 #include "tests/testing/temp_dir.h"
 #include "tools/cli.h"
 
@@ -24,27 +25,11 @@ extern char** environ;
 namespace platsim::tools {
 namespace {
 
+using platsim::testing::Cli;
+using platsim::testing::CliResult;
+using platsim::testing::ReadFile;
 using platsim::testing::SourceDir;
 using platsim::testing::TempDir;
-
-struct CliResult {
-  int code;
-  std::string out, err;
-};
-
-CliResult Cli(std::vector<std::string> args) {
-  args.insert(args.begin(), "platsim");
-  std::ostringstream out, err;
-  const int code = RunCli(args, out, err);
-  return {code, out.str(), err.str()};
-}
-
-std::string ReadFile(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // A PNG's width and height from its header; 0 x 0 if it is not a PNG.
 std::pair<int, int> PngSize(const std::string& png) {

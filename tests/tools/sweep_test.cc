@@ -17,32 +17,18 @@
 #include "models/input/diagnostics.h"
 #include "models/input/units.h"
 #include "models/input/yaml_reader.h"
+#include "tests/testing/cli_runner.h"
 #include "tests/testing/temp_dir.h"
 #include "tools/cli.h"
 
 namespace platsim::tools {
 namespace {
 
+using platsim::testing::AppManifests;
+using platsim::testing::Cli;
+using platsim::testing::CliResult;
+using platsim::testing::ReadFile;
 using platsim::testing::TempDir;
-
-struct CliResult {
-  int code;
-  std::string out, err;
-};
-
-CliResult Cli(std::vector<std::string> args) {
-  args.insert(args.begin(), "platsim");
-  std::ostringstream out, err;
-  const int code = RunCli(args, out, err);
-  return {code, out.str(), err.str()};
-}
-
-std::string ReadFile(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Rows of a CSV without quoted cells, by column name.
 std::vector<std::map<std::string, std::string>> ReadCsv(const std::filesystem::path& p) {
@@ -69,23 +55,7 @@ std::vector<std::map<std::string, std::string>> ReadCsv(const std::filesystem::p
 // traffic at 40/s and exponential service times: every replication is
 // random, so replications differ.
 void WriteScenario(const TempDir& dir, const std::string& designs = "") {
-  dir.Write("s/app.yaml", R"(apiVersion: apps/v1
-kind: Deployment
-metadata: {name: app}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: app}}
-  template:
-    metadata: {labels: {app: app}}
-    spec:
-      containers:
-      - {name: s, image: "app:1", resources: {limits: {nvidia.com/gpu: "1"}}}
----
-apiVersion: v1
-kind: Service
-metadata: {name: app}
-spec: {selector: {app: app}}
-)");
+  dir.Write("s/app.yaml", AppManifests(1, true));
   dir.Write("s/scenario.yaml", R"(apiVersion: platsim.dev/v1alpha1
 kind: Scenario
 metadata: {name: small}
