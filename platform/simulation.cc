@@ -78,6 +78,16 @@ const ServiceColumn kServiceColumns[] = {
     {"queued", [](const ServiceSample& s) { return 1.0 * s.pods.queued; }},
     {"latency_p50_s", [](const ServiceSample& s) { return s.m().IntervalLatencyQuantile(0.5); }},
     {"latency_p99_s", [](const ServiceSample& s) { return s.m().IntervalLatencyQuantile(0.99); }},
+    // Of the requests that ended in the interval, the share completed
+    // within the SLO latency (empty without an SLO or with none ended).
+    {"slo_attainment",
+     [](const ServiceSample& s) {
+       const RequestCounts& c = s.m().interval;
+       const double ended = static_cast<double>(c.completed + c.failed + c.timed_out + c.dropped());
+       return s.data_plane.slo_latency(s.route) > 0 && ended > 0
+                  ? static_cast<double>(s.m().interval_slo_met) / ended
+                  : kNaN;
+     }},
     {"gpu_utilization",
      [](const ServiceSample& s) {
        return Ratio(s.Delta(&PodMetrics::gpu_busy_s), s.Delta(&PodMetrics::gpu_held_s));

@@ -318,12 +318,14 @@ def report_runs(page, runs):
     page.text("<h2>Over time</h2><p>Replication 0, each sample interval.</p>")
     plot_over_time(page, runs, services_of, [
         ("Latency", [("latency_p50_s", "p50", 1000), ("latency_p99_s", "p99", 1000)], "ms"),
+        ("SLO attained", [("slo_attainment", "", 100)], "% of requests ended"),
         ("Throughput", [("throughput_rps", "completed", 1), ("arrival_rps", "arrived", 1)],
          "requests/s"),
         ("Requests lost", [("dropped", "dropped", 1), ("timed_out", "timed out", 1),
                            ("failed", "failed", 1)], "per interval"),
-    ], "latency-throughput", "Latency percentiles, throughput and arrivals, and requests "
-       "dropped, timed out and failed, per sample interval.")
+    ], "latency-throughput", "Latency percentiles, the share of requests meeting the SLO, "
+       "throughput and arrivals, and requests dropped, timed out and failed, per sample "
+       "interval.")
     plot_over_time(page, runs, services_of, [
         ("Replicas", [("ready_replicas", "ready", 1), ("pods", "pods", 1)], "pods"),
         ("GPU utilisation", [("gpu_utilization", "", 100)], "%"),

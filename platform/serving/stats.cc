@@ -89,6 +89,7 @@ void Fold(ServiceMetrics& m) {
 
 void ServiceStats::ResetInterval(std::size_t client) {
   metrics_[client].interval = RequestCounts{};
+  metrics_[client].interval_slo_met = 0;
   Fold(metrics_[client]);
 }
 
@@ -111,16 +112,19 @@ void ServiceStats::OnEnd(const Request& r, Outcome outcome, sim::Time now) {
   m.interval.Count(outcome);
   m.in_system.Add(now, -1.0);
   const double latency_s = sim::ToSeconds(now - r.arrival);
+  bool met = false;
   if (outcome == Outcome::kCompleted) {
     (r.measured ? m.interval_latency_s : m.interval_warmup_latency_s).Add(latency_s);
     if (now >= warmup_) ++m.completed_in_window;
+    const sim::Time slo = slo_latency_[r.client];
+    met = slo > 0 && now - r.arrival <= slo;
+    m.interval_slo_met += met;
   }
   if (!r.measured) return;
   m.measured.Count(outcome);
   if (outcome == Outcome::kCompleted) {
     m.latency_stats_s.Add(latency_s);
-    const sim::Time slo = slo_latency_[r.client];
-    if (slo > 0 && now - r.arrival <= slo) ++m.slo_met;
+    m.slo_met += met;
   }
 }
 

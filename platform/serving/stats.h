@@ -43,8 +43,9 @@ struct ServiceMetrics {
   RequestCounts measured;
   RequestCounts interval;  // reset at every time-series sample
   sim::TimeAverage in_system =
-      sim::TimeAverage();     // requests arrived and not yet ended, from warm-up on
-  std::uint64_t slo_met = 0;  // completed within the SLO latency
+      sim::TimeAverage();              // requests arrived and not yet ended, from warm-up on
+  std::uint64_t slo_met = 0;           // completed within the SLO latency
+  std::uint64_t interval_slo_met = 0;  // the same in this interval, warm-up included
   // Completions at or after the warm-up, whenever the request arrived: what
   // the service delivered inside the measured window (throughput).
   std::uint64_t completed_in_window = 0;

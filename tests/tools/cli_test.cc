@@ -1569,6 +1569,37 @@ std::vector<std::map<std::string, std::string>> SeriesRows(const std::filesystem
   return rows;
 }
 
+// timeseries.csv's slo_attainment: per interval, the share of the requests
+// ended then that met the SLO. With service times of exactly 10 ms at 10
+// requests/s on one server, a completed request always meets the 1 s SLO
+// and never the 5 ms one, so an interval without lost requests is at 1 or
+// 0 (the ones dropped before the pod is ready count as missed).
+TEST(Cli, TheTimeSeriesHasEachIntervalsSloAttainment) {
+  for (const auto& [slo, want] : {std::pair{"1s", 1.0}, std::pair{"5ms", 0.0}}) {
+    TempDir dir;
+    dir.Write("app.yaml", Manifests());
+    const auto scenario = dir.Write(
+        "s.yaml", Replace(ValidScenario(), "    arrivals: {kind: poisson, rate: 10}\n",
+                          "    arrivals: {kind: poisson, rate: 10}\n    slo: {latency: " +
+                              std::string(slo) + "}\n"));
+    const auto out = dir.path() / "out";
+    ASSERT_EQ(Cli({"run", scenario.string(), "--out", out.string(), "--quiet"}).code, kExitOk);
+    int rows = 0;
+    for (const auto& row : SeriesRows(out, "default/app")) {
+      if (row.at("slo_attainment").empty()) continue;  // nothing ended yet
+      const bool lost = row.at("dropped") != "0" || row.at("timed_out") != "0" ||
+                        row.at("failed") != "0";
+      if (lost) {
+        EXPECT_LT(std::stod(row.at("slo_attainment")), 1.0) << row.at("time_s");
+        continue;
+      }
+      EXPECT_EQ(std::stod(row.at("slo_attainment")), want) << row.at("time_s");
+      ++rows;
+    }
+    EXPECT_GE(rows, 8);
+  }
+}
+
 // For each row of an autoscaler's series, the replicas its events say it
 // last set (from `initial`), where no event is within `settle` before the
 // row: that is what desired_replicas must read.
