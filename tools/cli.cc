@@ -801,8 +801,22 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   SweepFlags sweep_flags;
   CLI::App* sweep = app.add_subcommand(
       "sweep", "Run a scenario at every point of a grid of parameter values (a sweep file)");
-  sweep->add_option("SWEEP", sweep_flags.file, "Sweep file (YAML): the scenario and parameters")
+  sweep
+      ->add_option("SWEEP", sweep_flags.file,
+                   "Sweep file (YAML): the scenario and parameters; or a scenario file with "
+                   "--param")
       ->required();
+  sweep->add_option("--param", sweep_flags.params,
+                    "With a scenario file: PATH=V1,V2,... (repeat for a grid, the first varying "
+                    "slowest)");
+  sweep
+      ->add_option("--replications", sweep_flags.replications,
+                   "With a scenario file: runs per point (default 1)")
+      ->check(CLI::Range(1, 100000));
+  sweep->add_option("--seed", sweep_flags.seed,
+                    "With a scenario file: the seed (default: the scenario's)");
+  sweep->add_option("--duration", sweep_flags.duration,
+                    "With a scenario file: simulated time of each run (default: the scenario's)");
   sweep
       ->add_option("--out", sweep_flags.out_dir,
                    "Output folder: sweep.json, points/ (one run folder per point), results.csv, "

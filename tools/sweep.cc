@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -354,12 +355,72 @@ std::vector<Json> Range(const input::Node& node, input::Diagnostics& diags) {
   return out;
 }
 
-std::optional<Plan> ReadPlan(const std::string& file, std::ostream& err) {
+// A sweep of the scenario `file` over --param PATH=V1,V2,... flags.
+std::optional<Plan> PlanFromFlags(const SweepFlags& f, std::ostream& err) {
+  Plan plan;
+  plan.sweep_file = f.file;
+  plan.scenario = fs::path(f.file).lexically_normal();
+  plan.name = fs::path(f.file).stem().string();
+  plan.replications = f.replications.value_or(1);
+  plan.duration = f.duration;
+  if (f.seed) {
+    std::int64_t v = -1;
+    const auto [end, ec] = std::from_chars(f.seed->data(), f.seed->data() + f.seed->size(), v);
+    if (ec != std::errc() || end != f.seed->data() + f.seed->size() || v < 0) {
+      err << "platsim: --seed: expected an integer from 0 to " << INT64_MAX << " (got '" << *f.seed
+          << "')\n";
+      return std::nullopt;
+    }
+    plan.seed = static_cast<std::uint64_t>(v);
+  }
+  if (f.params.empty()) {
+    err << "platsim: sweep: " << f.file
+        << " is a scenario: give its parameters with --param PATH=V1,V2,... (or a sweep file)\n";
+    return std::nullopt;
+  }
+  for (const std::string& p : f.params) {
+    // The first '=' outside brackets ([field=value] selects inside them).
+    std::size_t eq = std::string::npos;
+    for (std::size_t i = 0, depth = 0; i < p.size() && eq == std::string::npos; ++i) {
+      if (p[i] == '[') ++depth;
+      if (p[i] == ']' && depth > 0) --depth;
+      if (p[i] == '=' && depth == 0) eq = i;
+    }
+    const std::string path = p.substr(0, eq);
+    std::string why = eq == std::string::npos ? "expected PATH=V1,V2,..." : PathProblem(path);
+    if (why.empty() && p.size() == eq + 1) why = "no values after =";
+    if (!why.empty()) {
+      err << "platsim: --param " << p << ": " << why << '\n';
+      return std::nullopt;
+    }
+    Parameter param{path, path, {}, input::Node()};
+    for (const std::string& v : Split(p.substr(eq + 1), ','))
+      param.values.emplace_back(v);
+    plan.parameters.push_back(std::move(param));
+  }
+  return plan;
+}
+
+std::optional<Plan> ReadPlan(const SweepFlags& flags, std::ostream& err) {
+  const std::string& file = flags.file;
   input::Diagnostics diags;
   const auto source = input::LoadYamlFile(file, file, diags);
   if (!source || source->documents.size() != 1) {
     if (source) diags.Error({file, 1, 1}, "", "expected exactly one document in a sweep file");
     Print(diags, err);
+    return std::nullopt;
+  }
+  // A scenario, swept over flags.
+  input::Diagnostics quiet;
+  if (input::MapReader probe(source->documents[0], quiet);
+      probe.Has("kind") && probe.Get("kind").IsScalar() &&
+      probe.Get("kind").scalar() == "Scenario") {
+    return PlanFromFlags(flags, err);
+  }
+  if (!flags.params.empty() || flags.replications || flags.seed || flags.duration) {
+    err << "platsim: sweep: " << file
+        << " is a sweep file: its parameters, replications, seed and duration are set there "
+           "(--param, --replications, --seed and --duration are for a scenario file)\n";
     return std::nullopt;
   }
   Plan plan;
@@ -808,7 +869,7 @@ int SweepOne(const SweepFlags& flags, const CliContext& ctx, std::ostream& out, 
       return kExitBadInput;
     }
   }
-  auto plan = ReadPlan(flags.file, err);
+  auto plan = ReadPlan(flags, err);
   if (!plan) return kExitBadInput;
   // The scenario, checked as it is, before any point changes it.
   input::Diagnostics diags;
@@ -1098,7 +1159,7 @@ int SweepCommand(const SweepFlags& flags, const CliContext& ctx, std::ostream& o
       return kExitBadInput;
     }
     // The sweep and its points must load here before anything is rendered.
-    auto plan = ReadPlan(flags.file, err);
+    auto plan = ReadPlan(flags, err);
     if (!plan) return kExitBadInput;
     input::Diagnostics diags;
     if (!platform::LoadDesigns(plan->scenario.string(), diags)) {

@@ -63,6 +63,11 @@ struct SweepFlags {
   std::string shard;  // "i/n", or "" for every point
   bool force = false;
   bool quiet = false;
+  // Instead of a sweep file, a scenario and its parameters as flags:
+  // PATH=V1,V2,... each (a grid, the first varying slowest).
+  std::vector<std::string> params;
+  std::optional<int> replications;  // default 1
+  std::optional<std::string> seed, duration;
   // --render-job FILE: write Kubernetes Jobs that run the sweep in
   // `job_shards` shards (an Indexed Job) and merge them, instead of running.
   std::string render_job;

@@ -155,6 +155,45 @@ TEST(Sweep, EveryPointRunsOnTheSameSeedsAndTheTablesSayWhatEachGave) {
   EXPECT_EQ(a["runs"][2]["services"], b["runs"][2]["services"]);
 }
 
+// A scenario and --param flags: the same sweep as the file gives.
+TEST(Sweep, FlagsOnAScenarioGiveWhatTheSweepFileGives) {
+  TempDir dir;
+  WriteScenario(dir);
+  const auto from_file = dir.path() / "file", from_flags = dir.path() / "flags";
+  ASSERT_EQ(
+      Cli({"sweep", WriteSweep(dir, kGrid, 2).string(), "--out", from_file.string(), "--quiet"})
+          .code,
+      kExitOk);
+  const CliResult r = Cli({"sweep", (dir.path() / "s/scenario.yaml").string(), "--param",
+                           "spec.modelServers[deployment=app].maxBatchSize=1,4", "--param",
+                           "spec.manifests[Deployment/app].spec.replicas=1,2", "--replications",
+                           "2", "--out", from_flags.string(), "--quiet"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  // The columns are named by path rather than by the file's names.
+  auto rows = [](const std::filesystem::path& out) {
+    std::string text = ReadFile(out / "results.csv");
+    return text.substr(text.find('\n'));
+  };
+  EXPECT_EQ(rows(from_flags), rows(from_file));
+  for (const auto& [args, expected] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--param", "spec.seed"}, "expected PATH=V1,V2"},
+           {{"--param", "spec.seed="}, "no values after ="},
+           {{"--param", "spec..count=1"}, "an empty key"},
+           {{}, "give its parameters with --param"},
+       }) {
+    std::vector<std::string> cli = {"sweep", (dir.path() / "s/scenario.yaml").string(), "--out",
+                                    (dir.path() / "bad").string()};
+    cli.insert(cli.end(), args.begin(), args.end());
+    const CliResult b = Cli(cli);
+    EXPECT_EQ(b.code, kExitBadInput);
+    EXPECT_NE(b.err.find(expected), std::string::npos) << b.err;
+  }
+  const CliResult both = Cli({"sweep", WriteSweep(dir, kGrid, 2).string(), "--replications", "3",
+                              "--out", (dir.path() / "bad").string()});
+  EXPECT_EQ(both.code, kExitBadInput);
+  EXPECT_NE(both.err.find("is a sweep file"), std::string::npos) << both.err;
+}
+
 TEST(Sweep, InParallelOrInShardsMergedTheTablesAreTheSame) {
   TempDir dir;
   WriteScenario(dir);
