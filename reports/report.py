@@ -112,7 +112,9 @@ def load(folder):
         return "runs", runs
     if kind != "RunSummary":
         raise BadInput(f"{folder}/summary.json: not a platsim run's summary (kind {kind!r})")
-    name = summary.get("design") or os.path.basename(os.path.normpath(folder))
+    design = summary.get("design")
+    name = (design.get("name") if isinstance(design, dict) else None) or \
+        os.path.basename(os.path.normpath(folder))
     return "runs", [Run(name, folder, summary)]
 
 
@@ -131,7 +133,9 @@ class Page:
 
     def figure(self, fig, name, caption):
         self.figures += 1
-        fname = f"{self.figures:02d}-{name}.png"
+        # Names come from parameters: only safe characters reach the file name.
+        safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in name)[:60]
+        fname = f"{self.figures:02d}-{safe}.png"
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
         plt.close(fig)
@@ -473,6 +477,11 @@ def main():
         path = page.write()
     except BadInput as e:
         print(f"platsim report: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as e:
+        # A summary or results file not as platsim writes them.
+        print(f"platsim report: {', '.join(args.folders)}: not platsim's outputs as it writes "
+              f"them ({type(e).__name__}: {e})", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(f"platsim: wrote {path} ({page.figures} figures)")
     return 0

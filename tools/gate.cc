@@ -34,6 +34,7 @@ struct Check {
   double relative = 0, absolute = 0;
   bool mann_whitney = false;
   bool required = false;  // named by a gate file: its metric must be there
+  bool exact = false;     // decided on the change alone, however many runs
 };
 
 // What a platform team gates on by default: tail latency, SLO attainment,
@@ -49,6 +50,9 @@ std::vector<Check> DefaultChecks() {
       {"tpot_p99_s", "", true, 0.01, 0, false},
       {"goodput_fraction", "", false, 0, 0.005, false},
       {"cost_usd", "platform", true, 0.01, 0, false},
+      // Runs that stopped early (queues growing without bound) count as
+      // lost, whatever their other metrics: any more than the baseline's fail.
+      {"complete", "platform", false, 0, 0, false, false, true},
   };
 }
 
@@ -80,7 +84,9 @@ void Add(Samples& s, const std::string& series, const std::string& metric, const
 
 // One run of summary.json's `runs`, if complete.
 void AddRun(Samples& s, const std::string& prefix, const Json& run) {
-  if (run.value("complete", false) != true) return;
+  const bool complete = run.value("complete", false) == true;
+  s[prefix + "platform"]["complete"].push_back(complete ? 1 : 0);
+  if (!complete) return;
   for (const auto& [m, v] : Object(run, "platform").items())
     Add(s, prefix + "platform", m, v);
   for (const auto& [service, metrics] : Object(run, "services").items()) {
@@ -98,8 +104,10 @@ double Nanoseconds(double value, const std::string& unit) {
 }
 
 // The samples of a run folder, a sweep folder or a benchmark file;
-// `benchmarks` says which it was.
-std::optional<Samples> ReadSamples(const fs::path& path, bool& benchmarks, std::ostream& err) {
+// `benchmarks` says which it was. Throws nlohmann::json::exception on JSON
+// not as platsim (or Google Benchmark) writes it.
+std::optional<Samples> ReadSamplesOrThrow(const fs::path& path, bool& benchmarks,
+                                          std::ostream& err) {
   Samples s;
   std::error_code ec;
   if (fs::is_regular_file(path, ec)) {
@@ -216,6 +224,16 @@ std::optional<std::vector<Check>> ReadGateFile(const std::string& file, double& 
   return checks;
 }
 
+std::optional<Samples> ReadSamples(const fs::path& path, bool& benchmarks, std::ostream& err) {
+  try {
+    return ReadSamplesOrThrow(path, benchmarks, err);
+  } catch (const nlohmann::json::exception& e) {
+    err << "platsim: gate: " << path.string()
+        << ": not a run, sweep or benchmark output as they are written (" << e.what() << ")\n";
+    return std::nullopt;
+  }
+}
+
 struct Verdict {
   std::string series, metric;
   const Check* check;
@@ -226,6 +244,7 @@ struct Verdict {
   bool tested = false;
   sim::TestResult test;
   bool regression = false;
+  bool missing = false;  // no value in CURRENT
 };
 
 double Mean(const std::vector<double>& v) {
@@ -272,6 +291,11 @@ std::string Xml(const std::string& s) {
 }
 
 std::string Describe(const Verdict& v, double alpha) {
+  if (v.missing) {
+    return v.metric + " of " + v.series + ": " + Number(v.base_mean) +
+           " in the baseline, no value in the current runs (they stopped early, or nothing "
+           "completed)";
+  }
   std::string s = v.metric + " of " + v.series + ": " + Number(v.base_mean) + " -> " +
                   Number(v.current_mean) + " (" + (v.check->lower_is_better ? "lower" : "higher") +
                   " is better), worse by " + Number(v.change) + " where " + Number(v.allowance) +
@@ -311,23 +335,43 @@ int GateCommand(const GateFlags& flags, std::ostream& out, std::ostream& err) {
     for (const auto& [series, metrics] : *base) {
       if (!Matches(c, series, base_bench)) continue;
       const auto b = metrics.find(c.metric);
-      const auto other = current->find(series);
-      if (b == metrics.end() || other == current->end()) continue;
-      const auto cur = other->second.find(c.metric);
-      if (cur == other->second.end() || b->second.empty() || cur->second.empty()) continue;
+      if (b == metrics.end() || b->second.empty()) continue;
       any = true;
       Verdict v{series, c.metric, &c};
+      const auto other = current->find(series);
+      const std::vector<double>* cur_values = nullptr;
+      if (other != current->end()) {
+        const auto found = other->second.find(c.metric);
+        if (found != other->second.end() && !found->second.empty()) cur_values = &found->second;
+      }
+      if (cur_values == nullptr) {
+        // Gone from CURRENT: its runs stopped early, or nothing completed.
+        v.base_mean = Mean(b->second);
+        v.base_n = b->second.size();
+        v.current_mean = NAN;
+        v.missing = true;
+        v.regression = true;
+        verdicts.push_back(v);
+        continue;
+      }
       v.base_mean = Mean(b->second);
-      v.current_mean = Mean(cur->second);
+      v.current_mean = Mean(*cur_values);
       v.base_n = b->second.size();
-      v.current_n = cur->second.size();
+      v.current_n = cur_values->size();
       v.change = c.lower_is_better ? v.current_mean - v.base_mean : v.base_mean - v.current_mean;
       v.allowance = std::max(c.absolute, c.relative * std::fabs(v.base_mean));
-      v.tested = v.base_n >= 2 && v.current_n >= 2;
+      // A test that could never reject (Mann-Whitney with a few runs: its
+      // smallest p is 1 / C(m + n, m)) decides nothing: the change alone does.
+      const double least_p =
+          c.mann_whitney
+              ? 1.0 / std::exp(std::lgamma(v.base_n + v.current_n + 1.0) -
+                               std::lgamma(v.base_n + 1.0) - std::lgamma(v.current_n + 1.0))
+              : 0.0;
+      v.tested = !c.exact && v.base_n >= 2 && v.current_n >= 2 && least_p < alpha * (1 - 1e-9);
       if (v.tested) {
         // Worse: current above baseline (lower is better) or below it.
-        const auto& low = c.lower_is_better ? b->second : cur->second;
-        const auto& high = c.lower_is_better ? cur->second : b->second;
+        const auto& low = c.lower_is_better ? b->second : *cur_values;
+        const auto& high = c.lower_is_better ? *cur_values : b->second;
         v.test = c.mann_whitney ? sim::MannWhitneyGreater(low, high, v.allowance)
                                 : sim::WelchGreater(low, high, v.allowance);
         v.regression = v.test.p_value < alpha;
@@ -358,12 +402,18 @@ int GateCommand(const GateFlags& flags, std::ostream& out, std::ostream& err) {
   md << "| series | metric | baseline | current | change | allowed | test | p | verdict |\n"
      << "|---|---|---|---|---|---|---|---|---|\n";
   for (const Verdict& v : verdicts) {
+    if (v.missing) {
+      md << "| " << v.series << " | " << v.metric << " | " << Number(v.base_mean)
+         << " (n=" << v.base_n << ") | - (n=0) | - | - | none | - | **regression** (no value) |\n";
+      continue;
+    }
     const double signed_change = v.current_mean - v.base_mean;
     md << "| " << v.series << " | " << v.metric << " | " << Number(v.base_mean)
        << " (n=" << v.base_n << ") | " << Number(v.current_mean) << " (n=" << v.current_n << ") | "
        << Percent(signed_change, v.base_mean) << " | " << (v.check->lower_is_better ? "+" : "-")
        << Number(v.allowance) << " | "
-       << (v.tested ? (v.check->mann_whitney ? "Mann-Whitney U" : "Welch t") : "none (n < 2)")
+       << (v.tested ? (v.check->mann_whitney ? "Mann-Whitney U" : "Welch t")
+                    : "none (too few runs)")
        << " | " << (v.tested ? Number(v.test.p_value) : "-") << " | "
        << (v.regression ? "**regression**" : "ok") << " |\n";
   }
@@ -408,7 +458,8 @@ int GateCommand(const GateFlags& flags, std::ostream& out, std::ostream& err) {
                   {"metric", v.metric},
                   {"direction", v.check->lower_is_better ? "lower" : "higher"},
                   {"baseline", {{"mean", v.base_mean}, {"runs", v.base_n}}},
-                  {"current", {{"mean", v.current_mean}, {"runs", v.current_n}}},
+                  {"current",
+                   {{"mean", v.missing ? Json() : Json(v.current_mean)}, {"runs", v.current_n}}},
                   {"worse_by", v.change},
                   {"allowance", v.allowance},
                   {"test", v.tested ? (v.check->mann_whitney ? "mann-whitney" : "welch") : "none"},

@@ -401,15 +401,24 @@ int PlanCommand(const PlanFlags& flags, const CliContext& ctx, std::ostream& out
   // Each option's smallest count, by bisection: feasibility only grows
   // with the count.
   std::vector<std::optional<Evaluation>> best(plan->options.size());
+  // An interrupted run is not an infeasible point: stop, and judge nothing.
+  auto interrupted = [&] {
+    if (ctx.signal == nullptr || *ctx.signal == 0) return false;
+    err << "platsim plan: interrupted; the points run so far are in " << dir.string()
+        << "/evaluations/\n";
+    return true;
+  };
   for (std::size_t k = 0; k < plan->options.size(); ++k) {
     const Option& o = plan->options[k];
     const auto top = evaluate(o, o.to);
+    if (interrupted()) return 128 + *ctx.signal;
     if (!top) return kExitBadInput;
     if (!top->feasible) continue;
     int lo = o.from - 1, hi = o.to;  // lo: not known feasible; hi: feasible
     while (hi - lo > 1) {
       const int mid = lo + (hi - lo) / 2;
       const auto e = evaluate(o, mid);
+      if (interrupted()) return 128 + *ctx.signal;
       if (!e) return kExitBadInput;
       (e->feasible ? hi : lo) = mid;
     }

@@ -1,5 +1,6 @@
 #include "tools/sweep.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -341,14 +342,22 @@ std::vector<Json> Range(const input::Node& node, input::Diagnostics& diags) {
     return out;
   }
   const bool integers = std::floor(*from) == *from && std::floor(*step) == *step;
-  for (long k = 0;; ++k) {
+  const auto steps = static_cast<long>(std::floor((*to - *from) / *step + 1e-9));
+  std::set<std::string> seen;
+  for (long k = 0; k <= steps; ++k) {
     const double v = *from + static_cast<double>(k) * *step;
-    if (v > *to + 1e-9 * std::abs(*step)) break;
     char text[64];
     if (integers) {
       std::snprintf(text, sizeof text, "%lld", static_cast<long long>(std::llround(v)));
     } else {
-      std::snprintf(text, sizeof text, "%.10g", v);
+      // The shortest text that reads back as v.
+      const auto end = std::to_chars(text, text + sizeof text - 1, v).ptr;
+      *end = '\0';
+    }
+    if (!seen.insert(text).second) {
+      diags.Error(node.location(), node.path(),
+                  std::string("step too small for these numbers: ") + text + " comes twice");
+      return {};
     }
     out.emplace_back(text);
   }
@@ -465,6 +474,9 @@ std::optional<Plan> ReadPlan(const SweepFlags& flags, std::ostream& err) {
     plan.parameters.push_back({name, path, {}, at});
     return plan.parameters.size() - 1;
   };
+  if (params.present() && params.IsSequence() && params.Elements().empty()) {
+    diags.Error(params.location(), params.path(), "expected a list of at least one parameter");
+  }
   if (params.present() && params.IsSequence()) {
     for (const input::Node& p : params.Elements()) {
       input::MapReader r(p, diags);
@@ -860,40 +872,54 @@ std::string SetAtPath(Json& scenario, const std::string& path, const Json& value
 
 namespace {
 
-int SweepOne(const SweepFlags& flags, const CliContext& ctx, std::ostream& out, std::ostream& err) {
-  std::optional<std::pair<std::size_t, std::size_t>> shard;
-  if (!flags.shard.empty()) {
-    shard = ParseShard(flags.shard);
-    if (!shard) {
-      err << "platsim: --shard: expected i/n with 0 <= i < n (got '" << flags.shard << "')\n";
-      return kExitBadInput;
-    }
-  }
+// The sweep `flags` name, resolved: its points (the grid built, a design
+// parameter added for a scenario with several designs), its seed, and the
+// scenario as JSON. Nullopt, and why on `err`, if any of it is bad.
+std::optional<std::pair<Plan, Json>> LoadSweep(const SweepFlags& flags, std::ostream& err) {
   auto plan = ReadPlan(flags, err);
-  if (!plan) return kExitBadInput;
+  if (!plan) return std::nullopt;
   // The scenario, checked as it is, before any point changes it.
   input::Diagnostics diags;
   const auto designs = platform::LoadDesigns(plan->scenario.string(), diags);
   if (!designs) {
     Print(diags, err);
-    return kExitBadInput;
+    return std::nullopt;
   }
   const auto source = input::LoadYamlFile(plan->scenario.string(), plan->scenario.string(), diags);
-  if (!source || source->documents.size() != 1) return kExitBadInput;
-  const Json scenario = ToJson(source->documents[0]);
+  if (!source || source->documents.size() != 1) return std::nullopt;
+  Json scenario = ToJson(source->documents[0]);
+  for (const Parameter& p : plan->parameters) {
+    // Every point runs on the sweep's seeds (common random numbers).
+    if (p.path == "spec.seed") {
+      err << "platsim: " << flags.file << ": spec.seed is the sweep's, not a parameter (set the "
+          << "sweep's seed, or --seed with a scenario file)\n";
+      return std::nullopt;
+    }
+  }
   // Every design its own point, unless a parameter picks one.
-  const bool picks_design = std::any_of(plan->parameters.begin(), plan->parameters.end(),
-                                        [](const Parameter& p) { return p.path == "design"; });
-  if (designs->size() > 1 && !picks_design) {
+  const auto design = std::find_if(plan->parameters.begin(), plan->parameters.end(),
+                                   [](const Parameter& p) { return p.path == "design"; });
+  if (designs->size() > 1 && design == plan->parameters.end()) {
     Parameter p{"design", "design", {}, input::Node()};
     for (const platform::Scenario& d : *designs)
       p.values.emplace_back(d.design);
-    if (plan->points.empty()) {
-      plan->parameters.push_back(p);
-    } else {
+    if (!plan->points.empty()) {
       err << "platsim: " << flags.file << ": " << plan->scenario.string()
           << " has several designs: give each point a design\n";
-      return kExitBadInput;
+      return std::nullopt;
+    }
+    plan->parameters.push_back(p);
+  } else if (designs->size() > 1 && !plan->points.empty()) {
+    const auto k = static_cast<std::size_t>(design - plan->parameters.begin());
+    for (std::size_t i = 0; i < plan->points.size(); ++i) {
+      if (plan->points[i][k].is_null()) {
+        err << input::Format({input::Severity::kError, plan->point_at[i].location(),
+                              plan->point_at[i].path(),
+                              plan->scenario.string() + " has several designs: give this point "
+                                                        "a design"})
+            << '\n';
+        return std::nullopt;
+      }
     }
   }
   // A grid's size before it is built: at most kMaxPoints.
@@ -903,10 +929,26 @@ int SweepOne(const SweepFlags& flags, const CliContext& ctx, std::ostream& out, 
   if (plan->points.empty() && grid > kMaxPoints) {
     err << "platsim: " << flags.file << ": the grid has " << grid << " points, more than "
         << kMaxPoints << " (fewer values, or list the points)\n";
-    return kExitBadInput;
+    return std::nullopt;
   }
   ExpandGrid(*plan);
   if (!plan->seed) plan->seed = designs->front().seed;
+  return std::make_pair(std::move(*plan), std::move(scenario));
+}
+
+int SweepOne(const SweepFlags& flags, const CliContext& ctx, std::ostream& out, std::ostream& err) {
+  std::optional<std::pair<std::size_t, std::size_t>> shard;
+  if (!flags.shard.empty()) {
+    shard = ParseShard(flags.shard);
+    if (!shard) {
+      err << "platsim: --shard: expected i/n with 0 <= i < n (got '" << flags.shard << "')\n";
+      return kExitBadInput;
+    }
+  }
+  auto loaded = LoadSweep(flags, err);
+  if (!loaded) return kExitBadInput;
+  auto& [plan_value, scenario] = *loaded;
+  Plan* plan = &plan_value;
 
   const fs::path dir(flags.out_dir);
   if (const std::string why = PrepareSweepFolder(dir, flags.force); !why.empty()) {
@@ -981,12 +1023,23 @@ int SweepOne(const SweepFlags& flags, const CliContext& ctx, std::ostream& out, 
   } else {
     std::map<pid_t, std::size_t> running;
     std::size_t next = 0;
+    ::signal(SIGCHLD, SIG_DFL);  // so that waitpid sees every child
+    bool told = false;           // the children, of an interrupt
     while (next < mine.size() || !running.empty()) {
+      if (interrupted() && !told) {
+        for (const auto& [child, point] : running)
+          ::kill(child, SIGTERM);
+        told = true;
+      }
       while (!interrupted() && running.size() < static_cast<std::size_t>(flags.jobs) &&
              next < mine.size()) {
         const pid_t pid = ::fork();
         if (pid == 0) {
-          const int rc = run_point(mine[next]);
+          int rc = kExitInternal;
+          try {
+            rc = run_point(mine[next]);
+          } catch (...) {
+          }
           std::fflush(nullptr);
           ::_exit(rc);
         }
@@ -1003,6 +1056,9 @@ int SweepOne(const SweepFlags& flags, const CliContext& ctx, std::ostream& out, 
       const pid_t pid = ::waitpid(-1, &status, 0);
       if (pid < 0) {
         if (errno == EINTR) continue;
+        // The children are gone without a word: count them as failed.
+        for (const auto& [child, point] : running)
+          failed.push_back(point);
         break;
       }
       const auto it = running.find(pid);
@@ -1158,16 +1214,10 @@ int SweepCommand(const SweepFlags& flags, const CliContext& ctx, std::ostream& o
       err << "platsim: --render-job needs --shards N (1 or more)\n";
       return kExitBadInput;
     }
-    // The sweep and its points must load here before anything is rendered.
-    auto plan = ReadPlan(flags, err);
-    if (!plan) return kExitBadInput;
-    input::Diagnostics diags;
-    if (!platform::LoadDesigns(plan->scenario.string(), diags)) {
-      for (const auto& d : diags.all())
-        err << input::Format(d) << '\n';
-      return kExitBadInput;
-    }
-    ExpandGrid(*plan);
+    // The sweep must load here before anything is rendered.
+    const auto loaded = LoadSweep(flags, err);
+    if (!loaded) return kExitBadInput;
+    const Plan* plan = &loaded->first;
     const std::size_t points = plan->points.size();
     if (static_cast<std::size_t>(flags.job_shards) > points) {
       err << "platsim: --shards " << flags.job_shards << " is more than the sweep's " << points
@@ -1205,6 +1255,12 @@ int SweepCommand(const SweepFlags& flags, const CliContext& ctx, std::ostream& o
       }
     }
   }
+  if (mpi->job.empty()) {
+    err << "platsim: sweep: under an MPI launcher that names no job (none of "
+           "OMPI_MCA_ess_base_jobid, PMIX_NAMESPACE, PMI_KVSNAME), the ranks cannot tell this "
+           "sweep's shards from an earlier one's: run the shards with --shard and merge them\n";
+    return kExitBadInput;
+  }
   SweepFlags shard = flags;
   shard.shard = std::to_string(mpi->rank) + "/" + std::to_string(mpi->size);
   shard.out_dir = mine.string();
@@ -1213,7 +1269,11 @@ int SweepCommand(const SweepFlags& flags, const CliContext& ctx, std::ostream& o
   fs::remove_all(mine, ec);
   std::ostringstream quiet;
   const int rc = SweepOne(shard, ctx, quiet, err);
-  std::ofstream(mine / "done") << mpi->job << ' ' << rc << '\n';
+  fs::create_directories(mine, ec);
+  if (!(std::ofstream(mine / "done") << mpi->job << ' ' << rc << '\n')) {
+    err << "platsim: sweep: cannot write " << (mine / "done").string() << '\n';
+    return kExitInternal;
+  }
   if (mpi->rank != 0) return rc;
   std::vector<std::string> shards;
   for (std::size_t r = 0; r < mpi->size; ++r)
@@ -1250,7 +1310,28 @@ int SweepCommand(const SweepFlags& flags, const CliContext& ctx, std::ostream& o
   return m;
 }
 
+namespace {
+
+int MergeOrThrow(const std::string& out_dir, const std::vector<std::string>& shards, bool force,
+                 std::ostream& out, std::ostream& err);
+
+}  // namespace
+
 int MergeCommand(const std::string& out_dir, const std::vector<std::string>& shards, bool force,
+                 std::ostream& out, std::ostream& err) {
+  try {
+    return MergeOrThrow(out_dir, shards, force, out, err);
+  } catch (const nlohmann::json::exception& e) {
+    err << "platsim: merge: a shard's sweep.json or a point's files are not as platsim writes "
+           "them ("
+        << e.what() << ")\n";
+    return kExitBadInput;
+  }
+}
+
+namespace {
+
+int MergeOrThrow(const std::string& out_dir, const std::vector<std::string>& shards, bool force,
                  std::ostream& out, std::ostream& err) {
   std::optional<Json> plan;
   std::optional<std::size_t> count;
@@ -1288,6 +1369,14 @@ int MergeCommand(const std::string& out_dir, const std::vector<std::string>& sha
     return kExitBadInput;
   }
   const fs::path dir(out_dir);
+  for (const std::string& shard : shards) {
+    std::error_code ec;
+    if (fs::equivalent(shard, dir, ec)) {
+      err << "platsim: merge: --out " << out_dir << " is the shard " << shard
+          << " itself: merge into another folder\n";
+      return kExitBadInput;
+    }
+  }
   if (const std::string why = PrepareSweepFolder(dir, force); !why.empty()) {
     err << "platsim: --out: " << why << '\n';
     return kExitBadInput;
@@ -1296,13 +1385,29 @@ int MergeCommand(const std::string& out_dir, const std::vector<std::string>& sha
     std::error_code ec;
     fs::create_directories(dir / "points");
     for (const auto& entry : fs::directory_iterator(fs::path(shard) / "points", ec)) {
-      fs::copy(entry.path(), dir / "points" / entry.path().filename(),
-               fs::copy_options::recursive | fs::copy_options::overwrite_existing, ec);
+      const fs::path to = dir / "points" / entry.path().filename();
+      fs::copy(entry.path(), to, fs::copy_options::recursive | fs::copy_options::overwrite_existing,
+               ec);
       if (ec) {
         err << "platsim: merge: cannot copy " << entry.path().string() << ": " << ec.message()
             << '\n';
         return kExitInternal;
       }
+      // Its files as seen from its new place, and its summary naming it
+      // there, as one process would have written them.
+      auto scenario = ReadJson(to / "scenario.json", err);
+      auto summary = ReadJson(to / "summary.json", err);
+      if (!scenario || !summary || !summary->is_object()) return kExitBadInput;
+      RebaseFiles(*scenario, fs::absolute(entry.path()), fs::absolute(to));
+      WriteText(to / "scenario.json", scenario->dump(2) + "\n");
+      if (summary->contains("scenario") && (*summary)["scenario"].is_object()) {
+        (*summary)["scenario"]["file"] = (to / "scenario.json").string();
+        WriteText(to / "summary.json", summary->dump(2) + "\n");
+      }
+    }
+    if (ec) {
+      err << "platsim: merge: " << shard << ": no points/ (" << ec.message() << ")\n";
+      return kExitBadInput;
     }
   }
   WriteText(dir / "sweep.json", plan->dump(2) + "\n");
@@ -1311,5 +1416,7 @@ int MergeCommand(const std::string& out_dir, const std::vector<std::string>& sha
       << " into " << dir.string() << "/\n";
   return kExitOk;
 }
+
+}  // namespace
 
 }  // namespace platsim::tools

@@ -115,7 +115,7 @@ void TraceRecorder::Write(std::ostream& out, sim::Time end) const {
                  {{"producer", "platsim"},
                   {"window_s", {sim::ToSeconds(from_), sim::ToSeconds(std::min(to_, end))}},
                   {"batches_dropped", dropped_}}}};
-  out << trace.dump() << '\n';
+  out << trace.dump(-1, ' ', false, Json::error_handler_t::replace) << '\n';
 }
 
 }  // namespace platsim::tools

@@ -1578,17 +1578,17 @@ TEST(Cli, TheTimeSeriesHasEachIntervalsSloAttainment) {
   for (const auto& [slo, want] : {std::pair{"1s", 1.0}, std::pair{"5ms", 0.0}}) {
     TempDir dir;
     dir.Write("app.yaml", Manifests());
-    const auto scenario = dir.Write(
-        "s.yaml", Replace(ValidScenario(), "    arrivals: {kind: poisson, rate: 10}\n",
-                          "    arrivals: {kind: poisson, rate: 10}\n    slo: {latency: " +
-                              std::string(slo) + "}\n"));
+    const auto scenario =
+        dir.Write("s.yaml", Replace(ValidScenario(), "    arrivals: {kind: poisson, rate: 10}\n",
+                                    "    arrivals: {kind: poisson, rate: 10}\n    slo: {latency: " +
+                                        std::string(slo) + "}\n"));
     const auto out = dir.path() / "out";
     ASSERT_EQ(Cli({"run", scenario.string(), "--out", out.string(), "--quiet"}).code, kExitOk);
     int rows = 0;
     for (const auto& row : SeriesRows(out, "default/app")) {
       if (row.at("slo_attainment").empty()) continue;  // nothing ended yet
-      const bool lost = row.at("dropped") != "0" || row.at("timed_out") != "0" ||
-                        row.at("failed") != "0";
+      const bool lost =
+          row.at("dropped") != "0" || row.at("timed_out") != "0" || row.at("failed") != "0";
       if (lost) {
         EXPECT_LT(std::stod(row.at("slo_attainment")), 1.0) << row.at("time_s");
         continue;

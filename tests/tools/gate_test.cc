@@ -197,6 +197,38 @@ spec:
       << same.out;
 }
 
+TEST(Gate, WhatCurrentNoLongerReportsOrFinishesIsARegression) {
+  TempDir dir;
+  const auto base = Scenario(dir, "base.yaml", "20ms", "60");
+  const std::string b = RunFive(dir, base, 1, "b"), c = RunFive(dir, base, 2, "c");
+  // The current runs lose their p99 (nothing completed), and one stops early.
+  auto summary = nlohmann::json::parse(ReadFile(std::filesystem::path(c) / "summary.json"));
+  for (auto& run : summary["runs"])
+    run["services"]["default/app"]["latency_p99_s"] = nullptr;
+  summary["runs"][0]["complete"] = false;
+  dir.Write("c/summary.json", summary.dump());
+  const CliResult r = Cli({"gate", b, c});
+  EXPECT_EQ(r.code, kExitInternal) << r.out << r.err;
+  EXPECT_NE(r.out.find("| default/app | latency_p99_s | "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("**regression** (no value)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| platform | complete | 1 (n=8) | 0.875 (n=8)"), std::string::npos)
+      << r.out;
+  // Not JSON as platsim writes it: bad input, not a regression.
+  dir.Write("c/summary.json", R"({"kind": "RunSummary", "runs": [{"complete": "yes"}]})");
+  EXPECT_EQ(Cli({"gate", b, c}).code, kExitBadInput);
+}
+
+TEST(Gate, AUTestThatCouldNeverRejectLeavesItToTheAllowance) {
+  // Three repetitions a side: the smallest U-test p is 1 / C(6, 3) = 0.05,
+  // never below alpha; 50% slower must still fail, on the change alone.
+  TempDir dir;
+  const auto base = dir.Write("base.json", Benchmarks({100, 101, 102}));
+  const auto slow = dir.Write("slow.json", Benchmarks({150, 151, 152}));
+  const CliResult r = Cli({"gate", base.string(), slow.string()});
+  EXPECT_EQ(r.code, kExitInternal) << r.out;
+  EXPECT_NE(r.out.find("none (too few runs)"), std::string::npos) << r.out;
+}
+
 TEST(Gate, BadInputExits2) {
   TempDir dir;
   const auto base = Scenario(dir, "base.yaml", "20ms", "60");

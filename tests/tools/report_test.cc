@@ -192,6 +192,10 @@ TEST(Report, DesignsSideBySideAndASweep) {
   const CliResult r = Cli({"report", designs.string(), "--out", report.string()});
   ASSERT_EQ(r.code, kExitOk) << r.err;
   ExpectFigures(report, 4);
+  // One design's own folder (its summary names the design).
+  const CliResult one =
+      Cli({"report", (designs / "kpa").string(), "--out", (dir.path() / "kpa-report").string()});
+  EXPECT_EQ(one.code, kExitOk) << one.err;
   const std::string page = ReadFile(report / "report.html");
   for (const char* design : {"cpu-hpa", "inflight-hpa", "kpa"})
     EXPECT_NE(page.find(std::string("<td>") + design), std::string::npos) << design;

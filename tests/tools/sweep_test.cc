@@ -205,7 +205,9 @@ TEST(Sweep, InParallelOrInShardsMergedTheTablesAreTheSame) {
             kExitOk);
   std::vector<std::string> shards;
   for (int i = 0; i < 3; ++i) {
-    shards.push_back((dir.path() / ("shard" + std::to_string(i))).string());
+    // Deeper than the merged folder: their points' files must still resolve
+    // once merged.
+    shards.push_back((dir.path() / "shards" / ("shard" + std::to_string(i))).string());
     const CliResult r = Cli({"sweep", sweep.string(), "--out", shards.back(), "--shard",
                              std::to_string(i) + "/3", "--quiet"});
     ASSERT_EQ(r.code, kExitOk) << r.err;
@@ -220,6 +222,13 @@ TEST(Sweep, InParallelOrInShardsMergedTheTablesAreTheSame) {
     EXPECT_EQ(ReadFile(parallel / file), expected) << file;
     EXPECT_EQ(ReadFile(merged / file), expected) << file;
   }
+  for (const char* point : {"p0001", "p0004"}) {
+    const auto file = std::filesystem::path("points") / point / "scenario.json";
+    EXPECT_EQ(ReadFile(merged / file), ReadFile(one / file)) << point;
+  }
+  // Merging into a shard would destroy it.
+  EXPECT_EQ(Cli({"merge", shards[0], shards[1], shards[2], "--out", shards[1]}).code,
+            kExitBadInput);
   // Not all shards, a shard twice, or a shard of another sweep: refused.
   EXPECT_EQ(Cli({"merge", shards[0], shards[1], "--out", merged.string()}).code, kExitBadInput);
   EXPECT_EQ(Cli({"merge", shards[0], shards[0], shards[1], "--out", merged.string()}).code,
@@ -515,6 +524,11 @@ TEST(Sweep, BadSweepsExit2NamingTheLineAndNothingRuns) {
       {"  points: []\n", "spec.points: expected a list of at least one point"},
       {"  duration: 2m\n", "give parameters (a grid) or points (a list)"},
       {"  parameters:\n  - {path: design, values: [nope]}\n", "no design nope"},
+      {"  parameters:\n  - {path: spec.seed, values: [1, 2]}\n", "spec.seed is the sweep's"},
+      {"  parameters: []\n", "expected a list of at least one parameter"},
+      {"  parameters:\n  - {path: spec.duration, range: {from: 999999999999999, to: "
+       "999999999999999.125, step: 0.01}}\n",
+       "comes twice"},
       {"  parameters:\n  - {path: a, range: {from: 1, to: 1000, step: 1}}\n"
        "  - {path: b, range: {from: 1, to: 1000, step: 1}}\n",
        "the grid has 1e+06 points, more than 100000"},
