@@ -47,7 +47,8 @@ constexpr const char* kDescription =
     "platsim simulates a Kubernetes AI-inference platform (node pools, Deployments and\n"
     "Services, load balancing, model servers with dynamic batching, traffic) in simulated\n"
     "time, deterministically, and reports latency, SLO attainment, throughput and GPU\n"
-    "utilisation. Exit status: 0 ok, 1 internal error, failed write or a run stopped at its\n"
+    "utilisation; it sweeps designs, plans capacity, gates regressions in CI and draws\n"
+    "reports from its outputs. Exit status: 0 ok, 1 internal error, failed write or a run stopped at its\n"
     "memory budget, 2 bad input, 130/143 a run interrupted by SIGINT/SIGTERM (what it\n"
     "measured is written, marked incomplete).";
 
