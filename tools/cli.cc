@@ -48,9 +48,9 @@ constexpr const char* kDescription =
     "Services, load balancing, model servers with dynamic batching, traffic) in simulated\n"
     "time, deterministically, and reports latency, SLO attainment, throughput and GPU\n"
     "utilisation; it sweeps designs, plans capacity, gates regressions in CI and draws\n"
-    "reports from its outputs. Exit status: 0 ok, 1 internal error, failed write or a run stopped at its\n"
-    "memory budget, 2 bad input, 130/143 a run interrupted by SIGINT/SIGTERM (what it\n"
-    "measured is written, marked incomplete).";
+    "reports from its outputs. Exit status: 0 ok, 1 internal error, failed write or a run\n"
+    "stopped at its memory budget, 2 bad input, 130/143 a run interrupted by SIGINT/SIGTERM\n"
+    "(what it measured is written, marked incomplete).";
 
 // Loads a scenario's designs (one, without a name, for a file that has
 // none), printing every diagnostic; nullopt on errors.
