@@ -293,7 +293,8 @@ int PlanCommand(const PlanFlags& flags, const CliContext& ctx, std::ostream& out
   {
     std::error_code ec;
     fs::create_directories(dir, ec);
-    const bool earlier = fs::exists(dir / "plan.json");
+    // An earlier plan's folder, finished or stopped (its evaluations are there).
+    const bool earlier = fs::exists(dir / "plan.json") || fs::exists(dir / "evaluations");
     if (ec || (!earlier && !flags.force && !fs::is_empty(dir, ec))) {
       err << "platsim plan: --out: " << dir.string()
           << (ec ? " cannot be created"

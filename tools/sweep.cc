@@ -237,10 +237,11 @@ void RebaseFiles(Json& j, const fs::path& from, const fs::path& to) {
       const fs::path p = value.get<std::string>();
       if (p.is_relative()) {
         const fs::path file = (from / p).lexically_normal();
-        const bool near = std::next(from.begin()) != from.end() &&
-                          std::next(to.begin()) != to.end() &&
-                          *std::next(from.begin()) == *std::next(to.begin());
-        value = near ? file.lexically_relative(to).string() : file.string();
+        const fs::path there = to.lexically_normal();
+        const bool near = std::next(file.begin()) != file.end() &&
+                          std::next(there.begin()) != there.end() &&
+                          *std::next(file.begin()) == *std::next(there.begin());
+        value = near ? file.lexically_relative(there).string() : file.string();
       }
     } else {
       RebaseFiles(value, from, to);
@@ -831,7 +832,9 @@ std::string WriteScenarioFolder(Json scenario, const fs::path& base_dir, const f
   std::error_code ec;
   fs::create_directories(folder, ec);
   if (ec) return "cannot create " + folder.string() + ": " + ec.message();
-  RebaseFiles(scenario, fs::absolute(base_dir), fs::absolute(folder));
+  // (A scenario beside the working folder has an empty parent path.)
+  RebaseFiles(scenario, fs::absolute(base_dir.empty() ? fs::path(".") : base_dir),
+              fs::absolute(folder));
   try {
     WriteText(folder / "scenario.json", scenario.dump(2) + "\n");
   } catch (const OutputError& e) {

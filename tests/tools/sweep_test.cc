@@ -194,6 +194,30 @@ TEST(Sweep, FlagsOnAScenarioGiveWhatTheSweepFileGives) {
   EXPECT_NE(both.err.find("is a sweep file"), std::string::npos) << both.err;
 }
 
+// Run from the sweep file's own folder, with bare relative paths.
+TEST(Sweep, RunsFromTheSweepsOwnFolder) {
+  TempDir dir;
+  WriteScenario(dir);
+  dir.Write("s/sweep.yaml",
+            "apiVersion: platsim.dev/v1alpha1\nkind: Sweep\nmetadata: {name: "
+            "here}\nspec:\n  scenario: scenario.yaml\n" +
+                std::string(kGrid));
+  const auto cwd = std::filesystem::current_path();
+  std::filesystem::current_path(dir.path() / "s");
+  const CliResult r = Cli({"sweep", "sweep.yaml", "--out", "out", "--quiet"});
+  const CliResult flags =
+      Cli({"sweep", "scenario.yaml", "--param", "spec.modelServers[deployment=app].maxBatchSize=2",
+           "--out", "o2", "--quiet"});
+  std::filesystem::current_path(cwd);
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(flags.code, kExitOk) << flags.err;
+  EXPECT_EQ(ReadCsv(dir.path() / "s/out/results.csv").size(), 4u);  // one replication
+  // The manifest file, seen from the point's folder.
+  EXPECT_NE(ReadFile(dir.path() / "s/o2/points/p0001/scenario.json")
+                .find("\"file\": \"../../../app.yaml\""),
+            std::string::npos);
+}
+
 TEST(Sweep, InParallelOrInShardsMergedTheTablesAreTheSame) {
   TempDir dir;
   WriteScenario(dir);
