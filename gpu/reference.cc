@@ -214,4 +214,62 @@ std::vector<float> LayerForward(const ModelShape& m, const LayerWeights& w,
   return norm(add(x1, ffn(x1)), w.norm2, w.bias2);
 }
 
+std::vector<float> MixedStepForward(const ModelShape& m, const LayerWeights& w,
+                                    std::span<const float> x, std::span<const int> context,
+                                    std::span<const int> new_tokens,
+                                    std::vector<SequenceCache>& caches) {
+  constexpr float kEps = 1e-5f;
+  const int h = m.hidden, f = m.ffn, d = m.head_dim(), kvd = m.kv_heads * d;
+  int t = 0;
+  for (const int n : new_tokens)
+    t += n;
+  auto gemm = [&](std::span<const float> a, const std::vector<float>& b, int n, int k) {
+    std::vector<float> c(static_cast<std::size_t>(t) * n);
+    Gemm(a, b, c, t, n, k);
+    return c;
+  };
+  std::vector<float> normed(x.size());
+  RmsNorm(x, w.norm1, normed, t, h, kEps);
+  std::vector<float> q = gemm(normed, w.q, m.heads * d, h), k = gemm(normed, w.k, kvd, h),
+                     v = gemm(normed, w.v, kvd, h);
+  // Each row at its sequence's next position.
+  std::vector<int> positions;
+  for (std::size_t s = 0; s < context.size(); ++s) {
+    for (int i = 0; i < new_tokens[s]; ++i)
+      positions.push_back(context[s] + i);
+  }
+  Rope(q, positions, t, m.heads, d, m.rope_theta);
+  Rope(k, positions, t, m.kv_heads, d, m.rope_theta);
+  std::vector<float> attn(q.size());
+  for (std::size_t s = 0, row = 0; s < context.size(); ++s) {
+    const int length = context[s] + new_tokens[s];
+    SequenceCache& c = caches[s];
+    c.k.resize(static_cast<std::size_t>(length) * kvd);
+    c.v.resize(static_cast<std::size_t>(length) * kvd);
+    for (int i = 0; i < new_tokens[s]; ++i) {
+      const long from = static_cast<long>(row + i) * kvd, to = long(context[s] + i) * kvd;
+      std::copy_n(k.begin() + from, kvd, c.k.begin() + to);
+      std::copy_n(v.begin() + from, kvd, c.v.begin() + to);
+    }
+    // Each new token: one query over the positions up to its own.
+    for (int i = 0; i < new_tokens[s]; ++i, ++row) {
+      const int seen = context[s] + i + 1;
+      const std::span<const float> qi(q.data() + row * m.heads * d, m.heads * d);
+      const std::span<float> out(attn.data() + row * m.heads * d, m.heads * d);
+      AttentionDecode(qi, c.k, c.v, std::vector<int>{seen}, out, 1, length, m.heads, m.kv_heads, d);
+    }
+  }
+  const std::vector<float> o = gemm(attn, w.o, h, m.heads * d);
+  std::vector<float> x1(x.size());
+  ResidualAdd(x, o, x1);
+  std::vector<float> n2(x.size());
+  RmsNorm(x1, w.norm2, n2, t, h, kEps);
+  const std::vector<float> up = gemm(n2, w.up, f, h);
+  std::vector<float> act(up.size());
+  SwiGlu(gemm(n2, w.gate, f, h), up, act);
+  std::vector<float> y(x.size());
+  ResidualAdd(x1, gemm(act, w.down, h, f), y);
+  return y;
+}
+
 }  // namespace platsim::gpu::reference

@@ -75,6 +75,24 @@ std::vector<float> LayerForward(const ModelShape& model, const LayerWeights& w,
                                 std::vector<float>* k_cache, std::vector<float>* v_cache,
                                 const std::function<void(std::span<float>)>& store = {});
 
+// One step of an LLM serving engine through one decoder layer (the step a
+// live-kernel check runs): sequence s brings new_tokens[s] tokens (a
+// prompt chunk, or 1 to decode) after context[s] tokens it has cached; x
+// holds every sequence's new tokens in turn, [sum(new_tokens) x h]. The
+// projections, norms and FFN run over all rows at once, as an engine
+// batches them; attention is each sequence's own, causal over its cached
+// and new positions, a token at position p (from context[s]) seeing 0..p.
+// caches[s] (k and v, each [context[s] + new_tokens[s] x kv x d]) hold the
+// first context[s] positions on entry and all of them on return.
+// REQUIRES: a Llama-style decoder (RMSNorm, SwiGLU), as the catalogue's.
+struct SequenceCache {
+  std::vector<float> k, v;
+};
+std::vector<float> MixedStepForward(const ModelShape& model, const LayerWeights& w,
+                                    std::span<const float> x, std::span<const int> context,
+                                    std::span<const int> new_tokens,
+                                    std::vector<SequenceCache>& caches);
+
 }  // namespace platsim::gpu::reference
 
 #endif  // PLATSIM_GPU_REFERENCE_H_

@@ -260,6 +260,41 @@ TEST(ReferenceLayer, ADecodeStepReproducesTheLastTokenOfPrefill) {
   EXPECT_LT(RelativeError(decode, want), 1e-5);
 }
 
+TEST(ReferenceLayer, AMixedStepGivesEachSequenceWhatItsWholePrefillGives) {
+  // Three sequences in one engine step: a first prompt chunk (no context),
+  // a later chunk after 4 cached tokens, and a decode after 6. Each new
+  // token's output must be that token's row when the sequence's whole
+  // prefix runs as one causal prefill, and the caches end as its K and V.
+  const ModelShape m = TinyModel(Architecture::kDecoder);
+  const LayerWeights w = RandomWeights(m, 50);
+  const int h = m.hidden, kvd = m.kv_heads * m.head_dim();
+  const std::vector<int> context = {0, 4, 6}, fresh = {5, 3, 1};
+  std::vector<float> x, want;
+  std::vector<std::vector<float>> whole_k(3), whole_v(3);
+  std::vector<SequenceCache> caches(3);
+  for (int s = 0; s < 3; ++s) {
+    const int length = context[s] + fresh[s];
+    const auto tokens = Random(static_cast<std::size_t>(length) * h, 51 + s);
+    const auto full = LayerForward(m, w, tokens, false, 1, length, &whole_k[s], &whole_v[s]);
+    x.insert(x.end(), tokens.begin() + long(context[s]) * h, tokens.end());
+    want.insert(want.end(), full.begin() + long(context[s]) * h, full.end());
+    // The cache as the earlier steps left it: the context's K and V.
+    if (context[s] > 0) {
+      std::vector<float> k, v;
+      const std::vector<float> prefix(tokens.begin(), tokens.begin() + long(context[s]) * h);
+      LayerForward(m, w, prefix, false, 1, context[s], &k, &v);
+      caches[s] = {k, v};
+    }
+  }
+  const auto y = MixedStepForward(m, w, x, context, fresh, caches);
+  EXPECT_LT(RelativeError(y, want), 1e-5);
+  for (int s = 0; s < 3; ++s) {
+    ASSERT_EQ(caches[s].k.size(), std::size_t(context[s] + fresh[s]) * kvd);
+    EXPECT_LT(RelativeError(caches[s].k, whole_k[s]), 1e-5) << s;
+    EXPECT_LT(RelativeError(caches[s].v, whole_v[s]), 1e-5) << s;
+  }
+}
+
 TEST(ReferenceLayer, AnEncoderLayerIsEquivariantToPermutingTokens) {
   // No positions and no mask: permuting a sequence's tokens permutes the
   // outputs the same way.
