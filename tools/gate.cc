@@ -140,7 +140,9 @@ std::optional<Samples> ReadSamplesOrThrow(const fs::path& path, bool& benchmarks
         label += (label.empty() ? "" : ", ") + name + "=" +
                  (v.is_string() ? v.get<std::string>() : v.dump());
       for (const Json& run : Array(p, "runs")) {
-        if (run.value("complete", false) != true) continue;
+        const bool complete = run.value("complete", false) == true;
+        s[label + ": platform"]["complete"].push_back(complete ? 1 : 0);
+        if (!complete) continue;
         for (const auto& [column, v] : Object(run, "metrics").items()) {
           const std::size_t dot = column.rfind('.');
           Add(s, label + ": " + column.substr(0, dot), column.substr(dot + 1), v);

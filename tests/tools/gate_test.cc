@@ -195,6 +195,8 @@ spec:
   EXPECT_EQ(same.code, kExitOk) << same.out << same.err;
   EXPECT_NE(same.out.find("| rate=30: default/app | latency_p99_s |"), std::string::npos)
       << same.out;
+  EXPECT_NE(same.out.find("| rate=60: platform | complete | 1 (n=2) | 1 (n=2)"), std::string::npos)
+      << same.out;
 }
 
 TEST(Gate, WhatCurrentNoLongerReportsOrFinishesIsARegression) {
