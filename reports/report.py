@@ -4,7 +4,7 @@
   report.py DIR... --out REPORT_DIR [--title TITLE]
 
 Each DIR is a folder `platsim run` wrote (one design, or several side by
-side) or one `platsim sweep` wrote. The report (REPORT_DIR/report.html, its
+side), one `platsim sweep` wrote, or one `platsim plan` wrote. The report (REPORT_DIR/report.html, its
 figures also as PNG files in REPORT_DIR/figures/) holds:
 
 - runs: a summary table per Service with 95% confidence intervals; latency
@@ -15,6 +15,8 @@ figures also as PNG files in REPORT_DIR/figures/) holds:
   side.
 - sweeps: the points' table, the cost against p99 latency with the Pareto
   frontier, and each metric against each parameter with 95% bands.
+- plans: the design chosen, every point run, and their cost against the
+  first objective.
 
 Exit status: 0 written, 2 bad input (a folder that is not platsim's).
 """
@@ -102,6 +104,8 @@ def load(folder):
         raise BadInput(f"{folder}: no such folder")
     if os.path.exists(os.path.join(folder, "results.json")):
         return "sweep", read_json(os.path.join(folder, "results.json"))
+    if os.path.exists(os.path.join(folder, "plan.json")):
+        return "plan", read_json(os.path.join(folder, "plan.json"))
     summary = read_json(os.path.join(folder, "summary.json"))
     kind = summary.get("kind")
     if kind == "DesignComparison":
@@ -448,10 +452,64 @@ def report_sweep(page, results, folder):
                         "the other parameters.")
 
 
+def report_plan(page, plan, folder):
+    """A plan's choice, its options' smallest counts and every point it ran."""
+    evaluations = plan["evaluations"]
+    chosen = plan.get("chosen")
+    page.text(f"<p>Plan <b>{html.escape(str(plan.get('name')))}</b> of "
+              f"{html.escape(str(plan.get('scenario')))}: {plan.get('replications')} "
+              f"replication(s) a point, headroom {fmt(100 * plan.get('headroom', 0))}%.</p>")
+    if chosen:
+        page.text(f"<p><b>Chosen: {html.escape(chosen['option'])} x {chosen['count']}</b>, "
+                  f"{fmt(chosen['cost_usd'])} USD for the run.</p>")
+    else:
+        page.text("<p><b>No option meets every objective</b> within its counts.</p>")
+    objectives = evaluations[0]["objectives"] if evaluations else []
+    head = "".join(f"<th>{html.escape(o['service'])} {html.escape(o['metric'])}</th>"
+                   for o in objectives)
+    rows = [f"<tr><th>option</th><th>count</th><th>meets</th><th>cost (USD)</th>{head}</tr>"]
+    for e in evaluations:
+        cells = "".join(
+            f"<td>{fmt(o['mean'])} ± {fmt(o['ci95_half_width'], 1, 2)}</td>" for o in e["objectives"])
+        rows.append(f"<tr><td>{html.escape(e['option'])}</td><td>{e['count']}</td>"
+                    f"<td>{'yes' if e['feasible'] else 'no'}</td><td>{fmt(e['cost_usd'])}</td>"
+                    f"{cells}</tr>")
+    page.text("<h2>Every point run</h2><table>" + "".join(rows) + "</table>")
+    if not objectives:
+        return
+    first = objectives[0]
+    limit = first.get("max", first.get("min"))
+    fig, ax = plt.subplots(figsize=(9, 5), layout="constrained")
+    options = sorted({e["option"] for e in evaluations})
+    for i, name in enumerate(options):
+        pts = [e for e in evaluations if e["option"] == name and e["cost_usd"] is not None
+               and e["objectives"][0]["mean"] is not None]
+        ax.errorbar([e["cost_usd"] for e in pts], [e["objectives"][0]["mean"] for e in pts],
+                    yerr=[e["objectives"][0]["ci95_half_width"] for e in pts], fmt="o",
+                    capsize=3, color=COLOURS[i % len(COLOURS)], label=name)
+        for e in pts:
+            ax.annotate(str(e["count"]), (e["cost_usd"], e["objectives"][0]["mean"]), fontsize=7,
+                        xytext=(4, 4), textcoords="offset points")
+    if limit is not None:
+        ax.axhline(limit, color="C3", linestyle="--", label="objective")
+    if chosen:
+        ax.plot([chosen["cost_usd"]], [chosen["objectives"][0]["mean"]], "*", markersize=16,
+                color="gold", markeredgecolor="k", label="chosen")
+    ax.set_yscale("log")
+    ax.set_xlabel("cost of the run (USD)")
+    ax.set_ylabel(f"{first['service']} {first['metric']} (log scale)")
+    ax.set_title("Every point the plan ran: cost against its first objective")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    page.figure(fig, "plan", "Each point is an option at a count (labelled), its mean and 95% "
+                "interval over the replications; the dashed line is the objective and the star "
+                "the chosen design.")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("folders", nargs="+", help="run or sweep output folders")
+    parser.add_argument("folders", nargs="+", help="run, sweep or plan output folders")
     parser.add_argument("--out", required=True, help="folder to write report.html into")
     parser.add_argument("--title", help="the report's title")
     args = parser.parse_args()
@@ -459,11 +517,14 @@ def main():
         loaded = [(folder, *load(folder)) for folder in args.folders]
         kinds = {kind for _, kind, _ in loaded}
         if len(kinds) > 1:
-            raise BadInput("give run folders or sweep folders, not both")
+            raise BadInput("give run folders, sweep folders or plan folders, not a mix")
         title = args.title or ("platsim report: " + ", ".join(
             os.path.basename(os.path.normpath(f)) for f in args.folders))
         page = Page(args.out, title)
-        if "sweep" in kinds:
+        if "plan" in kinds:
+            for folder, _, plan in loaded:
+                report_plan(page, plan, folder)
+        elif "sweep" in kinds:
             for folder, _, results in loaded:
                 report_sweep(page, results, folder)
         else:

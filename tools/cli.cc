@@ -909,7 +909,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   std::vector<std::string> report_folders;
   std::string report_out = "report", report_title;
   CLI::App* report = app.add_subcommand(
-      "report", "An HTML report (matplotlib figures) of run or sweep output folders");
+      "report", "An HTML report (matplotlib figures) of run, sweep or plan output folders");
   report
       ->add_option("FOLDER", report_folders,
                    "Output folders of platsim run (several: side by side) or of platsim sweep")
@@ -922,7 +922,8 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
       "requests, replicas, GPU use, the platform's nodes and cost over time, and a timeline\n"
       "of controller decisions, rollouts and failures. A sweep's: its points, cost against\n"
       "p99 latency with the Pareto frontier, and metrics against each parameter with 95%\n"
-      "bands. Runs reports/report.py with $PLATSIM_PYTHON (default /usr/bin/python3, which\n"
+      "bands. A plan's: its choice, every point it ran, and their cost against the first\n"
+      "objective. Runs reports/report.py with $PLATSIM_PYTHON (default /usr/bin/python3, which\n"
       "needs matplotlib: Debian's python3-matplotlib). Exit status: 0 written, 1 the report\n"
       "could not be made, 2 bad input.\n");
 

@@ -115,6 +115,13 @@ spec:
   EXPECT_NE(six.find("\"count\": \"6\""), std::string::npos);
   EXPECT_NE(six.find("\"replicas\": \"6\""), std::string::npos);
   EXPECT_NE(six.find("\"rate\": \"200\""), std::string::npos) << "160/s with 25% headroom";
+  // Its report: the choice, every point, the cost against p99.
+  const auto report = dir.path() / "report";
+  const CliResult rep = Cli({"report", out.string(), "--out", report.string()});
+  ASSERT_EQ(rep.code, kExitOk) << rep.err;
+  const std::string page = ReadFile(report / "report.html");
+  EXPECT_NE(page.find("<b>Chosen: slow x 6</b>"), std::string::npos);
+  EXPECT_GT(ReadFile(report / "figures/01-plan.png").size(), 15000u);
 }
 
 TEST(Plan, NoOptionMeetsOrBadInput) {
