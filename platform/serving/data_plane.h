@@ -313,7 +313,7 @@ class DataPlane : public ContainerRuntime {
   std::unique_ptr<LlmStats> llm_stats_;                  // if some model server is an LLM server
   std::map<std::string, std::uint32_t> revision_index_;  // by ReplicaSet key
   BatchTrace* batch_trace_ = nullptr;
-  std::vector<Labels> pod_labels_;                       // by pod index, with EnableScrapes
+  std::vector<Labels> pod_labels_;                               // by pod index, with EnableScrapes
   std::vector<std::pair<std::string, std::string>> pod_owners_;  // (ReplicaSet, Deployment)
   std::map<std::string, std::uint32_t> server_of_pod_;
 };

@@ -35,9 +35,9 @@
 #include <memory>
 #include <vector>
 
+#include "platform/events.h"
 #include "platform/ring_queue.h"
 #include "platform/serving/config.h"
-#include "platform/events.h"
 #include "platform/serving/llm_engine.h"
 #include "platform/serving/llm_pod_metrics.h"
 #include "platform/serving/llm_stats.h"
