@@ -62,10 +62,6 @@ std::vector<Check> BenchmarkChecks() {
   return {{"real_time", "", true, 0.05, 0, true}, {"cpu_time", "", true, 0.05, 0, true}};
 }
 
-std::optional<Json> ReadJson(const fs::path& path, std::ostream& err) {
-  return ReadJsonFile(path, err);
-}
-
 // j[key] if it is a mapping (a list), else an empty one: safe to iterate.
 const Json& Object(const Json& j, const char* key) {
   static const Json kEmpty = Json::object();
@@ -111,7 +107,7 @@ std::optional<Samples> ReadSamplesOrThrow(const fs::path& path, bool& benchmarks
   Samples s;
   std::error_code ec;
   if (fs::is_regular_file(path, ec)) {
-    const auto j = ReadJson(path, err);
+    const auto j = ReadJsonFile(path, err);
     if (!j) return std::nullopt;
     if (!j->contains("benchmarks") || !(*j)["benchmarks"].is_array()) {
       err << "platsim: gate: " << path.string()
@@ -132,7 +128,7 @@ std::optional<Samples> ReadSamplesOrThrow(const fs::path& path, bool& benchmarks
     return s;
   }
   if (fs::exists(path / "results.json", ec)) {
-    const auto j = ReadJson(path / "results.json", err);
+    const auto j = ReadJsonFile(path / "results.json", err);
     if (!j) return std::nullopt;
     for (const Json& p : Array(*j, "points")) {
       std::string label;
@@ -151,11 +147,11 @@ std::optional<Samples> ReadSamplesOrThrow(const fs::path& path, bool& benchmarks
     }
     return s;
   }
-  const auto summary = ReadJson(path / "summary.json", err);
+  const auto summary = ReadJsonFile(path / "summary.json", err);
   if (!summary) return std::nullopt;
   if (summary->value("kind", "") == "DesignComparison") {
     for (const Json& d : Array(*summary, "designs")) {
-      const auto own = ReadJson(path / d.value("folder", "") / "summary.json", err);
+      const auto own = ReadJsonFile(path / d.value("folder", "") / "summary.json", err);
       if (!own) return std::nullopt;
       for (const Json& run : Array(*own, "runs"))
         AddRun(s, d.value("name", "") + ": ", run);

@@ -22,16 +22,8 @@
 #include "tools/run.h"
 
 namespace platsim::tools {
-namespace {
-
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
-
-Json ToJson(const input::Node& n) {
-  return NodeToJson(n);
-}
-
-}  // namespace
 
 Json NodeToJson(const input::Node& n) {
   if (!n.present() || n.IsNull()) return nullptr;
@@ -39,12 +31,12 @@ Json NodeToJson(const input::Node& n) {
   if (n.IsSequence()) {
     Json a = Json::array();
     for (const input::Node& e : n.Elements())
-      a.push_back(ToJson(e));
+      a.push_back(NodeToJson(e));
     return a;
   }
   Json o = Json::object();
   for (const auto& e : n.Entries()) {
-    if (e.key.IsScalar()) o[e.key.scalar()] = ToJson(e.value);
+    if (e.key.IsScalar()) o[e.key.scalar()] = NodeToJson(e.value);
   }
   return o;
 }
@@ -160,12 +152,12 @@ Json* FindManifest(Json& manifests, const std::string& selector, const fs::path&
     if (!source) continue;
     std::optional<std::size_t> found;
     for (std::size_t d = 0; d < source->documents.size(); ++d) {
-      if (IsManifest(ToJson(source->documents[d]), parts)) found = d;
+      if (IsManifest(NodeToJson(source->documents[d]), parts)) found = d;
     }
     if (!found) continue;
     Json inlined = Json::array();
     for (const input::Node& doc : source->documents)
-      inlined.push_back(Json{{"inline", ToJson(doc)}});
+      inlined.push_back(Json{{"inline", NodeToJson(doc)}});
     manifests.erase(manifests.begin() + static_cast<std::ptrdiff_t>(i));
     manifests.insert(manifests.begin() + static_cast<std::ptrdiff_t>(i), inlined.begin(),
                      inlined.end());
@@ -495,7 +487,7 @@ std::optional<Plan> ReadPlan(const SweepFlags& flags, std::ostream& err) {
           diags.Error(values.location(), values.path(), "expected a list of at least one value");
         } else {
           for (const input::Node& v : values.Elements())
-            plan.parameters[k].values.push_back(ToJson(v));
+            plan.parameters[k].values.push_back(NodeToJson(v));
         }
       } else {
         plan.parameters[k].values = Range(range, diags);
@@ -520,7 +512,7 @@ std::optional<Plan> ReadPlan(const SweepFlags& flags, std::ostream& err) {
       if (!p.IsMap()) continue;
       std::vector<Json> point(plan.parameters.size());
       for (const auto& e : p.Entries())
-        point[column[e.key.IsScalar() ? e.key.scalar() : ""]] = ToJson(e.value);
+        point[column[e.key.IsScalar() ? e.key.scalar() : ""]] = NodeToJson(e.value);
       plan.points.push_back(std::move(point));
       plan.point_at.push_back(p);
     }
@@ -601,10 +593,6 @@ void WriteText(const fs::path& path, const std::string& text) {
   f.Commit();
 }
 
-std::optional<Json> ReadJson(const fs::path& path, std::ostream& err) {
-  return ReadJsonFile(path, err);
-}
-
 // results.csv, points.csv and results.json from the points' summaries.
 int WriteTablesOrThrow(const fs::path& dir, const Json& plan, std::ostream& err) {
   std::vector<std::string> params;
@@ -619,7 +607,7 @@ int WriteTablesOrThrow(const fs::path& dir, const Json& plan, std::ostream& err)
   std::vector<Json> summaries;
   for (const Json& p : plan.at("points")) {
     const auto s =
-        ReadJson(dir / "points" / p.at("point").get<std::string>() / "summary.json", err);
+        ReadJsonFile(dir / "points" / p.at("point").get<std::string>() / "summary.json", err);
     if (!s) return kExitInternal;
     summaries.push_back(*s);
     for (const auto& [m, v] : s->at("platform").at("metrics").items())
@@ -890,7 +878,7 @@ std::optional<std::pair<Plan, Json>> LoadSweep(const SweepFlags& flags, std::ost
   }
   const auto source = input::LoadYamlFile(plan->scenario.string(), plan->scenario.string(), diags);
   if (!source || source->documents.size() != 1) return std::nullopt;
-  Json scenario = ToJson(source->documents[0]);
+  Json scenario = NodeToJson(source->documents[0]);
   for (const Parameter& p : plan->parameters) {
     // Every point runs on the sweep's seeds (common random numbers).
     if (p.path == "spec.seed") {
@@ -1340,7 +1328,7 @@ int MergeOrThrow(const std::string& out_dir, const std::vector<std::string>& sha
   std::optional<std::size_t> count;
   std::set<std::size_t> seen;
   for (const std::string& shard : shards) {
-    auto p = ReadJson(fs::path(shard) / "sweep.json", err);
+    auto p = ReadJsonFile(fs::path(shard) / "sweep.json", err);
     if (!p) return kExitBadInput;
     const auto which = ParseShard(p->value("shard", ""));
     if (!which) {
@@ -1398,8 +1386,8 @@ int MergeOrThrow(const std::string& out_dir, const std::vector<std::string>& sha
       }
       // Its files as seen from its new place, and its summary naming it
       // there, as one process would have written them.
-      auto scenario = ReadJson(to / "scenario.json", err);
-      auto summary = ReadJson(to / "summary.json", err);
+      auto scenario = ReadJsonFile(to / "scenario.json", err);
+      auto summary = ReadJsonFile(to / "summary.json", err);
       if (!scenario || !summary || !summary->is_object()) return kExitBadInput;
       RebaseFiles(*scenario, fs::absolute(entry.path()), fs::absolute(to));
       WriteText(to / "scenario.json", scenario->dump(2) + "\n");

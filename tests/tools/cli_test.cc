@@ -18,6 +18,7 @@
 #include "gpu/profiler.h"
 #include "models/input/diagnostics.h"
 #include "models/service_time.h"
+#include "tests/testing/cli_runner.h"
 #include "tests/testing/temp_dir.h"
 
 namespace platsim::tools {
@@ -132,23 +133,7 @@ spec:
 }
 
 std::string Manifests() {
-  return R"(apiVersion: apps/v1
-kind: Deployment
-metadata: {name: app}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: app}}
-  template:
-    metadata: {labels: {app: app}}
-    spec:
-      containers:
-      - {name: s, image: "app:1"}
----
-apiVersion: v1
-kind: Service
-metadata: {name: app}
-spec: {selector: {app: app}}
-)";
+  return platsim::testing::AppManifests(1, false);
 }
 
 // An Argo Rollout canary with an analysis step, after Manifests().
