@@ -105,8 +105,7 @@ void Prometheus::ScrapeAll() {
       for (const auto& [k, v] : *s->labels)
         target.labels[Sanitize(k)] = v;
     }
-    target.scrapes.push_back({now, s->completed, s->failed, s->latency,
-                              s->vllm ? std::make_shared<const LlmPodMetrics>(*s->vllm) : nullptr});
+    target.scrapes.push_back({now, s->completed, s->failed, s->latency, s->vllm});
   }
   engine_.ScheduleCallbackAfter(interval_, [this] { ScrapeAll(); });
 }

@@ -382,9 +382,18 @@ std::optional<DataPlane::PodScrape> DataPlane::Scrape(std::uint32_t pod) const {
       servers_[pod]->state() == ModelServer::State::kStopped) {
     return std::nullopt;
   }
-  return PodScrape{&pod_labels_[pod], static_cast<double>(pod_stats_.completed_all(pod)),
-                   static_cast<double>(pod_stats_.failed_all(pod)), pod_stats_.histogram(pod),
-                   servers_[pod]->VllmMetrics()};
+  PodScrape s{&pod_labels_[pod], static_cast<double>(pod_stats_.completed_all(pod)),
+              static_cast<double>(pod_stats_.failed_all(pod)), pod_stats_.histogram(pod), nullptr};
+  if (const LlmPodMetrics* m = servers_[pod]->VllmMetrics()) {
+    auto snapshot = std::make_shared<LlmPodMetrics>(*m);
+    LlmGauges g;
+    servers_[pod]->Gauges(g);
+    snapshot->waiting = g.waiting;
+    snapshot->running = g.running;
+    snapshot->kv_usage = g.kv_usage;
+    s.vllm = std::move(snapshot);
+  }
+  return s;
 }
 
 void DataPlane::SetCanaryWeight(const std::string& stable_service, int weight) {

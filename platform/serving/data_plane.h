@@ -125,7 +125,8 @@ class DataPlane : public ContainerRuntime {
     const Labels* labels;  // the pod's, with namespace and pod
     double completed = 0, failed = 0;
     PodStats::Histogram latency;
-    const LlmPodMetrics* vllm = nullptr;  // an LLM server's, its gauges as of now
+    // An LLM server's vLLM metrics, its gauges as of now (null: none).
+    std::shared_ptr<const LlmPodMetrics> vllm;
   };
   void EnableScrapes();
   // Tells `trace` of every batch the model servers run from now on.

@@ -602,17 +602,10 @@ void ModelServer::TraceBatches(BatchTrace* trace, std::string pod) {
   batch_started_.assign(batches_.size(), 0);
 }
 
-const LlmPodMetrics* ModelServer::VllmMetrics() {
-  if (!vllm_metrics_) return nullptr;
-  vllm_metrics_->waiting = static_cast<double>(llm_->scheduler().waiting());
-  vllm_metrics_->running = static_cast<double>(llm_->scheduler().running());
-  vllm_metrics_->kv_usage = llm_->scheduler().kv_usage();
-  return vllm_metrics_.get();
-}
-
 bool ModelServer::Gauges(LlmGauges& out) const {
   if (!llm_) return false;
   out.waiting = static_cast<double>(llm_->scheduler().waiting());
+  out.running = static_cast<double>(llm_->scheduler().running());
   out.kv_usage = llm_->scheduler().kv_usage();
   out.gpu_blocks = llm_->scheduler().config().num_gpu_blocks;
   return true;

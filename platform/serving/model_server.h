@@ -177,9 +177,9 @@ class ModelServer : public sim::EventHandler, public Hop, private llm::Engine::O
   // its requests' tokens, and keeping vLLM's metrics if `exposes_metrics`.
   // Call once, at admission.
   void ServeLlm(const LlmOnGpu& gpu, LlmStats& stats, bool exposes_metrics);
-  // An LLM server's metrics under vLLM's names, its gauges as they are now
-  // (null: not an LLM server, or not kept).
-  const LlmPodMetrics* VllmMetrics();
+  // An LLM server's histograms and counters under vLLM's names (null: not
+  // an LLM server, or not kept); its gauges are Gauges().
+  const LlmPodMetrics* VllmMetrics() const { return vllm_metrics_.get(); }
   // Tells `trace` of every batch (or LLM step) this server runs, as pod
   // `pod` (namespace/name). Call at admission.
   void TraceBatches(BatchTrace* trace, std::string pod);

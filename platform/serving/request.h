@@ -81,11 +81,12 @@ struct RequestRef {
 };
 
 // An LLM server's gauges as its metrics endpoint shows them (vLLM's
-// num_requests_waiting, kv_cache_usage_perc, and cache_config_info's
-// num_gpu_blocks), for routing that reads them.
+// num_requests_waiting, kv_cache_usage_perc, cache_config_info's
+// num_gpu_blocks and num_requests_running), for routing and scrapes.
 struct LlmGauges {
   double waiting = 0, kv_usage = 0;
   std::int64_t gpu_blocks = 0;
+  double running = 0;
 };
 
 // Something a request passes through.
