@@ -1,19 +1,91 @@
 #include "sim/engine.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <utility>
 
 namespace platsim::sim {
+namespace {
+
+// The rank of every event at or before `t`, and of none after it.
+EventRank EndOf(Time t) {
+  return static_cast<EventRank>(static_cast<std::uint64_t>(t)) << 64 | ~std::uint64_t{0};
+}
+
+template <typename Heap, typename Listing>
+void PushListing(Heap& heap, Listing listing) {
+  heap.push_back(listing);
+  std::push_heap(heap.begin(), heap.end(), std::greater<>());
+}
+
+template <typename Heap>
+void PopListing(Heap& heap) {
+  std::pop_heap(heap.begin(), heap.end(), std::greater<>());
+  heap.pop_back();
+}
+
+}  // namespace
 
 Engine::Engine(std::uint64_t seed) : seed_(seed) {
-  handlers_.push_back(&callbacks_);
+  queues_.push_back(std::make_unique<EventQueue>());
+  pins_.push_back(0);
+  listed_.push_back(kNoEventRank);
+  handlers_.push_back({&callbacks_, 0});
 }
 
 HandlerId Engine::AddHandler(EventHandler* handler) {
-  handlers_.push_back(handler);
+  handlers_.push_back({handler, registering_});
   return static_cast<HandlerId>(handlers_.size() - 1);
+}
+
+Partition Engine::AddPartition() {
+  queues_.push_back(std::make_unique<EventQueue>());
+  pins_.push_back(0);
+  listed_.push_back(kNoEventRank);
+  return static_cast<Partition>(queues_.size() - 1);
+}
+
+void Engine::List(Partition p) {
+  const EventRank rank = queues_[p]->TopRank();
+  if (rank == listed_[p]) return;
+  listed_[p] = rank;
+  if (rank != kNoEventRank) PushListing(pinned(p) ? pinned_ : unpinned_, Listing{rank, p});
+}
+
+void Engine::Pin(Partition p) {
+  if (p == 0) return;
+  if (running_ != 0) DieAcross(p, now_);
+  if (pins_[p]++ == 0 && !all_pinned_) {
+    listed_[p] = kNoEventRank;  // its unpinned listing goes stale
+    List(p);
+  }
+}
+
+void Engine::Unpin(Partition p) {
+  if (p == 0 || pins_[p] == 0) return;
+  if (--pins_[p] == 0 && !all_pinned_) {
+    listed_[p] = kNoEventRank;
+    List(p);
+  }
+}
+
+void Engine::PinAll() {
+  if (running_ != 0) DieAcross(0, now_);
+  all_pinned_ = true;
+  for (Partition p = 1; p < queues_.size(); ++p) {
+    listed_[p] = kNoEventRank;
+    List(p);
+  }
+  unpinned_.clear();
+}
+
+std::size_t Engine::pending_events() const {
+  std::size_t n = 0;
+  for (const auto& q : queues_)
+    n += q->size();
+  return n;
 }
 
 void Engine::DieInThePast(Time at) const {
@@ -25,21 +97,51 @@ void Engine::DieInThePast(Time at) const {
   std::abort();
 }
 
-EventId Engine::ScheduleAt(Time at, HandlerId handler, std::uint64_t payload) {
+void Engine::DieAcross(Partition to, Time at) const {
+  std::fprintf(stderr,
+               "platsim: engine invariant broken at t=%" PRId64
+               "ns: partition %u, running ahead of the global order, reached partition %u "
+               "at t=%" PRId64 "ns, before the next global event\n",
+               now_, running_, to, at);
+  std::abort();
+}
+
+EventId Engine::Push(Time at, HandlerId handler, std::uint64_t payload) {
   if (at < now_) DieInThePast(at);
-  return queue_.Push(at, handler, payload);
+  const Partition p = handlers_[handler].partition;
+  const std::uint64_t sequence = next_sequence_++;
+  EventId id = queues_[p]->PushInSequence(at, sequence, handler, payload);
+  id.queue = p;
+  if (p != running_) {
+    // Ranked before bound_, the event would belong to a past that the
+    // partitions run so far have already left behind.
+    const EventRank rank =
+        static_cast<EventRank>(static_cast<std::uint64_t>(at)) << 64 | (sequence << 24 | id.slot);
+    if (running_ != 0 && rank < bound_) DieAcross(p, at);
+    if (p != 0 && rank < listed_[p]) {
+      listed_[p] = rank;
+      PushListing(pinned(p) ? pinned_ : unpinned_, Listing{rank, p});
+    }
+  }
+  return id;
+}
+
+EventId Engine::ScheduleAt(Time at, HandlerId handler, std::uint64_t payload) {
+  return Push(at, handler, payload);
 }
 
 EventId Engine::ScheduleCallbackAt(Time at, std::function<void()> fn) {
   if (at < now_) DieInThePast(at);
-  return queue_.Push(at, 0, callbacks_.Add(std::move(fn)));
+  return Push(at, 0, callbacks_.Add(std::move(fn)));
 }
 
 bool Engine::Cancel(EventId id) {
-  if (!queue_.IsPending(id)) return false;
-  const bool is_callback = queue_.TargetOf(id) == 0;
-  const std::uint64_t payload = queue_.PayloadOf(id);
-  queue_.Cancel(id);
+  if (!IsPending(id)) return false;
+  if (running_ != 0 && id.queue != running_) DieAcross(id.queue, now_);
+  EventQueue& q = *queues_[id.queue];
+  const bool is_callback = q.TargetOf(id) == 0;
+  const std::uint64_t payload = q.PayloadOf(id);
+  q.Cancel(id);
   if (is_callback) callbacks_.Release(static_cast<std::uint32_t>(payload));
   return true;
 }
@@ -50,26 +152,101 @@ void Engine::SetPoll(std::uint32_t every, std::function<bool()> poll) {
   poll_ = std::move(poll);
 }
 
-void Engine::RunUntil(Time until) {
-  stop_requested_ = false;
-  Event e;
-  while (!stop_requested_ && queue_.PopUntil(until, &e)) {
-    now_ = e.time;
-    ++events_executed_;
-    // The next event's handler is likely the one at the top now: start
-    // fetching its object while this event runs (on a large platform, the
-    // handlers' state does not fit in the caches).
-    const std::uint32_t next = queue_.TopTargetHint();
-    if (next < handlers_.size()) __builtin_prefetch(handlers_[next]);
-    handlers_[e.target]->OnEvent(e.payload);
-    if (--poll_countdown_ == 0) {
-      poll_countdown_ = poll_every_;
-      if (poll_ && poll_()) stop_requested_ = true;
-    }
+bool Engine::Dispatch(const Event& e) {
+  now_ = e.time;
+  ++events_executed_;
+  handlers_[e.target].handler->OnEvent(e.payload);
+  if (--poll_countdown_ == 0) {
+    poll_countdown_ = poll_every_;
+    if (poll_ && poll_()) stop_requested_ = true;
   }
-  if (!stop_requested_ && until != kNever && until > now_) now_ = until;
+  return stop_requested_;
 }
 
+EventRank Engine::NextGlobal(Partition* from) {
+  EventRank next = queues_[0]->TopRank();
+  *from = 0;
+  while (!pinned_.empty()) {
+    const Listing top = pinned_.front();
+    if (listed_[top.partition] != top.rank || !pinned(top.partition)) {
+      PopListing(pinned_);  // stale
+      continue;
+    }
+    // A listing can be early (its event was cancelled): list it again.
+    const EventRank rank = queues_[top.partition]->TopRank();
+    if (rank != top.rank) {
+      PopListing(pinned_);
+      listed_[top.partition] = kNoEventRank;
+      List(top.partition);
+      continue;
+    }
+    if (rank < next) {
+      next = rank;
+      *from = top.partition;
+    }
+    break;
+  }
+  return next;
+}
+
+bool Engine::CatchUp(EventRank bound) {
+  while (!unpinned_.empty() && unpinned_.front().rank < bound) {
+    const Listing top = unpinned_.front();
+    PopListing(unpinned_);
+    const Partition p = top.partition;
+    if (listed_[p] != top.rank || pinned(p)) continue;  // stale
+    listed_[p] = kNoEventRank;
+    EventQueue& q = *queues_[p];
+    running_ = p;
+    bound_ = bound;
+    Event e;
+    bool stop = false;
+    while (!stop && q.PopBefore(bound, &e)) {
+      // The partition's next event is likely its next handler's: start
+      // fetching it while this one runs.
+      const std::uint32_t next = q.TopTargetHint();
+      if (next < handlers_.size()) __builtin_prefetch(handlers_[next].handler);
+      stop = Dispatch(e);
+    }
+    running_ = 0;
+    latest_ = std::max(latest_, now_);
+    List(p);
+    if (stop) return false;
+  }
+  return true;
+}
+
+void Engine::RunUntil(Time until) {
+  stop_requested_ = false;
+  EventQueue& global = *queues_[0];
+  const EventRank end = EndOf(until);
+  Event e;
+  for (;;) {
+    if (unpinned_.empty() && pinned_.empty()) {
+      // Only the global queue holds events: one queue, as simple as that.
+      if (!global.PopUntil(until, &e)) break;
+      const std::uint32_t next = global.TopTargetHint();
+      if (next < handlers_.size()) __builtin_prefetch(handlers_[next].handler);
+      if (Dispatch(e)) return;
+      continue;
+    }
+    Partition from = 0;
+    const EventRank next = NextGlobal(&from);
+    if (!CatchUp(std::min(next, end))) return;
+    if (next > end) break;
+    if (from != 0) {
+      // The pinned partition is listed by this event: it goes stale.
+      listed_[from] = kNoEventRank;
+    }
+    queues_[from]->PopBefore(kNoEventRank, &e);
+    const bool stop = Dispatch(e);
+    if (from != 0) List(from);
+    if (stop) return;
+  }
+  // The partitions' latest event may be later than the global order's.
+  now_ = std::max(now_, latest_);
+  if (until != kNever && until > now_) now_ = until;
+}
 std::uint32_t Engine::CallbackPool::Add(std::function<void()> fn) {
   if (!free_.empty()) {
     const std::uint32_t index = free_.back();

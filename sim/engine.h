@@ -13,11 +13,34 @@
 //   schedules (target, 64-bit payload) events. Nothing is allocated per event.
 // - Cold path (controllers, periodic samplers): ScheduleCallback with any
 //   callable; the callable is stored in a pool until it runs.
+//
+// Partitions (locality at scale). A handler belongs to a partition, by
+// default 0, the global one. The handlers of a partition other than 0 are a
+// part of the world that no other part reads or writes while it runs: one
+// Service's client, proxy and model servers, say. Such a partition's events
+// need not interleave with those of other partitions, only with the global
+// order, so the engine runs each one on its own up to the next event of the
+// global order, with its state hot in the caches, instead of hopping between
+// partitions event by event. The contract:
+// - A global event (partition 0, or a pinned partition's) runs only after
+//   every event of every partition ranked before it, and before any ranked
+//   after it: it may read and write anything, as in a one-queue engine.
+// - An event of an unpinned partition touches only its partition's state
+//   and schedules events of its own partition; an event it schedules for
+//   any other partition (the global one included) must come at or after
+//   the next global event, or the engine aborts.
+// - A partition whose events are about to touch more than its own state
+//   (a server draining towards a kubelet's callback, a proxy balancing over
+//   another partition's pods) is pinned, from a global event: its events
+//   then run in the global order, exactly as if it were partition 0.
+// Within a partition and within the global order, events keep the order of
+// a one-queue engine, so a run's results do not depend on partitioning.
 #ifndef PLATSIM_SIM_ENGINE_H_
 #define PLATSIM_SIM_ENGINE_H_
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string_view>
 #include <vector>
 
@@ -38,6 +61,7 @@ class EventHandler {
 };
 
 using HandlerId = std::uint32_t;
+using Partition = std::uint32_t;  // 0: the global partition
 
 class Engine {
  public:
@@ -48,9 +72,38 @@ class Engine {
   Time Now() const { return now_; }
   std::uint64_t seed() const { return seed_; }
 
-  // Registers a handler. The engine borrows it: REQUIRES it outlive every
-  // event scheduled for it.
+  // Registers a handler, in the partition a PartitionScope names (0 outside
+  // any). The engine borrows it: REQUIRES it outlive every event scheduled
+  // for it.
   HandlerId AddHandler(EventHandler* handler);
+
+  // A new partition, empty and unpinned (pinned if PinAll was called).
+  Partition AddPartition();
+  std::size_t partition_count() const { return queues_.size(); }
+  // Handlers registered while a scope lives go into `partition`.
+  class PartitionScope {
+   public:
+    PartitionScope(Engine& engine, Partition partition)
+        : engine_(engine), outer_(engine.registering_) {
+      engine.registering_ = partition;
+    }
+    ~PartitionScope() { engine_.registering_ = outer_; }
+    PartitionScope(const PartitionScope&) = delete;
+    PartitionScope& operator=(const PartitionScope&) = delete;
+
+   private:
+    Engine& engine_;
+    const Partition outer_;
+  };
+  // Pins `partition` (counted: pinned until as many Unpin calls). From a
+  // global event or before running. Partition 0 is always global.
+  void Pin(Partition partition);
+  void Unpin(Partition partition);
+  // Pins every partition, now and to come, for good: one global order.
+  void PinAll();
+  bool pinned(Partition partition) const {
+    return partition == 0 || all_pinned_ || pins_[partition] > 0;
+  }
 
   // Schedules an event for `handler` at absolute time `at`.
   // REQUIRES: at >= Now(), handler returned by AddHandler.
@@ -70,7 +123,9 @@ class Engine {
   // Cancels a pending event in O(1). Returns false if it already ran or was
   // cancelled. A cancelled callback is destroyed at once.
   bool Cancel(EventId id);
-  bool IsPending(EventId id) const { return queue_.IsPending(id); }
+  bool IsPending(EventId id) const {
+    return id.queue < queues_.size() && queues_[id.queue]->IsPending(id);
+  }
 
   // Runs every event with time <= `until`, then sets the clock to `until`
   // (if later). Returns early, leaving the clock at the last event, if Stop()
@@ -93,7 +148,7 @@ class Engine {
   // streams with the same sequence; give each component its own name.
   RandomStream Stream(std::string_view name) const { return RandomStream(DeriveSeed(seed_, name)); }
 
-  std::size_t pending_events() const { return queue_.size(); }
+  std::size_t pending_events() const;
   std::uint64_t events_executed() const { return events_executed_; }
 
  private:
@@ -109,7 +164,33 @@ class Engine {
     std::vector<std::uint32_t> free_;
   };
 
+  struct Handler {
+    EventHandler* handler;
+    Partition partition;
+  };
+  // A partition waiting to run, by the rank of its earliest event. A
+  // partition has at most one listing that counts, the one listed_ holds;
+  // the others are stale and skipped.
+  struct Listing {
+    EventRank rank;
+    Partition partition;
+    bool operator>(const Listing& o) const { return rank > o.rank; }
+  };
+  using ListingHeap = std::vector<Listing>;  // a min-heap (std::push_heap, greater)
+
   [[noreturn]] void DieInThePast(Time at) const;
+  [[noreturn]] void DieAcross(Partition to, Time at) const;
+  EventId Push(Time at, HandlerId handler, std::uint64_t payload);
+  // Lists `p` by its earliest event, in the heap of its pin state.
+  void List(Partition p);
+  // The earliest event of the global order (the global queue's and the
+  // pinned partitions'), and its partition.
+  EventRank NextGlobal(Partition* from);
+  // Runs every unpinned partition's events ranked before `bound`, partition
+  // by partition. False if the run was stopped.
+  bool CatchUp(EventRank bound);
+  // Runs one event; true if the run is to stop.
+  bool Dispatch(const Event& e);
 
   const std::uint64_t seed_;
   Time now_ = 0;
@@ -118,9 +199,20 @@ class Engine {
   std::uint32_t poll_every_ = UINT32_MAX;
   std::uint32_t poll_countdown_ = UINT32_MAX;
   std::function<bool()> poll_;
-  EventQueue queue_;
+  std::uint64_t next_sequence_ = 0;  // over every queue
+  // Queue p holds partition p's events; queues_[0] the global partition's.
+  std::vector<std::unique_ptr<EventQueue>> queues_;
   CallbackPool callbacks_;
-  std::vector<EventHandler*> handlers_;
+  std::vector<Handler> handlers_;
+  Partition registering_ = 0;
+  std::vector<std::uint32_t> pins_;  // by partition
+  bool all_pinned_ = false;
+  std::vector<EventRank> listed_;  // by partition: its listing's rank, or kNoEventRank
+  ListingHeap unpinned_, pinned_;
+  // While an unpinned partition runs ahead: which, and the rank it runs up to.
+  Partition running_ = 0;
+  EventRank bound_ = 0;
+  Time latest_ = 0;  // of the events the partitions ran ahead
 };
 
 }  // namespace platsim::sim

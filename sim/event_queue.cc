@@ -57,14 +57,19 @@ void EventQueue::FreeSlot(std::uint32_t slot) {
 }
 
 EventId EventQueue::Push(Time time, std::uint32_t target, std::uint64_t payload) {
+  return PushInSequence(time, next_sequence_++, target, payload);
+}
+
+EventId EventQueue::PushInSequence(Time time, std::uint64_t sequence, std::uint32_t target,
+                                   std::uint64_t payload) {
   if (time < 0) Die("event scheduled at negative time");
-  if (next_sequence_ >> (64 - kSlotBits)) Die("more than 2^40 events pushed");
+  if (sequence >> (64 - kSlotBits)) Die("more than 2^40 events pushed");
   const std::uint32_t slot = AllocateSlot();
   Slot& s = slots_[slot];
   s.payload = payload;
   s.target = target;
   if (end_ == capacity_) Grow();
-  const Entry e{time, (next_sequence_++ << kSlotBits) | slot};
+  const Entry e{time, (sequence << kSlotBits) | slot};
   SiftUp(end_++, e);
   ++live_;
   return EventId{slot, s.generation};
@@ -96,10 +101,31 @@ Time EventQueue::TopTime() {
   return kNever;
 }
 
+EventRank EventQueue::TopRank() {
+  TopTime();  // discards cancelled tops
+  return end_ > kRoot ? Rank(heap_[kRoot]) : kNoEventRank;
+}
+
 bool EventQueue::PopUntil(Time until, Event* out) {
   while (end_ > kRoot) {
     const Entry top = heap_[kRoot];
     if (top.time > until) return false;
+    PopTop();
+    const auto slot = static_cast<std::uint32_t>(top.key & kSlotMask);
+    const Slot s = slots_[slot];
+    FreeSlot(slot);
+    if (s.target == kCancelled) continue;
+    --live_;
+    *out = Event{top.time, s.target, s.payload};
+    return true;
+  }
+  return false;
+}
+
+bool EventQueue::PopBefore(EventRank bound, Event* out) {
+  while (end_ > kRoot) {
+    const Entry top = heap_[kRoot];
+    if (Rank(top) >= bound) return false;
     PopTop();
     const auto slot = static_cast<std::uint32_t>(top.key & kSlotMask);
     const Slot s = slots_[slot];

@@ -36,8 +36,14 @@ namespace platsim::sim {
 struct EventId {
   std::uint32_t slot = 0;
   std::uint32_t generation = 0;
+  std::uint32_t queue = 0;  // which of an engine's queues (sim/engine.h); 0 for a lone queue
   bool valid() const { return generation != 0; }
 };
+
+// An event's place in the order of events, (time, sequence number), as one
+// number: an engine with several queues compares their tops by it.
+__extension__ using EventRank = unsigned __int128;
+inline constexpr EventRank kNoEventRank = ~EventRank{0};  // after every event
 
 // What pops out: when, to whom, and an opaque payload the target decodes.
 struct Event {
@@ -55,6 +61,11 @@ class EventQueue {
 
   // Schedules an event. REQUIRES: time >= 0.
   EventId Push(Time time, std::uint32_t target, std::uint64_t payload);
+  // The same with a sequence number the caller counts (one counter over
+  // several queues, so that their events have one order). REQUIRES:
+  // sequence numbers increase over the pushes of this queue.
+  EventId PushInSequence(Time time, std::uint64_t sequence, std::uint32_t target,
+                         std::uint64_t payload);
 
   // Cancels a pending event. Returns false (and does nothing) if the event has
   // already popped or been cancelled.
@@ -69,6 +80,8 @@ class EventQueue {
 
   // Time of the earliest pending event, or kNever if none.
   Time TopTime();
+  // Rank of the earliest pending event, or kNoEventRank if none.
+  EventRank TopRank();
 
   // Removes and returns the earliest pending event. REQUIRES: !empty().
   Event Pop();
@@ -77,6 +90,8 @@ class EventQueue {
   // `out` and returns true; otherwise returns false. One pass: the engine's
   // main loop.
   bool PopUntil(Time until, Event* out);
+  // The same for the earliest event ranked before `bound`.
+  bool PopBefore(EventRank bound, Event* out);
 
   // Target of the earliest entry (perhaps a cancelled one: then, or when
   // empty, a value no target has), for prefetching what it will touch.
@@ -107,7 +122,7 @@ class EventQueue {
 
   // (time, key) as one 128-bit unsigned number: times are never negative, so
   // this is the lexicographic order, compared without branches.
-  __extension__ using Key128 = unsigned __int128;
+  using Key128 = EventRank;
   static Key128 Rank(const Entry& e) {
     return static_cast<Key128>(static_cast<std::uint64_t>(e.time)) << 64 | e.key;
   }

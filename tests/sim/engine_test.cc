@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace platsim::sim {
@@ -132,6 +134,246 @@ TEST(Engine, DelaysPastNeverSaturateAtNever) {
   EXPECT_FALSE(ran);
   EXPECT_EQ(SatAdd(kNever - 5, 10), kNever);
   EXPECT_EQ(SatAdd(5, 10), 15);
+}
+
+// A world of partitions for comparing a partitioned engine with one that
+// runs everything in one order (PinAll). Every choice an event makes comes
+// from its payload alone, so both engines build the same tree of events
+// whatever order they run them in.
+class PartitionWorld {
+ public:
+  static constexpr int kPartitions = 6;
+  static constexpr int kHandlersPerPartition = 3;
+  static constexpr int kGlobalHandlers = 2;
+  static constexpr Time kEnd = 20000;
+
+  explicit PartitionWorld(bool one_order) : engine_(7) {
+    for (int g = 0; g < kGlobalHandlers; ++g)
+      global_.push_back(Add(0));
+    for (int p = 1; p <= kPartitions; ++p) {
+      const Partition partition = engine_.AddPartition();
+      EXPECT_EQ(partition, static_cast<Partition>(p));
+      Engine::PartitionScope scope(engine_, partition);
+      for (int h = 0; h < kHandlersPerPartition; ++h)
+        handlers_[p].push_back(Add(partition));
+    }
+    if (one_order) engine_.PinAll();
+    ran_.assign(kPartitions + 1, 0);
+    pins_.assign(kPartitions + 1, 0);
+    for (std::uint64_t i = 0; i < 24; ++i) {
+      const std::uint64_t x = Mix(i + 1);
+      const int p = static_cast<int>(x % (kPartitions + 1));
+      const HandlerId h =
+          p == 0 ? global_[x / 7 % kGlobalHandlers] : handlers_[p][x / 7 % kHandlersPerPartition];
+      engine_.ScheduleAt(static_cast<Time>(x / 97 % 50), h, x);
+    }
+  }
+
+  void Run() {
+    for (const Time until : {Time{0}, Time{300}, Time{301}, Time{9000}, kEnd + 500})
+      engine_.RunUntil(until);
+  }
+
+  // What each partition ran, in order (0: the global order: global
+  // handlers and partitions while pinned), and what every partition had
+  // run when each global event ran.
+  std::vector<std::vector<std::pair<Time, std::uint64_t>>> logs{kPartitions + 1};
+  std::vector<std::vector<std::uint64_t>> seen_by_global;
+  Engine& engine() { return engine_; }
+
+ private:
+  struct Handler : EventHandler {
+    PartitionWorld* world;
+    Partition partition;
+    HandlerId id = 0;
+    EventId last;
+    void OnEvent(std::uint64_t payload) override { world->On(*this, payload); }
+  };
+
+  static std::uint64_t Mix(std::uint64_t x) {
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+  }
+
+  HandlerId Add(Partition partition) {
+    auto h = std::make_unique<Handler>();
+    h->world = this;
+    h->partition = partition;
+    h->id = engine_.AddHandler(h.get());
+    storage_.push_back(std::move(h));
+    return storage_.back()->id;
+  }
+
+  void On(Handler& h, std::uint64_t x) {
+    const Time now = engine_.Now();
+    ++ran_[h.partition];
+    logs[h.partition].emplace_back(now, x);
+    if (h.partition == 0) {
+      seen_by_global.push_back(ran_);
+      seen_by_global.back().push_back(x);
+    }
+    if (now > kEnd) return;
+    // An event goes on in one event of its handler's partition; a global
+    // one, now and then, also in one of a partition.
+    const int children = h.partition == 0 && Mix(x) % 2 == 0 ? 2 : 1;
+    for (int c = 0; c < children; ++c) {
+      const std::uint64_t y = Mix(x * 31 + static_cast<std::uint64_t>(c) + 1);
+      const Time delays[] = {0, 1, 5, static_cast<Time>(y % 100)};
+      const Time at = now + delays[y / 5 % 4];
+      HandlerId target;
+      if (h.partition != 0) {
+        target = handlers_[h.partition][y / 11 % kHandlersPerPartition];  // its own only
+      } else if (c == 0) {
+        target = global_[y / 13 % kGlobalHandlers];
+      } else {  // a partition's: global lineages neither grow nor die out
+        const int p = 1 + static_cast<int>(y / 11 % kPartitions);
+        target = handlers_[p][y / 13 % kHandlersPerPartition];
+      }
+      const EventId id = engine_.ScheduleAt(at, target, y);
+      if (target == h.id) h.last = id;
+    }
+    // Now and then an event cancels the last one its handler scheduled
+    // for itself.
+    if (Mix(x + 5) % 29 == 0) engine_.Cancel(h.last);
+    if (h.partition == 0) {
+      // Global events pin and unpin partitions.
+      const std::uint64_t z = Mix(x + 9);
+      const auto p = static_cast<Partition>(1 + z % kPartitions);
+      if (z / 64 % 3 == 0) {
+        engine_.Pin(p);
+        ++pins_[p];
+      } else if (z / 64 % 3 == 1 && pins_[p] > 0) {
+        engine_.Unpin(p);
+        --pins_[p];
+      }
+    }
+  }
+
+  Engine engine_;
+  std::vector<std::unique_ptr<Handler>> storage_;
+  std::vector<HandlerId> global_;
+  std::vector<HandlerId> handlers_[kPartitions + 1];
+  std::vector<std::uint64_t> ran_;
+  std::vector<int> pins_;
+};
+
+TEST(EnginePartitions, RunEveryEventInTheOrderOfOneQueueWhereItMatters) {
+  PartitionWorld one(/*one_order=*/true), split(/*one_order=*/false);
+  one.Run();
+  split.Run();
+  std::size_t total = 0;
+  for (int p = 0; p <= PartitionWorld::kPartitions; ++p) {
+    EXPECT_EQ(split.logs[p], one.logs[p]) << "partition " << p;
+    total += one.logs[p].size();
+  }
+  // Every global event saw each partition exactly as far as one queue had
+  // run it: nothing ranked before it left undone, nothing after it done.
+  EXPECT_EQ(split.seen_by_global, one.seen_by_global);
+  EXPECT_GT(total, 10000u);
+  EXPECT_GT(one.seen_by_global.size(), 300u);
+  EXPECT_EQ(split.engine().events_executed(), one.engine().events_executed());
+  EXPECT_EQ(split.engine().Now(), one.engine().Now());
+  EXPECT_EQ(split.engine().pending_events(), 0u);
+}
+
+// A partition runs ahead of the global order; the order of its events and
+// the global events' view of it are checked above. Here: that it does run
+// ahead, in one go, rather than event by event.
+TEST(EnginePartitions, AnUnpinnedPartitionRunsUpToTheNextGlobalEventInOneGo) {
+  Engine engine(1);
+  std::string order;
+  const Partition a = engine.AddPartition(), b = engine.AddPartition();
+  struct Tick : EventHandler {
+    Engine* engine;
+    std::string* order;
+    char name;
+    HandlerId self = 0;
+    void OnEvent(std::uint64_t n) override {
+      *order += name;
+      if (n > 1) engine->ScheduleAfter(10, self, n - 1);
+    }
+  };
+  Tick ta, tb;
+  for (auto [t, p, name] : {std::tuple{&ta, a, 'a'}, std::tuple{&tb, b, 'b'}}) {
+    Engine::PartitionScope scope(engine, p);
+    t->engine = &engine;
+    t->order = &order;
+    t->name = name;
+    t->self = engine.AddHandler(t);
+  }
+  engine.ScheduleAt(0, ta.self, 4);  // a at 0, 10, 20, 30
+  engine.ScheduleAt(5, tb.self, 4);  // b at 5, 15, 25, 35
+  engine.ScheduleCallbackAt(22, [&] { order += '|'; });
+  engine.Run();
+  EXPECT_EQ(order, "aaabb|bba")
+      << "a to the global event at 22, then b; then each to the end, the earliest first";
+  EXPECT_EQ(engine.Now(), 35);
+}
+
+TEST(EnginePartitionsDeathTest,
+     AnEventOfAPartitionRunningAheadCannotReachBackBeforeTheGlobalOrder) {
+  Engine engine(1);
+  const Partition p = engine.AddPartition();
+  struct Reach : EventHandler {
+    Engine* engine;
+    Time at;
+    void OnEvent(std::uint64_t) override {
+      engine->ScheduleCallbackAt(at, [] {});
+    }
+  };
+  Reach reach;
+  reach.engine = &engine;
+  HandlerId h;
+  {
+    Engine::PartitionScope scope(engine, p);
+    h = engine.AddHandler(&reach);
+  }
+  engine.ScheduleCallbackAt(100, [] {});
+  // At or after the next global event: allowed.
+  reach.at = 100;
+  engine.ScheduleAt(10, h, 0);
+  engine.RunUntil(50);
+  EXPECT_EQ(engine.pending_events(), 2u);
+  // Before it: the partition may already be past that time.
+  reach.at = 60;
+  engine.ScheduleAt(55, h, 0);
+  EXPECT_DEATH(engine.RunUntil(200),
+               "partition 1, running ahead of the global order, reached "
+               "partition 0 at t=60ns");
+}
+
+TEST(EnginePartitions, APinnedPartitionRunsInTheGlobalOrder) {
+  Engine engine(1);
+  const Partition p = engine.AddPartition();
+  std::string order;
+  struct Mark : EventHandler {
+    std::string* order;
+    void OnEvent(std::uint64_t c) override { *order += static_cast<char>(c); }
+  };
+  Mark mark;
+  mark.order = &order;
+  HandlerId h;
+  {
+    Engine::PartitionScope scope(engine, p);
+    h = engine.AddHandler(&mark);
+  }
+  engine.Pin(p);
+  engine.ScheduleAt(10, h, 'x');
+  engine.ScheduleCallbackAt(20, [&] { order += '|'; });
+  engine.ScheduleAt(30, h, 'y');
+  engine.ScheduleCallbackAt(40, [&] {
+    order += '|';
+    engine.Unpin(p);
+  });
+  engine.ScheduleAt(50, h, 'z');
+  engine.ScheduleAt(70, h, 'w');
+  engine.ScheduleCallbackAt(60, [&] { order += '|'; });
+  engine.Run();
+  EXPECT_EQ(order, "x|y|z|w");
+  EXPECT_TRUE(engine.pinned(0));
+  EXPECT_FALSE(engine.pinned(p));
 }
 
 }  // namespace
