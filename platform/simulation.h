@@ -78,7 +78,8 @@ struct RunResult {
   };
   std::map<std::string, Revision> revisions;
   std::uint64_t events_executed = 0;
-  std::uint64_t requests = 0;  // arrivals, every service, whole run
+  std::uint64_t events_run_ahead = 0;  // of those, by partitions (not in any output)
+  std::uint64_t requests = 0;          // arrivals, every service, whole run
   std::uint64_t api_writes = 0;
 };
 
@@ -94,8 +95,8 @@ const std::vector<std::string>& TimeSeriesColumns();
 inline constexpr std::uint64_t kBytesPerRequestInSystem = 128;
 
 struct RunOptions {
-  // Called with the fraction of simulated time done about every 1%, and
-  // every 1024 events in between (for a wall-clock progress line).
+  // Called with the fraction of simulated time done every 1024 events and
+  // at the end (for a wall-clock progress line).
   std::function<void(double)> progress;
   // Polled every 1024 events; true stops the run at once (it ends
   // incomplete, "interrupted").
@@ -106,6 +107,9 @@ struct RunOptions {
   std::uint64_t max_requests_in_system = 0;
   // Told of every batch the model servers run (for a trace); null: none.
   BatchTrace* batch_trace = nullptr;
+  // Every event in one global order (sim::Engine::PinAll), instead of each
+  // Service's partition running ahead: the same results, for checking.
+  bool global_order = false;
 };
 
 class Simulation {

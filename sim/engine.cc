@@ -189,7 +189,20 @@ EventRank Engine::NextGlobal(Partition* from) {
   return next;
 }
 
+Time Engine::ProgressTime() const {
+  if (catch_up_total_ == 0) return now_;
+  const double done = static_cast<double>(std::min(catch_up_done_, catch_up_total_)) /
+                      static_cast<double>(catch_up_total_);
+  return catch_up_from_ +
+         static_cast<Time>(static_cast<double>(catch_up_to_ - catch_up_from_) * done);
+}
+
 bool Engine::CatchUp(EventRank bound) {
+  if (unpinned_.empty() || unpinned_.front().rank >= bound) return true;
+  catch_up_from_ = now_;
+  catch_up_to_ = static_cast<Time>(bound >> 64);
+  catch_up_total_ = unpinned_.size();  // with stale listings: an estimate
+  catch_up_done_ = 0;
   while (!unpinned_.empty() && unpinned_.front().rank < bound) {
     const Listing top = unpinned_.front();
     PopListing(unpinned_);
@@ -201,6 +214,7 @@ bool Engine::CatchUp(EventRank bound) {
     bound_ = bound;
     Event e;
     bool stop = false;
+    const std::uint64_t before = events_executed_;
     while (!stop && q.PopBefore(bound, &e)) {
       // The partition's next event is likely its next handler's: start
       // fetching it while this one runs.
@@ -209,10 +223,16 @@ bool Engine::CatchUp(EventRank bound) {
       stop = Dispatch(e);
     }
     running_ = 0;
+    events_run_ahead_ += events_executed_ - before;
     latest_ = std::max(latest_, now_);
+    ++catch_up_done_;
     List(p);
-    if (stop) return false;
+    if (stop) {
+      catch_up_total_ = 0;
+      return false;
+    }
   }
+  catch_up_total_ = 0;
   return true;
 }
 

@@ -61,7 +61,6 @@ class EventHandler {
 };
 
 using HandlerId = std::uint32_t;
-using Partition = std::uint32_t;  // 0: the global partition
 
 class Engine {
  public:
@@ -149,7 +148,13 @@ class Engine {
   RandomStream Stream(std::string_view name) const { return RandomStream(DeriveSeed(seed_, name)); }
 
   std::size_t pending_events() const;
+  // How far the run has got, for a progress line: Now(), or while the
+  // partitions catch up with the global order, a time between the global
+  // order's last event and where they run to, by the share of them done.
+  Time ProgressTime() const;
   std::uint64_t events_executed() const { return events_executed_; }
+  // Of those, the events partitions ran ahead of the global order.
+  std::uint64_t events_run_ahead() const { return events_run_ahead_; }
 
  private:
   // The callback pool is handler 0.
@@ -195,6 +200,7 @@ class Engine {
   const std::uint64_t seed_;
   Time now_ = 0;
   std::uint64_t events_executed_ = 0;
+  std::uint64_t events_run_ahead_ = 0;
   bool stop_requested_ = false;
   std::uint32_t poll_every_ = UINT32_MAX;
   std::uint32_t poll_countdown_ = UINT32_MAX;
@@ -213,6 +219,9 @@ class Engine {
   Partition running_ = 0;
   EventRank bound_ = 0;
   Time latest_ = 0;  // of the events the partitions ran ahead
+  // The catch-up under way: from when, to when, partitions to run and run.
+  Time catch_up_from_ = 0, catch_up_to_ = 0;
+  std::size_t catch_up_total_ = 0, catch_up_done_ = 0;
 };
 
 }  // namespace platsim::sim

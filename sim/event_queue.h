@@ -40,6 +40,10 @@ struct EventId {
   bool valid() const { return generation != 0; }
 };
 
+// A part of the world whose events an engine may run ahead of the others'
+// (sim/engine.h); 0: the global partition.
+using Partition = std::uint32_t;
+
 // An event's place in the order of events, (time, sequence number), as one
 // number: an engine with several queues compares their tops by it.
 __extension__ using EventRank = unsigned __int128;

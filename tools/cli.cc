@@ -191,6 +191,7 @@ RunsOutcome RunReplications(const platform::Scenario& scenario, std::uint64_t se
     options.interrupted = [&] { return ctx.signal != nullptr && *ctx.signal != 0; };
     options.max_requests_in_system = max_memory_bytes / platform::kBytesPerRequestInSystem;
     if (i == 0 && trace) options.batch_trace = &*trace;
+    options.global_order = flags.global_order;
     runs.push_back(simulation.Run(options));
     if (show) err << "\n";
     if (!runs.back().complete()) break;
@@ -787,6 +788,11 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   run->add_flag("--force", run_flags.force,
                 "Replace the results of another scenario in the --out folder (without it, "
                 "platsim only replaces an earlier run of the same scenario)");
+  run->add_flag("--global-order", run_flags.global_order,
+                "Run every event in one global order, instead of letting each Service's "
+                "requests run ahead between the platform's own events (which keeps a large "
+                "platform's state in the caches). The results are the same, byte for byte; "
+                "this checks that, and is slower on large platforms");
   run->add_option("--max-memory", run_flags.max_memory,
                   "Memory that requests waiting in the system may fill, as a quantity like 8Gi "
                   "(default: 4Gi, or a quarter of this machine's memory if less). An overloaded "

@@ -25,6 +25,7 @@ struct RunFlags {
   bool quiet = false;
   bool trace = false;                       // trace.json of replication 0
   std::optional<std::string> trace_window;  // "FROM,TO" (durations); default the run
+  bool global_order = false;                // RunOptions::global_order
 };
 
 // Runs `flags.scenario` as `platsim run` does: loads it (diagnostics to

@@ -50,11 +50,29 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
       objectives.push_back(r.llm_objectives);
     llm_stats_ = std::make_unique<LlmStats>(std::move(objectives));
   }
+  // The Services whose requests pass through more than their proxy (an
+  // activator, a split, connections) stay in the global partition; each
+  // other one gets a partition of its own.
+  std::set<std::string> global_services;
+  for (const RouteConfig& r : routes) {
+    if (!r.knative && r.canary_service.empty() && r.connections.clients == 0) continue;
+    global_services.insert(r.service_key);
+    global_services.insert(r.canary_service);
+    if (r.knative) {
+      for (const auto& rev : r.knative->revisions)
+        global_services.insert(rev.backend);
+    }
+  }
   auto proxy_of = [&](const std::string& service, Balancer balancer) {
     auto& slot = proxies_[service];
     if (!slot) {
+      const sim::Partition p = global_services.count(service) ? 0 : engine_.AddPartition();
+      sim::Engine::PartitionScope scope(engine_, p);
       slot = std::make_unique<ServiceProxy>(engine_, table_, service, balancer);
+      slot->partition = p;
       kube_proxy_.AddProxy(*slot);
+      slot->OnEndpointsChanged(
+          [this, proxy = slot.get()](std::size_t) { CheckPartitions(*proxy); });
     }
     return slot.get();
   };
@@ -141,6 +159,9 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
     } else {
       routes_of_service_[backend].push_back(i);
     }
+    // A plain route's client is in its Service's partition.
+    route_partitions_.push_back(first_hop == service_proxy ? service_proxy->partition : 0);
+    sim::Engine::PartitionScope scope(engine_, route_partitions_.back());
     clients_.push_back(std::make_unique<Client>(
         engine_, table_, i, std::move(config.arrivals),
         engine_.Stream("traffic/" + (config.stream.empty() ? config.service_key : config.stream)),
@@ -224,13 +245,28 @@ void DataPlane::Admit(const Pod& pod) {
     }
     errors = stream.get();
   }
-  servers_.push_back(std::make_unique<ModelServer>(engine_, table_, config,
-                                                   config.ServiceTimeOn(product), *rng, index,
-                                                   pod.spec.requests.gpus, warmup_, errors));
-  if (config.llm) {
-    // On a GPU the server has no entry for, it refuses requests (not loaded).
-    if (const LlmOnGpu* gpu = config.llm->On(product)) {
-      servers_.back()->ServeLlm(*gpu, *llm_stats_, scrapes_);
+  // The routes whose Service selects the pod: only those whose selector
+  // shares one of its labels can.
+  std::set<std::size_t> candidates;
+  for (const std::string& v : LabelIndexValues(pod.meta.namespace_name, pod.meta.labels)) {
+    for (const std::string& route : routes_by_label_.Get(v))
+      candidates.insert(std::stoul(route));
+  }
+  std::erase_if(candidates, [&](std::size_t r) {
+    return !SelectorMatches(routes_[r].selector, pod.meta.labels);
+  });
+  const sim::Partition partition = PartitionOf(pod, candidates, config);
+  {
+    sim::Engine::PartitionScope scope(engine_, partition);
+    servers_.push_back(std::make_unique<ModelServer>(engine_, table_, config,
+                                                     config.ServiceTimeOn(product), *rng, index,
+                                                     pod.spec.requests.gpus, warmup_, errors));
+    servers_.back()->partition = partition;
+    if (config.llm) {
+      // On a GPU the server has no entry for, it refuses requests (not loaded).
+      if (const LlmOnGpu* gpu = config.llm->On(product)) {
+        servers_.back()->ServeLlm(*gpu, *llm_stats_, scrapes_);
+      }
     }
   }
   if (batch_trace_ != nullptr) servers_.back()->TraceBatches(batch_trace_, pod.meta.Key());
@@ -257,15 +293,45 @@ void DataPlane::Admit(const Pod& pod) {
         pod_owners_.back().first, static_cast<std::uint32_t>(revision_index_.size()));
     revision_latency_->SetRevision(index, it->second);
   }
-  // The routes whose Service selects the pod: only those whose selector
-  // shares one of its labels can.
-  std::set<std::size_t> candidates;
-  for (const std::string& v : LabelIndexValues(pod.meta.namespace_name, pod.meta.labels)) {
-    for (const std::string& route : routes_by_label_.Get(v))
-      candidates.insert(std::stoul(route));
+  for (const std::size_t r : candidates)
+    routes_[r].servers.push_back(index);
+}
+
+sim::Partition DataPlane::PartitionOf(const Pod& pod, const std::set<std::size_t>& routes,
+                                      const ModelServerConfig& config) {
+  // The Deployment's, once found: its servers share its random streams.
+  auto [owner, first] = owner_partitions_.try_emplace(pod.template_owner, 0);
+  if (first) {
+    // The partition of the routes that select its first pod, if they share one.
+    for (const std::size_t r : routes) {
+      const sim::Partition p = route_partitions_[r];
+      if (r == *routes.begin()) {
+        owner->second = p;
+      } else if (p != owner->second) {
+        owner->second = 0;
+        break;
+      }
+    }
   }
-  for (const std::size_t r : candidates) {
-    if (SelectorMatches(routes_[r].selector, pod.meta.labels)) routes_[r].servers.push_back(index);
+  // A queue-proxy's pod is global (the queue-proxy is); so is then every
+  // server of its Deployment, pinned.
+  if (config.queue_proxy && owner->second != 0) {
+    PinForGood(owner->second);
+    return 0;
+  }
+  return owner->second;
+}
+
+void DataPlane::PinForGood(sim::Partition p) {
+  if (p != 0 && pinned_for_good_.insert(p).second) engine_.Pin(p);
+}
+
+void DataPlane::CheckPartitions(const ServiceProxy& proxy) {
+  for (const Hop* hop : proxy.endpoints()) {
+    if (hop->partition == proxy.partition) continue;
+    // The proxy calls into another partition: both run in the global order.
+    PinForGood(proxy.partition);
+    PinForGood(hop->partition);
   }
 }
 
@@ -297,6 +363,15 @@ void DataPlane::Stop(const std::string& pod_key, sim::Time grace, std::function<
   // WebSocket close frame); what they carried drains as below.
   CloseConnections(pod_key);
   ModelServer* s = servers_[it->second].get();
+  if (const sim::Partition p = s->partition; p != 0) {
+    // A draining server tells the kubelet when it has stopped, from one of
+    // its events: those run in the global order until then.
+    engine_.Pin(p);
+    stopped = [this, p, stopped = std::move(stopped)] {
+      engine_.Unpin(p);
+      stopped();
+    };
+  }
   QueueProxy* proxy = queue_proxies_.Of(it->second);
   if (proxy != nullptr && s->state() != ModelServer::State::kStarting) {
     // The queue-proxy drains first (queue_proxy.h); a pod whose containers

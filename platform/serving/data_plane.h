@@ -96,6 +96,8 @@ class DataPlane : public ContainerRuntime {
 
   // Routes are the clients, in the order given.
   std::size_t route_count() const { return routes_.size(); }
+  // Requests in the system now, over every route.
+  std::uint64_t requests_in_system() const { return table_.live(); }
   const std::string& service_key(std::size_t i) const { return routes_[i].service_key; }
   sim::Time slo_latency(std::size_t i) const { return routes_[i].slo_latency; }
   const ServiceMetrics& metrics(std::size_t i) const { return stats_.metrics(i); }
@@ -130,7 +132,11 @@ class DataPlane : public ContainerRuntime {
   };
   void EnableScrapes();
   // Tells `trace` of every batch the model servers run from now on.
-  void TraceBatches(BatchTrace* trace) { batch_trace_ = trace; }
+  // (The servers then run in one global order: the trace is in it.)
+  void TraceBatches(BatchTrace* trace) {
+    batch_trace_ = trace;
+    engine_.PinAll();
+  }
   std::optional<PodScrape> Scrape(std::uint32_t pod) const;
 
   // Every pod admitted so far, by index: its node and its metrics now.
@@ -231,6 +237,13 @@ class DataPlane : public ContainerRuntime {
   Hop* HopOf(const std::string& pod_key) const;
   // The server's metrics, with requests waiting in its queue-proxy as queued.
   PodMetrics ServerMetrics(std::uint32_t pod) const;
+  // The partition of a new server of `pod`, matched by `routes`.
+  sim::Partition PartitionOf(const Pod& pod, const std::set<std::size_t>& routes,
+                             const ModelServerConfig& config);
+  // Pins the proxy's partition, and its endpoints', for good where it
+  // balances over a hop of another partition.
+  void CheckPartitions(const ServiceProxy& proxy);
+  void PinForGood(sim::Partition p);
 
   sim::Engine& engine_;
   ApiServer& api_;
@@ -317,6 +330,13 @@ class DataPlane : public ContainerRuntime {
   std::vector<Labels> pod_labels_;                               // by pod index, with EnableScrapes
   std::vector<std::pair<std::string, std::string>> pod_owners_;  // (ReplicaSet, Deployment)
   std::map<std::string, std::uint32_t> server_of_pod_;
+  // Partitions (sim/engine.h): each Service with plain routes (no Knative,
+  // canary or connections) is one, with its clients, its proxy and the
+  // servers of the Deployments whose pods it selects, found at their first
+  // pod (the servers of one Deployment share its random streams).
+  std::vector<sim::Partition> route_partitions_;            // by route
+  std::map<std::string, sim::Partition> owner_partitions_;  // by Deployment
+  std::set<sim::Partition> pinned_for_good_;
 };
 
 }  // namespace platsim::platform

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "sim/event_queue.h"
 #include "sim/time.h"
 
 namespace platsim::platform {
@@ -109,6 +110,10 @@ class Hop {
     (void)out;
     return false;
   }
+  // The engine partition (sim/engine.h) whose events call Accept and
+  // Withdraw on this hop and whose state it touches: 0, the global order,
+  // unless the data plane placed it in a Service's.
+  sim::Partition partition = 0;
 
  protected:
   std::size_t outstanding_ = 0;

@@ -1,0 +1,175 @@
+// Partitions (sim/engine.h) change the order in which independent events
+// run, never the results: every output of a run with them is the same, byte
+// for byte, as with one global order (`--global-order`). The data plane puts
+// each plain Service in a partition of its own and pins those that reach
+// beyond themselves.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "models/input/diagnostics.h"
+#include "platform/scenario.h"
+#include "platform/simulation.h"
+#include "tests/testing/cli_runner.h"
+#include "tests/testing/temp_dir.h"
+
+namespace platsim {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::Cli;
+using testing::SourceDir;
+using testing::TempDir;
+
+// Every file under `dir`, by its path relative to it.
+std::map<std::string, std::string> Files(const fs::path& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    files[fs::relative(e.path(), dir).string()] = s.str();
+  }
+  return files;
+}
+
+// Runs `scenario` with partitions and in one global order; expects the same
+// files with the same bytes.
+void ExpectSameOutputs(const fs::path& scenario, const TempDir& dir, const std::string& name) {
+  const fs::path a = dir.path() / (name + "-partitions"), b = dir.path() / (name + "-global");
+  const auto ra = Cli({"run", scenario.string(), "--out", a.string(), "--quiet"});
+  const auto rb = Cli({"run", scenario.string(), "--out", b.string(), "--quiet", "--global-order"});
+  ASSERT_EQ(ra.code, 0) << name << ": " << ra.err;
+  ASSERT_EQ(rb.code, 0) << name << ": " << rb.err;
+  const auto fa = Files(a), fb = Files(b);
+  ASSERT_GE(fa.size(), 3u) << name;
+  ASSERT_EQ(fa.size(), fb.size()) << name;
+  for (const auto& [file, bytes] : fa) {
+    ASSERT_TRUE(fb.count(file)) << name << ": " << file;
+    EXPECT_TRUE(bytes == fb.at(file)) << name << ": " << file << " differs";
+  }
+}
+
+// Every feature the scenario files use (Knative and its activator, canary
+// splits, HPA and KPA scrapes, rolling updates draining servers, node
+// failures, LLM servers with their endpoint picker, connections): the same
+// outputs either way.
+TEST(Partitions, EveryScenarioFileGivesTheSameOutputsInOneGlobalOrder) {
+  TempDir dir;
+  int scenarios = 0;
+  for (const auto& e : fs::directory_iterator(SourceDir() / "scenarios")) {
+    if (e.path().extension() != ".yaml") continue;
+    ExpectSameOutputs(e.path(), dir, e.path().stem().string());
+    ++scenarios;
+  }
+  EXPECT_GE(scenarios, 13);
+}
+
+std::optional<platform::Scenario> Load(const fs::path& path) {
+  input::Diagnostics diags;
+  auto scenario = platform::LoadScenario(path.string(), diags);
+  EXPECT_TRUE(scenario) << (diags.all().empty() ? "" : input::Format(diags.all()[0]));
+  return scenario;
+}
+
+platform::RunResult RunOf(const platform::Scenario& scenario, bool global_order) {
+  platform::EventListSink events;
+  platform::Simulation simulation(scenario, scenario.seed, events, nullptr);
+  platform::RunOptions options;
+  options.global_order = global_order;
+  return simulation.Run(options);
+}
+
+// The quickstart's Service is a partition of its own: nearly all of its
+// events run ahead of the global order (the platform's own events, a sample
+// a minute and the pods' start, are few), and none in one global order.
+TEST(Partitions, APlainServiceRunsAheadOfTheGlobalOrder) {
+  auto scenario = Load(SourceDir() / "scenarios/quickstart.yaml");
+  ASSERT_TRUE(scenario);
+  scenario->duration = 2 * sim::kHour;
+  const platform::RunResult ahead = RunOf(*scenario, false);
+  const platform::RunResult global = RunOf(*scenario, true);
+  EXPECT_GT(static_cast<double>(ahead.events_run_ahead),
+            0.99 * static_cast<double>(ahead.events_executed));
+  EXPECT_EQ(global.events_run_ahead, 0u);
+  EXPECT_EQ(ahead.events_executed, global.events_executed);
+}
+
+// Two Services share the pods of one Deployment (`both` carries both
+// Services' labels), so each one's proxy calls into servers its partition
+// does not own: both are pinned when kube-proxy first programs them, and
+// from then on the run is the one-order run.
+TEST(Partitions, ServicesThatShareAPodRunInTheGlobalOrder) {
+  TempDir dir;
+  dir.Write("apps.yaml", R"(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: both}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: both}}
+  template:
+    metadata: {labels: {app: both, a: "yes", b: "yes"}}
+    spec:
+      containers: [{name: s, image: "both:1"}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: only-b}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: only-b}}
+  template:
+    metadata: {labels: {app: only-b, b: "yes"}}
+    spec:
+      containers: [{name: s, image: "b:1"}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: a}
+spec: {selector: {a: "yes"}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: b}
+spec: {selector: {b: "yes"}}
+)");
+  const fs::path scenario = dir.Write("s.yaml", R"(apiVersion: platsim.dev/v1alpha1
+kind: Scenario
+metadata: {name: shared-pods}
+spec:
+  seed: 3
+  duration: 20m
+  sampleInterval: 1m
+  nodePools:
+  - {name: cpu, count: 2, allocatable: {cpu: "16", memory: 64Gi}}
+  manifests:
+  - file: apps.yaml
+  modelServers:
+  - {deployment: both, maxConcurrency: 2, serviceTime: {kind: exponential, mean: 20ms}}
+  - {deployment: only-b, maxConcurrency: 2, serviceTime: {kind: exponential, mean: 20ms}}
+  traffic:
+  - {service: a, arrivals: {kind: poisson, rate: 30}}
+  - {service: b, arrivals: {kind: poisson, rate: 40}}
+)");
+  ExpectSameOutputs(scenario, dir, "shared");
+  const auto loaded = Load(scenario);
+  ASSERT_TRUE(loaded);
+  const platform::RunResult r = RunOf(*loaded, false);
+  // Only the arrivals before kube-proxy first programs the proxies (refused:
+  // no endpoint yet) run ahead.
+  EXPECT_LT(static_cast<double>(r.events_run_ahead), 0.001 * static_cast<double>(r.events_executed))
+      << "both proxies reach into another partition";
+  EXPECT_GT(r.events_run_ahead, 0u);
+  ASSERT_EQ(r.services.size(), 2u);
+  EXPECT_GT(r.services[0].metrics.at("completed"), 20000);
+  EXPECT_GT(r.services[1].metrics.at("completed"), 30000);
+}
+
+}  // namespace
+}  // namespace platsim
