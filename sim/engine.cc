@@ -106,33 +106,28 @@ void Engine::DieAcross(Partition to, Time at) const {
   std::abort();
 }
 
-EventId Engine::Push(Time at, HandlerId handler, std::uint64_t payload) {
+EventId Engine::ScheduleElsewhere(Time at, HandlerId handler, std::uint64_t payload) {
   if (at < now_) DieInThePast(at);
   const Partition p = handlers_[handler].partition;
   const std::uint64_t sequence = next_sequence_++;
+  const auto rank = [&](std::uint32_t slot) {
+    return static_cast<EventRank>(static_cast<std::uint64_t>(at)) << 64 | (sequence << 24 | slot);
+  };
+  // Ranked before bound_, the event would belong to a past that the
+  // partitions run so far have already left behind.
+  if (running_ != 0 && rank(0) < bound_) DieAcross(p, at);
   EventId id = queues_[p]->PushInSequence(at, sequence, handler, payload);
   id.queue = p;
-  if (p != running_) {
-    // Ranked before bound_, the event would belong to a past that the
-    // partitions run so far have already left behind.
-    const EventRank rank =
-        static_cast<EventRank>(static_cast<std::uint64_t>(at)) << 64 | (sequence << 24 | id.slot);
-    if (running_ != 0 && rank < bound_) DieAcross(p, at);
-    if (p != 0 && rank < listed_[p]) {
-      listed_[p] = rank;
-      PushListing(pinned(p) ? pinned_ : unpinned_, Listing{rank, p});
-    }
+  if (p != 0 && rank(id.slot) < listed_[p]) {
+    listed_[p] = rank(id.slot);
+    PushListing(pinned(p) ? pinned_ : unpinned_, Listing{rank(id.slot), p});
   }
   return id;
 }
 
-EventId Engine::ScheduleAt(Time at, HandlerId handler, std::uint64_t payload) {
-  return Push(at, handler, payload);
-}
-
 EventId Engine::ScheduleCallbackAt(Time at, std::function<void()> fn) {
   if (at < now_) DieInThePast(at);
-  return Push(at, 0, callbacks_.Add(std::move(fn)));
+  return ScheduleAt(at, 0, callbacks_.Add(std::move(fn)));
 }
 
 bool Engine::Cancel(EventId id) {

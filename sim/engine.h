@@ -106,7 +106,14 @@ class Engine {
 
   // Schedules an event for `handler` at absolute time `at`.
   // REQUIRES: at >= Now(), handler returned by AddHandler.
-  EventId ScheduleAt(Time at, HandlerId handler, std::uint64_t payload);
+  EventId ScheduleAt(Time at, HandlerId handler, std::uint64_t payload) {
+    // The common case inline: an event for the partition whose event runs.
+    const Partition p = handlers_[handler].partition;
+    if (at < now_ || p != running_) return ScheduleElsewhere(at, handler, payload);
+    EventId id = queues_[p]->PushInSequence(at, next_sequence_++, handler, payload);
+    id.queue = p;
+    return id;
+  }
   // `delay` from now, saturating: a delay past kNever is scheduled at kNever,
   // which no run reaches (runs end by kMaxDuration). REQUIRES: delay >= 0.
   EventId ScheduleAfter(Time delay, HandlerId handler, std::uint64_t payload) {
@@ -185,7 +192,8 @@ class Engine {
 
   [[noreturn]] void DieInThePast(Time at) const;
   [[noreturn]] void DieAcross(Partition to, Time at) const;
-  EventId Push(Time at, HandlerId handler, std::uint64_t payload);
+  // ScheduleAt for another partition than the running one's (or in the past).
+  EventId ScheduleElsewhere(Time at, HandlerId handler, std::uint64_t payload);
   // Lists `p` by its earliest event, in the heap of its pin state.
   void List(Partition p);
   // The earliest event of the global order (the global queue's and the
