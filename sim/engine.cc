@@ -9,11 +9,6 @@
 namespace platsim::sim {
 namespace {
 
-// The rank of every event at or before `t`, and of none after it.
-EventRank EndOf(Time t) {
-  return static_cast<EventRank>(static_cast<std::uint64_t>(t)) << 64 | ~std::uint64_t{0};
-}
-
 template <typename Heap, typename Listing>
 void PushListing(Heap& heap, Listing listing) {
   heap.push_back(listing);
@@ -234,7 +229,7 @@ bool Engine::CatchUp(EventRank bound) {
 void Engine::RunUntil(Time until) {
   stop_requested_ = false;
   EventQueue& global = *queues_[0];
-  const EventRank end = EndOf(until);
+  const EventRank end = EventQueue::RankAfter(until);
   Event e;
   for (;;) {
     if (unpinned_.empty() && pinned_.empty()) {

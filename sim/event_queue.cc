@@ -106,22 +106,6 @@ EventRank EventQueue::TopRank() {
   return end_ > kRoot ? Rank(heap_[kRoot]) : kNoEventRank;
 }
 
-bool EventQueue::PopUntil(Time until, Event* out) {
-  while (end_ > kRoot) {
-    const Entry top = heap_[kRoot];
-    if (top.time > until) return false;
-    PopTop();
-    const auto slot = static_cast<std::uint32_t>(top.key & kSlotMask);
-    const Slot s = slots_[slot];
-    FreeSlot(slot);
-    if (s.target == kCancelled) continue;
-    --live_;
-    *out = Event{top.time, s.target, s.payload};
-    return true;
-  }
-  return false;
-}
-
 bool EventQueue::PopBefore(EventRank bound, Event* out) {
   while (end_ > kRoot) {
     const Entry top = heap_[kRoot];

@@ -93,9 +93,13 @@ class EventQueue {
   // If the earliest pending event is at or before `until`, removes it into
   // `out` and returns true; otherwise returns false. One pass: the engine's
   // main loop.
-  bool PopUntil(Time until, Event* out);
+  bool PopUntil(Time until, Event* out) { return PopBefore(RankAfter(until), out); }
   // The same for the earliest event ranked before `bound`.
   bool PopBefore(EventRank bound, Event* out);
+  // A rank after every event at or before `t`, and before any after it.
+  static EventRank RankAfter(Time t) {
+    return static_cast<EventRank>(static_cast<std::uint64_t>(t)) << 64 | ~std::uint64_t{0};
+  }
 
   // Target of the earliest entry (perhaps a cancelled one: then, or when
   // empty, a value no target has), for prefetching what it will touch.
