@@ -60,6 +60,7 @@ void Engine::Pin(Partition p) {
 
 void Engine::Unpin(Partition p) {
   if (p == 0 || pins_[p] == 0) return;
+  if (running_ != 0) DieAcross(p, now_);
   if (--pins_[p] == 0 && !all_pinned_) {
     listed_[p] = kNoEventRank;
     List(p);
@@ -108,9 +109,11 @@ EventId Engine::ScheduleElsewhere(Time at, HandlerId handler, std::uint64_t payl
   const auto rank = [&](std::uint32_t slot) {
     return static_cast<EventRank>(static_cast<std::uint64_t>(at)) << 64 | (sequence << 24 | slot);
   };
-  // Ranked before bound_, the event would belong to a past that the
-  // partitions run so far have already left behind.
-  if (running_ != 0 && rank(0) < bound_) DieAcross(p, at);
+  // A partition running ahead schedules its own events only: one for
+  // another partition would take its place in the global order (its
+  // sequence number) by where the partitions happen to have run to, not
+  // by the order of the events that scheduled them.
+  if (running_ != 0) DieAcross(p, at);
   EventId id = queues_[p]->PushInSequence(at, sequence, handler, payload);
   id.queue = p;
   if (p != 0 && rank(id.slot) < listed_[p]) {
@@ -218,6 +221,9 @@ bool Engine::CatchUp(EventRank bound) {
     ++catch_up_done_;
     List(p);
     if (stop) {
+      // Stopped part way (an incomplete run): the clock at the latest time
+      // any partition reached, so that nothing reads a time before its own.
+      now_ = latest_;
       catch_up_total_ = 0;
       return false;
     }

@@ -26,9 +26,8 @@
 //   every event of every partition ranked before it, and before any ranked
 //   after it: it may read and write anything, as in a one-queue engine.
 // - An event of an unpinned partition touches only its partition's state
-//   and schedules events of its own partition; an event it schedules for
-//   any other partition (the global one included) must come at or after
-//   the next global event, or the engine aborts.
+//   and schedules (and cancels) events of its own partition only; one for
+//   any other partition, the global one included, aborts the run.
 // - A partition whose events are about to touch more than its own state
 //   (a server draining towards a kubelet's callback, a proxy balancing over
 //   another partition's pods) is pinned, from a global event: its events

@@ -365,10 +365,11 @@ void DataPlane::Stop(const std::string& pod_key, sim::Time grace, std::function<
   ModelServer* s = servers_[it->second].get();
   if (const sim::Partition p = s->partition; p != 0) {
     // A draining server tells the kubelet when it has stopped, from one of
-    // its events: those run in the global order until then.
-    engine_.Pin(p);
-    stopped = [this, p, stopped = std::move(stopped)] {
-      engine_.Unpin(p);
+    // its events: those run in the global order until then (or until it
+    // dies; a second Stop replaces the first's callback).
+    if (draining_.insert(it->second).second) engine_.Pin(p);
+    stopped = [this, p, pod = it->second, stopped = std::move(stopped)] {
+      if (draining_.erase(pod)) engine_.Unpin(p);
       stopped();
     };
   }
@@ -392,6 +393,7 @@ void DataPlane::Kill(const std::string& pod_key) {
   if (QueueProxy* proxy = queue_proxies_.Of(it->second)) proxy->Stop(0, [](sim::Time) {});
   CloseConnections(pod_key);
   servers_[it->second]->Die();
+  if (draining_.erase(it->second)) engine_.Unpin(servers_[it->second]->partition);
 }
 
 // A container on a failed GPU exits about as soon as it starts (CUDA

@@ -337,6 +337,7 @@ class DataPlane : public ContainerRuntime {
   std::vector<sim::Partition> route_partitions_;            // by route
   std::map<std::string, sim::Partition> owner_partitions_;  // by Deployment
   std::set<sim::Partition> pinned_for_good_;
+  std::set<std::uint32_t> draining_;  // pods whose server's drain pins its partition
 };
 
 }  // namespace platsim::platform
