@@ -138,6 +138,43 @@ const char* const kAutoscalerColumns[] = {"desired_replicas", "metric_value", "m
 
 namespace {
 
+// Puts routes whose Services select a common workload's pods in one
+// partition group (the data plane's partitions, sim/engine.h): such
+// Services share servers, so they must run ahead together. Workloads that
+// appear later (a timeline's manifests) are found when kube-proxy programs
+// their endpoints, and pinned then.
+void GroupRoutesByWorkload(const Scenario& sc, std::vector<RouteConfig>& routes) {
+  std::map<std::string, std::string> parent;  // a union-find over Service keys
+  for (const RouteConfig& r : routes)
+    parent.emplace(r.service_key, r.service_key);
+  const auto find = [&](std::string key) {
+    while (parent.at(key) != key)
+      key = parent.at(key);
+    return key;
+  };
+  const auto unite_selecting = [&](const std::string& ns, const Labels& labels) {
+    std::string first;
+    for (const Service& s : sc.services) {
+      const std::string key = s.meta.Key();
+      if (s.meta.namespace_name != ns || s.selector.empty() || !parent.count(key) ||
+          !SelectorMatches(s.selector, labels)) {
+        continue;
+      }
+      if (first.empty()) {
+        first = find(key);
+      } else if (const std::string root = find(key); root != first) {
+        parent[root] = first;
+      }
+    }
+  };
+  for (const Deployment& d : sc.deployments)
+    unite_selecting(d.meta.namespace_name, d.pod_template.labels);
+  for (const ArgoRollout& r : sc.rollouts)
+    unite_selecting(r.meta.namespace_name, r.pod_template.labels);
+  for (RouteConfig& r : routes)
+    r.partition_group = find(r.service_key);
+}
+
 // What a rollout's Services had seen at a time: their requests' counts and
 // the connections their pods had closed (each a reconnect for its client).
 struct RolloutSnapshot {
@@ -257,6 +294,7 @@ RunResult Simulation::Run(const RunOptions& options) {
     r.llm_objectives = t.llm_objectives;
     routes.push_back(std::move(r));
   }
+  GroupRoutesByWorkload(sc, routes);
   std::map<std::string, ModelServerConfig> servers;
   std::map<std::string, Kubelets::ImageInfo> images;
   // Each Deployment's images (the timeline's new versions too) pull as its

@@ -51,22 +51,36 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
     llm_stats_ = std::make_unique<LlmStats>(std::move(objectives));
   }
   // The Services whose requests pass through more than their proxy (an
-  // activator, a split, connections) stay in the global partition; each
-  // other one gets a partition of its own.
-  std::set<std::string> global_services;
+  // activator, a split, connections) stay in the global partition, and
+  // with them those of their partition group; each other group gets a
+  // partition of its own.
+  std::map<std::string, std::string> group_of;  // by Service key
+  for (const RouteConfig& r : routes)
+    group_of[r.service_key] = r.partition_group.empty() ? r.service_key : r.partition_group;
+  auto group = [&](const std::string& service) {
+    const auto it = group_of.find(service);
+    return it == group_of.end() ? service : it->second;
+  };
+  std::set<std::string> global_groups;
   for (const RouteConfig& r : routes) {
     if (!r.knative && r.canary_service.empty() && r.connections.clients == 0) continue;
-    global_services.insert(r.service_key);
-    global_services.insert(r.canary_service);
+    global_groups.insert(group(r.service_key));
+    global_groups.insert(group(r.canary_service));
     if (r.knative) {
       for (const auto& rev : r.knative->revisions)
-        global_services.insert(rev.backend);
+        global_groups.insert(group(rev.backend));
     }
   }
   auto proxy_of = [&](const std::string& service, Balancer balancer) {
     auto& slot = proxies_[service];
     if (!slot) {
-      const sim::Partition p = global_services.count(service) ? 0 : engine_.AddPartition();
+      const std::string g = group(service);
+      sim::Partition p = 0;
+      if (!global_groups.count(g)) {
+        auto [it, added] = group_partitions_.try_emplace(g, 0);
+        if (added) it->second = engine_.AddPartition();
+        p = it->second;
+      }
       sim::Engine::PartitionScope scope(engine_, p);
       slot = std::make_unique<ServiceProxy>(engine_, table_, service, balancer);
       slot->partition = p;

@@ -65,6 +65,10 @@ struct RouteConfig {
   // Long-lived connections (clients > 0), instead of a balancer per request.
   ConnectionConfig connections;
   std::string stream;  // the arrivals' random stream: "traffic/" + this (default: service_key)
+  // Routes with one group share a partition of the engine (sim/engine.h):
+  // those whose Services select a common workload's pods. Default: the
+  // Service's own.
+  std::string partition_group;
   Balancer balancer = Balancer::kLeastRequest;
   std::unique_ptr<models::ArrivalProcess> arrivals;
   sim::Time timeout = 0;      // the client's; 0: none
@@ -335,6 +339,7 @@ class DataPlane : public ContainerRuntime {
   // servers of the Deployments whose pods it selects, found at their first
   // pod (the servers of one Deployment share its random streams).
   std::vector<sim::Partition> route_partitions_;            // by route
+  std::map<std::string, sim::Partition> group_partitions_;  // by partition group
   std::map<std::string, sim::Partition> owner_partitions_;  // by Deployment
   std::set<sim::Partition> pinned_for_good_;
   std::set<std::uint32_t> draining_;  // pods whose server's drain pins its partition
