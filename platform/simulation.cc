@@ -152,14 +152,26 @@ void GroupRoutesByWorkload(const Scenario& sc, std::vector<RouteConfig>& routes)
       key = parent.at(key);
     return key;
   };
+  // The routed Services by a pair of their selectors, "namespace/key=value":
+  // only those sharing a pair with a workload's labels can select it.
+  std::map<std::string, std::vector<const Service*>> by_pair;
+  for (const Service& s : sc.services) {
+    if (!parent.count(s.meta.Key()) || s.selector.empty()) continue;
+    const auto& [k, v] = *s.selector.begin();
+    by_pair[s.meta.namespace_name + "/" + k + "=" + v].push_back(&s);
+  }
   const auto unite_selecting = [&](const std::string& ns, const Labels& labels) {
-    std::string first;
-    for (const Service& s : sc.services) {
-      const std::string key = s.meta.Key();
-      if (s.meta.namespace_name != ns || s.selector.empty() || !parent.count(key) ||
-          !SelectorMatches(s.selector, labels)) {
-        continue;
+    std::vector<const Service*> selecting;
+    for (const auto& [k, v] : labels) {
+      const auto it = by_pair.find(ns + "/" + k + "=" + v);
+      if (it == by_pair.end()) continue;
+      for (const Service* s : it->second) {
+        if (SelectorMatches(s->selector, labels)) selecting.push_back(s);
       }
+    }
+    std::string first;
+    for (const Service* s : selecting) {
+      const std::string key = s->meta.Key();
       if (first.empty()) {
         first = find(key);
       } else if (const std::string root = find(key); root != first) {
