@@ -97,7 +97,7 @@ void Engine::DieAcross(Partition to, Time at) const {
   std::fprintf(stderr,
                "platsim: engine invariant broken at t=%" PRId64
                "ns: partition %u, running ahead of the global order, reached partition %u "
-               "at t=%" PRId64 "ns, before the next global event\n",
+               "at t=%" PRId64 "ns (only the global order may reach another partition)\n",
                now_, running_, to, at);
   std::abort();
 }
