@@ -792,15 +792,13 @@ RunResult Simulation::Run(const RunOptions& options) {
         if (data_plane.metrics(i).all.in_flight() > data_plane.metrics(worst).all.in_flight())
           worst = i;
       }
-      {
-        result.ending = RunResult::Ending::kMemoryBudget;
-        result.stopped_because =
-            "memory budget: " + std::to_string(in_system) + " requests in the system (at most " +
-            std::to_string(options.max_requests_in_system) + "); " + data_plane.service_key(worst) +
-            " holds " + std::to_string(data_plane.metrics(worst).all.in_flight()) + " of them, " +
-            std::to_string(data_plane.Totals(worst).queued) + " queued";
-        return true;
-      }
+      result.ending = RunResult::Ending::kMemoryBudget;
+      result.stopped_because =
+          "memory budget: " + std::to_string(in_system) + " requests in the system (at most " +
+          std::to_string(options.max_requests_in_system) + "); " + data_plane.service_key(worst) +
+          " holds " + std::to_string(data_plane.metrics(worst).all.in_flight()) + " of them, " +
+          std::to_string(data_plane.Totals(worst).queued) + " queued";
+      return true;
     }
     return false;
   });

@@ -105,20 +105,20 @@ void Engine::DieAcross(Partition to, Time at) const {
 EventId Engine::ScheduleElsewhere(Time at, HandlerId handler, std::uint64_t payload) {
   if (at < now_) DieInThePast(at);
   const Partition p = handlers_[handler].partition;
-  const std::uint64_t sequence = next_sequence_++;
-  const auto rank = [&](std::uint32_t slot) {
-    return static_cast<EventRank>(static_cast<std::uint64_t>(at)) << 64 | (sequence << 24 | slot);
-  };
   // A partition running ahead schedules its own events only: one for
   // another partition would take its place in the global order (its
   // sequence number) by where the partitions happen to have run to, not
   // by the order of the events that scheduled them.
   if (running_ != 0) DieAcross(p, at);
+  const std::uint64_t sequence = next_sequence_++;
   EventId id = queues_[p]->PushInSequence(at, sequence, handler, payload);
   id.queue = p;
-  if (p != 0 && rank(id.slot) < listed_[p]) {
-    listed_[p] = rank(id.slot);
-    PushListing(pinned(p) ? pinned_ : unpinned_, Listing{rank(id.slot), p});
+  // A partition is listed by its earliest event: this one, if earlier.
+  const EventRank rank =
+      static_cast<EventRank>(static_cast<std::uint64_t>(at)) << 64 | (sequence << 24 | id.slot);
+  if (p != 0 && rank < listed_[p]) {
+    listed_[p] = rank;
+    PushListing(pinned(p) ? pinned_ : unpinned_, Listing{rank, p});
   }
   return id;
 }
@@ -204,7 +204,6 @@ bool Engine::CatchUp(EventRank bound) {
     listed_[p] = kNoEventRank;
     EventQueue& q = *queues_[p];
     running_ = p;
-    bound_ = bound;
     Event e;
     bool stop = false;
     const std::uint64_t before = events_executed_;

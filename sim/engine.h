@@ -77,7 +77,6 @@ class Engine {
 
   // A new partition, empty and unpinned (pinned if PinAll was called).
   Partition AddPartition();
-  std::size_t partition_count() const { return queues_.size(); }
   // Handlers registered while a scope lives go into `partition`.
   class PartitionScope {
    public:
@@ -222,10 +221,8 @@ class Engine {
   bool all_pinned_ = false;
   std::vector<EventRank> listed_;  // by partition: its listing's rank, or kNoEventRank
   ListingHeap unpinned_, pinned_;
-  // While an unpinned partition runs ahead: which, and the rank it runs up to.
-  Partition running_ = 0;
-  EventRank bound_ = 0;
-  Time latest_ = 0;  // of the events the partitions ran ahead
+  Partition running_ = 0;  // the unpinned partition running ahead, or 0
+  Time latest_ = 0;        // of the events the partitions ran ahead
   // The catch-up under way: from when, to when, partitions to run and run.
   Time catch_up_from_ = 0, catch_up_to_ = 0;
   std::size_t catch_up_total_ = 0, catch_up_done_ = 0;

@@ -315,16 +315,11 @@ sim::Partition DataPlane::PartitionOf(const Pod& pod, const std::set<std::size_t
                                       const ModelServerConfig& config) {
   // The Deployment's, once found: its servers share its random streams.
   auto [owner, first] = owner_partitions_.try_emplace(pod.template_owner, 0);
-  if (first) {
+  if (first && !routes.empty()) {
     // The partition of the routes that select its first pod, if they share one.
+    owner->second = route_partitions_[*routes.begin()];
     for (const std::size_t r : routes) {
-      const sim::Partition p = route_partitions_[r];
-      if (r == *routes.begin()) {
-        owner->second = p;
-      } else if (p != owner->second) {
-        owner->second = 0;
-        break;
-      }
+      if (route_partitions_[r] != owner->second) owner->second = 0;
     }
   }
   // A queue-proxy's pod is global (the queue-proxy is); so is then every

@@ -334,10 +334,11 @@ class DataPlane : public ContainerRuntime {
   std::vector<Labels> pod_labels_;                               // by pod index, with EnableScrapes
   std::vector<std::pair<std::string, std::string>> pod_owners_;  // (ReplicaSet, Deployment)
   std::map<std::string, std::uint32_t> server_of_pod_;
-  // Partitions (sim/engine.h): each Service with plain routes (no Knative,
-  // canary or connections) is one, with its clients, its proxy and the
-  // servers of the Deployments whose pods it selects, found at their first
-  // pod (the servers of one Deployment share its random streams).
+  // Partitions (sim/engine.h): each partition group of Services with plain
+  // routes (no Knative, canary or connections) is one, with their clients,
+  // proxies and the servers of the Deployments whose pods they select,
+  // found at their first pod (the servers of one Deployment share its
+  // random streams).
   std::vector<sim::Partition> route_partitions_;            // by route
   std::map<std::string, sim::Partition> group_partitions_;  // by partition group
   std::map<std::string, sim::Partition> owner_partitions_;  // by Deployment
