@@ -101,35 +101,30 @@ TEST(Partitions, APlainServiceRunsAheadOfTheGlobalOrder) {
   EXPECT_EQ(ahead.events_executed, global.events_executed);
 }
 
-// Two Services share the pods of one Deployment (`both` carries both
-// Services' labels), so their proxies call into the same servers: they are
-// one partition, found from the Deployments before the run, and run ahead
-// together.
-TEST(Partitions, ServicesThatShareAPodAreOnePartition) {
-  TempDir dir;
-  dir.Write("apps.yaml", R"(apiVersion: apps/v1
-kind: Deployment
-metadata: {name: both}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: both}}
-  template:
-    metadata: {labels: {app: both, a: "yes", b: "yes"}}
-    spec:
-      containers: [{name: s, image: "both:1"}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: only-b}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: only-b}}
-  template:
-    metadata: {labels: {app: only-b, b: "yes"}}
-    spec:
-      containers: [{name: s, image: "b:1"}]
----
-apiVersion: v1
+// A Deployment of two pods labelled app: NAME and `labels` (a flow
+// mapping's entries), running `image`.
+struct App {
+  std::string name, labels, image;
+};
+std::string DeploymentYaml(const App& app) {
+  return "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: " + app.name +
+         "}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: " + app.name +
+         "}}\n  template:\n    metadata: {labels: {app: " + app.name + ", " + app.labels +
+         "}}\n    spec:\n      containers: [{name: s, image: \"" + app.image + "\"}]\n";
+}
+
+// Services a and b (selecting a: "yes" and b: "yes") over `apps_in`,
+// in apps.yaml, with Poisson traffic to each and the timeline `timeline`;
+// the scenario's path.
+fs::path TwoServices(const TempDir& dir, const std::vector<App>& apps_in,
+                     const std::string& timeline) {
+  std::string apps, servers;
+  for (const App& app : apps_in) {
+    apps += DeploymentYaml(app) + "---\n";
+    servers += "  - {deployment: " + app.name +
+               ", maxConcurrency: 2, serviceTime: {kind: exponential, mean: 20ms}}\n";
+  }
+  dir.Write("apps.yaml", apps + R"(apiVersion: v1
 kind: Service
 metadata: {name: a}
 spec: {selector: {a: "yes"}}
@@ -139,9 +134,9 @@ kind: Service
 metadata: {name: b}
 spec: {selector: {b: "yes"}}
 )");
-  const fs::path scenario = dir.Write("s.yaml", R"(apiVersion: platsim.dev/v1alpha1
+  return dir.Write("s.yaml", R"(apiVersion: platsim.dev/v1alpha1
 kind: Scenario
-metadata: {name: shared-pods}
+metadata: {name: two-services}
 spec:
   seed: 3
   duration: 20m
@@ -151,18 +146,30 @@ spec:
   manifests:
   - file: apps.yaml
   modelServers:
-  - {deployment: both, maxConcurrency: 2, serviceTime: {kind: exponential, mean: 20ms}}
-  - {deployment: only-b, maxConcurrency: 2, serviceTime: {kind: exponential, mean: 20ms}}
-  traffic:
+)" + servers + R"(  traffic:
   - {service: a, arrivals: {kind: poisson, rate: 30}}
   - {service: b, arrivals: {kind: poisson, rate: 40}}
-)");
+)" + timeline);
+}
+
+double RunAheadShare(const platform::RunResult& r) {
+  return static_cast<double>(r.events_run_ahead) / static_cast<double>(r.events_executed);
+}
+
+// Two Services share the pods of one Deployment (`both` carries both
+// Services' labels), so their proxies call into the same servers: they are
+// one partition, found from the Deployments before the run, and run ahead
+// together.
+TEST(Partitions, ServicesThatShareAPodAreOnePartition) {
+  TempDir dir;
+  const fs::path scenario = TwoServices(
+      dir, {App{"both", R"(a: "yes", b: "yes")", "both:1"}, App{"only-b", R"(b: "yes")", "b:1"}},
+      "");
   ExpectSameOutputs(scenario, dir, "shared");
   const auto loaded = Load(scenario);
   ASSERT_TRUE(loaded);
   const platform::RunResult r = RunOf(*loaded, false);
-  EXPECT_GT(static_cast<double>(r.events_run_ahead), 0.99 * static_cast<double>(r.events_executed))
-      << "not pinned: no proxy reaches into another partition";
+  EXPECT_GT(RunAheadShare(r), 0.99) << "not pinned: no proxy reaches into another partition";
   ASSERT_EQ(r.services.size(), 2u);
   EXPECT_GT(r.services[0].metrics.at("completed"), 20000);
   EXPECT_GT(r.services[1].metrics.at("completed"), 30000);
@@ -174,77 +181,15 @@ spec:
 // goes on in the global order with the same outputs.
 TEST(Partitions, ServicesThatComeToSharePodsArePinned) {
   TempDir dir;
-  dir.Write("apps.yaml", R"(apiVersion: apps/v1
-kind: Deployment
-metadata: {name: da}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: da}}
-  template:
-    metadata: {labels: {app: da, a: "yes"}}
-    spec:
-      containers: [{name: s, image: "da:1"}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: db}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: db}}
-  template:
-    metadata: {labels: {app: db, b: "yes"}}
-    spec:
-      containers: [{name: s, image: "db:1"}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: a}
-spec: {selector: {a: "yes"}}
----
-apiVersion: v1
-kind: Service
-metadata: {name: b}
-spec: {selector: {b: "yes"}}
-)");
-  dir.Write("shared.yaml", R"(apiVersion: apps/v1
-kind: Deployment
-metadata: {name: da}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: da}}
-  template:
-    metadata: {labels: {app: da, a: "yes", b: "yes"}}
-    spec:
-      containers: [{name: s, image: "da:2"}]
-)");
-  const fs::path scenario = dir.Write("s.yaml", R"(apiVersion: platsim.dev/v1alpha1
-kind: Scenario
-metadata: {name: later-shared-pods}
-spec:
-  seed: 3
-  duration: 20m
-  sampleInterval: 1m
-  nodePools:
-  - {name: cpu, count: 2, allocatable: {cpu: "16", memory: 64Gi}}
-  manifests:
-  - file: apps.yaml
-  modelServers:
-  - {deployment: da, maxConcurrency: 2, serviceTime: {kind: exponential, mean: 20ms}}
-  - {deployment: db, maxConcurrency: 2, serviceTime: {kind: exponential, mean: 20ms}}
-  traffic:
-  - {service: a, arrivals: {kind: poisson, rate: 30}}
-  - {service: b, arrivals: {kind: poisson, rate: 40}}
-  timeline:
-  - at: 5m
-    apply: {file: shared.yaml}
-)");
+  dir.Write("shared.yaml", DeploymentYaml({"da", R"(a: "yes", b: "yes")", "da:2"}));
+  const fs::path scenario =
+      TwoServices(dir, {App{"da", R"(a: "yes")", "da:1"}, App{"db", R"(b: "yes")", "db:1"}},
+                  "  timeline:\n  - at: 5m\n    apply: {file: shared.yaml}\n");
   ExpectSameOutputs(scenario, dir, "later");
   const auto loaded = Load(scenario);
   ASSERT_TRUE(loaded);
-  const platform::RunResult r = RunOf(*loaded, false);
   // Ahead up to the release at 5 minutes (of 20), then in the global order.
-  const double share =
-      static_cast<double>(r.events_run_ahead) / static_cast<double>(r.events_executed);
+  const double share = RunAheadShare(RunOf(*loaded, false));
   EXPECT_GT(share, 0.15);
   EXPECT_LT(share, 0.4);
 }
