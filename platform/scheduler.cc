@@ -18,12 +18,6 @@ std::int64_t LeastAllocated(std::int64_t allocatable, std::int64_t requested) {
   return (allocatable - requested) * 100 / allocatable;
 }
 
-// The size of `image` as `node` reports it; 0 if it does not have it.
-std::int64_t ImageSize(const Node& node, const std::string& image) {
-  const auto it = node.images.find(image);
-  return it == node.images.end() ? 0 : it->second;
-}
-
 }  // namespace
 
 Scheduler::Scheduler(sim::Engine& engine, ApiServer& api, EventSink& events)
@@ -44,35 +38,37 @@ Scheduler::Scheduler(sim::Engine& engine, ApiServer& api, EventSink& events)
   });
   api_.Watch<Node>([this](WatchType type, const Node& node) {
     if (type != WatchType::kModified) nodes_changed_ = true;
+    NodeInfo& info = infos_[static_cast<std::size_t>(IndexOf(node.meta.name))];
     // The image counts follow status.images.
-    std::set<std::string>& had = node_images_[node.meta.name];
-    for (const auto& image : had)
-      --nodes_with_image_[image];
-    had.clear();
+    for (const auto& [image, size] : info.images)
+      --nodes_with_image_[static_cast<std::size_t>(image)];
+    info.images.clear();
     if (type != WatchType::kDeleted) {
-      for (const auto& [image, size] : node.images) {
-        had.insert(image);
-        ++nodes_with_image_[image];
-      }
-    } else {
-      node_images_.erase(node.meta.name);
+      for (const auto& [image, size] : node.images)
+        info.images.emplace_back(ImageNumber(image), size);
+      std::sort(info.images.begin(), info.images.end());
+      for (const auto& [image, size] : info.images)
+        ++nodes_with_image_[static_cast<std::size_t>(image)];
     }
     // A new node may fit a pod that fits nowhere, and so may a node whose
     // allocatable grew or whose taints changed (upstream's NodeAllocatable
     // and NodeTaint queueing hints); an update that only adds pulled images
     // does not requeue (no filter looks at them).
-    Resources& had_allocatable = node_allocatable_[node.meta.name];
-    std::size_t& had_taints = node_taints_[node.meta.name];
-    const bool more = node.allocatable.cpu_milli > had_allocatable.cpu_milli ||
-                      node.allocatable.memory_bytes > had_allocatable.memory_bytes ||
-                      node.allocatable.gpus > had_allocatable.gpus ||
-                      node.allocatable.pods > had_allocatable.pods;
-    const bool taints = node.taints.size() != had_taints;
-    had_allocatable = node.allocatable;
-    had_taints = node.taints.size();
+    const Resources& had = info.allocatable;
+    const bool more = node.allocatable.cpu_milli > had.cpu_milli ||
+                      node.allocatable.memory_bytes > had.memory_bytes ||
+                      node.allocatable.gpus > had.gpus || node.allocatable.pods > had.pods;
+    const bool taints = node.taints.size() != info.taints;
     if (type == WatchType::kDeleted) {
-      node_allocatable_.erase(node.meta.name);
-      node_taints_.erase(node.meta.name);
+      info.allocatable = {};
+      info.taints = 0;
+      info.ready = false;
+      info.node = nullptr;
+    } else {
+      info.allocatable = node.allocatable;
+      info.taints = node.taints.size();
+      info.ready = node.ready;
+      info.node = &node;  // Added and Modified pass the stored object
     }
     if (type == WatchType::kAdded || (type == WatchType::kModified && (more || taints))) {
       RetryUnschedulable();
@@ -80,24 +76,38 @@ Scheduler::Scheduler(sim::Engine& engine, ApiServer& api, EventSink& events)
   });
 }
 
+int Scheduler::IndexOf(const std::string& node_name) {
+  const auto [it, added] = node_index_.try_emplace(node_name, static_cast<int>(infos_.size()));
+  if (added) infos_.emplace_back();
+  return it->second;
+}
+
+int Scheduler::ImageNumber(const std::string& image) {
+  const auto [it, added] =
+      image_numbers_.try_emplace(image, static_cast<int>(nodes_with_image_.size()));
+  if (added) nodes_with_image_.push_back(0);
+  return it->second;
+}
+
 void Scheduler::Account(const std::string& key, const Pod* pod) {
   if (const auto it = counted_.find(key); it != counted_.end()) {
-    requested_[it->second.first] -= it->second.second;
+    infos_[static_cast<std::size_t>(it->second.first)].requested -= it->second.second;
     counted_.erase(it);
   }
   if (pod == nullptr || pod->phase == PodPhase::kSucceeded || pod->phase == PodPhase::kFailed) {
     return;
   }
-  std::string node = pod->node_name;
-  if (node.empty()) {
+  const std::string* node = &pod->node_name;
+  if (node->empty()) {
     const auto assumed = assumed_.find(key);
     if (assumed == assumed_.end()) return;
-    node = assumed->second;
+    node = &assumed->second;
   }
   Resources r = pod->spec.requests;
   r.pods = 1;
-  requested_[node] += r;
-  counted_.emplace(key, std::make_pair(std::move(node), r));
+  const int index = IndexOf(*node);
+  infos_[static_cast<std::size_t>(index)].requested += r;
+  counted_.emplace(key, std::make_pair(index, r));
 }
 
 int Scheduler::NumFeasibleNodesToFind(int all_nodes) {
@@ -153,7 +163,7 @@ Result Scheduler::Reconcile(const std::string& key) {
   if (nodes_changed_) {
     nodes_.clear();
     for (const auto& [name, node] : api_.List<Node>())
-      nodes_.push_back({&node, &requested_[name]});
+      nodes_.push_back(IndexOf(name));
     nodes_changed_ = false;
     next_start_ = 0;
   }
@@ -163,7 +173,11 @@ Result Scheduler::Reconcile(const std::string& key) {
   // (framework/runtime RunFilterPlugins).
   const Resources& req = pod->spec.requests;
   const Placement& placement = pod->spec.placement;
-  std::map<std::string, int> reasons;  // FailedScheduling reason -> nodes
+  const bool node_affinity = !placement.node_selector.empty() || placement.has_required_terms;
+  struct Reasons {  // FailedScheduling reason -> nodes
+    int not_ready = 0, affinity = 0, cpu = 0, memory = 0, gpus = 0, pods = 0;
+    std::map<std::string, int> taints;  // by the first untolerated taint
+  } reasons;
   struct Candidate {
     const std::string* name;
     std::int64_t resources;  // NodeResourcesFit + BalancedAllocation, weight 1 each
@@ -173,9 +187,8 @@ Result Scheduler::Reconcile(const std::string& key) {
   };
   std::vector<Candidate> candidates;
   // The image's spread over the cluster (ImageStateSummary.NumNodes).
-  const std::string image = NormalizedImageName(pod->spec.image);
-  const auto spread = nodes_with_image_.find(image);
-  const int nodes_with_image = spread == nodes_with_image_.end() ? 0 : spread->second;
+  const int image = ImageNumber(NormalizedImageName(pod->spec.image));
+  const int nodes_with_image = nodes_with_image_[static_cast<std::size_t>(image)];
   const int total_nodes = static_cast<int>(nodes_.size());
   // Nodes are examined from where the last cycle stopped, until enough are
   // feasible (schedule_one.go findNodesThatPassFilters,
@@ -183,36 +196,43 @@ Result Scheduler::Reconcile(const std::string& key) {
   const auto want = static_cast<std::size_t>(NumFeasibleNodesToFind(total_nodes));
   std::size_t examined = 0;
   for (; examined < nodes_.size() && candidates.size() < want; ++examined) {
-    const NodeSlot& slot = nodes_[(next_start_ + examined) % nodes_.size()];
-    const Node& node = *slot.node;
-    const std::string& name = node.meta.name;
-    if (!node.ready) {
-      ++reasons["node(s) were not ready"];
+    const NodeInfo& info =
+        infos_[static_cast<std::size_t>(nodes_[(next_start_ + examined) % nodes_.size()])];
+    if (!info.ready) {
+      ++reasons.not_ready;
       continue;
     }
-    if (const Taint* t = FirstUntoleratedTaint(node.taints, placement.tolerations)) {
-      ++reasons["node(s) had untolerated taint {" + t->key + ": " + t->value + "}"];
+    if (info.taints != 0) {
+      if (const Taint* t = FirstUntoleratedTaint(info.node->taints, placement.tolerations)) {
+        ++reasons.taints["node(s) had untolerated taint {" + t->key + ": " + t->value + "}"];
+        continue;
+      }
+    }
+    if (node_affinity && !MatchesRequiredNodeAffinity(placement, info.node->meta.labels)) {
+      ++reasons.affinity;
       continue;
     }
-    if (!MatchesRequiredNodeAffinity(placement, node.meta.labels)) {
-      ++reasons["node(s) didn't match Pod's node affinity/selector"];
-      continue;
-    }
-    const Resources& u = *slot.requested;
-    const Resources& a = node.allocatable;
+    const Resources& u = info.requested;
+    const Resources& a = info.allocatable;
     bool fits = true;
-    if (u.cpu_milli + req.cpu_milli > a.cpu_milli) ++reasons["Insufficient cpu"], fits = false;
-    if (u.memory_bytes + req.memory_bytes > a.memory_bytes) {
-      ++reasons["Insufficient memory"], fits = false;
-    }
-    if (u.gpus + req.gpus > a.gpus) ++reasons["Insufficient nvidia.com/gpu"], fits = false;
-    if (u.pods + 1 > a.pods) ++reasons["Too many pods"], fits = false;
+    if (u.cpu_milli + req.cpu_milli > a.cpu_milli) ++reasons.cpu, fits = false;
+    if (u.memory_bytes + req.memory_bytes > a.memory_bytes) ++reasons.memory, fits = false;
+    if (u.gpus + req.gpus > a.gpus) ++reasons.gpus, fits = false;
+    if (u.pods + 1 > a.pods) ++reasons.pods, fits = false;
     if (!fits) continue;
-    candidates.push_back({&name, Score(a, u, req),
-                          IntolerablePreferNoScheduleTaints(node.taints, placement.tolerations),
-                          PreferredNodeAffinityScore(placement, node.meta.labels),
-                          ImageLocalityScore(node.images.count(image) > 0, ImageSize(node, image),
-                                             nodes_with_image, total_nodes, pod->spec.containers)});
+    const auto has = std::lower_bound(
+        info.images.begin(), info.images.end(), std::make_pair(image, std::int64_t{0}),
+        [](const auto& x, const auto& y) { return x.first < y.first; });
+    const bool has_image = has != info.images.end() && has->first == image;
+    candidates.push_back(
+        {&info.node->meta.name, Score(a, u, req),
+         info.taints ? IntolerablePreferNoScheduleTaints(info.node->taints, placement.tolerations)
+                     : 0,
+         placement.preferred.empty()
+             ? 0
+             : PreferredNodeAffinityScore(placement, info.node->meta.labels),
+         ImageLocalityScore(has_image, has_image ? has->second : 0, nodes_with_image, total_nodes,
+                            pod->spec.containers)});
   }
   if (!nodes_.empty()) next_start_ = (next_start_ + examined) % nodes_.size();
 
@@ -249,8 +269,17 @@ Result Scheduler::Reconcile(const std::string& key) {
     // "count reason" per reason, sorted as strings, joined with ", ".
     std::string why = "0/" + std::to_string(api_.List<Node>().size()) + " nodes are available";
     std::vector<std::string> parts;
-    for (const auto& [reason, nodes] : reasons)
-      parts.push_back(std::to_string(nodes) + " " + reason);
+    const auto part = [&](int nodes, const std::string& reason) {
+      if (nodes != 0) parts.push_back(std::to_string(nodes) + " " + reason);
+    };
+    part(reasons.not_ready, "node(s) were not ready");
+    for (const auto& [reason, nodes] : reasons.taints)
+      part(nodes, reason);
+    part(reasons.affinity, "node(s) didn't match Pod's node affinity/selector");
+    part(reasons.cpu, "Insufficient cpu");
+    part(reasons.memory, "Insufficient memory");
+    part(reasons.gpus, "Insufficient nvidia.com/gpu");
+    part(reasons.pods, "Too many pods");
     std::sort(parts.begin(), parts.end());
     for (std::size_t i = 0; i < parts.size(); ++i)
       why += (i ? ", " : ": ") + parts[i];

@@ -80,8 +80,8 @@ class Scheduler : public Reconciler {
   static int NumFeasibleNodesToFind(int all_nodes);
   // What the cache holds as requested on `node`.
   Resources RequestedForTesting(const std::string& node) const {
-    const auto it = requested_.find(node);
-    return it == requested_.end() ? Resources{} : it->second;
+    const auto it = node_index_.find(node);
+    return it == node_index_.end() ? Resources{} : infos_[it->second].requested;
   }
   // ImageLocality's score of a node that has the pod's image (of
   // `size_bytes`, present on `nodes_with_image` of `total_nodes` nodes)
@@ -98,29 +98,38 @@ class Scheduler : public Reconciler {
   WorkQueue queue_;
   sim::RandomStream rng_;
   // The scheduler cache (upstream's NodeInfo), updated from watch events:
-  // what each node's pods request (bound and not finished, or assumed with
-  // the binding in flight), and what each pod counts for on which node.
+  // per node, what its pods request (bound and not finished, or assumed
+  // with the binding in flight) and what the filters and scores read,
+  // copied from the node so that a cycle over hundreds of nodes reads one
+  // array (the node itself only for its taints and labels when the pod or
+  // the node has any). Nodes are numbered at first sight, by name, for
+  // good; a node that goes keeps its number and what its pods request.
+  struct NodeInfo {
+    Resources requested;
+    Resources allocatable;
+    const Node* node = nullptr;  // into the API server's store; null once deleted
+    // status.images as (image number, size), sorted by number.
+    std::vector<std::pair<int, std::int64_t>> images;
+    std::size_t taints = 0;
+    bool ready = false;
+  };
+  int IndexOf(const std::string& node_name);
+  int ImageNumber(const std::string& image);
   void Account(const std::string& pod_key, const Pod* pod);
-  std::unordered_map<std::string, Resources> requested_;
-  std::unordered_map<std::string, std::pair<std::string, Resources>> counted_;
+  std::unordered_map<std::string, int> node_index_;
+  std::vector<NodeInfo> infos_;
+  // What each pod counts for on which node.
+  std::unordered_map<std::string, std::pair<int, Resources>> counted_;
   std::map<std::string, std::string> assumed_;  // pod key -> node, binding in flight
   std::set<std::string> unschedulable_;
-  // Nodes in name order (pointers into the API server's store, refreshed
-  // when a node comes or goes) and where the next cycle starts.
-  // (References to unordered_map values stay valid as it grows.)
-  struct NodeSlot {
-    const Node* node;
-    const Resources* requested;
-  };
-  std::vector<NodeSlot> nodes_;
+  // The nodes' numbers in name order (refreshed when a node comes or goes)
+  // and where the next cycle starts.
+  std::vector<int> nodes_;
   bool nodes_changed_ = true;
   std::size_t next_start_ = 0;
-  // How many nodes have each image (ImageStateSummary.NumNodes).
-  std::unordered_map<std::string, int> nodes_with_image_;
-  std::map<std::string, std::set<std::string>> node_images_;
-  // Each node's allocatable and taint count as last seen (what requeues).
-  std::map<std::string, Resources> node_allocatable_;
-  std::map<std::string, std::size_t> node_taints_;
+  // Images by number, and how many nodes have each (ImageStateSummary.NumNodes).
+  std::unordered_map<std::string, int> image_numbers_;
+  std::vector<int> nodes_with_image_;
 };
 
 }  // namespace platsim::platform

@@ -171,6 +171,72 @@ TEST(Scheduler, ItsCacheMatchesARecountOfTheBoundPods) {
   }
 }
 
+// The cache copies what its filters read from each node; writes to the
+// node reach the copy: readiness, taints, allocatable and images.
+TEST(Scheduler, FollowsTheWritesToItsNodes) {
+  // Pods that fit nowhere are retried every 5 minutes for good, so the
+  // engine runs a second at a time.
+  Cluster c;
+  // Why a new pod fits nowhere (a pod's FailedScheduling is emitted once).
+  const auto why = [&c](const std::string& pod) {
+    c.AddPod(pod, 1);
+    c.engine.RunUntil(c.engine.Now() + sim::kSecond);
+    for (const auto& e : c.events.events) {
+      if (e.reason == "FailedScheduling" && e.object == "default/" + pod) return e.message;
+    }
+    return std::string("bound to ") + c.api.Get<Pod>("default/" + pod)->node_name;
+  };
+  c.AddNode("a", 1);
+  c.engine.Run();
+  c.api.Patch<Node>("a", [](Node& n) { n.ready = false; });
+  c.engine.Run();  // no pod waits yet: the queue empties
+  EXPECT_EQ(why("p1"), "0/1 nodes are available: 1 node(s) were not ready.");
+  // Ready again, with a taint the pods do not tolerate.
+  c.api.Patch<Node>("a", [](Node& n) {
+    n.ready = true;
+    n.taints = {Taint{"gpu", "true", TaintEffect::kNoSchedule}};
+  });
+  c.engine.RunUntil(c.engine.Now() + sim::kSecond);
+  EXPECT_EQ(why("p2"), "0/1 nodes are available: 1 node(s) had untolerated taint {gpu: true}.");
+  // Untainted, but its one GPU gone.
+  c.api.Patch<Node>("a", [](Node& n) {
+    n.taints.clear();
+    n.allocatable.gpus = 0;
+  });
+  c.engine.RunUntil(c.engine.Now() + sim::kSecond);
+  EXPECT_EQ(why("p3"), "0/1 nodes are available: 1 Insufficient nvidia.com/gpu.");
+  // The GPU back: one of the waiting pods is bound at once (allocatable grew).
+  c.api.Patch<Node>("a", [](Node& n) { n.allocatable.gpus = 1; });
+  c.engine.RunUntil(c.engine.Now() + sim::kSecond);
+  int bound = 0;
+  for (const auto& [k, p] : c.api.List<Pod>())
+    bound += p.node_name == "a";
+  EXPECT_EQ(bound, 1);
+  // A node deleted and created again under its name keeps what its pods
+  // request, as upstream's cache keeps a node's pods until they go.
+  c.api.Delete<Node>("a");
+  c.engine.RunUntil(c.engine.Now() + sim::kSecond);
+  c.AddNode("a", 1);
+  c.engine.RunUntil(c.engine.Now() + sim::kSecond);
+  EXPECT_EQ(c.scheduler.RequestedForTesting("a").gpus, 1);
+  EXPECT_EQ(why("p4"), "0/1 nodes are available: 1 Insufficient nvidia.com/gpu.");
+  // An image pulled later: of two equal nodes, the one that has it wins.
+  c.AddNode("b", 8);
+  c.AddNode("c", 8);
+  c.engine.RunUntil(c.engine.Now() + sim::kSecond);
+  c.api.Patch<Node>("c", [](Node& n) { n.images["model:1"] = 8 * kGi; });
+  c.engine.RunUntil(c.engine.Now() + sim::kSecond);
+  for (int i = 0; i < 4; ++i) {  // one at a time: each finds c the best
+    Pod q;
+    q.meta.name = "q" + std::to_string(i);
+    q.meta.namespace_name = "default";
+    q.spec.image = "model:1";
+    c.api.Create(q);
+    c.engine.RunUntil(c.engine.Now() + sim::kSecond);
+    EXPECT_EQ(c.api.Get<Pod>("default/" + q.meta.name)->node_name, "c") << i;
+  }
+}
+
 TEST(Scheduler, NeverOvercommitsGpusAndExplainsWhy) {
   Cluster c;
   c.AddNode("a", 2);
