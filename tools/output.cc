@@ -2,6 +2,10 @@
 
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "sim/stats.h"
 
@@ -72,6 +76,31 @@ bool AllComplete(int replications, const std::vector<platform::RunResult>& runs)
   return complete;
 }
 
+// An ordered JSON object filled key by key at O(1) a key, where
+// ordered_json's operator[] compares the key with every key already there:
+// quadratic over the thousands of Services of a large platform. A key set
+// twice keeps its first place and its last value, as with operator[].
+class ObjectBuilder {
+ public:
+  Json& operator[](const std::string& key) {
+    const auto [it, added] = index_.try_emplace(key, entries_.size());
+    if (added) entries_.emplace_back(key, Json());
+    return entries_[it->second].second;
+  }
+  Json Build() && {
+    Json object = Json::object();
+    auto& map = object.get_ref<Json::object_t&>();
+    map.reserve(entries_.size());
+    for (auto& [key, value] : entries_)  // the keys are distinct: no search
+      map.Json::object_t::Container::emplace_back(key, std::move(value));
+    return object;
+  }
+
+ private:
+  std::unordered_map<std::string, std::size_t> index_;
+  std::vector<std::pair<std::string, Json>> entries_;
+};
+
 Json SummaryJson(const platform::Scenario& scenario, std::uint64_t seed, int replications,
                  const std::vector<platform::RunResult>& runs) {
   Json j;
@@ -88,7 +117,7 @@ Json SummaryJson(const platform::Scenario& scenario, std::uint64_t seed, int rep
   j["duration_s"] = sim::ToSeconds(scenario.duration);
   j["warmup_s"] = sim::ToSeconds(scenario.warmup);
   // Where each model server's times come from; estimates are labelled.
-  Json servers = Json::object();
+  ObjectBuilder servers;
   for (const auto& m : scenario.model_servers) {
     Json server = Json::object();
     if (const auto* model = m.config.service_time.get()) {
@@ -121,7 +150,7 @@ Json SummaryJson(const platform::Scenario& scenario, std::uint64_t seed, int rep
     }
     servers[m.deployment] = server;
   }
-  j["modelServers"] = servers;
+  j["modelServers"] = std::move(servers).Build();
   // Means and intervals over the complete runs only: a run stopped early
   // covers a shorter window. If none completed, over the one that stopped.
   std::vector<const platform::RunResult*> pooled;
@@ -131,19 +160,23 @@ Json SummaryJson(const platform::Scenario& scenario, std::uint64_t seed, int rep
   if (pooled.empty() && !runs.empty()) pooled.push_back(&runs.back());
   j["pooled_runs"] = pooled.size();
   Json platform = Json::object();
-  Json services = Json::object();
+  ObjectBuilder services;
   if (!pooled.empty()) {
     std::vector<const std::map<std::string, double>*> runs_platform;
     for (const platform::RunResult* run : pooled)
       runs_platform.push_back(&run->platform);
     Pool(runs_platform, platform);
+    // Each Service's SLO: its last traffic entry's that has one.
+    std::unordered_map<std::string, const platform::TrafficSpec*> slo_of;
+    for (const auto& t : scenario.traffic) {
+      if (t.slo_latency > 0) slo_of[t.service] = &t;
+    }
     for (std::size_t s = 0; s < runs[0].services.size(); ++s) {
       Json entry;
       const std::string& service = runs[0].services[s].service;
-      for (const auto& t : scenario.traffic) {
-        if (t.service == service && t.slo_latency > 0) {
-          entry["slo"] = {{"latency_s", sim::ToSeconds(t.slo_latency)}, {"target", t.slo_target}};
-        }
+      if (const auto it = slo_of.find(service); it != slo_of.end()) {
+        const auto& t = *it->second;
+        entry["slo"] = {{"latency_s", sim::ToSeconds(t.slo_latency)}, {"target", t.slo_target}};
       }
       std::vector<const std::map<std::string, double>*> runs_service;
       for (const platform::RunResult* run : pooled)
@@ -198,7 +231,7 @@ Json SummaryJson(const platform::Scenario& scenario, std::uint64_t seed, int rep
     rollouts[deployment] = entries;
   }
   // Each revision (ReplicaSet) of each Deployment, pooled where it ran.
-  Json revisions = Json::object();
+  ObjectBuilder revisions;
   std::map<std::string, std::vector<const platform::RunResult::Revision*>> by_key;
   for (const platform::RunResult* run : pooled) {
     for (const auto& [key, r] : run->revisions)
@@ -215,10 +248,10 @@ Json SummaryJson(const platform::Scenario& scenario, std::uint64_t seed, int rep
     revisions[key] = entry;
   }
   j["platform"] = platform;
-  j["services"] = services;
+  j["services"] = std::move(services).Build();
   j["autoscalers"] = autoscalers;
   j["rollouts"] = rollouts;
-  j["revisions"] = revisions;
+  j["revisions"] = std::move(revisions).Build();
   Json per_run = Json::array();
   for (std::size_t i = 0; i < runs.size(); ++i) {
     Json r;
@@ -256,14 +289,14 @@ Json SummaryJson(const platform::Scenario& scenario, std::uint64_t seed, int rep
                                   {"metrics", Numbers(a.metrics)}});
     }
     r["analysis_runs"] = runs_of_analysis;
-    Json run_revisions = Json::object();
+    ObjectBuilder run_revisions;
     for (const auto& [key, rev] : runs[i].revisions)
       run_revisions[key] = {{"deployment", rev.deployment}, {"metrics", Numbers(rev.metrics)}};
-    r["revisions"] = run_revisions;
-    Json svc = Json::object();
+    r["revisions"] = std::move(run_revisions).Build();
+    ObjectBuilder svc;
     for (const auto& s : runs[i].services)
       svc[s.service] = Numbers(s.metrics);
-    r["services"] = svc;
+    r["services"] = std::move(svc).Build();
     per_run.push_back(r);
   }
   j["runs"] = per_run;
