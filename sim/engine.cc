@@ -23,19 +23,42 @@ void PopListing(Heap& heap) {
 
 }  // namespace
 
+thread_local Engine::Lane* Engine::lane_ = nullptr;
+
 Engine::Engine(std::uint64_t seed) : seed_(seed) {
+  lanes_.push_back(std::make_unique<Lane>());
   queues_.push_back(std::make_unique<EventQueue>());
   pins_.push_back(0);
   listed_.push_back(kNoEventRank);
   handlers_.push_back({&callbacks_, 0});
 }
 
+Engine::~Engine() {
+  {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    shutdown_ = true;
+  }
+  start_.notify_all();
+  for (std::thread& t : workers_)
+    t.join();
+}
+
+void Engine::SetThreads(int threads) {
+  if (threads < 1) threads = 1;
+  while (static_cast<int>(lanes_.size()) < threads) {
+    lanes_.push_back(std::make_unique<Lane>());
+    workers_.emplace_back(&Engine::Worker, this, lanes_.back().get());
+  }
+}
+
 HandlerId Engine::AddHandler(EventHandler* handler) {
+  if (parallel_) DieAcross(0, lane_->now);
   handlers_.push_back({handler, registering_});
   return static_cast<HandlerId>(handlers_.size() - 1);
 }
 
 Partition Engine::AddPartition() {
+  if (parallel_) DieAcross(0, lane_->now);
   queues_.push_back(std::make_unique<EventQueue>());
   pins_.push_back(0);
   listed_.push_back(kNoEventRank);
@@ -51,7 +74,7 @@ void Engine::List(Partition p) {
 
 void Engine::Pin(Partition p) {
   if (p == 0) return;
-  if (running_ != 0) DieAcross(p, now_);
+  if (running_ != 0 || parallel_) DieAcross(p, Now());
   if (pins_[p]++ == 0 && !all_pinned_) {
     listed_[p] = kNoEventRank;  // its unpinned listing goes stale
     List(p);
@@ -60,7 +83,7 @@ void Engine::Pin(Partition p) {
 
 void Engine::Unpin(Partition p) {
   if (p == 0 || pins_[p] == 0) return;
-  if (running_ != 0) DieAcross(p, now_);
+  if (running_ != 0 || parallel_) DieAcross(p, Now());
   if (--pins_[p] == 0 && !all_pinned_) {
     listed_[p] = kNoEventRank;
     List(p);
@@ -68,7 +91,7 @@ void Engine::Unpin(Partition p) {
 }
 
 void Engine::PinAll() {
-  if (running_ != 0) DieAcross(0, now_);
+  if (running_ != 0 || parallel_) DieAcross(0, Now());
   all_pinned_ = true;
   for (Partition p = 1; p < queues_.size(); ++p) {
     listed_[p] = kNoEventRank;
@@ -98,7 +121,7 @@ void Engine::DieAcross(Partition to, Time at) const {
                "platsim: engine invariant broken at t=%" PRId64
                "ns: partition %u, running ahead of the global order, reached partition %u "
                "at t=%" PRId64 "ns (only the global order may reach another partition)\n",
-               now_, running_, to, at);
+               Now(), parallel_ ? lane_->running : running_, to, at);
   std::abort();
 }
 
@@ -123,14 +146,29 @@ EventId Engine::ScheduleElsewhere(Time at, HandlerId handler, std::uint64_t payl
   return id;
 }
 
+EventId Engine::ScheduleInLane(Time at, HandlerId handler, std::uint64_t payload) {
+  Lane& lane = *lane_;
+  if (at < lane.now) DieInThePast(at);
+  const Partition p = handlers_[handler].partition;
+  if (p != lane.running) DieAcross(p, at);
+  EventId id = queues_[p]->PushInSequence(at, lane.next_sequence++, handler, payload);
+  id.queue = p;
+  return id;
+}
+
 EventId Engine::ScheduleCallbackAt(Time at, std::function<void()> fn) {
+  if (parallel_) DieAcross(0, at);  // callbacks are the global partition's
   if (at < now_) DieInThePast(at);
   return ScheduleAt(at, 0, callbacks_.Add(std::move(fn)));
 }
 
 bool Engine::Cancel(EventId id) {
-  if (!IsPending(id)) return false;
+  if (!id.valid()) return false;
+  // Running ahead, only its own events, pending or not: another partition's
+  // queue may be running on another thread.
+  if (parallel_ && id.queue != lane_->running) DieAcross(id.queue, lane_->now);
   if (running_ != 0 && id.queue != running_) DieAcross(id.queue, now_);
+  if (!IsPending(id)) return false;
   EventQueue& q = *queues_[id.queue];
   const bool is_callback = q.TargetOf(id) == 0;
   const std::uint64_t payload = q.PayloadOf(id);
@@ -190,44 +228,141 @@ Time Engine::ProgressTime() const {
          static_cast<Time>(static_cast<double>(catch_up_to_ - catch_up_from_) * done);
 }
 
+void Engine::RunStretch(Lane& lane, Partition p, EventRank bound) {
+  EventQueue& q = *queues_[p];
+  lane.running = p;
+  lane.next_sequence = jobs_base_;
+  Event e;
+  while (q.PopBefore(bound, &e)) {
+    const std::uint32_t next = q.TopTargetHint();
+    if (next < handlers_.size()) __builtin_prefetch(handlers_[next].handler);
+    lane.now = e.time;
+    ++lane.events;
+    handlers_[e.target].handler->OnEvent(e.payload);
+  }
+  lane.running = 0;
+  lane.high_sequence = std::max(lane.high_sequence, lane.next_sequence);
+  lane.latest = std::max(lane.latest, lane.now);
+}
+
+void Engine::RunJobs(Lane& lane) {
+  lane_ = &lane;
+  for (;;) {
+    const std::size_t i = next_job_.fetch_add(1, std::memory_order_relaxed);
+    if (i >= jobs_.size()) break;
+    lane.now = now_;
+    RunStretch(lane, jobs_[i], jobs_bound_);
+  }
+  lane_ = nullptr;
+}
+
+void Engine::Worker(Lane* lane) {
+  std::uint64_t seen = 0;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      start_.wait(lock, [&] { return shutdown_ || round_ != seen; });
+      if (shutdown_) return;
+      seen = round_;
+    }
+    RunJobs(*lane);
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      if (--busy_ == 0) done_.notify_one();
+    }
+  }
+}
+
 bool Engine::CatchUp(EventRank bound) {
   if (unpinned_.empty() || unpinned_.front().rank >= bound) return true;
-  catch_up_from_ = now_;
-  catch_up_to_ = static_cast<Time>(bound >> 64);
-  catch_up_total_ = unpinned_.size();  // with stale listings: an estimate
-  catch_up_done_ = 0;
+  // The partitions with events before `bound`; none can add to another's.
+  jobs_.clear();
   while (!unpinned_.empty() && unpinned_.front().rank < bound) {
     const Listing top = unpinned_.front();
     PopListing(unpinned_);
     const Partition p = top.partition;
     if (listed_[p] != top.rank || pinned(p)) continue;  // stale
     listed_[p] = kNoEventRank;
-    EventQueue& q = *queues_[p];
-    running_ = p;
-    Event e;
-    bool stop = false;
-    const std::uint64_t before = events_executed_;
-    while (!stop && q.PopBefore(bound, &e)) {
-      // The partition's next event is likely its next handler's: start
-      // fetching it while this one runs.
-      const std::uint32_t next = q.TopTargetHint();
-      if (next < handlers_.size()) __builtin_prefetch(handlers_[next].handler);
-      stop = Dispatch(e);
-    }
-    running_ = 0;
-    events_run_ahead_ += events_executed_ - before;
-    latest_ = std::max(latest_, now_);
-    ++catch_up_done_;
-    List(p);
-    if (stop) {
-      // Stopped part way (an incomplete run): the clock at the latest time
-      // any partition reached, so that nothing reads a time before its own.
-      now_ = latest_;
-      catch_up_total_ = 0;
-      return false;
-    }
+    jobs_.push_back(p);
   }
-  catch_up_total_ = 0;
+  // Every stretch numbers its events from here, so that their ranks do not
+  // depend on which ran first.
+  jobs_base_ = next_sequence_;
+  jobs_bound_ = bound;
+  std::uint64_t high = jobs_base_;
+  bool stop = false;
+  if (workers_.empty() || jobs_.size() < 2) {
+    catch_up_from_ = now_;
+    catch_up_to_ = static_cast<Time>(bound >> 64);
+    catch_up_total_ = jobs_.size();
+    catch_up_done_ = 0;
+    for (const Partition p : jobs_) {
+      running_ = p;
+      next_sequence_ = jobs_base_;
+      EventQueue& q = *queues_[p];
+      Event e;
+      const std::uint64_t before = events_executed_;
+      while (!stop && q.PopBefore(bound, &e)) {
+        // The partition's next event is likely its next handler's: start
+        // fetching it while this one runs.
+        const std::uint32_t next = q.TopTargetHint();
+        if (next < handlers_.size()) __builtin_prefetch(handlers_[next].handler);
+        stop = Dispatch(e);
+      }
+      running_ = 0;
+      high = std::max(high, next_sequence_);
+      events_run_ahead_ += events_executed_ - before;
+      latest_ = std::max(latest_, now_);
+      ++catch_up_done_;
+      if (stop) break;
+    }
+    catch_up_total_ = 0;
+  } else {
+    next_job_.store(0, std::memory_order_relaxed);
+    for (auto& lane : lanes_) {
+      lane->high_sequence = jobs_base_;
+      lane->events = 0;
+      lane->latest = now_;
+    }
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      parallel_ = true;
+      busy_ = static_cast<int>(workers_.size());
+      ++round_;
+    }
+    start_.notify_all();
+    RunJobs(*lanes_[0]);
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      done_.wait(lock, [&] { return busy_ == 0; });
+      parallel_ = false;
+    }
+    std::uint64_t events = 0;
+    for (const auto& lane : lanes_) {
+      high = std::max(high, lane->high_sequence);
+      events += lane->events;
+      latest_ = std::max(latest_, lane->latest);
+    }
+    events_executed_ += events;
+    events_run_ahead_ += events;
+    // The poll, as often as the events would have called it.
+    if (events >= poll_countdown_) {
+      poll_countdown_ = poll_every_;
+      if (poll_ && poll_()) stop = true;
+    } else {
+      poll_countdown_ -= static_cast<std::uint32_t>(events);
+    }
+    if (stop) stop_requested_ = true;
+  }
+  next_sequence_ = high;
+  for (const Partition p : jobs_)
+    List(p);
+  if (stop) {
+    // Stopped part way (an incomplete run): the clock at the latest time
+    // any partition reached, so that nothing reads a time before its own.
+    now_ = latest_;
+    return false;
+  }
   return true;
 }
 

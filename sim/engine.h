@@ -34,13 +34,27 @@
 //   then run in the global order, exactly as if it were partition 0.
 // Within a partition and within the global order, events keep the order of
 // a one-queue engine, so a run's results do not depend on partitioning.
+//
+// Threads. Between two global events the unpinned partitions are
+// independent, so SetThreads(n) runs them on n threads (this one and n - 1
+// workers), each partition on one thread from start to end of its stretch.
+// The events a partition schedules while it runs ahead are numbered from
+// the global counter's value when the stretch began, partition by
+// partition, so every event's rank, and so every run, is the same on any
+// number of threads. Handlers of unpinned partitions must then touch
+// nothing that another partition's handlers touch (the data plane keeps
+// such state per partition).
 #ifndef PLATSIM_SIM_ENGINE_H_
 #define PLATSIM_SIM_ENGINE_H_
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "sim/event_queue.h"
@@ -64,10 +78,17 @@ using HandlerId = std::uint32_t;
 class Engine {
  public:
   explicit Engine(std::uint64_t seed);
+  ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  Time Now() const { return now_; }
+  // The current time: of the event running on this thread.
+  Time Now() const { return parallel_ ? lane_->now : now_; }
+
+  // Runs the unpinned partitions' stretches on `threads` threads, this one
+  // included (1, the default: one after another). Before running.
+  void SetThreads(int threads);
+  int threads() const { return static_cast<int>(lanes_.size()); }
   std::uint64_t seed() const { return seed_; }
 
   // Registers a handler, in the partition a PartitionScope names (0 outside
@@ -105,6 +126,7 @@ class Engine {
   // Schedules an event for `handler` at absolute time `at`.
   // REQUIRES: at >= Now(), handler returned by AddHandler.
   EventId ScheduleAt(Time at, HandlerId handler, std::uint64_t payload) {
+    if (parallel_) return ScheduleInLane(at, handler, payload);
     // The common case inline: an event for the partition whose event runs.
     const Partition p = handlers_[handler].partition;
     if (at < now_ || p != running_) return ScheduleElsewhere(at, handler, payload);
@@ -115,17 +137,18 @@ class Engine {
   // `delay` from now, saturating: a delay past kNever is scheduled at kNever,
   // which no run reaches (runs end by kMaxDuration). REQUIRES: delay >= 0.
   EventId ScheduleAfter(Time delay, HandlerId handler, std::uint64_t payload) {
-    return ScheduleAt(SatAdd(now_, delay), handler, payload);
+    return ScheduleAt(SatAdd(Now(), delay), handler, payload);
   }
 
   // Schedules `fn` to run at `at`. REQUIRES: at >= Now().
   EventId ScheduleCallbackAt(Time at, std::function<void()> fn);
   EventId ScheduleCallbackAfter(Time delay, std::function<void()> fn) {
-    return ScheduleCallbackAt(SatAdd(now_, delay), std::move(fn));
+    return ScheduleCallbackAt(SatAdd(Now(), delay), std::move(fn));
   }
 
   // Cancels a pending event in O(1). Returns false if it already ran or was
-  // cancelled. A cancelled callback is destroyed at once.
+  // cancelled, or for a default EventId. A cancelled callback is destroyed
+  // at once. From a partition running ahead: its own events only.
   bool Cancel(EventId id);
   bool IsPending(EventId id) const {
     return id.queue < queues_.size() && queues_[id.queue]->IsPending(id);
@@ -190,6 +213,25 @@ class Engine {
 
   [[noreturn]] void DieInThePast(Time at) const;
   [[noreturn]] void DieAcross(Partition to, Time at) const;
+  // What runs one partition's stretch on a thread of a parallel catch-up:
+  // its clock, its partition and the next sequence number it gives.
+  struct Lane {
+    Time now = 0;
+    Partition running = 0;
+    std::uint64_t next_sequence = 0;
+    std::uint64_t high_sequence = 0;  // the most any of its stretches reached
+    std::uint64_t events = 0;
+    Time latest = 0;
+  };
+  // The lane of this thread while a parallel catch-up runs.
+  static thread_local Lane* lane_;
+  // ScheduleAt from an event of a parallel catch-up.
+  EventId ScheduleInLane(Time at, HandlerId handler, std::uint64_t payload);
+  // Runs partition `p`'s events ranked before `bound` on `lane`.
+  void RunStretch(Lane& lane, Partition p, EventRank bound);
+  // Runs the stretches of jobs_ on the lanes, this thread included.
+  void RunJobs(Lane& lane);
+  void Worker(Lane* lane);
   // ScheduleAt for another partition than the running one's (or in the past).
   EventId ScheduleElsewhere(Time at, HandlerId handler, std::uint64_t payload);
   // Lists `p` by its earliest event, in the heap of its pin state.
@@ -226,6 +268,20 @@ class Engine {
   // The catch-up under way: from when, to when, partitions to run and run.
   Time catch_up_from_ = 0, catch_up_to_ = 0;
   std::size_t catch_up_total_ = 0, catch_up_done_ = 0;
+  // Threads: a lane per thread (lanes_[0] this one's), the workers, and the
+  // catch-up they share: its partitions, bound and first sequence number.
+  std::vector<std::unique_ptr<Lane>> lanes_;
+  std::vector<std::thread> workers_;
+  bool parallel_ = false;  // a parallel catch-up runs
+  std::vector<Partition> jobs_;
+  EventRank jobs_bound_ = 0;
+  std::uint64_t jobs_base_ = 0;
+  std::atomic<std::size_t> next_job_{0};
+  std::mutex mutex_;
+  std::condition_variable start_, done_;
+  std::uint64_t round_ = 0;  // catch-ups started, under mutex_
+  int busy_ = 0;             // workers still running this round, under mutex_
+  bool shutdown_ = false;
 };
 
 }  // namespace platsim::sim

@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <memory>
+#include <set>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -147,7 +151,9 @@ class PartitionWorld {
   static constexpr int kGlobalHandlers = 2;
   static constexpr Time kEnd = 20000;
 
-  explicit PartitionWorld(bool one_order) : engine_(7) {
+  // `threads`: what the partitioned engine runs stretches on.
+  explicit PartitionWorld(bool one_order, int threads = 1) : engine_(7) {
+    engine_.SetThreads(threads);
     for (int g = 0; g < kGlobalHandlers; ++g)
       global_.push_back(Add(0));
     for (int p = 1; p <= kPartitions; ++p) {
@@ -179,6 +185,8 @@ class PartitionWorld {
   // run when each global event ran.
   std::vector<std::vector<std::pair<Time, std::uint64_t>>> logs{kPartitions + 1};
   std::vector<std::vector<std::uint64_t>> seen_by_global;
+  // The threads each partition's events ran on.
+  std::vector<std::set<std::thread::id>> threads{kPartitions + 1};
   Engine& engine() { return engine_; }
 
  private:
@@ -210,6 +218,7 @@ class PartitionWorld {
     const Time now = engine_.Now();
     ++ran_[h.partition];
     logs[h.partition].emplace_back(now, x);
+    threads[h.partition].insert(std::this_thread::get_id());
     if (h.partition == 0) {
       seen_by_global.push_back(ran_);
       seen_by_global.back().push_back(x);
@@ -279,6 +288,49 @@ TEST(EnginePartitions, RunEveryEventInTheOrderOfOneQueueWhereItMatters) {
   EXPECT_EQ(split.engine().pending_events(), 0u);
 }
 
+// On three threads: the same events in the same order.
+TEST(EnginePartitions, ThreadsRunTheSameEventsInTheSameOrder) {
+  PartitionWorld one(/*one_order=*/true), threaded(/*one_order=*/false, /*threads=*/3);
+  one.Run();
+  threaded.Run();
+  ASSERT_EQ(threaded.engine().threads(), 3);
+  for (int p = 0; p <= PartitionWorld::kPartitions; ++p)
+    EXPECT_EQ(threaded.logs[p], one.logs[p]) << "partition " << p;
+  EXPECT_EQ(threaded.seen_by_global, one.seen_by_global);
+  EXPECT_EQ(threaded.engine().events_executed(), one.engine().events_executed());
+  EXPECT_EQ(threaded.engine().Now(), one.engine().Now());
+  EXPECT_EQ(threaded.threads[0].size(), 1u) << "the global order runs on one thread";
+}
+
+// Two partitions' stretches run at once: each one's event waits for the
+// other's to have begun, which one thread after another never gets to.
+TEST(EnginePartitions, ThreadsRunStretchesAtOnce) {
+  Engine engine(1);
+  engine.SetThreads(2);
+  std::atomic<int> arrived{0};
+  struct Meet : EventHandler {
+    std::atomic<int>* arrived;
+    bool met = false;
+    void OnEvent(std::uint64_t) override {
+      arrived->fetch_add(1);
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (arrived->load() < 2 && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::yield();
+      met = arrived->load() == 2;
+    }
+  };
+  Meet a, b;
+  a.arrived = b.arrived = &arrived;
+  for (Meet* m : {&a, &b}) {
+    Engine::PartitionScope scope(engine, engine.AddPartition());
+    engine.ScheduleAt(10, engine.AddHandler(m), 0);
+  }
+  engine.Run();
+  EXPECT_TRUE(a.met);
+  EXPECT_TRUE(b.met);
+  EXPECT_EQ(engine.events_run_ahead(), 2u);
+}
+
 // A partition runs ahead of the global order; the order of its events and
 // the global events' view of it are checked above. Here: that it does run
 // ahead, in one go, rather than event by event.
@@ -317,6 +369,40 @@ TEST(EnginePartitions, AnUnpinnedPartitionRunsUpToTheNextGlobalEventInOneGo) {
 // the global one's), the event's place among events of the same time would
 // depend on how far the partitions happen to have run: the engine stops.
 // Pinned, the partition runs in the global order and may.
+// On two threads, with two partitions running at once: the same abort.
+TEST(EnginePartitionsDeathTest, OnThreadsTooAPartitionCannotReachAnother) {
+  Engine engine(1);
+  engine.SetThreads(2);
+  struct Reach : EventHandler {
+    Engine* engine;
+    HandlerId other = 0;
+    void OnEvent(std::uint64_t payload) override {
+      if (payload == 1) engine->ScheduleAt(engine->Now() + 5, other, 0);
+    }
+  };
+  Reach a, b;
+  a.engine = b.engine = &engine;
+  HandlerId ha, hb;
+  {
+    Engine::PartitionScope scope(engine, engine.AddPartition());
+    ha = engine.AddHandler(&a);
+  }
+  {
+    Engine::PartitionScope scope(engine, engine.AddPartition());
+    hb = engine.AddHandler(&b);
+  }
+  a.other = hb;
+  engine.ScheduleCallbackAt(100, [] {});
+  engine.ScheduleAt(10, ha, 0);
+  engine.ScheduleAt(10, hb, 0);
+  engine.RunUntil(50);  // both partitions at once, each on its own
+  engine.ScheduleAt(60, ha, 1);
+  engine.ScheduleAt(60, hb, 0);
+  EXPECT_DEATH(engine.RunUntil(200),
+               "partition 1, running ahead of the global order, reached "
+               "partition 2 at t=65ns");
+}
+
 TEST(EnginePartitionsDeathTest, AnEventOfAPartitionRunningAheadCannotScheduleAnotherPartitions) {
   Engine engine(1);
   const Partition p = engine.AddPartition();
