@@ -354,6 +354,7 @@ RunResult Simulation::Run(const RunOptions& options) {
                        sc.warmup);
   if (options.batch_trace != nullptr) data_plane.TraceBatches(options.batch_trace);
   if (options.global_order) engine.PinAll();
+  engine.SetThreads(options.threads);
   // Revisions to compare (a release on the timeline, an Argo Rollout):
   // each one's latency too.
   if (!sc.rollouts.empty() ||
@@ -776,6 +777,7 @@ RunResult Simulation::Run(const RunOptions& options) {
     return shown;
   };
   // Checks outside the simulated world; they never change it.
+  std::uint64_t polls = 0;
   engine.SetPoll(1024, [&] {
     if (options.progress) options.progress(fraction());
     if (options.interrupted && options.interrupted()) {
@@ -783,8 +785,10 @@ RunResult Simulation::Run(const RunOptions& options) {
       result.stopped_because = "interrupted";
       return true;
     }
-    // One count, not a look at every route, while within the budget.
-    if (options.max_requests_in_system > 0 &&
+    // One count (a sum over the partitions), not a look at every route,
+    // while within the budget, every 64th poll: a run goes at most 65,536
+    // events past the budget.
+    if (options.max_requests_in_system > 0 && ++polls % 64 == 0 &&
         data_plane.requests_in_system() > options.max_requests_in_system) {
       const std::uint64_t in_system = data_plane.requests_in_system();
       std::size_t worst = 0;

@@ -110,6 +110,9 @@ struct RunOptions {
   // Every event in one global order (sim::Engine::PinAll), instead of each
   // Service's partition running ahead: the same results, for checking.
   bool global_order = false;
+  // Threads that run the partitions' stretches between the platform's own
+  // events (sim::Engine::SetThreads): the same results on any number.
+  int threads = 1;
 };
 
 class Simulation {

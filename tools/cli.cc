@@ -192,6 +192,7 @@ RunsOutcome RunReplications(const platform::Scenario& scenario, std::uint64_t se
     options.max_requests_in_system = max_memory_bytes / platform::kBytesPerRequestInSystem;
     if (i == 0 && trace) options.batch_trace = &*trace;
     options.global_order = flags.global_order;
+    options.threads = flags.threads;
     runs.push_back(simulation.Run(options));
     if (show) err << "\n";
     if (!runs.back().complete()) break;
@@ -793,6 +794,14 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
                 "requests run ahead between the platform's own events (which keeps a large "
                 "platform's state in the caches). The results are the same, byte for byte; "
                 "this checks that, and is slower on large platforms");
+  run->add_option("--threads", run_flags.threads,
+                  "Threads for one run: between the platform's own events (controllers, "
+                  "kubelets, samples, scrapes), each Service whose requests stay within it "
+                  "(no Knative activator, canary split or connection pool) runs its requests "
+                  "on one of them. The results are the same, byte for byte, on any number; "
+                  "more than this machine's cores only slows it")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
   run->add_option("--max-memory", run_flags.max_memory,
                   "Memory that requests waiting in the system may fill, as a quantity like 8Gi "
                   "(default: 4Gi, or a quarter of this machine's memory if less). An overloaded "

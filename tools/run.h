@@ -26,6 +26,7 @@ struct RunFlags {
   bool trace = false;                       // trace.json of replication 0
   std::optional<std::string> trace_window;  // "FROM,TO" (durations); default the run
   bool global_order = false;                // RunOptions::global_order
+  int threads = 1;                          // RunOptions::threads
 };
 
 // Runs `flags.scenario` as `platsim run` does: loads it (diagnostics to

@@ -175,6 +175,7 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
     }
     // A plain route's client is in its Service's partition.
     route_partitions_.push_back(first_hop == service_proxy ? service_proxy->partition : 0);
+    table_.SetClientPartition(static_cast<std::uint32_t>(i), route_partitions_.back());
     sim::Engine::PartitionScope scope(engine_, route_partitions_.back());
     clients_.push_back(std::make_unique<Client>(
         engine_, table_, i, std::move(config.arrivals),
@@ -276,6 +277,8 @@ void DataPlane::Admit(const Pod& pod) {
                                                      config.ServiceTimeOn(product), *rng, index,
                                                      pod.spec.requests.gpus, warmup_, errors));
     servers_.back()->partition = partition;
+    // Its counters exist before its partition's threads count into them.
+    pod_stats_.AddPod(index);
     if (config.llm) {
       // On a GPU the server has no entry for, it refuses requests (not loaded).
       if (const LlmOnGpu* gpu = config.llm->On(product)) {

@@ -256,11 +256,12 @@ void ModelServer::StartBatch(int size) {
     batch.requests.push_back(e.ref);
   }
   batch.counted = size;
+  const sim::Time now = engine_.Now();
   if (trace_ != nullptr) [[unlikely]] {
-    batch_started_[static_cast<std::size_t>(slot)] = engine_.Now();
+    batch_started_[static_cast<std::size_t>(slot)] = now;
   }
   queued_ -= static_cast<std::size_t>(size);  // still outstanding, now executing
-  if (engine_.Now() >= warmup_) {
+  if (now >= warmup_) {
     batched_requests_ += static_cast<std::uint64_t>(size);
     ++batches_started_;
   }
@@ -272,7 +273,7 @@ void ModelServer::StartBatch(int size) {
   // Below the pod's capacity every batch runs at full speed before and
   // after: only a batch finishing first moves the completion event.
   const bool same_rates = running_ < capacity_;
-  SetRunning(running_ + 1);
+  SetRunning(running_ + 1, now);
   if (!same_rates) {
     ScheduleNextCompletion();
   } else if (!completion_pending_ || finish < completion_work_) {
@@ -354,11 +355,10 @@ void ModelServer::EndBatch(Batch& batch, int slot, Outcome outcome, sim::Time no
   finish_[static_cast<std::size_t>(slot)] = kIdle;
   batch.next_free = free_head_;
   free_head_ = slot;
-  SetRunning(running_ - 1);
+  SetRunning(running_ - 1, now);
 }
 
-void ModelServer::SetRunning(int running) {
-  const sim::Time now = engine_.Now();
+void ModelServer::SetRunning(int running, sim::Time now) {
   const auto busy_gpus = static_cast<double>(std::min<std::int64_t>(running_, gpus_));
   busy_gpu_ns_ += static_cast<double>(Clipped(busy_at_, now)) * busy_gpus;
   busy_all_gpu_ns_ += static_cast<double>(now - busy_at_) * busy_gpus;
@@ -576,7 +576,7 @@ void ModelServer::OnPreempted(std::uint64_t request, sim::Time) {
 void ModelServer::OnStepStart(const models::StepShape& shape, sim::Time now) {
   // The GPUs the model is split over run the step; any more the pod holds
   // sit idle (the loader has checked the pod holds that many).
-  SetRunning(config_.llm->tensor_parallel);
+  SetRunning(config_.llm->tensor_parallel, now);
   if (trace_ != nullptr) [[unlikely]] {
     if (step_started_ != sim::kNever) trace_->Batch(trace_pod_, step_started_, now, step_size_);
     step_started_ = now;
@@ -589,7 +589,7 @@ void ModelServer::OnStepStart(const models::StepShape& shape, sim::Time now) {
 }
 
 void ModelServer::OnIdle(sim::Time now) {
-  SetRunning(0);
+  SetRunning(0, now);
   if (trace_ != nullptr && step_started_ != sim::kNever) [[unlikely]] {
     trace_->Batch(trace_pod_, step_started_, now, step_size_);
     step_started_ = sim::kNever;

@@ -248,7 +248,7 @@ class ModelServer : public sim::EventHandler, public Hop, private llm::Engine::O
   // `finish_work`.
   void ScheduleNextCompletion();
   void ScheduleCompletion(std::int64_t finish_work);
-  void SetRunning(int running);
+  void SetRunning(int running, sim::Time now);
   sim::Time Clipped(sim::Time from, sim::Time to) const;
   // From the warm-up, or (whole_run) from the pod's admission.
   double GpuBusySeconds(bool whole_run) const;

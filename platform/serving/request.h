@@ -20,6 +20,7 @@
 #ifndef PLATSIM_PLATFORM_SERVING_REQUEST_H_
 #define PLATSIM_PLATFORM_SERVING_REQUEST_H_
 
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -128,18 +129,32 @@ class RequestObserver {
 
 // The pool of requests in the system. Allocation-free once the pool has
 // reached its peak.
+//
+// Requests live in one reserved stretch of address space that never moves,
+// and each engine partition (sim/engine.h) has its own list of free ids,
+// so partitions running on several threads each take and free the ids of
+// their own clients' requests while the others do the same.
 class RequestTable {
  public:
+  RequestTable();
+  ~RequestTable();
+  RequestTable(const RequestTable&) = delete;
+  RequestTable& operator=(const RequestTable&) = delete;
+
   // Borrows `observer` for the table's lifetime; observers are told in the
   // order they were added.
   void AddObserver(RequestObserver* observer) { observers_.push_back(observer); }
+  // Client `client`'s requests are taken and freed by engine partition
+  // `partition`'s events only (0 until set). Before its first request.
+  void SetClientPartition(std::uint32_t client, sim::Partition partition);
 
   // A new request from `client`, arrived now.
   RequestId Arrive(std::uint32_t client, sim::Time now, bool measured) {
+    Pool& pool = PoolOf(client);
     RequestId id;
-    if (!free_.empty()) {
-      id = free_.back();
-      free_.pop_back();
+    if (!pool.free.empty()) {
+      id = pool.free.back();
+      pool.free.pop_back();
     } else {
       id = Grow();
     }
@@ -147,8 +162,8 @@ class RequestTable {
     // Generation 0 marks removed queue entries: skip it when wrapping.
     const std::uint32_t generation = r.generation + 1 == 0 ? 1 : r.generation + 1;
     r = Request{now, client, generation, kNoPod, 0, 0, true, measured, false, nullptr};
-    if (tokens_enabled_) tokens_[id] = LlmTokens{};
-    ++live_count_;
+    if (tokens_ != nullptr) tokens_[id] = LlmTokens{};
+    ++pool.live;
     for (RequestObserver* o : observers_)
       o->OnArrival(r, now);
     return id;
@@ -161,41 +176,52 @@ class RequestTable {
       o->OnEnd(r, outcome, now);
     r.holder = nullptr;
     r.live = false;
-    --live_count_;
-    free_.push_back(id);
+    Pool& pool = PoolOf(r.client);
+    --pool.live;
+    pool.free.push_back(id);
   }
 
   Request& operator[](RequestId id) { return requests_[id]; }
   const Request& operator[](RequestId id) const { return requests_[id]; }
   RequestRef Ref(RequestId id) const { return {id, requests_[id].generation}; }
   // The id of a request of this table (observers are given the request).
-  RequestId IdOf(const Request& r) const { return static_cast<RequestId>(&r - requests_.data()); }
+  RequestId IdOf(const Request& r) const { return static_cast<RequestId>(&r - requests_); }
   // True if `ref` still names a live request (not ended, id not reused).
   bool Live(RequestRef ref) const {
     const Request& r = requests_[ref.id];
     return r.generation == ref.generation && r.live;
   }
-  std::uint64_t live() const { return live_count_; }
+  // Requests arrived and not ended: a sum over the partitions. From the
+  // global order.
+  std::uint64_t live() const;
+  // How many requests the table can hold at once.
+  std::size_t capacity() const { return capacity_; }
 
   // Keeps every request's LlmTokens from now on (before the first arrival).
-  void EnableTokens() {
-    tokens_enabled_ = true;
-    tokens_.resize(requests_.size());
-  }
-  bool has_tokens() const { return tokens_enabled_; }
+  void EnableTokens();
+  bool has_tokens() const { return tokens_ != nullptr; }
   // REQUIRES: EnableTokens() was called.
   LlmTokens& tokens(RequestId id) { return tokens_[id]; }
   const LlmTokens& tokens(RequestId id) const { return tokens_[id]; }
 
  private:
+  struct Pool {
+    std::vector<RequestId> free;
+    std::uint64_t live = 0;
+  };
+  Pool& PoolOf(std::uint32_t client) {
+    return pools_[client < pool_of_client_.size() ? pool_of_client_[client] : 0];
+  }
+  // A fresh id, from any thread.
   RequestId Grow();
 
   std::vector<RequestObserver*> observers_;
-  std::vector<Request> requests_;
-  std::vector<RequestId> free_;
-  std::vector<LlmTokens> tokens_;  // by id, once enabled
-  bool tokens_enabled_ = false;
-  std::uint64_t live_count_ = 0;
+  Request* requests_ = nullptr;  // capacity_ reserved, fresh_ of them used
+  LlmTokens* tokens_ = nullptr;  // the same, once enabled
+  std::size_t reserved_ = 0, tokens_reserved_ = 0, capacity_ = 0;
+  std::atomic<std::uint32_t> fresh_{0};
+  std::vector<std::uint32_t> pool_of_client_;  // by client: an index into pools_
+  std::vector<Pool> pools_;                    // by partition
 };
 
 }  // namespace platsim::platform

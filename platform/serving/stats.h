@@ -148,7 +148,10 @@ class PodStats : public RequestObserver {
   }
   // Keeps a latency histogram per pod at kLatencyBuckets (for a simulated
   // Prometheus); before the first request.
-  void EnableHistograms() { histograms_ = true; }
+  void EnableHistograms() {
+    histograms_ = true;
+    histogram_.resize(counts_.size());
+  }
   // The pod's completions with a latency at most kLatencyBuckets[i], for
   // each i (cumulative, as Prometheus exposes them), and their latencies'
   // sum in seconds.
@@ -160,6 +163,14 @@ class PodStats : public RequestObserver {
       0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};  // the client libraries' default
   Histogram histogram(std::uint32_t pod) const {
     return pod < histogram_.size() ? histogram_[pod] : Histogram{};
+  }
+
+  // Makes room for pod `pod`'s counters, from the global order: a
+  // partition's events, perhaps on threads (sim::Engine::SetThreads), only
+  // count into them.
+  void AddPod(std::uint32_t pod) {
+    if (pod >= counts_.size()) counts_.resize(pod + 1);
+    if (histograms_ && pod >= histogram_.size()) histogram_.resize(pod + 1);
   }
 
   void OnArrival(const Request&, sim::Time) override {}

@@ -371,6 +371,7 @@ TEST(EnginePartitions, AnUnpinnedPartitionRunsUpToTheNextGlobalEventInOneGo) {
 // Pinned, the partition runs in the global order and may.
 // On two threads, with two partitions running at once: the same abort.
 TEST(EnginePartitionsDeathTest, OnThreadsTooAPartitionCannotReachAnother) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");  // the engine's workers are threads
   Engine engine(1);
   engine.SetThreads(2);
   struct Reach : EventHandler {

@@ -39,20 +39,27 @@ std::map<std::string, std::string> Files(const fs::path& dir) {
   return files;
 }
 
-// Runs `scenario` with partitions and in one global order; expects the same
-// files with the same bytes.
+// Runs `scenario` in one global order, with partitions, and with
+// partitions on three threads; expects the same files with the same bytes.
 void ExpectSameOutputs(const fs::path& scenario, const TempDir& dir, const std::string& name) {
-  const fs::path a = dir.path() / (name + "-partitions"), b = dir.path() / (name + "-global");
-  const auto ra = Cli({"run", scenario.string(), "--out", a.string(), "--quiet"});
-  const auto rb = Cli({"run", scenario.string(), "--out", b.string(), "--quiet", "--global-order"});
-  ASSERT_EQ(ra.code, 0) << name << ": " << ra.err;
-  ASSERT_EQ(rb.code, 0) << name << ": " << rb.err;
-  const auto fa = Files(a), fb = Files(b);
-  ASSERT_GE(fa.size(), 3u) << name;
-  ASSERT_EQ(fa.size(), fb.size()) << name;
-  for (const auto& [file, bytes] : fa) {
-    ASSERT_TRUE(fb.count(file)) << name << ": " << file;
-    EXPECT_TRUE(bytes == fb.at(file)) << name << ": " << file << " differs";
+  const fs::path global = dir.path() / (name + "-global");
+  const auto rg =
+      Cli({"run", scenario.string(), "--out", global.string(), "--quiet", "--global-order"});
+  ASSERT_EQ(rg.code, 0) << name << ": " << rg.err;
+  const auto fg = Files(global);
+  ASSERT_GE(fg.size(), 3u) << name;
+  for (const std::string threads : {"1", "3"}) {
+    const fs::path out = dir.path() / (name + "-threads-" + threads);
+    const auto r =
+        Cli({"run", scenario.string(), "--out", out.string(), "--quiet", "--threads", threads});
+    ASSERT_EQ(r.code, 0) << name << ": " << r.err;
+    const auto f = Files(out);
+    ASSERT_EQ(f.size(), fg.size()) << name;
+    for (const auto& [file, bytes] : f) {
+      ASSERT_TRUE(fg.count(file)) << name << ": " << file;
+      EXPECT_TRUE(bytes == fg.at(file))
+          << name << " on " << threads << " thread(s): " << file << " differs";
+    }
   }
 }
 
@@ -192,6 +199,55 @@ TEST(Partitions, ServicesThatComeToSharePodsArePinned) {
   const double share = RunAheadShare(RunOf(*loaded, false));
   EXPECT_GT(share, 0.15);
   EXPECT_LT(share, 0.4);
+}
+
+// Six Services of their own Deployments, with client timeouts and queue
+// limits, one rolled out part way (its servers drain, pinned): the
+// partitions run on three threads at once, with the same outputs as in one
+// global order, and most events ran ahead.
+TEST(Partitions, ManyServicesOnThreadsGiveTheSameOutputs) {
+  TempDir dir;
+  std::string apps, servers, traffic;
+  for (int i = 0; i < 6; ++i) {
+    const std::string name = "s" + std::to_string(i);
+    apps += DeploymentYaml({name, "tier: x", name + ":1"}) +
+            "---\napiVersion: v1\nkind: " + "Service\nmetadata: {name: " + name +
+            "}\nspec: {selector: {app: " + name + "}}\n---\n";
+    servers += "  - {deployment: " + name +
+               ", maxConcurrency: 2, maxQueueLength: 20, serviceTime: {kind: exponential, mean: " +
+               std::to_string(10 + 5 * i) + "ms}}\n";
+    traffic += "  - {service: " + name +
+               ", timeout: 300ms, arrivals: {kind: poisson, rate: " + std::to_string(60 + 10 * i) +
+               "}}\n";
+  }
+  dir.Write("apps.yaml", apps);
+  dir.Write("release.yaml", DeploymentYaml({"s2", "tier: x", "s2:2"}));
+  const fs::path scenario = dir.Write("s.yaml", R"(apiVersion: platsim.dev/v1alpha1
+kind: Scenario
+metadata: {name: many-services}
+spec:
+  seed: 5
+  duration: 10m
+  sampleInterval: 1m
+  nodePools:
+  - {name: cpu, count: 4, allocatable: {cpu: "16", memory: 64Gi}}
+  manifests:
+  - file: apps.yaml
+  modelServers:
+)" + servers + "  traffic:\n" + traffic +
+                                                    "  timeline:\n  - at: 3m\n    apply: "
+                                                    "{file: release.yaml}\n");
+  ExpectSameOutputs(scenario, dir, "many");
+  const auto loaded = Load(scenario);
+  ASSERT_TRUE(loaded);
+  const platform::RunResult r = RunOf(*loaded, false);
+  EXPECT_GT(RunAheadShare(r), 0.9);
+  ASSERT_EQ(r.services.size(), 6u);
+  for (const auto& service : r.services) {
+    EXPECT_GT(service.metrics.at("completed"), 20000) << service.service;
+    EXPECT_GT(service.metrics.at("timed_out") + service.metrics.at("dropped"), 0)
+        << service.service;
+  }
 }
 
 }  // namespace
