@@ -777,7 +777,7 @@ RunResult Simulation::Run(const RunOptions& options) {
     return shown;
   };
   // Checks outside the simulated world; they never change it.
-  std::uint64_t polls = 0;
+  std::uint64_t next_budget_check = 0;
   engine.SetPoll(1024, [&] {
     if (options.progress) options.progress(fraction());
     if (options.interrupted && options.interrupted()) {
@@ -786,11 +786,17 @@ RunResult Simulation::Run(const RunOptions& options) {
       return true;
     }
     // One count (a sum over the partitions), not a look at every route,
-    // while within the budget, every 64th poll: a run goes at most 65,536
-    // events past the budget.
-    if (options.max_requests_in_system > 0 && ++polls % 64 == 0 &&
-        data_plane.requests_in_system() > options.max_requests_in_system) {
-      const std::uint64_t in_system = data_plane.requests_in_system();
+    // while within the budget, once an eighth of the budget's worth of
+    // events (1,024 to 65,536) have run since the last look. On threads the engine polls between
+    // the partitions' stretches, so a run may go one stretch past the budget, and a run stopped
+    // early stops at another point than on one thread.
+    if (options.max_requests_in_system == 0 || engine.events_executed() < next_budget_check) {
+      return false;
+    }
+    next_budget_check = engine.events_executed() +
+                        std::clamp<std::uint64_t>(options.max_requests_in_system / 8, 1024, 65536);
+    if (const std::uint64_t in_system = data_plane.requests_in_system();
+        in_system > options.max_requests_in_system) {
       std::size_t worst = 0;
       for (std::size_t i = 0; i < data_plane.route_count(); ++i) {
         if (data_plane.metrics(i).all.in_flight() > data_plane.metrics(worst).all.in_flight())

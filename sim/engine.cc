@@ -45,9 +45,10 @@ Engine::~Engine() {
 
 void Engine::SetThreads(int threads) {
   if (threads < 1) threads = 1;
+  const std::lock_guard<std::mutex> lock(mutex_);
   while (static_cast<int>(lanes_.size()) < threads) {
     lanes_.push_back(std::make_unique<Lane>());
-    workers_.emplace_back(&Engine::Worker, this, lanes_.back().get());
+    workers_.emplace_back(&Engine::Worker, this, lanes_.back().get(), round_);
   }
 }
 
@@ -112,7 +113,7 @@ void Engine::DieInThePast(Time at) const {
                "platsim: engine invariant broken at t=%" PRId64
                "ns: event scheduled in the past "
                "(t=%" PRId64 "ns)\n",
-               now_, at);
+               Now(), at);
   std::abort();
 }
 
@@ -256,8 +257,7 @@ void Engine::RunJobs(Lane& lane) {
   lane_ = nullptr;
 }
 
-void Engine::Worker(Lane* lane) {
-  std::uint64_t seen = 0;
+void Engine::Worker(Lane* lane, std::uint64_t seen) {
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mutex_);

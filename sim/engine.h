@@ -218,7 +218,7 @@ class Engine {
   [[noreturn]] void DieAcross(Partition to, Time at) const;
   // What runs one partition's stretch on a thread of a parallel catch-up:
   // its clock, its partition and the next sequence number it gives.
-  struct Lane {
+  struct alignas(64) Lane {  // its own cache lines
     Time now = 0;
     Partition running = 0;
     std::uint64_t next_sequence = 0;
@@ -235,7 +235,8 @@ class Engine {
   void RunStretch(Lane& lane, Partition p, EventRank bound);
   // Runs the stretches of jobs_ on the lanes, this thread included.
   void RunJobs(Lane& lane);
-  void Worker(Lane* lane);
+  // A worker thread: runs the rounds after `seen` (round_ when it started).
+  void Worker(Lane* lane, std::uint64_t seen);
   // ScheduleAt for another partition than the running one's (or in the past).
   EventId ScheduleElsewhere(Time at, HandlerId handler, std::uint64_t payload);
   // Lists `p` by its earliest event, in the heap of its pin state.

@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <vector>
 
 #include "sim/event_queue.h"
@@ -205,7 +206,7 @@ class RequestTable {
   const LlmTokens& tokens(RequestId id) const { return tokens_[id]; }
 
  private:
-  struct Pool {
+  struct alignas(64) Pool {  // one cache line: partitions on threads share none
     std::vector<RequestId> free;
     std::uint64_t live = 0;
   };
@@ -220,6 +221,8 @@ class RequestTable {
   LlmTokens* tokens_ = nullptr;  // the same, once enabled
   std::size_t reserved_ = 0, tokens_reserved_ = 0, capacity_ = 0;
   std::atomic<std::uint32_t> fresh_{0};
+  std::atomic<std::size_t> committed_{0};  // ids below are usable
+  std::mutex commit_mutex_;
   std::vector<std::uint32_t> pool_of_client_;  // by client: an index into pools_
   std::vector<Pool> pools_;                    // by partition
 };
