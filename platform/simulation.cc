@@ -355,6 +355,11 @@ RunResult Simulation::Run(const RunOptions& options) {
   if (options.batch_trace != nullptr) data_plane.TraceBatches(options.batch_trace);
   if (options.global_order) engine.PinAll();
   engine.SetThreads(options.threads);
+  sim::Ranks* const ranks = options.ranks;
+  if (ranks != nullptr) {
+    engine.SetRanked();
+    data_plane.SetRanks(ranks);
+  }
   // Revisions to compare (a release on the timeline, an Argo Rollout):
   // each one's latency too.
   if (!sc.rollouts.empty() ||
@@ -780,6 +785,19 @@ RunResult Simulation::Run(const RunOptions& options) {
   std::uint64_t next_budget_check = 0;
   engine.SetPoll(1024, [&] {
     if (options.progress) options.progress(fraction());
+    // Each rank polls at its own pace: one that stopped alone would leave
+    // the others waiting in a collective call, so the run ends on all.
+    if (ranks != nullptr && options.interrupted && options.interrupted())
+      ranks->Abort("platsim: interrupted; a run on ranks writes nothing when stopped", 130);
+    if (ranks != nullptr && options.max_requests_in_system != 0 &&
+        data_plane.requests_in_system() > options.max_requests_in_system) {
+      ranks->Abort("platsim: rank " + std::to_string(ranks->rank()) + " holds " +
+                       std::to_string(data_plane.requests_in_system()) +
+                       " requests in the system, past the memory budget's " +
+                       std::to_string(options.max_requests_in_system) +
+                       "; a run on ranks writes nothing when stopped",
+                   3);
+    }
     if (options.interrupted && options.interrupted()) {
       result.ending = RunResult::Ending::kInterrupted;
       result.stopped_because = "interrupted";
@@ -823,6 +841,11 @@ RunResult Simulation::Run(const RunOptions& options) {
   result.end_time = engine.Now();
   result.events_executed = engine.events_executed();
   result.events_run_ahead = engine.events_run_ahead();
+  if (ranks != nullptr) {
+    // The global order's events ran on every rank; each partition's on one.
+    result.events_run_ahead = ranks->Sum(engine.events_run_ahead());
+    result.events_executed = engine.global_events() + result.events_run_ahead;
+  }
   result.api_writes = api.writes_applied();
   const double window_s = sim::ToSeconds(std::max<sim::Time>(0, engine.Now() - sc.warmup));
   // The platform over the window: what its nodes cost and drew.
@@ -1170,6 +1193,28 @@ void Simulation::ApplyTimelineAction(ApiServer& api, sim::Time now, const Timeli
   });
   emit("RolledBack", "deployment.apps/" + d->meta.name + " rolled back to revision " +
                          std::to_string(target->revision));
+}
+
+std::string WhyNotOnRanks(const Scenario& sc) {
+  // What changes the platform during a run by reading the Services' pods
+  // (their metrics or scrapes) or drains them (a scale-down, a release, a
+  // node's failure): a draining server's partition runs in the global order,
+  // which ranks do not have yet.
+  if (!sc.autoscalers.empty()) return "spec.autoscalers (HorizontalPodAutoscalers)";
+  for (const NodePool& pool : sc.node_pools) {
+    if (pool.autoscaling) return "spec.nodePools[" + pool.name + "].autoscaling";
+  }
+  if (!sc.rollouts.empty()) return "Argo Rollouts";
+  if (!sc.timeline.empty()) return "spec.timeline";
+  if (!sc.failures.empty()) return "spec.failures";
+  if (!sc.knative_services.empty()) return "Knative Services";
+  for (const InferenceServiceSpec& isvc : sc.inference_services) {
+    if (isvc.knative) return "InferenceService " + isvc.key + " in Serverless mode";
+  }
+  for (const ModelServerSpec& m : sc.model_servers) {
+    if (m.config.llm) return "the LLM model server of " + m.deployment;
+  }
+  return "";
 }
 
 }  // namespace platsim::platform

@@ -13,6 +13,7 @@
 
 #include "platform/events.h"
 #include "platform/scenario.h"
+#include "sim/ranks.h"
 #include "sim/recorder.h"
 
 namespace platsim::platform {
@@ -113,7 +114,17 @@ struct RunOptions {
   // Threads that run the partitions' stretches between the platform's own
   // events (sim::Engine::SetThreads): the same results on any number.
   int threads = 1;
+  // One rank of several processes (platsim-mpi): each runs every platform
+  // event and the Services of its partitions (DataPlane::SetRanks), and
+  // returns the whole run's result. Null: one process. Borrowed.
+  sim::Ranks* ranks = nullptr;
 };
+
+// Why `scenario` cannot run on ranks yet (what changes the platform during
+// a run and reads or drains the Services' pods: autoscalers, rollouts,
+// the timeline, failures, Knative, LLM servers), naming the field; empty
+// if it can.
+std::string WhyNotOnRanks(const Scenario& scenario);
 
 class Simulation {
  public:

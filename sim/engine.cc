@@ -29,6 +29,7 @@ Engine::Engine(std::uint64_t seed) : seed_(seed) {
   lanes_.push_back(std::make_unique<Lane>());
   queues_.push_back(std::make_unique<EventQueue>());
   pins_.push_back(0);
+  elsewhere_.push_back(0);
   listed_.push_back(kNoEventRank);
   handlers_.push_back({&callbacks_, 0});
 }
@@ -62,11 +63,13 @@ Partition Engine::AddPartition() {
   if (parallel_) DieAcross(0, lane_->now);
   queues_.push_back(std::make_unique<EventQueue>());
   pins_.push_back(0);
+  elsewhere_.push_back(0);
   listed_.push_back(kNoEventRank);
   return static_cast<Partition>(queues_.size() - 1);
 }
 
 void Engine::List(Partition p) {
+  if (elsewhere_[p]) return;
   const EventRank rank = queues_[p]->TopRank();
   if (rank == listed_[p]) return;
   listed_[p] = rank;
@@ -75,6 +78,7 @@ void Engine::List(Partition p) {
 
 void Engine::Pin(Partition p) {
   if (p == 0) return;
+  if (ranked_) DiePinnedOnRanks(p);
   if (running_ != 0 || parallel_) DieAcross(p, Now());
   if (pins_[p]++ == 0 && !all_pinned_) {
     listed_[p] = kNoEventRank;  // its unpinned listing goes stale
@@ -93,6 +97,7 @@ void Engine::Unpin(Partition p) {
 
 void Engine::PinAll() {
   if (running_ != 0 || parallel_) DieAcross(0, Now());
+  if (ranked_) DiePinnedOnRanks(0);
   all_pinned_ = true;
   for (Partition p = 1; p < queues_.size(); ++p) {
     listed_[p] = kNoEventRank;
@@ -114,6 +119,23 @@ void Engine::DieInThePast(Time at) const {
                "ns: event scheduled in the past "
                "(t=%" PRId64 "ns)\n",
                Now(), at);
+  std::abort();
+}
+
+void Engine::RunElsewhere(Partition p) {
+  if (p == 0) return;
+  elsewhere_[p] = 1;
+  // Never listed again: an event scheduled for it finds it listed earlier.
+  listed_[p] = 0;
+}
+
+void Engine::DiePinnedOnRanks(Partition p) const {
+  std::fprintf(stderr,
+               "platsim: at t=%" PRId64
+               "ns partition %u was to run in the global order (a server draining, a "
+               "queue-proxy, a trace, or Services that come to share pods); a run on ranks "
+               "does not support that yet\n",
+               Now(), p);
   std::abort();
 }
 

@@ -101,6 +101,8 @@ class Engine {
 
   // A new partition, empty and unpinned (pinned if PinAll was called).
   Partition AddPartition();
+  // Partitions so far, the global one included.
+  std::size_t partitions() const { return queues_.size(); }
   // Handlers registered while a scope lives go into `partition`.
   class PartitionScope {
    public:
@@ -125,6 +127,20 @@ class Engine {
   bool pinned(Partition partition) const {
     return partition == 0 || all_pinned_ || pins_[partition] > 0;
   }
+
+  // Ranks (platsim-mpi): this engine is one of several processes that
+  // each run every global event, the same ones in the same order, and the
+  // stretches of the partitions they own. Nothing else is shared: the
+  // events a global event schedules are numbered after every stretch this
+  // rank ran before it, which orders them against this rank's partitions
+  // as one engine of all partitions would (another rank's partitions are
+  // never compared with them). Pinning a partition aborts: its events would
+  // join the global order on one rank only. Before running.
+  void SetRanked() { ranked_ = true; }
+  // Partition `p` runs on another rank: its events are kept, never run.
+  void RunElsewhere(Partition p);
+  // The global order's events so far (the same on every rank).
+  std::uint64_t global_events() const { return events_executed_ - events_run_ahead_; }
 
   // Schedules an event for `handler` at absolute time `at`.
   // REQUIRES: at >= Now(), handler returned by AddHandler.
@@ -216,6 +232,7 @@ class Engine {
 
   [[noreturn]] void DieInThePast(Time at) const;
   [[noreturn]] void DieAcross(Partition to, Time at) const;
+  [[noreturn]] void DiePinnedOnRanks(Partition p) const;
   // What runs one partition's stretch on a thread of a parallel catch-up:
   // its clock, its partition and the next sequence number it gives.
   struct alignas(64) Lane {  // its own cache lines
@@ -258,7 +275,9 @@ class Engine {
   std::uint32_t poll_every_ = UINT32_MAX;
   std::uint32_t poll_countdown_ = UINT32_MAX;
   std::function<bool()> poll_;
-  std::uint64_t next_sequence_ = 0;  // over every queue
+  std::uint64_t next_sequence_ = 0;      // over every queue
+  bool ranked_ = false;                  // one rank of several (SetRanked)
+  std::vector<std::uint8_t> elsewhere_;  // by partition: run on another rank
   // Queue p holds partition p's events; queues_[0] the global partition's.
   std::vector<std::unique_ptr<EventQueue>> queues_;
   CallbackPool callbacks_;

@@ -79,6 +79,34 @@ void QuantileSketch::Merge(const QuantileSketch& other) {
   }
 }
 
+void QuantileSketch::Save(ByteWriter& out) const {
+  for (const double d : {alpha_, log_gamma_, inv_log_gamma_, min_, max_})
+    out.Put(d);
+  out.Put(offset_);
+  out.Put(zero_count_);
+  out.Put(count_);
+  out.PutVector(buckets_);
+  out.Put<std::uint64_t>(carries_.size());
+  for (const auto& [index, carries] : carries_) {
+    out.Put(index);
+    out.Put(carries);
+  }
+}
+
+void QuantileSketch::Load(ByteReader& in) {
+  for (double* d : {&alpha_, &log_gamma_, &inv_log_gamma_, &min_, &max_})
+    *d = in.Get<double>();
+  offset_ = in.Get<int>();
+  zero_count_ = in.Get<std::uint64_t>();
+  count_ = in.Get<std::uint64_t>();
+  in.GetVector(buckets_);
+  carries_.clear();
+  for (auto n = in.Get<std::uint64_t>(); n > 0; --n) {
+    const int index = in.Get<int>();
+    carries_[index] = in.Get<std::uint64_t>();
+  }
+}
+
 void QuantileSketch::Clear() {
   buckets_.clear();
   carries_.clear();

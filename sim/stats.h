@@ -10,6 +10,7 @@
 #include <span>
 #include <vector>
 
+#include "sim/ranks.h"
 #include "sim/time.h"
 
 namespace platsim::sim {
@@ -53,6 +54,10 @@ class QuantileSketch {
 
   // The q-quantile, q in [0, 1]; NaN when empty. Clamped to [min, max].
   double Quantile(double q) const;
+
+  // Writes the whole sketch, and reads it back (on another rank).
+  void Save(ByteWriter& out) const;
+  void Load(ByteReader& in);
 
  private:
   int IndexOf(double log_value) const;

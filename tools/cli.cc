@@ -19,6 +19,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -193,6 +194,7 @@ RunsOutcome RunReplications(const platform::Scenario& scenario, std::uint64_t se
     if (i == 0 && trace) options.batch_trace = &*trace;
     options.global_order = flags.global_order;
     options.threads = flags.threads;
+    options.ranks = ctx.ranks;
     runs.push_back(simulation.Run(options));
     if (show) err << "\n";
     if (!runs.back().complete()) break;
@@ -356,10 +358,40 @@ int Run(const RunFlags& flags, const CliContext& ctx, std::ostream& out, std::os
   }
 
   namespace fs = std::filesystem;
-  const fs::path dir(flags.out_dir);
-  if (const std::string why = PrepareOutputFolder(dir, first.name, first.file, flags.force);
-      !why.empty()) {
-    err << "platsim: --out: " << why << '\n';
+  sim::Ranks* const ranks = ctx.ranks;
+  if (ranks != nullptr) {
+    std::string why;
+    if (flags.trace) why = "--trace";
+    if (flags.global_order) why = "--global-order";
+    for (const auto& scenario : designs) {
+      if (why.empty()) why = platform::WhyNotOnRanks(scenario);
+      if (!why.empty()) {
+        err << "platsim: " << scenario.file << ": " << why
+            << ": does not run on ranks yet; run the scenario with platsim (--threads N for "
+               "several cores)\n";
+        return kExitBadInput;
+      }
+    }
+  }
+  // With ranks, rank 0 writes the outputs; the others into a scratch folder.
+  const bool scratch = ranks != nullptr && ranks->rank() > 0;
+  const fs::path dir =
+      scratch ? fs::temp_directory_path() / ("platsim-rank-" + std::to_string(::getpid()))
+              : fs::path(flags.out_dir);
+  struct RemoveScratch {
+    bool on;
+    fs::path dir;
+    ~RemoveScratch() {
+      std::error_code ec;
+      if (on) fs::remove_all(dir, ec);
+    }
+  } remove_scratch{scratch, dir};
+  std::string why_out = PrepareOutputFolder(dir, first.name, first.file, flags.force || scratch);
+  // Every rank stops if one cannot write: the others would wait for it.
+  if (ranks != nullptr && ranks->Max(why_out.empty() ? 0 : 1) != 0 && why_out.empty())
+    return kExitBadInput;
+  if (!why_out.empty()) {
+    (scratch ? std::cerr : err) << "platsim: --out: " << why_out << '\n';
     return kExitBadInput;
   }
   // Several designs: one folder each, and a comparison above them; every

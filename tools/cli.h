@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "sim/ranks.h"
+
 namespace platsim::tools {
 
 // Exit statuses.
@@ -22,6 +24,9 @@ struct CliContext {
   // stops within 1024 events, writes what it measured marked incomplete, and
   // returns 128 + the signal. May be null.
   const volatile std::sig_atomic_t* signal = nullptr;
+  // One rank of several (platsim-mpi): `run` only, whose outputs rank 0
+  // writes; the others write theirs to a scratch folder they remove.
+  sim::Ranks* ranks = nullptr;
 };
 
 // Runs the command line `args` (args[0] is the program name). Normal output

@@ -24,7 +24,7 @@ jobs="${PLATSIM_JOBS:-$(nproc)}"
 packages=(build-essential cmake ninja-build ccache pkg-config
           libyaml-dev libcli11-dev nlohmann-json3-dev libeigen3-dev
           libgtest-dev libgmock-dev libbenchmark-dev python3-matplotlib chromium
-          openmpi-bin
+          openmpi-bin libopenmpi-dev
           clang libclang-rt-14-dev)
 
 deps() {

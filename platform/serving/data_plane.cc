@@ -176,6 +176,7 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
     // A plain route's client is in its Service's partition.
     route_partitions_.push_back(first_hop == service_proxy ? service_proxy->partition : 0);
     table_.SetClientPartition(static_cast<std::uint32_t>(i), route_partitions_.back());
+    route_load_.push_back(config.arrivals ? config.arrivals->ExpectedCount(0, sim::kHour) : 0.0);
     sim::Engine::PartitionScope scope(engine_, route_partitions_.back());
     clients_.push_back(std::make_unique<Client>(
         engine_, table_, i, std::move(config.arrivals),
@@ -199,6 +200,7 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
     for (ServiceProxy* proxy : routes_[i].proxies) {
       proxy->OnEndpointsChanged([this, i](std::size_t) {
         stats_.SetReadyEndpoints(i, engine_.Now(), ReadyEndpoints(static_cast<std::size_t>(i)));
+        ++stats_generation_;
       });
     }
   }
@@ -209,7 +211,12 @@ DataPlane::DataPlane(sim::Engine& engine, ApiServer& api, std::vector<RouteConfi
 void DataPlane::Start() {
   for (auto& client : clients_)
     client->Start();
-  if (warmup_ > 0) engine_.ScheduleCallbackAt(warmup_, [this] { stats_.StartWindow(warmup_); });
+  if (warmup_ > 0) {
+    engine_.ScheduleCallbackAt(warmup_, [this] {
+      stats_.StartWindow(warmup_);
+      ++stats_generation_;
+    });
+  }
 }
 
 ModelServer* DataPlane::ServerOf(const std::string& pod_key) const {
@@ -353,7 +360,7 @@ void DataPlane::StartContainers(const Pod& pod) {
 
 bool DataPlane::ProbeReady(const std::string& pod_key) {
   const ModelServer* s = ServerOf(pod_key);
-  return s != nullptr && s->serving();
+  return s != nullptr && FromOwner<bool>(s->partition, [&] { return s->serving(); });
 }
 
 void DataPlane::CloseConnections(const std::string& pod_key) {
@@ -565,10 +572,12 @@ int DataPlane::ReadyEndpoints(std::size_t i) const {
 }
 
 int DataPlane::Pods(std::size_t i) const {
-  int n = 0;
-  for (const std::uint32_t s : routes_[i].servers)
-    n += servers_[s]->state() != ModelServer::State::kStopped;
-  return n;
+  return FromOwner<int>(route_partitions_[i], [&] {
+    int n = 0;
+    for (const std::uint32_t s : routes_[i].servers)
+      n += servers_[s]->state() != ModelServer::State::kStopped;
+    return n;
+  });
 }
 
 std::optional<double> DataPlane::CpuSecondsOf(const std::string& pod_key) const {
@@ -581,32 +590,38 @@ std::optional<double> DataPlane::MemoryBytesOf(const std::string& pod_key) const
   const auto it = server_of_pod_.find(pod_key);
   if (it == server_of_pod_.end()) return std::nullopt;
   const ModelServerConfig& c = servers_[it->second]->config();
+  const auto in_flight = FromOwner<std::size_t>(
+      servers_[it->second]->partition, [&] { return ServerMetrics(it->second).in_flight(); });
   return static_cast<double>(c.memory_base_bytes) +
-         static_cast<double>(c.memory_per_request_bytes) *
-             static_cast<double>(ServerMetrics(it->second).in_flight());
+         static_cast<double>(c.memory_per_request_bytes) * static_cast<double>(in_flight);
 }
 
 std::optional<DataPlane::ScrapedSeries> DataPlane::SeriesOf(const std::string& pod_key) const {
   const auto it = server_of_pod_.find(pod_key);
   if (it == server_of_pod_.end()) return std::nullopt;
-  const PodMetrics m = ServerMetrics(it->second);
-  return ScrapedSeries{static_cast<double>(m.queued), static_cast<double>(m.in_flight()),
-                       static_cast<double>(pod_stats_.completed_all(it->second)), m.kv_usage};
+  return FromOwner<ScrapedSeries>(servers_[it->second]->partition, [&] {
+    const PodMetrics m = ServerMetrics(it->second);
+    return ScrapedSeries{static_cast<double>(m.queued), static_cast<double>(m.in_flight()),
+                         static_cast<double>(pod_stats_.completed_all(it->second)), m.kv_usage};
+  });
 }
 
 std::optional<DataPlane::ServiceSeries> DataPlane::ServiceSeriesOf(
     const std::string& service_key) const {
   const auto it = routes_of_service_.find(service_key);
   if (it == routes_of_service_.end()) return std::nullopt;
-  ServiceSeries out;
-  std::set<std::uint32_t> pods;  // a pod behind two routes of the Service counts once
-  for (const std::size_t route : it->second) {
-    out.arrived += static_cast<double>(stats_.metrics(route).all.arrived);
-    pods.insert(routes_[route].servers.begin(), routes_[route].servers.end());
-  }
-  for (const std::uint32_t pod : pods)
-    out.pending += static_cast<double>(ServerMetrics(pod).queued);
-  return out;
+  // The Service's routes are in its proxy's partition.
+  return FromOwner<ServiceSeries>(route_partitions_[it->second.front()], [&] {
+    ServiceSeries out;
+    std::set<std::uint32_t> pods;  // a pod behind two routes of the Service counts once
+    for (const std::size_t route : it->second) {
+      out.arrived += static_cast<double>(stats_.metrics(route).all.arrived);
+      pods.insert(routes_[route].servers.begin(), routes_[route].servers.end());
+    }
+    for (const std::uint32_t pod : pods)
+      out.pending += static_cast<double>(ServerMetrics(pod).queued);
+    return out;
+  });
 }
 
 std::map<std::string, DataPlane::Revision> DataPlane::Revisions() const {
@@ -617,8 +632,14 @@ std::map<std::string, DataPlane::Revision> DataPlane::Revisions() const {
     Revision& r = out[replica_set];
     r.deployment = deployment;
     r.pods += 1;
-    r.completed += static_cast<double>(pod_stats_.completed(pod));
-    r.failed += static_cast<double>(pod_stats_.failed(pod));
+    struct Counts {
+      std::uint64_t completed, failed;
+    };
+    const Counts c = FromOwner<Counts>(servers_[pod]->partition, [&] {
+      return Counts{pod_stats_.completed(pod), pod_stats_.failed(pod)};
+    });
+    r.completed += static_cast<double>(c.completed);
+    r.failed += static_cast<double>(c.failed);
   }
   if (revision_latency_) {
     for (const auto& [key, index] : revision_index_) {
@@ -629,18 +650,80 @@ std::map<std::string, DataPlane::Revision> DataPlane::Revisions() const {
   return out;
 }
 
-PodMetrics DataPlane::PodMetricsOf(std::uint32_t pod) const {
+PodMetrics DataPlane::LocalPodMetrics(std::uint32_t pod) const {
   PodMetrics m = ServerMetrics(pod);
   m.completed = pod_stats_.completed(pod);
   return m;
 }
 
-PodMetrics DataPlane::Totals(std::size_t i) const {
+PodMetrics DataPlane::PodMetricsOf(std::uint32_t pod) const {
+  return FromOwner<PodMetrics>(servers_[pod]->partition, [&] { return LocalPodMetrics(pod); });
+}
+
+PodMetrics DataPlane::LocalTotals(std::size_t i) const {
   PodMetrics total;
   total.max_batch_size = 0;
   for (const std::uint32_t s : routes_[i].servers)
-    total += PodMetricsOf(s);
+    total += LocalPodMetrics(s);
   return total;
+}
+
+PodMetrics DataPlane::Totals(std::size_t i) const {
+  return FromOwner<PodMetrics>(route_partitions_[i], [&] { return LocalTotals(i); });
+}
+
+const ServiceMetrics& DataPlane::MirroredMetrics(std::size_t i) const {
+  const std::pair<std::uint64_t, std::uint64_t> now = {engine_.global_events() + 1,
+                                                       stats_generation_};
+  const int root = rank_of_[route_partitions_[i]];
+  const bool here = root == ranks_->rank();
+  if (mirror_at_[i] != now) {
+    mirror_at_[i] = now;
+    std::vector<std::byte> bytes;
+    if (here) {
+      sim::ByteWriter out(bytes);
+      stats_.metrics(i).Save(out);
+    }
+    ranks_->BroadcastBytes(bytes, root);
+    if (!here) {
+      sim::ByteReader in(bytes);
+      mirror_[i].Load(in);
+    }
+  }
+  return here ? stats_.metrics(i) : mirror_[i];
+}
+
+void DataPlane::SetRanks(sim::Ranks* ranks) {
+  ranks_ = ranks;
+  const auto refuse = [&](const char* what) {
+    ranks->Abort(std::string("platsim: ") + what + " do not run on ranks yet", 2);
+  };
+  if (scrapes_) refuse("Prometheus scrapes of the pods");
+  if (llm_stats_) refuse("LLM model servers");
+  if (revision_latency_) refuse("revisions' latencies (Argo Rollouts' analysis)");
+  // Greedy: the partition with the most expected requests first, to the
+  // rank with the fewest so far (the highest on ties: rank 0, which writes
+  // the outputs, reads others' partitions even with one Service).
+  std::vector<double> load(engine_.partitions(), 0.0);
+  for (std::size_t r = 0; r < routes_.size(); ++r)
+    load[route_partitions_[r]] += route_load_[r];
+  std::vector<sim::Partition> order;
+  for (const auto& [group, p] : group_partitions_)
+    order.push_back(p);
+  std::sort(order.begin(), order.end(), [&](sim::Partition a, sim::Partition b) {
+    return load[a] != load[b] ? load[a] > load[b] : a < b;
+  });
+  rank_of_.assign(engine_.partitions(), -1);
+  std::vector<double> rank_load(static_cast<std::size_t>(ranks->size()), 0.0);
+  for (const sim::Partition p : order) {
+    const auto least =
+        rank_load.rend() - 1 - std::min_element(rank_load.rbegin(), rank_load.rend());
+    rank_load[static_cast<std::size_t>(least)] += std::max(load[p], 1e-9);
+    rank_of_[p] = static_cast<int>(least);
+    if (rank_of_[p] != ranks->rank()) engine_.RunElsewhere(p);
+  }
+  mirror_.resize(routes_.size());
+  mirror_at_.assign(routes_.size(), {0, 0});
 }
 
 void DataPlane::Finish() {

@@ -36,6 +36,7 @@
 #include "platform/serving/split.h"
 #include "platform/serving/stats.h"
 #include "sim/engine.h"
+#include "sim/ranks.h"
 
 namespace platsim::platform {
 
@@ -104,15 +105,32 @@ class DataPlane : public ContainerRuntime {
   std::uint64_t requests_in_system() const { return table_.live(); }
   const std::string& service_key(std::size_t i) const { return routes_[i].service_key; }
   sim::Time slo_latency(std::size_t i) const { return routes_[i].slo_latency; }
-  const ServiceMetrics& metrics(std::size_t i) const { return stats_.metrics(i); }
+  const ServiceMetrics& metrics(std::size_t i) const {
+    if (ranks_ == nullptr || route_partitions_[i] == 0) return stats_.metrics(i);
+    return MirroredMetrics(i);
+  }
   void ResetInterval(std::size_t i) {
     stats_.ResetInterval(i);
+    ++stats_generation_;
     if (llm_stats_) llm_stats_->ResetInterval(i);
   }
   void FoldIntervals() {
     stats_.FoldIntervals();
+    ++stats_generation_;
     if (llm_stats_) llm_stats_->Fold();
   }
+
+  // Runs this data plane as one rank of several (platsim-mpi), before
+  // Start: each partition of Services goes to a rank, the least loaded by
+  // its Services' expected requests so far, largest first; the others'
+  // partitions run elsewhere (sim::Engine::RunElsewhere). What the platform
+  // reads of a partition (metrics, Totals, Pods, PodMetricsOf, ProbeReady,
+  // Revisions, and what metrics scrapes read) then comes from its rank, by
+  // collective calls: every rank makes the same reads, in the global
+  // order. Ends the run with exit status 2 where the data plane has what
+  // ranks do not support yet (Prometheus scrapes, LLM servers, revision
+  // latency). Borrows `ranks`.
+  void SetRanks(sim::Ranks* ranks);
   // Route `i`'s LLM requests (token by token), or null if no model server
   // is an LLM server.
   const LlmStats* llm_stats() const { return llm_stats_.get(); }
@@ -241,6 +259,20 @@ class DataPlane : public ContainerRuntime {
   Hop* HopOf(const std::string& pod_key) const;
   // The server's metrics, with requests waiting in its queue-proxy as queued.
   PodMetrics ServerMetrics(std::uint32_t pod) const;
+  // PodMetricsOf and Totals, from this rank's state.
+  PodMetrics LocalPodMetrics(std::uint32_t pod) const;
+  PodMetrics LocalTotals(std::size_t i) const;
+  // With ranks: `local()` on the rank of partition `p`, on every rank (the
+  // global partition's is everywhere).
+  template <class T, class F>
+  T FromOwner(sim::Partition p, F local) const {
+    if (ranks_ == nullptr || p == 0) return local();
+    const int root = rank_of_[p];
+    return ranks_->BroadcastValue(root == ranks_->rank() ? local() : T{}, root);
+  }
+  // metrics(i) of a route in another rank's partition, once per global event
+  // and change of the stats.
+  const ServiceMetrics& MirroredMetrics(std::size_t i) const;
   // The partition of a new server of `pod`, matched by `routes`.
   sim::Partition PartitionOf(const Pod& pod, const std::set<std::size_t>& routes,
                              const ModelServerConfig& config);
@@ -344,6 +376,16 @@ class DataPlane : public ContainerRuntime {
   std::map<std::string, sim::Partition> owner_partitions_;  // by Deployment
   std::set<sim::Partition> pinned_for_good_;
   std::set<std::uint32_t> draining_;  // pods whose server's drain pins its partition
+  // Ranks: the rank of each partition, by partition; each route's expected
+  // requests in its first hour (its weight); and the metrics of other
+  // ranks' routes as last read, with when (global event and generation of
+  // the stats, + 1; 0: never).
+  sim::Ranks* ranks_ = nullptr;
+  std::vector<int> rank_of_;
+  std::vector<double> route_load_;
+  std::uint64_t stats_generation_ = 0;
+  mutable std::vector<ServiceMetrics> mirror_;
+  mutable std::vector<std::pair<std::uint64_t, std::uint64_t>> mirror_at_;
 };
 
 }  // namespace platsim::platform

@@ -128,4 +128,36 @@ void ServiceStats::OnEnd(const Request& r, Outcome outcome, sim::Time now) {
   }
 }
 
+void ServiceMetrics::Save(sim::ByteWriter& out) const {
+  out.Put(all);
+  out.Put(measured);
+  out.Put(interval);
+  out.Put(in_system);
+  out.Put(slo_met);
+  out.Put(interval_slo_met);
+  out.Put(completed_in_window);
+  out.Put(latency_stats_s);
+  latency_s.Save(out);
+  interval_latency_s.Save(out);
+  interval_warmup_latency_s.Save(out);
+  out.Put(ready_replicas);
+  out.Put(in_system_before_window);
+}
+
+void ServiceMetrics::Load(sim::ByteReader& in) {
+  all = in.Get<RequestCounts>();
+  measured = in.Get<RequestCounts>();
+  interval = in.Get<RequestCounts>();
+  in_system = in.Get<sim::TimeAverage>();
+  slo_met = in.Get<std::uint64_t>();
+  interval_slo_met = in.Get<std::uint64_t>();
+  completed_in_window = in.Get<std::uint64_t>();
+  latency_stats_s = in.Get<sim::RunningStats>();
+  latency_s.Load(in);
+  interval_latency_s.Load(in);
+  interval_warmup_latency_s.Load(in);
+  ready_replicas = in.Get<sim::TimeAverage>();
+  in_system_before_window = in.Get<double>();
+}
+
 }  // namespace platsim::platform

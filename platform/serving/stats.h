@@ -63,6 +63,9 @@ struct ServiceMetrics {
 
   // The q-quantile of the latency of requests completed in this interval.
   double IntervalLatencyQuantile(double q) const;
+  // Writes every field, and reads them back (on another rank).
+  void Save(sim::ByteWriter& out) const;
+  void Load(sim::ByteReader& in);
 };
 
 class ServiceStats : public RequestObserver {

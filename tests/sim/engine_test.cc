@@ -151,8 +151,10 @@ class PartitionWorld {
   static constexpr int kGlobalHandlers = 2;
   static constexpr Time kEnd = 20000;
 
-  // `threads`: what the partitioned engine runs stretches on.
-  explicit PartitionWorld(bool one_order, int threads = 1) : engine_(7) {
+  // `threads`: what the partitioned engine runs stretches on; `pins`:
+  // whether global events pin partitions (ranks cannot).
+  explicit PartitionWorld(bool one_order, int threads = 1, bool pins = true)
+      : engine_(7), pin_(pins) {
     engine_.SetThreads(threads);
     for (int g = 0; g < kGlobalHandlers; ++g)
       global_.push_back(Add(0));
@@ -246,7 +248,7 @@ class PartitionWorld {
     // Now and then an event cancels the last one its handler scheduled
     // for itself.
     if (Mix(x + 5) % 29 == 0) engine_.Cancel(h.last);
-    if (h.partition == 0) {
+    if (h.partition == 0 && pin_) {
       // Global events pin and unpin partitions.
       const std::uint64_t z = Mix(x + 9);
       const auto p = static_cast<Partition>(1 + z % kPartitions);
@@ -267,6 +269,7 @@ class PartitionWorld {
   std::vector<std::uint64_t> ran_;
   std::vector<int> pins_;
   bool one_order_ = false;
+  const bool pin_;
 };
 
 TEST(EnginePartitions, RunEveryEventInTheOrderOfOneQueueWhereItMatters) {
@@ -300,6 +303,46 @@ TEST(EnginePartitions, ThreadsRunTheSameEventsInTheSameOrder) {
   EXPECT_EQ(threaded.engine().events_executed(), one.engine().events_executed());
   EXPECT_EQ(threaded.engine().Now(), one.engine().Now());
   EXPECT_EQ(threaded.threads[0].size(), 1u) << "the global order runs on one thread";
+}
+
+// On three ranks (processes in platsim-mpi, three engines here): every
+// rank runs the global order of one queue, and the partitions it owns
+// exactly as one queue runs them; the others' never. Nothing passes between
+// them.
+TEST(EnginePartitions, RanksRunTheGlobalOrderEachAndTheirOwnPartitions) {
+  constexpr int kRanks = 3;
+  PartitionWorld one(/*one_order=*/true, 1, /*pins=*/false);
+  one.Run();
+  std::uint64_t run_ahead = 0;
+  for (int r = 0; r < kRanks; ++r) {
+    // The last rank runs its stretches on two threads.
+    PartitionWorld w(/*one_order=*/false, r == kRanks - 1 ? 2 : 1, /*pins=*/false);
+    w.engine().SetRanked();
+    for (Partition p = 1; p <= PartitionWorld::kPartitions; ++p) {
+      if (static_cast<int>(p) % kRanks != r) w.engine().RunElsewhere(p);
+    }
+    w.Run();
+    EXPECT_EQ(w.logs[0], one.logs[0]) << "the global order, on rank " << r;
+    for (int p = 1; p <= PartitionWorld::kPartitions; ++p) {
+      if (p % kRanks == r) {
+        EXPECT_EQ(w.logs[p], one.logs[p]) << "partition " << p << " on its rank " << r;
+      } else {
+        EXPECT_TRUE(w.logs[p].empty()) << "partition " << p << " on rank " << r;
+      }
+    }
+    EXPECT_EQ(w.engine().global_events(), one.logs[0].size());
+    run_ahead += w.engine().events_run_ahead();
+  }
+  EXPECT_EQ(one.logs[0].size() + run_ahead, one.engine().events_executed());
+  EXPECT_GT(one.logs[0].size(), 300u);
+}
+
+// A pin on ranks aborts.
+TEST(EnginePartitionsDeathTest, RanksCannotPin) {
+  Engine engine(1);
+  const Partition p = engine.AddPartition();
+  engine.SetRanked();
+  EXPECT_DEATH(engine.Pin(p), "a run on ranks does not support that yet");
 }
 
 // Two partitions' stretches run at once: each one's event waits for the

@@ -101,6 +101,35 @@ TEST(QuantileSketch, ABucketPastFourBillionKeepsItsCount) {
   EXPECT_NEAR(b.Quantile(1.0), 2.0, 2e-3);
 }
 
+// What another rank reads back is the sketch: every quantile, the count,
+// the extremes, zeros and a bucket past 2^32, whatever the reader held.
+TEST(QuantileSketch, SavedAndLoadedIsTheSameSketch) {
+  QuantileSketch a(0.01);
+  RandomStream rng(3);
+  for (int i = 0; i < 5000; ++i)
+    a.Add(rng.Exponential(2.0));
+  a.Add(0.0);
+  a.AddCount(1.0, 0.0, (1ULL << 32) + 7);
+  std::vector<std::byte> bytes;
+  ByteWriter out(bytes);
+  a.Save(out);
+  QuantileSketch b;  // another accuracy, and values of its own
+  b.Add(42.0);
+  ByteReader in(bytes);
+  b.Load(in);
+  EXPECT_EQ(b.count(), a.count());
+  EXPECT_EQ(b.min(), a.min());
+  EXPECT_EQ(b.max(), a.max());
+  EXPECT_EQ(b.relative_accuracy(), a.relative_accuracy());
+  for (const double q : {0.0, 1e-6, 0.1, 0.5, 0.9, 0.99, 0.9999999999, 1.0})
+    EXPECT_EQ(b.Quantile(q), a.Quantile(q)) << q;
+  // And it goes on like the original.
+  a.Add(7.0);
+  b.Add(7.0);
+  EXPECT_EQ(b.Quantile(1.0), a.Quantile(1.0));
+  EXPECT_EQ(b.count(), a.count());
+}
+
 TEST(QuantileSketch, TheDefaultIsWithinOneTenthOfAPercent) {
   RandomStream rng(7);
   QuantileSketch sketch;
