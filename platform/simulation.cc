@@ -842,9 +842,12 @@ RunResult Simulation::Run(const RunOptions& options) {
   result.events_executed = engine.events_executed();
   result.events_run_ahead = engine.events_run_ahead();
   if (ranks != nullptr) {
-    // The global order's events ran on every rank; each partition's on one.
+    // The global order's events ran on every rank, each partition's on one;
+    // a server's stop told across ranks is an event one process does not
+    // have (there the server's own event calls its kubelet).
     result.events_run_ahead = ranks->Sum(engine.events_run_ahead());
-    result.events_executed = engine.global_events() + result.events_run_ahead;
+    result.events_executed =
+        engine.global_events() - data_plane.stops_told() + result.events_run_ahead;
   }
   result.api_writes = api.writes_applied();
   const double window_s = sim::ToSeconds(std::max<sim::Time>(0, engine.Now() - sc.warmup));
@@ -1196,17 +1199,12 @@ void Simulation::ApplyTimelineAction(ApiServer& api, sim::Time now, const Timeli
 }
 
 std::string WhyNotOnRanks(const Scenario& sc) {
-  // What changes the platform during a run by reading the Services' pods
-  // (their metrics or scrapes) or drains them (a scale-down, a release, a
-  // node's failure): a draining server's partition runs in the global order,
-  // which ranks do not have yet.
-  if (!sc.autoscalers.empty()) return "spec.autoscalers (HorizontalPodAutoscalers)";
-  for (const NodePool& pool : sc.node_pools) {
-    if (pool.autoscaling) return "spec.nodePools[" + pool.name + "].autoscaling";
-  }
+  // What reads the Services' pods in ways ranks do not carry yet: the
+  // revisions' latencies a release or a rollout compares (and its
+  // analysis's Prometheus), Knative's activator and queue-proxies, LLM
+  // servers' token statistics.
   if (!sc.rollouts.empty()) return "Argo Rollouts";
   if (!sc.timeline.empty()) return "spec.timeline";
-  if (!sc.failures.empty()) return "spec.failures";
   if (!sc.knative_services.empty()) return "Knative Services";
   for (const InferenceServiceSpec& isvc : sc.inference_services) {
     if (isvc.knative) return "InferenceService " + isvc.key + " in Serverless mode";

@@ -129,6 +129,24 @@ void Engine::RunElsewhere(Partition p) {
   listed_[p] = 0;
 }
 
+void Engine::SetExchange(Time lookahead, std::function<bool()> active,
+                         std::function<bool()> exchange) {
+  lookahead_ = lookahead;
+  exchange_active_ = std::move(active);
+  exchange_ = std::move(exchange);
+}
+
+void Engine::DieBeforeFrontier(Partition p, Time at) const {
+  std::fprintf(stderr,
+               "platsim: engine invariant broken at t=%" PRId64
+               "ns: a global event scheduled an event of partition %u at t=%" PRId64
+               "ns, where it has run to t=%" PRId64
+               "ns on its rank (a reaction quicker than "
+               "the ranks' lookahead)\n",
+               Now(), p, at, frontier_);
+  std::abort();
+}
+
 void Engine::DiePinnedOnRanks(Partition p) const {
   std::fprintf(stderr,
                "platsim: at t=%" PRId64
@@ -156,6 +174,7 @@ EventId Engine::ScheduleElsewhere(Time at, HandlerId handler, std::uint64_t payl
   // sequence number) by where the partitions happen to have run to, not
   // by the order of the events that scheduled them.
   if (running_ != 0) DieAcross(p, at);
+  if (ranked_ && p != 0 && at < frontier_) DieBeforeFrontier(p, at);
   const std::uint64_t sequence = next_sequence_++;
   EventId id = queues_[p]->PushInSequence(at, sequence, handler, payload);
   id.queue = p;
@@ -394,7 +413,7 @@ void Engine::RunUntil(Time until) {
   const EventRank end = EventQueue::RankAfter(until);
   Event e;
   for (;;) {
-    if (unpinned_.empty() && pinned_.empty()) {
+    if (!ranked_ && unpinned_.empty() && pinned_.empty()) {
       // Only the global queue holds events: one queue, as simple as that.
       if (!global.PopUntil(until, &e)) break;
       const std::uint32_t next = global.TopTargetHint();
@@ -404,7 +423,24 @@ void Engine::RunUntil(Time until) {
     }
     Partition from = 0;
     const EventRank next = NextGlobal(&from);
-    if (!CatchUp(std::min(next, end))) return;
+    EventRank bound = std::min(next, end);
+    // Ranks: while partitions may tell the global order something, they
+    // run at most the lookahead past their last catch-up, and what they
+    // told comes in as global events (no earlier than the catch-up began).
+    const bool exchanging = ranked_ && exchange_active_ && exchange_active_();
+    if (exchanging) {
+      bound = std::min(
+          bound, static_cast<EventRank>(static_cast<std::uint64_t>(SatAdd(frontier_, lookahead_)))
+                     << 64);
+    }
+    const Time global_now = now_;
+    if (!CatchUp(bound)) return;
+    if (ranked_) frontier_ = std::max(frontier_, static_cast<Time>(bound >> 64));
+    if (exchanging) {
+      // The global order's clock (a stretch on this thread moved it).
+      now_ = global_now;
+      if (exchange_() || bound < std::min(next, end)) continue;
+    }
     if (next > end) break;
     if (from != 0) {
       // The pinned partition is listed by this event: it goes stale.

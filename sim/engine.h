@@ -137,6 +137,15 @@ class Engine {
   // never compared with them). Pinning a partition aborts: its events would
   // join the global order on one rank only. Before running.
   void SetRanked() { ranked_ = true; }
+  // Ranks: what partitions tell the global order. While `active()` (the
+  // same on every rank), the partitions run at most `lookahead` past where
+  // they last caught up, and after each catch-up `exchange()`, a collective
+  // call, delivers what they told as global events at their times (none
+  // before the catch-up began); it returns whether it scheduled any. A
+  // global event scheduling a partition's event before where the partitions
+  // have run to aborts: the lookahead was shorter than the reaction.
+  // REQUIRES: lookahead > 0.
+  void SetExchange(Time lookahead, std::function<bool()> active, std::function<bool()> exchange);
   // Partition `p` runs on another rank: its events are kept, never run.
   void RunElsewhere(Partition p);
   // The global order's events so far (the same on every rank).
@@ -233,6 +242,7 @@ class Engine {
   [[noreturn]] void DieInThePast(Time at) const;
   [[noreturn]] void DieAcross(Partition to, Time at) const;
   [[noreturn]] void DiePinnedOnRanks(Partition p) const;
+  [[noreturn]] void DieBeforeFrontier(Partition p, Time at) const;
   // What runs one partition's stretch on a thread of a parallel catch-up:
   // its clock, its partition and the next sequence number it gives.
   struct alignas(64) Lane {  // its own cache lines
@@ -275,8 +285,11 @@ class Engine {
   std::uint32_t poll_every_ = UINT32_MAX;
   std::uint32_t poll_countdown_ = UINT32_MAX;
   std::function<bool()> poll_;
-  std::uint64_t next_sequence_ = 0;      // over every queue
-  bool ranked_ = false;                  // one rank of several (SetRanked)
+  std::uint64_t next_sequence_ = 0;  // over every queue
+  bool ranked_ = false;              // one rank of several (SetRanked)
+  Time lookahead_ = 0;               // SetExchange's
+  std::function<bool()> exchange_active_, exchange_;
+  Time frontier_ = 0;                    // with ranks: every partition event before it has run
   std::vector<std::uint8_t> elsewhere_;  // by partition: run on another rank
   // Queue p holds partition p's events; queues_[0] the global partition's.
   std::vector<std::unique_ptr<EventQueue>> queues_;

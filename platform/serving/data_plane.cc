@@ -382,6 +382,10 @@ void DataPlane::Stop(const std::string& pod_key, sim::Time grace, std::function<
   // WebSocket close frame); what they carried drains as below.
   CloseConnections(pod_key);
   ModelServer* s = servers_[it->second].get();
+  if (ranks_ != nullptr && s->partition != 0) {
+    StopOnRanks(it->second, s->partition, grace, std::move(stopped));
+    return;
+  }
   if (const sim::Partition p = s->partition; p != 0) {
     // A draining server tells the kubelet when it has stopped, from one of
     // its events: those run in the global order until then (or until it
@@ -413,6 +417,69 @@ void DataPlane::Kill(const std::string& pod_key) {
   CloseConnections(pod_key);
   servers_[it->second]->Die();
   if (draining_.erase(it->second)) engine_.Unpin(servers_[it->second]->partition);
+  pending_stops_.erase(it->second);  // a dead server tells no one it stopped
+}
+
+void DataPlane::StopOnRanks(std::uint32_t pod, sim::Partition p, sim::Time grace,
+                            std::function<void()> stopped) {
+  // Pods in partitions have no queue-proxy (PartitionOf).
+  if (api_.request_latency() <= 0) {
+    ranks_->Abort(
+        "platsim: a server drains, and a run on ranks needs an API request latency above 0 "
+        "(spec.apiServer.requestLatency): it is how far the ranks may run apart",
+        2);
+  }
+  const std::uint64_t stop = stops_++;
+  const bool here = rank_of_[p] == ranks_->rank();
+  in_stop_ = true;
+  stopped_in_stop_ = false;
+  servers_[pod]->Stop(grace, [this, here, stop, pod] {
+    if (!here) return;  // this rank's copy of the server holds no requests
+    if (in_stop_) {
+      stopped_in_stop_ = true;  // nothing to drain: at once, as on one rank
+      return;
+    }
+    const std::lock_guard<std::mutex> lock(outbox_mutex_);
+    outbox_.push_back({engine_.Now(), stop, pod});
+  });
+  in_stop_ = false;
+  if (FromOwner<bool>(p, [&] { return stopped_in_stop_; })) {
+    pending_stops_.erase(pod);
+    stopped();
+    return;
+  }
+  pending_stops_[pod] = {stop, std::move(stopped)};
+}
+
+bool DataPlane::ExchangeStops() {
+  std::vector<Told> all;
+  for (int r = 0; r < ranks_->size(); ++r) {
+    std::vector<std::byte> bytes;
+    if (r == ranks_->rank()) {
+      sim::ByteWriter out(bytes);
+      out.PutVector(outbox_);
+      outbox_.clear();
+    }
+    ranks_->BroadcastBytes(bytes, r);
+    std::vector<Told> told;
+    sim::ByteReader in(bytes);
+    in.GetVector(told);
+    all.insert(all.end(), told.begin(), told.end());
+  }
+  std::sort(all.begin(), all.end(), [](const Told& a, const Told& b) {
+    return a.at != b.at ? a.at < b.at : a.stop < b.stop;
+  });
+  stops_told_ += all.size();
+  for (const Told& t : all) {
+    engine_.ScheduleCallbackAt(t.at, [this, t] {
+      const auto it = pending_stops_.find(t.pod);
+      if (it == pending_stops_.end() || it->second.first != t.stop) return;
+      std::function<void()> stopped = std::move(it->second.second);
+      pending_stops_.erase(it);
+      stopped();
+    });
+  }
+  return !all.empty();
 }
 
 // A container on a failed GPU exits about as soon as it starts (CUDA
@@ -724,6 +791,13 @@ void DataPlane::SetRanks(sim::Ranks* ranks) {
   }
   mirror_.resize(routes_.size());
   mirror_at_.assign(routes_.size(), {0, 0});
+  // A kubelet hears that a server stopped from its rank no sooner than the
+  // API server applies a write: that is the lookahead.
+  if (api_.request_latency() > 0) {
+    engine_.SetExchange(
+        api_.request_latency(), [this] { return !pending_stops_.empty(); },
+        [this] { return ExchangeStops(); });
+  }
 }
 
 void DataPlane::Finish() {

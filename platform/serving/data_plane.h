@@ -15,6 +15,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -131,6 +132,10 @@ class DataPlane : public ContainerRuntime {
   // ranks do not support yet (Prometheus scrapes, LLM servers, revision
   // latency). Borrows `ranks`.
   void SetRanks(sim::Ranks* ranks);
+  // With ranks: the servers' stops their ranks told the others of, each an
+  // event of its own that one process does not have (the same on every
+  // rank).
+  std::uint64_t stops_told() const { return stops_told_; }
   // Route `i`'s LLM requests (token by token), or null if no model server
   // is an LLM server.
   const LlmStats* llm_stats() const { return llm_stats_.get(); }
@@ -386,6 +391,26 @@ class DataPlane : public ContainerRuntime {
   std::uint64_t stats_generation_ = 0;
   mutable std::vector<ServiceMetrics> mirror_;
   mutable std::vector<std::pair<std::uint64_t, std::uint64_t>> mirror_at_;
+  // Ranks: servers that drain. Each rank keeps every draining pod's
+  // kubelet callback, with its Stop's number (counted alike on every rank);
+  // the server's rank notes when it stopped (the outbox, from any thread),
+  // and ExchangeStops tells every rank, which then calls back at that time.
+  struct Told {
+    sim::Time at;
+    std::uint64_t stop;
+    std::uint32_t pod;
+  };
+  std::map<std::uint32_t, std::pair<std::uint64_t, std::function<void()>>> pending_stops_;
+  std::uint64_t stops_ = 0, stops_told_ = 0;
+  bool in_stop_ = false, stopped_in_stop_ = false;
+  std::mutex outbox_mutex_;
+  std::vector<Told> outbox_;
+  // Stop() of a pod in partition `p` on ranks.
+  void StopOnRanks(std::uint32_t pod, sim::Partition p, sim::Time grace,
+                   std::function<void()> stopped);
+  // Every rank's outbox to every rank, called back in (time, Stop) order;
+  // whether there was any.
+  bool ExchangeStops();
 };
 
 }  // namespace platsim::platform

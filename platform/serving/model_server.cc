@@ -72,6 +72,9 @@ void ModelServer::OnEvent(std::uint64_t payload) {
       deadline_armed_ = false;
       ExpireQueued();
       break;
+    case kGraceEnd:
+      Kill();
+      break;
   }
 }
 
@@ -373,7 +376,9 @@ sim::Time ModelServer::Clipped(sim::Time from, sim::Time to) const {
 void ModelServer::Stop(sim::Time grace, std::function<void()> stopped) {
   state_ = State::kStopping;
   on_stopped_ = std::move(stopped);
-  grace_timer_ = engine_.ScheduleCallbackAfter(grace, [this] { Kill(); });
+  // An event of the server's own: in its partition, which may run ahead of
+  // the global order on another rank while it drains (sim/ranks.h).
+  grace_timer_ = engine_.ScheduleAfter(grace, handler_, kGraceEnd);
   TryDispatch();  // drain without waiting for fuller batches
   MaybeStopped();
 }

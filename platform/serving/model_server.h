@@ -208,7 +208,8 @@ class ModelServer : public sim::EventHandler, public Hop, private llm::Engine::O
     kDispatch = 0,
     kLoaded = 1,
     kCompletion = 2,
-    kQueueDeadline = 3
+    kQueueDeadline = 3,
+    kGraceEnd = 4,  // the termination grace period is over: Kill
   };
   struct Entry {
     RequestRef ref;  // generation 0: removed

@@ -1,12 +1,15 @@
 #!/bin/sh
 # platsim-mpi on 1, 2 and 3 ranks writes byte for byte what platsim run
-# writes (a platform of many Services, and the quickstart); it refuses what
-# ranks do not run yet with exit status 2 and the field named.
+# writes (a platform of many Services, half of them scaled up and down by
+# HPAs, and the quickstart); it refuses what ranks do not run yet with exit
+# status 2 and the field named.
 # Usage: ranks_test.sh PLATSIM PLATSIM_MPI MPIEXEC PYTHON
 set -u
 platsim=$1 mpi=$2 mpiexec=$3 python=$4
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+mkdir "$work/tmp"
+export TMPDIR="$work/tmp"  # where ranks other than 0 write theirs
 fail=0
 same() {  # same DIR_A DIR_B WHAT
   for f in summary.json timeseries.csv events.jsonl; do
@@ -16,8 +19,8 @@ same() {  # same DIR_A DIR_B WHAT
     fi
   done
 }
-"$python" tools/bench/platform_scenario.py --pods 600 --nodes 60 --duration 3m \
-  --out "$work/p" >/dev/null || exit 1
+"$python" tools/bench/platform_scenario.py --pods 400 --nodes 40 --duration 20m \
+  --autoscaled 0.5 --out "$work/p" >/dev/null || exit 1
 "$platsim" run "$work/p/scenario.yaml" --quiet --out "$work/one" || exit 1
 for n in 1 2 3; do
   threads=1
@@ -29,24 +32,39 @@ for n in 1 2 3; do
   fi
   same "$work/one" "$work/ranks$n" "platform on $n ranks"
 done
-# The platform's Services are spread: the run did requests, and a rank's
-# scratch folder is gone.
+# The run did requests, and servers drained (their ranks told the others
+# when they stopped); a rank's scratch folder is gone.
 grep -q '"requests": [1-9]' "$work/ranks2/summary.json" || { echo "FAIL: no requests"; fail=1; }
-ls /tmp | grep -q "^platsim-rank-" && { echo "FAIL: a rank's scratch folder is left"; fail=1; }
+[ "$(grep -c '"reason":"Killing"' "$work/ranks2/events.jsonl")" -gt 100 ] ||
+  { echo "FAIL: too few servers drained"; fail=1; }
+[ -z "$(ls "$work/tmp")" ] || { echo "FAIL: a rank's scratch folder is left"; fail=1; }
+
+# The same platform with nodes failing (NotReady, evictions, repairs), on
+# two ranks.
+mkdir "$work/f" && cp "$work/p/manifests.yaml" "$work/f/" &&
+  sed 's/^  manifests:$/  failures:\n  - {pool: cpu, mtbf: 30m, repair: 3m}\n  - {pool: gpu, mtbf: 20m, repair: 5m}\n  manifests:/' \
+    "$work/p/scenario.yaml" >"$work/f/scenario.yaml" || exit 1
+grep -q "mtbf" "$work/f/scenario.yaml" || { echo "FAIL: no failures written"; exit 1; }
+"$platsim" run "$work/f/scenario.yaml" --quiet --out "$work/f1" || exit 1
+"$mpiexec" -n 2 "$mpi" run "$work/f/scenario.yaml" --quiet --out "$work/f2" ||
+  { echo "FAIL: failures on 2 ranks"; fail=1; }
+same "$work/f1" "$work/f2" "failing nodes on 2 ranks"
+grep -q '"reason":"NodeNotReady"' "$work/f2/events.jsonl" || { echo "FAIL: no node failed"; fail=1; }
 
 "$platsim" run scenarios/quickstart.yaml --quiet --duration 30m --out "$work/q1" >/dev/null || exit 1
 "$mpiexec" -n 2 "$mpi" run scenarios/quickstart.yaml --quiet --duration 30m --out "$work/q2" \
   >/dev/null 2>&1 || { echo "FAIL: quickstart on 2 ranks"; fail=1; }
 same "$work/q1" "$work/q2" "quickstart on 2 ranks"
 
-# Refused: an autoscaler, with exit status 2 and the field.
-"$mpiexec" -n 2 "$mpi" run scenarios/embeddings-h100-hpa.yaml --quiet --out "$work/hpa" \
-  >"$work/hpa.log" 2>&1
+# Refused: a timeline (its releases compare revisions' latencies), with
+# exit status 2 and the field.
+"$mpiexec" -n 2 "$mpi" run scenarios/rolling-update.yaml --quiet --out "$work/timeline" \
+  >"$work/timeline.log" 2>&1
 rc=$?
-[ "$rc" -ne 0 ] || { echo "FAIL: an HPA ran on ranks"; fail=1; }
-grep -q "spec.autoscalers.*does not run on ranks yet" "$work/hpa.log" ||
-  { echo "FAIL: no reason for the refusal:"; cat "$work/hpa.log"; fail=1; }
-[ -e "$work/hpa/summary.json" ] && { echo "FAIL: a refused run wrote outputs"; fail=1; }
+[ "$rc" -ne 0 ] || { echo "FAIL: a timeline ran on ranks"; fail=1; }
+grep -q "spec.timeline: does not run on ranks yet" "$work/timeline.log" ||
+  { echo "FAIL: no reason for the refusal:"; cat "$work/timeline.log"; fail=1; }
+[ -e "$work/timeline/summary.json" ] && { echo "FAIL: a refused run wrote outputs"; fail=1; }
 # A folder rank 0 may not write: every rank stops.
 mkdir "$work/foreign" && echo '{}' >"$work/foreign/summary.json"
 "$mpiexec" -n 2 "$mpi" run "$work/p/scenario.yaml" --quiet --out "$work/foreign" \

@@ -27,11 +27,17 @@ def main() -> int:
     parser.add_argument("--rps-per-pod", type=float, default=5.0,
                         help="requests per second per pod; 0: no traffic (default 5)")
     parser.add_argument("--duration", default="1h", help="simulated time (default 1h)")
+    parser.add_argument("--autoscaled", type=float, default=0.0,
+                        help="share of the Deployments with an HPA (on CPU utilization and on "
+                             "requests per second per pod, in turn) and traffic that rises and "
+                             "falls over the run, so that they scale up and down (default 0)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the layout (default 1)")
     parser.add_argument("--out", required=True, help="folder to write scenario.yaml into")
     args = parser.parse_args()
-    if args.pods < 1 or args.nodes < 2 or not 0 <= args.gpu_fraction <= 1 or args.rps_per_pod < 0:
-        parser.error("need --pods >= 1, --nodes >= 2, 0 <= --gpu-fraction <= 1, --rps-per-pod >= 0")
+    if (args.pods < 1 or args.nodes < 2 or not 0 <= args.gpu_fraction <= 1 or args.rps_per_pod < 0
+            or not 0 <= args.autoscaled <= 1):
+        parser.error("need --pods >= 1, --nodes >= 2, 0 <= --gpu-fraction <= 1, --rps-per-pod >= 0, "
+                     "0 <= --autoscaled <= 1")
 
     rng = random.Random(args.seed)
     sizes = [1, 2, 4, 8, 16, 32, 64, 128]
@@ -43,6 +49,11 @@ def main() -> int:
         gpu = rng.random() < args.gpu_fraction
         deployments.append((f"svc-{len(deployments)}", replicas, gpu))
         placed += replicas
+    # Every 1/autoscaled-th Deployment, spread evenly.
+    autoscaled = set()
+    if args.autoscaled > 0:
+        step = 1 / args.autoscaled
+        autoscaled = {int(k * step) for k in range(int(len(deployments) * args.autoscaled + 1e-9))}
     gpu_pods = sum(r for _, r, g in deployments if g)
     cpu_pods = args.pods - gpu_pods
     # GPU nodes: 8 GPUs each, with room to spare; CPU nodes take the rest of
@@ -79,6 +90,24 @@ kind: Service
 metadata: {{name: {name}}}
 spec: {{selector: {{app: {name}}}}}
 """)
+            if len(deployments) and deployments.index((name, replicas, gpu)) in autoscaled:
+                k = deployments.index((name, replicas, gpu))
+                metric = ("{type: Resource, resource: {name: cpu, target: "
+                          "{type: Utilization, averageUtilization: 60}}}" if k % 2 == 0 else
+                          "{type: Pods, pods: {metric: {name: nv_inference_request_success_per_second}, "
+                          f"target: {{type: AverageValue, averageValue: \"{args.rps_per_pod:g}\"}}}}}}")
+                f.write(f"""---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {{name: {name}}}
+spec:
+  scaleTargetRef: {{apiVersion: apps/v1, kind: Deployment, name: {name}}}
+  minReplicas: 1
+  maxReplicas: {2 * replicas}
+  metrics:
+  - {metric}
+  behavior: {{scaleDown: {{stabilizationWindowSeconds: 60}}}}
+""")
     with open(os.path.join(args.out, "scenario.yaml"), "w") as f:
         f.write(f"""# {args.pods} pods ({gpu_pods} on GPUs) in {len(deployments)} Deployments on
 # {cpu_nodes + gpu_nodes} nodes; written by tools/bench/platform_scenario.py.
@@ -100,15 +129,23 @@ spec:
   - file: manifests.yaml
   modelServers:
 """)
-        for name, replicas, gpu in deployments:
+        for k, (name, replicas, gpu) in enumerate(deployments):
             mean = "20ms" if gpu else "5ms"
-            f.write(f"  - {{deployment: {name}, maxConcurrency: 4, "
+            # An autoscaled server's CPU: 60% of its limit at the mean rate.
+            cpu = ""
+            if k in autoscaled and args.rps_per_pod > 0:
+                cpu = f", cpuPerRequest: {0.6 * (4 if gpu else 0.5) / args.rps_per_pod * 1000:.0f}ms"
+            f.write(f"  - {{deployment: {name}, maxConcurrency: 4{cpu}, "
                     f"serviceTime: {{kind: exponential, mean: {mean}}}}}\n")
         f.write("  traffic:\n" if args.rps_per_pod > 0 else "  traffic: []\n")
         if args.rps_per_pod > 0:
-            for name, replicas, _ in deployments:
-                f.write(f"  - {{service: {name}, arrivals: {{kind: poisson, "
-                        f"rate: {args.rps_per_pod * replicas:g}}}}}\n")
+            for k, (name, replicas, _) in enumerate(deployments):
+                rate = f"{args.rps_per_pod * replicas:g}"
+                if k in autoscaled:  # one rise and fall over the run
+                    f.write(f"  - {{service: {name}, arrivals: {{kind: diurnal, meanRate: {rate}, "
+                            f"amplitude: 0.8, period: {args.duration}, peakAt: 0s}}}}\n")
+                else:
+                    f.write(f"  - {{service: {name}, arrivals: {{kind: poisson, rate: {rate}}}}}\n")
     print(f"{args.out}/scenario.yaml: {args.pods} pods ({gpu_pods} GPU) in {len(deployments)} "
           f"Deployments on {cpu_nodes} CPU + {gpu_nodes} GPU nodes")
     return 0
