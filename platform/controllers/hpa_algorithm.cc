@@ -215,7 +215,12 @@ Grouped GroupWithMetrics(const std::vector<PodState>& pods, const PodMetrics& me
     return out;
   }
   out.groups = GroupPods(pods, metrics, cpu, now, options);
-  out.metrics = metrics;
+  // The metrics of the target's pods only: upstream's metrics client lists
+  // them by the target's selector (metrics/client.go GetResourceMetric,
+  // GetRawMetric), never those of other workloads.
+  for (const PodState& pod : pods) {
+    if (const auto it = metrics.find(pod.name); it != metrics.end()) out.metrics.insert(*it);
+  }
   RemoveMetrics(out.metrics, out.groups.ignored);
   RemoveMetrics(out.metrics, out.groups.unready);
   if (out.metrics.empty()) {

@@ -167,6 +167,38 @@ TEST(HpaReplicaCalculator, MetricsOfPodsTheListerDoesNotKnowCountAsUpstreams) {
   EXPECT_EQ(got.usage, 2 * 5875);
 }
 
+// metrics-server serves every pod of the cluster; the HPA asks for its
+// target's (upstream's metrics client lists by the target's selector). The
+// pods of another workload change nothing: not the count on a scale-up
+// with a pod missing its metric (upstream multiplies by len(metrics)), nor
+// an average value.
+TEST(HpaReplicaCalculator, AnotherWorkloadsPodsDoNotCount) {
+  std::vector<TestPod> pods = Levels({900, 900, 900});
+  pods[2].level = std::nullopt;  // missing: counted at 0 on a scale-up
+  Pods p = Make(pods);
+  const Proposal alone =
+      ResourceUtilizationReplicas(3, 50, p.states, p.metrics, true, kNow, TestOptions());
+  for (int i = 0; i < 5; ++i)
+    p.metrics["other-pod-" + std::to_string(i)] = PodMetric{2 * 100, 0, sim::kMinute};
+  const Proposal with_others =
+      ResourceUtilizationReplicas(3, 50, p.states, p.metrics, true, kNow, TestOptions());
+  ASSERT_TRUE(alone.ok && with_others.ok) << alone.error << with_others.error;
+  // Two pods at 90% of their request, a third missing: 90% against 50%
+  // is 1.8; with the missing pod at 0 the ratio is 1.2 over 3 pods: 4.
+  EXPECT_EQ(alone.replicas, 4);
+  EXPECT_EQ(with_others.replicas, 4);
+  // An average value of 900m a pod (two containers at 450m), target 600m:
+  // 1.5 x 2 ready pods = 3, the others' 100m left out.
+  Pods q = Make(Levels({450, 450}));
+  for (int i = 0; i < 5; ++i)
+    q.metrics["other-pod-" + std::to_string(i)] = PodMetric{100, 0, sim::kMinute};
+  const Proposal average =
+      AverageValueReplicas(2, 600, q.states, q.metrics, true, kNow, TestOptions());
+  ASSERT_TRUE(average.ok) << average.error;
+  EXPECT_EQ(average.usage, 900);
+  EXPECT_EQ(average.replicas, 3);
+}
+
 TEST(HpaReplicaCalculator, NoPodsOrNoMetricsAreErrorsWithUpstreamsMessages) {
   const Proposal none = ResourceUtilizationReplicas(3, 50, {}, {}, true, kNow, TestOptions());
   EXPECT_FALSE(none.ok);
