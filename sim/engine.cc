@@ -270,12 +270,12 @@ Time Engine::ProgressTime() const {
          static_cast<Time>(static_cast<double>(catch_up_to_ - catch_up_from_) * done);
 }
 
-void Engine::RunStretch(Lane& lane, Partition p, EventRank bound) {
+void Engine::RunStretch(Lane& lane, Partition p) {
   EventQueue& q = *queues_[p];
   lane.running = p;
   lane.next_sequence = jobs_base_;
   Event e;
-  while (q.PopBefore(bound, &e)) {
+  while (q.PopBefore(jobs_bound_, &e)) {
     const std::uint32_t next = q.TopTargetHint();
     if (next < handlers_.size()) __builtin_prefetch(handlers_[next].handler);
     lane.now = e.time;
@@ -293,7 +293,7 @@ void Engine::RunJobs(Lane& lane) {
     const std::size_t i = next_job_.fetch_add(1, std::memory_order_relaxed);
     if (i >= jobs_.size()) break;
     lane.now = now_;
-    RunStretch(lane, jobs_[i], jobs_bound_);
+    RunStretch(lane, jobs_[i]);
   }
   lane_ = nullptr;
 }

@@ -258,8 +258,8 @@ class Engine {
   [[gnu::noinline]] static Time LaneNow() { return lane_->now; }
   // ScheduleAt from an event of a parallel catch-up.
   EventId ScheduleInLane(Time at, HandlerId handler, std::uint64_t payload);
-  // Runs partition `p`'s events ranked before `bound` on `lane`.
-  void RunStretch(Lane& lane, Partition p, EventRank bound);
+  // Runs partition `p`'s events ranked before jobs_bound_ on `lane`.
+  void RunStretch(Lane& lane, Partition p);
   // Runs the stretches of jobs_ on the lanes, this thread included.
   void RunJobs(Lane& lane);
   // A worker thread: runs the rounds after `seen` (round_ when it started).

@@ -195,8 +195,6 @@ class RequestTable {
   // Requests arrived and not ended: a sum over the partitions. From the
   // global order.
   std::uint64_t live() const;
-  // How many requests the table can hold at once.
-  std::size_t capacity() const { return capacity_; }
 
   // Keeps every request's LlmTokens from now on (before the first arrival).
   void EnableTokens();
