@@ -1,8 +1,9 @@
 #!/bin/sh
 # platsim-mpi on 1, 2 and 3 ranks writes byte for byte what platsim run
 # writes (a platform of many Services, half of them scaled up and down by
-# HPAs, and the quickstart); it refuses what ranks do not run yet with exit
-# status 2 and the field named.
+# HPAs, with failing nodes, or under the cluster autoscaler; and the
+# quickstart); it refuses what ranks do not run yet with exit status 2 and
+# the field named.
 # Usage: ranks_test.sh PLATSIM PLATSIM_MPI MPIEXEC PYTHON
 set -u
 platsim=$1 mpi=$2 mpiexec=$3 python=$4
@@ -50,6 +51,20 @@ grep -q "mtbf" "$work/f/scenario.yaml" || { echo "FAIL: no failures written"; ex
   { echo "FAIL: failures on 2 ranks"; fail=1; }
 same "$work/f1" "$work/f2" "failing nodes on 2 ranks"
 grep -q '"reason":"NodeNotReady"' "$work/f2/events.jsonl" || { echo "FAIL: no node failed"; fail=1; }
+
+# The same platform on fewer CPU nodes, under the cluster autoscaler (it
+# removes nodes, draining their pods), on three ranks.
+mkdir "$work/c" && cp "$work/p/manifests.yaml" "$work/c/" &&
+  awk '/^  - name: cpu$/ { cpu = 1 }
+       cpu && /^    count:/ { print "    count: 6"; next }
+       cpu && /^    allocatable:/ { print; print "    autoscaling: {minSize: 2, maxSize: 40, provisioningDelay: {min: 1m, max: 2m}}"; cpu = 0; next }
+       { print }' "$work/p/scenario.yaml" >"$work/c/scenario.yaml" || exit 1
+grep -q "minSize" "$work/c/scenario.yaml" || { echo "FAIL: no autoscaling written"; exit 1; }
+"$platsim" run "$work/c/scenario.yaml" --quiet --out "$work/c1" 2>/dev/null || exit 1
+"$mpiexec" -n 3 "$mpi" run "$work/c/scenario.yaml" --quiet --out "$work/c3" 2>/dev/null ||
+  { echo "FAIL: the cluster autoscaler on 3 ranks"; fail=1; }
+same "$work/c1" "$work/c3" "the cluster autoscaler on 3 ranks"
+grep -q '"reason":"ScaleDown"' "$work/c3/events.jsonl" || { echo "FAIL: no node removed"; fail=1; }
 
 "$platsim" run scenarios/quickstart.yaml --quiet --duration 30m --out "$work/q1" >/dev/null || exit 1
 "$mpiexec" -n 2 "$mpi" run scenarios/quickstart.yaml --quiet --duration 30m --out "$work/q2" \
