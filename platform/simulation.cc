@@ -785,20 +785,12 @@ RunResult Simulation::Run(const RunOptions& options) {
   std::uint64_t next_budget_check = 0;
   engine.SetPoll(1024, [&] {
     if (options.progress) options.progress(fraction());
-    // Each rank polls at its own pace: one that stopped alone would leave
-    // the others waiting in a collective call, so the run ends on all.
-    if (ranks != nullptr && options.interrupted && options.interrupted())
-      ranks->Abort("platsim: interrupted; a run on ranks writes nothing when stopped", 130);
-    if (ranks != nullptr && options.max_requests_in_system != 0 &&
-        data_plane.requests_in_system() > options.max_requests_in_system) {
-      ranks->Abort("platsim: rank " + std::to_string(ranks->rank()) + " holds " +
-                       std::to_string(data_plane.requests_in_system()) +
-                       " requests in the system, past the memory budget's " +
-                       std::to_string(options.max_requests_in_system) +
-                       "; a run on ranks writes nothing when stopped",
-                   3);
-    }
     if (options.interrupted && options.interrupted()) {
+      // Each rank polls at its own pace: one that stopped alone would leave
+      // the others waiting in a collective call, so the run ends on all.
+      if (ranks != nullptr) {
+        ranks->Abort("platsim: interrupted; a run on ranks writes nothing when stopped", 130);
+      }
       result.ending = RunResult::Ending::kInterrupted;
       result.stopped_because = "interrupted";
       return true;
@@ -815,6 +807,15 @@ RunResult Simulation::Run(const RunOptions& options) {
                         std::clamp<std::uint64_t>(options.max_requests_in_system / 8, 1024, 65536);
     if (const std::uint64_t in_system = data_plane.requests_in_system();
         in_system > options.max_requests_in_system) {
+      // On ranks, this rank's requests: the routes are read collectively.
+      if (ranks != nullptr) {
+        ranks->Abort("platsim: rank " + std::to_string(ranks->rank()) + " holds " +
+                         std::to_string(in_system) +
+                         " requests in the system, past the memory budget's " +
+                         std::to_string(options.max_requests_in_system) +
+                         "; a run on ranks writes nothing when stopped",
+                     3);
+      }
       std::size_t worst = 0;
       for (std::size_t i = 0; i < data_plane.route_count(); ++i) {
         if (data_plane.metrics(i).all.in_flight() > data_plane.metrics(worst).all.in_flight())

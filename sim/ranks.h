@@ -1,7 +1,7 @@
 // Ranks: one run spread over several processes (platsim-mpi), each a rank.
-// The interface the engine and the platform need of them; tools/mpi_ranks
-// implements it on MPI. Every call here is collective: every rank makes
-// the same calls in the same order.
+// The interface the platform needs of them; tools/platsim_mpi.cc
+// implements it on MPI. Every call but Abort is collective: every rank
+// makes the same calls in the same order.
 #ifndef PLATSIM_SIM_RANKS_H_
 #define PLATSIM_SIM_RANKS_H_
 

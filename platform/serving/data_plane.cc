@@ -530,12 +530,19 @@ void DataPlane::OnService(WatchType type, const Service& service) {
   }
 }
 
+void DataPlane::RefuseOnRanks(const char* what) const {
+  if (ranks_ != nullptr)
+    ranks_->Abort(std::string("platsim: ") + what + " do not run on ranks yet", 2);
+}
+
 void DataPlane::EnableRevisionLatency() {
+  RefuseOnRanks("revisions' latencies (releases, Argo Rollouts)");
   revision_latency_ = std::make_unique<RevisionLatency>();
   table_.AddObserver(revision_latency_.get());
 }
 
 void DataPlane::EnableScrapes() {
+  RefuseOnRanks("Prometheus scrapes of the pods");
   scrapes_ = true;
   pod_stats_.EnableHistograms();
 }
@@ -762,12 +769,9 @@ const ServiceMetrics& DataPlane::MirroredMetrics(std::size_t i) const {
 
 void DataPlane::SetRanks(sim::Ranks* ranks) {
   ranks_ = ranks;
-  const auto refuse = [&](const char* what) {
-    ranks->Abort(std::string("platsim: ") + what + " do not run on ranks yet", 2);
-  };
-  if (scrapes_) refuse("Prometheus scrapes of the pods");
-  if (llm_stats_) refuse("LLM model servers");
-  if (revision_latency_) refuse("revisions' latencies (Argo Rollouts' analysis)");
+  // What is refused before the run (WhyNotOnRanks), here as a backstop;
+  // also where scrapes and revisions' latencies are enabled, after this.
+  if (llm_stats_) RefuseOnRanks("LLM model servers");
   // Greedy: the partition with the most expected requests first, to the
   // rank with the fewest so far (the highest on ties: rank 0, which writes
   // the outputs, reads others' partitions even with one Service).

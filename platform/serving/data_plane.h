@@ -128,9 +128,9 @@ class DataPlane : public ContainerRuntime {
   // reads of a partition (metrics, Totals, Pods, PodMetricsOf, ProbeReady,
   // Revisions, and what metrics scrapes read) then comes from its rank, by
   // collective calls: every rank makes the same reads, in the global
-  // order. Ends the run with exit status 2 where the data plane has what
-  // ranks do not support yet (Prometheus scrapes, LLM servers, revision
-  // latency). Borrows `ranks`.
+  // order. Ends the run with exit status 2 where the data plane has, or is
+  // later given, what ranks do not support yet (LLM servers, Prometheus
+  // scrapes, revision latency). Borrows `ranks`.
   void SetRanks(sim::Ranks* ranks);
   // With ranks: the servers' stops their ranks told the others of, each an
   // event of its own that one process does not have (the same on every
@@ -405,6 +405,8 @@ class DataPlane : public ContainerRuntime {
   bool in_stop_ = false, stopped_in_stop_ = false;
   std::mutex outbox_mutex_;
   std::vector<Told> outbox_;
+  // With ranks: ends the run, `what` not being supported on them yet.
+  void RefuseOnRanks(const char* what) const;
   // Stop() of a pod in partition `p` on ranks.
   void StopOnRanks(std::uint32_t pod, sim::Partition p, sim::Time grace,
                    std::function<void()> stopped);
